@@ -1,0 +1,124 @@
+/// A fact about a run, as it is journaled. Every event names the time, the person who acted and the role
+/// in which they acted (nil when they acted in none, or when the clock acted).
+public struct RunEvent: Sendable, Hashable, Codable {
+    public var at: Instant
+    public var actor: String
+    public var role: String?
+    public var body: Body
+
+    public init(at: Instant, actor: String, role: String?, _ body: Body) {
+        self.at = at
+        self.actor = actor
+        self.role = role
+        self.body = body
+    }
+
+    public enum Body: Sendable, Hashable, Codable {
+        case runStarted(RunStarted)
+        /// The run entered `state`, from `from` (nil at start), because of `cause`.
+        case stateEntered(state: String, from: String?, cause: TransitionCause)
+        case markSet(Mark)
+        case roleAssigned(role: String, person: String)
+        case roleRelieved(role: String, person: String, handover: String?)
+        case taskCompleted(task: String, note: String?)
+        case taskSkipped(task: String, reason: String?)
+        /// An event raised by a person or a timer; `transitionTo` is nil when no transition took it.
+        case eventRaised(name: String)
+        case decisionMade(decision: String, option: String, rationale: String, byDefault: Bool)
+        case noteAdded(text: String)
+        case lessonRecorded(Lesson)
+        case timerArmed(key: TimerKey, due: Instant, repeatEvery: TimeSpan?)
+        case timerFired(key: TimerKey, due: Instant, lateBy: TimeSpan)
+        case timerCancelled(key: TimerKey)
+        case notificationQueued(Notification)
+        case runClosed(reason: String?)
+
+        /// A stable name for the kind of event (journal column, timeline filters).
+        public var typeName: String {
+            switch self {
+            case .runStarted: "run-started"
+            case .stateEntered: "state-entered"
+            case .markSet: "mark-set"
+            case .roleAssigned: "role-assigned"
+            case .roleRelieved: "role-relieved"
+            case .taskCompleted: "task-completed"
+            case .taskSkipped: "task-skipped"
+            case .eventRaised: "event-raised"
+            case .decisionMade: "decision-made"
+            case .noteAdded: "note-added"
+            case .lessonRecorded: "lesson-recorded"
+            case .timerArmed: "timer-armed"
+            case .timerFired: "timer-fired"
+            case .timerCancelled: "timer-cancelled"
+            case .notificationQueued: "notification-queued"
+            case .runClosed: "run-closed"
+            }
+        }
+    }
+}
+
+public struct RunStarted: Sendable, Hashable, Codable {
+    public var runID: String
+    public var playbookID: String
+    public var playbookVersion: Int
+    public var mode: RunMode
+    public var title: String
+    public var severity: Severity
+    /// When the disruption began; RTO and MTPD clocks and `run.start` timers count from it.
+    public var disruptionStart: Instant
+
+    public init(runID: String, playbookID: String, playbookVersion: Int, mode: RunMode, title: String, severity: Severity, disruptionStart: Instant) {
+        self.runID = runID
+        self.playbookID = playbookID
+        self.playbookVersion = playbookVersion
+        self.mode = mode
+        self.title = title
+        self.severity = severity
+        self.disruptionStart = disruptionStart
+    }
+}
+
+public enum TransitionCause: Sendable, Hashable, Codable {
+    case start
+    /// An eventless transition whose guard came to hold.
+    case guardHeld
+    case event(String)
+    case decision(id: String, option: String)
+}
+
+/// A notification the run wants delivered: the rendered text for a playbook channel.
+public struct Notification: Sendable, Hashable, Codable {
+    /// Unique within the run (`n1`, `n2`, ...), the basis of idempotency keys.
+    public var id: String
+    public var channel: String
+    public var message: String
+    /// What caused it: `enter:STATE`, `timer:ID`.
+    public var trigger: String
+
+    public init(id: String, channel: String, message: String, trigger: String) {
+        self.id = id
+        self.channel = channel
+        self.message = message
+        self.trigger = trigger
+    }
+}
+
+/// What the shell must do after journaling the events.
+public enum Effect: Sendable, Hashable {
+    case startTimer(key: TimerKey, due: Instant, repeatEvery: TimeSpan?)
+    case cancelTimer(key: TimerKey)
+    case sendNotification(Notification)
+}
+
+/// A refused command: nothing changes and the reason says why, in words a responder can act on.
+public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// The engine's answer to a command.
+public enum Outcome: Sendable, Hashable {
+    case accepted(events: [RunEvent], effects: [Effect])
+    case rejected(Rejection)
+}

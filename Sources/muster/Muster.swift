@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Muster: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "muster",
+        abstract: "Incident playbooks, live incidents and tabletop exercises, on one engine."
+    )
+}
