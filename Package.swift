@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "muster", targets: ["muster"]),
         .library(name: "MusterCore", targets: ["MusterCore"]),
+        .library(name: "MusterYAML", targets: ["MusterYAML"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

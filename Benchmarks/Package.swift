@@ -1,0 +1,25 @@
+// swift-tools-version: 6.0
+// Benchmarks live in their own package so that users never build them.
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|all]
+import PackageDescription
+
+let package = Package(
+    name: "MusterBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "Muster", path: ".."),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "muster-bench",
+            dependencies: [
+                .product(name: "MusterCore", package: "Muster"),
+                .product(name: "MusterYAML", package: "Muster"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/MusterBench"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,78 @@
+import MusterCore
+import MusterYAML
+import Yams
+
+/// Benchmarks report ratios against a baseline measured in the same run, on the same machine,
+/// so that the figures mean something on another machine too.
+@main
+struct MusterBench {
+    static func main() throws {
+        let which = CommandLine.arguments.dropFirst().first ?? "all"
+        switch which {
+        case "playbooks": try playbooks()
+        case "engine": engine()
+        case "all":
+            try playbooks()
+            engine()
+        default:
+            print("usage: muster-bench [playbooks|engine|all]")
+        }
+    }
+
+    /// Best of `rounds` timings, in seconds: the minimum is the least disturbed by the other core's work.
+    static func best(rounds: Int = 3, _ body: () throws -> Void) rethrows -> Double {
+        var best = Double.infinity
+        for _ in 0..<rounds {
+            let clock = ContinuousClock()
+            let start = clock.now
+            try body()
+            let elapsed = clock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            best = min(best, seconds)
+        }
+        return best
+    }
+
+    static func format(_ value: Double, _ digits: Int = 2) -> String {
+        var factor = 1.0
+        for _ in 0..<digits { factor *= 10 }
+        let rounded = (value * factor).rounded() / factor
+        return String(rounded)
+    }
+
+    static func playbooks() throws {
+        let count = 1000, states = 50
+        let texts = (0..<count).map { PlaybookGenerator.playbook(index: $0, states: states) }
+        let bytes = texts.reduce(0) { $0 + $1.utf8.count }
+        // Sanity: every generated playbook must be clean, or we would be timing error paths.
+        for (i, text) in texts.prefix(5).enumerated() {
+            let (node, syntax) = YAMLSource.parse(text, file: "generated-\(i).yaml")
+            let (playbook, decoded) = PlaybookDecoder.decode(node!)
+            let findings = syntax + decoded + (playbook.map(PlaybookValidator.validate) ?? [])
+            if findings.hasErrors || playbook == nil {
+                print(findings.map(\.description).joined(separator: "\n"))
+                fatalError("generated playbook \(i) does not validate")
+            }
+        }
+
+        let parseOnly = try best {
+            for text in texts { _ = try Yams.compose(yaml: text) }
+        }
+        let full = best {
+            for (i, text) in texts.enumerated() {
+                let (node, _) = YAMLSource.parse(text, file: "generated-\(i).yaml")
+                let (playbook, _) = PlaybookDecoder.decode(node!)
+                if let playbook { _ = PlaybookValidator.validate(playbook) }
+            }
+        }
+        let overhead = full / parseOnly - 1
+        print("playbooks: \(count) playbooks x \(states) states, \(bytes / 1024) KiB of YAML")
+        print("  Yams parse only (baseline):        \(format(parseOnly * 1000 / Double(count), 3)) ms per playbook")
+        print("  load + decode + validate (Muster): \(format(full * 1000 / Double(count), 3)) ms per playbook")
+        print("  validation adds \(format(overhead * 100, 1))% on top of parsing (target: at most 50%)")
+    }
+
+    static func engine() {
+        print("engine: see EngineBench (added with the run engine)")
+    }
+}
