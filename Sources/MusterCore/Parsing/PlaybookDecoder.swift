@@ -188,7 +188,8 @@ struct Decoding {
             let allowed = PlaybookDecoder.Keys.channelCommon + (perType?.allowed ?? PlaybookDecoder.Keys.channelSettings)
             for field in fields.entries where !allowed.contains(field.key.text) {
                 if let type, PlaybookDecoder.Keys.channelSettings.contains(field.key.text) {
-                    report("channel-key", "'\(field.key.text)' does not apply to a \(type.value.rawValue) channel (\(context))", at: field.key.location)
+                    let article = type.value == .email ? "an" : "a"
+                    report("channel-key", "'\(field.key.text)' does not apply to \(article) \(type.value.rawValue) channel (\(context))", at: field.key.location)
                 } else {
                     report("unknown-key", "unknown key '\(field.key.text)' in \(context)\(Suggestion.hint(for: field.key.text, in: allowed))", at: field.key.location)
                 }
