@@ -428,11 +428,11 @@ private struct Validation {
                 }
             case .severity:
                 if Severity(rawValue: value.value) == nil {
+                    // No "did you mean": every wrong severity is one letter away from P1.
                     let names = Severity.allCases.map(\.rawValue)
-                    let hint = Suggestion.hint(for: value.value, in: names)
                     diagnostics.append(.error(
                         "unknown-severity",
-                        "'\(value.value)' is not a severity\(hint.isEmpty ? " (severities: \(names.joined(separator: ", ")))" : hint)",
+                        "'\(value.value)' is not a severity (severities: \(names.joined(separator: ", ")))",
                         at: value.location))
                 }
             case .mode:
