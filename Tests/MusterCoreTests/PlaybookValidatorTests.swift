@@ -393,6 +393,17 @@ struct PlaybookValidatorTests {
         ])
     }
 
+    @Test("in a block scalar, where variables are located at the scalar, a wrong name is reported there")
+    func blockScalarTemplate() {
+        var p = B.ransomware()
+        let block = Template(source: "Call {{roles.it_opps}}\n", parts: [.text("Call "), .variable(B.name("roles.it_opps", 32, 18))])
+        p.states[0].onEnter[0] = .notify(NotifyAction(
+            channel: B.name("bridge", 31, 17), message: Located(block, at: B.at(32, 18)), location: B.at(31, 9)))
+        #expect(validate(p) == [
+            error("unknown-role", "role 'it_opps' in template variable 'roles.it_opps' is not a role (did you mean 'it_ops'?)", 32, 18),
+        ])
+    }
+
     @Test("timer variables are only available in a timer's message")
     func timerVariablesOutsideTimers() {
         var p = B.ransomware()
@@ -419,7 +430,7 @@ struct PlaybookValidatorTests {
             options: [.init(name: B.name("go", 60, 60), target: B.name("closed", 60, 65))], deadline: B.span("5m", 60, 80),
             location: B.at(60, 7))
         #expect(validate(p) == [
-            error("duplicate-id", "duplicate decision id 'declare-major' (first written at 44:11)", 56, 11),
+            error("duplicate-id", "duplicate decision id 'declare-major' (first defined at 44:11)", 56, 11),
             error("id-clash", "decision id 'isolate' is also a task id (task written at 54:16)", 60, 11),
         ])
     }
@@ -431,8 +442,8 @@ struct PlaybookValidatorTests {
         p.states[2].timers.append(TimerSpec(
             id: B.name("rto-warning", 56, 15), anchor: .after(B.span("1h", 56, 38)), raise: B.name("restored", 56, 60), location: B.at(56, 9)))
         #expect(validate(p) == [
-            error("duplicate-id", "duplicate timer id 'rto-warning' (first written at 22:11)", 56, 15),
-            error("duplicate-id", "duplicate task id 'confirm' (first written at 34:16)", 62, 16),
+            error("duplicate-id", "duplicate timer id 'rto-warning' (first defined at 22:11)", 56, 15),
+            error("duplicate-id", "duplicate task id 'confirm' (first defined at 34:16)", 62, 16),
         ])
     }
 
