@@ -276,12 +276,12 @@ private struct Validation {
             at: target.location))
     }
 
-    mutating func checkRaisedEvent(_ event: Located<String>, by raiser: String) {
+    mutating func checkRaisedEvent(_ event: Located<String>, by raiser: @autoclosure () -> String) {
         guard !listenedEvents.contains(event.value) else { return }
         let hint = Suggestion.hint(for: event.value, in: listenedEventNames)
         diagnostics.append(.warning(
             "unheard-event",
-            "\(raiser) raises '\(event.value)', but no transition listens to it with 'on: \(event.value)'\(hint)",
+            "\(raiser()) raises '\(event.value)', but no transition listens to it with 'on: \(event.value)'\(hint)",
             at: event.location))
     }
 
