@@ -23,7 +23,7 @@ let package = Package(
             dependencies: ["MusterCore", "MusterYAML", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore"]),
-        .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"]),
+        .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"]),
     ],
     swiftLanguageModes: [.v6]
