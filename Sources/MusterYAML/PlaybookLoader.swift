@@ -29,10 +29,11 @@ public enum PlaybookLoader {
     /// `playbook` may be present alongside errors that left the model whole (an unknown key, a duplicate id):
     /// callers that run playbooks check `hasErrors` first.
     /// A file that cannot be read gives one diagnostic at 1:1 with the operating system's reason.
-    public static func load(file path: String) -> LoadedPlaybook {
+    /// `semanticChecks: false` stops after the structural decode (for tools and tests that look at structure only).
+    public static func load(file path: String, semanticChecks: Bool = true) -> LoadedPlaybook {
         switch readFile(path) {
         case .success(let text):
-            return load(text: text, file: path)
+            return load(text: text, file: path, semanticChecks: semanticChecks)
         case .failure(let reason):
             let diagnostic = Diagnostic.error(
                 "unreadable-file", "cannot read '\(path)': \(reason.message)",
@@ -42,7 +43,7 @@ public enum PlaybookLoader {
     }
 
     /// The same as `load(file:)` for text already in memory; `file` names it in diagnostics.
-    public static func load(text: String, file: String) -> LoadedPlaybook {
+    public static func load(text: String, file: String, semanticChecks: Bool = true) -> LoadedPlaybook {
         let (node, yamlDiagnostics) = YAMLSource.parse(text, file: file)
         guard let node else {
             return LoadedPlaybook(path: file, text: text, playbook: nil, diagnostics: yamlDiagnostics.sortedByLocation())
@@ -51,7 +52,7 @@ public enum PlaybookLoader {
         // A YAML error (such as a duplicate key) means the tree lost something: nothing later may run on it.
         let playbook = yamlDiagnostics.hasErrors ? nil : decoded
         var diagnostics = yamlDiagnostics + decodeDiagnostics
-        if let playbook {
+        if let playbook, semanticChecks {
             for finding in PlaybookValidator.validate(playbook) where !diagnostics.contains(finding) {
                 diagnostics.append(finding)
             }

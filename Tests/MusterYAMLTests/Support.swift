@@ -21,12 +21,13 @@ struct TemporaryFolder {
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Writes `yaml` to a real file, loads it, and gives back the result.
+/// Writes `yaml` to a real file, loads it through the structural decoder only, and gives back the result.
+/// (Semantic findings are the validator's, tested in ValidatorFileTests.)
 func loadPlaybook(_ yaml: String, name: String = "playbook.yaml") throws -> LoadedPlaybook {
     let folder = try TemporaryFolder()
     defer { folder.remove() }
     let file = try folder.write(name, yaml)
-    return PlaybookLoader.load(file: file)
+    return PlaybookLoader.load(file: file, semanticChecks: false)
 }
 
 /// `line:column: message` for each error, in file order, without the (temporary) file name.
