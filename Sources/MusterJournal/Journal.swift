@@ -98,9 +98,17 @@ public final class Journal: Sendable {
         return Journal(path: path, durability: durability, pool: pool)
     }
 
-    /// Closes the database connections. The journal cannot be used afterwards.
+    /// Copies the WAL into the database file (a passive checkpoint: it never waits for other processes) and
+    /// closes the connections. The journal cannot be used afterwards. (GRDB closes the writer before the
+    /// read-only readers, so without the checkpoint the last commits would stay only in `muster.db-wal` until
+    /// the next writer opens the file: safe, but surprising when the database file alone is copied.)
     public func close() throws(JournalError) {
-        do { try pool.close() } catch { throw mapped(error) }
+        do {
+            try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+            try pool.close()
+        } catch {
+            throw mapped(error)
+        }
     }
 
     /// Refuses, without writing, what must not be opened read-write.
@@ -123,8 +131,9 @@ public final class Journal: Sendable {
         guard header == Data("SQLite format 3\0".utf8) else {
             throw .notADatabase(path: path, detail: "no SQLite header")
         }
+        // A read-write connection that only reads: unlike a read-only one, it removes the `-wal` and `-shm`
+        // files it creates when it closes, so a refused file is left exactly as it was found.
         var configuration = Configuration()
-        configuration.readonly = true
         configuration.busyMode = .timeout(30)
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
