@@ -73,7 +73,7 @@ enum Schema {
             BEGIN SELECT RAISE(ABORT, 'muster journal: events are append-only'); END;
             -- No gap and no reordering, whoever inserts.
             CREATE TRIGGER events_in_sequence BEFORE INSERT ON events
-            WHEN NEW.seq <> COALESCE((SELECT MAX(seq) FROM events WHERE run_id = NEW.run_id), 0) + 1
+            WHEN NEW.seq <> COALESCE((SELECT seq FROM events WHERE run_id = NEW.run_id ORDER BY seq DESC LIMIT 1), 0) + 1
             BEGIN SELECT RAISE(ABORT, 'muster journal: events are appended in seq order without gaps'); END;
             -- Outbox rows change status, never what they deliver, and are never deleted.
             CREATE TRIGGER outbox_fixed_columns
