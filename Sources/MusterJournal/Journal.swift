@@ -39,9 +39,11 @@ public final class Journal: Sendable {
         return "./.muster"
     }
 
-    /// Opens (creating on first use, folder included) `HOME/muster.db`.
-    public static func open(home: String, durability: Durability = .full) throws(JournalError) -> Journal {
+    /// Opens `HOME/muster.db`, creating it and the folder on first use (`create: false` refuses a missing
+    /// journal instead, for commands that only read or act on an existing run).
+    public static func open(home: String, durability: Durability = .full, create: Bool = true) throws(JournalError) -> Journal {
         let dbPath = (home as NSString).appendingPathComponent("muster.db")
+        guard create || FileManager.default.fileExists(atPath: dbPath) else { throw .missing(path: dbPath) }
         do {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         } catch {
@@ -50,10 +52,12 @@ public final class Journal: Sendable {
         return try open(path: dbPath, durability: durability)
     }
 
-    /// Opens the journal at `path`, creating it when the file does not exist (its folder must).
+    /// Opens the journal at `path`, creating it when the file does not exist (its folder must) unless `create`
+    /// is false.
     /// A file that is not an SQLite database, an SQLite database that is not a journal, and a journal
     /// written by a newer format are refused before anything is written to them.
-    public static func open(path: String, durability: Durability = .full) throws(JournalError) -> Journal {
+    public static func open(path: String, durability: Durability = .full, create: Bool = true) throws(JournalError) -> Journal {
+        guard create || FileManager.default.fileExists(atPath: path) else { throw .missing(path: path) }
         try preflight(path: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)

@@ -6,6 +6,8 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     case notAJournal(path: String)
     /// Written by a newer Muster: refused without being modified.
     case newerFormat(path: String, found: Int, supported: Int)
+    /// No journal file (and the caller asked not to create one).
+    case missing(path: String)
     /// The database could not be opened or created.
     case cannotOpen(path: String, detail: String)
     /// `PRAGMA synchronous` or `journal_mode` did not take the value asked for.
@@ -32,6 +34,8 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
             "\(path): not a Muster journal: the SQLite database has tables but no journal format record"
         case let .newerFormat(path, found, supported):
             "\(path): journal format version \(found) is newer than this muster supports (\(supported)); upgrade muster (the file was not modified)"
+        case let .missing(path):
+            "no journal at \(path): no run has been started here (set MUSTER_HOME to use another folder)"
         case let .cannotOpen(path, detail):
             "\(path): cannot open the journal: \(detail)"
         case let .settingRefused(path, detail):

@@ -112,6 +112,19 @@ struct JournalTests {
         #expect(Journal.defaultHome(environment: ["MUSTER_HOME": "/srv/muster"]) == "/srv/muster")
     }
 
+    @Test("with create: false a missing journal is refused and not created")
+    func noCreate() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        #expect(throws: JournalError.missing(path: folder.database)) { try Journal.open(path: folder.database, create: false) }
+        #expect(throws: JournalError.missing(path: folder.file("h/muster.db"))) { try Journal.open(home: folder.file("h"), create: false) }
+        #expect(!FileManager.default.fileExists(atPath: folder.database))
+        #expect(!FileManager.default.fileExists(atPath: folder.file("h")))
+        #expect("\(JournalError.missing(path: "/x/muster.db"))".hasPrefix("no journal at /x/muster.db"))
+        try Journal.open(path: folder.database).close()
+        try Journal.open(path: folder.database, create: false).close()
+    }
+
     @Test("opening a path in a folder that does not exist names the folder")
     func missingFolder() throws {
         let folder = try TempFolder()
