@@ -37,6 +37,11 @@ struct OutboxTests {
         defer { folder.remove() }
         let journal = try Journal.open(path: folder.database)
         defer { try? journal.close() }
+        // A run whose first append fails is not created at all.
+        #expect(throws: JournalError.invalidOutbox("notification n1: no notification-queued event for it in the same append")) {
+            try journal.createRun(header(), events: startEvents(), outbox: [try request("n1")])
+        }
+        #expect(try journal.runs().isEmpty)
         try journal.createRun(header(), events: startEvents() + [queued("n1")], outbox: [try request("n1")])
         let head = try journal.head(runID: "r-7f3a2c")
 
