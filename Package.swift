@@ -12,12 +12,23 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Pure core: playbook model, validator, expression language and run engine. No I/O, no clock.
         .target(name: "MusterCore"),
         // Adapter: YAML text to the core's located source tree, files and folders to playbooks.
         .target(name: "MusterYAML", dependencies: ["MusterCore", .product(name: "Yams", package: "Yams")]),
+        // Adapter: the append-only, hash-chained run journal and the notification outbox in SQLite (GRDB).
+        .target(
+            name: "MusterJournal",
+            dependencies: [
+                "MusterCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
@@ -25,6 +36,7 @@ let package = Package(
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
+        .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"]),
     ],
     swiftLanguageModes: [.v6]

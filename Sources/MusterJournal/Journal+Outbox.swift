@@ -1,0 +1,103 @@
+import GRDB
+import MusterCore
+
+extension Journal {
+    private static let outboxColumns = """
+        id, run_id, seq, notification_id, channel, payload, status, attempts, next_attempt_ms, last_error,
+        idempotency_key, updated_at
+        """
+
+    private static func outboxItem(_ row: Row) -> OutboxItem {
+        OutboxItem(
+            id: row[0], runID: row[1], seq: row[2], notificationID: row[3], channel: row[4], payload: row[5],
+            status: OutboxStatus(rawValue: row[6]) ?? .failed, attempts: row[7],
+            nextAttempt: Instant(millisecondsSinceEpoch: row[8]), lastError: row[9], idempotencyKey: row[10],
+            updatedAt: Instant(millisecondsSinceEpoch: row[11]))
+    }
+
+    private static let dueCondition = """
+        (status IN ('pending', 'failed') AND next_attempt_ms <= ?1)
+        OR (status = 'sending' AND updated_at <= ?2)
+        """
+
+    /// Items due for an attempt at `now`, earliest first: `pending` and `failed` items whose next attempt has come,
+    /// and `sending` items claimed more than `lease` ago (their worker died between claim and outcome:
+    /// at-least-once delivery sends them again, with the same idempotency key).
+    public func dueOutbox(now: Instant, limit: Int = 100, lease: TimeSpan = .minutes(5)) throws(JournalError) -> [OutboxItem] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Journal.outboxColumns) FROM outbox WHERE \(Journal.dueCondition)
+                ORDER BY next_attempt_ms, id LIMIT ?3
+                """, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit]).map(Journal.outboxItem)
+        }
+    }
+
+    /// Takes the due items (as `dueOutbox`) and marks them `sending` in one transaction (attempts + 1), so two
+    /// workers do not both pick the same item.
+    public func claimOutbox(now: Instant, limit: Int = 100, lease: TimeSpan = .minutes(5)) throws(JournalError) -> [OutboxItem] {
+        try write { db in
+            let ids = try Int64.fetchAll(db, sql: """
+                SELECT id FROM outbox WHERE \(Journal.dueCondition) ORDER BY next_attempt_ms, id LIMIT ?3
+                """, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit])
+            var items: [OutboxItem] = []
+            for id in ids {
+                try db.execute(sql: "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                               arguments: [now.millisecondsSinceEpoch, id])
+                if let row = try Row.fetchOne(db, sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE id = ?", arguments: [id]) {
+                    items.append(Journal.outboxItem(row))
+                }
+            }
+            return items
+        }
+    }
+
+    /// Moves an item to `status` (see `OutboxStatus.successors`; anything else is refused). Moving to `sending`
+    /// counts an attempt. `nextAttempt` applies to `failed` and `pending` (default: `now`); `error` replaces
+    /// the last error when given.
+    @discardableResult
+    public func markOutbox(id: Int64, status: OutboxStatus, at now: Instant, error: String? = nil, nextAttempt: Instant? = nil) throws(JournalError) -> OutboxItem {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE id = ?", arguments: [id]) else {
+                throw JournalError.unknownOutboxItem(id)
+            }
+            var item = Journal.outboxItem(row)
+            guard item.status.successors.contains(status) else {
+                throw JournalError.invalidOutboxTransition(id: id, from: item.status, to: status)
+            }
+            if status == .sending { item.attempts += 1 }
+            if status == .failed || status == .pending { item.nextAttempt = nextAttempt ?? now }
+            if let error { item.lastError = error }
+            item.status = status
+            item.updatedAt = now
+            try db.execute(
+                sql: "UPDATE outbox SET status = ?, attempts = ?, next_attempt_ms = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                arguments: [status.rawValue, item.attempts, item.nextAttempt.millisecondsSinceEpoch, item.lastError,
+                            now.millisecondsSinceEpoch, id])
+            return item
+        }
+    }
+
+    /// One item by id.
+    public func outboxItem(id: Int64) throws(JournalError) -> OutboxItem {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE id = ?", arguments: [id]) else {
+                throw JournalError.unknownOutboxItem(id)
+            }
+            return Journal.outboxItem(row)
+        }
+    }
+
+    /// A run's outbox items in the order they were written.
+    public func outbox(runID: String) throws(JournalError) -> [OutboxItem] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE run_id = ? ORDER BY id", arguments: [runID]).map(Journal.outboxItem)
+        }
+    }
+
+    /// Every dead-lettered item, oldest first.
+    public func deadLetters() throws(JournalError) -> [OutboxItem] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE status = 'dead' ORDER BY id").map(Journal.outboxItem)
+        }
+    }
+}

@@ -1,0 +1,328 @@
+import Foundation
+import GRDB
+import MusterCore
+
+extension Journal {
+    // MARK: - Writing
+
+    /// A fresh short run id (`r-` and six hex digits) not yet used in this journal.
+    public func makeRunID() throws(JournalError) -> String {
+        var generator = SystemRandomNumberGenerator()
+        for attempt in 0..<64 {
+            let digits = attempt < 48 ? 6 : 10
+            let value = UInt64.random(in: 0..<(1 << (4 * UInt64(digits))), using: &generator)
+            var hex = String(value, radix: 16)
+            hex = String(repeating: "0", count: digits - hex.count) + hex
+            let id = "r-" + hex
+            let taken = try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?)", arguments: [id]) ?? false }
+            if !taken { return id }
+        }
+        throw .database(path: path, detail: "could not find a free run id")
+    }
+
+    /// Records a new run: its header and its first events (and any outbox rows they cause) in one transaction.
+    @discardableResult
+    public func createRun(_ header: RunHeader, events: [RunEvent], outbox: [OutboxRequest] = []) throws(JournalError) -> AppendResult {
+        try createRun(header, entries: events.map { JournalEntry($0) }, outbox: outbox)
+    }
+
+    @discardableResult
+    public func createRun(_ header: RunHeader, entries: [JournalEntry], outbox: [OutboxRequest] = []) throws(JournalError) -> AppendResult {
+        guard !header.id.isEmpty, header.id.count <= 64,
+              header.id.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" })
+        else { throw .invalidRunHeader("run id '\(header.id)' must be 1 to 64 of a-z, 0-9, '-' and '_'") }
+        let rows = try prepare(runID: header.id, entries: entries)
+        let sha = header.playbookSHA256
+        return try write { db in
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?)", arguments: [header.id]) == true {
+                throw JournalError.runExists(header.id)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (id, playbook_id, playbook_version, playbook_sha256, playbook_text, mode, title, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [header.id, header.playbookID, header.playbookVersion, sha, header.playbookText,
+                            header.mode.rawValue, header.title, header.createdAt.millisecondsSinceEpoch])
+            let start = Head(sequence: 0, hash: Chain.headerHash(
+                runID: header.id, playbookID: header.playbookID, playbookVersion: header.playbookVersion, playbookSHA256: sha))
+            return try insert(db, runID: header.id, after: start, rows: rows, outbox: outbox)
+        }
+    }
+
+    /// Appends events (and the outbox rows they cause) to a run in ONE write transaction, provided the run's
+    /// last seq is still `expectedSequence`; otherwise nothing is written and `.sequenceConflict` is thrown.
+    @discardableResult
+    public func append(runID: String, expectedSequence: Int, events: [RunEvent], outbox: [OutboxRequest] = []) throws(JournalError) -> AppendResult {
+        try append(runID: runID, expectedSequence: expectedSequence, entries: events.map { JournalEntry($0) }, outbox: outbox)
+    }
+
+    @discardableResult
+    public func append(runID: String, expectedSequence: Int, entries: [JournalEntry], outbox: [OutboxRequest] = []) throws(JournalError) -> AppendResult {
+        let rows = try prepare(runID: runID, entries: entries)
+        let path = self.path
+        return try write { db in
+            let head = try Journal.head(db, runID: runID, path: path)
+            guard head.sequence == expectedSequence else {
+                throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
+            }
+            return try insert(db, runID: runID, after: head, rows: rows, outbox: outbox)
+        }
+    }
+
+    /// An event ready to insert except for its seq and hashes (encoding happens before the write lock is taken).
+    struct PreparedRow {
+        var atMS: Int64
+        var scenarioMS: Int64?
+        var actor: String
+        var role: String?
+        var type: String
+        var payload: String
+        var notificationID: String?
+    }
+
+    private func prepare(runID: String, entries: [JournalEntry]) throws(JournalError) -> [PreparedRow] {
+        var rows: [PreparedRow] = []
+        rows.reserveCapacity(entries.count)
+        for entry in entries {
+            let payload: String
+            do { payload = try CanonicalJSON.encode(entry.event.body) } catch {
+                throw .database(path: path, detail: "cannot encode a \(entry.event.body.typeName) event: \(error)")
+            }
+            var notificationID: String?
+            if case .notificationQueued(let n) = entry.event.body { notificationID = n.id }
+            rows.append(PreparedRow(
+                atMS: entry.event.at.millisecondsSinceEpoch, scenarioMS: entry.scenarioTime?.millisecondsSinceEpoch,
+                actor: entry.event.actor, role: entry.event.role, type: entry.event.body.typeName,
+                payload: payload, notificationID: notificationID))
+        }
+        return rows
+    }
+
+    private func insert(_ db: Database, runID: String, after head: Head, rows: [PreparedRow], outbox: [OutboxRequest]) throws -> AppendResult {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO events (run_id, seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var prev = head.hash
+        var seq = head.sequence
+        for row in rows {
+            seq += 1
+            let hash = Chain.eventHash(
+                runID: runID, seq: seq, atMS: row.atMS, scenarioMS: row.scenarioMS, actor: row.actor,
+                role: row.role, type: row.type, payload: row.payload, prevHash: prev)
+            try statement.execute(arguments: [runID, seq, row.atMS, row.scenarioMS, row.actor, row.role, row.type, row.payload, prev, hash])
+            prev = hash
+        }
+        var ids: [Int64] = []
+        if !outbox.isEmpty {
+            let outboxStatement = try db.cachedStatement(sql: """
+                INSERT INTO outbox (run_id, seq, notification_id, channel, payload, status, attempts, next_attempt_ms,
+                                    last_error, idempotency_key, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
+                """)
+            for request in outbox {
+                let index: Int
+                if let causeIndex = request.causeIndex {
+                    guard rows.indices.contains(causeIndex) else {
+                        throw JournalError.invalidOutbox("notification \(request.notificationID): cause index \(causeIndex) is not one of the \(rows.count) events appended")
+                    }
+                    index = causeIndex
+                } else if let found = rows.firstIndex(where: { $0.notificationID == request.notificationID }) {
+                    index = found
+                } else {
+                    throw JournalError.invalidOutbox("notification \(request.notificationID): no notification-queued event for it in the same append")
+                }
+                guard [.pending, .skipped].contains(request.status) else {
+                    throw JournalError.invalidOutbox("notification \(request.notificationID): a new item is pending or skipped, not \(request.status.rawValue)")
+                }
+                let payload = try CanonicalJSON.canonicalize(Array(request.payload.utf8))
+                let cause = rows[index]
+                let due = request.notBefore?.millisecondsSinceEpoch ?? cause.atMS
+                try outboxStatement.execute(arguments: [
+                    runID, head.sequence + 1 + index, request.notificationID, request.channel, payload,
+                    request.status.rawValue, due, request.note,
+                    request.idempotencyKey ?? "\(runID)/\(request.notificationID)", cause.atMS,
+                ])
+                ids.append(db.lastInsertedRowID)
+            }
+        }
+        return AppendResult(
+            sequences: rows.isEmpty ? nil : (head.sequence + 1)...seq,
+            head: Head(sequence: seq, hash: prev),
+            outboxIDs: ids)
+    }
+
+    // MARK: - Reading
+
+    /// The run's last seq and hash (seq 0 and the header's hash when it has no event).
+    public func head(runID: String) throws(JournalError) -> Head {
+        let path = self.path
+        return try read { db in try Journal.head(db, runID: runID, path: path) }
+    }
+
+    static func head(_ db: Database, runID: String, path: String) throws -> Head {
+        if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", arguments: [runID]) {
+            return Head(sequence: row[0], hash: row[1])
+        }
+        guard let run = try Row.fetchOne(db, sql: "SELECT playbook_id, playbook_version, playbook_sha256 FROM runs WHERE id = ?", arguments: [runID]) else {
+            throw JournalError.unknownRun(runID, path: path)
+        }
+        return Head(sequence: 0, hash: Chain.headerHash(runID: runID, playbookID: run[0], playbookVersion: run[1], playbookSHA256: run[2]))
+    }
+
+    /// The run's events in seq order, decoded back to `RunEvent`s (all of them, or those after seq `after`).
+    public func events(runID: String, after: Int = 0) throws(JournalError) -> [RunEvent] {
+        let path = self.path
+        return try read { db in
+            var ats: [Int64] = []
+            var actors: [String] = []
+            var roles: [String?] = []
+            var seqs: [Int] = []
+            var joined = "["
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, at_ms, actor, role, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", arguments: [runID, after])
+            while let row = try rows.next() {
+                seqs.append(row[0])
+                ats.append(row[1])
+                actors.append(row[2])
+                roles.append(row[3])
+                if seqs.count > 1 { joined += "," }
+                joined += row[4] as String
+            }
+            joined += "]"
+            if seqs.isEmpty {
+                _ = try Journal.head(db, runID: runID, path: path)  // unknown run?
+                return []
+            }
+            // One decoder call for the whole run: far cheaper than one per row.
+            let bodies: [RunEvent.Body]
+            do {
+                bodies = try JSONDecoder().decode([RunEvent.Body].self, from: Data(joined.utf8))
+            } catch {
+                throw try Journal.undecodable(db, runID: runID, after: after, fallback: error)
+            }
+            return bodies.indices.map { i in
+                RunEvent(at: Instant(millisecondsSinceEpoch: ats[i]), actor: actors[i], role: roles[i], bodies[i])
+            }
+        }
+    }
+
+    /// Finds the first row whose payload does not decode, for a precise error.
+    private static func undecodable(_ db: Database, runID: String, after: Int, fallback: any Error) throws -> JournalError {
+        let rows = try Row.fetchCursor(db, sql: "SELECT seq, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", arguments: [runID, after])
+        while let row = try rows.next() {
+            let seq: Int = row[0]
+            let payload: String = row[1]
+            do { _ = try JSONDecoder().decode(RunEvent.Body.self, from: Data(payload.utf8)) } catch {
+                return .undecodableEvent(runID: runID, seq: seq, detail: describe(error))
+            }
+        }
+        return .undecodableEvent(runID: runID, seq: after + 1, detail: describe(fallback))
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context), DecodingError.keyNotFound(_, let context),
+             DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+        default:
+            return "\(error)"
+        }
+    }
+
+    /// The stored rows of a run, with seqs, hashes and payload text (for timelines and exports).
+    public func storedEvents(runID: String, after: Int = 0) throws(JournalError) -> [StoredEvent] {
+        let path = self.path
+        return try read { db in
+            var out: [StoredEvent] = []
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash
+                FROM events WHERE run_id = ? AND seq > ? ORDER BY seq
+                """, arguments: [runID, after])
+            let decoder = JSONDecoder()
+            while let row = try rows.next() {
+                let seq: Int = row[0]
+                let payload: String = row[6]
+                let body: RunEvent.Body
+                do { body = try decoder.decode(RunEvent.Body.self, from: Data(payload.utf8)) } catch {
+                    throw JournalError.undecodableEvent(runID: runID, seq: seq, detail: Journal.describe(error))
+                }
+                let scenario: Int64? = row[2]
+                out.append(StoredEvent(
+                    runID: runID, seq: seq,
+                    event: RunEvent(at: Instant(millisecondsSinceEpoch: row[1]), actor: row[3], role: row[4], body),
+                    scenarioTime: scenario.map { Instant(millisecondsSinceEpoch: $0) },
+                    type: row[5], payload: payload, prevHash: row[7], hash: row[8]))
+            }
+            if out.isEmpty { _ = try Journal.head(db, runID: runID, path: path) }
+            return out
+        }
+    }
+
+    private static let runColumns = """
+        r.id, r.playbook_id, r.playbook_version, r.playbook_sha256, r.playbook_text, r.mode, r.title, r.created_at,
+        COALESCE((SELECT MAX(seq) FROM events e WHERE e.run_id = r.id), 0)
+        """
+
+    private static func runRecord(_ row: Row) -> RunRecord {
+        RunRecord(
+            id: row[0], playbookID: row[1], playbookVersion: row[2], playbookSHA256: row[3], playbookText: row[4],
+            mode: RunMode(rawValue: row[5]) ?? .live, title: row[6],
+            createdAt: Instant(millisecondsSinceEpoch: row[7]), lastSequence: row[8])
+    }
+
+    /// All runs, oldest first.
+    public func runs() throws(JournalError) -> [RunRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Journal.runColumns) FROM runs r ORDER BY r.created_at, r.rowid").map(Journal.runRecord)
+        }
+    }
+
+    /// The most recently created run, or nil in an empty journal.
+    public func latestRun() throws(JournalError) -> RunRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Journal.runColumns) FROM runs r ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1").map(Journal.runRecord)
+        }
+    }
+
+    /// One run by its exact id.
+    public func run(_ id: String) throws(JournalError) -> RunRecord {
+        let path = self.path
+        return try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Journal.runColumns) FROM runs r WHERE r.id = ?", arguments: [id]) else {
+                throw JournalError.unknownRun(id, path: path)
+            }
+            return Journal.runRecord(row)
+        }
+    }
+
+    /// The run a person means by `prefix`: an exact id, or the one id starting with `prefix` (the `r-` may be
+    /// left out). Several matches: `.ambiguousRun` listing them; none: `.unknownRun`.
+    public func resolveRun(prefix: String) throws(JournalError) -> RunRecord {
+        let path = self.path
+        let wanted = prefix.trimmingCharacters(in: .whitespaces)
+        return try read { db in
+            guard !wanted.isEmpty else { throw JournalError.unknownRun(prefix, path: path) }
+            var prefixes = [wanted]
+            if !wanted.hasPrefix("r-") { prefixes.append("r-" + wanted) }
+            for candidate in prefixes {
+                if let row = try Row.fetchOne(db, sql: "SELECT \(Journal.runColumns) FROM runs r WHERE r.id = ?", arguments: [candidate]) {
+                    return Journal.runRecord(row)
+                }
+            }
+            var matches: [String] = []
+            for candidate in prefixes {
+                matches += try String.fetchAll(db, sql: "SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id", arguments: [candidate])
+            }
+            matches = Array(Set(matches)).sorted()
+            switch matches.count {
+            case 0: throw JournalError.unknownRun(prefix, path: path)
+            case 1:
+                let row = try Row.fetchOne(db, sql: "SELECT \(Journal.runColumns) FROM runs r WHERE r.id = ?", arguments: [matches[0]])!
+                return Journal.runRecord(row)
+            default: throw JournalError.ambiguousRun(prefix, candidates: matches)
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import GRDB
+import MusterCore
+
+/// The run journal: one SQLite database (WAL) holding runs, their append-only hash-chained events, and the
+/// notification outbox. Several `Journal`s (in one process or several) may use the same file at once:
+/// appends are serialized by SQLite's write lock and checked against the expected sequence number.
+///
+/// All methods are synchronous and block the calling thread for the database access.
+public final class Journal: Sendable {
+    /// The journal format this build reads and writes (`meta.format_version`).
+    public static let formatVersion = 1
+
+    /// How hard a commit waits for the disk.
+    public enum Durability: Sendable, Hashable {
+        /// `PRAGMA synchronous = FULL` (the default): a committed append survives a power cut.
+        case full
+        /// `PRAGMA synchronous = NORMAL`: in WAL mode a crash of the process loses nothing and the database
+        /// stays consistent, but a power cut or OS crash may lose the last commits. About 2–3× faster.
+        case normal
+    }
+
+    /// The database file.
+    public let path: String
+    public let durability: Durability
+    let pool: DatabasePool
+
+    private init(path: String, durability: Durability, pool: DatabasePool) {
+        self.path = path
+        self.durability = durability
+        self.pool = pool
+    }
+
+    // MARK: - Opening
+
+    /// `$MUSTER_HOME`, or `./.muster` when it is unset or empty.
+    public static func defaultHome(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let home = environment["MUSTER_HOME"], !home.isEmpty { return home }
+        return "./.muster"
+    }
+
+    /// Opens `HOME/muster.db`, creating it and the folder on first use (`create: false` refuses a missing
+    /// journal instead, for commands that only read or act on an existing run).
+    public static func open(home: String, durability: Durability = .full, create: Bool = true) throws(JournalError) -> Journal {
+        let dbPath = (home as NSString).appendingPathComponent("muster.db")
+        guard create || FileManager.default.fileExists(atPath: dbPath) else { throw .missing(path: dbPath) }
+        do {
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        } catch {
+            throw .cannotOpen(path: dbPath, detail: "cannot create the folder \(home): \(error.localizedDescription)")
+        }
+        return try open(path: dbPath, durability: durability)
+    }
+
+    /// Opens the journal at `path`, creating it when the file does not exist (its folder must) unless `create`
+    /// is false.
+    /// A file that is not an SQLite database, an SQLite database that is not a journal, and a journal
+    /// written by a newer format are refused before anything is written to them.
+    public static func open(path: String, durability: Durability = .full, create: Bool = true) throws(JournalError) -> Journal {
+        guard create || FileManager.default.fileExists(atPath: path) else { throw .missing(path: path) }
+        try preflight(path: path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.label = "MusterJournal"
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw openError(path: path, error)
+        }
+        do {
+            try pool.barrierWriteWithoutTransaction { db in
+                let wanted = durability == .full ? 2 : 1
+                try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+                guard synchronous == wanted else {
+                    throw JournalError.settingRefused(path: path, detail: "PRAGMA synchronous is \(synchronous.map(String.init) ?? "unknown"), expected \(wanted)")
+                }
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
+                guard mode?.lowercased() == "wal" else {
+                    throw JournalError.settingRefused(path: path, detail: "journal_mode is \(mode ?? "unknown"), expected wal")
+                }
+            }
+            let migrator = Schema.migrator
+            do {
+                try migrator.migrate(pool)
+            } catch {
+                // Two processes creating the journal at once: the loser's migration fails on existing tables.
+                guard try pool.read(migrator.hasCompletedMigrations) else { throw error }
+            }
+            let found = try pool.read { db in try formatVersion(db) }
+            if let found, found > formatVersion {
+                throw JournalError.newerFormat(path: path, found: found, supported: formatVersion)
+            }
+        } catch let error as JournalError {
+            try? pool.close()
+            throw error
+        } catch {
+            try? pool.close()
+            throw openError(path: path, error)
+        }
+        return Journal(path: path, durability: durability, pool: pool)
+    }
+
+    /// Copies the WAL into the database file (a passive checkpoint: it never waits for other processes) and
+    /// closes the connections. The journal cannot be used afterwards. (GRDB closes the writer before the
+    /// read-only readers, so without the checkpoint the last commits would stay only in `muster.db-wal` until
+    /// the next writer opens the file: safe, but surprising when the database file alone is copied.)
+    public func close() throws(JournalError) {
+        do {
+            try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+            try pool.close()
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    /// Refuses, without writing, what must not be opened read-write.
+    private static func preflight(path: String) throws(JournalError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
+                throw .cannotOpen(path: path, detail: "the folder \(folder) does not exist")
+            }
+            return
+        }
+        guard !isDirectory.boolValue else { throw .cannotOpen(path: path, detail: "it is a folder") }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw .cannotOpen(path: path, detail: "the file cannot be read")
+        }
+        let header = (try? handle.read(upToCount: 16)) ?? nil
+        try? handle.close()
+        guard let header, !header.isEmpty else { return }  // an empty file is an empty database
+        guard header == Data("SQLite format 3\0".utf8) else {
+            throw .notADatabase(path: path, detail: "no SQLite header")
+        }
+        // A read-write connection that only reads: unlike a read-only one, it removes the `-wal` and `-shm`
+        // files it creates when it closes, so a refused file is left exactly as it was found.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            try queue.read { db in
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+                guard !tables.isEmpty else { return }
+                guard tables.contains("meta") else { throw JournalError.notAJournal(path: path) }
+                guard let found = try formatVersion(db) else { throw JournalError.notAJournal(path: path) }
+                if found > Journal.formatVersion {
+                    throw JournalError.newerFormat(path: path, found: found, supported: Journal.formatVersion)
+                }
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw openError(path: path, error)
+        }
+    }
+
+    private static func formatVersion(_ db: Database) throws -> Int? {
+        guard try db.tableExists("meta") else { return nil }
+        guard let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format_version'") else { return nil }
+        return Int(text) ?? Int.max
+    }
+
+    private static func openError(path: String, _ error: any Error) -> JournalError {
+        if let error = error as? JournalError { return error }
+        if let error = error as? DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_NOTADB: return .notADatabase(path: path, detail: error.message ?? "file is not a database")
+            case .SQLITE_CORRUPT: return .notADatabase(path: path, detail: "the database is damaged: \(error.message ?? "corrupt")")
+            default: return .cannotOpen(path: path, detail: error.message ?? "\(error.resultCode)")
+            }
+        }
+        return .cannotOpen(path: path, detail: "\(error)")
+    }
+
+    func mapped(_ error: any Error) -> JournalError {
+        if let error = error as? JournalError { return error }
+        if let error = error as? DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_NOTADB, .SQLITE_CORRUPT: return Journal.openError(path: path, error)
+            default: return .database(path: path, detail: error.message ?? "\(error.resultCode)")
+            }
+        }
+        if let error = error as? CanonicalJSON.Malformed { return .invalidOutbox("payload is not JSON: \(error)") }
+        return .database(path: path, detail: "\(error)")
+    }
+
+    // MARK: - Database access helpers
+
+    /// Runs `body` in one IMMEDIATE write transaction (the write lock is taken before the head is read, so a
+    /// concurrent writer in another process waits instead of failing halfway).
+    func write<T>(_ body: (Database) throws -> T) throws(JournalError) -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(JournalError) -> T {
+        do { return try pool.read(body) } catch { throw mapped(error) }
+    }
+
+    /// `PRAGMA journal_mode` and `PRAGMA synchronous` as the writer connection sees them.
+    public func settings() throws(JournalError) -> JournalSettings {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                JournalSettings(
+                    journalMode: try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+                    synchronous: try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+            }
+        } catch {
+            throw mapped(error)
+        }
+    }
+}
+
+/// The connection settings that decide durability.
+public struct JournalSettings: Sendable, Hashable {
+    /// `wal`.
+    public var journalMode: String
+    /// 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
+    public var synchronous: Int
+}

@@ -1,0 +1,65 @@
+/// Everything the journal refuses, each with one line a person can act on (`description`).
+public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The file exists but is not an SQLite database (or is damaged beyond opening).
+    case notADatabase(path: String, detail: String)
+    /// An SQLite database, but not one Muster created (it has tables and no journal `meta`).
+    case notAJournal(path: String)
+    /// Written by a newer Muster: refused without being modified.
+    case newerFormat(path: String, found: Int, supported: Int)
+    /// No journal file (and the caller asked not to create one).
+    case missing(path: String)
+    /// The database could not be opened or created.
+    case cannotOpen(path: String, detail: String)
+    /// `PRAGMA synchronous` or `journal_mode` did not take the value asked for.
+    case settingRefused(path: String, detail: String)
+    /// Another writer appended to the run after the caller read its head.
+    case sequenceConflict(expected: Int, actual: Int)
+    case unknownRun(String, path: String)
+    case ambiguousRun(String, candidates: [String])
+    case runExists(String)
+    case invalidRunHeader(String)
+    /// A stored event whose payload does not decode (the chain may still be intact: a newer event kind).
+    case undecodableEvent(runID: String, seq: Int, detail: String)
+    case invalidOutbox(String)
+    case unknownOutboxItem(Int64)
+    case invalidOutboxTransition(id: Int64, from: OutboxStatus, to: OutboxStatus)
+    /// Any other database failure, with SQLite's message.
+    case database(path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .notADatabase(path, detail):
+            "\(path): not a Muster journal: the file is not an SQLite database (\(detail))"
+        case let .notAJournal(path):
+            "\(path): not a Muster journal: the SQLite database has tables but no journal format record"
+        case let .newerFormat(path, found, supported):
+            "\(path): journal format version \(found) is newer than this muster supports (\(supported)); upgrade muster (the file was not modified)"
+        case let .missing(path):
+            "no journal at \(path): no run has been started here (set MUSTER_HOME to use another folder)"
+        case let .cannotOpen(path, detail):
+            "\(path): cannot open the journal: \(detail)"
+        case let .settingRefused(path, detail):
+            "\(path): \(detail)"
+        case let .sequenceConflict(expected, actual):
+            "the run changed meanwhile: expected to append after event \(expected), but the run is at event \(actual); retry against the new state"
+        case let .unknownRun(id, path):
+            "no run '\(id)' in \(path)"
+        case let .ambiguousRun(prefix, candidates):
+            "run id '\(prefix)' is ambiguous: it matches \(candidates.joined(separator: ", "))"
+        case let .runExists(id):
+            "a run with id '\(id)' already exists"
+        case let .invalidRunHeader(detail):
+            "invalid run header: \(detail)"
+        case let .undecodableEvent(runID, seq, detail):
+            "run \(runID) event \(seq) cannot be read: \(detail)"
+        case let .invalidOutbox(detail):
+            "invalid outbox item: \(detail)"
+        case let .unknownOutboxItem(id):
+            "no outbox item \(id)"
+        case let .invalidOutboxTransition(id, from, to):
+            "outbox item \(id) cannot go from \(from.rawValue) to \(to.rawValue)"
+        case let .database(path, detail):
+            "\(path): \(detail)"
+        }
+    }
+}

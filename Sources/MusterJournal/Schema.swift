@@ -1,0 +1,92 @@
+import GRDB
+
+/// The journal's schema, as GRDB migrations. A shipped migration NEVER changes: a new format is a new
+/// migration appended here that also raises `meta.format_version` (and `Journal.formatVersion`).
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1", migrate: v1)
+        return migrator
+    }
+
+    /// Format 1, shipped with the first journal. Do not edit.
+    static func v1(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE meta (
+                key TEXT NOT NULL PRIMARY KEY,
+                value TEXT NOT NULL
+            ) WITHOUT ROWID;
+            INSERT INTO meta (key, value) VALUES ('format_version', '1');
+
+            CREATE TABLE runs (
+                id TEXT NOT NULL PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64),
+                playbook_id TEXT NOT NULL,
+                playbook_version INTEGER NOT NULL,
+                playbook_sha256 TEXT NOT NULL CHECK (length(playbook_sha256) = 64),
+                playbook_text TEXT NOT NULL,
+                mode TEXT NOT NULL CHECK (mode IN ('live', 'exercise')),
+                title TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            );
+            CREATE INDEX runs_by_created_at ON runs (created_at);
+
+            CREATE TABLE events (
+                run_id TEXT NOT NULL REFERENCES runs (id),
+                seq INTEGER NOT NULL CHECK (seq >= 1),
+                at_ms INTEGER NOT NULL,
+                scenario_ms INTEGER,
+                actor TEXT NOT NULL,
+                role TEXT,
+                type TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                PRIMARY KEY (run_id, seq)
+            ) WITHOUT ROWID;
+
+            CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                run_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                notification_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'dead', 'skipped')),
+                attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                next_attempt_ms INTEGER NOT NULL,
+                last_error TEXT,
+                idempotency_key TEXT NOT NULL UNIQUE,
+                updated_at INTEGER NOT NULL,
+                UNIQUE (run_id, notification_id),
+                FOREIGN KEY (run_id, seq) REFERENCES events (run_id, seq)
+            );
+            CREATE INDEX outbox_by_due ON outbox (status, next_attempt_ms);
+
+            -- Runs and events are append-only, in the database too.
+            CREATE TRIGGER runs_append_only_update BEFORE UPDATE ON runs
+            BEGIN SELECT RAISE(ABORT, 'muster journal: runs are append-only'); END;
+            CREATE TRIGGER runs_append_only_delete BEFORE DELETE ON runs
+            BEGIN SELECT RAISE(ABORT, 'muster journal: runs are append-only'); END;
+            CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'muster journal: events are append-only'); END;
+            CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'muster journal: events are append-only'); END;
+            -- No gap and no reordering, whoever inserts.
+            CREATE TRIGGER events_in_sequence BEFORE INSERT ON events
+            WHEN NEW.seq <> COALESCE((SELECT seq FROM events WHERE run_id = NEW.run_id ORDER BY seq DESC LIMIT 1), 0) + 1
+            BEGIN SELECT RAISE(ABORT, 'muster journal: events are appended in seq order without gaps'); END;
+            -- Outbox rows change status, never what they deliver, and are never deleted.
+            CREATE TRIGGER outbox_fixed_columns
+            BEFORE UPDATE OF id, run_id, seq, notification_id, channel, payload, idempotency_key ON outbox
+            BEGIN SELECT RAISE(ABORT, 'muster journal: an outbox item only changes status'); END;
+            CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox
+            BEGIN SELECT RAISE(ABORT, 'muster journal: outbox items are never deleted'); END;
+            """)
+    }
+
+    /// The triggers `verify` expects; a missing one is reported as a warning.
+    static let guardTriggers = [
+        "runs_append_only_update", "runs_append_only_delete",
+        "events_append_only_update", "events_append_only_delete", "events_in_sequence",
+    ]
+}

@@ -1,0 +1,56 @@
+import Foundation
+import MusterCore
+import Testing
+@testable import MusterJournal
+
+@Suite("Journal canonical form: the bytes that are hashed")
+struct CanonicalFormTests {
+    @Test("canonical JSON sorts keys by bytes, drops whitespace and escapes only quotes, backslashes and controls", arguments: [
+        (#"{ "b": 1, "a": [true, false, null], "B": "x" }"#, #"{"B":"x","a":[true,false,null],"b":1}"#),
+        (#""a\/b""#, #""a/b""#),
+        (#""\u00e9\ud83d\udea8 \u0001\n\t\"\\""#, "\"é🚨 \\u0001\\n\\t\\\"\\\\\""),
+        (#"[-0, 12, 1.5e3]"#, #"[-0,12,1.5e3]"#),
+        (#"{"é":1,"z":2,"a":{"d":[],"c":{}}}"#, #"{"a":{"c":{},"d":[]},"z":2,"é":1}"#),
+    ])
+    func canonicalJSON(input: String, expected: String) throws {
+        #expect(try CanonicalJSON.canonicalize(Array(input.utf8)) == expected)
+    }
+
+    @Test("malformed JSON is refused", arguments: [#"{"a":1"#, #"{"a":1,"a":2}"#, "01", #""\ud800""#, "[1,]", "{} x"])
+    func malformed(input: String) {
+        #expect(throws: CanonicalJSON.Malformed.self) { try CanonicalJSON.canonicalize(Array(input.utf8)) }
+    }
+
+    @Test("the payload of an event is the canonical JSON of its synthesized Codable body")
+    func payload() throws {
+        let body = RunEvent.Body.stateEntered(state: "contain", from: "detect", cause: .event("confirmed"))
+        #expect(try CanonicalJSON.encode(body) == #"{"stateEntered":{"cause":{"event":{"_0":"confirmed"}},"from":"detect","state":"contain"}}"#)
+        #expect(try CanonicalJSON.encode(RunEvent.Body.noteAdded(text: "a/b \"c\"")) == #"{"noteAdded":{"text":"a/b \"c\""}}"#)
+    }
+
+    /// Frozen vectors: if one of these changes, every existing journal stops verifying. They are also in
+    /// docs/journal.md, where they were checked with Python's hashlib and json.dumps.
+    @Test("header and event hashes match the documented test vectors")
+    func vectors() throws {
+        let playbookSHA = Digest256.hex(of: Array("muster: 1\n".utf8))
+        let headerBytes = Chain.headerBytes(runID: "r-7f3a2c", playbookID: "demo", playbookVersion: 1, playbookSHA256: playbookSHA)
+        #expect(String(decoding: headerBytes, as: UTF8.self) == #"["muster-run/1","r-7f3a2c","demo",1,"\#(playbookSHA)"]"#)
+        let header = Chain.headerHash(runID: "r-7f3a2c", playbookID: "demo", playbookVersion: 1, playbookSHA256: playbookSHA)
+        let payload = try CanonicalJSON.encode(RunEvent.Body.noteAdded(text: "Staff told by email"))
+        let eventBytes = Chain.eventBytes(
+            runID: "r-7f3a2c", seq: 1, atMS: 1_772_818_800_000, scenarioMS: nil, actor: "Sam", role: nil,
+            type: "note-added", payload: payload, prevHash: header)
+        #expect(String(decoding: eventBytes, as: UTF8.self) == #"["muster-event/1","r-7f3a2c",1,1772818800000,null,"Sam",null,"note-added",{"noteAdded":{"text":"Staff told by email"}},"\#(header)"]"#)
+        let event = Digest256.hex(of: eventBytes)
+        print("vectors: playbook \(playbookSHA) header \(header) event \(event)")
+        #expect(playbookSHA == Vectors.playbookSHA)
+        #expect(header == Vectors.header)
+        #expect(event == Vectors.event)
+    }
+
+    enum Vectors {
+        static let playbookSHA = "7831f451ae8f6031f937d2120a05e3a14f4c0cc63a7ecee40b239d269dde6e01"
+        static let header = "2649a3497ca7966195ece79de2e13eb05aea5703765ad587abaaca292e79984a"
+        static let event = "bbe263dc23aa1777dde457646d1c9a9e36105c2d947a3b5416b9b25dfa664f84"
+    }
+}
