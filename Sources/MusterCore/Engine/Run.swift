@@ -86,7 +86,7 @@ public struct Run: Sendable, Equatable {
 
     public func taskStatus(_ task: String) -> TaskStatus? { compiled.taskIndex[task].map { taskStatusByIndex[$0] } }
 
-    /// Decisions made in the current visit of their state (entering a state makes its decision pending again).
+    /// The latest choice of each decision, kept until its state is entered again (which makes it pending).
     public var decisions: [String: DecisionRecord] {
         var out: [String: DecisionRecord] = [:]
         for (i, record) in decisionByIndex.enumerated() { if let record { out[compiled.decisions[i].id] = record } }
