@@ -73,6 +73,17 @@ struct MusterBench {
     }
 
     static func engine() {
-        print("engine: see EngineBench (added with the run engine)")
+        let total = 1_000_000
+        var best: (seconds: Double, replaySeconds: Double, counts: EngineBench.Counts)?
+        for _ in 0..<3 {
+            let r = EngineBench.run(commands: total)
+            if best == nil || r.seconds < best!.seconds { best = r }
+        }
+        let r = best!
+        let perSecond = Double(r.counts.commands) / r.seconds
+        print("engine: \(r.counts.commands) commands (\(r.counts.rejected) refused), \(r.counts.events) events, one core")
+        print("  decide + apply:          \(format(perSecond / 1_000_000, 2)) million commands per second (target: at least 1)")
+        print("  apply only (baseline):   \(format(Double(r.counts.events) / r.replaySeconds / 1_000_000, 2)) million events per second")
+        print("  a command costs \(format(r.seconds / r.replaySeconds, 2))x replaying the events it produced")
     }
 }
