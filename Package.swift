@@ -11,12 +11,20 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Pure core: playbook model, validator, expression language and run engine. No I/O, no clock.
         .target(name: "MusterCore"),
         // Adapter: YAML text to the core's located source tree, files and folders to playbooks.
         .target(name: "MusterYAML", dependencies: ["MusterCore", .product(name: "Yams", package: "Yams")]),
+        // The system libcurl, with non-variadic wrappers for its variadic setopt/getinfo functions.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Adapter: notification payloads per channel type and delivery over libcurl (HTTP POST, SMTP).
+        .target(
+            name: "MusterNotify",
+            dependencies: ["MusterCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
@@ -25,6 +33,11 @@ let package = Package(
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"]),
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"]),
+        .testTarget(
+            name: "MusterNotifyTests",
+            dependencies: ["MusterCore", "MusterNotify", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Receivers"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
