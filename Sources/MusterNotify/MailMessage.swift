@@ -96,32 +96,36 @@ public struct MailMessage: Sendable, Hashable {
     /// RFC 2045 §6.7: lines of at most 76 characters, CRLF line breaks, `=` and non-ASCII as `=XX`,
     /// trailing spaces and a leading `.` encoded too.
     static func quotedPrintable(_ text: String) -> String {
-        let normalized = text.replacingAll("\r\n", with: "\n").replacingAll("\r", with: "\n")
-        var lines: [String] = []
-        for line in normalized.split(separator: "\n", omittingEmptySubsequences: false) {
-            let bytes = Array(line.utf8)
-            var encoded: [String] = []
+        // Work on bytes: CRLF, CR and LF all end a line.
+        var lines: [[UInt8]] = [[]]
+        var previousWasCR = false
+        for byte in text.utf8 {
+            if byte == 10, previousWasCR {
+                previousWasCR = false
+                continue
+            }
+            previousWasCR = byte == 13
+            if byte == 10 || byte == 13 { lines.append([]) } else { lines[lines.count - 1].append(byte) }
+        }
+        var out: [String] = []
+        for bytes in lines {
+            var current = ""
             for (i, byte) in bytes.enumerated() {
                 let isLast = i == bytes.count - 1
                 let literal = (byte >= 33 && byte <= 126 && byte != 61) || ((byte == 32 || byte == 9) && !isLast)
-                if literal, !(i == 0 && byte == 46) {
-                    encoded.append(String(UnicodeScalar(byte)))
-                } else {
-                    encoded.append("=" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2))
-                }
-            }
-            // Soft line breaks: at most 75 characters then `=`.
-            var current = ""
-            for token in encoded {
-                if current.count + token.count > 75 {
-                    lines.append(current + "=")
+                let token = literal && !(i == 0 && byte == 46)
+                    ? String(UnicodeScalar(byte))
+                    : "=" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+                // Soft line break: at most 75 characters, then `=`.
+                if current.utf8.count + token.utf8.count > 75 {
+                    out.append(current + "=")
                     current = ""
                 }
                 current += token
             }
-            lines.append(current)
+            out.append(current)
         }
-        return lines.joined(separator: "\r\n") + "\r\n"
+        return out.joined(separator: "\r\n") + "\r\n"
     }
 
     static func base64(_ bytes: [UInt8]) -> String {

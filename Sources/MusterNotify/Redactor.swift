@@ -28,6 +28,10 @@ public struct Redactor: Sendable, Hashable {
 
     public mutating func add(_ value: String) { add([value]) }
 
+    static func looksLikeToken(_ piece: Substring) -> Bool {
+        piece.count >= 20 || (piece.count >= 8 && piece.contains(where: \.isNumber))
+    }
+
     /// Adds a URL: the whole of it, and the parts that carry tokens (userinfo, path with query) when they
     /// are more than a bare `/`.
     public mutating func addURL(_ url: String) {
@@ -43,6 +47,11 @@ public struct Redactor: Sendable, Hashable {
             }
             let pathAndQuery = afterScheme[authorityEnd...]
             if pathAndQuery.count > 1 { values.append(String(pathAndQuery)) }
+            // Token-like pieces on their own (receivers quote them): path segments and query values of at
+            // least 8 characters that contain a digit, or of at least 20; not words like `services`.
+            for piece in pathAndQuery.split(whereSeparator: { "/?&=#".contains($0) }) where Self.looksLikeToken(piece) {
+                values.append(String(piece))
+            }
         }
         add(values)
     }
