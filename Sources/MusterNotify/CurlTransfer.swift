@@ -87,6 +87,7 @@ final class CurlTransfer {
         try set(CURLOPT_SSL_VERIFYPEER, 1, "CURLOPT_SSL_VERIFYPEER")
         try set(CURLOPT_SSL_VERIFYHOST, 2, "CURLOPT_SSL_VERIFYHOST")
         if let ca = configuration.caBundlePath { try set(CURLOPT_CAINFO, ca, "CURLOPT_CAINFO") }
+        if let proxy = configuration.proxy { try set(CURLOPT_PROXY, proxy, "CURLOPT_PROXY") }
         try set(CURLOPT_FOLLOWLOCATION, 0, "CURLOPT_FOLLOWLOCATION")
         try check(muster_curl_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback), "CURLOPT_WRITEFUNCTION")
         try check(muster_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context), "CURLOPT_WRITEDATA")

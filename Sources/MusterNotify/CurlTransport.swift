@@ -16,14 +16,18 @@ public final class CurlTransport: Sendable {
         public var maxTotalConnections: Int
         /// Idle connections kept open for reuse.
         public var connectionCacheSize: Int
-        /// A PEM bundle of extra trusted CAs (a private CA); nil uses the system store.
+        /// A PEM bundle of trusted CAs (a private CA) used instead of the system store; nil uses the system store.
         public var caBundlePath: String?
+        /// nil: libcurl's environment (`http_proxy`, `https_proxy`, `no_proxy`); "": no proxy at all;
+        /// otherwise the proxy URL for every transfer.
+        public var proxy: String?
         public var userAgent: String
 
         public init(
             maxConnectionsPerHost: Int = 32, maxTotalConnections: Int = 256, connectionCacheSize: Int = 64,
-            caBundlePath: String? = nil, userAgent: String = "Muster/1"
+            caBundlePath: String? = nil, proxy: String? = nil, userAgent: String = "Muster/1"
         ) {
+            self.proxy = proxy
             self.maxConnectionsPerHost = maxConnectionsPerHost
             self.maxTotalConnections = maxTotalConnections
             self.connectionCacheSize = connectionCacheSize
@@ -116,7 +120,6 @@ final class CurlEngine: @unchecked Sendable {
     private let lock = NSLock()
     private var pending: [PendingTransfer] = []
     private var stopping = false
-    private var finished = false
     private let exited = DispatchSemaphore(value: 0)
     private var multi: UnsafeMutableRawPointer?
     private var thread: Thread?
@@ -138,7 +141,6 @@ final class CurlEngine: @unchecked Sendable {
         guard multi != nil else {
             lock.lock()
             stopping = true
-            finished = true
             lock.unlock()
             exited.signal()
             return
@@ -159,19 +161,18 @@ final class CurlEngine: @unchecked Sendable {
             return
         }
         pending += transfers
-        let multi = self.multi
-        lock.unlock()
+        // Under the lock: the worker clears `multi` under it before cleaning the handle up.
         if let multi { curl_multi_wakeup(multi) }
+        lock.unlock()
     }
 
     func shutdown() {
         lock.lock()
         let alreadyStopping = stopping
         stopping = true
-        let multi = self.multi
+        if !alreadyStopping, let multi { curl_multi_wakeup(multi) }
         let isWorker = thread.map { Thread.current == $0 } ?? false
         lock.unlock()
-        if !alreadyStopping, let multi { curl_multi_wakeup(multi) }
         if !isWorker {
             // The loop wakes within one poll; the bound only guards against a libcurl call that never returns.
             if exited.wait(timeout: .now() + 30) == .success { exited.signal() }
@@ -214,11 +215,10 @@ final class CurlEngine: @unchecked Sendable {
             }
             curl_multi_poll(multi, nil, 0, 1000, nil)
         }
-        curl_multi_cleanup(multi)
         lock.lock()
         self.multi = nil
-        finished = true
         lock.unlock()
+        curl_multi_cleanup(multi)
         exited.signal()
     }
 

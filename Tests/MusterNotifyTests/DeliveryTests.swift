@@ -198,6 +198,35 @@ extension RealServers {
             #expect(late.failure == .transient("the delivery transport is shut down"))
         }
 
+        @Test("an empty body is sent as an empty POST")
+        func emptyBody() async throws {
+            let receiver = try await HTTPReceiver()
+            defer { receiver.stop() }
+            let result = await sharedTransport.send(.httpPost(url: receiver.url("/empty"), body: []))
+            #expect(result.delivered)
+            let request = try #require(try receiver.requests().first)
+            #expect(request.method == "POST")
+            #expect(request.headers["content-length"] == "0")
+            #expect(request.bodyBytes.isEmpty)
+        }
+
+        @Test("shutting down ends transfers in flight as transient failures, promptly")
+        func shutdownInFlight() async throws {
+            let receiver = try await HTTPReceiver(routes: ["/slow": ["delay": 5.0]])
+            defer { receiver.stop() }
+            let transport = CurlTransport()
+            let started = ContinuousClock.now
+            async let results = transport.send([post(receiver.url("/slow")), post(receiver.url("/slow"))])
+            // Wait (bounded) until the receiver has both requests, then stop the transport.
+            for _ in 0..<200 where try receiver.requests().count < 2 {
+                try await _Concurrency.Task.sleep(for: .milliseconds(10))
+            }
+            transport.shutdown()
+            let finished = await results
+            #expect(finished.map(\.failure) == Array(repeating: .transient("the delivery transport shut down during the transfer"), count: 2))
+            #expect(ContinuousClock.now - started < .seconds(4))
+        }
+
         @Test("TLS certificates are verified: an unknown CA is a permanent failure, a trusted one delivers")
         func tlsVerification() async throws {
             let directory = try temporaryDirectory()
