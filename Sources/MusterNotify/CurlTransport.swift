@@ -120,6 +120,7 @@ final class CurlEngine: @unchecked Sendable {
     private let lock = NSLock()
     private var pending: [PendingTransfer] = []
     private var stopping = false
+    private var refusal = "the delivery transport is shut down"
     private let exited = DispatchSemaphore(value: 0)
     private var multi: UnsafeMutableRawPointer?
     private var thread: Thread?
@@ -141,6 +142,7 @@ final class CurlEngine: @unchecked Sendable {
         guard multi != nil else {
             lock.lock()
             stopping = true
+            refusal = "libcurl could not be initialised (curl_global_init returned \(CurlGlobal.initialized.rawValue))"
             lock.unlock()
             exited.signal()
             return
@@ -154,9 +156,10 @@ final class CurlEngine: @unchecked Sendable {
     func enqueue(_ transfers: [PendingTransfer]) {
         lock.lock()
         if stopping {
+            let reason = refusal
             lock.unlock()
             for t in transfers {
-                t.completion(DeliveryResult(status: nil, latency: .zero, failure: .transient("the delivery transport is shut down"), curlCode: -1))
+                t.completion(DeliveryResult(status: nil, latency: .zero, failure: .transient(reason), curlCode: -1))
             }
             return
         }
