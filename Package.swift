@@ -29,6 +29,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The system libcurl, with non-variadic wrappers for its variadic setopt/getinfo functions.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Adapter: notification payloads per channel type and delivery over libcurl (HTTP POST, SMTP).
+        .target(
+            name: "MusterNotify",
+            dependencies: ["MusterCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
@@ -38,6 +45,11 @@ let package = Package(
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
         .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"]),
+        .testTarget(
+            name: "MusterNotifyTests",
+            dependencies: ["MusterCore", "MusterNotify", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Receivers"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,460 @@
+import Crypto
+import MusterCore
+
+/// What a channel's payload says about the run besides the message itself.
+public struct NotificationContext: Sendable, Hashable {
+    public var runID: String
+    public var runTitle: String
+    public var playbookID: String
+    public var playbookTitle: String?
+    /// The state the run is in (id), and its title when known.
+    public var state: String
+    public var stateTitle: String?
+    public var mode: RunMode
+    public var severity: Severity
+    /// The event that led here (`confirmed`), when one did; webhooks fall back to the notification's trigger.
+    public var event: String?
+    public var time: Instant
+    /// Where a person can see the run (the web console), when there is one.
+    public var link: String?
+    /// For PagerDuty: open, acknowledge or resolve the run's one alert.
+    public var alertAction: AlertAction
+
+    public init(
+        runID: String, runTitle: String, playbookID: String, playbookTitle: String? = nil, state: String,
+        stateTitle: String? = nil, mode: RunMode, severity: Severity = .p3, event: String? = nil, time: Instant,
+        link: String? = nil, alertAction: AlertAction = .trigger
+    ) {
+        self.runID = runID
+        self.runTitle = runTitle
+        self.playbookID = playbookID
+        self.playbookTitle = playbookTitle
+        self.state = state
+        self.stateTitle = stateTitle
+        self.mode = mode
+        self.severity = severity
+        self.event = event
+        self.time = time
+        self.link = link
+        self.alertAction = alertAction
+    }
+
+    var stateDisplay: String { stateTitle ?? state }
+}
+
+/// PagerDuty Events API v2 `event_action`.
+public enum AlertAction: String, Sendable, Hashable, CaseIterable {
+    case trigger, acknowledge, resolve
+
+    /// `resolve` when the run reaches a terminal state or one marked `closed`, else `trigger`
+    /// (repeated triggers with the same `dedup_key` update the one alert).
+    public static func suggested(entering state: State?) -> AlertAction {
+        guard let state else { return .trigger }
+        return state.terminal || state.marks.contains(.closed) ? .resolve : .trigger
+    }
+}
+
+/// Pure functions that turn a playbook channel, a notification and its context into a `DeliveryRequest`.
+/// `${VAR}` references in settings are resolved against the given environment; every resolved secret is
+/// put in the request's `Redactor`.
+public enum ChannelPayloads {
+    public static let defaultPagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
+    public static let defaultSMTPURL = "smtp://localhost"
+    public static let defaultFrom = "Muster <muster@localhost>"
+    public static let exercisePrefix = "[EXERCISE] "
+    public static let signatureHeader = "X-Muster-Signature"
+    public static let idempotencyHeader = "Idempotency-Key"
+    static let userAgent = "Muster/1"
+
+    // MARK: - Keys a receiver can drop duplicates by
+
+    /// `Idempotency-Key` of a webhook: the same for every attempt of one notification.
+    public static func idempotencyKey(runID: String, notificationID: String) -> String { "\(runID).\(notificationID)" }
+
+    /// PagerDuty `dedup_key`: one alert per run, updated by repeats.
+    public static func dedupKey(runID: String) -> String { "muster-\(runID)" }
+
+    /// Email `Message-ID` without angle brackets: `RUNID.NOTIFICATIONID@muster`.
+    public static func messageID(runID: String, notificationID: String) -> String {
+        func atom(_ s: String) -> String {
+            String(s.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) ? $0 : "-" })
+        }
+        return "\(atom(runID)).\(atom(notificationID))@muster"
+    }
+
+    /// `sha256=<lowercase hex of HMAC-SHA256(secret, body)>`.
+    public static func signature(body: [UInt8], secret: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
+        return "sha256=" + code.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+
+    /// The message as people see it: prefixed `[EXERCISE] ` in exercise runs.
+    public static func text(of notification: Notification, mode: RunMode) -> String {
+        mode == .exercise && !notification.message.hasPrefix(exercisePrefix) ? exercisePrefix + notification.message : notification.message
+    }
+
+    // MARK: - Requests
+
+    /// The request for `channel`. Throws when a `${VAR}` is unset or empty, or a required setting is
+    /// missing or malformed; the error names the channel and setting, never a value.
+    public static func request(
+        for channel: Channel, notification: Notification, context: NotificationContext, environment: [String: String]
+    ) throws(ChannelConfigurationError) -> DeliveryRequest {
+        var settings = try ResolvedSettings(channel: channel, environment: EnvironmentResolver(environment))
+        let timeouts = try settings.timeouts()
+        let message = text(of: notification, mode: context.mode)
+        switch channel.type.value {
+        case .webhook:
+            let url = try settings.httpURL("url")
+            let body = webhookPayload(notification: notification, message: message, context: context).bytes
+            var headers = [HTTPHeader("Content-Type", "application/json"),
+                           HTTPHeader(idempotencyHeader, idempotencyKey(runID: context.runID, notificationID: notification.id))]
+            if let secret = try settings.secret("secret") {
+                headers.append(HTTPHeader(signatureHeader, signature(body: body, secret: secret)))
+            }
+            headers += try settings.extraHeaders(reserved: [idempotencyHeader, signatureHeader, "Content-Type", "Content-Length"])
+            return settings.finish(.httpPost(HTTPPost(url: url, headers: headers, body: body)), timeouts: timeouts)
+        case .slack:
+            let url = try settings.httpURL("url")
+            let body = slackPayload(message: message, context: context).bytes
+            return settings.finish(.httpPost(HTTPPost(url: url, headers: [HTTPHeader("Content-Type", "application/json")], body: body)), timeouts: timeouts)
+        case .mattermost:
+            let url = try settings.httpURL("url")
+            let body = mattermostPayload(message: message, context: context).bytes
+            return settings.finish(.httpPost(HTTPPost(url: url, headers: [HTTPHeader("Content-Type", "application/json")], body: body)), timeouts: timeouts)
+        case .teams:
+            let url = try settings.httpURL("url")
+            let body = teamsPayload(message: message, context: context).bytes
+            return settings.finish(.httpPost(HTTPPost(url: url, headers: [HTTPHeader("Content-Type", "application/json")], body: body)), timeouts: timeouts)
+        case .pagerduty:
+            let url = try settings.httpURL("url", default: defaultPagerDutyURL)
+            guard let routingKey = try settings.secret("routing_key") else { throw settings.missing("routing_key") }
+            let body = pagerDutyPayload(routingKey: routingKey, notification: notification, message: message, context: context).bytes
+            return settings.finish(.httpPost(HTTPPost(url: url, headers: [HTTPHeader("Content-Type", "application/json")], body: body)), timeouts: timeouts)
+        case .email:
+            return try emailRequest(settings: &settings, notification: notification, message: message, context: context, timeouts: timeouts)
+        }
+    }
+
+    /// Every problem that would stop `channel` from being sent in this environment (unset variables,
+    /// missing settings), all at once: for a run's start and `muster notify test`.
+    public static func check(_ channel: Channel, environment: [String: String]) -> [ChannelConfigurationError] {
+        var errors: [ChannelConfigurationError] = []
+        let resolver = EnvironmentResolver(environment)
+        for (key, located) in channel.settings.sorted(by: { $0.key < $1.key }) {
+            for text in located.value.texts {
+                do { _ = try resolver.resolve(text, setting: key, channel: channel.id.value, at: located.location) } catch { errors.append(error) }
+            }
+        }
+        if !errors.isEmpty { return errors }
+        let probe = Notification(id: "check", channel: channel.id.value, message: "check", trigger: "check")
+        let context = NotificationContext(runID: "check", runTitle: "check", playbookID: "check", state: "check", mode: .live, time: Instant(millisecondsSinceEpoch: 0))
+        do { _ = try request(for: channel, notification: probe, context: context, environment: environment) } catch { errors.append(error) }
+        return errors
+    }
+
+    // MARK: - Payloads
+
+    /// The webhook body: notification id, run, playbook, state, event, message, time, mode.
+    public static func webhookPayload(notification: Notification, message: String, context: NotificationContext) -> JSONValue {
+        [
+            "notification_id": .string(notification.id),
+            "idempotency_key": .string(idempotencyKey(runID: context.runID, notificationID: notification.id)),
+            "run": ["id": .string(context.runID), "title": .string(context.runTitle), "severity": .string(context.severity.rawValue)],
+            "playbook": ["id": .string(context.playbookID), "title": .optional(context.playbookTitle)],
+            "state": ["id": .string(context.state), "title": .optional(context.stateTitle)],
+            "event": .string(context.event ?? notification.trigger),
+            "trigger": .string(notification.trigger),
+            "message": .string(message),
+            "time": .string(context.time.iso8601),
+            "mode": .string(context.mode.rawValue),
+            "link": .optional(context.link),
+        ]
+    }
+
+    /// Slack incoming webhook: `text` (the notification) and two blocks (the message, and a context line
+    /// with run, state, severity and mode).
+    public static func slackPayload(message: String, context: NotificationContext) -> JSONValue {
+        func escape(_ s: String) -> String { s.replacingAll("&", with: "&amp;").replacingAll("<", with: "&lt;").replacingAll(">", with: "&gt;") }
+        let runText = context.link.map { "<\($0)|\(escape(context.runTitle).replacingAll("|", with: "/"))>" } ?? escape(context.runTitle)
+        let facts = "*Run:* \(runText) · *State:* \(escape(context.stateDisplay)) · \(context.severity.rawValue) · \(context.mode.rawValue)"
+        return [
+            "text": .string(escape(message)),
+            "blocks": [
+                ["type": "section", "text": ["type": "mrkdwn", "text": .string(String(escape(message).prefix(3000)))]],
+                ["type": "context", "elements": [["type": "mrkdwn", "text": .string(facts)]]],
+            ],
+        ]
+    }
+
+    /// Mattermost incoming webhook: `text` and one attachment with run (linked), state, severity and mode.
+    public static func mattermostPayload(message: String, context: NotificationContext) -> JSONValue {
+        var attachment: [(String, JSONValue)] = [
+            ("fallback", .string(message)),
+            ("color", .string(color(context.severity))),
+            ("title", .string(context.runTitle)),
+        ]
+        if let link = context.link { attachment.append(("title_link", .string(link))) }
+        attachment.append(("text", .string(message)))
+        attachment.append(("fields", [
+            ["short": true, "title": "State", "value": .string(context.stateDisplay)],
+            ["short": true, "title": "Severity", "value": .string(context.severity.rawValue)],
+            ["short": true, "title": "Mode", "value": .string(context.mode.rawValue)],
+            ["short": true, "title": "Run", "value": .string(context.runID)],
+        ]))
+        return ["username": "Muster", "text": .string(message), "attachments": [.object(attachment)]]
+    }
+
+    /// Microsoft Teams (Workflows or incoming webhook): a message with one Adaptive Card attachment.
+    public static func teamsPayload(message: String, context: NotificationContext) -> JSONValue {
+        var card: [(String, JSONValue)] = [
+            ("$schema", "http://adaptivecards.io/schemas/adaptive-card.json"),
+            ("type", "AdaptiveCard"),
+            ("version", "1.4"),
+            ("body", [
+                ["type": "TextBlock", "text": .string(context.runTitle), "weight": "Bolder", "size": "Medium", "wrap": true],
+                ["type": "TextBlock", "text": .string(message), "wrap": true],
+                ["type": "FactSet", "facts": [
+                    ["title": "Run", "value": .string(context.runID)],
+                    ["title": "State", "value": .string(context.stateDisplay)],
+                    ["title": "Severity", "value": .string(context.severity.rawValue)],
+                    ["title": "Mode", "value": .string(context.mode.rawValue)],
+                    ["title": "Time", "value": .string(context.time.iso8601)],
+                ]],
+            ]),
+        ]
+        if let link = context.link {
+            card.append(("actions", [["type": "Action.OpenUrl", "title": "Open run", "url": .string(link)]]))
+        }
+        return [
+            "type": "message",
+            "attachments": [["contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": .null, "content": .object(card)]],
+        ]
+    }
+
+    /// PagerDuty Events API v2. `trigger` carries the payload (summary, source, severity from P1..P4);
+    /// `acknowledge` and `resolve` need only the key and the run's `dedup_key`.
+    public static func pagerDutyPayload(routingKey: String, notification: Notification, message: String, context: NotificationContext) -> JSONValue {
+        var event: [(String, JSONValue)] = [
+            ("routing_key", .string(routingKey)),
+            ("event_action", .string(context.alertAction.rawValue)),
+            ("dedup_key", .string(dedupKey(runID: context.runID))),
+        ]
+        if context.alertAction == .trigger {
+            event.append(("payload", [
+                "summary": .string(String(message.prefix(1024))),
+                "source": .string("muster/\(context.playbookID)"),
+                "severity": .string(pagerDutySeverity(context.severity)),
+                "timestamp": .string(context.time.iso8601),
+                "component": .string(context.playbookID),
+                "class": .string(context.state),
+                "custom_details": [
+                    "run_id": .string(context.runID),
+                    "run_title": .string(context.runTitle),
+                    "state": .string(context.stateDisplay),
+                    "mode": .string(context.mode.rawValue),
+                    "notification_id": .string(notification.id),
+                    "event": .string(context.event ?? notification.trigger),
+                ],
+            ]))
+            event.append(("client", "Muster"))
+            if let link = context.link {
+                event.append(("client_url", .string(link)))
+                event.append(("links", [["href": .string(link), "text": "Muster run"]]))
+            }
+        }
+        return .object(event)
+    }
+
+    /// P1 critical, P2 error, P3 warning, P4 info.
+    public static func pagerDutySeverity(_ severity: Severity) -> String {
+        switch severity {
+        case .p1: "critical"
+        case .p2: "error"
+        case .p3: "warning"
+        case .p4: "info"
+        }
+    }
+
+    static func color(_ severity: Severity) -> String {
+        switch severity {
+        case .p1: "#d00000"
+        case .p2: "#e07000"
+        case .p3: "#e0b000"
+        case .p4: "#2a7ab0"
+        }
+    }
+
+    // MARK: - Email
+
+    /// The default subject: `[P1] Run title: State title`, prefixed `[EXERCISE] ` in exercise runs.
+    public static func emailSubject(configured: String?, context: NotificationContext) -> String {
+        let base = configured ?? "[\(context.severity.rawValue)] \(context.runTitle): \(context.stateDisplay)"
+        return context.mode == .exercise && !base.hasPrefix(exercisePrefix) ? exercisePrefix + base : base
+    }
+
+    public static func emailBody(message: String, notification: Notification, context: NotificationContext) -> String {
+        var lines = [message, "", "Run: \(context.runTitle) (\(context.runID))", "Playbook: \(context.playbookID)",
+                     "State: \(context.stateDisplay)", "Severity: \(context.severity.rawValue)", "Mode: \(context.mode.rawValue)",
+                     "Time: \(context.time.iso8601)"]
+        if let link = context.link { lines.append("Link: \(link)") }
+        lines.append("Notification: \(notification.id) (\(notification.trigger))")
+        return lines.joined(separator: "\n")
+    }
+
+    static func emailRequest(
+        settings: inout ResolvedSettings, notification: Notification, message: String, context: NotificationContext, timeouts: DeliveryTimeouts
+    ) throws(ChannelConfigurationError) -> DeliveryRequest {
+        let to = try settings.list("to")
+        guard !to.isEmpty else { throw settings.missing("to") }
+        let from = try settings.text("from") ?? defaultFrom
+        let smtpURL = try settings.text("smtp", secret: true) ?? defaultSMTPURL
+        let lower = smtpURL.lowercased()
+        guard lower.hasPrefix("smtp://") || lower.hasPrefix("smtps://") else {
+            throw settings.invalid("smtp", "must start with smtp:// or smtps://")
+        }
+        let username = try settings.text("username")
+        let password = try settings.secret("password")
+        let startTLS = try settings.flag("starttls") ?? false
+        let mail = MailMessage(
+            from: from, to: to, subject: emailSubject(configured: try settings.text("subject"), context: context),
+            date: context.time, messageID: messageID(runID: context.runID, notificationID: notification.id),
+            body: emailBody(message: message, notification: notification, context: context))
+        let send = SMTPSend(
+            url: smtpURL, startTLS: startTLS, username: username, password: password, mailFrom: MailMessage.address(from),
+            recipients: to.map(MailMessage.address), message: mail.bytes)
+        return settings.finish(.smtp(send), timeouts: timeouts)
+    }
+}
+
+extension ChannelValue {
+    /// Every string inside the value (for reference checks).
+    var texts: [String] {
+        switch self {
+        case .text(let t): [t]
+        case .list(let l): l
+        case .map(let m): m.keys.sorted().compactMap { m[$0] }
+        case .flag: []
+        }
+    }
+}
+
+/// A channel's settings with `${VAR}` resolved on access, collecting the secrets as it goes.
+struct ResolvedSettings {
+    let channel: Channel
+    let resolver: EnvironmentResolver
+    var redactor = Redactor()
+
+    init(channel: Channel, environment: EnvironmentResolver) throws(ChannelConfigurationError) {
+        self.channel = channel
+        self.resolver = environment
+    }
+
+    var channelID: String { channel.id.value }
+
+    func missing(_ key: String) -> ChannelConfigurationError {
+        ChannelConfigurationError(
+            code: .missingSetting, channel: channelID, setting: key, location: channel.id.location,
+            message: "channel '\(channelID)' (\(channel.type.value.rawValue)) needs '\(key)'")
+    }
+
+    func invalid(_ key: String, _ why: String) -> ChannelConfigurationError {
+        ChannelConfigurationError(
+            code: .invalidSetting, channel: channelID, setting: key, location: channel.settings[key]?.location ?? channel.id.location,
+            message: "channel '\(channelID)': \(key) \(why)")
+    }
+
+    mutating func resolve(_ text: String, key: String, secret: Bool) throws(ChannelConfigurationError) -> String {
+        let resolved = try resolver.resolve(text, setting: key, channel: channelID, at: channel.settings[key]?.location)
+        redactor.add(resolved.substitutions)
+        if secret { redactor.add(resolved.value) }
+        return resolved.value
+    }
+
+    mutating func text(_ key: String, secret: Bool = false) throws(ChannelConfigurationError) -> String? {
+        guard let located = channel.settings[key] else { return nil }
+        switch located.value {
+        case .text(let t): return try resolve(t, key: key, secret: secret)
+        case .list(let l) where l.count == 1: return try resolve(l[0], key: key, secret: secret)
+        default: throw invalid(key, "must be a single value")
+        }
+    }
+
+    mutating func secret(_ key: String) throws(ChannelConfigurationError) -> String? { try text(key, secret: true) }
+
+    mutating func list(_ key: String) throws(ChannelConfigurationError) -> [String] {
+        guard let located = channel.settings[key] else { return [] }
+        let items: [String]
+        switch located.value {
+        case .text(let t): items = t.split(separator: ",").map { String($0).trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
+        case .list(let l): items = l
+        default: throw invalid(key, "must be one address or a list of addresses")
+        }
+        var out: [String] = []
+        for item in items { out.append(try resolve(item, key: key, secret: false)) }
+        return out
+    }
+
+    mutating func flag(_ key: String) throws(ChannelConfigurationError) -> Bool? {
+        guard let located = channel.settings[key] else { return nil }
+        switch located.value {
+        case .flag(let b): return b
+        case .text(let t):
+            switch try resolve(t, key: key, secret: false).lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default: throw invalid(key, "must be true or false")
+            }
+        default: throw invalid(key, "must be true or false")
+        }
+    }
+
+    /// An `http://` or `https://` URL; the whole URL and its path are secrets (webhook tokens live there).
+    mutating func httpURL(_ key: String, default fallback: String? = nil) throws(ChannelConfigurationError) -> String {
+        guard let url = try text(key) ?? fallback else { throw missing(key) }
+        redactor.addURL(url)
+        let lower = url.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
+            throw invalid(key, "must start with http:// or https://")
+        }
+        return url
+    }
+
+    /// `headers:`: names must be HTTP tokens, values single-line; a value that looks sensitive (by its
+    /// header name) or came from `${VAR}` is a secret.
+    mutating func extraHeaders(reserved: [String]) throws(ChannelConfigurationError) -> [HTTPHeader] {
+        guard let located = channel.settings["headers"] else { return [] }
+        guard case .map(let map) = located.value else { throw invalid("headers", "must be a mapping of header names to values") }
+        var headers: [HTTPHeader] = []
+        for name in map.keys.sorted() {
+            let tokenChars = "!#$%&'*+-.^_`|~"
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || tokenChars.unicodeScalars.contains($0)) }) else {
+                throw invalid("headers", "has '\(name)', which is not a valid header name")
+            }
+            guard !reserved.contains(where: { $0.lowercased() == name.lowercased() }) else {
+                throw invalid("headers", "sets '\(name)', which Muster sets itself")
+            }
+            let lowerName = name.lowercased()
+            let sensitive = ["auth", "token", "key", "secret", "password", "cookie", "signature", "session"].contains { lowerName.contains($0) }
+            let value = try resolve(map[name] ?? "", key: "headers.\(name)", secret: sensitive)
+            guard !value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else {
+                throw invalid("headers", "'\(name)' must be a single line")
+            }
+            headers.append(HTTPHeader(name, value))
+        }
+        return headers
+    }
+
+    /// `timeout:` is the total; the connect timeout is 10 s or the total when shorter.
+    func timeouts() throws(ChannelConfigurationError) -> DeliveryTimeouts {
+        guard let located = channel.settings["timeout"] else { return .standard }
+        guard let text = located.value.text, let total = TimeSpan(parsing: text), total > .zero else {
+            throw invalid("timeout", "must be a positive duration such as 30s or 2m")
+        }
+        return DeliveryTimeouts(connect: min(.seconds(10), total), total: total)
+    }
+
+    func finish(_ target: DeliveryRequest.Target, timeouts: DeliveryTimeouts) -> DeliveryRequest {
+        DeliveryRequest(target: target, timeouts: timeouts, redactor: redactor, label: channelID)
+    }
+}

@@ -1,0 +1,226 @@
+import CCurl
+import Foundation
+import MusterCore
+
+/// A transfer that could not even be set up (libcurl refused an option).
+struct TransferSetupError: Error {
+    var code: CURLcode
+    var failure: DeliveryFailure
+}
+
+/// One easy handle with everything libcurl points into until the transfer ends: the error buffer, the
+/// header and recipient lists, the upload bytes. Owned by the transport's thread.
+final class CurlTransfer {
+    let easy: UnsafeMutableRawPointer
+    let request: DeliveryRequest
+    private let completion: @Sendable (DeliveryResult) -> Void
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var recipientList: UnsafeMutablePointer<curl_slist>?
+    private let started = ContinuousClock.now
+    private var completed = false
+
+    // Filled by the C callbacks.
+    fileprivate var responseBody: [UInt8] = []
+    fileprivate var statusLine: String?
+    fileprivate var retryAfterHeader: String?
+    fileprivate var upload: [UInt8] = []
+    fileprivate var uploadOffset = 0
+
+    static let maxResponseBytes = 16 * 1024
+
+    init(_ item: PendingTransfer, configuration: CurlTransport.Configuration) throws(TransferSetupError) {
+        request = item.request
+        completion = item.completion
+        guard let easy = curl_easy_init() else {
+            throw TransferSetupError(code: CURLE_FAILED_INIT, failure: .transient("libcurl could not create a transfer handle"))
+        }
+        self.easy = easy
+        errorBuffer = .allocate(capacity: Int(muster_curl_error_size))
+        errorBuffer.initialize(repeating: 0, count: Int(muster_curl_error_size))
+        try configure(configuration)
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        curl_slist_free_all(headerList)
+        curl_slist_free_all(recipientList)
+        errorBuffer.deallocate()
+    }
+
+    var elapsed: TimeSpan {
+        let d = ContinuousClock.now - started
+        return TimeSpan(milliseconds: d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    var isSMTP: Bool { if case .smtp = request.target { true } else { false } }
+
+    func complete(with result: DeliveryResult) {
+        guard !completed else { return }
+        completed = true
+        completion(result)
+    }
+
+    // MARK: - Setup
+
+    private func set(_ option: CURLoption, _ value: Int, _ name: String) throws(TransferSetupError) {
+        try check(muster_curl_easy_setopt_long(easy, option, value), name)
+    }
+
+    private func set(_ option: CURLoption, _ value: String, _ name: String) throws(TransferSetupError) {
+        try check(muster_curl_easy_setopt_string(easy, option, value), name)
+    }
+
+    private func check(_ code: CURLcode, _ name: String) throws(TransferSetupError) {
+        guard code == CURLE_OK else {
+            let text = String(cString: curl_easy_strerror(code))
+            throw TransferSetupError(code: code, failure: .permanent("libcurl refused \(name): \(text)"))
+        }
+    }
+
+    private func configure(_ configuration: CurlTransport.Configuration) throws(TransferSetupError) {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        try check(muster_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer), "CURLOPT_ERRORBUFFER")
+        try set(CURLOPT_NOSIGNAL, 1, "CURLOPT_NOSIGNAL")
+        try set(CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, request.timeouts.connect.milliseconds)), "CURLOPT_CONNECTTIMEOUT_MS")
+        try set(CURLOPT_TIMEOUT_MS, Int(max(1, request.timeouts.total.milliseconds)), "CURLOPT_TIMEOUT_MS")
+        try set(CURLOPT_SSL_VERIFYPEER, 1, "CURLOPT_SSL_VERIFYPEER")
+        try set(CURLOPT_SSL_VERIFYHOST, 2, "CURLOPT_SSL_VERIFYHOST")
+        if let ca = configuration.caBundlePath { try set(CURLOPT_CAINFO, ca, "CURLOPT_CAINFO") }
+        if let proxy = configuration.proxy { try set(CURLOPT_PROXY, proxy, "CURLOPT_PROXY") }
+        try set(CURLOPT_FOLLOWLOCATION, 0, "CURLOPT_FOLLOWLOCATION")
+        try check(muster_curl_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback), "CURLOPT_WRITEFUNCTION")
+        try check(muster_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context), "CURLOPT_WRITEDATA")
+        try check(muster_curl_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback), "CURLOPT_HEADERFUNCTION")
+        try check(muster_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context), "CURLOPT_HEADERDATA")
+
+        switch request.target {
+        case .httpPost(let post):
+            // Only http and https, also for redirects (which are not followed): a playbook cannot make
+            // Muster read files or talk other protocols.
+            try set(CURLOPT_PROTOCOLS_STR, "http,https", "CURLOPT_PROTOCOLS_STR")
+            try set(CURLOPT_URL, post.url, "CURLOPT_URL")
+            try set(CURLOPT_USERAGENT, configuration.userAgent, "CURLOPT_USERAGENT")
+            try set(CURLOPT_POST, 1, "CURLOPT_POST")
+            try check(muster_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(post.body.count)), "CURLOPT_POSTFIELDSIZE_LARGE")
+            // COPYPOSTFIELDS copies the bytes: the pointer Swift lends is only valid during this call.
+            let copied = post.body.withUnsafeBufferPointer { buffer -> CURLcode in
+                var empty: CChar = 0
+                guard let base = buffer.baseAddress else { return muster_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, &empty) }
+                return muster_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
+            }
+            try check(copied, "CURLOPT_COPYPOSTFIELDS")
+            var list: UnsafeMutablePointer<curl_slist>?
+            for header in post.headers {
+                list = curl_slist_append(list, "\(header.name): \(header.value)")
+            }
+            // No `Expect: 100-continue` round trip before larger bodies.
+            list = curl_slist_append(list, "Expect:")
+            headerList = list
+            try check(muster_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list), "CURLOPT_HTTPHEADER")
+
+        case .smtp(let smtp):
+            try set(CURLOPT_PROTOCOLS_STR, "smtp,smtps", "CURLOPT_PROTOCOLS_STR")
+            try set(CURLOPT_URL, smtp.url, "CURLOPT_URL")
+            try set(CURLOPT_MAIL_FROM, "<\(smtp.mailFrom)>", "CURLOPT_MAIL_FROM")
+            var list: UnsafeMutablePointer<curl_slist>?
+            for recipient in smtp.recipients {
+                list = curl_slist_append(list, "<\(recipient)>")
+            }
+            recipientList = list
+            try check(muster_curl_easy_setopt_slist(easy, CURLOPT_MAIL_RCPT, list), "CURLOPT_MAIL_RCPT")
+            if smtp.startTLS { try set(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue), "CURLOPT_USE_SSL") }
+            if let username = smtp.username { try set(CURLOPT_USERNAME, username, "CURLOPT_USERNAME") }
+            if let password = smtp.password { try set(CURLOPT_PASSWORD, password, "CURLOPT_PASSWORD") }
+            upload = smtp.message
+            try set(CURLOPT_UPLOAD, 1, "CURLOPT_UPLOAD")
+            try check(muster_curl_easy_setopt_off_t(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.count)), "CURLOPT_INFILESIZE_LARGE")
+            try check(muster_curl_easy_setopt_callback(easy, CURLOPT_READFUNCTION, curlReadCallback), "CURLOPT_READFUNCTION")
+            try check(muster_curl_easy_setopt_pointer(easy, CURLOPT_READDATA, context), "CURLOPT_READDATA")
+        }
+    }
+
+    // MARK: - Result
+
+    func result(code: CURLcode) -> DeliveryResult {
+        var status = 0
+        _ = muster_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        var micros: curl_off_t = 0
+        let latency: TimeSpan
+        if muster_curl_easy_getinfo_off_t(easy, CURLINFO_TOTAL_TIME_T, &micros) == CURLE_OK, micros > 0 {
+            latency = TimeSpan(milliseconds: Int64(micros) / 1000)
+        } else {
+            latency = elapsed
+        }
+        let retryAfter = retryAfterHeader.flatMap(RetryAfter.init(headerValue:))
+        let snippet = responseSnippet()
+        let errorText = String(cString: errorBuffer)
+        let failure = DeliveryClassifier.classify(
+            code: code, status: status, isSMTP: isSMTP, errorText: errorText, statusLine: statusLine,
+            retryAfter: retryAfter, snippet: snippet)
+        return DeliveryResult(
+            status: status == 0 ? nil : status, latency: latency, retryAfter: retryAfter,
+            failure: failure.map { request.redactor.redactFailure($0) }, curlCode: Int(code.rawValue),
+            responseSnippet: snippet.map(request.redactor.redact))
+    }
+
+    private func responseSnippet() -> String? {
+        guard !responseBody.isEmpty else { return nil }
+        let text = String(decoding: responseBody.prefix(512), as: UTF8.self)
+            .map { $0.isNewline ? " " : $0 }
+        let trimmed = String(text).trimmingASCIIWhitespace()
+        return trimmed.isEmpty ? nil : trimmed
+    }
+}
+
+extension Redactor {
+    func redactFailure(_ failure: DeliveryFailure) -> DeliveryFailure {
+        switch failure {
+        case .permanent(let r): .permanent(redact(r))
+        case .transient(let r): .transient(redact(r))
+        }
+    }
+}
+
+// MARK: - C callbacks (capture nothing; the transfer comes through the context pointer)
+
+private let curlWriteCallback: muster_curl_data_callback = { buffer, size, count, context in
+    let length = size * count
+    guard let buffer, let context else { return length }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let room = CurlTransfer.maxResponseBytes - transfer.responseBody.count
+    if room > 0 {
+        let bytes = UnsafeRawBufferPointer(start: buffer, count: min(room, length))
+        transfer.responseBody.append(contentsOf: bytes)
+    }
+    return length
+}
+
+private let curlHeaderCallback: muster_curl_data_callback = { buffer, size, count, context in
+    let length = size * count
+    guard let buffer, let context else { return length }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: length), as: UTF8.self).trimmingASCIIWhitespace()
+    if line.hasPrefix("HTTP/") {
+        // A new response (after a 100 Continue, say): forget the previous one's headers.
+        transfer.statusLine = line
+        transfer.retryAfterHeader = nil
+    } else if let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == "retry-after" {
+        transfer.retryAfterHeader = String(line[line.index(after: colon)...]).trimmingASCIIWhitespace()
+    }
+    return length
+}
+
+private let curlReadCallback: muster_curl_data_callback = { buffer, size, count, context in
+    guard let buffer, let context else { return muster_curl_readfunc_abort }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let remaining = transfer.upload.count - transfer.uploadOffset
+    let n = min(size * count, remaining)
+    if n > 0 {
+        transfer.upload.withUnsafeBytes { source in
+            UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + transfer.uploadOffset, byteCount: n)
+        }
+        transfer.uploadOffset += n
+    }
+    return n
+}

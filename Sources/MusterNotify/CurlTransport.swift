@@ -1,0 +1,244 @@
+import CCurl
+import Foundation
+import MusterCore
+
+/// Delivers requests with libcurl's multi interface, driven by ONE dedicated thread (never the cooperative
+/// pool): many transfers proceed at once over reused connections, each bounded by its connect and total
+/// timeouts, TLS certificates and host names verified.
+///
+/// Completions run on the transport's thread and must return quickly; `send` resumes the caller's task.
+/// A transfer is never cancelled by cancelling the awaiting task: its timeouts bound it.
+public final class CurlTransport: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// Concurrent connections to one host (further transfers queue inside libcurl).
+        public var maxConnectionsPerHost: Int
+        /// Concurrent connections overall.
+        public var maxTotalConnections: Int
+        /// Idle connections kept open for reuse.
+        public var connectionCacheSize: Int
+        /// A PEM bundle of trusted CAs (a private CA) used instead of the system store; nil uses the system store.
+        public var caBundlePath: String?
+        /// nil: libcurl's environment (`http_proxy`, `https_proxy`, `no_proxy`); "": no proxy at all;
+        /// otherwise the proxy URL for every transfer.
+        public var proxy: String?
+        public var userAgent: String
+
+        public init(
+            maxConnectionsPerHost: Int = 32, maxTotalConnections: Int = 256, connectionCacheSize: Int = 64,
+            caBundlePath: String? = nil, proxy: String? = nil, userAgent: String = "Muster/1"
+        ) {
+            self.proxy = proxy
+            self.maxConnectionsPerHost = maxConnectionsPerHost
+            self.maxTotalConnections = maxTotalConnections
+            self.connectionCacheSize = connectionCacheSize
+            self.caBundlePath = caBundlePath
+            self.userAgent = userAgent
+        }
+    }
+
+    private let engine: CurlEngine
+
+    public init(configuration: Configuration = Configuration()) {
+        engine = CurlEngine(configuration: configuration)
+        engine.start()
+    }
+
+    deinit { engine.shutdown() }
+
+    /// Sends all requests concurrently; results in the order of the requests.
+    public func send(_ requests: [DeliveryRequest]) async -> [DeliveryResult] {
+        guard !requests.isEmpty else { return [] }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<[DeliveryResult], Never>) in
+            let batch = Batch(count: requests.count, continuation: continuation)
+            engine.enqueue(requests.enumerated().map { index, request in
+                PendingTransfer(request: request) { result in batch.set(index, result) }
+            })
+        }
+    }
+
+    public func send(_ request: DeliveryRequest) async -> DeliveryResult {
+        await send([request])[0]
+    }
+
+    /// Starts one transfer; `completion` runs on the transport's thread when it ends.
+    public func submit(_ request: DeliveryRequest, completion: @escaping @Sendable (DeliveryResult) -> Void) {
+        engine.enqueue([PendingTransfer(request: request, completion: completion)])
+    }
+
+    /// Stops the thread: transfers still running or queued end as transient failures. Waits (bounded) for
+    /// the thread to finish unless called from it. Later submissions fail at once.
+    public func shutdown() { engine.shutdown() }
+
+    /// The libcurl version this process runs with (`7.88.1`).
+    public static var libcurlVersion: String {
+        _ = CurlGlobal.initialized
+        return String(cString: muster_curl_version_info().pointee.version)
+    }
+}
+
+/// `curl_global_init` exactly once per process (a `static let` initializer runs once, thread-safely).
+enum CurlGlobal {
+    static let initialized: CURLcode = curl_global_init(muster_curl_global_default)
+}
+
+struct PendingTransfer: Sendable {
+    var request: DeliveryRequest
+    var completion: @Sendable (DeliveryResult) -> Void
+}
+
+/// Collects the results of one `send` and resumes its caller when the last arrives.
+private final class Batch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [DeliveryResult?]
+    private var remaining: Int
+    private let continuation: CheckedContinuation<[DeliveryResult], Never>
+
+    init(count: Int, continuation: CheckedContinuation<[DeliveryResult], Never>) {
+        results = Array(repeating: nil, count: count)
+        remaining = count
+        self.continuation = continuation
+    }
+
+    func set(_ index: Int, _ result: DeliveryResult) {
+        lock.lock()
+        guard results[index] == nil else {
+            lock.unlock()
+            return
+        }
+        results[index] = result
+        remaining -= 1
+        let done = remaining == 0 ? results.map { $0! } : nil
+        lock.unlock()
+        if let done { continuation.resume(returning: done) }
+    }
+}
+
+/// The multi handle and its thread. `pending` and `stopping` are shared under `lock`; everything else
+/// (the multi handle's transfers, `active`) belongs to the worker thread alone.
+final class CurlEngine: @unchecked Sendable {
+    let configuration: CurlTransport.Configuration
+    private let lock = NSLock()
+    private var pending: [PendingTransfer] = []
+    private var stopping = false
+    private var refusal = "the delivery transport is shut down"
+    private let exited = DispatchSemaphore(value: 0)
+    private var multi: UnsafeMutableRawPointer?
+    private var thread: Thread?
+    /// Worker thread only.
+    private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+
+    init(configuration: CurlTransport.Configuration) {
+        self.configuration = configuration
+        _ = CurlGlobal.initialized
+        multi = curl_multi_init()
+        if let multi {
+            _ = muster_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
+            _ = muster_curl_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, configuration.maxTotalConnections)
+            _ = muster_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.connectionCacheSize)
+        }
+    }
+
+    func start() {
+        guard multi != nil else {
+            lock.lock()
+            stopping = true
+            refusal = "libcurl could not be initialised (curl_global_init returned \(CurlGlobal.initialized.rawValue))"
+            lock.unlock()
+            exited.signal()
+            return
+        }
+        let thread = Thread { [self] in run() }
+        thread.name = "muster-curl"
+        self.thread = thread
+        thread.start()
+    }
+
+    func enqueue(_ transfers: [PendingTransfer]) {
+        lock.lock()
+        if stopping {
+            let reason = refusal
+            lock.unlock()
+            for t in transfers {
+                t.completion(DeliveryResult(status: nil, latency: .zero, failure: .transient(reason), curlCode: -1))
+            }
+            return
+        }
+        pending += transfers
+        // Under the lock: the worker clears `multi` under it before cleaning the handle up.
+        if let multi { curl_multi_wakeup(multi) }
+        lock.unlock()
+    }
+
+    func shutdown() {
+        lock.lock()
+        let alreadyStopping = stopping
+        stopping = true
+        if !alreadyStopping, let multi { curl_multi_wakeup(multi) }
+        let isWorker = thread.map { Thread.current == $0 } ?? false
+        lock.unlock()
+        if !isWorker {
+            // The loop wakes within one poll; the bound only guards against a libcurl call that never returns.
+            if exited.wait(timeout: .now() + 30) == .success { exited.signal() }
+        }
+    }
+
+    private func run() {
+        guard let multi else { return }
+        var running: Int32 = 0
+        while true {
+            lock.lock()
+            let incoming = pending
+            pending = []
+            let stop = stopping
+            lock.unlock()
+
+            if stop {
+                for t in incoming {
+                    t.completion(DeliveryResult(status: nil, latency: .zero, failure: .transient("the delivery transport shut down before sending"), curlCode: -1))
+                }
+                for (easy, transfer) in active {
+                    curl_multi_remove_handle(multi, easy)
+                    transfer.complete(with: DeliveryResult(
+                        status: nil, latency: transfer.elapsed, failure: .transient("the delivery transport shut down during the transfer"), curlCode: -1))
+                }
+                active = [:]
+                break
+            }
+
+            for item in incoming { begin(item, multi: multi) }
+            curl_multi_perform(multi, &running)
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi, &left) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+                let code = muster_curl_msg_result(message)
+                curl_multi_remove_handle(multi, easy)
+                if let transfer = active.removeValue(forKey: easy) {
+                    transfer.complete(with: transfer.result(code: code))
+                }
+            }
+            curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+        lock.lock()
+        self.multi = nil
+        lock.unlock()
+        curl_multi_cleanup(multi)
+        exited.signal()
+    }
+
+    private func begin(_ item: PendingTransfer, multi: UnsafeMutableRawPointer) {
+        let transfer: CurlTransfer
+        do {
+            transfer = try CurlTransfer(item, configuration: configuration)
+        } catch {
+            item.completion(DeliveryResult(status: nil, latency: .zero, failure: error.failure, curlCode: Int(error.code.rawValue)))
+            return
+        }
+        let added = curl_multi_add_handle(multi, transfer.easy)
+        guard added == CURLM_OK else {
+            let text = String(cString: curl_multi_strerror(added))
+            transfer.complete(with: DeliveryResult(status: nil, latency: .zero, failure: .transient("libcurl could not start the transfer: \(text)"), curlCode: -1))
+            return
+        }
+        active[transfer.easy] = transfer
+    }
+}
