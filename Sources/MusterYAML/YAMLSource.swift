@@ -87,8 +87,15 @@ public enum YAMLSource {
     }
 
     private static func convertScalar(_ scalar: Node.Scalar, file: String) -> SourceNode.Scalar {
-        let isPlain = scalar.style == .plain || scalar.style == .any
-        return SourceNode.Scalar(scalar.string, isPlain: isPlain && scalar.tag.rawValue != Tag.Name.str.rawValue, at: location(scalar.mark, file: file))
+        let style: SourceNode.Scalar.Style = switch scalar.style {
+        case .singleQuoted: .singleQuoted
+        case .doubleQuoted: .doubleQuoted
+        case .literal: .literal
+        case .folded: .folded
+        case .plain, .any: .plain
+        }
+        let isPlain = style == .plain && scalar.tag.rawValue != Tag.Name.str.rawValue
+        return SourceNode.Scalar(scalar.string, isPlain: isPlain, style: style, at: location(scalar.mark, file: file))
     }
 
     private static func syntaxDiagnostic(_ error: YamlError, file: String) -> Diagnostic {

@@ -1,6 +1,6 @@
 /// One finding about a source file, printed the way compilers print them:
 /// `playbooks/x.yaml:14:9: error: transition target 'contian' is not a state (did you mean 'contain'?)`.
-public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct Diagnostic: Error, Hashable, Sendable, Codable, CustomStringConvertible {
     public enum Severity: String, Hashable, Sendable, Codable, Comparable {
         case error
         case warning

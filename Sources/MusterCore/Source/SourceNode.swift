@@ -6,15 +6,40 @@ public indirect enum SourceNode: Sendable, Hashable {
     case sequence([SourceNode], SourceLocation)
 
     public struct Scalar: Sendable, Hashable {
+        /// How the scalar was written; it decides where its text starts relative to `location`.
+        public enum Style: String, Sendable, Hashable, Codable {
+            case plain, singleQuoted, doubleQuoted, literal, folded
+        }
+
         public var text: String
         /// Quoted and block scalars are always strings; only plain scalars may be numbers, booleans or null.
         public var isPlain: Bool
+        public var style: Style
         public var location: SourceLocation
 
-        public init(_ text: String, isPlain: Bool = true, at location: SourceLocation) {
+        public init(_ text: String, isPlain: Bool = true, style: Style = .plain, at location: SourceLocation) {
             self.text = text
             self.isPlain = isPlain
+            self.style = style
             self.location = location
+        }
+
+        /// Where the first character of `text` was written: one column after the opening quote of a quoted
+        /// scalar, the scalar itself otherwise.
+        public var textLocation: SourceLocation {
+            switch style {
+            case .singleQuoted, .doubleQuoted: location.advanced(byColumns: 1)
+            case .plain, .literal, .folded: location
+            }
+        }
+
+        /// Whether a column offset into `text` can be added to `textLocation` (false for block scalars,
+        /// whose text starts on the next line: positions inside them point at the scalar itself).
+        public var hasInlineColumns: Bool {
+            switch style {
+            case .plain, .singleQuoted, .doubleQuoted: true
+            case .literal, .folded: false
+            }
         }
 
         /// `~`, `null` or nothing at all, written plainly.

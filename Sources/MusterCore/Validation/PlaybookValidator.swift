@@ -1,0 +1,1 @@
+public enum PlaybookValidator { public static func validate(_ playbook: Playbook) -> [Diagnostic] { [] } }
