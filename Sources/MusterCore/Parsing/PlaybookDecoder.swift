@@ -1,0 +1,671 @@
+/// Turns a located source tree into a `Playbook`, checking structure only: known keys, value types, required
+/// keys, durations, names from fixed lists (phases, marks, severities, channel types), the syntax of guards,
+/// templates and time expressions, the format version, and ids that must be unique across the playbook.
+/// Whether references point anywhere (states, roles, channels...) is the validator's business.
+///
+/// It reports as many independent errors as it can in one pass. `playbook` is nil when an error left a hole
+/// in the model (a missing or mistyped value); errors such as an unknown key or a duplicate id leave the
+/// model whole, so the playbook comes back with them and can be validated too.
+public enum PlaybookDecoder {
+    public static let formatVersion = 1
+
+    public static func decode(_ node: SourceNode) -> (playbook: Playbook?, diagnostics: [Diagnostic]) {
+        var decoding = Decoding()
+        let playbook = decoding.playbook(node)
+        return (decoding.complete ? playbook : nil, decoding.diagnostics.sortedByLocation())
+    }
+
+    static let durationHint = "(write 30m, 4h, 1h30m, 2d)"
+
+    enum Keys {
+        static let playbook = ["muster", "id", "version", "title", "summary", "severity", "review_every", "services",
+                               "roles", "channels", "start", "timers", "states"]
+        static let service = ["title", "rto", "rpo", "mtpd", "minimum_capacity", "depends_on"]
+        static let role = ["title", "required", "responsibilities"]
+        static let state = ["title", "phase", "owner", "marks", "on_enter", "tasks", "timers", "transitions", "decision",
+                            "terminal"]
+        static let task = ["id", "title", "role", "evidence"]
+        static let transition = ["on", "when", "to"]
+        static let decision = ["id", "question", "by", "options", "deadline", "default"]
+        static let timer = ["id", "after", "at", "repeat", "notify", "message", "raise"]
+        static let action = ["notify", "message", "raise"]
+        static let channelCommon = ["type", "exercise", "live_only", "max_attempts", "timeout"]
+        static let channelSettings = ["url", "secret", "headers", "to", "from", "subject", "smtp", "username", "password",
+                                      "starttls", "routing_key"]
+
+        /// Settings each channel type takes, and which of them it requires.
+        static func channel(_ type: ChannelType) -> (allowed: [String], required: [String]) {
+            switch type {
+            case .webhook: (["url", "secret", "headers"], ["url"])
+            case .slack, .teams, .mattermost: (["url"], ["url"])
+            case .pagerduty: (["routing_key", "url"], ["routing_key"])
+            case .email: (["to", "from", "subject", "smtp", "username", "password", "starttls"], ["to"])
+            }
+        }
+    }
+}
+
+/// One pass over one playbook's tree, collecting diagnostics.
+struct Decoding {
+    var diagnostics: [Diagnostic] = []
+    /// False once an error left the model without a value it needs.
+    var complete = true
+    private var firstTask: [String: SourceLocation] = [:]
+    private var firstTimer: [String: SourceLocation] = [:]
+    private var firstDecision: [String: SourceLocation] = [:]
+
+    typealias Mapping = SourceNode.Mapping
+    typealias Scalar = SourceNode.Scalar
+
+    /// An error that leaves a hole in the model.
+    mutating func fail(_ code: String, _ message: String, at location: SourceLocation) {
+        diagnostics.append(.error(code, message, at: location))
+        complete = false
+    }
+
+    /// An error after which the model is still whole (the value read is usable as written).
+    mutating func report(_ code: String, _ message: String, at location: SourceLocation) {
+        diagnostics.append(.error(code, message, at: location))
+    }
+
+    // MARK: - The playbook
+
+    mutating func playbook(_ node: SourceNode) -> Playbook? {
+        guard case .mapping(let top) = node else {
+            fail("wrong-type", "a playbook must be a mapping of keys such as 'muster', 'id' and 'states', found \(node.kindDescription)", at: node.location)
+            return nil
+        }
+        let context = "the playbook"
+        // The format version comes first: keys of another format mean nothing here.
+        if let versionNode = required(top, "muster", in: context, why: " (the format version: write muster: 1)") {
+            if let format = wholeNumber(versionNode, "muster"), format != PlaybookDecoder.formatVersion {
+                return failFormat(format, at: versionNode.location)
+            }
+        }
+        checkKeys(top, allowed: PlaybookDecoder.Keys.playbook, in: context)
+
+        let id = required(top, "id", in: context).flatMap { locatedText($0, "id") }
+        if let id, !Decoding.isSlug(id.value) {
+            report("invalid-id", "'\(id.value)' is not a valid playbook id (use lowercase letters, digits, '-' and '_', starting with a letter or digit)", at: id.location)
+        }
+        var version: Int?
+        if let node = required(top, "version", in: context), let v = wholeNumber(node, "version") {
+            if v < 1 { report("invalid-value", "'version' must be at least 1, found \(v)", at: node.location) }
+            version = v
+        }
+        let title = required(top, "title", in: context).flatMap { text($0, "title") }
+        let summary = top["summary"].flatMap { text($0, "summary") }
+        var severity = Severity.p3
+        if let node = top["severity"], let s = severityValue(node) { severity = s }
+        let reviewEvery = top["review_every"].flatMap { duration($0, "review_every") }
+        let services = top["services"].flatMap { mapping($0, "services") }.map { decodeServices($0) } ?? []
+        let roles = top["roles"].flatMap { mapping($0, "roles") }.map { decodeRoles($0) } ?? []
+        let channels = top["channels"].flatMap { mapping($0, "channels") }.map { decodeChannels($0) } ?? []
+        let start = required(top, "start", in: context).flatMap { locatedText($0, "start") }
+        let timers = top["timers"].flatMap { list($0, "timers") }.map { decodeTimers($0, of: nil) } ?? []
+        let states = required(top, "states", in: context).flatMap { mapping($0, "states") }.map { decodeStates($0) } ?? []
+
+        guard let id, let version, let title, let start else { return nil }
+        return Playbook(
+            formatVersion: PlaybookDecoder.formatVersion, id: id, version: version, title: title, summary: summary,
+            severity: severity, reviewEvery: reviewEvery?.value, services: services, roles: roles, channels: channels,
+            start: start, timers: timers, states: states, location: top.location)
+    }
+
+    mutating func failFormat(_ format: Int, at location: SourceLocation) -> Playbook? {
+        fail("unsupported-format", "unsupported format version \(format) (this Muster reads format \(PlaybookDecoder.formatVersion))", at: location)
+        return nil
+    }
+
+    // MARK: - Services, roles, channels
+
+    mutating func decodeServices(_ m: Mapping) -> [Service] {
+        m.entries.compactMap { entry in
+            let id = itemID(entry.key, kind: "service")
+            let context = "service '\(id.value)'"
+            guard let fields = itemMapping(entry.value, context) else { return nil }
+            checkKeys(fields, allowed: PlaybookDecoder.Keys.service, in: context)
+            var service = Service(id: id)
+            service.title = fields["title"].flatMap { text($0, "title") }
+            service.rto = fields["rto"].flatMap { duration($0, "rto") }
+            service.rpo = fields["rpo"].flatMap { duration($0, "rpo") }
+            service.mtpd = fields["mtpd"].flatMap { duration($0, "mtpd") }
+            service.minimumCapacity = fields["minimum_capacity"].flatMap { text($0, "minimum_capacity") }
+            if let deps = fields["depends_on"].flatMap({ mapping($0, "depends_on") }) {
+                let elements = DependencyElement.allCases.map(\.rawValue)
+                checkKeys(deps, allowed: elements, in: "depends_on of \(context)")
+                for dep in deps.entries {
+                    guard let element = DependencyElement(rawValue: dep.key.text) else { continue }
+                    if let names = textList(dep.value, dep.key.text) { service.dependsOn[element] = names.map(\.value) }
+                }
+            }
+            return service
+        }
+    }
+
+    mutating func decodeRoles(_ m: Mapping) -> [Role] {
+        m.entries.compactMap { entry in
+            let id = itemID(entry.key, kind: "role")
+            let context = "role '\(id.value)'"
+            // Shorthand: `comms: Communications lead`.
+            if case .scalar(let s) = entry.value, !s.isNull {
+                return Role(id: id, title: s.text)
+            }
+            guard let fields = itemMapping(entry.value, context, orWhat: "a title or a mapping") else { return nil }
+            checkKeys(fields, allowed: PlaybookDecoder.Keys.role, in: context)
+            let title = required(fields, "title", in: context).flatMap { text($0, "title") }
+            let isRequired = fields["required"].flatMap { bool($0, "required") } ?? false
+            var responsibilities: String?
+            if let node = fields["responsibilities"] {
+                if case .sequence = node {
+                    responsibilities = textList(node, "responsibilities")?.map(\.value).joined(separator: "\n")
+                } else {
+                    responsibilities = text(node, "responsibilities", what: "text or a list")
+                }
+            }
+            guard let title else { return nil }
+            return Role(id: id, title: title, required: isRequired, responsibilities: responsibilities)
+        }
+    }
+
+    mutating func decodeChannels(_ m: Mapping) -> [Channel] {
+        m.entries.compactMap { entry in
+            let id = itemID(entry.key, kind: "channel")
+            let context = "channel '\(id.value)'"
+            guard let fields = itemMapping(entry.value, context) else { return nil }
+            let typeNames = ChannelType.allCases.map(\.rawValue)
+            var type: Located<ChannelType>?
+            if let node = required(fields, "type", in: context, why: " (one of \(typeNames.joined(separator: ", ")))"),
+               let name = locatedText(node, "type") {
+                if let t = ChannelType(rawValue: name.value) {
+                    type = Located(t, at: name.location)
+                } else {
+                    fail("invalid-name", "'\(name.value)' is not a channel type\(hintOr(name.value, typeNames, "write \(typeNames.joined(separator: ", "))"))", at: name.location)
+                }
+            }
+            let perType = type.map { PlaybookDecoder.Keys.channel($0.value) }
+            // Unknown keys, and known keys that do not apply to this type.
+            let allowed = PlaybookDecoder.Keys.channelCommon + (perType?.allowed ?? PlaybookDecoder.Keys.channelSettings)
+            for field in fields.entries where !allowed.contains(field.key.text) {
+                if let type, PlaybookDecoder.Keys.channelSettings.contains(field.key.text) {
+                    report("channel-key", "'\(field.key.text)' does not apply to a \(type.value.rawValue) channel (\(context))", at: field.key.location)
+                } else {
+                    report("unknown-key", "unknown key '\(field.key.text)' in \(context)\(Suggestion.hint(for: field.key.text, in: allowed))", at: field.key.location)
+                }
+            }
+            for key in perType?.required ?? [] where fields[key] == nil {
+                fail("missing-key", "\(context) is missing required key '\(key)' (\(type!.value.rawValue) channels need it)", at: fields.location)
+            }
+            var settings: [String: Located<ChannelValue>] = [:]
+            for key in perType?.allowed ?? [] {
+                guard let node = fields[key] else { continue }
+                let value: ChannelValue?
+                switch key {
+                case "headers":
+                    value = stringMap(node, key).map(ChannelValue.map)
+                case "to":
+                    // One address or a list; kept as a list either way.
+                    if case .sequence = node {
+                        value = textList(node, key).map { .list($0.map(\.value)) }
+                    } else {
+                        value = text(node, key, what: "an address or a list of addresses").map { .list([$0]) }
+                    }
+                case "starttls":
+                    value = bool(node, key).map(ChannelValue.flag)
+                default:
+                    value = text(node, key).map(ChannelValue.text)
+                }
+                if key == "smtp", case .text(let url)? = value, !url.contains("${"),
+                   !(url.hasPrefix("smtp://") || url.hasPrefix("smtps://")) {
+                    report("invalid-value", "'smtp' must be an smtp:// or smtps:// URL, found '\(url)'", at: node.location)
+                }
+                if let value { settings[key] = Located(value, at: node.location) }
+            }
+            if let node = fields["timeout"], let span = duration(node, "timeout") {
+                settings["timeout"] = Located(.text(span.value.description), at: node.location)
+            }
+            let exercise = fields["exercise"].flatMap { locatedText($0, "exercise") }
+            let liveOnly = fields["live_only"].flatMap { bool($0, "live_only") } ?? false
+            var maxAttempts: Int?
+            if let node = fields["max_attempts"], let n = wholeNumber(node, "max_attempts") {
+                if n < 1 { report("invalid-value", "'max_attempts' must be at least 1, found \(n)", at: node.location) }
+                maxAttempts = n
+            }
+            guard let type else { return nil }
+            return Channel(id: id, type: type, settings: settings, exerciseOverride: exercise, liveOnly: liveOnly, maxAttempts: maxAttempts)
+        }
+    }
+
+    // MARK: - States
+
+    mutating func decodeStates(_ m: Mapping) -> [State] {
+        m.entries.compactMap { entry in
+            let id = itemID(entry.key, kind: "state")
+            let context = "state '\(id.value)'"
+            guard let fields = itemMapping(entry.value, context) else { return nil }
+            checkKeys(fields, allowed: PlaybookDecoder.Keys.state, in: context)
+            let title = fields["title"].flatMap { text($0, "title") }
+            let phases = required(fields, "phase", in: context).flatMap { phaseList($0) }
+            let owner = fields["owner"].flatMap { locatedText($0, "owner") }
+            let marks = fields["marks"].flatMap { markList($0) } ?? []
+            let onEnter = fields["on_enter"].flatMap { list($0, "on_enter") }.map { decodeActions($0, of: context) } ?? []
+            let tasks = fields["tasks"].flatMap { list($0, "tasks") }.map { decodeTasks($0, of: context) } ?? []
+            let timers = fields["timers"].flatMap { list($0, "timers") }.map { decodeTimers($0, of: context) } ?? []
+            let transitions = fields["transitions"].flatMap { list($0, "transitions") }.map { decodeTransitions($0, of: context) } ?? []
+            let decision = fields["decision"].flatMap { mapping($0, "decision") }.flatMap { decodeDecision($0, of: context) }
+            let terminal = fields["terminal"].flatMap { bool($0, "terminal") } ?? false
+            guard let phases else { return nil }
+            return State(
+                id: id, title: title, phases: phases, owner: owner, marks: marks, onEnter: onEnter, tasks: tasks,
+                timers: timers, transitions: transitions, decision: decision, terminal: terminal, location: entry.key.location)
+        }
+    }
+
+    mutating func phaseList(_ node: SourceNode) -> [Phase]? {
+        let names = Phase.allCases.map(\.rawValue)
+        let items: [Located<String>]
+        if case .sequence(let nodes, let location) = node {
+            guard let list = textList(node, "phase") else { return nil }
+            if nodes.isEmpty {
+                fail("invalid-value", "'phase' needs at least one phase (\(names.joined(separator: ", ")))", at: location)
+                return nil
+            }
+            items = list
+        } else {
+            guard let one = locatedText(node, "phase", what: "a phase or a list of phases") else { return nil }
+            items = [one]
+        }
+        var phases: [Phase] = []
+        var ok = true
+        for item in items {
+            if let phase = Phase(rawValue: item.value) {
+                phases.append(phase)
+            } else {
+                fail("invalid-name", "'\(item.value)' is not a phase\(hintOr(item.value, names, "write \(names.joined(separator: ", "))"))", at: item.location)
+                ok = false
+            }
+        }
+        return ok ? phases : nil
+    }
+
+    mutating func markList(_ node: SourceNode) -> [Mark]? {
+        let names = Mark.allCases.map(\.rawValue)
+        let items: [Located<String>]
+        if case .sequence = node {
+            guard let list = textList(node, "marks") else { return nil }
+            items = list
+        } else {
+            guard let one = locatedText(node, "marks", what: "a list of marks") else { return nil }
+            items = [one]
+        }
+        var marks: [Mark] = []
+        for item in items {
+            if let mark = Mark(rawValue: item.value) {
+                marks.append(mark)
+            } else {
+                fail("invalid-name", "'\(item.value)' is not a mark\(hintOr(item.value, names, "write \(names.joined(separator: ", "))"))", at: item.location)
+            }
+        }
+        return marks
+    }
+
+    mutating func decodeActions(_ nodes: [SourceNode], of state: String) -> [EntryAction] {
+        nodes.enumerated().compactMap { index, node in
+            let context = "on_enter action #\(index + 1) of \(state)"
+            guard let fields = itemMapping(node, context, orWhat: "a mapping such as { notify: CHANNEL, message: TEXT } or { raise: EVENT }") else { return nil }
+            checkKeys(fields, allowed: PlaybookDecoder.Keys.action, in: context)
+            let notify = fields["notify"].flatMap { locatedText($0, "notify") }
+            let raise = fields["raise"].flatMap { locatedText($0, "raise") }
+            let message = fields["message"].flatMap { template($0, "message") }
+            let hasNotify = fields["notify"] != nil, hasRaise = fields["raise"] != nil
+            if hasNotify, hasRaise {
+                let later = [fields.entry("notify")!, fields.entry("raise")!].max { $0.key.location < $1.key.location }!
+                fail("invalid-action", "\(context) both notifies and raises (write two actions)", at: later.key.location)
+                return nil
+            }
+            if !hasNotify, !hasRaise {
+                fail("missing-key", "\(context) needs 'notify' (with 'message') or 'raise'", at: fields.location)
+                return nil
+            }
+            if hasRaise, let entry = fields.entry("message") {
+                report("invalid-action", "'message' goes with 'notify', not 'raise' (\(context))", at: entry.key.location)
+            }
+            if hasNotify, fields["message"] == nil {
+                fail("missing-key", "\(context) is missing required key 'message' (required with 'notify')", at: fields.location)
+                return nil
+            }
+            if let raise { return .raise(raise) }
+            guard let notify, let message else { return nil }
+            return .notify(NotifyAction(channel: notify, message: message, location: fields.location))
+        }
+    }
+
+    mutating func decodeTasks(_ nodes: [SourceNode], of state: String) -> [Task] {
+        nodes.enumerated().compactMap { index, node in
+            guard let fields = itemMapping(node, "task #\(index + 1) of \(state)") else { return nil }
+            let id = idField(fields, kind: "task", index: index, of: state)
+            let context = id.map { "task '\($0.value)'" } ?? "task #\(index + 1) of \(state)"
+            checkKeys(fields, allowed: PlaybookDecoder.Keys.task, in: context)
+            if let id { unique(id, kind: "task", in: \.firstTask) }
+            let title = required(fields, "title", in: context).flatMap { text($0, "title") }
+            let role = required(fields, "role", in: context).flatMap { locatedText($0, "role") }
+            let evidence = fields["evidence"].flatMap { bool($0, "evidence") } ?? false
+            guard let id, let title, let role else { return nil }
+            return Task(id: id, title: title, role: role, evidenceRequired: evidence, location: fields.location)
+        }
+    }
+
+    mutating func decodeTransitions(_ nodes: [SourceNode], of state: String) -> [Transition] {
+        nodes.enumerated().compactMap { index, node in
+            let context = "transition #\(index + 1) of \(state)"
+            guard let fields = itemMapping(node, context) else { return nil }
+            checkKeys(fields, allowed: PlaybookDecoder.Keys.transition, in: context)
+            let on = fields["on"].flatMap { locatedText($0, "on") }
+            let when = fields["when"].flatMap { guardExpression($0) }
+            let to = required(fields, "to", in: context).flatMap { locatedText($0, "to") }
+            guard let to else { return nil }
+            if fields["when"] != nil, when == nil { return nil }
+            return Transition(on: on, when: when, to: to, location: fields.location)
+        }
+    }
+
+    mutating func decodeDecision(_ fields: Mapping, of state: String) -> Decision? {
+        let id = required(fields, "id", in: "the decision of \(state)").flatMap { locatedText($0, "id") }
+        if let id { checkID(id, kind: "decision") }
+        let context = id.map { "decision '\($0.value)'" } ?? "the decision of \(state)"
+        checkKeys(fields, allowed: PlaybookDecoder.Keys.decision, in: context)
+        if let id { unique(id, kind: "decision", in: \.firstDecision) }
+        let question = required(fields, "question", in: context).flatMap { text($0, "question") }
+        let by = required(fields, "by", in: context).flatMap { locatedText($0, "by") }
+        var options: [Decision.Option]?
+        if let m = required(fields, "options", in: context, why: " (a mapping of option -> state)").flatMap({ mapping($0, "options") }) {
+            if m.entries.isEmpty {
+                report("invalid-value", "'options' of \(context) needs at least one option", at: m.location)
+            }
+            var result: [Decision.Option] = []
+            for entry in m.entries {
+                if let target = locatedText(entry.value, entry.key.text, what: "a state id") {
+                    result.append(Decision.Option(name: Located(entry.key.text, at: entry.key.location), target: target))
+                }
+            }
+            if result.count == m.entries.count { options = result }
+        }
+        let deadline = fields["deadline"].flatMap { duration($0, "deadline") }
+        let defaultOption = fields["default"].flatMap { locatedText($0, "default") }
+        guard let id, let question, let by, let options else { return nil }
+        return Decision(id: id, question: question, by: by, options: options, deadline: deadline, defaultOption: defaultOption, location: fields.location)
+    }
+
+    // MARK: - Timers
+
+    /// `state` is nil for the run-wide timers at the top level.
+    mutating func decodeTimers(_ nodes: [SourceNode], of state: String?) -> [TimerSpec] {
+        nodes.enumerated().compactMap { index, node in
+            let numbered = state.map { "timer #\(index + 1) of \($0)" } ?? "run-wide timer #\(index + 1)"
+            guard let fields = itemMapping(node, numbered) else { return nil }
+            let id = idField(fields, kind: "timer", index: index, of: state)
+            let context = id.map { "timer '\($0.value)'" } ?? numbered
+            checkKeys(fields, allowed: PlaybookDecoder.Keys.timer, in: context)
+            if let id { unique(id, kind: "timer", in: \.firstTimer) }
+
+            var anchor: TimerAnchor?
+            let after = fields.entry("after"), at = fields.entry("at")
+            switch (after, at) {
+            case (nil, nil):
+                fail("missing-key", "\(context) needs 'after' (a duration) or 'at' (a time such as run.start + 2h)", at: fields.location)
+            case (let a?, let b?):
+                let later = a.key.location < b.key.location ? b : a
+                fail("timer-anchor", "\(context) has both 'after' and 'at' (write only one)", at: later.key.location)
+            case (let a?, nil):
+                anchor = duration(a.value, "after").map(TimerAnchor.after)
+            case (nil, let b?):
+                anchor = timeExpression(b.value).map(TimerAnchor.at)
+            }
+            let repeatEvery = fields["repeat"].flatMap { duration($0, "repeat") }
+            let notify = fields["notify"].flatMap { locatedText($0, "notify") }
+            let message = fields["message"].flatMap { template($0, "message") }
+            let raise = fields["raise"].flatMap { locatedText($0, "raise") }
+            if fields["notify"] == nil, fields["raise"] == nil {
+                report("missing-key", "\(context) needs 'notify' (with 'message') or 'raise', or both", at: fields.location)
+            }
+            if fields["notify"] != nil, fields["message"] == nil {
+                report("missing-key", "\(context) is missing required key 'message' (required with 'notify')", at: fields.location)
+            }
+            if fields["notify"] == nil, let entry = fields.entry("message") {
+                report("invalid-action", "'message' goes with 'notify' (\(context) notifies no channel)", at: entry.key.location)
+            }
+            guard let id, let anchor else { return nil }
+            return TimerSpec(id: id, anchor: anchor, repeatEvery: repeatEvery, notify: notify, message: message, raise: raise, location: fields.location)
+        }
+    }
+
+    // MARK: - Ids
+
+    /// The `id` of a list item (task, timer), required and checked.
+    mutating func idField(_ fields: Mapping, kind: String, index: Int, of state: String?) -> Located<String>? {
+        let owner = state.map { "\(kind) #\(index + 1) of \($0)" } ?? "run-wide \(kind) #\(index + 1)"
+        guard let id = required(fields, "id", in: owner).flatMap({ locatedText($0, "id") }) else { return nil }
+        checkID(id, kind: kind)
+        return id
+    }
+
+    /// A mapping key used as an id (services, roles, channels, states).
+    mutating func itemID(_ key: Scalar, kind: String) -> Located<String> {
+        let id = Located(key.text, at: key.location)
+        checkID(id, kind: kind)
+        return id
+    }
+
+    /// Ids are named in guards (`tasks.ID.done`) and templates (`{{roles.ID}}`), so they are words.
+    mutating func checkID(_ id: Located<String>, kind: String) {
+        if id.value.isEmpty || !id.value.unicodeScalars.allSatisfy(Decoding.isIDScalar) {
+            report("invalid-id", "'\(id.value)' is not a valid \(kind) id (use letters, digits, '-' and '_')", at: id.location)
+        }
+    }
+
+    mutating func unique(_ id: Located<String>, kind: String, in seen: WritableKeyPath<Decoding, [String: SourceLocation]>) {
+        if let first = self[keyPath: seen][id.value] {
+            report("duplicate-id", "duplicate \(kind) id '\(id.value)' (first defined at \(first.line):\(first.column))", at: id.location)
+        } else {
+            self[keyPath: seen][id.value] = id.location
+        }
+    }
+
+    static func isIDScalar(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-"
+    }
+
+    /// `[a-z0-9][a-z0-9-_]*`
+    static func isSlug(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, ("a"..."z").contains(first) || ("0"..."9").contains(first) else { return false }
+        return s.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
+    }
+
+    // MARK: - Keys
+
+    mutating func checkKeys(_ m: Mapping, allowed: [String], in context: String) {
+        for entry in m.entries where !allowed.contains(entry.key.text) {
+            report("unknown-key", "unknown key '\(entry.key.text)' in \(context)\(Suggestion.hint(for: entry.key.text, in: allowed))", at: entry.key.location)
+        }
+    }
+
+    /// The value of a required key, or an error at the enclosing mapping.
+    mutating func required(_ m: Mapping, _ key: String, in context: String, why: String = "") -> SourceNode? {
+        if let node = m[key] { return node }
+        fail("missing-key", "\(context) is missing required key '\(key)'\(why)", at: m.location)
+        return nil
+    }
+
+    mutating func itemMapping(_ node: SourceNode, _ context: String, orWhat: String = "a mapping") -> Mapping? {
+        if case .mapping(let m) = node { return m }
+        fail("wrong-type", "\(context) must be \(orWhat), found \(node.kindDescription)", at: node.location)
+        return nil
+    }
+
+    // MARK: - Values
+
+    mutating func wrongType(_ key: String, _ what: String, _ node: SourceNode) {
+        fail("wrong-type", "'\(key)' must be \(what), found \(node.kindDescription)", at: node.location)
+    }
+
+    mutating func mapping(_ node: SourceNode, _ key: String) -> Mapping? {
+        if case .mapping(let m) = node { return m }
+        wrongType(key, "a mapping", node)
+        return nil
+    }
+
+    mutating func list(_ node: SourceNode, _ key: String) -> [SourceNode]? {
+        if case .sequence(let nodes, _) = node { return nodes }
+        wrongType(key, "a list", node)
+        return nil
+    }
+
+    mutating func scalar(_ node: SourceNode, _ key: String, what: String) -> Scalar? {
+        if case .scalar(let s) = node, !s.isNull { return s }
+        wrongType(key, what, node)
+        return nil
+    }
+
+    mutating func text(_ node: SourceNode, _ key: String, what: String = "text") -> String? {
+        scalar(node, key, what: what)?.text
+    }
+
+    mutating func locatedText(_ node: SourceNode, _ key: String, what: String = "text") -> Located<String>? {
+        scalar(node, key, what: what).map { Located($0.text, at: $0.location) }
+    }
+
+    mutating func textList(_ node: SourceNode, _ key: String) -> [Located<String>]? {
+        guard let nodes = list(node, key) else { return nil }
+        var out: [Located<String>] = []
+        for item in nodes {
+            if case .scalar(let s) = item, !s.isNull {
+                out.append(Located(s.text, at: s.location))
+            } else {
+                fail("wrong-type", "items of '\(key)' must be text, found \(item.kindDescription)", at: item.location)
+            }
+        }
+        return out.count == nodes.count ? out : nil
+    }
+
+    mutating func stringMap(_ node: SourceNode, _ key: String) -> [String: String]? {
+        guard let m = mapping(node, key) else { return nil }
+        var out: [String: String] = [:]
+        for entry in m.entries {
+            if let value = text(entry.value, entry.key.text) { out[entry.key.text] = value }
+        }
+        return out.count == m.entries.count ? out : nil
+    }
+
+    mutating func wholeNumber(_ node: SourceNode, _ key: String) -> Int? {
+        if case .scalar(let s) = node, s.style == .plain, let n = Int(s.text), !s.text.hasPrefix("+") { return n }
+        wrongType(key, "a whole number", node)
+        return nil
+    }
+
+    /// Only `true` and `false`: YAML 1.1's `yes`, `on` and friends are not booleans here.
+    mutating func bool(_ node: SourceNode, _ key: String) -> Bool? {
+        if case .scalar(let s) = node {
+            if s.text == "true" { return true }
+            if s.text == "false" { return false }
+        }
+        wrongType(key, "true or false", node)
+        return nil
+    }
+
+    /// `30s`, `15m`, `4h`, `2d`, `1h30m`; a leading `-` is read so that the validator can say it must be positive.
+    mutating func duration(_ node: SourceNode, _ key: String) -> Located<TimeSpan>? {
+        guard case .scalar(let s) = node, !s.isNull else {
+            wrongType(key, "a duration \(PlaybookDecoder.durationHint)", node)
+            return nil
+        }
+        if let span = Decoding.parseDuration(s.text) { return Located(span, at: s.location) }
+        fail("bad-duration", "'\(s.text)' is not a duration \(PlaybookDecoder.durationHint)", at: s.location)
+        return nil
+    }
+
+    static func parseDuration(_ text: String) -> TimeSpan? {
+        if text.hasPrefix("-") { return TimeSpan(parsing: String(text.dropFirst())).map { -$0 } }
+        return TimeSpan(parsing: text)
+    }
+
+    mutating func severityValue(_ node: SourceNode) -> Severity? {
+        guard let name = locatedText(node, "severity", what: "one of P1, P2, P3, P4") else { return nil }
+        if let severity = Severity(rawValue: name.value) { return severity }
+        let names = Severity.allCases.map(\.rawValue)
+        fail("invalid-name", "'\(name.value)' is not a severity\(hintOr(name.value, names, "write P1, P2, P3 or P4"))", at: name.location)
+        return nil
+    }
+
+    func hintOr(_ word: String, _ candidates: [String], _ fallback: String) -> String {
+        let hint = Suggestion.hint(for: word, in: candidates)
+        return hint.isEmpty ? " (\(fallback))" : hint
+    }
+
+    // MARK: - Expressions inside scalars
+
+    mutating func guardExpression(_ node: SourceNode) -> Located<GuardExpression>? {
+        guard let s = scalar(node, "when", what: "a condition such as tasks.ID.done") else { return nil }
+        do {
+            var expression = try GuardParser.parse(s.text, at: s.textLocation)
+            if !s.hasInlineColumns { expression = expression.relocated(to: s.location) }
+            return Located(expression, at: s.location)
+        } catch {
+            fail(error.code, error.message, at: s.hasInlineColumns ? error.location : s.location)
+            return nil
+        }
+    }
+
+    mutating func template(_ node: SourceNode, _ key: String) -> Located<Template>? {
+        guard let s = scalar(node, key, what: "text") else { return nil }
+        do {
+            var template = try TemplateParser.parse(s.text, at: s.textLocation)
+            if !s.hasInlineColumns { template = template.relocated(to: s.location) }
+            return Located(template, at: s.location)
+        } catch {
+            fail(error.code, error.message, at: s.hasInlineColumns ? error.location : s.location)
+            return nil
+        }
+    }
+
+    mutating func timeExpression(_ node: SourceNode) -> Located<TimeExpression>? {
+        guard let s = scalar(node, "at", what: "a time such as run.start + 2h or services.ID.rto - 1h") else { return nil }
+        do {
+            var expression = try TimeExpressionParser.parse(s.text, at: s.textLocation)
+            if !s.hasInlineColumns, case .objective(let service, let kind) = expression.base {
+                expression.base = .objective(service: Located(service.value, at: s.location), kind)
+            }
+            return Located(expression, at: s.location)
+        } catch {
+            fail(error.code, error.message, at: s.hasInlineColumns ? error.location : s.location)
+            return nil
+        }
+    }
+}
+
+// Block scalars (`|`, `>`) start their text on the next line; positions inside them point at the scalar.
+extension Template {
+    func relocated(to location: SourceLocation) -> Template {
+        Template(source: source, parts: parts.map { part in
+            if case .variable(let v) = part { .variable(Located(v.value, at: location)) } else { part }
+        })
+    }
+}
+
+extension GuardExpression {
+    func relocated(to location: SourceLocation) -> GuardExpression {
+        func move(_ v: Located<String>) -> Located<String> { Located(v.value, at: location) }
+        switch self {
+        case .literal, .allTasksDone: return self
+        case .taskDone(let id): return .taskDone(move(id))
+        case .taskSkipped(let id): return .taskSkipped(move(id))
+        case .roleAssigned(let id): return .roleAssigned(move(id))
+        case .decisionMade(let id): return .decisionMade(move(id))
+        case .comparison(let subject, let op, let value):
+            let movedSubject: Subject = if case .decision(let id) = subject { .decision(move(id)) } else { subject }
+            return .comparison(movedSubject, op, move(value))
+        case .not(let inner): return .not(inner.relocated(to: location))
+        case .and(let a, let b): return .and(a.relocated(to: location), b.relocated(to: location))
+        case .or(let a, let b): return .or(a.relocated(to: location), b.relocated(to: location))
+        }
+    }
+}

@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import MusterCore
+
+/// One playbook file as read: its text, the playbook when it decoded, and every finding about it.
+public struct LoadedPlaybook: Sendable {
+    public var path: String
+    public var text: String
+    public var playbook: Playbook?
+    public var diagnostics: [Diagnostic]
+
+    public init(path: String, text: String, playbook: Playbook?, diagnostics: [Diagnostic]) {
+        self.path = path
+        self.text = text
+        self.playbook = playbook
+        self.diagnostics = diagnostics
+    }
+
+    public var hasErrors: Bool { diagnostics.hasErrors }
+}
+
+/// Files and folders to playbooks: YAML, then structure (`PlaybookDecoder`), then meaning (`PlaybookValidator`).
+public enum PlaybookLoader {
+    /// Reads, parses, decodes and (when decoding produced a playbook) validates one file.
+    /// `playbook` may be present alongside errors that left the model whole (an unknown key, a duplicate id):
+    /// callers that run playbooks check `hasErrors` first.
+    /// A file that cannot be read gives one diagnostic at 1:1 with the operating system's reason.
+    public static func load(file path: String) -> LoadedPlaybook {
+        switch readFile(path) {
+        case .success(let text):
+            return load(text: text, file: path)
+        case .failure(let reason):
+            let diagnostic = Diagnostic.error(
+                "unreadable-file", "cannot read '\(path)': \(reason.message)",
+                at: SourceLocation(file: path, line: 1, column: 1))
+            return LoadedPlaybook(path: path, text: "", playbook: nil, diagnostics: [diagnostic])
+        }
+    }
+
+    /// The same as `load(file:)` for text already in memory; `file` names it in diagnostics.
+    public static func load(text: String, file: String) -> LoadedPlaybook {
+        let (node, yamlDiagnostics) = YAMLSource.parse(text, file: file)
+        guard let node else {
+            return LoadedPlaybook(path: file, text: text, playbook: nil, diagnostics: yamlDiagnostics.sortedByLocation())
+        }
+        let (decoded, decodeDiagnostics) = PlaybookDecoder.decode(node)
+        // A YAML error (such as a duplicate key) means the tree lost something: nothing later may run on it.
+        let playbook = yamlDiagnostics.hasErrors ? nil : decoded
+        var diagnostics = yamlDiagnostics + decodeDiagnostics
+        if let playbook {
+            for finding in PlaybookValidator.validate(playbook) where !diagnostics.contains(finding) {
+                diagnostics.append(finding)
+            }
+        }
+        return LoadedPlaybook(path: file, text: text, playbook: playbook, diagnostics: diagnostics.sortedByLocation())
+    }
+
+    /// Loads files and folders in the order given; a folder contributes its `*.yaml` and `*.yml` files
+    /// (not its subfolders, not hidden files), sorted by name. A path that does not exist is reported by `load`.
+    public static func loadAll(paths: [String]) -> [LoadedPlaybook] {
+        var loaded: [LoadedPlaybook] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                let names: [String]
+                do {
+                    names = try FileManager.default.contentsOfDirectory(atPath: path)
+                } catch {
+                    loaded.append(LoadedPlaybook(path: path, text: "", playbook: nil, diagnostics: [
+                        .error("unreadable-folder", "cannot list folder '\(path)': \(osReason(error))",
+                               at: SourceLocation(file: path, line: 1, column: 1)),
+                    ]))
+                    continue
+                }
+                let base = path.hasSuffix("/") ? path : path + "/"
+                for name in names.sorted() where isPlaybookFileName(name) {
+                    var isSubfolder: ObjCBool = false
+                    let file = base + name
+                    if FileManager.default.fileExists(atPath: file, isDirectory: &isSubfolder), isSubfolder.boolValue { continue }
+                    loaded.append(load(file: file))
+                }
+            } else {
+                loaded.append(load(file: path))
+            }
+        }
+        return loaded
+    }
+
+    /// Findings across files: a playbook id used by more than one file.
+    public static func crossFileDiagnostics(_ loaded: [LoadedPlaybook]) -> [Diagnostic] {
+        var first: [String: Located<String>] = [:]
+        var diagnostics: [Diagnostic] = []
+        for file in loaded {
+            guard let id = file.playbook?.id else { continue }
+            if let earlier = first[id.value] {
+                let at = earlier.location
+                diagnostics.append(.error(
+                    "duplicate-playbook-id",
+                    "duplicate playbook id '\(id.value)' (first defined in \(at.file) at \(at.line):\(at.column))",
+                    at: id.location))
+            } else {
+                first[id.value] = id
+            }
+        }
+        return diagnostics
+    }
+
+    static func isPlaybookFileName(_ name: String) -> Bool {
+        !name.hasPrefix(".") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
+    }
+
+    struct ReadFailure: Error {
+        var message: String
+    }
+
+    /// Reads with POSIX calls so that the failure is the operating system's own words ("No such file or directory").
+    static func readFile(_ path: String) -> Result<String, ReadFailure> {
+        let fd = open(path, O_RDONLY)
+        if fd < 0 { return .failure(ReadFailure(message: String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failure(ReadFailure(message: String(cString: strerror(errno))))
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            return .failure(ReadFailure(message: "the file is not UTF-8 text"))
+        }
+        return .success(text)
+    }
+
+    static func osReason(_ error: any Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return ns.localizedDescription
+    }
+}
