@@ -22,9 +22,10 @@ let package = Package(
             name: "muster",
             dependencies: ["MusterCore", "MusterYAML", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore"]),
+        .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"]),
-        .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"]),
+        // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
+        .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

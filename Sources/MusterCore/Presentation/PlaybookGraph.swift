@@ -94,7 +94,8 @@ public enum PlaybookGraph {
             let phaseClass = state.phases.first.map { ":::\($0.rawValue)" } ?? ""
             out.append("    \(id)\(shape.0)\(label)\(shape.1)\(phaseClass)")
             if let decision = state.decision, let did = ids[.decision(decision.id.value)] {
-                out.append("    \(did){\"\(mermaidEscape(decision.question))\"}:::decision")
+                let question = PresentationText.wrapped(decision.question, width: 32).map(mermaidEscape).joined(separator: "<br/>")
+                out.append("    \(did){\"\(question)\"}:::decision")
             }
         }
         func ref(_ node: NodeRef) -> String {
@@ -176,7 +177,7 @@ public enum PlaybookGraph {
                 let node = NodeRef.decision(decision.id.value)
                 if !declared.contains(node) {
                     declared.insert(node)
-                    out.append("    \(dotQuote(nodeName(node))) [shape=diamond, style=filled, fillcolor=\"#FFFFFF\", color=\"#424242\", label=\(dotQuote(decision.question))];")
+                    out.append("    \(dotQuote(nodeName(node))) [shape=diamond, style=filled, fillcolor=\"#FFFFFF\", color=\"#424242\", label=\(dotQuote(PresentationText.wrapped(decision.question, width: 32).joined(separator: "\n")))];")
                 }
             }
         }

@@ -57,7 +57,8 @@ public enum PlaybookSummary {
         if !playbook.timers.isEmpty {
             out.append("")
             out.append("Timers (run-wide)")
-            for timer in playbook.timers { out.append("  " + timerLine(timer)) }
+            let width = playbook.timers.map(\.id.value.count).max() ?? 0
+            for timer in playbook.timers { out.append("  " + timerLine(timer, idWidth: width)) }
         }
 
         out.append("")
@@ -69,8 +70,8 @@ public enum PlaybookSummary {
         return out.joined(separator: "\n") + "\n"
     }
 
-    private static func timerLine(_ timer: TimerSpec) -> String {
-        "\(timer.id.value)  \(PresentationText.timerScheduleText(timer))  \(PresentationText.timerActionText(timer))"
+    private static func timerLine(_ timer: TimerSpec, idWidth: Int) -> String {
+        "\(PresentationText.padded(timer.id.value, to: idWidth))  \(PresentationText.timerScheduleText(timer))  \(PresentationText.timerActionText(timer))"
     }
 
     private static func stateLines(_ state: State, number: Int, playbook: Playbook) -> [String] {
@@ -122,7 +123,8 @@ public enum PlaybookSummary {
         }
         if !state.timers.isEmpty {
             out.append(pad + "timers:")
-            for timer in state.timers { out.append(pad + "  " + timerLine(timer)) }
+            let width = state.timers.map(\.id.value.count).max() ?? 0
+            for timer in state.timers { out.append(pad + "  " + timerLine(timer, idWidth: width)) }
         }
         if !state.transitions.isEmpty {
             out.append(pad + "transitions:")

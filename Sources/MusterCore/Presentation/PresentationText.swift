@@ -115,6 +115,24 @@ public enum PresentationText {
     /// `detect, assess`.
     static func phasesText(_ phases: [Phase]) -> String { phases.map(\.rawValue).joined(separator: ", ") }
 
+    /// Splits `text` into lines of at most `width` characters at spaces (a longer word gets a line of its own).
+    static func wrapped(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            if current.isEmpty {
+                current = String(word)
+            } else if current.count + 1 + word.count <= width {
+                current += " " + word
+            } else {
+                lines.append(current)
+                current = String(word)
+            }
+        }
+        if !current.isEmpty || lines.isEmpty { lines.append(current) }
+        return lines
+    }
+
     /// Pads `text` with spaces to `width` characters (never cuts).
     static func padded(_ text: String, to width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)

@@ -253,7 +253,8 @@ extension SimulationScript {
         mutating func step(_ node: SourceNode) -> Step? {
             guard let m = mapping(node, what: "a step") else { return nil }
             let before = diagnostics.count
-            for entry in m.entries where !SimulationScript.allStepKeys.contains(entry.key.text) {
+            let unknownKeys = m.entries.filter { !SimulationScript.allStepKeys.contains($0.key.text) }
+            for entry in unknownKeys {
                 error("unknown-key", "unknown key '\(entry.key.text)' in step" + Suggestion.hint(for: entry.key.text, in: SimulationScript.allStepKeys),
                       at: entry.key.location)
             }
@@ -283,6 +284,8 @@ extension SimulationScript {
             } else if let note = m.entry("note") {
                 actionEntry = note
             } else {
+                // A misspelt action key was reported above; "does nothing" would only repeat it.
+                if !unknownKeys.isEmpty { return nil }
                 error("step-action",
                       "step does nothing: add one of " + (SimulationScript.actionKeys + ["note"]).map { "'\($0)'" }.joined(separator: ", "),
                       at: m.location)
