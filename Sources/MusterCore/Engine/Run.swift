@@ -1,0 +1,272 @@
+/// One run of a playbook (a live incident or an exercise) as a pure, deterministic state machine.
+///
+/// - `decide(_:at:)` answers a command with the events to journal and the effects for the shell, or a
+///   rejection; it never changes the run.
+/// - `apply(_:)` is the only thing that changes the run; it never fails, so replaying a journal always
+///   rebuilds the same state.
+///
+/// `decide` works on a copy and applies each event to it as it is produced, so what a replay rebuilds is,
+/// by construction, what the live run decided on.
+public struct Run: Sendable, Equatable {
+    let compiled: CompiledPlaybook
+
+    public private(set) var status: RunStatus = .notStarted
+    public private(set) var runID: String = ""
+    public private(set) var mode: RunMode = .live
+    public private(set) var title: String = ""
+    public private(set) var severity: Severity
+    /// When the start command was accepted.
+    public private(set) var startedAt: Instant?
+    /// When the disruption began: RTO and MTPD clocks and run-wide timers count from it.
+    public private(set) var disruptionStart: Instant?
+    public private(set) var closedAt: Instant?
+    public private(set) var closeReason: String?
+    /// Timers armed now, in the order they fall due: by due time, then by key.
+    public private(set) var armedTimers: [ArmedTimer] = []
+    /// How many notifications the run has queued (the next one is `n\(notificationCount + 1)`).
+    public private(set) var notificationCount: Int = 0
+    /// How many times the run has entered a state; each entry is a new visit.
+    public private(set) var visits: Int = 0
+
+    var stateIndex: Int = -1
+    var holderByRole: [String?]
+    var taskStatusByIndex: [TaskStatus]
+    var decisionByIndex: [DecisionRecord?]
+    var slotInstances: [Int]
+    var slotAnchors: [Instant]
+    var markTimes: [Instant?]
+    var noteLog = AppendLog<NoteRecord>()
+    var lessonLog = AppendLog<LessonRecord>()
+
+    public init(playbook: Playbook) {
+        let compiled = CompiledPlaybook(playbook)
+        self.compiled = compiled
+        severity = playbook.severity
+        holderByRole = Array(repeating: nil, count: compiled.roleIDs.count)
+        taskStatusByIndex = Array(repeating: .open, count: compiled.tasks.count)
+        decisionByIndex = Array(repeating: nil, count: compiled.decisions.count)
+        slotInstances = Array(repeating: 0, count: compiled.slots.count)
+        slotAnchors = Array(repeating: Instant(millisecondsSinceEpoch: 0), count: compiled.slots.count)
+        markTimes = Array(repeating: nil, count: Mark.allCases.count)
+    }
+
+    // MARK: Reading the run
+
+    public var playbook: Playbook { compiled.playbook }
+
+    /// The state the run is in; nil before start.
+    public var currentState: String? { stateIndex >= 0 ? compiled.states[stateIndex].id : nil }
+
+    /// True when the run is in a terminal state of the playbook (it may still be open for the hot wash).
+    public var isInTerminalState: Bool { stateIndex >= 0 && compiled.states[stateIndex].terminal }
+
+    /// Who holds each role now (roles nobody holds are absent).
+    public var holders: [String: String] {
+        var out: [String: String] = [:]
+        for (i, holder) in holderByRole.enumerated() { if let holder { out[compiled.roleIDs[i]] = holder } }
+        return out
+    }
+
+    public func holder(of role: String) -> String? {
+        compiled.roleIndex[role].flatMap { holderByRole[$0] }
+    }
+
+    /// The roles a person holds, in playbook order.
+    public func roles(of person: String) -> [String] {
+        holderByRole.indices.filter { holderByRole[$0] == person }.map { compiled.roleIDs[$0] }
+    }
+
+    /// The status of every task of the playbook (a task is open until done or skipped in the current visit
+    /// of its state; entering a state opens its tasks again).
+    public var taskStatuses: [String: TaskStatus] {
+        var out: [String: TaskStatus] = [:]
+        for (i, task) in compiled.tasks.enumerated() where out[task.id] == nil { out[task.id] = taskStatusByIndex[i] }
+        return out
+    }
+
+    public func taskStatus(_ task: String) -> TaskStatus? { compiled.taskIndex[task].map { taskStatusByIndex[$0] } }
+
+    /// The latest choice of each decision, kept until its state is entered again (which makes it pending).
+    public var decisions: [String: DecisionRecord] {
+        var out: [String: DecisionRecord] = [:]
+        for (i, record) in decisionByIndex.enumerated() { if let record { out[compiled.decisions[i].id] = record } }
+        return out
+    }
+
+    public func decision(_ id: String) -> DecisionRecord? { compiled.decisionIndex[id].flatMap { decisionByIndex[$0] } }
+
+    /// Key timestamps, set the first time the run enters a state carrying the mark (and `closed` on close).
+    public var marks: [Mark: Instant] {
+        var out: [Mark: Instant] = [:]
+        for (i, mark) in Mark.allCases.enumerated() { if let t = markTimes[i] { out[mark] = t } }
+        return out
+    }
+
+    public func mark(_ mark: Mark) -> Instant? { markTimes[Mark.allCases.firstIndex(of: mark)!] }
+
+    public var notes: [NoteRecord] { noteLog.elements }
+    public var noteCount: Int { noteLog.count }
+    public var lessons: [LessonRecord] { lessonLog.elements }
+    public var lessonCount: Int { lessonLog.count }
+
+    /// The earliest due time of an armed timer.
+    public var nextDue: Instant? { armedTimers.first?.due }
+
+    public func armedTimer(_ key: TimerKey) -> ArmedTimer? { armedTimers.first { $0.key == key } }
+
+    /// Whether a guard holds over the run as it is now (`all_tasks_done` is about the current state).
+    public func evaluate(_ expression: GuardExpression) -> Bool {
+        evaluate(CGuard(expression, roles: compiled.roleIndex, tasks: compiled.taskIndex, decisions: compiled.decisionIndex))
+    }
+
+    func evaluate(_ g: CGuard) -> Bool {
+        switch g {
+        case .literal(let b): return b
+        case .taskDone(let t): return t >= 0 && taskStatusByIndex[t] == .done
+        case .taskSkipped(let t): return t >= 0 && taskStatusByIndex[t] == .skipped
+        case .allTasksDone:
+            guard stateIndex >= 0 else { return false }
+            for t in compiled.states[stateIndex].tasks where taskStatusByIndex[t] == .open { return false }
+            return true
+        case .roleAssigned(let r): return r >= 0 && holderByRole[r] != nil
+        case .decisionMade(let d): return d >= 0 && decisionByIndex[d] != nil
+        case .decisionIs(let d, let option, let equal): return (d >= 0 && decisionByIndex[d]?.option == option) == equal
+        case .severityIs(let value, let equal): return (severity.rawValue == value) == equal
+        case .modeIs(let value, let equal): return (mode.rawValue == value) == equal
+        case .not(let x): return !evaluate(x)
+        case .and(let x, let y): return evaluate(x) && evaluate(y)
+        case .or(let x, let y): return evaluate(x) || evaluate(y)
+        }
+    }
+
+    // MARK: Applying events
+
+    /// Changes the run by one journaled event. Never fails: names the playbook does not know are ignored,
+    /// so that a journal always replays.
+    public mutating func apply(_ event: RunEvent) {
+        switch event.body {
+        case .runStarted(let started):
+            status = .active
+            runID = started.runID
+            mode = started.mode
+            title = started.title
+            severity = started.severity
+            disruptionStart = started.disruptionStart
+            startedAt = event.at
+        case .stateEntered(let state, _, _):
+            visits += 1
+            stateIndex = compiled.stateIndex[state] ?? -1
+            if stateIndex >= 0 {
+                let entered = compiled.states[stateIndex]
+                for t in entered.tasks where taskStatusByIndex[t] != .open { taskStatusByIndex[t] = .open }
+                if let d = entered.decision, decisionByIndex[d] != nil { decisionByIndex[d] = nil }
+            }
+        case .markSet(let mark):
+            markTimes[Mark.allCases.firstIndex(of: mark)!] = event.at
+        case .roleAssigned(let role, let person):
+            if let r = compiled.roleIndex[role] { holderByRole[r] = person }
+        case .roleRelieved(let role, _, _):
+            if let r = compiled.roleIndex[role] { holderByRole[r] = nil }
+        case .taskCompleted(let task, _):
+            if let t = compiled.taskIndex[task] { taskStatusByIndex[t] = .done }
+        case .taskSkipped(let task, _):
+            if let t = compiled.taskIndex[task] { taskStatusByIndex[t] = .skipped }
+        case .eventRaised:
+            break
+        case .decisionMade(let decision, let option, let rationale, let byDefault):
+            if let d = compiled.decisionIndex[decision] {
+                decisionByIndex[d] = DecisionRecord(option: option, rationale: rationale, byDefault: byDefault, actor: event.actor, at: event.at)
+            }
+        case .noteAdded(let text):
+            noteLog.append(NoteRecord(at: event.at, actor: event.actor, role: event.role, text: text))
+        case .lessonRecorded(let lesson):
+            lessonLog.append(LessonRecord(at: event.at, actor: event.actor, role: event.role, lesson: lesson))
+        case .timerArmed(let key, let due, let repeatEvery):
+            var anchor = event.at
+            if let slot = compiled.slotIndex[key.id] {
+                if slotInstances[slot] != key.instance {
+                    // A new arming (a repeat re-arms with the same key and keeps its anchor).
+                    slotInstances[slot] = key.instance
+                    slotAnchors[slot] = compiled.slots[slot].anchoredAtEntry ? event.at : (disruptionStart ?? event.at)
+                }
+                anchor = slotAnchors[slot]
+            }
+            removeArmed(key)
+            let timer = ArmedTimer(key: key, due: due, repeatEvery: repeatEvery, anchor: anchor)
+            var i = armedTimers.count
+            while i > 0, timer.sortsBefore(armedTimers[i - 1]) { i -= 1 }
+            armedTimers.insert(timer, at: i)
+        case .timerFired(let key, _, _):
+            removeArmed(key)
+        case .timerCancelled(let key):
+            removeArmed(key)
+        case .notificationQueued:
+            notificationCount += 1
+        case .runClosed(let reason):
+            status = .closed
+            closedAt = event.at
+            closeReason = reason
+        }
+    }
+
+    private mutating func removeArmed(_ key: TimerKey) {
+        if let i = armedTimers.firstIndex(where: { $0.key == key }) { armedTimers.remove(at: i) }
+    }
+
+    /// The effects a shell carries out for these events, in order: the engine's effects are exactly those
+    /// that follow from what it journals, so a shell that only has events (catch-up, replay) derives them here.
+    public static func effects(of events: [RunEvent]) -> [Effect] {
+        var out: [Effect] = []
+        for event in events {
+            switch event.body {
+            case .timerArmed(let key, let due, let repeatEvery): out.append(.startTimer(key: key, due: due, repeatEvery: repeatEvery))
+            case .timerCancelled(let key): out.append(.cancelTimer(key: key))
+            case .notificationQueued(let notification): out.append(.sendNotification(notification))
+            default: break
+            }
+        }
+        return out
+    }
+}
+
+public enum RunStatus: String, Sendable, Hashable, Codable {
+    case notStarted = "not-started"
+    case active
+    case closed
+}
+
+public enum TaskStatus: String, Sendable, Hashable, Codable {
+    case open, done, skipped
+}
+
+public struct DecisionRecord: Sendable, Hashable {
+    public var option: String
+    public var rationale: String
+    public var byDefault: Bool
+    public var actor: String
+    public var at: Instant
+}
+
+public struct NoteRecord: Sendable, Hashable {
+    public var at: Instant
+    public var actor: String
+    public var role: String?
+    public var text: String
+}
+
+public struct LessonRecord: Sendable, Hashable {
+    public var at: Instant
+    public var actor: String
+    public var role: String?
+    public var lesson: Lesson
+}
+
+public struct ArmedTimer: Sendable, Hashable {
+    public var key: TimerKey
+    public var due: Instant
+    public var repeatEvery: TimeSpan?
+    /// What `timer.elapsed` counts from: the state's entry, or the disruption's start.
+    public var anchor: Instant
+
+    func sortsBefore(_ other: ArmedTimer) -> Bool { (due, key) < (other.due, other.key) }
+}
