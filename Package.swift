@@ -23,7 +23,7 @@ let package = Package(
             dependencies: ["MusterCore", "MusterYAML", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),
-        .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"]),
+        .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
         // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
     ],

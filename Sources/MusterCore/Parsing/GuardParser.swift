@@ -96,7 +96,7 @@ public enum GuardParser {
                     j += 1
                 }
                 guard j < chars.count else {
-                    throw error("unterminated string (missing closing \(c))", at: at(i))
+                    throw error("unterminated string (missing closing '\(c)')", at: at(i))
                 }
                 tokens.append(Token(kind: .string(String(value)), offset: i))
                 i = j + 1
@@ -285,9 +285,7 @@ public enum GuardParser {
             let located = Located(value, at: at(valueToken.offset + 1))
             switch subject {
             case .severity where !GuardParser.severities.contains(value):
-                throw GuardParser.error(
-                    "'\(value)' is not a severity\(hintOr(value, GuardParser.severities, "write P1, P2, P3 or P4"))",
-                    at: located.location)
+                throw GuardParser.error("'\(value)' is not a severity\(Severity.hint(for: value))", at: located.location)
             case .mode where !GuardParser.modes.contains(value):
                 throw GuardParser.error(
                     "'\(value)' is not a run mode\(hintOr(value, GuardParser.modes, "write live or exercise"))",

@@ -188,7 +188,8 @@ struct Decoding {
             let allowed = PlaybookDecoder.Keys.channelCommon + (perType?.allowed ?? PlaybookDecoder.Keys.channelSettings)
             for field in fields.entries where !allowed.contains(field.key.text) {
                 if let type, PlaybookDecoder.Keys.channelSettings.contains(field.key.text) {
-                    report("channel-key", "'\(field.key.text)' does not apply to a \(type.value.rawValue) channel (\(context))", at: field.key.location)
+                    let article = type.value == .email ? "an" : "a"
+                    report("channel-key", "'\(field.key.text)' does not apply to \(article) \(type.value.rawValue) channel (\(context))", at: field.key.location)
                 } else {
                     report("unknown-key", "unknown key '\(field.key.text)' in \(context)\(Suggestion.hint(for: field.key.text, in: allowed))", at: field.key.location)
                 }
@@ -591,8 +592,7 @@ struct Decoding {
     mutating func severityValue(_ node: SourceNode) -> Severity? {
         guard let name = locatedText(node, "severity", what: "one of P1, P2, P3, P4") else { return nil }
         if let severity = Severity(rawValue: name.value) { return severity }
-        let names = Severity.allCases.map(\.rawValue)
-        fail("invalid-name", "'\(name.value)' is not a severity\(hintOr(name.value, names, "write P1, P2, P3 or P4"))", at: name.location)
+        fail("invalid-name", "'\(name.value)' is not a severity\(Severity.hint(for: name.value))", at: name.location)
         return nil
     }
 
@@ -639,6 +639,14 @@ struct Decoding {
             fail(error.code, error.message, at: s.hasInlineColumns ? error.location : s.location)
             return nil
         }
+    }
+}
+
+extension Severity {
+    /// `(did you mean 'P1'?)` for `p1`; the list otherwise (`P5` is not a near miss of `P1`).
+    static func hint(for word: String) -> String {
+        if let near = Severity(rawValue: word.uppercased()) { return " (did you mean '\(near.rawValue)'?)" }
+        return " (write P1, P2, P3 or P4)"
     }
 }
 

@@ -32,9 +32,11 @@ public enum TemplateParser {
             if name.isEmpty {
                 throw error("empty placeholder (write a variable such as {{run.title}})", at: location.advanced(byColumns: open))
             }
+            if let nested = (start..<end).first(where: { chars[$0] == "{" && $0 + 1 < end && chars[$0 + 1] == "{" }) {
+                throw error("unexpected '{{' inside a placeholder (a variable is a dotted name such as run.title)", at: location.advanced(byColumns: nested))
+            }
             if let bad = chars[start..<end].firstIndex(where: { !isPathScalar($0) }) {
-                let what = chars[bad] == "{" ? "'{{' inside a placeholder" : "'\(chars[bad])' in variable '\(name)'"
-                throw error("unexpected \(what) (a variable is a dotted name such as run.title)", at: location.advanced(byColumns: bad))
+                throw error("unexpected '\(chars[bad])' in variable '\(name)' (a variable is a dotted name such as run.title)", at: location.advanced(byColumns: bad))
             }
             if name.hasPrefix(".") || name.hasSuffix(".") || name.contains("..") {
                 throw error("'\(name)' is not a variable name (a variable is a dotted name such as run.title)", at: location.advanced(byColumns: start))

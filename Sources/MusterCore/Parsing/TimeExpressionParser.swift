@@ -42,7 +42,7 @@ public enum TimeExpressionParser {
             let idStart = i
             let id = word(isIDScalar)
             guard !id.isEmpty, i < chars.count, chars[i] == "." else {
-                throw error("\(expected), found 'services.\(id)'", at: at(idStart))
+                throw error("\(expected), found 'services.\(id)'", at: at(rootStart))
             }
             i += 1
             let objectiveStart = i
