@@ -94,7 +94,7 @@ private struct Validation {
                 if first.list != list {
                     diagnostics.append(.error(
                         "duplicate-id",
-                        "duplicate timer id '\(timer.id.value)' (first written at \(first.location.line):\(first.location.column))",
+                        "duplicate timer id '\(timer.id.value)' (first defined at \(first.location.line):\(first.location.column))",
                         at: timer.id.location))
                 }
             } else {
@@ -110,7 +110,7 @@ private struct Validation {
                     if first.state != index {
                         diagnostics.append(.error(
                             "duplicate-id",
-                            "duplicate task id '\(task.id.value)' (first written at \(first.location.line):\(first.location.column))",
+                            "duplicate task id '\(task.id.value)' (first defined at \(first.location.line):\(first.location.column))",
                             at: task.id.location))
                     }
                 } else {
@@ -125,7 +125,7 @@ private struct Validation {
                 if let first = decisionsByID[decision.id.value] {
                     diagnostics.append(.error(
                         "duplicate-id",
-                        "duplicate decision id '\(decision.id.value)' (first written at \(first.id.location.line):\(first.id.location.column))",
+                        "duplicate decision id '\(decision.id.value)' (first defined at \(first.id.location.line):\(first.id.location.column))",
                         at: decision.id.location))
                 } else {
                     decisionsByID[decision.id.value] = decision
@@ -276,12 +276,12 @@ private struct Validation {
             at: target.location))
     }
 
-    mutating func checkRaisedEvent(_ event: Located<String>, by raiser: String) {
+    mutating func checkRaisedEvent(_ event: Located<String>, by raiser: @autoclosure () -> String) {
         guard !listenedEvents.contains(event.value) else { return }
         let hint = Suggestion.hint(for: event.value, in: listenedEventNames)
         diagnostics.append(.warning(
             "unheard-event",
-            "\(raiser) raises '\(event.value)', but no transition listens to it with 'on: \(event.value)'\(hint)",
+            "\(raiser()) raises '\(event.value)', but no transition listens to it with 'on: \(event.value)'\(hint)",
             at: event.location))
     }
 
@@ -428,11 +428,11 @@ private struct Validation {
                 }
             case .severity:
                 if Severity(rawValue: value.value) == nil {
+                    // No "did you mean": every wrong severity is one letter away from P1.
                     let names = Severity.allCases.map(\.rawValue)
-                    let hint = Suggestion.hint(for: value.value, in: names)
                     diagnostics.append(.error(
                         "unknown-severity",
-                        "'\(value.value)' is not a severity\(hint.isEmpty ? " (severities: \(names.joined(separator: ", ")))" : hint)",
+                        "'\(value.value)' is not a severity (severities: \(names.joined(separator: ", ")))",
                         at: value.location))
                 }
             case .mode:
@@ -467,11 +467,15 @@ private struct Validation {
 
     mutating func checkTemplate(_ template: Located<Template>, inTimer: Bool) {
         for variable in template.value.variables {
-            checkTemplateVariable(variable, inTimer: inTimer)
+            // Variables of block scalars (`|`, `>`) are located at the scalar itself: no column inside them.
+            let inline = variable.location != template.location
+            checkTemplateVariable(variable, inTimer: inTimer, inline: inline)
         }
     }
 
-    mutating func checkTemplateVariable(_ variable: Located<String>, inTimer: Bool) {
+    /// `inline`: the variable's location is its first character, so a name inside it can be pointed at.
+    mutating func checkTemplateVariable(_ variable: Located<String>, inTimer: Bool, inline: Bool) {
+        func at(_ offset: Int) -> SourceLocation { inline ? variable.location.advanced(byColumns: offset) : variable.location }
         let path = variable.value
         let parts = path.split(separator: ".", omittingEmptySubsequences: false)
         let head = parts.first.map(String.init) ?? ""
@@ -494,7 +498,7 @@ private struct Validation {
                 diagnostics.append(.error(
                     "unknown-role",
                     "role '\(role)' in template variable '\(path)' is not a role\(Suggestion.hint(for: role, in: roleNames))",
-                    at: variable.location.advanced(byColumns: 6)))
+                    at: at(6)))
             }
             return
         case "decisions" where parts.count == 2 && !parts[1].isEmpty:
@@ -503,7 +507,7 @@ private struct Validation {
                 diagnostics.append(.error(
                     "unknown-decision",
                     "decision '\(decision)' in template variable '\(path)' is not a decision\(Suggestion.hint(for: decision, in: decisionNames))",
-                    at: variable.location.advanced(byColumns: 10)))
+                    at: at(10)))
             }
             return
         case "services" where parts.count == 3 && !parts[1].isEmpty
@@ -513,7 +517,7 @@ private struct Validation {
                 diagnostics.append(.error(
                     "unknown-service",
                     "service '\(service)' in template variable '\(path)' is not a service\(Suggestion.hint(for: service, in: serviceNames))",
-                    at: variable.location.advanced(byColumns: 9)))
+                    at: at(9)))
             }
             return
         default:
