@@ -79,6 +79,19 @@ struct ShowAndGraphCommandTests {
         #expect(rendered.stdout.contains("<svg"))
     }
 
+    @Test("quotes, backslashes, angle brackets and non-ASCII text survive DOT and Graphviz")
+    func dotEscaping() throws {
+        let dot = try #require(CLI.graphviz(), "Graphviz `dot` is required (apt-get install -y graphviz)")
+        let result = try CLI.run(["graph", "odd/odd-characters.yaml", "--format", "dot"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains(#"label="Is it \"A\" or \\B\\ -> [C]? #1\n<now>""#))
+        let rendered = try CLI.runProgram(dot, ["-Tsvg"], input: result.stdout)
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+        #expect(rendered.stderr == "")
+        #expect(rendered.stdout.contains("Is it &quot;A&quot; or \\B\\ &#45;&gt; [C]? #1"))
+        #expect(rendered.stdout.contains("ünïcödé ✓"))
+    }
+
     @Test("every bundled playbook's DOT renders with Graphviz", arguments: BundledPlaybooks.ids)
     func bundledDotRenders(id: String) throws {
         let dot = try #require(CLI.graphviz(), "Graphviz `dot` is required (apt-get install -y graphviz)")
