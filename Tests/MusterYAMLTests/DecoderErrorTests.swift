@@ -444,6 +444,27 @@ struct DecoderErrorTests {
         #expect(loaded.playbook == nil)
     }
 
+    @Test("an empty value is 'nothing', and an item without an id is named by its place")
+    func emptyValuesAndUnnamedItems() throws {
+        #expect(try errors(Self.header + """
+            timers:
+              - { after: 1h, raise: late }
+            states:
+              open:
+                phase: respond
+                owner:
+                title: ~
+                tasks:
+                  - title: Unnamed
+                    role: incident_commander
+            """) == [
+            "9:5: run-wide timer #1 is missing required key 'id'",
+            "13:11: 'owner' must be text, found nothing",
+            "14:12: 'title' must be text, found nothing",
+            "16:9: task #1 of state 'open' is missing required key 'id'",
+        ])
+    }
+
     @Test("a YAML syntax error is reported with its position and nothing is decoded")
     func yamlSyntax() throws {
         let loaded = try loadPlaybook("muster: 1\nid: [tiny\n")

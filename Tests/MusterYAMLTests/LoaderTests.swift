@@ -97,7 +97,7 @@ struct LoaderTests {
                 starttls: true
                 exercise: drill
                 live_only: false
-                max_attempts: 5
+                max_attempts: "5"
                 timeout: 90s
               hook: { type: webhook, url: "http://127.0.0.1:8080/", headers: { X-Token: "${TOKEN}" }, live_only: true }
               drill: { type: pagerduty, routing_key: abc, url: "http://127.0.0.1:9/" }

@@ -558,7 +558,8 @@ struct Decoding {
     }
 
     mutating func wholeNumber(_ node: SourceNode, _ key: String) -> Int? {
-        if case .scalar(let s) = node, s.style == .plain, let n = Int(s.text), !s.text.hasPrefix("+") { return n }
+        // Quoted digits count too: `'version' must be a whole number, found '3'` would only confuse.
+        if case .scalar(let s) = node, s.style != .literal, s.style != .folded, let n = Int(s.text), !s.text.hasPrefix("+") { return n }
         wrongType(key, "a whole number", node)
         return nil
     }
