@@ -392,7 +392,7 @@ struct Decider {
     // MARK: Helpers
 
     func holds(_ transition: CompiledPlaybook.CTransition) -> Bool {
-        transition.guardExpression.map { work.evaluate($0) } ?? true
+        transition.guardExpression.map { work.evaluateCompiled($0) } ?? true
     }
 
     var currentName: String { work.currentState ?? "nowhere" }

@@ -116,10 +116,10 @@ public struct Run: Sendable, Equatable {
 
     /// Whether a guard holds over the run as it is now (`all_tasks_done` is about the current state).
     public func evaluate(_ expression: GuardExpression) -> Bool {
-        evaluate(CGuard(expression, roles: compiled.roleIndex, tasks: compiled.taskIndex, decisions: compiled.decisionIndex))
+        evaluateCompiled(CGuard(expression, roles: compiled.roleIndex, tasks: compiled.taskIndex, decisions: compiled.decisionIndex))
     }
 
-    func evaluate(_ g: CGuard) -> Bool {
+    func evaluateCompiled(_ g: CGuard) -> Bool {
         switch g {
         case .literal(let b): return b
         case .taskDone(let t): return t >= 0 && taskStatusByIndex[t] == .done
@@ -133,9 +133,9 @@ public struct Run: Sendable, Equatable {
         case .decisionIs(let d, let option, let equal): return (d >= 0 && decisionByIndex[d]?.option == option) == equal
         case .severityIs(let value, let equal): return (severity.rawValue == value) == equal
         case .modeIs(let value, let equal): return (mode.rawValue == value) == equal
-        case .not(let x): return !evaluate(x)
-        case .and(let x, let y): return evaluate(x) && evaluate(y)
-        case .or(let x, let y): return evaluate(x) || evaluate(y)
+        case .not(let x): return !evaluateCompiled(x)
+        case .and(let x, let y): return evaluateCompiled(x) && evaluateCompiled(y)
+        case .or(let x, let y): return evaluateCompiled(x) || evaluateCompiled(y)
         }
     }
 
