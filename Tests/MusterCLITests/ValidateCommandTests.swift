@@ -81,10 +81,10 @@ struct ValidateCommandTests {
         #expect(result.status == 1)
     }
 
-    @Test("the bundled playbooks validate clean")
+    @Test("the bundled playbooks validate without errors")
     func bundledPlaybooks() throws {
         let result = try CLI.run(["validate", "playbooks"], in: CLI.packageRoot)
         #expect(result.status == 0, "\(result.stdout)")
-        #expect(result.stdout.hasSuffix(" 0 errors, 0 warnings\n"))
+        #expect(result.stdout.contains(" files, 0 errors, "), "\(result.stdout)")
     }
 }

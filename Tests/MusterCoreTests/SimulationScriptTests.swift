@@ -68,19 +68,19 @@ struct SimulationScriptTests {
         #expect(s.steps[2].location == SourceLocation(file: "s.yaml", line: 13, column: 5))
     }
 
-    @Test("defaults: start at 2026-01-01T09:00:00Z, live mode, playbook severity and title, no until")
+    @Test("defaults: start at 2026-01-01T09:00:00Z, live mode, the playbook's severity, no until")
     func defaults() throws {
         let (script, diagnostics) = Self.decode("""
             muster: 1
             playbook: p
-            start: { as: Dana }
+            start: { as: Dana, title: Portal down }
             """)
         #expect(diagnostics == [])
         let s = try #require(script)
         #expect(s.startAt == Instant(iso8601: "2026-01-01T09:00:00Z")!)
         #expect(s.mode == .live)
         #expect(s.severity == nil)
-        #expect(s.title == nil)
+        #expect(s.title == "Portal down")
         #expect(s.until == nil)
         #expect(s.steps == [])
     }
@@ -90,7 +90,7 @@ struct SimulationScriptTests {
         let (script, diagnostics) = Self.decode("""
             muster: 1
             playbook: p
-            start: { as: Dana, mdoe: live }
+            start: { as: Dana, mdoe: live, title: T }
             steps:
               - { at: 1m, as: Dana, asign: ops, to: Lee }
             untill: 2h
@@ -108,7 +108,7 @@ struct SimulationScriptTests {
         let (_, diagnostics) = Self.decode("""
             muster: 1
             playbook: p
-            start: { as: Dana }
+            start: { as: Dana, title: Portal down }
             steps:
               - { at: 1m, as: Dana, done: check, raise: confirmed }
               - { at: 2m, as: Dana }
@@ -126,7 +126,7 @@ struct SimulationScriptTests {
         let (_, diagnostics) = Self.decode("""
             muster: 1
             playbook: p
-            start: { as: Dana }
+            start: { as: Dana, title: Portal down }
             steps:
               - { at: 9h, as: Dana, raise: a }
               - { at: 10m, as: Dana, raise: b }
@@ -145,10 +145,12 @@ struct SimulationScriptTests {
               - { at: 5 minutes, as: Dana, raise: a }
               - { at: 6m, assign: ops }
               - { at: 7m, as: Dana, decide: failover, expect: refused }
+              - { at: 8m, as: Dana, decide: failover, option: fail-over }
             """)
         #expect(diagnostics == [
             "s.yaml:1:1: error: the script is missing required key 'playbook'",
             "s.yaml:1:9: error: unsupported script format 'muster: 2' (this muster reads format 1)",
+            "s.yaml:2:8: error: 'start' is missing required key 'title'",
             "s.yaml:2:14: error: 'at' must be a UTC time such as 2026-03-06T17:40:00Z, found 'yesterday'",
             "s.yaml:2:41: error: 'mode' must be one of live, exercise, found 'drill'",
             "s.yaml:4:11: error: 'at' must be a duration such as 30s, 15m, 4h, 2d or 1h30m, found '5 minutes'",
@@ -156,6 +158,7 @@ struct SimulationScriptTests {
             "s.yaml:5:5: error: an 'assign' step is missing required key 'to'",
             "s.yaml:6:5: error: a 'decide' step is missing required key 'option'",
             "s.yaml:6:51: error: 'expect' in a step must be 'rejected' or 'accepted', found 'refused'",
+            "s.yaml:7:5: error: a 'decide' step is missing required key 'why'",
         ])
     }
 
@@ -164,7 +167,7 @@ struct SimulationScriptTests {
         let (script, _) = Self.decode("""
             muster: 1
             playbook: portal-outtage
-            start: { as: Dana }
+            start: { as: Dana, title: Portal down }
             expect: { state: closd }
             """)
         let s = try #require(script)

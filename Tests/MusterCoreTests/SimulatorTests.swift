@@ -14,7 +14,7 @@ struct SimulatorTests {
     static let walk = """
         muster: 1
         playbook: portal-outage
-        start: { at: 2026-03-06T17:40:00Z, as: Dana, disruption_started: 10m }
+        start: { at: 2026-03-06T17:40:00Z, as: Dana, title: Portal down, disruption_started: 10m }
         steps:
           - { at: 2m, as: Dana, assign: ops, to: Lee }
           - { at: 3m, as: Sam, done: check, expect: rejected }
@@ -61,7 +61,7 @@ struct SimulatorTests {
         let result = Simulator.run(playbook: try Fixture.playbook(), script: try Self.script("""
             muster: 1
             playbook: portal-outage
-            start: { at: 2026-03-06T17:40:00Z, as: Dana }
+            start: { at: 2026-03-06T17:40:00Z, as: Dana, title: Portal down }
             steps:
               - { at: 1m, as: Dana, done: nothing-like-this }
               - { at: 2m, as: Dana, note: "fine", expect: rejected }
@@ -80,7 +80,7 @@ struct SimulatorTests {
         let result = Simulator.run(playbook: try Fixture.playbook(), script: try Self.script("""
             muster: 1
             playbook: portal-outage
-            start: { at: 2026-03-06T17:40:00Z, as: Dana }
+            start: { at: 2026-03-06T17:40:00Z, as: Dana, title: Portal down }
             until: 40m
             expect: { state: recover }
             """))

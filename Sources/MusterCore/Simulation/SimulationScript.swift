@@ -14,8 +14,8 @@ public struct SimulationScript: Sendable, Hashable {
     public var startAt: Instant
     /// Who starts the run (and becomes incident commander).
     public var startedBy: String
-    /// The run's title; the playbook's title when nil.
-    public var title: String?
+    /// The run's title (`{{run.title}}`).
+    public var title: String
     public var mode: RunMode
     public var severity: Severity?
     /// How long before the start the disruption began.
@@ -30,7 +30,7 @@ public struct SimulationScript: Sendable, Hashable {
 
     public init(
         playbookID: Located<String>, startAt: Instant = SimulationScript.defaultStart, startedBy: String,
-        title: String? = nil, mode: RunMode = .live, severity: Severity? = nil, disruptionStarted: TimeSpan? = nil,
+        title: String, mode: RunMode = .live, severity: Severity? = nil, disruptionStarted: TimeSpan? = nil,
         steps: [Step] = [], until: Located<TimeSpan>? = nil, expect: Expectation = Expectation(), location: SourceLocation
     ) {
         self.playbookID = playbookID
@@ -198,7 +198,7 @@ extension SimulationScript {
                     }
                 }
                 startedBy = required(start, "as", in: "'start'").flatMap { text($0, key: "as") }?.value
-                title = start["title"].flatMap { text($0, key: "title") }?.value
+                title = required(start, "title", in: "'start'").flatMap { text($0, key: "title") }?.value
                 if let node = start["mode"], let value = oneOf(node, key: "mode", RunMode.self) { mode = value }
                 severity = start["severity"].flatMap { oneOf($0, key: "severity", Severity.self) }
                 if let node = start["disruption_started"], let span = duration(node, key: "disruption_started") {
@@ -243,7 +243,7 @@ extension SimulationScript {
                 expect.state = m["state"].flatMap { text($0, key: "state") }
             }
 
-            guard let playbook, let startedBy else { return nil }
+            guard let playbook, let startedBy, let title else { return nil }
             return SimulationScript(
                 playbookID: playbook, startAt: startAt, startedBy: startedBy, title: title, mode: mode,
                 severity: severity, disruptionStarted: disruption, steps: steps, until: until, expect: expect,
@@ -324,8 +324,10 @@ extension SimulationScript {
             case "decide":
                 if let decision = text(value, key: name),
                    let option = required(m, "option", in: "a 'decide' step").flatMap({ text($0, key: "option") }) {
-                    let why = m["why"].flatMap { text($0, key: "why") }?.value ?? ""
-                    action = .decide(decision: decision.value, option: option.value, rationale: why)
+                    // An auditor asks why: the rationale is part of the decision record.
+                    if let why = required(m, "why", in: "a 'decide' step").flatMap({ text($0, key: "why") }) {
+                        action = .decide(decision: decision.value, option: option.value, rationale: why.value)
+                    }
                 }
             case "lesson":
                 if let statement = text(value, key: name) {

@@ -81,7 +81,7 @@ public enum Simulator {
         func record(_ events: [RunEvent]) { entries.append(contentsOf: events.map { .event($0) }) }
 
         let start = StartRun(
-            runID: "sim-\(playbook.id.value)", mode: script.mode, title: script.title ?? playbook.title,
+            runID: "sim-\(playbook.id.value)", mode: script.mode, title: script.title,
             severity: script.severity, disruptionStart: script.disruptionStarted.map { origin - $0 }, commander: nil)
         let started = timed.handle(Command(actor: script.startedBy, .start(start)), at: origin, fireAtDueTimes: true)
         record(started.timerEvents)
