@@ -4,39 +4,77 @@
 /// It tolerates a playbook that did not pass validation: an unknown reference resolves to `-1` and the
 /// engine rejects the command that needs it, rather than crashing.
 final class CompiledPlaybook: Sendable, Equatable {
-    struct CState: Sendable {
-        var id: String
-        var title: String
-        var phases: String
-        var marks: [Mark]
-        var onEnter: [EntryAction]
-        var tasks: [Int]
+    /// Immutable once `CompiledPlaybook.init` returns (a class, so that reading one costs one retain).
+    final class CState: @unchecked Sendable {
+        let id: String
+        let title: String
+        let phases: String
+        let marks: [Mark]
+        let onEnter: [EntryAction]
+        let tasks: [Int]
         /// Timer slots armed on entry, in playbook order.
-        var timerSlots: [Int]
-        var decision: Int?
+        let timerSlots: [Int]
+        let decision: Int?
         var eventless: [CTransition]
         /// Transitions by event name, each list in playbook order.
         var onEvent: [String: [CTransition]]
         /// The event names the state takes, sorted, for messages.
         var eventNames: [String]
-        var terminal: Bool
-        var owner: Int
+        let terminal: Bool
+        let owner: Int
+
+
+        init(id: String, title: String, phases: String, marks: [Mark], onEnter: [EntryAction], tasks: [Int], timerSlots: [Int], decision: Int?, eventless: [CTransition], onEvent: [String: [CTransition]], eventNames: [String], terminal: Bool, owner: Int) {
+            self.id = id
+            self.title = title
+            self.phases = phases
+            self.marks = marks
+            self.onEnter = onEnter
+            self.tasks = tasks
+            self.timerSlots = timerSlots
+            self.decision = decision
+            self.eventless = eventless
+            self.onEvent = onEvent
+            self.eventNames = eventNames
+            self.terminal = terminal
+            self.owner = owner
+        }
     }
 
-    struct CTransition: Sendable {
-        var on: String?
-        var guardExpression: CGuard?
-        var guardText: String?
-        var target: Int
-        var targetName: String
+    /// Immutable once `CompiledPlaybook.init` returns (a class, so that reading one costs one retain).
+    final class CTransition: @unchecked Sendable {
+        let on: String?
+        let guardExpression: CGuard?
+        let guardText: String?
+        let target: Int
+        let targetName: String
+
+
+        init(on: String?, guardExpression: CGuard?, guardText: String?, target: Int, targetName: String) {
+            self.on = on
+            self.guardExpression = guardExpression
+            self.guardText = guardText
+            self.target = target
+            self.targetName = targetName
+        }
     }
 
-    struct CTask: Sendable {
-        var id: String
-        var state: Int
-        var role: Int
-        var roleName: String
-        var evidenceRequired: Bool
+    /// Immutable once `CompiledPlaybook.init` returns (a class, so that reading one costs one retain).
+    final class CTask: @unchecked Sendable {
+        let id: String
+        let state: Int
+        let role: Int
+        let roleName: String
+        let evidenceRequired: Bool
+
+
+        init(id: String, state: Int, role: Int, roleName: String, evidenceRequired: Bool) {
+            self.id = id
+            self.state = state
+            self.role = role
+            self.roleName = roleName
+            self.evidenceRequired = evidenceRequired
+        }
     }
 
     struct COption: Sendable {
@@ -45,15 +83,28 @@ final class CompiledPlaybook: Sendable, Equatable {
         var targetName: String
     }
 
-    struct CDecision: Sendable {
-        var id: String
-        var state: Int
-        var by: Int
-        var byName: String
-        var options: [COption]
-        var deadline: TimeSpan?
-        var defaultOption: String?
-        var slot: Int?
+    /// Immutable once `CompiledPlaybook.init` returns (a class, so that reading one costs one retain).
+    final class CDecision: @unchecked Sendable {
+        let id: String
+        let state: Int
+        let by: Int
+        let byName: String
+        let options: [COption]
+        let deadline: TimeSpan?
+        let defaultOption: String?
+        let slot: Int?
+
+
+        init(id: String, state: Int, by: Int, byName: String, options: [COption], deadline: TimeSpan?, defaultOption: String?, slot: Int?) {
+            self.id = id
+            self.state = state
+            self.by = by
+            self.byName = byName
+            self.options = options
+            self.deadline = deadline
+            self.defaultOption = defaultOption
+            self.slot = slot
+        }
 
         func option(_ name: String) -> COption? { options.first { $0.name == name } }
     }
@@ -72,13 +123,22 @@ final class CompiledPlaybook: Sendable, Equatable {
     }
 
     /// Something that can be armed: a playbook timer or a decision's deadline.
-    struct CSlot: Sendable {
-        var id: String
+    /// Immutable once `CompiledPlaybook.init` returns (a class, so that reading one costs one retain).
+    final class CSlot: @unchecked Sendable {
+        let id: String
         /// The state that arms it, or -1 for a run-wide timer.
-        var owner: Int
-        var kind: SlotKind
-        var timing: Timing
-        var repeatEvery: TimeSpan?
+        let owner: Int
+        let kind: SlotKind
+        let timing: Timing
+        let repeatEvery: TimeSpan?
+
+        init(id: String, owner: Int, kind: SlotKind, timing: Timing, repeatEvery: TimeSpan?) {
+            self.id = id
+            self.owner = owner
+            self.kind = kind
+            self.timing = timing
+            self.repeatEvery = repeatEvery
+        }
 
         var anchoredAtEntry: Bool {
             if case .afterEntry = timing { return true }

@@ -24,7 +24,7 @@ extension Run {
         } catch {
             return .rejected(error)
         }
-        self = decider.work
+        swap(&self, &decider.work)
         return .accepted(events: decider.events, effects: Run.effects(of: decider.events))
     }
 }
@@ -42,13 +42,15 @@ struct Decider {
     /// that visit of the state.
     var pendingRaises: [(name: String, visit: Int)] = []
 
+    let pb: CompiledPlaybook
+
     init(work: Run, now: Instant, actor: String) {
         self.work = work
+        self.pb = work.compiled
         self.now = now
         self.actor = actor
     }
 
-    var pb: CompiledPlaybook { work.compiled }
     var runName: String { "run \(work.runID)" }
 
     mutating func emit(_ body: RunEvent.Body) {
@@ -274,7 +276,7 @@ struct Decider {
             // A repeating timer comes back at its previous due time plus the interval, unless the run left the
             // visit that armed it (or reached a terminal state) meanwhile.
             if let interval = slot.repeatEvery, interval.milliseconds > 0, work.status == .active, !work.isInTerminalState,
-               work.slotInstances[s] == key.instance, work.armedTimer(key) == nil,
+               work.slotStates[s].instance == key.instance, work.armedTimer(key) == nil,
                slot.owner < 0 || slot.owner == work.stateIndex {
                 emit(.timerArmed(key: key, due: timer.due + interval, repeatEvery: interval))
             }
@@ -360,7 +362,7 @@ struct Decider {
             guard let span else { throw Rejection("timer '\(slot.id)' cannot be armed: \(problem ?? "its time is unknown")") }
             due = (work.disruptionStart ?? now) + span
         }
-        emit(.timerArmed(key: TimerKey(id: slot.id, instance: work.slotInstances[s] + 1), due: due, repeatEvery: slot.repeatEvery))
+        emit(.timerArmed(key: TimerKey(id: slot.id, instance: work.slotStates[s].instance + 1), due: due, repeatEvery: slot.repeatEvery))
     }
 
     /// Cancels, in due order, the armed timers whose slot matches (timers the playbook no longer knows go too).

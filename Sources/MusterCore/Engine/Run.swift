@@ -11,44 +11,46 @@ public struct Run: Sendable, Equatable {
     let compiled: CompiledPlaybook
 
     public private(set) var status: RunStatus = .notStarted
-    public private(set) var runID: String = ""
-    public private(set) var mode: RunMode = .live
-    public private(set) var title: String = ""
-    public private(set) var severity: Severity
-    /// When the start command was accepted.
-    public private(set) var startedAt: Instant?
-    /// When the disruption began: RTO and MTPD clocks and run-wide timers count from it.
-    public private(set) var disruptionStart: Instant?
-    public private(set) var closedAt: Instant?
-    public private(set) var closeReason: String?
+    /// What the start (and close) said, in one shared box: copying a run copies few references.
+    var info: RunInfo
     /// Timers armed now, in the order they fall due: by due time, then by key.
     public private(set) var armedTimers: [ArmedTimer] = []
     /// How many notifications the run has queued (the next one is `n\(notificationCount + 1)`).
     public private(set) var notificationCount: Int = 0
     /// How many times the run has entered a state; each entry is a new visit.
     public private(set) var visits: Int = 0
+    public private(set) var noteCount: Int = 0
+    public private(set) var lessonCount: Int = 0
 
     var stateIndex: Int = -1
     var holderByRole: [String?]
     var taskStatusByIndex: [TaskStatus]
     var decisionByIndex: [DecisionRecord?]
-    var slotInstances: [Int]
-    var slotAnchors: [Instant]
-    var markTimes: [Instant?]
-    var noteLog = AppendLog<NoteRecord>()
-    var lessonLog = AppendLog<LessonRecord>()
+    /// Per timer slot of the compiled playbook: how many times it was armed, and its current anchor.
+    var slotStates: [SlotState]
+    var markTimes = MarkTimes()
+    var log = AppendLog<LogEntry>()
 
     public init(playbook: Playbook) {
         let compiled = CompiledPlaybook(playbook)
         self.compiled = compiled
-        severity = playbook.severity
+        info = RunInfo(severity: playbook.severity)
         holderByRole = Array(repeating: nil, count: compiled.roleIDs.count)
         taskStatusByIndex = Array(repeating: .open, count: compiled.tasks.count)
         decisionByIndex = Array(repeating: nil, count: compiled.decisions.count)
-        slotInstances = Array(repeating: 0, count: compiled.slots.count)
-        slotAnchors = Array(repeating: Instant(millisecondsSinceEpoch: 0), count: compiled.slots.count)
-        markTimes = Array(repeating: nil, count: Mark.allCases.count)
+        slotStates = Array(repeating: SlotState(instance: 0, anchor: Instant(millisecondsSinceEpoch: 0)), count: compiled.slots.count)
     }
+
+    public var runID: String { info.runID }
+    public var mode: RunMode { info.mode }
+    public var title: String { info.title }
+    public var severity: Severity { info.severity }
+    /// When the start command was accepted.
+    public var startedAt: Instant? { info.startedAt }
+    /// When the disruption began: RTO and MTPD clocks and run-wide timers count from it.
+    public var disruptionStart: Instant? { info.disruptionStart }
+    public var closedAt: Instant? { info.closedAt }
+    public var closeReason: String? { info.closeReason }
 
     // MARK: Reading the run
 
@@ -98,16 +100,14 @@ public struct Run: Sendable, Equatable {
     /// Key timestamps, set the first time the run enters a state carrying the mark (and `closed` on close).
     public var marks: [Mark: Instant] {
         var out: [Mark: Instant] = [:]
-        for (i, mark) in Mark.allCases.enumerated() { if let t = markTimes[i] { out[mark] = t } }
+        for mark in Mark.allCases { if let t = markTimes[mark.slot] { out[mark] = t } }
         return out
     }
 
-    public func mark(_ mark: Mark) -> Instant? { markTimes[Mark.allCases.firstIndex(of: mark)!] }
+    public func mark(_ mark: Mark) -> Instant? { markTimes[mark.slot] }
 
-    public var notes: [NoteRecord] { noteLog.elements }
-    public var noteCount: Int { noteLog.count }
-    public var lessons: [LessonRecord] { lessonLog.elements }
-    public var lessonCount: Int { lessonLog.count }
+    public var notes: [NoteRecord] { log.elements.compactMap { if case .note(let n) = $0 { n } else { nil } } }
+    public var lessons: [LessonRecord] { log.elements.compactMap { if case .lesson(let l) = $0 { l } else { nil } } }
 
     /// The earliest due time of an armed timer.
     public var nextDue: Instant? { armedTimers.first?.due }
@@ -147,12 +147,8 @@ public struct Run: Sendable, Equatable {
         switch event.body {
         case .runStarted(let started):
             status = .active
-            runID = started.runID
-            mode = started.mode
-            title = started.title
-            severity = started.severity
-            disruptionStart = started.disruptionStart
-            startedAt = event.at
+            info = RunInfo(runID: started.runID, mode: started.mode, title: started.title, severity: started.severity,
+                           startedAt: event.at, disruptionStart: started.disruptionStart)
         case .stateEntered(let state, _, _):
             visits += 1
             stateIndex = compiled.stateIndex[state] ?? -1
@@ -162,7 +158,7 @@ public struct Run: Sendable, Equatable {
                 if let d = entered.decision, decisionByIndex[d] != nil { decisionByIndex[d] = nil }
             }
         case .markSet(let mark):
-            markTimes[Mark.allCases.firstIndex(of: mark)!] = event.at
+            markTimes[mark.slot] = event.at
         case .roleAssigned(let role, let person):
             if let r = compiled.roleIndex[role] { holderByRole[r] = person }
         case .roleRelieved(let role, _, _):
@@ -178,18 +174,20 @@ public struct Run: Sendable, Equatable {
                 decisionByIndex[d] = DecisionRecord(option: option, rationale: rationale, byDefault: byDefault, actor: event.actor, at: event.at)
             }
         case .noteAdded(let text):
-            noteLog.append(NoteRecord(at: event.at, actor: event.actor, role: event.role, text: text))
+            noteCount += 1
+            log.append(.note(NoteRecord(at: event.at, actor: event.actor, role: event.role, text: text)))
         case .lessonRecorded(let lesson):
-            lessonLog.append(LessonRecord(at: event.at, actor: event.actor, role: event.role, lesson: lesson))
+            lessonCount += 1
+            log.append(.lesson(LessonRecord(at: event.at, actor: event.actor, role: event.role, lesson: lesson)))
         case .timerArmed(let key, let due, let repeatEvery):
             var anchor = event.at
             if let slot = compiled.slotIndex[key.id] {
-                if slotInstances[slot] != key.instance {
+                if slotStates[slot].instance != key.instance {
                     // A new arming (a repeat re-arms with the same key and keeps its anchor).
-                    slotInstances[slot] = key.instance
-                    slotAnchors[slot] = compiled.slots[slot].anchoredAtEntry ? event.at : (disruptionStart ?? event.at)
+                    slotStates[slot] = SlotState(instance: key.instance,
+                                                 anchor: compiled.slots[slot].anchoredAtEntry ? event.at : (disruptionStart ?? event.at))
                 }
-                anchor = slotAnchors[slot]
+                anchor = slotStates[slot].anchor
             }
             removeArmed(key)
             let timer = ArmedTimer(key: key, due: due, repeatEvery: repeatEvery, anchor: anchor)
@@ -204,8 +202,8 @@ public struct Run: Sendable, Equatable {
             notificationCount += 1
         case .runClosed(let reason):
             status = .closed
-            closedAt = event.at
-            closeReason = reason
+            info = RunInfo(runID: info.runID, mode: info.mode, title: info.title, severity: info.severity, startedAt: info.startedAt,
+                           disruptionStart: info.disruptionStart, closedAt: event.at, closeReason: reason)
         }
     }
 
@@ -269,4 +267,82 @@ public struct ArmedTimer: Sendable, Hashable {
     public var anchor: Instant
 
     func sortsBefore(_ other: ArmedTimer) -> Bool { (due, key) < (other.due, other.key) }
+}
+
+extension Mark {
+    /// Its position in `allCases`, without building `allCases` (the engine's hot path reads marks).
+    var slot: Int {
+        switch self {
+        case .detected: 0
+        case .declared: 1
+        case .contained: 2
+        case .recovered: 3
+        case .closed: 4
+        }
+    }
+}
+
+/// The facts of a run that change only at start and close, kept in one immutable box.
+final class RunInfo: Sendable, Equatable {
+    let runID: String
+    let mode: RunMode
+    let title: String
+    let severity: Severity
+    let startedAt: Instant?
+    let disruptionStart: Instant?
+    let closedAt: Instant?
+    let closeReason: String?
+
+    init(runID: String = "", mode: RunMode = .live, title: String = "", severity: Severity, startedAt: Instant? = nil,
+         disruptionStart: Instant? = nil, closedAt: Instant? = nil, closeReason: String? = nil) {
+        self.runID = runID
+        self.mode = mode
+        self.title = title
+        self.severity = severity
+        self.startedAt = startedAt
+        self.disruptionStart = disruptionStart
+        self.closedAt = closedAt
+        self.closeReason = closeReason
+    }
+
+    static func == (a: RunInfo, b: RunInfo) -> Bool {
+        a === b || (a.runID == b.runID && a.mode == b.mode && a.title == b.title && a.severity == b.severity && a.startedAt == b.startedAt
+            && a.disruptionStart == b.disruptionStart && a.closedAt == b.closedAt && a.closeReason == b.closeReason)
+    }
+}
+
+struct SlotState: Sendable, Equatable {
+    var instance: Int
+    var anchor: Instant
+}
+
+/// Five optional instants stored inline (no heap buffer to copy), indexed by `Mark.slot`.
+struct MarkTimes: Sendable, Equatable {
+    private var detected, declared, contained, recovered, closed: Instant?
+
+    subscript(slot: Int) -> Instant? {
+        get {
+            switch slot {
+            case 0: detected
+            case 1: declared
+            case 2: contained
+            case 3: recovered
+            default: closed
+            }
+        }
+        set {
+            switch slot {
+            case 0: detected = newValue
+            case 1: declared = newValue
+            case 2: contained = newValue
+            case 3: recovered = newValue
+            default: closed = newValue
+            }
+        }
+    }
+}
+
+enum LogEntry: Sendable, Equatable {
+    case note(NoteRecord)
+    case lesson(LessonRecord)
 }

@@ -2,6 +2,8 @@
 /// fires, in (due, key) order, each exactly once.
 public struct TimedRun: Sendable, Equatable {
     public var run: Run
+    /// Why the last catch-up stopped at a timer the engine refused to fire (nil when every due timer fired).
+    public private(set) var timerRejection: Rejection?
 
     public init(playbook: Playbook) {
         run = Run(playbook: playbook)
@@ -18,14 +20,17 @@ public struct TimedRun: Sendable, Equatable {
     /// already due again). With `fireAtDueTimes` each fires at its due time (a simulation replaying the
     /// clock); otherwise at `now`, marked late by how much (a runtime catching up after a restart).
     /// Returns the events applied. A firing the engine refuses (the playbook loops without settling) stops
-    /// the catch-up there; its timer stays armed.
+    /// the catch-up there; its timer stays armed and `timerRejection` says why.
     public mutating func advance(to now: Instant, fireAtDueTimes: Bool) -> [RunEvent] {
         var fired: [RunEvent] = []
+        timerRejection = nil
         while let timer = run.armedTimers.first, timer.due <= now {
             let at = fireAtDueTimes ? timer.due : now
             switch run.execute(Command(actor: Command.system, .fireTimer(timer.key)), at: at) {
             case .accepted(let events, _): fired.append(contentsOf: events)
-            case .rejected: return fired
+            case .rejected(let rejection):
+                timerRejection = rejection
+                return fired
             }
         }
         return fired
