@@ -111,14 +111,14 @@ public enum Simulator {
                 record(result.timerEvents)
                 recordTimerRejection(at: now)
                 record(result.events)
-                let where_ = "step at line \(step.location.line) (+\(step.at.clock) \(step.actor): \(step.action.scriptText))"
+                let stepText = "step at line \(step.location.line) (+\(step.at.clock) \(step.actor): \(step.action.scriptText))"
                 if let rejection = result.rejection {
                     entries.append(.rejection(.init(
                         at: now, actor: step.actor, step: step.action.scriptText, reason: rejection.reason,
                         expected: step.expectRejected, location: step.location)))
-                    if !step.expectRejected { failures.append("\(where_) was rejected: \(rejection.reason)") }
+                    if !step.expectRejected { failures.append("\(stepText) was rejected: \(rejection.reason)") }
                 } else if step.expectRejected {
-                    failures.append("\(where_) was expected to be rejected, but was accepted")
+                    failures.append("\(stepText) was expected to be rejected, but was accepted")
                 }
             }
         }
