@@ -44,14 +44,15 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// back as a rejection and records nothing.
     public func declare(_ request: DeclareRequest) throws(RuntimeError) -> CommandResult {
         let loaded = PlaybookLoader.load(file: request.playbookPath)
-        guard let playbook = loaded.playbook, !loaded.hasErrors else {
+        guard loaded.playbook != nil, !loaded.hasErrors else {
             throw .invalidPlaybook(path: request.playbookPath, diagnostics: loaded.diagnostics)
         }
-        return try declare(request, playbook: playbook, text: loaded.text)
+        return try declare(request, text: loaded.text)
     }
 
-    /// `declare` for a playbook already loaded and validated, with the exact text it came from.
-    public func declare(_ request: DeclareRequest, playbook: Playbook, text: String) throws(RuntimeError) -> CommandResult {
+    /// `declare` for playbook text already validated (`request.playbookPath` only names it). The run is started
+    /// on the playbook decoded exactly as a replay will decode the stored copy, so live and replayed runs are equal.
+    public func declare(_ request: DeclareRequest, text: String) throws(RuntimeError) -> CommandResult {
         let now = clock.now
         for attempt in 1...maximumAttempts {
             let runID: String
@@ -64,6 +65,7 @@ public final class IncidentRuntime: @unchecked Sendable {
             }
             let start = StartRun(runID: runID, mode: request.mode, title: request.title, severity: request.severity,
                                  disruptionStart: disruption, commander: request.commander)
+            let playbook = try storedPlaybook(text: text, runID: runID)
             var run = Run(playbook: playbook)
             switch run.execute(Command(actor: request.actor, .start(start)), at: now) {
             case .rejected(let rejection):
@@ -232,15 +234,20 @@ public final class IncidentRuntime: @unchecked Sendable {
         let known = playbooks[record.playbookSHA256]
         lock.unlock()
         if let known { return known }
-        // The stored text was validated when the run was declared: only its structure is needed to replay it
-        // (a newer validator's opinion must not make an old run unreadable).
-        let loaded = PlaybookLoader.load(text: record.playbookText, file: "\(record.id):\(record.playbookID).yaml", semanticChecks: false)
-        guard let playbook = loaded.playbook else {
-            throw .unreadableStoredPlaybook(runID: record.id, diagnostics: loaded.diagnostics)
-        }
+        let playbook = try storedPlaybook(text: record.playbookText, runID: record.id)
         lock.lock()
         playbooks[record.playbookSHA256] = playbook
         lock.unlock()
+        return playbook
+    }
+
+    /// The stored text was validated when the run was declared: only its structure is needed to replay it
+    /// (a newer validator's opinion must not make an old run unreadable). Diagnostics name it `stored-playbook.yaml`.
+    private func storedPlaybook(text: String, runID: String) throws(RuntimeError) -> Playbook {
+        let loaded = PlaybookLoader.load(text: text, file: "stored-playbook.yaml", semanticChecks: false)
+        guard let playbook = loaded.playbook else {
+            throw .unreadableStoredPlaybook(runID: runID, diagnostics: loaded.diagnostics)
+        }
         return playbook
     }
 
