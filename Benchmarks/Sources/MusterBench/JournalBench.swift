@@ -84,7 +84,8 @@ extension MusterBench {
         // Through the journal: one event per append (hash chain, expected-sequence check, canonical payload).
         func journal(_ round: Int, batch: Int) throws -> Double {
             let journal = try Journal.open(path: folder + "/journal-\(round)-\(batch).db", durability: .full)
-            precondition(try journal.settings().synchronous == 2)
+            let settings = try journal.settings()
+            precondition(settings.synchronous == 2)
             let runtime = IncidentRuntime(journal: journal)
             let id = try declareSimple(runtime, folder: folder)
             var head = try journal.head(runID: id).sequence
