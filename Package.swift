@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "muster", targets: ["muster"]),
         .library(name: "MusterCore", targets: ["MusterCore"]),
         .library(name: "MusterYAML", targets: ["MusterYAML"]),
+        .library(name: "MusterJournal", targets: ["MusterJournal"]),
+        .library(name: "MusterRuntime", targets: ["MusterRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,10 +38,18 @@ let package = Package(
             name: "MusterNotify",
             dependencies: ["MusterCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Shell around the engine: replays runs from the journal, catches timers up, appends with retries,
+        // and pumps timers for `muster watch`. Clocks are injected.
+        .target(name: "MusterRuntime", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
+        // Test support: a manual clock (and other fakes) for tests of the runtime and its users.
+        .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterRuntime"]),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
-            dependencies: ["MusterCore", "MusterYAML", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
@@ -51,6 +61,7 @@ let package = Package(
             dependencies: ["MusterCore", "MusterNotify", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Receivers"]
         ),
+        .testTarget(name: "MusterRuntimeTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,11 +11,13 @@ struct MusterBench {
         switch which {
         case "playbooks": try playbooks()
         case "engine": engine()
+        case "journal": try journal()
         case "all":
             try playbooks()
             engine()
+            try journal()
         default:
-            print("usage: muster-bench [playbooks|engine|all]")
+            print("usage: muster-bench [playbooks|engine|journal|all]")
         }
     }
 
