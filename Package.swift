@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "muster", targets: ["muster"]),
         .library(name: "MusterCore", targets: ["MusterCore"]),
         .library(name: "MusterYAML", targets: ["MusterYAML"]),
+        .library(name: "MusterReports", targets: ["MusterReports"]),
+        .library(name: "MusterJournal", targets: ["MusterJournal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -20,6 +22,8 @@ let package = Package(
         .target(name: "MusterCore"),
         // Adapter: YAML text to the core's located source tree, files and folders to playbooks.
         .target(name: "MusterYAML", dependencies: ["MusterCore", .product(name: "Yams", package: "Yams")]),
+        // Pure: run metrics, after-action reports (HTML, Markdown, JSON, SVG) and the improvement log's rules.
+        .target(name: "MusterReports", dependencies: ["MusterCore"]),
         // Adapter: the append-only, hash-chained run journal and the notification outbox in SQLite (GRDB).
         .target(
             name: "MusterJournal",
@@ -32,12 +36,16 @@ let package = Package(
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
-            dependencies: ["MusterCore", "MusterYAML", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterReports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
         .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"]),
+        .testTarget(name: "MusterReportsTests", dependencies: ["MusterCore", "MusterYAML", "MusterReports"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )
