@@ -95,7 +95,7 @@ public enum ReportMarkdown {
         o.write("## Phases and states\n\nThe timeline picture is in the HTML report. States in the order entered:\n\n")
         o.write("| Entered | State | Phases | Stayed |\n|---|---|---|---|\n")
         for visit in m.visits {
-            o.write("| \(ReportFormat.offset(visit.entered, from: t0)) | "); o.markdownCell("\(r.stateTitle(visit.state)) (\(visit.state))")
+            o.write("| \(ReportFormat.offset(visit.entered, from: t0)) | "); o.markdownCell(r.stateLabel(visit.state))
             o.write(" | \(visit.phases.map(\.rawValue).joined(separator: ", ")) | \(ReportFormat.span(visit.duration))\(visit.left == nil ? " (at end)" : "") |\n")
         }
         o.write("\n")

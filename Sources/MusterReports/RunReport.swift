@@ -182,9 +182,15 @@ public struct RunReport: Sendable {
 
     public func stateTitle(_ id: String) -> String { playbook.state(id)?.title ?? id }
 
+    /// `Title (id)`, or the id alone when the state has no title.
+    public func stateLabel(_ id: String) -> String {
+        if let title = playbook.state(id)?.title, title != id { return "\(title) (\(id))" }
+        return id
+    }
+
     /// One sentence: how the run ended (or where it stands).
     public var outcome: String {
-        let state = finalState.map { "\(stateTitle($0)) (`\($0)`)" } ?? "no state"
+        let state = finalState.map { stateLabel($0) } ?? "no state"
         if isClosed {
             var text = "Closed in \(state)"
             if let closeReason, !closeReason.isEmpty { text += ": \(closeReason)" }
@@ -208,7 +214,7 @@ public struct RunReport: Sendable {
             }
             if let mtpd = s.mtpd, let margin = s.mtpdMargin {
                 switch s.mtpdStatus {
-                case .met: out.append(("\(name): \(ReportFormat.span(margin)) short of the MTPD of \(mtpd)", .met))
+                case .met: out.append(("\(name): recovered \(ReportFormat.span(margin)) inside the MTPD of \(mtpd)", .met))
                 case .missed: out.append(("\(name): disruption exceeded the MTPD of \(mtpd)", .missed))
                 default: out.append(("\(name): \(ReportFormat.span(margin)) left to the MTPD of \(mtpd) at the last event", .open))
                 }
@@ -237,7 +243,7 @@ public struct RunReport: Sendable {
             case .event(let name): why = "on \(name)"
             case .decision(let id, let option): why = "decision \(id) = \(option)"
             }
-            return ("state entered", "\(stateTitle(state)) (\(state))" + (from.map { " from \($0)" } ?? "") + ", \(why)")
+            return ("state entered", stateLabel(state) + (from.map { " from \($0)" } ?? "") + ", \(why)")
         case .markSet(let mark): return ("mark", mark.rawValue)
         case .roleAssigned(let role, let person): return ("role assigned", "\(person) is \(role)")
         case .roleRelieved(let role, let person, let handover):

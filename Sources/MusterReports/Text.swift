@@ -57,7 +57,7 @@ public struct TextBuffer: Sendable {
             case 0x3E: bytes.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])
             case 0x0A: bytes.append(contentsOf: [0x3C, 0x62, 0x72, 0x3E])
             case 0x0D: break
-            case 0x60, 0x2A, 0x5F, 0x5B, 0x5D: bytes.append(0x5C); bytes.append(byte)  // ` * _ [ ]
+            case 0x2A, 0x5F, 0x5B, 0x5D: bytes.append(0x5C); bytes.append(byte)  // * _ [ ]
             default: bytes.append(byte)
             }
         }
