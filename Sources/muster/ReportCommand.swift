@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import MusterCore
+import MusterJournal
+import MusterReports
+import MusterYAML
+
+/// Opening the journal and reading one run's timeline, for the reporting commands.
+enum JournalAccess {
+    static func open() throws -> Journal {
+        do {
+            return try Journal.open(home: Journal.defaultHome(), create: false)
+        } catch {
+            throw Console.fail(error.description)
+        }
+    }
+
+    static func run(_ journal: Journal, _ argument: String?) throws -> RunRecord {
+        do {
+            if let argument { return try journal.resolveRun(prefix: argument) }
+            guard let latest = try journal.latestRun() else { throw Console.fail("no run in \(journal.path) yet") }
+            return latest
+        } catch let error as JournalError {
+            throw Console.fail(error.description)
+        }
+    }
+
+    static func playbook(of run: RunRecord) throws -> Playbook {
+        let loaded = PlaybookLoader.load(text: run.playbookText, file: "\(run.id):playbook.yaml", semanticChecks: false)
+        guard let playbook = loaded.playbook else {
+            for d in loaded.diagnostics { Console.err(d.description + "\n") }
+            throw Console.fail("run \(run.id): its pinned playbook copy does not load")
+        }
+        return playbook
+    }
+
+    static func now() -> Instant {
+        Instant(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+    }
+
+    /// Builds the report model of a run: pinned playbook, events, and a verification made now.
+    static func report(_ journal: Journal, _ run: RunRecord, now: Instant) throws -> RunReport {
+        do {
+            let verification = try journal.verify(runID: run.id)
+            let stored = try journal.storedEvents(runID: run.id)
+            let events = stored.map { ReportEvent(seq: $0.seq, event: $0.event, scenarioTime: $0.scenarioTime) }
+            let integrity = ReportIntegrity(
+                headHash: verification.headHash, eventCount: verification.eventCount, intact: verification.isIntact,
+                problem: verification.firstBroken.map { _ in verification.description }, warnings: verification.warnings,
+                checkedAt: now)
+            return RunReport(
+                run: ReportRun(id: run.id, title: run.title, playbookID: run.playbookID, playbookVersion: run.playbookVersion,
+                               playbookSHA256: run.playbookSHA256, mode: run.mode, createdAt: run.createdAt),
+                playbook: try playbook(of: run), events: events, integrity: integrity, generatedAt: now)
+        } catch let error as JournalError {
+            throw Console.fail(error.description)
+        }
+    }
+
+    /// Writes to `-o FILE`, or standard output.
+    static func emit(_ text: String, to output: String?) throws {
+        guard let output else { Console.out(text); return }
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+        } catch {
+            throw Console.fail("cannot write \(output): \(error.localizedDescription)")
+        }
+    }
+}
+
+enum ReportFormatOption: String, ExpressibleByArgument, CaseIterable {
+    case html, md, json
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the post-incident or after-action report of a run.",
+        discussion: """
+            Everything is computed from the run's pinned playbook and its hash-chained timeline, and the chain is \
+            verified first: a report of a tampered run says so at the top (and the command exits 1). \
+            Journal: $MUSTER_HOME/muster.db (default ./.muster).
+            """)
+
+    @Argument(help: "The run id or a unique prefix of it (default: the most recent run).")
+    var runID: String?
+
+    @Option(help: "html (one self-contained printable file), md (Markdown) or json (docs/report-schema.json). Default: from the -o extension, else md.")
+    var format: ReportFormatOption?
+
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+    var output: String?
+
+    func run() throws {
+        let journal = try JournalAccess.open()
+        defer { try? journal.close() }
+        let record = try JournalAccess.run(journal, runID)
+        let report = try JournalAccess.report(journal, record, now: JournalAccess.now())
+        let chosen = format ?? output.flatMap { path in
+            path.hasSuffix(".html") || path.hasSuffix(".htm") ? .html : path.hasSuffix(".json") ? .json : nil
+        } ?? .md
+        let text: String
+        switch chosen {
+        case .html: text = ReportHTML.render(report)
+        case .md: text = ReportMarkdown.render(report)
+        case .json: text = ReportJSON.render(report)
+        }
+        try JournalAccess.emit(text, to: output)
+        if let output { Console.err("wrote \(output) (\(chosen.rawValue), run \(record.id), \(report.events.count) events)\n") }
+        if !report.integrity.intact {
+            Console.err("error: \(report.integrity.problem ?? "run \(record.id): chain broken"); the report says so at the top\n")
+            throw ExitCode.failure
+        }
+    }
+}
