@@ -90,6 +90,16 @@ public struct LessonRecord: Sendable, Hashable {
     public var rootCause: String?
     /// The state the run was in (its phases say where in the lifecycle the lesson belongs).
     public var state: String?
+
+    public init(seq: Int, at: Instant, by: String, kind: LessonKind, text: String, rootCause: String?, state: String?) {
+        self.seq = seq
+        self.at = at
+        self.by = by
+        self.kind = kind
+        self.text = text
+        self.rootCause = rootCause
+        self.state = state
+    }
 }
 
 /// Everything an after-action report shows, computed from the pinned playbook and the timeline.
