@@ -73,12 +73,13 @@ public enum TimelineSVG {
         let lanes = [states, decisions, timers, notifications, injects].filter { !$0.points.isEmpty }
 
         let rowHeight = 22.0
-        let top = 46.0
+        let top = 55.0
         let phaseTop = top
         let lanesTop = phaseTop + Double(phases.count) * rowHeight + 8
         let activityTop = lanesTop + Double(lanes.count) * rowHeight + 4
         let axisY = activityTop + 30
-        let legendY = axisY + 34
+        let farObjectives = objectiveLines.filter { $0.at > end }.count
+        let legendY = axisY + 34 + Double(max(0, farObjectives - 1)) * 10
         let height = legendY + 22
 
         out.write("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\">")
@@ -172,31 +173,40 @@ public enum TimelineSVG {
             }
         }
 
-        // Vertical lines: key marks, then objectives.
+        // Vertical lines: key marks, then objectives; their labels share four rows above the plot, each
+        // label in the first row where it does not overlap the one before it.
         let markColours: [Mark: String] = [.detected: "#e0a526", .declared: "#d9822b", .contained: "#c23030", .recovered: "#29a634", .closed: "#2b95d6"]
-        var flagRow = 0
+        var labelRowEnds = [-1.0, -1.0, -1.0, -1.0]
+        func label(_ text: String, at px: Double, colour: String) {
+            let w = Double(text.count) * 5.5
+            let a = max(2, min(px - w / 2, width - w - 2))
+            let row = labelRowEnds.firstIndex { $0 < a - 4 } ?? labelRowEnds.indices.min { labelRowEnds[$0] < labelRowEnds[$1] }!
+            labelRowEnds[row] = a + w
+            out.write("<text x=\"\(fmt(a))\" y=\"\(fmt(11 + Double(row) * 11))\" font-size=\"9.5\" fill=\"\(colour)\">")
+            out.html(text)
+            out.write("</text>")
+        }
+        var lines: [(px: Double, text: String, colour: String, dashed: Bool)] = []
         for mark in Mark.allCases {
             guard let at = m.marks[mark] else { continue }
-            let mx = fmt(x(at))
-            out.write("<line class=\"mark-line\" x1=\"\(mx)\" y1=\"\(fmt(top - 4))\" x2=\"\(mx)\" y2=\"\(fmt(axisY))\" stroke=\"\(markColours[mark]!)\" stroke-width=\"1.2\" opacity=\"0.8\"/>")
-            out.write("<text x=\"\(mx)\" y=\"\(fmt(12 + Double(flagRow % 2) * 11))\" text-anchor=\"middle\" font-size=\"9.5\" fill=\"\(markColours[mark]!)\">\(mark.rawValue)</text>")
-            flagRow += 1
+            lines.append((x(at), mark.rawValue, markColours[mark]!, false))
         }
         var edgeFlags = 0
         for line in objectiveLines {
             if line.at > end {
-                out.write("<text x=\"\(fmt(right + 2))\" y=\"\(fmt(top + 8 + Double(edgeFlags) * 10))\" font-size=\"8.5\" text-anchor=\"end\" fill=\"\(line.colour)\">")
+                out.write("<text x=\"\(fmt(right))\" y=\"\(fmt(axisY + 28 + Double(edgeFlags) * 10))\" font-size=\"8.5\" text-anchor=\"end\" fill=\"\(line.colour)\">")
                 out.html("\(line.label) at \(ReportFormat.offset(line.at, from: m.disruptionStart)) →")
                 out.write("</text>")
                 edgeFlags += 1
                 continue
             }
-            let lx = fmt(x(line.at))
-            out.write("<line class=\"objective\" x1=\"\(lx)\" y1=\"\(fmt(top - 14))\" x2=\"\(lx)\" y2=\"\(fmt(axisY))\" stroke=\"\(line.colour)\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>")
-            out.write("<text x=\"\(fmt(x(line.at) - 3))\" y=\"\(fmt(top - 16 + Double(flagRow % 2) * 0))\" text-anchor=\"end\" font-size=\"9\" fill=\"\(line.colour)\">")
-            out.html(line.label)
-            out.write("</text>")
-            flagRow += 1
+            lines.append((x(line.at), line.label, line.colour, true))
+        }
+        lines.sort { $0.px < $1.px }
+        for line in lines {
+            let lx = fmt(line.px)
+            out.write("<line class=\"\(line.dashed ? "objective" : "mark-line")\" x1=\"\(lx)\" y1=\"\(fmt(top - 6))\" x2=\"\(lx)\" y2=\"\(fmt(axisY))\" stroke=\"\(line.colour)\" stroke-width=\"\(line.dashed ? "1.5" : "1.2")\"\(line.dashed ? " stroke-dasharray=\"5 3\"" : " opacity=\"0.8\"")/>")
+            label(line.text, at: line.px, colour: line.colour)
         }
 
         // Legend.

@@ -95,7 +95,7 @@ struct ReportCommand: ParsableCommand {
         let journal = try JournalAccess.open()
         defer { try? journal.close() }
         let record = try JournalAccess.run(journal, runID)
-        let report = try JournalAccess.report(journal, record, now: JournalAccess.now())
+        let report = try JournalAccess.report(journal, record, now: ImprovementState.clock())
         let chosen = format ?? output.flatMap { path in
             path.hasSuffix(".html") || path.hasSuffix(".htm") ? .html : path.hasSuffix(".json") ? .json : nil
         } ?? .md
