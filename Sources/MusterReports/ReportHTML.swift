@@ -2,8 +2,11 @@ import MusterCore
 
 /// The report as one self-contained HTML file: inline CSS and SVG, no script, no network, printable to PDF.
 public enum ReportHTML {
-    public static func render(_ r: RunReport) -> String {
-        var o = TextBuffer(capacity: 64 * 1024 + r.events.count * 260)
+    public static func render(_ r: RunReport) -> String { String(decoding: bytes(r), as: UTF8.self) }
+
+    /// The UTF-8 bytes, without the copy into a `String` (large reports go straight to a file).
+    public static func bytes(_ r: RunReport) -> [UInt8] {
+        var o = TextBuffer(capacity: 64 * 1024 + r.events.count * 300)
         let m = r.metrics
         let t0 = m.disruptionStart
         o.write("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>")
@@ -191,7 +194,7 @@ public enum ReportHTML {
         o.write("</code> at ")
         o.html(ReportFormat.time(r.generatedAt))
         o.write(".</footer>\n</main>\n</body>\n</html>\n")
-        return o.string
+        return o.bytes
     }
 
     static let css = """

@@ -6,8 +6,11 @@ import MusterCore
 public enum ReportJSON {
     public static let schema = "muster-report/1"
 
-    public static func render(_ r: RunReport) -> String {
-        var o = TextBuffer(capacity: 16 * 1024 + r.events.count * 220)
+    public static func render(_ r: RunReport) -> String { String(decoding: bytes(r), as: UTF8.self) }
+
+    /// The UTF-8 bytes, without the copy into a `String` (large reports go straight to a file).
+    public static func bytes(_ r: RunReport) -> [UInt8] {
+        var o = TextBuffer(capacity: 16 * 1024 + r.events.count * 340)
         let m = r.metrics
         var w = Writer(o: o)
         w.open("{")
@@ -196,7 +199,7 @@ public enum ReportJSON {
         w.close("}")
         o = w.o
         o.write("\n")
-        return o.string
+        return o.bytes
     }
 
     /// A tiny streaming writer that keeps track of commas.

@@ -40,8 +40,10 @@ extension RunReport {
 
 /// The report as GitHub-flavoured Markdown (renders on a code forge; the timeline picture is in the HTML).
 public enum ReportMarkdown {
-    public static func render(_ r: RunReport) -> String {
-        var o = TextBuffer(capacity: 4096 + r.events.count * 160)
+    public static func render(_ r: RunReport) -> String { String(decoding: bytes(r), as: UTF8.self) }
+
+    public static func bytes(_ r: RunReport) -> [UInt8] {
+        var o = TextBuffer(capacity: 4096 + r.events.count * 200)
         let m = r.metrics
         let t0 = m.disruptionStart
         o.write("# \(r.kindTitle): ")
@@ -174,6 +176,6 @@ public enum ReportMarkdown {
         o.write("- **Checked at:** \(ReportFormat.time(r.integrity.checkedAt))\n")
         for w in r.integrity.warnings { o.write("- **Warning:** "); o.markdownCell(w); o.write("\n") }
         o.write("\nKeep the head hash somewhere else: a chain cannot show that its last events were removed (see docs/journal.md).\n")
-        return o.string
+        return o.bytes
     }
 }

@@ -42,8 +42,7 @@ enum JournalAccess {
     static func report(_ journal: Journal, _ run: RunRecord, now: Instant) throws -> RunReport {
         do {
             let verification = try journal.verify(runID: run.id)
-            let stored = try journal.storedEvents(runID: run.id)
-            let events = stored.map { ReportEvent(seq: $0.seq, event: $0.event, scenarioTime: $0.scenarioTime) }
+            let events = try reportEvents(journal, run, intact: verification.isIntact)
             let integrity = ReportIntegrity(
                 headHash: verification.headHash, eventCount: verification.eventCount, intact: verification.isIntact,
                 problem: verification.firstBroken.map { _ in verification.description }, warnings: verification.warnings,
@@ -57,12 +56,41 @@ enum JournalAccess {
         }
     }
 
+    /// The run's events with seqs. A run whose chain is intact has seqs 1...n, so the lean reader (no payload
+    /// text or hashes kept) serves, with scenario times read alongside; a broken chain (gaps) reads full rows.
+    static func reportEvents(_ journal: Journal, _ run: RunRecord, intact: Bool) throws(JournalError) -> [ReportEvent] {
+        if intact {
+            let events = try journal.events(runID: run.id)
+            let scenario = run.mode == .exercise ? try journal.scenarioTimes(runID: run.id) : []
+            return events.indices.map { i in
+                ReportEvent(seq: i + 1, event: events[i], scenarioTime: scenario.indices.contains(i) ? scenario[i] : nil)
+            }
+        }
+        return try journal.storedEvents(runID: run.id).map { ReportEvent(seq: $0.seq, event: $0.event, scenarioTime: $0.scenarioTime) }
+    }
+
     /// Writes to `-o FILE`, or standard output.
     static func emit(_ text: String, to output: String?) throws {
-        guard let output else { Console.out(text); return }
+        try emit(bytes: Array(text.utf8), to: output)
+    }
+
+    static func emit(bytes: [UInt8], to output: String?) throws {
+        guard let output else {
+            try FileHandle.standardOutput.write(contentsOf: bytes)
+            return
+        }
+        // Written beside the target, then moved over it: a reader never sees half a report.
+        let temporary = output + ".muster-tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw Console.fail("cannot write \(output)")
+        }
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            try handle.write(contentsOf: bytes)
+            try handle.close()
+            _ = try? FileManager.default.removeItem(atPath: output)
+            try FileManager.default.moveItem(atPath: temporary, toPath: output)
         } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
             throw Console.fail("cannot write \(output): \(error.localizedDescription)")
         }
     }
@@ -99,13 +127,13 @@ struct ReportCommand: ParsableCommand {
         let chosen = format ?? output.flatMap { path in
             path.hasSuffix(".html") || path.hasSuffix(".htm") ? .html : path.hasSuffix(".json") ? .json : nil
         } ?? .md
-        let text: String
+        let bytes: [UInt8]
         switch chosen {
-        case .html: text = ReportHTML.render(report)
-        case .md: text = ReportMarkdown.render(report)
-        case .json: text = ReportJSON.render(report)
+        case .html: bytes = ReportHTML.bytes(report)
+        case .md: bytes = ReportMarkdown.bytes(report)
+        case .json: bytes = ReportJSON.bytes(report)
         }
-        try JournalAccess.emit(text, to: output)
+        try JournalAccess.emit(bytes: bytes, to: output)
         if let output { Console.err("wrote \(output) (\(chosen.rawValue), run \(record.id), \(report.events.count) events)\n") }
         if !report.integrity.intact {
             Console.err("error: \(report.integrity.problem ?? "run \(record.id): chain broken"); the report says so at the top\n")

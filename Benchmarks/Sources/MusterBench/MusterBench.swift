@@ -11,11 +11,12 @@ struct MusterBench {
         switch which {
         case "playbooks": try playbooks()
         case "engine": engine()
+        case "report": try ReportBench.run()
         case "all":
             try playbooks()
             engine()
         default:
-            print("usage: muster-bench [playbooks|engine|all]")
+            print("usage: muster-bench [playbooks|engine|report|all]")
         }
     }
 
