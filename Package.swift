@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MusterYAML", targets: ["MusterYAML"]),
         .library(name: "MusterReports", targets: ["MusterReports"]),
         .library(name: "MusterJournal", targets: ["MusterJournal"]),
+        .library(name: "MusterRuntime", targets: ["MusterRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,11 +34,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Shell around the engine: replays runs from the journal, catches timers up, appends with retries,
+        // and pumps timers for `muster watch`. Clocks are injected.
+        .target(name: "MusterRuntime", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
+        // Test support: a manual clock (and other fakes) for tests of the runtime and its users.
+        .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterRuntime"]),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
             dependencies: [
-                "MusterCore", "MusterYAML", "MusterJournal", "MusterReports",
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,6 +51,7 @@ let package = Package(
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
         .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MusterReportsTests", dependencies: ["MusterCore", "MusterYAML", "MusterReports"], exclude: ["Golden"]),
+        .testTarget(name: "MusterRuntimeTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterTestSupport"]),
         // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
     ],

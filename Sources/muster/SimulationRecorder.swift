@@ -23,7 +23,7 @@ enum SimulationRecorder {
                                    mode: .exercise, title: started.title, createdAt: first.at)
             try journal.createRun(header, events: events)
             Console.err("recorded run \(id) (\(events.count) events) in \(journal.path)\n")
-        } catch let error as JournalError {
+        } catch {
             throw Console.fail(error.description)
         }
     }
