@@ -34,10 +34,11 @@ let package = Package(
             name: "muster",
             dependencies: ["MusterCore", "MusterYAML", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore"]),
+        .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
         .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"]),
+        // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
+        .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

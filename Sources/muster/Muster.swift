@@ -4,6 +4,7 @@ import ArgumentParser
 struct Muster: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "muster",
-        abstract: "Incident playbooks, live incidents and tabletop exercises, on one engine."
+        abstract: "Incident playbooks, live incidents and tabletop exercises, on one engine.",
+        subcommands: [ValidateCommand.self, ShowCommand.self, GraphCommand.self, SimulateCommand.self]
     )
 }

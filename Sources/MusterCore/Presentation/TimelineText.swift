@@ -1,0 +1,176 @@
+/// A simulation's timeline for people, one line per event:
+///
+///     +00:02:00  2026-03-06 17:42:00Z  Dana (incident_commander)  role-assigned        it_ops: Lee
+///     +00:10:00  2026-03-06 17:50:00Z  Lee                        REJECTED             done isolate: ...
+///
+/// followed by a summary: final state, marks with times, decisions, lessons and the verdict.
+public enum TimelineText {
+    public static func render(_ result: SimulationResult) -> String {
+        var lines = timeline(result)
+        lines.append("")
+        lines.append(contentsOf: summary(result))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The event lines alone, columns aligned.
+    public static func timeline(_ result: SimulationResult) -> [String] {
+        let rows: [(offset: String, time: String, who: String, type: String, details: String)] = result.entries.map { entry in
+            switch entry {
+            case .event(let event):
+                return (offsetText(event.at - result.origin), utc(event.at), who(event.actor, event.role),
+                        event.body.typeName, details(event, origin: result.origin))
+            case .rejection(let rejection):
+                return (offsetText(rejection.at - result.origin), utc(rejection.at), rejection.actor,
+                        rejection.expected ? "REJECTED (expected)" : "REJECTED",
+                        "\(rejection.step): \(oneLine(rejection.reason))")
+            }
+        }
+        let offsetWidth = rows.map(\.offset.count).max() ?? 0
+        let whoWidth = rows.map(\.who.count).max() ?? 0
+        let typeWidth = rows.map(\.type.count).max() ?? 0
+        return rows.map { row in
+            let line = PresentationText.padded(row.offset, to: offsetWidth) + "  " + row.time + "  "
+                + PresentationText.padded(row.who, to: whoWidth) + "  " + PresentationText.padded(row.type, to: typeWidth)
+                + "  " + row.details
+            return trimmedRight(line)
+        }
+    }
+
+    public static func summary(_ result: SimulationResult) -> [String] {
+        var out: [String] = []
+        var final = "final state: \(result.finalState ?? "none")"
+        var notes: [String] = []
+        if result.finalStateIsTerminal { notes.append("terminal") }
+        if result.closed { notes.append("run closed") }
+        if !notes.isEmpty { final += " (" + notes.joined(separator: ", ") + ")" }
+        out.append(final)
+        out.append("clock stopped at: +\(offsetBody(result.end - result.origin))  \(utc(result.end))")
+        if !result.marks.isEmpty {
+            out.append("marks:")
+            let width = result.marks.map(\.mark.rawValue.count).max() ?? 0
+            for mark in result.marks {
+                out.append("  " + PresentationText.padded(mark.mark.rawValue, to: width) + "  "
+                           + offsetText(mark.at - result.origin) + "  " + utc(mark.at))
+            }
+        }
+        if !result.decisions.isEmpty {
+            out.append("decisions:")
+            for decision in result.decisions {
+                var line = "  \(decision.decision): \(decision.option)"
+                line += decision.byDefault ? " (by default)" : " by \(decision.actor)"
+                line += " at \(offsetText(decision.at - result.origin))"
+                if !decision.rationale.isEmpty { line += " \(quoted(decision.rationale))" }
+                out.append(line)
+            }
+        }
+        if !result.lessons.isEmpty {
+            out.append("lessons:")
+            for lesson in result.lessons {
+                var line = "  \(lesson.lesson.kind.rawValue): \(quoted(lesson.lesson.text))"
+                if let cause = lesson.lesson.rootCause { line += " (root cause: \(cause))" }
+                line += " by \(lesson.actor) at \(offsetText(lesson.at - result.origin))"
+                out.append(line)
+            }
+        }
+        if result.succeeded {
+            out.append("result: ok")
+        } else {
+            out.append("result: FAILED")
+            for failure in result.failures { out.append("  - \(failure)") }
+        }
+        return out
+    }
+
+    /// The details column of one event.
+    public static func details(_ event: RunEvent, origin: Instant) -> String {
+        switch event.body {
+        case .runStarted(let started):
+            var text = "\(quoted(started.title)) \(started.mode.rawValue) \(started.severity.rawValue), "
+                + "playbook \(started.playbookID) v\(started.playbookVersion), run \(started.runID)"
+            if started.disruptionStart != event.at { text += ", disruption since \(utc(started.disruptionStart))" }
+            return text
+        case .stateEntered(let state, let from, let cause):
+            var text = state
+            if let from { text += " from \(from)" }
+            switch cause {
+            case .start: text += " (start)"
+            case .guardHeld: text += " (guard held)"
+            case .event(let name): text += " (on \(name))"
+            case .decision(let id, let option): text += " (decision \(id): \(option))"
+            }
+            return text
+        case .markSet(let mark): return mark.rawValue
+        case .roleAssigned(let role, let person): return "\(role): \(person)"
+        case .roleRelieved(let role, let person, let handover):
+            return "\(role): \(person) relieved" + (handover.map { ", handover \(quoted($0))" } ?? "")
+        case .taskCompleted(let task, let note): return task + (note.map { " \(quoted($0))" } ?? "")
+        case .taskSkipped(let task, let reason): return task + (reason.map { " \(quoted($0))" } ?? "")
+        case .eventRaised(let name): return name
+        case .decisionMade(let decision, let option, let rationale, let byDefault):
+            var text = "\(decision): \(option)"
+            if byDefault { text += " (default)" }
+            if !rationale.isEmpty { text += " \(quoted(rationale))" }
+            return text
+        case .noteAdded(let text): return quoted(text)
+        case .lessonRecorded(let lesson):
+            return "\(lesson.kind.rawValue): \(quoted(lesson.text))" + (lesson.rootCause.map { " (root cause: \($0))" } ?? "")
+        case .timerArmed(let key, let due, let repeatEvery):
+            return "\(key) due \(offsetText(due - origin))" + (repeatEvery.map { ", every \($0.description)" } ?? "")
+        case .timerFired(let key, _, let lateBy):
+            return "\(key)" + (lateBy > .zero ? " (late by \(lateBy.description))" : "")
+        case .timerCancelled(let key): return "\(key)"
+        case .notificationQueued(let notification):
+            return "\(notification.id) to \(notification.channel): \(quoted(notification.message))"
+        case .runClosed(let reason): return reason.map(quoted) ?? ""
+        }
+    }
+
+    /// `+01:30:00`, or `-00:20:00` before the origin.
+    public static func offsetText(_ span: TimeSpan) -> String {
+        span < .zero ? "-" + offsetBody(-span) : "+" + offsetBody(span)
+    }
+
+    private static func offsetBody(_ span: TimeSpan) -> String { span.clock }
+
+    /// `2026-03-06 17:42:00Z`, with milliseconds only when there are some.
+    public static func utc(_ instant: Instant) -> String {
+        var text = instant.iso8601
+        if text.hasSuffix(".000Z") { text = String(text.dropLast(5)) + "Z" }
+        return text.replacingFirst("T", with: " ")
+    }
+
+    static func who(_ actor: String, _ role: String?) -> String {
+        role.map { "\(actor) (\($0))" } ?? actor
+    }
+
+    /// Double-quoted on one line: quotes and backslashes escaped, line breaks as `\n`.
+    static func quoted(_ text: String) -> String { "\"" + oneLine(text, escapeQuotes: true) + "\"" }
+
+    static func oneLine(_ text: String, escapeQuotes: Bool = false) -> String {
+        var out = ""
+        for ch in text {
+            switch ch {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\"" where escapeQuotes: out += "\\\""
+            case "\\" where escapeQuotes: out += "\\\\"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    private static func trimmedRight(_ text: String) -> String {
+        var text = text
+        while text.last == " " { text.removeLast() }
+        return text
+    }
+}
+
+extension String {
+    func replacingFirst(_ character: Character, with replacement: String) -> String {
+        guard let found = firstIndex(of: character) else { return self }
+        return String(self[..<found]) + replacement + String(self[self.index(after: found)...])
+    }
+}
