@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "muster", targets: ["muster"]),
         .library(name: "MusterCore", targets: ["MusterCore"]),
         .library(name: "MusterYAML", targets: ["MusterYAML"]),
+        .library(name: "MusterExercise", targets: ["MusterExercise"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,10 +30,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Shell for exercises: runs an `ExerciseRun` over the journal, the facilitator console, evaluation.
+        .target(name: "MusterExercise", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
-            dependencies: ["MusterCore", "MusterYAML", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterExercise", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),

@@ -130,7 +130,7 @@ public enum TimelineText {
             if inject.contingency { text += " (contingency)" }
             text += " " + (inject.from.map { "from \($0) " } ?? "")
             if !inject.to.isEmpty { text += "to \(inject.to.joined(separator: ", ")) " }
-            return text + "by \(inject.method): \(quoted(inject.message))"
+            return text + "(\(inject.method)): \(quoted(inject.message))"
         case .injectWithheld(let inject, let reason): return "\(inject): \(oneLine(reason))"
         case .exerciseClock(let change):
             switch change {
