@@ -298,15 +298,15 @@ struct ExerciseReading {
         let kinds = ExpectedAction.kinds
         let usage = "write one of: task ID, event NAME, decision ID [= OPTION], state ID, role ID [= PERSON], notification CHANNEL"
         guard let kind = words.first else {
-            d.fail("invalid-expectation", "an expectation needs an action (\(usage))", at: s.location)
+            d.report("invalid-expectation", "an expectation needs an action (\(usage))", at: s.location)
             return nil
         }
         guard kinds.contains(kind.text) else {
-            d.fail("invalid-expectation", "'\(kind.text)' is not a kind of expected action\(d.hintOr(kind.text, kinds, usage))", at: at(kind.offset))
+            d.report("invalid-expectation", "'\(kind.text)' is not a kind of expected action\(d.hintOr(kind.text, kinds, usage))", at: at(kind.offset))
             return nil
         }
         guard words.count >= 2, words[1].text != "=" else {
-            d.fail("invalid-expectation", "'\(kind.text)' needs a name after it (\(usage))", at: at(kind.offset))
+            d.report("invalid-expectation", "'\(kind.text)' needs a name after it (\(usage))", at: at(kind.offset))
             return nil
         }
         let name = located(words[1])
@@ -316,10 +316,10 @@ struct ExerciseReading {
             if takesValue, words[2].text == "=", words.count == 4, words[3].text != "=" {
                 value = located(words[3])
             } else if takesValue, words[2].text == "=" {
-                d.fail("invalid-expectation", "write '\(kind.text) \(name.value) = \(kind.text == "role" ? "PERSON" : "OPTION")' with one name after '='", at: at(words[2].offset))
+                d.report("invalid-expectation", "write '\(kind.text) \(name.value) = \(kind.text == "role" ? "PERSON" : "OPTION")' with one name after '='", at: at(words[2].offset))
                 return nil
             } else {
-                d.fail("invalid-expectation", "unexpected '\(words[2].text)' after '\(kind.text) \(name.value)' (\(usage))", at: at(words[2].offset))
+                d.report("invalid-expectation", "unexpected '\(words[2].text)' after '\(kind.text) \(name.value)' (\(usage))", at: at(words[2].offset))
                 return nil
             }
         }

@@ -73,9 +73,9 @@ public enum ExerciseValidator {
                 if let duration = exercise.duration, inject.at.value > duration.value {
                     error("inject-after-end", "\(name) at \(inject.at.value) is after the end of the scenario (duration \(duration.value))", at: inject.at.location)
                 }
-                for role in inject.to { reference(role, kind: "role", in: roles, what: "\(name) is addressed to role") }
+                for role in inject.to { reference(role, kind: "role", in: roles, what: "role") }
                 if case .channel(let channel) = inject.method {
-                    reference(channel, kind: "channel", in: channels, what: "\(name) is sent through channel")
+                    reference(channel, kind: "channel", in: channels, what: "channel")
                 }
                 if let unless = inject.unless { checkGuard(unless.value) }
                 if inject.contingency, earliestExpecting.map({ $0 > inject.at.value }) ?? true {
@@ -139,7 +139,8 @@ public enum ExerciseValidator {
             if kind == "event" {
                 error(code, "\(what) '\(name.value)' is not taken by any transition of \(playbookName)\(hint)\(list)", at: name.location)
             } else {
-                error(code, "\(what) '\(name.value)' is not a \(kind) of \(owner ?? playbookName)\(hint)\(list)", at: name.location)
+                let article = kind.first.map { "aeiou".contains($0) } == true ? "an" : "a"
+                error(code, "\(what) '\(name.value)' is not \(article) \(kind) of \(owner ?? playbookName)\(hint)\(list)", at: name.location)
             }
             return false
         }
