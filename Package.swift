@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "muster", targets: ["muster"]),
         .library(name: "MusterCore", targets: ["MusterCore"]),
         .library(name: "MusterYAML", targets: ["MusterYAML"]),
+        .library(name: "MusterJournal", targets: ["MusterJournal"]),
+        .library(name: "MusterRuntime", targets: ["MusterRuntime"]),
         .library(name: "MusterExercise", targets: ["MusterExercise"]),
     ],
     dependencies: [
@@ -30,16 +32,26 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Shell around the engine: replays runs from the journal, catches timers up, appends with retries,
+        // and pumps timers for `muster watch`. Clocks are injected.
+        .target(name: "MusterRuntime", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
         // Shell for exercises: runs an `ExerciseRun` over the journal, the facilitator console, evaluation.
-        .target(name: "MusterExercise", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
+        .target(name: "MusterExercise", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime"]),
+        // Test support: a manual clock (and other fakes) for tests of the runtime and its users.
+        .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterRuntime"]),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
-            dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterExercise", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
         .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "MusterRuntimeTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterTestSupport"]),
+        .testTarget(name: "MusterExerciseTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterTestSupport"]),
         // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
     ],

@@ -1,6 +1,7 @@
 import Foundation
 import MusterCore
 import MusterJournal
+import MusterRuntime
 import MusterYAML
 
 /// Lines typed by the facilitator (or piped in by a program), read on a thread of their own so that the
@@ -98,10 +99,10 @@ public final class ExerciseConsole {
     let input: LineSource
     let out: (String) -> Void
     let err: (String) -> Void
-    let clock: any WallClock
+    let clock: any Clock
     public private(set) var session: ExerciseSession?
 
-    public init(journal: Journal, loaded: LoadedExercise, options: Options, input: LineSource, clock: any WallClock = SystemWallClock(),
+    public init(journal: Journal, loaded: LoadedExercise, options: Options, input: LineSource, clock: any Clock = SystemClock(),
                 out: @escaping (String) -> Void, err: @escaping (String) -> Void) {
         self.journal = journal
         self.loaded = loaded

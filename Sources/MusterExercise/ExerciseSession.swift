@@ -1,21 +1,8 @@
 import Foundation
 import MusterCore
 import MusterJournal
+import MusterRuntime
 import MusterYAML
-
-/// Where the exercise shell reads wall-clock time (tests pin it; the CLI reads the system clock).
-public protocol WallClock: Sendable {
-    var now: Instant { get }
-}
-
-public struct SystemWallClock: WallClock {
-    public init() {}
-    public var now: Instant {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Instant(millisecondsSinceEpoch: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
-    }
-}
 
 /// Problems the exercise shell reports, each in one line a person can act on.
 public struct ExerciseError: Error, Sendable, CustomStringConvertible {
@@ -37,9 +24,9 @@ public final class ExerciseSession {
     public let runID: String
     public private(set) var exercise: ExerciseRun
     public private(set) var sequence: Int
-    let clock: any WallClock
+    let clock: any Clock
 
-    init(journal: Journal, runID: String, exercise: ExerciseRun, sequence: Int, clock: any WallClock) {
+    init(journal: Journal, runID: String, exercise: ExerciseRun, sequence: Int, clock: any Clock) {
         self.journal = journal
         self.runID = runID
         self.exercise = exercise
@@ -64,7 +51,7 @@ public final class ExerciseSession {
     /// the start), in one transaction.
     public static func start(
         journal: Journal, loaded: LoadedExercise, playersFile: String?, pace: ScenarioPace? = nil, runID: String? = nil,
-        clock: any WallClock = SystemWallClock()
+        clock: any Clock = SystemClock()
     ) throws -> (ExerciseSession, ExerciseStep) {
         guard var exercise = loaded.exercise, let playbook = loaded.playbook?.playbook, let playbookText = loaded.playbook?.text,
               !loaded.hasErrors else {
@@ -171,7 +158,7 @@ public struct ExerciseReplay: Sendable {
 
     /// Appends an evaluator's overrule to the run.
     public static func overrule(_ record: RunRecord, objective: String, rating: Rating, note: String, by actor: String,
-                                in journal: Journal, clock: any WallClock = SystemWallClock()) throws -> RunEvent {
+                                in journal: Journal, clock: any Clock = SystemClock()) throws -> RunEvent {
         let replay = try load(record, from: journal)
         guard replay.exercise.exercise.objective(objective) != nil else {
             let ids = replay.exercise.exercise.objectives.map(\.id.value)
@@ -187,7 +174,7 @@ public struct ExerciseReplay: Sendable {
 
     /// Appends hot-wash lessons to the run (the engine accepts lessons after the run is closed).
     public static func recordLessons(_ lessons: [(actor: String, lesson: Lesson)], on record: RunRecord, in journal: Journal,
-                                     clock: any WallClock = SystemWallClock()) throws -> [RunEvent] {
+                                     clock: any Clock = SystemClock()) throws -> [RunEvent] {
         guard !lessons.isEmpty else { return [] }
         var replay = try load(record, from: journal)
         var events: [RunEvent] = []
