@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // Benchmarks live in their own package so that users never build them.
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|all]
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|exercise|all]
 import PackageDescription
 
 let package = Package(
@@ -16,6 +16,8 @@ let package = Package(
             dependencies: [
                 .product(name: "MusterCore", package: "Muster"),
                 .product(name: "MusterYAML", package: "Muster"),
+                .product(name: "MusterJournal", package: "Muster"),
+                .product(name: "MusterExercise", package: "Muster"),
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/MusterBench"

@@ -147,7 +147,10 @@ public final class ExerciseConsole {
             if !session.exercise.hasEnded { show(try session.handle(.moveTo(session.exercise.end), by: Command.system)) }
         } else {
             try runDueSteps()
-            if options.prompt { err(ConsoleCommand.helpText + "\n> ") }
+            if options.prompt {
+                out(ExerciseText.status(session.exercise))
+                err(ConsoleCommand.helpText + "\n> ")
+            }
             var consoleOpen = true
             while !session.exercise.hasEnded {
                 // The next scenario instant something is due: a scripted action, a timer, an inject, the end.

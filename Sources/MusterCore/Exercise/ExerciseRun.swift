@@ -26,6 +26,7 @@ public struct ExerciseRun: Sendable {
     public private(set) var adHoc: [ExerciseEvaluation.AdHocInject] = []
 
     private let schedule: [Inject]
+    private let injectByID: [String: Inject]
     private var nextInject = 0
 
     public init(exercise: Exercise, playbook: Playbook) {
@@ -34,6 +35,9 @@ public struct ExerciseRun: Sendable {
         clock = ScenarioClock(scenario: exercise.clock.start, wall: Instant(millisecondsSinceEpoch: 0), pace: exercise.clock.pace, paused: true)
         now = exercise.clock.start
         schedule = exercise.injectsInDeliveryOrder
+        var byID: [String: Inject] = [:]
+        for inject in exercise.injects where byID[inject.id.value] == nil { byID[inject.id.value] = inject }
+        injectByID = byID
     }
 
     public var run: Run { timed.run }
@@ -231,7 +235,7 @@ public struct ExerciseRun: Sendable {
     /// The first expectation, in delivery order, of an inject delivered so far that has not been met.
     public func firstUnmetEarlierExpectation() -> (inject: String, expectation: InjectExpectation)? {
         for id in deliveryOrder {
-            guard let inject = exercise.inject(id) else { continue }
+            guard let inject = injectByID[id] else { continue }
             for expectation in inject.expect where facts.firstTime(of: expectation.what) == nil {
                 return (id, expectation)
             }
