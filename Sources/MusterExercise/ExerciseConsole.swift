@@ -130,11 +130,13 @@ public final class ExerciseConsole {
         var next = 0
         let origin = session.exercise.origin
 
+        /// Scripted actions due by the scenario clock's time, each at exactly its own time.
         func runDueSteps() throws {
-            while next < steps.count, origin + steps[next].at <= session.exercise.now, !session.exercise.hasEnded {
+            let reached = session.exercise.clock.scenarioTime(at: clock.now)
+            while next < steps.count, origin + steps[next].at <= max(reached, session.exercise.now), !session.exercise.hasEnded {
                 let step = steps[next]
                 next += 1
-                show(try session.handle(.player(step.command), by: step.actor))
+                show(try session.handle(.scripted(step.command, at: origin + step.at), by: step.actor))
             }
         }
 
@@ -169,12 +171,14 @@ public final class ExerciseConsole {
                         break
                     }
                     Thread.sleep(forTimeInterval: max(0, Double(Int64(deadline.uptimeNanoseconds) - Int64(DispatchTime.now().uptimeNanoseconds)) / 1e9))
-                    show(try session.handle(.tick, by: Command.system))
                     try runDueSteps()
+                    show(try session.handle(.tick, by: Command.system))
                     continue
                 }
                 switch input.next(before: deadline) {
                 case .timeout:
+                    // Scripted actions first, at their exact times; then whatever else is due by the clock.
+                    try runDueSteps()
                     show(try session.handle(.tick, by: Command.system))
                 case .end:
                     consoleOpen = false

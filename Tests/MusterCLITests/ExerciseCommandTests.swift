@@ -113,6 +113,15 @@ struct ExerciseCommandTests {
         #expect(first.stdout.contains("EVALUATION"))
     }
 
+    @Test("scripted players act at exactly their scenario times at a real speed too: the timeline equals the one at max")
+    func realSpeed() throws {
+        let fast = try Self.muster(["exercise", "run", Self.exercise("ransomware-tabletop"), "--speed", "14400", "--no-hotwash"], in: try Self.scratch())
+        let max = try Self.muster(["exercise", "run", Self.exercise("ransomware-tabletop"), "--speed", "max", "--no-hotwash"], in: try Self.scratch())
+        #expect(fast.status == 0, "\(fast.stderr)")
+        func withoutSpeed(_ text: String) -> String { text.split(separator: "\n").filter { !$0.contains("speed") }.joined(separator: "\n") }
+        #expect(withoutSpeed(fast.stdout) == withoutSpeed(max.stdout))
+    }
+
     @Test("muster validate checks exercise files and player scripts with positions, and the bundled ones pass")
     func validate() throws {
         let folder = try Self.scratch()

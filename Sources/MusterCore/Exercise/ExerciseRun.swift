@@ -94,7 +94,12 @@ public struct ExerciseRun: Sendable {
     public mutating func handle(_ input: ExerciseInput, by actor: String, wall: Instant) -> ExerciseStep {
         guard started else { return ExerciseStep(refusal: "the exercise has not started") }
         var step = ExerciseStep()
-        advance(to: clock.scenarioTime(at: wall), into: &step)
+        if case .scripted(_, let at) = input {
+            // A scripted player acts at exactly its time, however late the wall clock woke the shell.
+            advance(to: max(now, at), into: &step)
+        } else {
+            advance(to: clock.scenarioTime(at: wall), into: &step)
+        }
         let ended = hasEnded
         func refuse(_ text: String) -> ExerciseStep {
             step.refusal = text
@@ -106,7 +111,7 @@ public struct ExerciseRun: Sendable {
         case .moveTo(let scenario):
             clock.move(to: scenario, at: wall)
             advance(to: clock.scenarioTime(at: wall), into: &step)
-        case .player(let command):
+        case .player(let command), .scripted(let command, _):
             player(command, into: &step)
         case .pause:
             if ended { return refuse("the exercise has ended") }
@@ -321,6 +326,9 @@ public enum ExerciseInput: Sendable, Hashable {
     /// Move scenario time to this instant (manual and max clocks; nothing is journaled for the move itself).
     case moveTo(Instant)
     case player(Command)
+    /// A scripted player's action due at this scenario instant: it happens at exactly that time (or now, if
+    /// the scenario is already past it), whatever the wall clock says.
+    case scripted(Command, at: Instant)
     case pause
     case resume
     case speed(ScenarioPace)
