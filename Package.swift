@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "MusterReports", targets: ["MusterReports"]),
         .library(name: "MusterJournal", targets: ["MusterJournal"]),
         .library(name: "MusterRuntime", targets: ["MusterRuntime"]),
+        .library(name: "MusterExercise", targets: ["MusterExercise"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,13 +38,15 @@ let package = Package(
         // Shell around the engine: replays runs from the journal, catches timers up, appends with retries,
         // and pumps timers for `muster watch`. Clocks are injected.
         .target(name: "MusterRuntime", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
+        // Shell for exercises: runs an `ExerciseRun` over the journal, the facilitator console, evaluation.
+        .target(name: "MusterExercise", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime"]),
         // Test support: a manual clock (and other fakes) for tests of the runtime and its users.
         .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterRuntime"]),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
             dependencies: [
-                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterReports",
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +55,7 @@ let package = Package(
         .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MusterReportsTests", dependencies: ["MusterCore", "MusterYAML", "MusterReports"], exclude: ["Golden"]),
         .testTarget(name: "MusterRuntimeTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterTestSupport"]),
+        .testTarget(name: "MusterExerciseTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterTestSupport"]),
         // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
     ],

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders the HTML after-action report of the bundled ransomware scenario, run as an exercise, with headless
+# Renders the HTML after-action report of the bundled ransomware tabletop exercise (scripted players), with headless
 # Chromium, into docs/report.png (and keeps the HTML next to it as docs/report-example.html).
 # Needs: swift, chromium (Debian: apt-get install -y chromium). Uses a throw-away MUSTER_HOME.
 set -euo pipefail
@@ -9,10 +9,7 @@ muster="$(swift build --show-bin-path)/muster"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export MUSTER_HOME="$work/home" MUSTER_USER=Dana MUSTER_NOW=2026-03-09T10:00:00Z
-# The bundled simulation of a ransomware incident, run as a tabletop exercise.
-sed -e 's/mode: live/mode: exercise/' -e 's/^  title: .*/  title: Ransomware tabletop (finance shares)/' \
-  Tests/Simulations/ransomware-file-servers.yaml >"$work/exercise.yaml"
-"$muster" simulate ransomware-file-servers --script "$work/exercise.yaml" --record >/dev/null
+"$muster" exercise run exercises/ransomware-tabletop.yaml --speed max >/dev/null
 "$muster" report --format html -o "$work/report.html"
 cp "$work/report.html" docs/report-example.html
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \

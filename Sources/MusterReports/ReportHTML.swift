@@ -57,9 +57,19 @@ public enum ReportHTML {
         o.write("<div class=\"card\"><div class=\"value\">\(m.decisionsMade)</div><div class=\"label\">Decisions (\(m.decisionsByDefault) by default)</div></div>\n")
         o.write("<div class=\"card\"><div class=\"value\">\(m.escalations)</div><div class=\"label\">Escalations (\(m.timersFired) timers fired)</div></div>\n")
         o.write("</div>\n")
+        if let e = r.exercise, !e.objectives.isEmpty {
+            o.write("<h3>Exercise objectives</h3>\n<ul class=\"objectives\">\n")
+            for obj in e.objectives {
+                let cls = switch obj.rating { case .performed?: "met"; case .some?: "open"; case .major?, .unable?: "missed"; case nil: "not-recorded" }
+                o.write("<li><span class=\"badge \(cls)\">"); o.html(obj.rating?.rawValue ?? "—"); o.write("</span> ")
+                o.html("\(obj.id): \(obj.text) (\(ReportExercise.ratingText(obj))\(obj.overrule != nil ? ", overruled by the evaluator" : ""))")
+                o.write("</li>\n")
+            }
+            o.write("</ul>\n")
+        }
         let objectives = r.objectives
         if !objectives.isEmpty {
-            o.write("<h3>Objectives</h3>\n<ul class=\"objectives\">\n")
+            o.write("<h3>Continuity objectives</h3>\n<ul class=\"objectives\">\n")
             for objective in objectives {
                 o.write("<li><span class=\"badge \(objective.status.rawValue)\">"); o.html(objective.status.label); o.write("</span> ")
                 o.html(objective.text.replacingOccurrencesOfBackticks())
@@ -73,6 +83,8 @@ public enum ReportHTML {
         o.write("<section id=\"timeline-picture\">\n<h2>Timeline</h2>\n<figure>\n")
         TimelineSVG.render(r, into: &o)
         o.write("\n<figcaption>Phase bands show the time spent in states carrying each phase; dashed lines are each service's RTO and MTPD counted from the disruption's start; coloured lines are the run's marks. Marks close together are drawn once with a count.</figcaption>\n</figure>\n</section>\n")
+
+        if let e = r.exercise { ReportExercise.html(r, e, into: &o) }
 
         // Roles
         o.write("<section id=\"roles\">\n<h2>Roles</h2>\n<table>\n<thead><tr><th>Role</th><th>Person</th><th>From</th><th>Until</th><th>Assigned by</th><th>Handover</th></tr></thead>\n<tbody>\n")

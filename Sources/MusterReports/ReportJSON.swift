@@ -180,6 +180,10 @@ public enum ReportJSON {
         }
         w.close("]")
 
+        if let e = r.exercise {
+            w.key("exercise"); ReportExercise.json(e, r, into: &w)
+        }
+
         w.key("events"); w.open("[")
         for item in r.events {
             let e = item.event
@@ -188,6 +192,7 @@ public enum ReportJSON {
             w.key("seq"); w.int(item.seq)
             w.key("at"); w.time(e.at)
             w.key("scenarioTime"); w.time(item.scenarioTime)
+            w.key("wallTime"); w.time(item.wallTime)
             w.key("actor"); w.string(e.actor)
             w.key("role"); w.string(e.role)
             w.key("type"); w.string(e.body.typeName)

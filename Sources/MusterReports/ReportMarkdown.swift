@@ -77,14 +77,22 @@ public enum ReportMarkdown {
             o.write("- **\(metric.name):** \(metric.valueText)\n")
         }
         o.write("- **Decisions:** \(m.decisionsMade) (\(m.decisionsByDefault) taken by default); **timers fired:** \(m.timersFired); **escalations:** \(m.escalations); **notifications queued:** \(m.notifications.count)\n")
+        if let e = r.exercise, !e.objectives.isEmpty {
+            o.write("\n**Exercise objectives**\n\n")
+            for obj in e.objectives {
+                o.write("- **\(obj.rating?.rawValue ?? "—")** "); o.markdownCell("\(obj.id): \(obj.text) (\(ReportExercise.ratingText(obj)))"); o.write("\n")
+            }
+        }
         let objectives = r.objectives
         if !objectives.isEmpty {
-            o.write("\n**Objectives**\n\n")
+            o.write("\n**Continuity objectives**\n\n")
             for objective in objectives {
                 o.write("- \(objective.status.label): "); o.markdownCell(objective.text); o.write("\n")
             }
         }
         o.write("\n")
+
+        if let e = r.exercise { ReportExercise.markdown(r, e, into: &o) }
 
         o.write("## Roles\n\n| Role | Person | From | Until | Assigned by | Handover |\n|---|---|---|---|---|---|\n")
         for t in r.roles {

@@ -6,11 +6,15 @@ public struct ReportEvent: Sendable, Hashable {
     public var event: RunEvent
     /// Scenario time in exercises.
     public var scenarioTime: Instant?
+    /// The wall-clock time when `event.at` was replaced by the scenario time (exercise reports run on the
+    /// scenario clock, as the exercise evaluation does).
+    public var wallTime: Instant?
 
-    public init(seq: Int, event: RunEvent, scenarioTime: Instant? = nil) {
+    public init(seq: Int, event: RunEvent, scenarioTime: Instant? = nil, wallTime: Instant? = nil) {
         self.seq = seq
         self.event = event
         self.scenarioTime = scenarioTime
+        self.wallTime = wallTime
     }
 }
 
@@ -120,9 +124,15 @@ public struct RunReport: Sendable {
     public var decisions: [DecisionRecord]
     public var lessons: [LessonRecord]
     public var notes: Int
+    /// The exercise's evaluation (injects, expectations, objective ratings), set by the shell for exercise runs.
+    public var exercise: ExerciseEvaluation?
+    /// The exercise record (`exerciseStarted`), if the run has one.
+    public var exerciseStarted: ExerciseStarted?
 
-    public init(run: ReportRun, playbook: Playbook, events: [ReportEvent], integrity: ReportIntegrity, generatedAt: Instant, lateAfter: TimeSpan = .minutes(5)) {
+    public init(run: ReportRun, playbook: Playbook, events: [ReportEvent], integrity: ReportIntegrity, generatedAt: Instant,
+                lateAfter: TimeSpan = .minutes(5), exercise: ExerciseEvaluation? = nil) {
         self.run = run
+        self.exercise = exercise
         self.playbook = playbook
         self.events = events
         self.integrity = integrity
@@ -138,6 +148,7 @@ public struct RunReport: Sendable {
         var decisions: [DecisionRecord] = []
         var lessons: [LessonRecord] = []
         var notes = 0
+        var exerciseStarted: ExerciseStarted?
         var roleTitles: [String: String] = [:]
         for role in playbook.roles { roleTitles[role.id.value] = role.title }
         var questions: [String: (question: String, options: [String: String])] = [:]
@@ -171,6 +182,7 @@ public struct RunReport: Sendable {
                 lessons.append(LessonRecord(seq: item.seq, at: e.at, by: e.actor, kind: lesson.kind, text: lesson.text,
                                             rootCause: lesson.rootCause, state: finalState))
             case .noteAdded: notes += 1
+            case .exerciseStarted(let s): if exerciseStarted == nil { exerciseStarted = s }
             case .runClosed(let reason):
                 closed = true
                 closeReason = reason
@@ -185,6 +197,7 @@ public struct RunReport: Sendable {
         self.decisions = decisions
         self.lessons = lessons
         self.notes = notes
+        self.exerciseStarted = exerciseStarted
     }
 
     public var isClosed: Bool { metrics.runClosed != nil }
@@ -273,6 +286,24 @@ public struct RunReport: Sendable {
         case .timerCancelled(let key): return ("timer cancelled", key.id)
         case .notificationQueued(let n): return ("notification", "\(n.id) to \(n.channel) (\(n.trigger)): \(n.message)")
         case .runClosed(let reason): return ("run closed", reason ?? "")
+        case .exerciseStarted(let s): return ("exercise started", "\(s.exercise): \(s.title) (\(s.type), speed \(s.speed))")
+        case .injectDelivered(let d):
+            return (d.contingency ? "inject (contingency)" : d.adHoc ? "inject (ad hoc)" : "inject",
+                    "\(d.inject)" + (d.from.map { " from \($0)" } ?? "") + " to \(d.to.joined(separator: ", ")) by \(d.method): \(d.message)")
+        case .injectWithheld(let inject, let reason): return ("inject withheld", "\(inject): \(reason)")
+        case .exerciseClock(let change):
+            let text: String
+            switch change {
+            case .started(let speed): text = "started at speed \(speed)"
+            case .paused: text = "paused"
+            case .resumed: text = "resumed"
+            case .speedChanged(let speed): text = "speed \(speed)"
+            case .skipped(let by): text = "skipped ahead \(by)"
+            case .ended(let reason): text = "ended: \(reason)"
+            }
+            return ("scenario clock", text)
+        case .playerActionRejected(let action, let reason): return ("player action rejected", "\(action): \(reason)")
+        case .ratingOverruled(let objective, let rating, let note): return ("rating overruled", "\(objective) = \(rating): \(note)")
         }
     }
 }

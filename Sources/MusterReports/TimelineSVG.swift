@@ -52,7 +52,7 @@ public enum TimelineSVG {
         var decisions = Lane(name: "Decisions", symbol: .diamond)
         var timers = Lane(name: "Timers", symbol: .triangle)
         var notifications = Lane(name: "Notifications", symbol: .circle)
-        let injects = Lane(name: "Injects", symbol: .square)  // injects arrive with exercises; shown only when present
+        var injects = Lane(name: "Injects", symbol: .square)
         var activity: [Int] = Array(repeating: 0, count: Int((right - left) / 4) + 1)
         for item in report.events {
             let e = item.event
@@ -64,7 +64,9 @@ public enum TimelineSVG {
                 timers.points.append((e.at, key.id + (lateBy.milliseconds > 0 ? " (late)" : ""), key.id.hasPrefix("deadline:")))
             case .notificationQueued(let n):
                 notifications.points.append((e.at, "\(n.id) → \(n.channel) (\(n.trigger))", n.trigger.hasPrefix("timer:")))
-            case .taskCompleted, .taskSkipped, .noteAdded, .lessonRecorded, .roleAssigned, .roleRelieved, .eventRaised:
+            case .injectDelivered(let d):
+                injects.points.append((e.at, "\(d.inject): \(d.message.prefix(60))", d.contingency))
+            case .taskCompleted, .taskSkipped, .noteAdded, .playerActionRejected, .lessonRecorded, .roleAssigned, .roleRelieved, .eventRaised:
                 let column = Int((x(e.at) - left) / 4)
                 if activity.indices.contains(column) { activity[column] += 1 }
             default: break
@@ -79,8 +81,8 @@ public enum TimelineSVG {
         let activityTop = lanesTop + Double(lanes.count) * rowHeight + 4
         let axisY = activityTop + 30
         let farObjectives = objectiveLines.filter { $0.at > end }.count
-        let legendY = axisY + 34 + Double(max(0, farObjectives - 1)) * 10
-        let height = legendY + 22
+        let legendY = axisY + 34
+        let height = legendY + 22 + Double(farObjectives) * 11
 
         out.write("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\">")
         out.write("<title>")
@@ -194,8 +196,8 @@ public enum TimelineSVG {
         var edgeFlags = 0
         for line in objectiveLines {
             if line.at > end {
-                out.write("<text x=\"\(fmt(right))\" y=\"\(fmt(axisY + 28 + Double(edgeFlags) * 10))\" font-size=\"8.5\" text-anchor=\"end\" fill=\"\(line.colour)\">")
-                out.html("\(line.label) at \(ReportFormat.offset(line.at, from: m.disruptionStart)) →")
+                out.write("<text x=\"\(fmt(right))\" y=\"\(fmt(legendY + 18 + Double(edgeFlags) * 11))\" font-size=\"9\" text-anchor=\"end\" fill=\"\(line.colour)\">")
+                out.html("\(line.label) falls at \(ReportFormat.offset(line.at, from: m.disruptionStart)), beyond the axis →")
                 out.write("</text>")
                 edgeFlags += 1
                 continue
@@ -223,6 +225,10 @@ public enum TimelineSVG {
         legend("timer fired") { o, px in symbol(.triangle, x: px, y: legendY, emphasis: false, into: &o) }
         legend("notification") { o, px in symbol(.circle, x: px, y: legendY, emphasis: false, into: &o) }
         legend("escalation (timer)") { o, px in symbol(.circle, x: px, y: legendY, emphasis: true, into: &o) }
+        if !injects.points.isEmpty {
+            legend("inject") { o, px in symbol(.square, x: px, y: legendY, emphasis: false, into: &o) }
+            legend("contingency inject") { o, px in symbol(.square, x: px, y: legendY, emphasis: true, into: &o) }
+        }
         legend("RTO") { o, px in o.write("<line x1=\"\(fmt(px - 4))\" y1=\"\(fmt(legendY))\" x2=\"\(fmt(px + 6))\" y2=\"\(fmt(legendY))\" stroke=\"#d9822b\" stroke-width=\"2\" stroke-dasharray=\"3 2\"/>") }
         legend("MTPD") { o, px in o.write("<line x1=\"\(fmt(px - 4))\" y1=\"\(fmt(legendY))\" x2=\"\(fmt(px + 6))\" y2=\"\(fmt(legendY))\" stroke=\"#a82a2a\" stroke-width=\"2\" stroke-dasharray=\"3 2\"/>") }
         legend("×n aggregated marks") { _, _ in }
@@ -244,7 +250,7 @@ public enum TimelineSVG {
             let fill = emphasis ? "#c23030" : "#2b95d6"
             out.write("<circle cx=\"\(fmt(x))\" cy=\"\(fmt(y))\" r=\"4.5\" fill=\"\(fill)\"/>")
         case .square:
-            out.write("<rect x=\"\(fmt(x - 4))\" y=\"\(fmt(y - 4))\" width=\"8\" height=\"8\" fill=\"#0f9960\"/>")
+            out.write("<rect x=\"\(fmt(x - 4))\" y=\"\(fmt(y - 4))\" width=\"8\" height=\"8\" fill=\"\(emphasis ? "#ffffff" : "#0f9960")\" stroke=\"#0f9960\" stroke-width=\"1.5\"/>")
         }
     }
 

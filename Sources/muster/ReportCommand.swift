@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MusterCore
+import MusterExercise
 import MusterJournal
 import MusterReports
 import MusterYAML
@@ -42,7 +43,23 @@ enum JournalAccess {
     static func report(_ journal: Journal, _ run: RunRecord, now: Instant) throws -> RunReport {
         do {
             let verification = try journal.verify(runID: run.id)
-            let events = try reportEvents(journal, run, intact: verification.isIntact)
+            var events = try reportEvents(journal, run, intact: verification.isIntact)
+            // Exercises are reported on the scenario clock, as the exercise evaluation counts.
+            var evaluation: ExerciseEvaluation?
+            if run.mode == .exercise, events.contains(where: { $0.scenarioTime != nil }) {
+                for i in events.indices {
+                    guard let scenario = events[i].scenarioTime else { continue }
+                    events[i].wallTime = events[i].event.at
+                    events[i].event.at = scenario
+                }
+            }
+            if run.mode == .exercise, events.contains(where: { if case .exerciseStarted = $0.event.body { true } else { false } }) {
+                do {
+                    evaluation = try ExerciseReplay.load(run, from: journal).exercise.evaluation()
+                } catch {
+                    Console.err("warning: run \(run.id): the exercise cannot be evaluated (\(error)); the report leaves the evaluation out\n")
+                }
+            }
             let integrity = ReportIntegrity(
                 headHash: verification.headHash, eventCount: verification.eventCount, intact: verification.isIntact,
                 problem: verification.firstBroken.map { _ in verification.description }, warnings: verification.warnings,
@@ -50,7 +67,7 @@ enum JournalAccess {
             return RunReport(
                 run: ReportRun(id: run.id, title: run.title, playbookID: run.playbookID, playbookVersion: run.playbookVersion,
                                playbookSHA256: run.playbookSHA256, mode: run.mode, createdAt: run.createdAt),
-                playbook: try playbook(of: run), events: events, integrity: integrity, generatedAt: now)
+                playbook: try playbook(of: run), events: events, integrity: integrity, generatedAt: now, exercise: evaluation)
         } catch let error as JournalError {
             throw Console.fail(error.description)
         }

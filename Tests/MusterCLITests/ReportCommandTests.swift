@@ -132,3 +132,47 @@ struct ReportCommandTests {
         #expect(programme.stdout.contains("OVERDUE: never exercised"))
     }
 }
+
+@Suite("Report of a bundled exercise")
+struct ExerciseReportCommandTests {
+    @Test("the after-action report of the bundled ransomware tabletop carries its evaluation, injects and ratings")
+    func exerciseReport() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("muster-report-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let run = try ReportCommandTests.muster(["exercise", "run", "exercises/ransomware-tabletop.yaml", "--speed", "max"], home: home)
+        #expect(run.status == 0, "\(run.stderr)")
+        let md = try ReportCommandTests.muster(["report"], home: home)
+        #expect(md.status == 0, "\(md.stderr)")
+        #expect(md.stdout.hasPrefix("# After-action report: "))
+        #expect(md.stdout.contains("## Exercise evaluation"))
+        #expect(md.stdout.contains("| O1: Declare a major incident within 30 minutes of the first report |"))
+        #expect(md.stdout.contains("I2 (contingency)"))
+        let htmlPath = home + "/report.html"
+        let html = try ReportCommandTests.muster(["report", "-o", htmlPath], home: home)
+        #expect(html.status == 0, "\(html.stderr)")
+        let check = """
+            import sys, xml.etree.ElementTree as ET
+            from html.parser import HTMLParser
+            text = open(sys.argv[1], encoding="utf-8").read()
+            class P(HTMLParser):
+                def __init__(self):
+                    super().__init__(); self.ids = set(); self.stack = []
+                def handle_starttag(self, tag, attrs):
+                    self.ids.update(v for k, v in attrs if k == "id")
+                    if tag not in ("br", "meta"): self.stack.append(tag)
+                def handle_endtag(self, tag):
+                    assert self.stack.pop() == tag, tag
+            p = P(); p.feed(text); p.close()
+            assert not p.stack, p.stack
+            assert {"exercise", "summary", "timeline-picture", "integrity"} <= p.ids, p.ids
+            svg = ET.fromstring(text[text.index("<svg"):text.index("</svg>") + 6])
+            assert any(e.get("fill") == "#0f9960" for e in svg.iter()), "no inject marks"
+            """
+        let python = try CLI.runProgram(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", check, htmlPath])
+        #expect(python.status == 0, "\(python.stderr)")
+        let json = try ReportCommandTests.muster(["report", "--format", "json"], home: home)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+        let exercise = try #require(object["exercise"] as? [String: Any])
+        #expect((exercise["objectives"] as! [[String: Any]]).map { $0["rating"] as? String } == ["P", "M", "S"])
+    }
+}
