@@ -152,3 +152,12 @@ enum ReportExercise {
         w.close("}")
     }
 }
+
+extension RunReport {
+    /// The actions answering a lesson, or what is missing.
+    func lessonActionText(_ l: LessonRecord) -> String {
+        let actions = lessonActions["\(run.id)/\(l.seq)"] ?? []
+        if !actions.isEmpty { return actions.joined(separator: "; ") }
+        return l.kind == .improvement ? "none yet" : ""
+    }
+}

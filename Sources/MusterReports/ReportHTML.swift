@@ -167,11 +167,11 @@ public enum ReportHTML {
         if r.lessons.isEmpty {
             o.write("<p class=\"note\">No lesson was recorded.</p>\n")
         } else {
-            o.write("<table>\n<thead><tr><th>Id</th><th>Kind</th><th>Lesson</th><th>Root cause</th><th>By</th><th>When</th></tr></thead>\n<tbody>\n")
+            o.write("<table>\n<thead><tr><th>Id</th><th>Kind</th><th>Lesson</th><th>Root cause</th><th>By</th><th>When</th><th>Actions</th></tr></thead>\n<tbody>\n")
             for l in r.lessons {
                 o.write("<tr><td><code>"); o.html("\(r.run.id)/\(l.seq)"); o.write("</code></td><td><span class=\"badge \(l.kind == .strength ? "met" : "open")\">\(l.kind.rawValue)</span></td><td>")
                 o.html(l.text); o.write("</td><td>"); o.html(l.rootCause ?? ""); o.write("</td><td>"); o.html(l.by); o.write("</td><td>")
-                o.html(ReportFormat.offset(l.at, from: t0)); o.write("</td></tr>\n")
+                o.html(ReportFormat.offset(l.at, from: t0)); o.write("</td><td>"); o.html(r.lessonActionText(l)); o.write("</td></tr>\n")
             }
             o.write("</tbody>\n</table>\n")
         }

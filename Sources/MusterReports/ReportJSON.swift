@@ -176,6 +176,7 @@ public enum ReportJSON {
             w.key("by"); w.string(l.by)
             w.key("at"); w.time(l.at)
             w.key("state"); w.string(l.state)
+            w.key("actions"); w.open("["); for a in r.lessonActions["\(r.run.id)/\(l.seq)"] ?? [] { w.item(); w.string(a) }; w.close("]")
             w.close("}")
         }
         w.close("]")

@@ -158,10 +158,11 @@ public enum ReportMarkdown {
         if r.lessons.isEmpty {
             o.write("No lesson was recorded.\n\n")
         } else {
-            o.write("| Id | Kind | Lesson | Root cause | By | When |\n|---|---|---|---|---|---|\n")
+            o.write("| Id | Kind | Lesson | Root cause | By | When | Actions |\n|---|---|---|---|---|---|---|\n")
             for l in r.lessons {
                 o.write("| \(r.run.id)/\(l.seq) | \(l.kind.rawValue) | "); o.markdownCell(l.text); o.write(" | "); o.markdownCell(l.rootCause ?? "")
-                o.write(" | "); o.markdownCell(l.by); o.write(" | \(ReportFormat.offset(l.at, from: t0)) |\n")
+                o.write(" | "); o.markdownCell(l.by); o.write(" | \(ReportFormat.offset(l.at, from: t0)) | ")
+                o.markdownCell(r.lessonActionText(l)); o.write(" |\n")
             }
             o.write("\n")
         }

@@ -128,6 +128,9 @@ public struct RunReport: Sendable {
     public var exercise: ExerciseEvaluation?
     /// The exercise record (`exerciseStarted`), if the run has one.
     public var exerciseStarted: ExerciseStarted?
+    /// Per lesson id (`RUN/SEQ`), the improvement actions that answer it, in words (`A-1 open, OVERDUE`); set
+    /// by the shell from the improvement log.
+    public var lessonActions: [String: [String]] = [:]
 
     public init(run: ReportRun, playbook: Playbook, events: [ReportEvent], integrity: ReportIntegrity, generatedAt: Instant,
                 lateAfter: TimeSpan = .minutes(5), exercise: ExerciseEvaluation? = nil) {

@@ -146,7 +146,25 @@ struct ActionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actions",
         abstract: "Improvement actions: open → in-progress → done → verified (effective review) → closed.",
-        subcommands: [Add.self, List.self, Start.self, Done.self, Review.self, Close.self, Report.self])
+        subcommands: [Add.self, List.self, Start.self, Done.self, Review.self, Close.self, Report.self, Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Verify the improvement log's hash chain; prints its head hash (exit 1 when broken).")
+        func run() throws {
+            let journal = try JournalAccess.open()
+            defer { try? journal.close() }
+            do {
+                let report = try journal.verifyImprovementLog()
+                for warning in report.warnings { Console.err("warning: \(warning)\n") }
+                if let broken = report.firstBroken {
+                    throw Console.fail("improvement log: chain broken at event \(broken.seq): \(broken.problem)")
+                }
+                Console.out("improvement log: \(report.eventCount) events, chain intact (head \(report.headHash))\n")
+            } catch let error as JournalError {
+                throw Console.fail(error.description)
+            }
+        }
+    }
 
     struct Actor: ParsableArguments {
         @Option(name: .customLong("as"), help: "Who makes the change (default: $MUSTER_USER, else $USER).")

@@ -140,7 +140,13 @@ struct ReportCommand: ParsableCommand {
         let journal = try JournalAccess.open()
         defer { try? journal.close() }
         let record = try JournalAccess.run(journal, runID)
-        let report = try JournalAccess.report(journal, record, now: ImprovementState.clock())
+        var report = try JournalAccess.report(journal, record, now: ImprovementState.clock())
+        // Lessons carry the actions that answer them, overdue ones flagged.
+        let log = try ImprovementState.load(journal)
+        for action in log.log.actions {
+            let text = "\(action.id) \(action.status.rawValue)" + (action.isOverdue(today: log.today) ? ", OVERDUE (due \(action.draft.due))" : "")
+            for lesson in action.draft.lessons where lesson.hasPrefix(record.id + "/") { report.lessonActions[lesson, default: []].append(text) }
+        }
         let chosen = format ?? output.flatMap { path in
             path.hasSuffix(".html") || path.hasSuffix(".htm") ? .html : path.hasSuffix(".json") ? .json : nil
         } ?? .md
