@@ -1,10 +1,6 @@
 // swift-tools-version: 6.0
 // Benchmarks live in their own package so that users never build them.
-<<<<<<< HEAD
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|report|all]
-=======
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|exercise|all]
->>>>>>> exercise
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|exercise|report|all]
 import PackageDescription
 
 let package = Package(
@@ -20,13 +16,9 @@ let package = Package(
             dependencies: [
                 .product(name: "MusterCore", package: "Muster"),
                 .product(name: "MusterYAML", package: "Muster"),
-<<<<<<< HEAD
-                .product(name: "MusterReports", package: "Muster"),
-                .product(name: "MusterJournal", package: "Muster"),
-=======
                 .product(name: "MusterJournal", package: "Muster"),
                 .product(name: "MusterExercise", package: "Muster"),
->>>>>>> exercise
+                .product(name: "MusterReports", package: "Muster"),
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/MusterBench"

@@ -11,21 +11,15 @@ struct MusterBench {
         switch which {
         case "playbooks": try playbooks()
         case "engine": engine()
-<<<<<<< HEAD
-        case "report": try ReportBench.run()
-=======
         case "exercise": try exercise()
->>>>>>> exercise
+        case "report": try ReportBench.run()
         case "all":
             try playbooks()
             engine()
             try exercise()
+            try ReportBench.run()
         default:
-<<<<<<< HEAD
-            print("usage: muster-bench [playbooks|engine|report|all]")
-=======
-            print("usage: muster-bench [playbooks|engine|exercise|all]")
->>>>>>> exercise
+            print("usage: muster-bench [playbooks|engine|exercise|report|all]")
         }
     }
 
