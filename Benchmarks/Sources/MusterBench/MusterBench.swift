@@ -11,15 +11,17 @@ struct MusterBench {
         switch which {
         case "playbooks": try playbooks()
         case "engine": engine()
+        case "journal": try journal()
         case "exercise": try exercise()
         case "report": try ReportBench.run()
         case "all":
             try playbooks()
             engine()
+            try journal()
             try exercise()
             try ReportBench.run()
         default:
-            print("usage: muster-bench [playbooks|engine|exercise|report|all]")
+            print("usage: muster-bench [playbooks|engine|journal|exercise|report|all]")
         }
     }
 
