@@ -8,8 +8,10 @@ let package = Package(
         .executable(name: "muster", targets: ["muster"]),
         .library(name: "MusterCore", targets: ["MusterCore"]),
         .library(name: "MusterYAML", targets: ["MusterYAML"]),
+        .library(name: "MusterReports", targets: ["MusterReports"]),
         .library(name: "MusterJournal", targets: ["MusterJournal"]),
         .library(name: "MusterRuntime", targets: ["MusterRuntime"]),
+        .library(name: "MusterExercise", targets: ["MusterExercise"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +24,8 @@ let package = Package(
         .target(name: "MusterCore"),
         // Adapter: YAML text to the core's located source tree, files and folders to playbooks.
         .target(name: "MusterYAML", dependencies: ["MusterCore", .product(name: "Yams", package: "Yams")]),
+        // Pure: run metrics, after-action reports (HTML, Markdown, JSON, SVG) and the improvement log's rules.
+        .target(name: "MusterReports", dependencies: ["MusterCore"]),
         // Adapter: the append-only, hash-chained run journal and the notification outbox in SQLite (GRDB).
         .target(
             name: "MusterJournal",
@@ -41,27 +45,31 @@ let package = Package(
         // Shell around the engine: replays runs from the journal, catches timers up, appends with retries,
         // and pumps timers for `muster watch`. Clocks are injected.
         .target(name: "MusterRuntime", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
+        // Shell for exercises: runs an `ExerciseRun` over the journal, the facilitator console, evaluation.
+        .target(name: "MusterExercise", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime"]),
         // Test support: a manual clock (and other fakes) for tests of the runtime and its users.
         .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterRuntime"]),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
             dependencies: [
-                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime",
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
         .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
-        // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
-        .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
         .testTarget(
             name: "MusterNotifyTests",
             dependencies: ["MusterCore", "MusterNotify", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Receivers"]
         ),
+        .testTarget(name: "MusterReportsTests", dependencies: ["MusterCore", "MusterYAML", "MusterReports"], exclude: ["Golden"]),
         .testTarget(name: "MusterRuntimeTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterTestSupport"]),
+        .testTarget(name: "MusterExerciseTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterTestSupport"]),
+        // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
+        .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // Benchmarks live in their own package so that users never build them.
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|all]
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|all]
 import PackageDescription
 
 let package = Package(
@@ -19,6 +19,8 @@ let package = Package(
                 .product(name: "MusterYAML", package: "Muster"),
                 .product(name: "MusterJournal", package: "Muster"),
                 .product(name: "MusterRuntime", package: "Muster"),
+                .product(name: "MusterExercise", package: "Muster"),
+                .product(name: "MusterReports", package: "Muster"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -231,6 +231,14 @@ extension Journal {
         }
     }
 
+    /// Each event's scenario time (exercises), in seq order: nil where none was recorded.
+    public func scenarioTimes(runID: String) throws(JournalError) -> [Instant?] {
+        try read { db in
+            try Int64?.fetchAll(db, sql: "SELECT scenario_ms FROM events WHERE run_id = ? ORDER BY seq", arguments: [runID])
+                .map { $0.map { Instant(millisecondsSinceEpoch: $0) } }
+        }
+    }
+
     /// The stored rows of a run, with seqs, hashes and payload text (for timelines and exports).
     public func storedEvents(runID: String, after: Int = 0) throws(JournalError) -> [StoredEvent] {
         let path = self.path

@@ -6,6 +6,7 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
+        migrator.registerMigration("v2", migrate: v2)
         return migrator
     }
 
@@ -84,9 +85,40 @@ enum Schema {
             """)
     }
 
+    /// Format 2: the improvement log, one hash-chained, append-only log of improvement-action changes
+    /// (`docs/reports.md`). Do not edit.
+    static func v2(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE improvement_events (
+                seq INTEGER NOT NULL PRIMARY KEY CHECK (seq >= 1),
+                at_ms INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                action_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            );
+            CREATE INDEX improvement_events_by_action ON improvement_events (action_id, seq);
+            CREATE TRIGGER improvement_events_append_only_update BEFORE UPDATE ON improvement_events
+            BEGIN SELECT RAISE(ABORT, 'muster journal: the improvement log is append-only'); END;
+            CREATE TRIGGER improvement_events_append_only_delete BEFORE DELETE ON improvement_events
+            BEGIN SELECT RAISE(ABORT, 'muster journal: the improvement log is append-only'); END;
+            CREATE TRIGGER improvement_events_in_sequence BEFORE INSERT ON improvement_events
+            WHEN NEW.seq <> COALESCE((SELECT MAX(seq) FROM improvement_events), 0) + 1
+            BEGIN SELECT RAISE(ABORT, 'muster journal: improvement events are appended in seq order without gaps'); END;
+            UPDATE meta SET value = '2' WHERE key = 'format_version';
+            """)
+    }
+
     /// The triggers `verify` expects; a missing one is reported as a warning.
     static let guardTriggers = [
         "runs_append_only_update", "runs_append_only_delete",
         "events_append_only_update", "events_append_only_delete", "events_in_sequence",
+    ]
+
+    /// The triggers `verifyImprovementLog` expects.
+    static let improvementTriggers = [
+        "improvement_events_append_only_update", "improvement_events_append_only_delete", "improvement_events_in_sequence",
     ]
 }

@@ -45,6 +45,25 @@ public enum RunText {
             return "notification \(n.id) to \(n.channel): \(n.message)"
         case .runClosed(let reason):
             return "run closed" + (reason.map { ": \($0)" } ?? "")
+        case .exerciseStarted(let s):
+            return "exercise \(s.exercise) started (\(s.type), speed \(s.speed)): '\(s.title)'"
+        case .injectDelivered(let inject):
+            return "inject \(inject.inject) delivered" + (inject.from.map { " from \($0)" } ?? "") + " (\(inject.method)): \(inject.message)"
+        case let .injectWithheld(inject, reason):
+            return "inject \(inject) withheld: \(reason)"
+        case .exerciseClock(let change):
+            switch change {
+            case .started(let speed): return "scenario clock started at speed \(speed)"
+            case .paused: return "scenario clock paused"
+            case .resumed: return "scenario clock resumed"
+            case .speedChanged(let speed): return "scenario clock speed \(speed)"
+            case .skipped(let span): return "scenario clock skipped \(span)"
+            case .ended(let reason): return "exercise ended: \(reason)"
+            }
+        case let .playerActionRejected(action, reason):
+            return "player action '\(action)' rejected: \(reason)"
+        case let .ratingOverruled(objective, rating, note):
+            return "rating of \(objective) overruled to \(rating): \(note)"
         }
     }
 

@@ -7,7 +7,8 @@ struct Muster: ParsableCommand {
         abstract: "Incident playbooks, live incidents and tabletop exercises, on one engine.",
         subcommands: [
             ValidateCommand.self, ShowCommand.self, GraphCommand.self, SimulateCommand.self,
-            Incident.self, Verify.self, Watch.self,
+            Incident.self, Verify.self, Watch.self, ExerciseCommand.self,
+            ReportCommand.self, LessonsCommand.self, ActionsCommand.self, ProgrammeCommand.self,
         ]
     )
 }

@@ -23,10 +23,16 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: SimulationFormat = .text
 
+    @Flag(help: "Record the simulated run in the journal ($MUSTER_HOME/muster.db), so that it can be reported on. Only exercise-mode scripts: a simulation is never a live incident.")
+    var record = false
+
     func run() throws {
-        let (_, playbook) = try PlaybookLookup.loadValid(self.playbook)
+        let (loaded, playbook) = try PlaybookLookup.loadValid(self.playbook)
         let script = try loadScript(for: playbook)
         let result = Simulator.run(playbook: playbook, script: script)
+        if record {
+            try SimulationRecorder.record(result, playbookText: loaded.text, playbook: playbook)
+        }
         switch format {
         case .text: Console.out(TimelineText.render(result))
         case .json: Console.out(SimulationJSON.render(result) + "\n")

@@ -160,19 +160,19 @@ struct IntegrityTests {
         defer { folder.remove() }
         try makeJournal(folder)
         let queue = try DatabaseQueue(path: folder.database)
-        try queue.write { db in try db.execute(sql: "UPDATE meta SET value = '2' WHERE key = 'format_version'") }
+        try queue.write { db in try db.execute(sql: "UPDATE meta SET value = '\(Journal.formatVersion + 1)' WHERE key = 'format_version'") }
         try queue.close()
         let before = try Data(contentsOf: URL(fileURLWithPath: folder.database))
         let filesBefore = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         for durability in [Journal.Durability.full, .normal] {
-            #expect(throws: JournalError.newerFormat(path: folder.database, found: 2, supported: 1)) {
+            #expect(throws: JournalError.newerFormat(path: folder.database, found: Journal.formatVersion + 1, supported: Journal.formatVersion)) {
                 try Journal.open(path: folder.database, durability: durability)
             }
         }
-        #expect(throws: JournalError.newerFormat(path: folder.database, found: 2, supported: 1)) {
+        #expect(throws: JournalError.newerFormat(path: folder.database, found: Journal.formatVersion + 1, supported: Journal.formatVersion)) {
             try Journal.open(home: folder.path)
         }
-        #expect("\(JournalError.newerFormat(path: folder.database, found: 2, supported: 1))".contains("newer than this muster supports"))
+        #expect("\(JournalError.newerFormat(path: folder.database, found: Journal.formatVersion + 1, supported: Journal.formatVersion))".contains("newer than this muster supports"))
         let after = try Data(contentsOf: URL(fileURLWithPath: folder.database))
         #expect(before == after)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == filesBefore)

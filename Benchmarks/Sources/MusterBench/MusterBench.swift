@@ -12,12 +12,16 @@ struct MusterBench {
         case "playbooks": try playbooks()
         case "engine": engine()
         case "journal": try journal()
+        case "exercise": try exercise()
+        case "report": try ReportBench.run()
         case "all":
             try playbooks()
             engine()
             try journal()
+            try exercise()
+            try ReportBench.run()
         default:
-            print("usage: muster-bench [playbooks|engine|journal|all]")
+            print("usage: muster-bench [playbooks|engine|journal|exercise|report|all]")
         }
     }
 
@@ -87,5 +91,20 @@ struct MusterBench {
         print("  decide + apply:          \(format(perSecond / 1_000_000, 2)) million commands per second (target: at least 1)")
         print("  apply only (baseline):   \(format(Double(r.counts.events) / r.replaySeconds / 1_000_000, 2)) million events per second")
         print("  a command costs \(format(r.seconds / r.replaySeconds, 2))x replaying the events it produced")
+    }
+
+    static func exercise() throws {
+        var best: ExerciseBench.Result?
+        for _ in 0..<3 {
+            let r = try ExerciseBench.run()
+            if best == nil || r.exerciseSeconds < best!.exerciseSeconds { best = r }
+        }
+        let r = best!
+        print("exercise: 8h scenario, \(ExerciseBench.injects) injects, \(ExerciseBench.actions) scripted player actions at speed max (ratings \(r.ratings))")
+        print("  exercise run, journal included:      \(format(r.exerciseSeconds * 1000, 1)) ms wall, \(r.exerciseEvents) events journaled")
+        print("  bare engine + journal (baseline):    \(format(r.bareSeconds * 1000, 1)) ms wall, \(r.bareEvents) events journaled")
+        print("  ratio: \(format(r.exerciseSeconds / r.bareSeconds, 2))x the bare engine with its journal writes (target: within 3x)")
+        print("  in memory, no journal: exercise \(format(r.exerciseMemorySeconds * 1000, 1)) ms, bare engine \(format(r.bareMemorySeconds * 1000, 1)) ms (\(format(r.exerciseMemorySeconds / r.bareMemorySeconds, 1))x)")
+        print("  journal share of the exercise run: \(format((1 - r.exerciseMemorySeconds / r.exerciseSeconds) * 100, 1))%")
     }
 }

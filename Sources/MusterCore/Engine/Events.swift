@@ -33,6 +33,20 @@ public struct RunEvent: Sendable, Hashable, Codable {
         case notificationQueued(Notification)
         case runClosed(reason: String?)
 
+        // Facts of the exercise layer (`ExerciseRun`): journaled with the run's events, ignored by `Run.apply`.
+        /// An exercise run began: which exercise, and the exercise file's text so that it can be evaluated later.
+        case exerciseStarted(ExerciseStarted)
+        /// A master scenario events list row (or an ad-hoc message) reached the players.
+        case injectDelivered(InjectDelivery)
+        /// A contingency inject (or an inject with `unless`) was not delivered, and why.
+        case injectWithheld(inject: String, reason: String)
+        /// The scenario clock started, paused, resumed, changed speed, skipped ahead or ended.
+        case exerciseClock(ExerciseClockChange)
+        /// A player's action the engine refused: recorded, as in a real exercise, with the engine's reason.
+        case playerActionRejected(action: String, reason: String)
+        /// An evaluator replaced an objective's computed rating (`P`, `S`, `M`, `U`), with a note saying why.
+        case ratingOverruled(objective: String, rating: String, note: String)
+
         /// A stable name for the kind of event (journal column, timeline filters).
         public var typeName: String {
             switch self {
@@ -52,6 +66,12 @@ public struct RunEvent: Sendable, Hashable, Codable {
             case .timerCancelled: "timer-cancelled"
             case .notificationQueued: "notification-queued"
             case .runClosed: "run-closed"
+            case .exerciseStarted: "exercise-started"
+            case .injectDelivered: "inject-delivered"
+            case .injectWithheld: "inject-withheld"
+            case .exerciseClock: "exercise-clock"
+            case .playerActionRejected: "player-action-rejected"
+            case .ratingOverruled: "rating-overruled"
             }
         }
     }
@@ -76,6 +96,64 @@ public struct RunStarted: Sendable, Hashable, Codable {
         self.severity = severity
         self.disruptionStart = disruptionStart
     }
+}
+
+/// What an exercise run records when it starts.
+public struct ExerciseStarted: Sendable, Hashable, Codable {
+    public var exercise: String
+    public var title: String
+    /// `tabletop`, `drill`, ...
+    public var type: String
+    /// The exercise file as named on the command line, and its text (the evaluation reads the expectations from it).
+    public var file: String
+    public var text: String
+    /// The player script, when players were scripted.
+    public var players: String?
+    /// The scenario clock's speed at the start: `30`, `0.5`, `manual` or `max`.
+    public var speed: String
+
+    public init(exercise: String, title: String, type: String, file: String, text: String, players: String?, speed: String) {
+        self.exercise = exercise
+        self.title = title
+        self.type = type
+        self.file = file
+        self.text = text
+        self.players = players
+        self.speed = speed
+    }
+}
+
+/// One inject as delivered: the row of the master scenario events list, or an ad-hoc message (`adHoc`).
+public struct InjectDelivery: Sendable, Hashable, Codable {
+    public var inject: String
+    public var from: String?
+    /// Roles it was addressed to.
+    public var to: [String]
+    /// `phone`, `email`, `chat`, `in-person` or `channel:NAME`.
+    public var method: String
+    public var message: String
+    public var contingency: Bool
+    public var adHoc: Bool
+
+    public init(inject: String, from: String?, to: [String], method: String, message: String, contingency: Bool, adHoc: Bool) {
+        self.inject = inject
+        self.from = from
+        self.to = to
+        self.method = method
+        self.message = message
+        self.contingency = contingency
+        self.adHoc = adHoc
+    }
+}
+
+/// What happened to the scenario clock. Speeds are text (`30`, `0.5`, `manual`, `max`): payloads hold no fractions.
+public enum ExerciseClockChange: Sendable, Hashable, Codable {
+    case started(speed: String)
+    case paused
+    case resumed
+    case speedChanged(speed: String)
+    case skipped(by: TimeSpan)
+    case ended(reason: String)
 }
 
 public enum TransitionCause: Sendable, Hashable, Codable {

@@ -200,6 +200,9 @@ public struct Run: Sendable, Equatable {
             removeArmed(key)
         case .notificationQueued:
             notificationCount += 1
+        case .exerciseStarted, .injectDelivered, .injectWithheld, .exerciseClock, .playerActionRejected, .ratingOverruled:
+            // The exercise layer's facts: `ExerciseRun` reads them; the run itself does not change.
+            break
         case .runClosed(let reason):
             status = .closed
             info = RunInfo(runID: info.runID, mode: info.mode, title: info.title, severity: info.severity, startedAt: info.startedAt,

@@ -122,6 +122,27 @@ public enum TimelineText {
         case .notificationQueued(let notification):
             return "\(notification.id) to \(notification.channel): \(quoted(notification.message))"
         case .runClosed(let reason): return reason.map(quoted) ?? ""
+        case .exerciseStarted(let started):
+            return "exercise \(started.exercise) (\(started.type)) \(quoted(started.title)), speed \(started.speed)"
+                + (started.players.map { ", players \($0)" } ?? "")
+        case .injectDelivered(let inject):
+            var text = inject.adHoc ? "\(inject.inject) (ad hoc)" : inject.inject
+            if inject.contingency { text += " (contingency)" }
+            text += " " + (inject.from.map { "from \($0) " } ?? "")
+            if !inject.to.isEmpty { text += "to \(inject.to.joined(separator: ", ")) " }
+            return text + "(\(inject.method)): \(quoted(inject.message))"
+        case .injectWithheld(let inject, let reason): return "\(inject): \(oneLine(reason))"
+        case .exerciseClock(let change):
+            switch change {
+            case .started(let speed): return "started, speed \(speed)"
+            case .paused: return "paused"
+            case .resumed: return "resumed"
+            case .speedChanged(let speed): return "speed \(speed)"
+            case .skipped(let span): return "skipped \(span.description)"
+            case .ended(let reason): return "ended: \(oneLine(reason))"
+            }
+        case .playerActionRejected(let action, let reason): return "\(action): \(oneLine(reason))"
+        case .ratingOverruled(let objective, let rating, let note): return "\(objective): \(rating) \(quoted(note))"
         }
     }
 

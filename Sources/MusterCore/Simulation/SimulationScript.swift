@@ -117,7 +117,8 @@ extension SimulationScript {
         return (diagnostics.hasErrors ? nil : script, diagnostics)
     }
 
-    private struct Reader {
+    /// Internal (not private) so that exercise player scripts decode their steps with the same rules.
+    struct Reader {
         var diagnostics: [Diagnostic] = []
 
         mutating func error(_ code: String, _ message: String, at location: SourceLocation) {

@@ -1,0 +1,410 @@
+/// An exercise in progress, as a pure machine around the playbook's `TimedRun`: it keeps the scenario clock,
+/// delivers injects at their scenario times (contingency injects only when an expectation of an earlier inject
+/// is still unmet and their `unless` guard does not hold), fires the playbook's timers at their due scenario
+/// times, turns refused player actions into `playerActionRejected` facts, and records the facilitator's actions.
+///
+/// Every event it returns carries SCENARIO time in `at` (the engine runs on scenario time; its timers count in
+/// it). The shell journals each event with the wall-clock time of writing and the scenario time beside it.
+/// The shell passes wall instants in; the machine reads no clock.
+///
+/// Order at one scenario instant: the playbook's timers fire first, then injects are delivered (in file order),
+/// then the exercise ends if its time is up; a command comes after everything due at its instant.
+public struct ExerciseRun: Sendable {
+    public let exercise: Exercise
+    public private(set) var timed: TimedRun
+    public private(set) var clock: ScenarioClock
+    /// Scenario time reached so far.
+    public private(set) var now: Instant
+    public private(set) var started = false
+    public private(set) var endedAt: Instant?
+    /// Scenario time each inject was delivered at, and the order of deliveries.
+    public private(set) var deliveries: [String: Instant] = [:]
+    public private(set) var deliveryOrder: [String] = []
+    public private(set) var withheld: [String: String] = [:]
+    public private(set) var facts = ExerciseFacts()
+    public private(set) var overrules: [String: RatingOverrule] = [:]
+    public private(set) var adHoc: [ExerciseEvaluation.AdHocInject] = []
+
+    private let schedule: [Inject]
+    private let injectByID: [String: Inject]
+    private var nextInject = 0
+
+    public init(exercise: Exercise, playbook: Playbook) {
+        self.exercise = exercise
+        timed = TimedRun(playbook: playbook)
+        clock = ScenarioClock(scenario: exercise.clock.start, wall: Instant(millisecondsSinceEpoch: 0), pace: exercise.clock.pace, paused: true)
+        now = exercise.clock.start
+        schedule = exercise.injectsInDeliveryOrder
+        var byID: [String: Inject] = [:]
+        for inject in exercise.injects where byID[inject.id.value] == nil { byID[inject.id.value] = inject }
+        injectByID = byID
+    }
+
+    public var run: Run { timed.run }
+    public var origin: Instant { exercise.clock.start }
+    /// When the scenario's time is up.
+    public var end: Instant { origin + exercise.length }
+    public var hasEnded: Bool { endedAt != nil }
+
+    /// Injects not yet delivered or withheld, in delivery order.
+    public var comingInjects: [Inject] { schedule[nextInject...].filter { !isHandled($0.id.value) } }
+
+    /// The next scenario instant at which something is due: a timer, an inject, or the end.
+    public var nextDue: Instant? {
+        guard started, !hasEnded else { return nil }
+        var next = end
+        if let due = timed.nextDue, timed.timerRejection == nil { next = min(next, due) }
+        if let inject = comingInjects.first { next = min(next, origin + inject.at.value) }
+        return next
+    }
+
+    private func isHandled(_ id: String) -> Bool { deliveries[id] != nil || withheld[id] != nil }
+
+    // MARK: Starting
+
+    /// Starts the playbook run in exercise mode with the incident commander's participant, assigns the other
+    /// participants their roles, starts the scenario clock at `wall`, and delivers what is due at the start.
+    /// A start the engine refuses comes back as `refusal` and nothing is recorded.
+    public mutating func start(runID: String, file: String, text: String, players: String?, wall: Instant) -> ExerciseStep {
+        guard !started else { return ExerciseStep(refusal: "the exercise has already started") }
+        let commander = exercise.commander ?? exercise.facilitator
+        let start = StartRun(
+            runID: runID, mode: .exercise, title: exercise.title, severity: nil,
+            disruptionStart: exercise.clock.disruptionStarted.map { origin - $0 }, commander: commander)
+        var step = ExerciseStep()
+        let result = timed.handle(Command(actor: commander, .start(start)), at: origin, fireAtDueTimes: true)
+        if let rejection = result.rejection { return ExerciseStep(refusal: "the run did not start: \(rejection.reason)") }
+        started = true
+        clock = ScenarioClock(scenario: origin, wall: wall, pace: exercise.clock.pace)
+        absorbEngine(result.events, into: &step)
+        emit(.exerciseStarted(ExerciseStarted(
+            exercise: exercise.id.value, title: exercise.title, type: exercise.type.rawValue, file: file, text: text,
+            players: players, speed: exercise.clock.pace.description)), by: exercise.facilitator, into: &step)
+        for participant in exercise.participants where participant.role.value != Playbook.incidentCommander {
+            player(Command(actor: commander, .assign(role: participant.role.value, person: participant.person.value)), into: &step)
+        }
+        emit(.exerciseClock(.started(speed: exercise.clock.pace.description)), by: exercise.facilitator, into: &step)
+        advance(to: origin, into: &step)
+        return step
+    }
+
+    // MARK: Inputs
+
+    /// Brings the scenario up to the clock's time at `wall` (timers, injects, the end), then handles `input`.
+    public mutating func handle(_ input: ExerciseInput, by actor: String, wall: Instant) -> ExerciseStep {
+        guard started else { return ExerciseStep(refusal: "the exercise has not started") }
+        var step = ExerciseStep()
+        if case .scripted(_, let at) = input {
+            // A scripted player acts at exactly its time, however late the wall clock woke the shell.
+            advance(to: max(now, at), into: &step)
+        } else {
+            advance(to: clock.scenarioTime(at: wall), into: &step)
+        }
+        let ended = hasEnded
+        func refuse(_ text: String) -> ExerciseStep {
+            step.refusal = text
+            return step
+        }
+        switch input {
+        case .tick:
+            break
+        case .moveTo(let scenario):
+            clock.move(to: scenario, at: wall)
+            advance(to: clock.scenarioTime(at: wall), into: &step)
+        case .player(let command), .scripted(let command, _):
+            player(command, into: &step)
+        case .pause:
+            if ended { return refuse("the exercise has ended") }
+            guard clock.pause(at: wall) else { return refuse("the clock is already paused") }
+            emit(.exerciseClock(.paused), by: actor, into: &step)
+        case .resume:
+            if ended { return refuse("the exercise has ended") }
+            guard clock.resume(at: wall) else { return refuse("the clock is not paused") }
+            emit(.exerciseClock(.resumed), by: actor, into: &step)
+        case .speed(let pace):
+            if ended { return refuse("the exercise has ended") }
+            clock.setPace(pace, at: wall)
+            emit(.exerciseClock(.speedChanged(speed: pace.description)), by: actor, into: &step)
+        case .skip(let span):
+            if ended { return refuse("the exercise has ended") }
+            guard span > .zero else { return refuse("skip needs a positive duration such as 10m") }
+            emit(.exerciseClock(.skipped(by: span)), by: actor, into: &step)
+            clock.skip(span, at: wall)
+            advance(to: clock.scenarioTime(at: wall), into: &step)
+        case .injectNow(let message, let to):
+            if ended { return refuse("the exercise has ended") }
+            guard !message.isEmpty else { return refuse("an ad-hoc inject needs a message") }
+            let id = "adhoc-\(adHoc.count + 1)"
+            emit(.injectDelivered(InjectDelivery(inject: id, from: nil, to: to, method: InjectMethod.inPerson.description,
+                                                 message: message, contingency: false, adHoc: true)), by: actor, into: &step)
+        case .deliver(let id):
+            if ended { return refuse("the exercise has ended") }
+            guard let inject = exercise.inject(id) else {
+                return refuse("no inject '\(id)' in this exercise\(Suggestion.hint(for: id, in: exercise.injects.map(\.id.value)))")
+            }
+            if deliveries[id] != nil { return refuse("inject \(id) was already delivered") }
+            deliver(inject, by: actor, into: &step)
+        case .end(let reason):
+            if ended { return refuse("the exercise has already ended") }
+            finish(reason: reason, by: actor, into: &step)
+        case .overrule(let objective, let rating, let note):
+            guard exercise.objective(objective) != nil else {
+                return refuse("no objective '\(objective)' in this exercise\(Suggestion.hint(for: objective, in: exercise.objectives.map(\.id.value)))")
+            }
+            guard !note.isEmpty else { return refuse("an overrule needs a note saying why") }
+            emit(.ratingOverruled(objective: objective, rating: rating.rawValue, note: note), by: actor, into: &step)
+        }
+        return step
+    }
+
+    /// Who acts when the facilitator records an action without naming the player: the holder of the role the
+    /// action needs (the task's role, the decision's role, the state's owner), else the incident commander;
+    /// notes and lessons are the facilitator's.
+    public func defaultActor(for action: Command.Action) -> String {
+        let playbook = run.playbook
+        let commander = run.holder(of: Playbook.incidentCommander) ?? exercise.commander ?? exercise.facilitator
+        func holder(_ role: String?) -> String { role.flatMap { run.holder(of: $0) } ?? commander }
+        switch action {
+        case .completeTask(let task, _), .skipTask(let task, _): return holder(playbook.task(task)?.task.role.value)
+        case .decide(let decision, _, _): return holder(playbook.decision(decision)?.decision.by.value)
+        case .raise: return holder(run.currentState.flatMap { playbook.state($0)?.owner?.value })
+        case .note, .lesson: return exercise.facilitator
+        default: return commander
+        }
+    }
+
+    /// The evaluation as of now (final once the exercise has ended).
+    public func evaluation() -> ExerciseEvaluation {
+        ExerciseEvaluation.evaluate(
+            exercise: exercise, deliveries: deliveries, withheld: withheld, facts: facts, overrules: overrules,
+            adHoc: adHoc, now: endedAt ?? now, ended: hasEnded)
+    }
+
+    // MARK: Replay
+
+    /// Rebuilds the exercise from its journaled events (scenario time in `at`). Never fails.
+    public mutating func apply(_ event: RunEvent) {
+        timed.run.apply(event)
+        observe(event)
+        if case .runStarted = event.body { started = true }
+    }
+
+    // MARK: Moving scenario time
+
+    mutating func advance(to target: Instant, into step: inout ExerciseStep) {
+        guard started else { return }
+        while !hasEnded {
+            skipHandled()
+            let inject = nextInject < schedule.count ? schedule[nextInject] : nil
+            let injectAt = inject.map { origin + $0.at.value }
+            var timerDue = timed.nextDue
+            if timed.timerRejection != nil { timerDue = nil }
+            let candidates = [timerDue, injectAt, end].compactMap { $0 }
+            guard let next = candidates.min(), next <= target else { break }
+            now = max(now, next)
+            if let timerDue, timerDue == next {
+                let fired = timed.advance(to: next, fireAtDueTimes: true)
+                absorbEngine(fired, into: &step)
+                if !fired.isEmpty || timed.timerRejection == nil { continue }
+            }
+            if let inject, injectAt == next {
+                consider(inject, into: &step)
+                continue
+            }
+            if next == end {
+                finish(reason: "scenario time is up (\(exercise.length))", by: Command.system, into: &step)
+            }
+        }
+        if !hasEnded { now = max(now, min(target, end)) }
+    }
+
+    private mutating func skipHandled() {
+        while nextInject < schedule.count, isHandled(schedule[nextInject].id.value) { nextInject += 1 }
+    }
+
+    /// Delivers or withholds a scheduled inject at its time.
+    mutating func consider(_ inject: Inject, into step: inout ExerciseStep) {
+        let actor = inject.controller ?? exercise.facilitator
+        if inject.contingency, firstUnmetEarlierExpectation() == nil {
+            emit(.injectWithheld(inject: inject.id.value, reason: "contingency not needed: every expectation of the earlier injects was met"),
+                 by: actor, into: &step)
+            return
+        }
+        if let unless = inject.unless, run.evaluate(unless.value) {
+            emit(.injectWithheld(inject: inject.id.value, reason: "'unless \(unless.value.text)' holds"), by: actor, into: &step)
+            return
+        }
+        deliver(inject, by: actor, into: &step)
+    }
+
+    /// The first expectation, in delivery order, of an inject delivered so far that has not been met.
+    public func firstUnmetEarlierExpectation() -> (inject: String, expectation: InjectExpectation)? {
+        for id in deliveryOrder {
+            guard let inject = injectByID[id] else { continue }
+            for expectation in inject.expect where facts.firstTime(of: expectation.what) == nil {
+                return (id, expectation)
+            }
+        }
+        return nil
+    }
+
+    mutating func deliver(_ inject: Inject, by actor: String, into step: inout ExerciseStep) {
+        emit(.injectDelivered(InjectDelivery(
+            inject: inject.id.value, from: inject.from, to: inject.to.map(\.value), method: inject.method.description,
+            message: inject.message, contingency: inject.contingency, adHoc: false)), by: actor, into: &step)
+        if case .channel(let channel) = inject.method {
+            step.effects.append(.sendNotification(Notification(
+                id: "inject-\(inject.id.value)", channel: channel.value, message: inject.message, trigger: "inject:\(inject.id.value)")))
+        }
+    }
+
+    mutating func finish(reason: String, by actor: String, into step: inout ExerciseStep) {
+        emit(.exerciseClock(.ended(reason: reason)), by: actor, into: &step)
+        if run.status == .active, let commander = run.holder(of: Playbook.incidentCommander) {
+            let result = timed.handle(Command(actor: commander, .close(reason: "exercise ended: \(reason)")), at: now, fireAtDueTimes: true)
+            absorbEngine(result.timerEvents + result.events, into: &step)
+        }
+    }
+
+    /// A player's command at the current scenario time; a refusal becomes a `playerActionRejected` fact.
+    mutating func player(_ command: Command, into step: inout ExerciseStep) {
+        let result = timed.handle(command, at: now, fireAtDueTimes: true)
+        absorbEngine(result.timerEvents + result.events, into: &step)
+        if let rejection = result.rejection {
+            emit(.playerActionRejected(action: command.action.consoleText, reason: rejection.reason), by: command.actor, into: &step)
+            step.rejection = rejection
+        }
+    }
+
+    // MARK: Recording
+
+    /// Engine events (already applied to the run).
+    private mutating func absorbEngine(_ events: [RunEvent], into step: inout ExerciseStep) {
+        for event in events { observe(event) }
+        step.events.append(contentsOf: events)
+        step.effects.append(contentsOf: Run.effects(of: events))
+    }
+
+    /// An exercise-layer event at the current scenario time.
+    private mutating func emit(_ body: RunEvent.Body, by actor: String, into step: inout ExerciseStep) {
+        let event = RunEvent(at: now, actor: actor, role: nil, body)
+        observe(event)
+        step.events.append(event)
+    }
+
+    private mutating func observe(_ event: RunEvent) {
+        now = max(now, event.at)
+        facts.record(event)
+        switch event.body {
+        case .exerciseStarted:
+            started = true
+        case .injectDelivered(let delivery):
+            if delivery.adHoc {
+                adHoc.append(.init(id: delivery.inject, at: event.at, message: delivery.message))
+            } else if deliveries[delivery.inject] == nil {
+                deliveries[delivery.inject] = event.at
+                deliveryOrder.append(delivery.inject)
+            }
+        case .injectWithheld(let inject, let reason):
+            withheld[inject] = reason
+        case .exerciseClock(.ended):
+            endedAt = event.at
+        case .ratingOverruled(let objective, let rating, let note):
+            if let rating = Rating(rawValue: rating) {
+                overrules[objective] = RatingOverrule(rating: rating, note: note, by: event.actor, at: event.at)
+            }
+        default:
+            break
+        }
+    }
+}
+
+/// What the facilitator, a player or the clock asks of an exercise.
+public enum ExerciseInput: Sendable, Hashable {
+    /// Only bring the scenario up to the clock's time.
+    case tick
+    /// Move scenario time to this instant (manual and max clocks; nothing is journaled for the move itself).
+    case moveTo(Instant)
+    case player(Command)
+    /// A scripted player's action due at this scenario instant: it happens at exactly that time (or now, if
+    /// the scenario is already past it), whatever the wall clock says.
+    case scripted(Command, at: Instant)
+    case pause
+    case resume
+    case speed(ScenarioPace)
+    case skip(TimeSpan)
+    /// An ad-hoc inject delivered now (not on the master scenario events list).
+    case injectNow(message: String, to: [String])
+    /// Deliver a listed inject now, whatever its time or contingency (the controller's call).
+    case deliver(inject: String)
+    case end(reason: String)
+    case overrule(objective: String, rating: Rating, note: String)
+}
+
+/// What one input did: the events to journal (scenario time in `at`), the effects for the shell, the engine's
+/// rejection of a player action (journaled as `playerActionRejected` too), or a refusal of a facilitator
+/// command (nothing journaled).
+public struct ExerciseStep: Sendable, Hashable {
+    public var events: [RunEvent] = []
+    public var effects: [Effect] = []
+    public var rejection: Rejection?
+    public var refusal: String?
+
+    public init(events: [RunEvent] = [], effects: [Effect] = [], rejection: Rejection? = nil, refusal: String? = nil) {
+        self.events = events
+        self.effects = effects
+        self.rejection = rejection
+        self.refusal = refusal
+    }
+}
+
+extension Command.Action {
+    /// The action as the facilitator console writes it: `done isolate`, `decide declare-major declare`.
+    public var consoleText: String {
+        switch self {
+        case .start(let start): "start \"\(start.title)\""
+        case .assign(let role, let person): "assign \(role) \(person)"
+        case .relieve(let role, _): "relieve \(role)"
+        case .completeTask(let task, _): "done \(task)"
+        case .skipTask(let task, _): "skip \(task)"
+        case .raise(let event): "event \(event)"
+        case .decide(let decision, let option, _): "decide \(decision) \(option)"
+        case .note: "note"
+        case .lesson: "lesson"
+        case .fireTimer(let key): "fire \(key)"
+        case .close: "close"
+        }
+    }
+}
+
+extension GuardExpression {
+    /// The guard written back in the playbook language: `decisions.declare-major == "declare"`.
+    public var text: String {
+        switch self {
+        case .literal(let b): return b ? "true" : "false"
+        case .taskDone(let t): return "tasks.\(t.value).done"
+        case .taskSkipped(let t): return "tasks.\(t.value).skipped"
+        case .allTasksDone: return "all_tasks_done"
+        case .roleAssigned(let r): return "roles.\(r.value).assigned"
+        case .decisionMade(let d): return "decisions.\(d.value).made"
+        case .comparison(let subject, let op, let value):
+            let left: String
+            switch subject {
+            case .decision(let d): left = "decisions.\(d.value)"
+            case .severity: left = "severity"
+            case .mode: left = "mode"
+            }
+            return "\(left) \(op.rawValue) \"\(value.value)\""
+        case .not(let x): return "not " + x.wrappedText
+        case .and(let x, let y): return "\(x.wrappedText) and \(y.wrappedText)"
+        case .or(let x, let y): return "\(x.wrappedText) or \(y.wrappedText)"
+        }
+    }
+
+    private var wrappedText: String {
+        switch self {
+        case .and, .or: "(\(text))"
+        default: text
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import MusterCore
+import MusterJournal
+import MusterRuntime
+import MusterYAML
+
+/// Problems the exercise shell reports, each in one line a person can act on.
+public struct ExerciseError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var diagnostics: [Diagnostic]
+    public init(_ message: String, diagnostics: [Diagnostic] = []) {
+        self.message = message
+        self.diagnostics = diagnostics
+    }
+    public var description: String { message }
+}
+
+/// An exercise run kept in the journal: for each input, the pure `ExerciseRun` decides (on a copy), the events
+/// and their outbox rows are appended in ONE transaction with the expected sequence number, and only then does
+/// the session keep the new state. Events are journaled with the wall-clock time of writing (`at_ms`) and the
+/// scenario time (`scenario_ms`); the machine works in scenario time.
+public final class ExerciseSession {
+    public let journal: Journal
+    public let runID: String
+    public private(set) var exercise: ExerciseRun
+    public private(set) var sequence: Int
+    let clock: any Clock
+
+    init(journal: Journal, runID: String, exercise: ExerciseRun, sequence: Int, clock: any Clock) {
+        self.journal = journal
+        self.runID = runID
+        self.exercise = exercise
+        self.sequence = sequence
+        self.clock = clock
+    }
+
+    /// A run id that says what it is and repeats from one fresh journal to another (so that timelines compare
+    /// byte for byte): `x-` and the exercise id, then the number of that exercise's runs in this journal.
+    public static func makeRunID(for exercise: Exercise, in journal: Journal) throws(JournalError) -> String {
+        var slug = String(exercise.id.value.prefix(48).map { ($0.isASCII && ($0.isLetter || $0.isNumber)) ? Character($0.lowercased()) : "-" })
+        while slug.hasSuffix("-") { slug.removeLast() }
+        let base = "x-" + slug
+        let taken = Set(try journal.runs().map(\.id))
+        var n = 1
+        while taken.contains("\(base)-\(n)") { n += 1 }
+        return "\(base)-\(n)"
+    }
+
+    /// Records a new exercise run: the run header (pinning the playbook's text), then the start (engine start,
+    /// the exercise's own record with the exercise file's text, role assignments, the clock, the injects due at
+    /// the start), in one transaction.
+    public static func start(
+        journal: Journal, loaded: LoadedExercise, playersFile: String?, pace: ScenarioPace? = nil, runID: String? = nil,
+        clock: any Clock = SystemClock()
+    ) throws -> (ExerciseSession, ExerciseStep) {
+        guard var exercise = loaded.exercise, let playbook = loaded.playbook?.playbook, let playbookText = loaded.playbook?.text,
+              !loaded.hasErrors else {
+            let errors = loaded.diagnostics.filter { $0.severity == .error }.count
+            throw ExerciseError("\(loaded.path) is not a valid exercise (\(errors) \(errors == 1 ? "error" : "errors"))", diagnostics: loaded.diagnostics)
+        }
+        if let pace { exercise.clock.pace = pace }
+        let id = try runID ?? makeRunID(for: exercise, in: journal)
+        var run = ExerciseRun(exercise: exercise, playbook: playbook)
+        let wall = clock.now
+        let step = run.start(runID: id, file: loaded.path, text: loaded.text, players: playersFile, wall: wall)
+        if let refusal = step.refusal { throw ExerciseError(refusal) }
+        let header = RunHeader(id: id, playbookID: playbook.id.value, playbookVersion: playbook.version, playbookText: playbookText,
+                               mode: .exercise, title: exercise.title, createdAt: wall)
+        let appended = try journal.createRun(header, entries: entries(step.events, wall: wall), outbox: outbox(step, playbook: playbook))
+        return (ExerciseSession(journal: journal, runID: id, exercise: run, sequence: appended.head.sequence, clock: clock), step)
+    }
+
+    /// Decides the input on a copy, journals what it produced, then keeps the new state.
+    @discardableResult
+    public func handle(_ input: ExerciseInput, by actor: String) throws -> ExerciseStep {
+        let wall = clock.now
+        var next = exercise
+        let step = next.handle(input, by: actor, wall: wall)
+        if !step.events.isEmpty {
+            let appended = try journal.append(runID: runID, expectedSequence: sequence, entries: Self.entries(step.events, wall: wall),
+                                              outbox: Self.outbox(step, playbook: next.run.playbook))
+            sequence = appended.head.sequence
+        }
+        exercise = next
+        return step
+    }
+
+    static func entries(_ events: [RunEvent], wall: Instant) -> [JournalEntry] {
+        events.map { JournalEntry(RunEvent(at: wall, actor: $0.actor, role: $0.role, $0.body), scenarioTime: $0.at) }
+    }
+
+    /// Outbox rows for the notifications queued (engine notifications and injects sent through a channel).
+    /// A `live_only` channel is skipped in exercises, with the reason.
+    static func outbox(_ step: ExerciseStep, playbook: Playbook) throws -> [OutboxRequest] {
+        var out: [OutboxRequest] = []
+        for effect in step.effects {
+            guard case .sendNotification(let notification) = effect else { continue }
+            let liveOnly = playbook.channel(notification.channel)?.liveOnly ?? false
+            var request = try OutboxRequest(
+                notification, status: liveOnly ? .skipped : .pending,
+                note: liveOnly ? "channel \(notification.channel) is live_only: not sent in an exercise" : nil)
+            if notification.id.hasPrefix("inject-") {
+                let inject = String(notification.id.dropFirst("inject-".count))
+                request.causeIndex = step.events.firstIndex {
+                    if case .injectDelivered(let d) = $0.body { d.inject == inject } else { false }
+                }
+            }
+            out.append(request)
+        }
+        return out
+    }
+}
+
+/// An exercise run read back from the journal: the exercise (decoded from the text recorded at its start), the
+/// playbook (from the run's pinned text), the state rebuilt from the events, and the stored rows.
+public struct ExerciseReplay: Sendable {
+    public var record: RunRecord
+    public var exercise: ExerciseRun
+    /// The events with SCENARIO time in `at`, in seq order.
+    public var events: [RunEvent]
+    public var started: ExerciseStarted
+
+    /// The most recent exercise run in the journal, or the one `name` (an id or id prefix) means.
+    public static func resolve(_ name: String?, in journal: Journal) throws -> RunRecord {
+        if let name {
+            let record = try journal.resolveRun(prefix: name)
+            guard record.mode == .exercise else { throw ExerciseError("run \(record.id) is a live incident, not an exercise") }
+            return record
+        }
+        guard let latest = try journal.runs().last(where: { $0.mode == .exercise }) else {
+            throw ExerciseError("no exercise run in \(journal.path) (start one with: muster exercise run FILE)")
+        }
+        return latest
+    }
+
+    public static func load(_ record: RunRecord, from journal: Journal) throws -> ExerciseReplay {
+        let stored = try journal.storedEvents(runID: record.id)
+        let events = stored.map { row in
+            RunEvent(at: row.scenarioTime ?? row.event.at, actor: row.event.actor, role: row.event.role, row.event.body)
+        }
+        guard let started = events.lazy.compactMap({ event -> ExerciseStarted? in
+            if case .exerciseStarted(let s) = event.body { s } else { nil }
+        }).first else {
+            throw ExerciseError("run \(record.id) has no exercise record")
+        }
+        let loadedPlaybook = PlaybookLoader.load(text: record.playbookText, file: "\(record.id):playbook \(record.playbookID) v\(record.playbookVersion)")
+        guard let playbook = loadedPlaybook.playbook else {
+            throw ExerciseError("the playbook pinned by run \(record.id) no longer decodes", diagnostics: loadedPlaybook.diagnostics)
+        }
+        let (node, yamlDiagnostics) = YAMLSource.parse(started.text, file: started.file)
+        guard let node, case (let decoded?, _) = ExerciseDecoder.decode(node) else {
+            throw ExerciseError("the exercise recorded by run \(record.id) (\(started.file)) no longer decodes", diagnostics: yamlDiagnostics)
+        }
+        var exercise = ExerciseRun(exercise: decoded, playbook: playbook)
+        for event in events { exercise.apply(event) }
+        return ExerciseReplay(record: record, exercise: exercise, events: events, started: started)
+    }
+
+    /// Appends an evaluator's overrule to the run.
+    public static func overrule(_ record: RunRecord, objective: String, rating: Rating, note: String, by actor: String,
+                                in journal: Journal, clock: any Clock = SystemClock()) throws -> RunEvent {
+        let replay = try load(record, from: journal)
+        guard replay.exercise.exercise.objective(objective) != nil else {
+            let ids = replay.exercise.exercise.objectives.map(\.id.value)
+            throw ExerciseError("no objective '\(objective)' in exercise \(replay.started.exercise)\(Suggestion.hint(for: objective, in: ids)) (objectives: \(ids.joined(separator: ", ")))")
+        }
+        guard !note.isEmpty else { throw ExerciseError("an overrule needs a note saying why (--why)") }
+        let event = RunEvent(at: replay.exercise.endedAt ?? replay.exercise.now, actor: actor, role: nil,
+                             .ratingOverruled(objective: objective, rating: rating.rawValue, note: note))
+        try journal.append(runID: record.id, expectedSequence: record.lastSequence,
+                           entries: ExerciseSession.entries([event], wall: clock.now))
+        return event
+    }
+
+    /// Appends hot-wash lessons to the run (the engine accepts lessons after the run is closed).
+    public static func recordLessons(_ lessons: [(actor: String, lesson: Lesson)], on record: RunRecord, in journal: Journal,
+                                     clock: any Clock = SystemClock()) throws -> [RunEvent] {
+        guard !lessons.isEmpty else { return [] }
+        var replay = try load(record, from: journal)
+        var events: [RunEvent] = []
+        for (actor, lesson) in lessons {
+            let step = replay.exercise.handle(.player(Command(actor: actor, .lesson(lesson))), by: actor, wall: clock.now)
+            events += step.events
+        }
+        try journal.append(runID: record.id, expectedSequence: record.lastSequence, entries: ExerciseSession.entries(events, wall: clock.now))
+        return events
+    }
+}

@@ -1,0 +1,364 @@
+import ArgumentParser
+import Foundation
+import MusterCore
+import MusterJournal
+import MusterReports
+import MusterYAML
+
+/// The improvement log as the commands see it: lessons from every run, actions from the hash-chained log.
+struct ImprovementState {
+    var journal: Journal
+    var lessons: [LessonEntry]
+    var log: ImprovementLog
+    var logHead: Int
+    var runs: [RunRecord]
+    var reports: [String: RunReport]
+    var now: Instant
+    var today: Day { Day(now) }
+
+    static func load(_ journal: Journal, withReports: Bool = false) throws -> ImprovementState {
+        let now = ImprovementState.clock()
+        do {
+            var lessons: [LessonEntry] = []
+            var reports: [String: RunReport] = [:]
+            let runs = try journal.runs()
+            for run in runs {
+                let events = try journal.events(runID: run.id)
+                guard withReports || events.contains(where: { if case .lessonRecorded = $0.body { true } else { false } }) else { continue }
+                let playbook = try JournalAccess.playbook(of: run)
+                let report = RunReport(
+                    run: ReportRun(id: run.id, title: run.title, playbookID: run.playbookID, playbookVersion: run.playbookVersion,
+                                   playbookSHA256: run.playbookSHA256, mode: run.mode, createdAt: run.createdAt),
+                    playbook: playbook, events: events.enumerated().map { ReportEvent(seq: $0.offset + 1, event: $0.element) },
+                    integrity: ReportIntegrity(headHash: "", eventCount: events.count, intact: true, checkedAt: now), generatedAt: now)
+                if withReports { reports[run.id] = report }
+                for lesson in report.lessons {
+                    lessons.append(LessonEntry(runID: run.id, runTitle: run.title, playbookID: run.playbookID, playbookTitle: playbook.title,
+                                               mode: run.mode, lesson: lesson, phases: lesson.state.flatMap { playbook.state($0)?.phases } ?? []))
+                }
+            }
+            let records = try journal.improvementEvents()
+            let decoder = JSONDecoder()
+            var events: [ActionEvent] = []
+            for r in records {
+                do {
+                    let change = try decoder.decode(ActionChange.self, from: Data(r.payload.utf8))
+                    events.append(ActionEvent(seq: r.seq, at: r.at, actor: r.actor, actionID: r.actionID, change: change))
+                } catch {
+                    throw Console.fail("improvement log event \(r.seq) cannot be read: \(error)")
+                }
+            }
+            return ImprovementState(journal: journal, lessons: lessons, log: ImprovementLog(events: events), logHead: records.last?.seq ?? 0,
+                                    runs: runs, reports: reports, now: now)
+        } catch let error as JournalError {
+            throw Console.fail(error.description)
+        }
+    }
+
+    /// Now, or `MUSTER_NOW` (RFC 3339 UTC) when set: a fixed clock for tests and demonstrations.
+    static func clock() -> Instant {
+        if let text = ProcessInfo.processInfo.environment["MUSTER_NOW"], let fixed = Instant(iso8601: text) { return fixed }
+        return JournalAccess.now()
+    }
+
+    /// Decides, journals and prints one change.
+    mutating func execute(_ command: ActionCommand, actor: String) throws -> ImprovementAction {
+        switch log.decide(command) {
+        case .failure(let rejection):
+            throw Console.fail(rejection.reason)
+        case .success(let (actionID, change)):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let payload = String(decoding: try encoder.encode(change), as: UTF8.self)
+            do {
+                let record = try journal.appendImprovement(
+                    expectedSequence: logHead, at: now, actor: actor, actionID: actionID, type: change.typeName, payload: payload)
+                log.apply(ActionEvent(seq: record.seq, at: now, actor: actor, actionID: actionID, change: change))
+                logHead = record.seq
+            } catch {
+                throw Console.fail(error.description)
+            }
+            return log.action(actionID)!
+        }
+    }
+
+    var recurring: [String: Set<String>] { LessonEntry.recurringRootCauses(lessons) }
+}
+
+func defaultActor() -> String {
+    let env = ProcessInfo.processInfo.environment
+    return env["MUSTER_USER"] ?? env["USER"] ?? "unknown"
+}
+
+// MARK: - muster lessons
+
+struct LessonsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lessons", abstract: "Lessons recorded in runs (during a run or at the hot wash).",
+        subcommands: [List.self], defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List lessons across runs; recurring root causes are flagged.")
+        @Option(name: .customLong("run"), help: "Only this run (id or unique prefix).") var runFilter: String?
+        @Option(help: "strength or improvement.") var kind: LessonKind?
+
+        func run() throws {
+            let journal = try JournalAccess.open()
+            defer { try? journal.close() }
+            let state = try ImprovementState.load(journal)
+            let runID = try runFilter.map { try JournalAccess.run(journal, $0).id }
+            let recurring = state.recurring
+            var lines: [String] = []
+            for entry in state.lessons {
+                if let runID, entry.runID != runID { continue }
+                if let kind, entry.lesson.kind != kind { continue }
+                var line = "\(entry.id)  \(entry.lesson.kind.rawValue.padding(11))  \(entry.lesson.text)"
+                if let cause = entry.lesson.rootCause {
+                    line += "  [root cause: \(cause)"
+                    if let runs = recurring[cause.lowercased()] { line += ", RECURRING in \(runs.count) runs" }
+                    line += "]"
+                }
+                let actions = state.log.actions.filter { $0.draft.lessons.contains(entry.id) }
+                if actions.isEmpty, entry.lesson.kind == .improvement { line += "  (no action yet)" }
+                for a in actions { line += "  → \(a.id) \(a.status.rawValue)\(a.isOverdue(today: state.today) ? " OVERDUE" : "")" }
+                lines.append(line + "  (\(entry.playbookID), \(entry.mode.rawValue))")
+            }
+            if lines.isEmpty { Console.err("no lessons\(runID.map { " in run \($0)" } ?? "")\n") }
+            Console.out(lines.map { $0 + "\n" }.joined())
+            for (cause, runs) in recurring.sorted(by: { $0.key < $1.key }) {
+                Console.out("recurring root cause: \(cause) in \(runs.count) runs (\(runs.sorted().joined(separator: ", ")))\n")
+            }
+        }
+    }
+}
+
+extension LessonKind: ExpressibleByArgument {}
+extension CapabilityElement: ExpressibleByArgument {}
+extension ReviewResult: ExpressibleByArgument {}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}
+
+// MARK: - muster actions
+
+struct ActionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "actions",
+        abstract: "Improvement actions: open → in-progress → done → verified (effective review) → closed.",
+        subcommands: [Add.self, List.self, Start.self, Done.self, Review.self, Close.self, Report.self, Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Verify the improvement log's hash chain; prints its head hash (exit 1 when broken).")
+        func run() throws {
+            let journal = try JournalAccess.open()
+            defer { try? journal.close() }
+            do {
+                let report = try journal.verifyImprovementLog()
+                for warning in report.warnings { Console.err("warning: \(warning)\n") }
+                if let broken = report.firstBroken {
+                    throw Console.fail("improvement log: chain broken at event \(broken.seq): \(broken.problem)")
+                }
+                Console.out("improvement log: \(report.eventCount) events, chain intact (head \(report.headHash))\n")
+            } catch let error as JournalError {
+                throw Console.fail(error.description)
+            }
+        }
+    }
+
+    struct Actor: ParsableArguments {
+        @Option(name: .customLong("as"), help: "Who makes the change (default: $MUSTER_USER, else $USER).")
+        var actor: String?
+        var name: String { actor ?? defaultActor() }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a corrective action for one or more lessons.")
+        @Option(help: "Lesson id RUN/SEQ (see muster lessons list); repeat for several.") var lesson: [String] = []
+        @Option(help: "The corrective action.") var title: String
+        @Option(help: "Point of contact.") var owner: String
+        @Option(help: "Responsible organisation.") var org: String
+        @Option(help: "Due date, YYYY-MM-DD.") var due: String
+        @Option(help: "planning, organization, equipment, training or exercise.") var element: CapabilityElement
+        @Option(help: "Capability or objective (default: the playbook's title and the lesson's phase).") var capability: String?
+        @Option(help: "The issue (default: the lesson's text).") var issue: String?
+        @OptionGroup var actor: Actor
+
+        func run() throws {
+            let journal = try JournalAccess.open()
+            defer { try? journal.close() }
+            var state = try ImprovementState.load(journal)
+            guard let dueDay = Day(due) else { throw Console.fail("--due '\(due)' is not a date (YYYY-MM-DD)") }
+            guard !lesson.isEmpty else { throw Console.fail("name the lesson the action answers with --lesson RUN/SEQ (see muster lessons list)") }
+            var found: [LessonEntry] = []
+            for id in lesson {
+                guard let entry = state.lessons.first(where: { $0.id == id || $0.id.dropFirst(2) == id }) else {
+                    throw Console.fail("no lesson '\(id)'; lesson ids are RUN/SEQ as muster lessons list prints them")
+                }
+                found.append(entry)
+            }
+            let first = found[0]
+            let draft = ActionDraft(
+                lessons: found.map(\.id), title: title,
+                capability: capability ?? first.playbookTitle + (first.phases.isEmpty ? "" : " (\(first.phases.map(\.rawValue).joined(separator: ", ")))"),
+                issue: issue ?? found.map(\.lesson.text).joined(separator: "; "), owner: owner, organization: org,
+                element: element, due: dueDay)
+            let action = try state.execute(.add(draft), actor: actor.name)
+            Console.out("\(action.id) open: \(action.draft.title) (owner \(action.draft.owner), due \(action.draft.due))\n")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List improvement actions; overdue ones are flagged.")
+        @Flag(help: "Only actions not closed.") var open = false
+        @Flag(help: "Only overdue actions.") var overdue = false
+        @Option(help: "Only this owner.") var owner: String?
+
+        func run() throws {
+            let journal = try JournalAccess.open()
+            defer { try? journal.close() }
+            let state = try ImprovementState.load(journal)
+            let recurring = state.recurring
+            var shown = 0
+            for a in state.log.actions {
+                if open, !a.isOpen { continue }
+                if overdue, !a.isOverdue(today: state.today) { continue }
+                if let owner, a.draft.owner != owner { continue }
+                shown += 1
+                var line = "\(a.id.padding(5)) \(a.status.rawValue.padding(11)) due \(a.draft.due)"
+                if a.isOverdue(today: state.today) { line += " OVERDUE" }
+                line += "  \(a.draft.title)  (owner \(a.draft.owner), \(a.draft.organization); \(a.draft.element.rawValue); lessons \(a.draft.lessons.joined(separator: ", "))"
+                let causes = Set(state.lessons.filter { a.draft.lessons.contains($0.id) }.compactMap { $0.lesson.rootCause?.lowercased() })
+                for cause in causes.sorted() where recurring[cause] != nil { line += "; RECURRING root cause \(cause)" }
+                if let review = a.reviews.last { line += "; last review \(review.result.rawValue) by \(review.reviewer)" }
+                Console.out(line + ")\n")
+            }
+            if shown == 0 { Console.err("no improvement actions match\n") }
+        }
+    }
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Mark an open action in progress.")
+        @Argument(help: "Action id (A-1).") var id: String
+        @OptionGroup var actor: Actor
+        func run() throws { try change(.start(id), actor.name) }
+    }
+
+    struct Done: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Mark an action in progress done (it still needs an effectiveness review).")
+        @Argument(help: "Action id (A-1).") var id: String
+        @Option(help: "What was done.") var note: String?
+        @OptionGroup var actor: Actor
+        func run() throws { try change(.done(id, note: note), actor.name) }
+    }
+
+    struct Review: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record an effectiveness review: effective verifies the action, not-effective reopens it.")
+        @Argument(help: "Action id (A-1).") var id: String
+        @Option(help: "How effectiveness was checked (exercise, audit, test, ...).") var method: String
+        @Option(help: "effective or not-effective.") var result: ReviewResult
+        @Option(help: "Who reviewed.") var reviewer: String
+        @Option(help: "Findings.") var note: String?
+        @OptionGroup var actor: Actor
+        func run() throws { try change(.review(id, method: method, result: result, reviewer: reviewer, note: note), actor.name) }
+    }
+
+    struct Close: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Close a verified action (refused without an effective review).")
+        @Argument(help: "Action id (A-1).") var id: String
+        @Option(help: "Closing note.") var note: String?
+        @OptionGroup var actor: Actor
+        func run() throws { try change(.close(id, note: note), actor.name) }
+    }
+
+    static func change(_ command: ActionCommand, _ actor: String) throws {
+        let journal = try JournalAccess.open()
+        defer { try? journal.close() }
+        var state = try ImprovementState.load(journal)
+        let action = try state.execute(command, actor: actor)
+        Console.out("\(action.id) \(action.status.rawValue): \(action.draft.title)\(action.isOverdue(today: state.today) ? " (OVERDUE: due \(action.draft.due))" : "")\n")
+    }
+
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The improvement plan with the HSEEP columns.")
+        @Option(help: "html, md or csv.") var format: PlanFormat = .md
+        @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
+
+        enum PlanFormat: String, ExpressibleByArgument { case html, md, csv }
+
+        func run() throws {
+            let journal = try JournalAccess.open()
+            defer { try? journal.close() }
+            let state = try ImprovementState.load(journal)
+            let text: String
+            switch format {
+            case .csv: text = ImprovementPlan.csv(state.log.actions, today: state.today)
+            case .md: text = ImprovementPlan.markdown(state.log.actions, today: state.today)
+            case .html: text = ImprovementPlan.html(state.log.actions, today: state.today)
+            }
+            try JournalAccess.emit(text, to: output)
+        }
+    }
+}
+
+// MARK: - muster programme
+
+struct ProgrammeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "programme",
+        abstract: "For each playbook and service: last exercised or used live, outcome, open actions, review due.")
+
+    @Option(help: "html or md.") var format: Format = .md
+    @Option(help: "Folder of playbooks to include even if never run.") var playbooks = "playbooks"
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
+
+    enum Format: String, ExpressibleByArgument { case html, md }
+
+    func run() throws {
+        let journal = try JournalAccess.open()
+        defer { try? journal.close() }
+        let state = try ImprovementState.load(journal, withReports: true)
+        var playbookByID: [String: Playbook] = [:]
+        var order: [String] = []
+        if FileManager.default.fileExists(atPath: playbooks) {
+            for loaded in PlaybookLoader.loadAll(paths: [playbooks]) {
+                guard let p = loaded.playbook, playbookByID[p.id.value] == nil else { continue }
+                playbookByID[p.id.value] = p
+                order.append(p.id.value)
+            }
+        }
+        for run in state.runs where playbookByID[run.playbookID] == nil {
+            if let report = state.reports[run.id] {
+                playbookByID[run.playbookID] = report.playbook
+                order.append(run.playbookID)
+            }
+        }
+        var entries: [ProgrammeEntry] = []
+        for id in order {
+            let playbook = playbookByID[id]!
+            var lastExercise: ProgrammeEntry.RunSummary?
+            var lastLive: ProgrammeEntry.RunSummary?
+            for run in state.runs where run.playbookID == id {
+                guard let report = state.reports[run.id] else { continue }
+                var rto: [String: Attainment] = [:]
+                for s in report.metrics.services { rto[s.service] = s.rtoStatus }
+                let summary = ProgrammeEntry.RunSummary(runID: run.id, mode: run.mode, startedAt: report.metrics.runStart,
+                                                        outcome: report.outcome.replacingOccurrences(of: "`", with: ""), rto: rto)
+                if run.mode == .exercise {
+                    if lastExercise.map({ $0.startedAt <= summary.startedAt }) ?? true { lastExercise = summary }
+                } else if lastLive.map({ $0.startedAt <= summary.startedAt }) ?? true {
+                    lastLive = summary
+                }
+            }
+            let lessonIDs = Set(state.lessons.filter { $0.playbookID == id }.map(\.id))
+            let actions = state.log.actions.filter { !lessonIDs.isDisjoint(with: $0.draft.lessons) && $0.isOpen }
+            entries.append(ProgrammeEntry(
+                playbookID: id, title: playbook.title, version: playbook.version, reviewEvery: playbook.reviewEvery,
+                services: playbook.services.map { ($0.id.value, $0.title ?? $0.id.value) },
+                lastExercise: lastExercise, lastLive: lastLive, openActions: actions.count,
+                overdueActions: actions.filter { $0.isOverdue(today: state.today) }.count))
+        }
+        let text = format == .html ? ProgrammeReport.html(entries, now: state.now) : ProgrammeReport.markdown(entries, now: state.now)
+        try JournalAccess.emit(text, to: output)
+    }
+}

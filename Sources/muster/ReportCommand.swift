@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import MusterCore
+import MusterExercise
+import MusterJournal
+import MusterReports
+import MusterYAML
+
+/// Opening the journal and reading one run's timeline, for the reporting commands.
+enum JournalAccess {
+    static func open() throws -> Journal {
+        do {
+            return try Journal.open(home: Journal.defaultHome(), create: false)
+        } catch {
+            throw Console.fail(error.description)
+        }
+    }
+
+    static func run(_ journal: Journal, _ argument: String?) throws -> RunRecord {
+        do {
+            if let argument { return try journal.resolveRun(prefix: argument) }
+            guard let latest = try journal.latestRun() else { throw Console.fail("no run in \(journal.path) yet") }
+            return latest
+        } catch let error as JournalError {
+            throw Console.fail(error.description)
+        }
+    }
+
+    static func playbook(of run: RunRecord) throws -> Playbook {
+        let loaded = PlaybookLoader.load(text: run.playbookText, file: "\(run.id):playbook.yaml", semanticChecks: false)
+        guard let playbook = loaded.playbook else {
+            for d in loaded.diagnostics { Console.err(d.description + "\n") }
+            throw Console.fail("run \(run.id): its pinned playbook copy does not load")
+        }
+        return playbook
+    }
+
+    static func now() -> Instant {
+        Instant(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+    }
+
+    /// Builds the report model of a run: pinned playbook, events, and a verification made now.
+    static func report(_ journal: Journal, _ run: RunRecord, now: Instant) throws -> RunReport {
+        do {
+            let verification = try journal.verify(runID: run.id)
+            var events = try reportEvents(journal, run, intact: verification.isIntact)
+            // Exercises are reported on the scenario clock, as the exercise evaluation counts.
+            var evaluation: ExerciseEvaluation?
+            if run.mode == .exercise, events.contains(where: { $0.scenarioTime != nil }) {
+                for i in events.indices {
+                    guard let scenario = events[i].scenarioTime else { continue }
+                    events[i].wallTime = events[i].event.at
+                    events[i].event.at = scenario
+                }
+            }
+            if run.mode == .exercise, events.contains(where: { if case .exerciseStarted = $0.event.body { true } else { false } }) {
+                do {
+                    evaluation = try ExerciseReplay.load(run, from: journal).exercise.evaluation()
+                } catch {
+                    Console.err("warning: run \(run.id): the exercise cannot be evaluated (\(error)); the report leaves the evaluation out\n")
+                }
+            }
+            let integrity = ReportIntegrity(
+                headHash: verification.headHash, eventCount: verification.eventCount, intact: verification.isIntact,
+                problem: verification.firstBroken.map { _ in verification.description }, warnings: verification.warnings,
+                checkedAt: now)
+            return RunReport(
+                run: ReportRun(id: run.id, title: run.title, playbookID: run.playbookID, playbookVersion: run.playbookVersion,
+                               playbookSHA256: run.playbookSHA256, mode: run.mode, createdAt: run.createdAt),
+                playbook: try playbook(of: run), events: events, integrity: integrity, generatedAt: now, exercise: evaluation)
+        } catch let error as JournalError {
+            throw Console.fail(error.description)
+        }
+    }
+
+    /// The run's events with seqs. A run whose chain is intact has seqs 1...n, so the lean reader (no payload
+    /// text or hashes kept) serves, with scenario times read alongside; a broken chain (gaps) reads full rows.
+    static func reportEvents(_ journal: Journal, _ run: RunRecord, intact: Bool) throws(JournalError) -> [ReportEvent] {
+        if intact {
+            let events = try journal.events(runID: run.id)
+            let scenario = run.mode == .exercise ? try journal.scenarioTimes(runID: run.id) : []
+            return events.indices.map { i in
+                ReportEvent(seq: i + 1, event: events[i], scenarioTime: scenario.indices.contains(i) ? scenario[i] : nil)
+            }
+        }
+        return try journal.storedEvents(runID: run.id).map { ReportEvent(seq: $0.seq, event: $0.event, scenarioTime: $0.scenarioTime) }
+    }
+
+    /// Writes to `-o FILE`, or standard output.
+    static func emit(_ text: String, to output: String?) throws {
+        try emit(bytes: Array(text.utf8), to: output)
+    }
+
+    static func emit(bytes: [UInt8], to output: String?) throws {
+        guard let output else {
+            try FileHandle.standardOutput.write(contentsOf: bytes)
+            return
+        }
+        // Written beside the target, then moved over it: a reader never sees half a report.
+        let temporary = output + ".muster-tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw Console.fail("cannot write \(output)")
+        }
+        do {
+            try handle.write(contentsOf: bytes)
+            try handle.close()
+            _ = try? FileManager.default.removeItem(atPath: output)
+            try FileManager.default.moveItem(atPath: temporary, toPath: output)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw Console.fail("cannot write \(output): \(error.localizedDescription)")
+        }
+    }
+}
+
+enum ReportFormatOption: String, ExpressibleByArgument, CaseIterable {
+    case html, md, json
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the post-incident or after-action report of a run.",
+        discussion: """
+            Everything is computed from the run's pinned playbook and its hash-chained timeline, and the chain is \
+            verified first: a report of a tampered run says so at the top (and the command exits 1). \
+            Journal: $MUSTER_HOME/muster.db (default ./.muster).
+            """)
+
+    @Argument(help: "The run id or a unique prefix of it (default: the most recent run).")
+    var runID: String?
+
+    @Option(help: "html (one self-contained printable file), md (Markdown) or json (docs/report-schema.json). Default: from the -o extension, else md.")
+    var format: ReportFormatOption?
+
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+    var output: String?
+
+    func run() throws {
+        let journal = try JournalAccess.open()
+        defer { try? journal.close() }
+        let record = try JournalAccess.run(journal, runID)
+        var report = try JournalAccess.report(journal, record, now: ImprovementState.clock())
+        // Lessons carry the actions that answer them, overdue ones flagged.
+        let log = try ImprovementState.load(journal)
+        for action in log.log.actions {
+            let text = "\(action.id) \(action.status.rawValue)" + (action.isOverdue(today: log.today) ? ", OVERDUE (due \(action.draft.due))" : "")
+            for lesson in action.draft.lessons where lesson.hasPrefix(record.id + "/") { report.lessonActions[lesson, default: []].append(text) }
+        }
+        let chosen = format ?? output.flatMap { path in
+            path.hasSuffix(".html") || path.hasSuffix(".htm") ? .html : path.hasSuffix(".json") ? .json : nil
+        } ?? .md
+        let bytes: [UInt8]
+        switch chosen {
+        case .html: bytes = ReportHTML.bytes(report)
+        case .md: bytes = ReportMarkdown.bytes(report)
+        case .json: bytes = ReportJSON.bytes(report)
+        }
+        try JournalAccess.emit(bytes: bytes, to: output)
+        if let output { Console.err("wrote \(output) (\(chosen.rawValue), run \(record.id), \(report.events.count) events)\n") }
+        if !report.integrity.intact {
+            Console.err("error: \(report.integrity.problem ?? "run \(record.id): chain broken"); the report says so at the top\n")
+            throw ExitCode.failure
+        }
+    }
+}

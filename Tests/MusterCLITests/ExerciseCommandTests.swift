@@ -1,0 +1,178 @@
+import Foundation
+import Testing
+
+/// `muster exercise ...` and `muster validate` on exercises, with the real binary. Each test works in a fresh
+/// temporary folder, so the journal (`./.muster`) is its own.
+@Suite("muster exercise (built binary)")
+struct ExerciseCommandTests {
+    static func exercise(_ name: String) -> String { CLI.packageRoot.appendingPathComponent("exercises/\(name).yaml").path }
+
+    /// A timeline line as `ExerciseText.lines` prints it.
+    static func row(_ offset: String, _ who: String, _ type: String, _ details: String) -> String {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        return offset + "  " + pad(who, 26) + "  " + pad(type, 22) + "  " + details
+    }
+
+    static func scratch() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("muster-x-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func muster(_ arguments: [String], in folder: URL, input: String? = nil) throws -> CLIResult {
+        guard FileManager.default.isExecutableFile(atPath: CLI.binary.path) else {
+            throw CLIError("the muster binary is not at \(CLI.binary.path); run `swift build --build-tests` first")
+        }
+        return try CLI.runProgram(CLI.binary, arguments, in: folder, input: input)
+    }
+
+    @Test("the facilitator console is driven through standard input: actions, clock control, ad-hoc inject, overrule, end")
+    func console() throws {
+        let folder = try Self.scratch()
+        let input = """
+            status
+            as Lee: done confirm EDR shows mass renames
+            skip 5m
+            event confirmed
+            decide declare-major declare because the finance share is encrypted
+            as Sam: done isolate
+            pause
+            pause
+            skip 20m
+            resume
+            inject NOW "The CEO is on the phone"
+            overrule O1 S because the check was never written up
+            bogus
+            end
+
+            """
+        let r = try Self.muster(["exercise", "run", Self.exercise("ransomware-tabletop"), "--no-players", "--speed", "manual", "--no-hotwash"],
+                                in: folder, input: input)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        func has(_ prefix: String) -> Bool { lines.contains { $0.hasPrefix(prefix) } }
+        #expect(has("run x-ransomware-tabletop-2026q4-1 (exercise mode), playbook ransomware-file-servers v3, speed manual"))
+        #expect(has("clock: +00:00:00  2026-11-27 17:40:00Z  manual (advances with 'skip'); ends at +04:00:00"))
+        #expect(has(Self.row("+00:00:00", "Lee (it_ops)", "task-completed", "confirm \"EDR shows mass renames\"")))
+        #expect(has(Self.row("+00:00:00", "Alex", "exercise-clock", "skipped 5m")))
+        #expect(has(Self.row("+00:05:00", "Dana (incident_commander)", "event-raised", "confirmed")))
+        #expect(has(Self.row("+00:05:00", "Dana (incident_commander)", "decision-made", "declare-major: declare \"the finance share is encrypted\"")))
+        #expect(has(Self.row("+00:05:00", "Sam", "REJECTED", "done isolate: only the holder of it_ops (Lee) or the incident commander can complete 'isolate'")))
+        #expect(has(Self.row("+00:05:00", "Alex", "exercise-clock", "paused")))
+        #expect(has(Self.row("+00:25:00", "Alex", "inject-withheld", "I2: contingency not needed")))
+        #expect(has(Self.row("+00:25:00", "Alex", "INJECT", "adhoc-1 (ad hoc) (in-person): \"The CEO is on the phone\"")))
+        #expect(has(Self.row("+00:25:00", "Robin", "rating-overruled", "O1: S \"the check was never written up\"")))
+        #expect(has(Self.row("+00:25:00", "Alex", "exercise-clock", "ended: ended by the facilitator")))
+        #expect(has("  O1  S  score 100%: 2 on time, 0 late, 0 unmet"))
+        #expect(has("      overruled by Robin at +00:25:00: S (computed P) \"the check was never written up\""))
+        #expect(has("ad-hoc injects: adhoc-1 at +00:25:00 \"The CEO is on the phone\""))
+        #expect(r.stderr.contains("refused: the clock is already paused"))
+        #expect(r.stderr.contains("error: unknown command 'bogus' (type 'help')"))
+    }
+
+    @Test("the end of console input ends the exercise; the hot wash reads lessons; evaluate and timeline read the journal")
+    func evaluateAndHotWash() throws {
+        let folder = try Self.scratch()
+        let run = try Self.muster(["exercise", "run", Self.exercise("ransomware-tabletop"), "--speed", "max"], in: folder,
+                                  input: "+ Clear roles from the start\nas Lee: - Backups took long to find\n\n")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains(Self.row("+04:00:00", "Alex", "lesson-recorded", "strength: \"Clear roles from the start\"")))
+        #expect(run.stdout.contains(Self.row("+04:00:00", "Lee (it_ops)", "lesson-recorded", "improvement: \"Backups took long to find\"")))
+
+        let evaluated = try Self.muster(["exercise", "evaluate", "--overrule", "O2=s", "--why", "Restore began before the RTO", "--no-hotwash"], in: folder)
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        #expect(evaluated.stdout.hasPrefix("run x-ransomware-tabletop-2026q4-1\nEVALUATION  ransomware-tabletop-2026q4"))
+        #expect(evaluated.stdout.contains("overruled by Robin at +04:00:00: S (computed M) \"Restore began before the RTO\""))
+        #expect(evaluated.stdout.contains("ratings: O1 P, O2 S, O3 S"))
+
+        let timeline = try Self.muster(["exercise", "timeline", "x-ransomware"], in: folder)
+        #expect(timeline.status == 0)
+        #expect(timeline.stdout.contains(Self.row("+04:00:00", "Robin", "rating-overruled", "O2: S \"Restore began before the RTO\"")))
+
+        let bad = try Self.muster(["exercise", "evaluate", "--overrule", "O7=S", "--why", "x", "--no-hotwash"], in: folder)
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("error: no objective 'O7' in exercise ransomware-tabletop-2026q4 (did you mean 'O1'?)"))
+
+        let empty = try Self.muster(["exercise", "evaluate"], in: try Self.scratch())
+        #expect(empty.status == 1)
+        #expect(empty.stderr.hasPrefix("error: no journal at "))
+    }
+
+    @Test("each example exercise runs unattended to its documented ratings, the same bytes every time",
+          arguments: [
+              ("ransomware-tabletop", "ratings: O1 P, O2 M, O3 S"),
+              ("datacentre-failover-drill", "ratings: O1 P, O2 S, O3 U"),
+              ("personal-data-breach-tabletop", "ratings: O1 P, O2 U, O3 P"),
+          ])
+    func examples(_ name: String, _ ratings: String) throws {
+        let first = try Self.muster(["exercise", "run", Self.exercise(name), "--speed", "max", "--no-hotwash"], in: try Self.scratch())
+        let second = try Self.muster(["exercise", "run", Self.exercise(name), "--speed", "max", "--no-hotwash"], in: try Self.scratch())
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.hasSuffix(ratings + "\n"))
+        #expect(first.stdout == second.stdout)
+        #expect(first.stdout.contains("EVALUATION"))
+    }
+
+    @Test("scripted players act at exactly their scenario times at a real speed too: the timeline equals the one at max")
+    func realSpeed() throws {
+        let fast = try Self.muster(["exercise", "run", Self.exercise("ransomware-tabletop"), "--speed", "14400", "--no-hotwash"], in: try Self.scratch())
+        let max = try Self.muster(["exercise", "run", Self.exercise("ransomware-tabletop"), "--speed", "max", "--no-hotwash"], in: try Self.scratch())
+        #expect(fast.status == 0, "\(fast.stderr)")
+        func withoutSpeed(_ text: String) -> String { text.split(separator: "\n").filter { !$0.contains("speed") }.joined(separator: "\n") }
+        #expect(withoutSpeed(fast.stdout) == withoutSpeed(max.stdout))
+    }
+
+    @Test("muster validate checks exercise files and player scripts with positions, and the bundled ones pass")
+    func validate() throws {
+        let folder = try Self.scratch()
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("playbooks"),
+                                                   withDestinationURL: CLI.packageRoot.appendingPathComponent("playbooks"))
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("exercises"), withIntermediateDirectories: true)
+        try """
+            muster: 1
+            exercise: x
+            title: X
+            playbook: ransomware-file-servers
+            participants: { incident_commander: Dana }
+            injects:
+              - { id: I1, at: 0m, message: hi, expect: [ { do: task confrim, within: 5m } ] }
+
+            """.write(to: folder.appendingPathComponent("exercises/x.yaml"), atomically: true, encoding: .utf8)
+        try "muster: 1\nexercise: x\nsteps:\n  - { at: 1m, as: Dana, dun: confirm }\n"
+            .write(to: folder.appendingPathComponent("exercises/x.players.yaml"), atomically: true, encoding: .utf8)
+        let r = try Self.muster(["validate", "exercises"], in: folder)
+        #expect(r.status == 1)
+        #expect(r.stdout == """
+            exercises/x.players.yaml:4:25: error: unknown key 'dun' in step (did you mean 'done'?)
+            exercises/x.yaml:7:57: error: task 'confrim' is not a task of playbook 'ransomware-file-servers' (did you mean 'confirm'?)
+            2 files, 2 errors, 0 warnings
+
+            """)
+        let bundled = try Self.muster(["validate"], in: CLI.packageRoot)
+        #expect(bundled.status == 0)
+        #expect(bundled.stdout.hasSuffix("13 files, 0 errors, 0 warnings\n"))
+    }
+
+    @Test("a player script the engine refuses shows rejected actions on the timeline, not a crash; a bad exercise exits 1")
+    func badInput() throws {
+        let folder = try Self.scratch()
+        let script = folder.appendingPathComponent("p.yaml")
+        try """
+            muster: 1
+            exercise: ransomware-tabletop-2026q4
+            steps:
+              - { at: 1m, as: Sam, decide: declare-major, option: declare, why: "I think so" }
+              - { at: 2m, as: Lee, done: restore-backup, note: "done" }
+
+            """.write(to: script, atomically: true, encoding: .utf8)
+        let r = try Self.muster(["exercise", "run", Self.exercise("ransomware-tabletop"), "--players", script.path, "--speed", "max", "--no-hotwash"], in: folder)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(Self.row("+00:01:00", "Sam", "REJECTED", "decide declare-major declare: decision 'declare-major' belongs to state 'declare', but run x-ransomware-tabletop-2026q4-1 is in 'triage'")))
+        #expect(r.stdout.contains(Self.row("+00:02:00", "Lee", "REJECTED", "done restore-backup: task 'restore-backup' belongs to state 'restore'")))
+        #expect(r.stdout.hasSuffix("ratings: O1 U, O2 U, O3 M\n"))
+
+        let missing = try Self.muster(["exercise", "run", "nope.yaml"], in: folder)
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "error: no such file: nope.yaml\n")
+    }
+}
