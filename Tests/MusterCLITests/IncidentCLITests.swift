@@ -348,7 +348,9 @@ struct IncidentCLITests {
                       (fired["key"] as? [String: Any])?["id"] as? String == timer else { return nil }
                 return (fired["due"] as? [String: Any])?["millisecondsSinceEpoch"] as? Int
             }
-            #expect(dues.count >= 5, "\(timer) fired \(dues.count) times")
+            // At least 4 rounds of 0.4 s and a 1.2 s pause passed; how many more depends on the machine's load.
+            // The exact count is pinned by the two checks below (no gap, nothing due left unfired).
+            #expect(dues.count >= 3, "\(timer) fired \(dues.count) times")
             // Each due time fired exactly once, none skipped, and nothing due by the last command left unfired.
             #expect(zip(dues, dues.dropFirst()).allSatisfy { $1 - $0 == 1000 }, "\(timer): \(dues)")
             if let last = dues.last { #expect(last <= finalAt && last + 1000 > finalAt) }
