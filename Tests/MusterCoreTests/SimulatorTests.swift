@@ -90,3 +90,51 @@ struct SimulatorTests {
         #expect(result.decisions.map(\.byDefault) == [true])
     }
 }
+
+@Suite("Simulator: playbooks that cannot settle")
+struct SimulatorLoopTests {
+    @Test("a due timer the engine refuses to fire is shown once and fails the simulation")
+    func timerRejection() throws {
+        let loaded = PlaybookLoader.load(text: """
+            muster: 1
+            id: loops
+            version: 1
+            title: Loops
+            roles:
+              incident_commander: { title: Incident Commander }
+            start: a
+            states:
+              a:
+                phase: detect
+                owner: incident_commander
+                timers: [ { id: go, after: 1m, raise: go } ]
+                transitions: [ { on: go, to: b } ]
+              b:
+                phase: respond
+                owner: incident_commander
+                transitions: [ { when: true, to: c } ]
+              c:
+                phase: respond
+                owner: incident_commander
+                transitions: [ { when: true, to: b } ]
+            """, file: "loops.yaml")
+        let playbook = try #require(loaded.playbook)
+        let script = try SimulatorTests.script("""
+            muster: 1
+            playbook: loops
+            start: { at: 2026-03-06T17:40:00Z, as: Dana, title: Loop }
+            steps:
+              - { at: 2m, as: Dana, note: "one" }
+              - { at: 3m, as: Dana, note: "two" }
+            until: 5m
+            """)
+        let result = Simulator.run(playbook: playbook, script: script)
+        let rejections = result.entries.compactMap { if case .rejection(let r) = $0 { r } else { nil } }
+        #expect(rejections.count == 1)
+        #expect(rejections.first?.actor == Command.system)
+        #expect(rejections.first?.step == "fire due timers")
+        #expect(result.failures.count == 1)
+        #expect(result.failures.first?.hasPrefix("a due timer could not fire at +00:02:00: ") == true)
+        #expect(result.finalState == "a")
+    }
+}

@@ -79,12 +79,25 @@ public enum Simulator {
         var failures: [String] = []
 
         func record(_ events: [RunEvent]) { entries.append(contentsOf: events.map { .event($0) }) }
+        // A due timer the engine refused to fire (a playbook that loops without settling) stops the clock's
+        // catch-up; it is shown once and fails the simulation.
+        var lastTimerRejection: Rejection?
+        func recordTimerRejection(at now: Instant) {
+            guard let rejection = timed.timerRejection else { return }
+            defer { lastTimerRejection = rejection }
+            guard rejection != lastTimerRejection else { return }
+            entries.append(.rejection(.init(
+                at: now, actor: Command.system, step: "fire due timers", reason: rejection.reason, expected: false,
+                location: script.location)))
+            failures.append("a due timer could not fire at +\((now - origin).clock): \(rejection.reason)")
+        }
 
         let start = StartRun(
             runID: "sim-\(playbook.id.value)", mode: script.mode, title: script.title,
             severity: script.severity, disruptionStart: script.disruptionStarted.map { origin - $0 }, commander: nil)
         let started = timed.handle(Command(actor: script.startedBy, .start(start)), at: origin, fireAtDueTimes: true)
         record(started.timerEvents)
+        recordTimerRejection(at: origin)
         record(started.events)
         if let rejection = started.rejection {
             entries.append(.rejection(.init(
@@ -96,21 +109,23 @@ public enum Simulator {
                 let now = origin + step.at
                 let result = timed.handle(step.command, at: now, fireAtDueTimes: true)
                 record(result.timerEvents)
+                recordTimerRejection(at: now)
                 record(result.events)
-                let where_ = "step at line \(step.location.line) (+\(step.at.clock) \(step.actor): \(step.action.scriptText))"
+                let stepText = "step at line \(step.location.line) (+\(step.at.clock) \(step.actor): \(step.action.scriptText))"
                 if let rejection = result.rejection {
                     entries.append(.rejection(.init(
                         at: now, actor: step.actor, step: step.action.scriptText, reason: rejection.reason,
                         expected: step.expectRejected, location: step.location)))
-                    if !step.expectRejected { failures.append("\(where_) was rejected: \(rejection.reason)") }
+                    if !step.expectRejected { failures.append("\(stepText) was rejected: \(rejection.reason)") }
                 } else if step.expectRejected {
-                    failures.append("\(where_) was expected to be rejected, but was accepted")
+                    failures.append("\(stepText) was expected to be rejected, but was accepted")
                 }
             }
         }
         let endOffset = script.until?.value ?? script.steps.last?.at ?? .zero
         let end = origin + endOffset
         record(timed.advance(to: end, fireAtDueTimes: true))
+        recordTimerRejection(at: end)
 
         var result = SimulationResult(
             playbookID: playbook.id.value, playbookVersion: playbook.version, origin: origin, end: end,
