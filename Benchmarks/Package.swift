@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // Benchmarks live in their own package so that users never build them.
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|exercise|all]
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|all]
 import PackageDescription
 
 let package = Package(
@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(name: "Muster", path: ".."),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .executableTarget(
@@ -17,8 +18,10 @@ let package = Package(
                 .product(name: "MusterCore", package: "Muster"),
                 .product(name: "MusterYAML", package: "Muster"),
                 .product(name: "MusterJournal", package: "Muster"),
+                .product(name: "MusterRuntime", package: "Muster"),
                 .product(name: "MusterExercise", package: "Muster"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Sources/MusterBench"
         ),

@@ -11,13 +11,15 @@ struct MusterBench {
         switch which {
         case "playbooks": try playbooks()
         case "engine": engine()
+        case "journal": try journal()
         case "exercise": try exercise()
         case "all":
             try playbooks()
             engine()
+            try journal()
             try exercise()
         default:
-            print("usage: muster-bench [playbooks|engine|exercise|all]")
+            print("usage: muster-bench [playbooks|engine|journal|exercise|all]")
         }
     }
 
