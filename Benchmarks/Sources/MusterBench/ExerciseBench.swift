@@ -140,8 +140,7 @@ enum ExerciseBench {
         var memory = ExerciseRun(exercise: exercise, playbook: playbook)
         var memoryEvents = memory.start(runID: "x-mem", file: "bench.yaml", text: "", players: nil, wall: origin).events.count
         for step in players.steps {
-            memoryEvents += memory.handle(.moveTo(origin + step.at), by: Command.system, wall: origin).events.count
-            memoryEvents += memory.handle(.player(step.command), by: step.actor, wall: origin).events.count
+            memoryEvents += memory.handle(.scripted(step.command, at: origin + step.at), by: step.actor, wall: origin).events.count
         }
         memoryEvents += memory.handle(.moveTo(memory.end), by: Command.system, wall: origin).events.count
         let exerciseMemorySeconds = EngineBench.seconds(clock.now - start)
