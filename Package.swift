@@ -8,6 +8,9 @@ let package = Package(
         .executable(name: "muster", targets: ["muster"]),
         .library(name: "MusterCore", targets: ["MusterCore"]),
         .library(name: "MusterYAML", targets: ["MusterYAML"]),
+        .library(name: "MusterJournal", targets: ["MusterJournal"]),
+        .library(name: "MusterNotify", targets: ["MusterNotify"]),
+        .library(name: "MusterDelivery", targets: ["MusterDelivery"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,10 +39,16 @@ let package = Package(
             name: "MusterNotify",
             dependencies: ["MusterCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The outbox worker: claims due notifications, routes them through the run's stored playbook, sends
+        // them with MusterNotify and records every attempt on the run's timeline.
+        .target(name: "MusterDelivery", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterNotify"]),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
-            dependencies: ["MusterCore", "MusterYAML", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterNotify", "MusterDelivery",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
@@ -50,6 +59,12 @@ let package = Package(
             name: "MusterNotifyTests",
             dependencies: ["MusterCore", "MusterNotify", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Receivers"]
+        ),
+        // The outbox worker and `muster outbox`/`muster notify` against real receivers (the scripts in
+        // MusterNotifyTests/Receivers) and the built `muster` binary.
+        .testTarget(
+            name: "MusterDeliveryTests",
+            dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterNotify", "MusterDelivery"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -5,6 +5,6 @@ struct Muster: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "muster",
         abstract: "Incident playbooks, live incidents and tabletop exercises, on one engine.",
-        subcommands: [ValidateCommand.self, ShowCommand.self, GraphCommand.self, SimulateCommand.self]
+        subcommands: [ValidateCommand.self, ShowCommand.self, GraphCommand.self, SimulateCommand.self, OutboxCommand.self, NotifyCommand.self]
     )
 }

@@ -122,6 +122,16 @@ public enum TimelineText {
         case .notificationQueued(let notification):
             return "\(notification.id) to \(notification.channel): \(quoted(notification.message))"
         case .runClosed(let reason): return reason.map(quoted) ?? ""
+        case .notificationSent(let id, let channel, let status, let latencyMs, let attempt):
+            return "\(id) to \(channel)" + (status.map { ": \($0)" } ?? "") + ", \(latencyMs) ms, attempt \(attempt)"
+        case .notificationFailed(let id, let channel, let reason, let attempt, let nextAttempt):
+            return "\(id) to \(channel), attempt \(attempt): \(quoted(reason))" + (nextAttempt.map { ", next attempt \(utc($0))" } ?? "")
+        case .notificationDeadLettered(let id, let channel, let reason, let attempts):
+            return "\(id) to \(channel) after \(attempts) \(attempts == 1 ? "attempt" : "attempts"): \(quoted(reason))"
+        case .notificationSkipped(let id, let channel, let reason):
+            return "\(id) to \(channel): \(quoted(reason))"
+        case .notificationRequeued(let id, let channel, let previousStatus, let attempts):
+            return "\(id) to \(channel) (was \(previousStatus) after \(attempts) \(attempts == 1 ? "attempt" : "attempts"))"
         }
     }
 
