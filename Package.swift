@@ -64,7 +64,10 @@ let package = Package(
         // MusterNotifyTests/Receivers) and the built `muster` binary.
         .testTarget(
             name: "MusterDeliveryTests",
-            dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterNotify", "MusterDelivery"]
+            dependencies: [
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterNotify", "MusterDelivery",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

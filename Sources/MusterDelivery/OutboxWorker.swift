@@ -128,7 +128,10 @@ public final class OutboxWorker: @unchecked Sendable {
         guard !claimed.isEmpty else { return nil }
         var batch = Batch(planned: [], requests: [])
         let decoder = JSONDecoder()
+        // What others appended since (a person's requeue, new notifications) counts for this batch.
+        var refreshed: Set<String> = []
         for item in claimed {
+            if refreshed.insert(item.runID).inserted { try? refresh(item.runID) }
             var plan = Planned(item: item, notification: nil, channel: item.channel, maxAttempts: policy.defaultMaxAttempts,
                                attemptsUsed: item.attempts, redactor: Redactor(), action: .refuse(""))
             let info: RunDeliveryInfo
@@ -215,6 +218,15 @@ public final class OutboxWorker: @unchecked Sendable {
         }
         store(info)
         return info
+    }
+
+    private func refresh(_ runID: String) throws(DeliveryError) {
+        lock.lock()
+        let cached = runs[runID]
+        lock.unlock()
+        guard var info = cached else { return }
+        try info.refresh(journal)
+        store(info)
     }
 
     private func store(_ info: RunDeliveryInfo) {
