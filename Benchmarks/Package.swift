@@ -1,6 +1,7 @@
 // swift-tools-version: 6.0
 // Benchmarks live in their own package so that users never build them.
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|all]
+// `notify` needs nginx-light, wrk and curl: apt-get install -y nginx-light wrk curl
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|notify|all]
 import PackageDescription
 
 let package = Package(
@@ -16,6 +17,9 @@ let package = Package(
             dependencies: [
                 .product(name: "MusterCore", package: "Muster"),
                 .product(name: "MusterYAML", package: "Muster"),
+                .product(name: "MusterJournal", package: "Muster"),
+                .product(name: "MusterNotify", package: "Muster"),
+                .product(name: "MusterDelivery", package: "Muster"),
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/MusterBench"

@@ -28,6 +28,8 @@ public final class OutboxWorker: @unchecked Sendable {
 
     private let lock = NSLock()
     private var runs: [String: RunDeliveryInfo] = [:]
+    /// Per stored playbook (by SHA-256): the secrets its channels take from this worker's environment.
+    private var redactors: [String: Redactor] = [:]
 
     public init(
         journal: Journal, transport: CurlTransport, environment: [String: String], policy: RetryPolicy = .standard,
@@ -142,7 +144,7 @@ public final class OutboxWorker: @unchecked Sendable {
                 batch.planned.append(plan)
                 continue
             }
-            plan.redactor = secrets(of: info.playbook)
+            plan.redactor = secrets(of: info)
             plan.attemptsUsed = item.attempts - (info.requeuedAt[item.notificationID] ?? 0)
             guard let notification = try? decoder.decode(MusterCore.Notification.self, from: Data(item.payload.utf8)) else {
                 plan.action = .refuse("not sent: the outbox item's payload is not a notification")
@@ -177,7 +179,12 @@ public final class OutboxWorker: @unchecked Sendable {
 
     /// Every value the playbook's channels take from the environment, and their URLs: kept out of any text
     /// the worker records, whatever the transport or a receiver said.
-    private func secrets(of playbook: Playbook) -> Redactor {
+    private func secrets(of info: RunDeliveryInfo) -> Redactor {
+        lock.lock()
+        let known = redactors[info.record.playbookSHA256]
+        lock.unlock()
+        if let known { return known }
+        let playbook = info.playbook
         var redactor = Redactor()
         for channel in playbook.channels {
             for (key, located) in channel.settings {
@@ -202,6 +209,9 @@ public final class OutboxWorker: @unchecked Sendable {
                 }
             }
         }
+        lock.lock()
+        redactors[info.record.playbookSHA256] = redactor
+        lock.unlock()
         return redactor
     }
 

@@ -11,11 +11,13 @@ struct MusterBench {
         switch which {
         case "playbooks": try playbooks()
         case "engine": engine()
+        case "notify": try NotifyBench.run()
         case "all":
             try playbooks()
             engine()
+            try NotifyBench.run()
         default:
-            print("usage: muster-bench [playbooks|engine|all]")
+            print("usage: muster-bench [playbooks|engine|notify|all]")
         }
     }
 
