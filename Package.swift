@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "MusterJournal", targets: ["MusterJournal"]),
         .library(name: "MusterNotify", targets: ["MusterNotify"]),
         .library(name: "MusterDelivery", targets: ["MusterDelivery"]),
+        .library(name: "MusterRuntime", targets: ["MusterRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,17 +43,23 @@ let package = Package(
         // The outbox worker: claims due notifications, routes them through the run's stored playbook, sends
         // them with MusterNotify and records every attempt on the run's timeline.
         .target(name: "MusterDelivery", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterNotify"]),
+        // Shell around the engine: replays runs from the journal, catches timers up, appends with retries,
+        // and pumps timers for `muster watch`. Clocks are injected.
+        .target(name: "MusterRuntime", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
+        // Test support: a manual clock (and other fakes) for tests of the runtime and its users.
+        .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterRuntime"]),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
             dependencies: [
-                "MusterCore", "MusterYAML", "MusterJournal", "MusterNotify", "MusterDelivery",
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterNotify", "MusterDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
         .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "MusterRuntimeTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterTestSupport"]),
         // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
         .testTarget(

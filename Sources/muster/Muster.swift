@@ -5,6 +5,9 @@ struct Muster: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "muster",
         abstract: "Incident playbooks, live incidents and tabletop exercises, on one engine.",
-        subcommands: [ValidateCommand.self, ShowCommand.self, GraphCommand.self, SimulateCommand.self, OutboxCommand.self, NotifyCommand.self]
+        subcommands: [
+            ValidateCommand.self, ShowCommand.self, GraphCommand.self, SimulateCommand.self, Incident.self, Verify.self, Watch.self,
+            OutboxCommand.self, NotifyCommand.self,
+        ]
     )
 }

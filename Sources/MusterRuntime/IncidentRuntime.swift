@@ -1,0 +1,361 @@
+import Foundation
+import MusterCore
+import MusterJournal
+import MusterYAML
+
+/// The shell around the pure engine for runs kept in a journal: declares runs, and for each command on a run
+/// opens it (replaying its events over the playbook text stored with it), fires the timers that fell due
+/// (catch-up), decides, appends the events and their outbox rows in one transaction with the expected
+/// sequence number, and only then applies them. A concurrent writer that got there first makes the append
+/// fail with a sequence conflict: the command is decided again against the new state (bounded retries).
+///
+/// A runtime keeps each run it has opened in memory and reads only the events appended since (by any
+/// process), so a long-running watcher does not replay the whole run on every tick. Thread-safe.
+public final class IncidentRuntime: @unchecked Sendable {
+    public let journal: Journal
+    public let clock: any Clock
+    /// How many times a command is decided again after losing a race for the same run.
+    public let maximumAttempts: Int
+
+    private let lock = NSLock()
+    private var cache: [String: OpenRun] = [:]
+    private var playbooks: [String: Playbook] = [:]
+
+    public init(journal: Journal, clock: any Clock = SystemClock(), maximumAttempts: Int = 10) {
+        self.journal = journal
+        self.clock = clock
+        self.maximumAttempts = max(1, maximumAttempts)
+    }
+
+    /// Opens the journal in `home` (`create: false` refuses a missing one).
+    public static func open(home: String, clock: any Clock = SystemClock(), durability: Journal.Durability = .full, create: Bool) throws(RuntimeError) -> IncidentRuntime {
+        do {
+            return IncidentRuntime(journal: try Journal.open(home: home, durability: durability, create: create), clock: clock)
+        } catch {
+            throw .journal(error)
+        }
+    }
+
+    // MARK: - Declaring
+
+    /// Loads and validates the playbook file, then records a new run: its header (with a copy of the
+    /// playbook text), its start events and the outbox rows of the notifications they queue, in one
+    /// transaction. A playbook with errors is refused with its diagnostics; a start the engine refuses comes
+    /// back as a rejection and records nothing.
+    public func declare(_ request: DeclareRequest) throws(RuntimeError) -> CommandResult {
+        let loaded = PlaybookLoader.load(file: request.playbookPath)
+        guard loaded.playbook != nil, !loaded.hasErrors else {
+            throw .invalidPlaybook(path: request.playbookPath, diagnostics: loaded.diagnostics)
+        }
+        return try declare(request, text: loaded.text)
+    }
+
+    /// `declare` for playbook text already validated (`request.playbookPath` only names it). The run is started
+    /// on the playbook decoded exactly as a replay will decode the stored copy, so live and replayed runs are equal.
+    public func declare(_ request: DeclareRequest, text: String) throws(RuntimeError) -> CommandResult {
+        let now = clock.now
+        for attempt in 1...maximumAttempts {
+            let runID: String
+            do { runID = try journal.makeRunID() } catch { throw .journal(error) }
+            var disruption: Instant?
+            switch request.disruption {
+            case .none: disruption = nil
+            case .at(let instant): disruption = instant
+            case .before(let span): disruption = now - span
+            }
+            let start = StartRun(runID: runID, mode: request.mode, title: request.title, severity: request.severity,
+                                 disruptionStart: disruption, commander: request.commander)
+            let playbook = try storedPlaybook(text: text, runID: runID)
+            var run = Run(playbook: playbook)
+            switch run.execute(Command(actor: request.actor, .start(start)), at: now) {
+            case .rejected(let rejection):
+                return CommandResult(runID: runID, timerEvents: [], events: [], effects: [], rejection: rejection,
+                                     sequences: nil, run: run, attempts: attempt, timerRejection: nil)
+            case .accepted(let events, let effects):
+                let header = RunHeader(id: runID, playbookID: playbook.id.value, playbookVersion: playbook.version,
+                                       playbookText: text, mode: request.mode, title: request.title, createdAt: now)
+                let outbox = try outboxRequests(for: effects, run: run)
+                let appended: AppendResult
+                do {
+                    appended = try journal.createRun(header, events: events, outbox: outbox)
+                } catch .runExists {
+                    continue  // another process took the same id a moment ago
+                } catch {
+                    throw .journal(error)
+                }
+                remember(OpenRun(sha: header.playbookSHA256, timed: TimedRun(run: run), sequence: appended.head.sequence,
+                                 lastEventAt: now), runID: runID, playbook: playbook)
+                return CommandResult(runID: runID, timerEvents: [], events: events, effects: effects, rejection: nil,
+                                     sequences: appended.sequences, run: run, attempts: attempt, timerRejection: nil)
+            }
+        }
+        throw .journal(.database(path: journal.path, detail: "could not find a free run id"))
+    }
+
+    // MARK: - Commands
+
+    /// Runs one command on a run: catch up the timers due by now (each fires once, at now, marked late), decide,
+    /// append timer and command events with their outbox rows in one transaction, then apply. A rejected command
+    /// still records the timers that fired before it. Retries on a sequence conflict, up to `maximumAttempts`.
+    public func execute(_ command: Command, on runID: String) throws(RuntimeError) -> CommandResult {
+        try perform(runID: runID) { timed, now in
+            timed.handle(command, at: now, fireAtDueTimes: false)
+        }
+    }
+
+    /// Fires the timers that are due on a run, and nothing else (what `muster watch` calls). Writes nothing when
+    /// no timer is due.
+    @discardableResult
+    public func tick(runID: String) throws(RuntimeError) -> CommandResult {
+        try perform(runID: runID) { timed, now in
+            let fired = timed.advance(to: now, fireAtDueTimes: false)
+            return StepResult(timerEvents: fired, events: [], effects: Run.effects(of: fired), rejection: nil)
+        }
+    }
+
+    private func perform(runID: String, _ step: (inout TimedRun, Instant) -> StepResult) throws(RuntimeError) -> CommandResult {
+        for attempt in 1...maximumAttempts {
+            let open = try refreshed(runID: runID)
+            // Never before the last event: another process's clock (or a pinned test clock) may lag behind.
+            let now = max(clock.now, open.lastEventAt)
+            var timed = open.timed
+            let result = step(&timed, now)
+            let toAppend = result.timerEvents + result.events
+            guard !toAppend.isEmpty else {
+                return CommandResult(runID: runID, timerEvents: [], events: [], effects: [], rejection: result.rejection,
+                                     sequences: nil, run: open.timed.run, attempts: attempt, timerRejection: timed.timerRejection)
+            }
+            let outbox = try outboxRequests(for: result.effects, run: timed.run)
+            let appended: AppendResult
+            do {
+                appended = try journal.append(runID: runID, expectedSequence: open.sequence, events: toAppend, outbox: outbox)
+            } catch .sequenceConflict {
+                continue  // someone else appended first: decide again against the new state
+            } catch {
+                throw .journal(error)
+            }
+            // Applied (kept) only now that the journal has it: state never gets ahead of the journal.
+            store(OpenRun(sha: open.sha, timed: timed, sequence: appended.head.sequence, lastEventAt: toAppend.last!.at),
+                  runID: runID)
+            return CommandResult(runID: runID, timerEvents: result.timerEvents, events: result.events, effects: result.effects,
+                                 rejection: result.rejection, sequences: appended.sequences, run: timed.run, attempts: attempt,
+                                 timerRejection: timed.timerRejection)
+        }
+        throw .tooManyConflicts(runID: runID, attempts: maximumAttempts)
+    }
+
+    // MARK: - Reading
+
+    /// The run as its journal has it now (replayed; nothing is fired or written).
+    public func snapshot(runID: String) throws(RuntimeError) -> RunSnapshot {
+        let open = try refreshed(runID: runID)
+        let record: RunRecord
+        do { record = try journal.run(runID) } catch { throw .journal(error) }
+        return RunSnapshot(record: record, run: open.timed.run, sequence: open.sequence, lastEventAt: open.lastEventAt)
+    }
+
+    /// Replays a run from scratch, bypassing what this runtime remembers (tests compare it with the live state).
+    public func replay(runID: String) throws(RuntimeError) -> Run {
+        try load(runID: runID).timed.run
+    }
+
+    /// The run a person means: `name` as an id or id prefix; without a name, the one open run, or the latest
+    /// run when none is open. Several open runs and no name is refused, listing them.
+    public func resolve(_ name: String?) throws(RuntimeError) -> RunRecord {
+        do {
+            if let name { return try journal.resolveRun(prefix: name) }
+            let runs = try journal.runs()
+            guard let latest = runs.last else { throw RuntimeError.noRuns(path: journal.path) }
+            let closed = try journal.closedRunIDs()
+            let open = runs.filter { !closed.contains($0.id) }
+            switch open.count {
+            case 0: return latest
+            case 1: return open[0]
+            default: throw RuntimeError.ambiguousDefaultRun(open: open)
+            }
+        } catch let error as RuntimeError {
+            throw error
+        } catch let error as JournalError {
+            throw .journal(error)
+        } catch {
+            throw .invalidArgument("\(error)")
+        }
+    }
+
+    // MARK: - Cache
+
+    struct OpenRun {
+        var sha: String
+        var timed: TimedRun
+        var sequence: Int
+        var lastEventAt: Instant
+    }
+
+    /// The run as remembered, brought up to date with the events appended since (by any process).
+    private func refreshed(runID: String) throws(RuntimeError) -> OpenRun {
+        lock.lock()
+        let cached = cache[runID]
+        lock.unlock()
+        guard var open = cached else {
+            let open = try load(runID: runID)
+            store(open, runID: runID)
+            return open
+        }
+        let newer: [RunEvent]
+        do { newer = try journal.events(runID: runID, after: open.sequence) } catch { throw .journal(error) }
+        guard !newer.isEmpty else { return open }
+        for event in newer { open.timed.run.apply(event) }
+        open.sequence += newer.count
+        open.lastEventAt = max(open.lastEventAt, newer.last!.at)
+        store(open, runID: runID)
+        return open
+    }
+
+    /// Opens a run from the journal: the playbook decoded from the text stored with the run (not the current
+    /// file), then every event applied in order.
+    private func load(runID: String) throws(RuntimeError) -> OpenRun {
+        let record: RunRecord
+        let events: [RunEvent]
+        do {
+            record = try journal.run(runID)
+            events = try journal.events(runID: runID)
+        } catch {
+            throw .journal(error)
+        }
+        let playbook = try storedPlaybook(record)
+        var run = Run(playbook: playbook)
+        for event in events { run.apply(event) }
+        return OpenRun(sha: record.playbookSHA256, timed: TimedRun(run: run), sequence: events.count,
+                       lastEventAt: events.last?.at ?? record.createdAt)
+    }
+
+    private func storedPlaybook(_ record: RunRecord) throws(RuntimeError) -> Playbook {
+        lock.lock()
+        let known = playbooks[record.playbookSHA256]
+        lock.unlock()
+        if let known { return known }
+        let playbook = try storedPlaybook(text: record.playbookText, runID: record.id)
+        lock.lock()
+        playbooks[record.playbookSHA256] = playbook
+        lock.unlock()
+        return playbook
+    }
+
+    /// The stored text was validated when the run was declared: only its structure is needed to replay it
+    /// (a newer validator's opinion must not make an old run unreadable). Diagnostics name it `stored-playbook.yaml`.
+    private func storedPlaybook(text: String, runID: String) throws(RuntimeError) -> Playbook {
+        let loaded = PlaybookLoader.load(text: text, file: "stored-playbook.yaml", semanticChecks: false)
+        guard let playbook = loaded.playbook else {
+            throw .unreadableStoredPlaybook(runID: runID, diagnostics: loaded.diagnostics)
+        }
+        return playbook
+    }
+
+    private func remember(_ open: OpenRun, runID: String, playbook: Playbook) {
+        lock.lock()
+        playbooks[open.sha] = playbook
+        cache[runID] = open
+        lock.unlock()
+    }
+
+    /// Keeps `open` unless another thread already stored a run further along.
+    private func store(_ open: OpenRun, runID: String) {
+        lock.lock()
+        if let current = cache[runID], current.sequence > open.sequence {
+            lock.unlock()
+            return
+        }
+        cache[runID] = open
+        lock.unlock()
+    }
+
+    /// Forgets what this runtime remembers about runs (the next command replays from the journal).
+    public func forgetCachedRuns() {
+        lock.lock()
+        cache.removeAll()
+        lock.unlock()
+    }
+
+    // MARK: - Outbox
+
+    /// One outbox row per queued notification, pending. Routing (an exercise's `exercise:` override, a
+    /// `live_only` channel skipped in an exercise) is the delivery worker's, from the same stored playbook:
+    /// it records a skip on the timeline as a `notification-skipped` event.
+    private func outboxRequests(for effects: [Effect], run: Run) throws(RuntimeError) -> [OutboxRequest] {
+        var requests: [OutboxRequest] = []
+        for effect in effects {
+            guard case .sendNotification(let notification) = effect else { continue }
+            do {
+                requests.append(try OutboxRequest(notification))
+            } catch {
+                throw .invalidArgument("notification \(notification.id) cannot be encoded: \(error)")
+            }
+        }
+        return requests
+    }
+}
+
+/// What `declare` needs besides the playbook.
+public struct DeclareRequest: Sendable, Hashable {
+    public enum Disruption: Sendable, Hashable {
+        /// The disruption began when the run starts.
+        case none
+        case at(Instant)
+        /// The disruption began this long before the run starts.
+        case before(TimeSpan)
+    }
+
+    public var playbookPath: String
+    public var title: String
+    /// Who declares (incident commander unless `commander` says otherwise).
+    public var actor: String
+    public var mode: RunMode
+    /// The playbook's when nil.
+    public var severity: Severity?
+    public var disruption: Disruption
+    public var commander: String?
+
+    public init(playbookPath: String, title: String, actor: String, mode: RunMode = .live, severity: Severity? = nil,
+                disruption: Disruption = .none, commander: String? = nil) {
+        self.playbookPath = playbookPath
+        self.title = title
+        self.actor = actor
+        self.mode = mode
+        self.severity = severity
+        self.disruption = disruption
+        self.commander = commander
+    }
+}
+
+/// What one command (or tick) did: the timers caught up first, then the command's own events; or a rejection
+/// (with the caught-up timers still recorded).
+public struct CommandResult: Sendable {
+    public var runID: String
+    /// Timer firings (and what they caused) recorded before the command.
+    public var timerEvents: [RunEvent]
+    /// The command's events (empty when rejected).
+    public var events: [RunEvent]
+    /// Effects of both, in order.
+    public var effects: [Effect]
+    public var rejection: Rejection?
+    /// The seqs written (nil when nothing was).
+    public var sequences: ClosedRange<Int>?
+    /// The run after the command.
+    public var run: Run
+    /// 1 when the first try went through; more after lost races.
+    public var attempts: Int
+    /// Why the catch-up stopped at a timer the engine refused to fire (the timer stays armed).
+    public var timerRejection: Rejection?
+
+    public var isAccepted: Bool { rejection == nil }
+}
+
+/// A run as replayed from the journal, with its stored record.
+public struct RunSnapshot: Sendable {
+    public var record: RunRecord
+    public var run: Run
+    /// The seq of its last event.
+    public var sequence: Int
+    /// When its last event happened (a clock that lags behind it is read as this).
+    public var lastEventAt: Instant
+}

@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import MusterCore
+import MusterJournal
+import MusterRuntime
+import MusterYAML
+
+/// What the incident, verify and watch commands share: where the journal is, who acts, what time it is,
+/// which run is meant, and how failures are printed (one line on stderr, then a non-zero exit).
+///
+/// Exit codes: 0 done; 1 the engine refused the command (or `verify` found a broken chain); 2 the command could
+/// not act (no journal, unknown run, invalid playbook, bad argument, damaged database).
+enum IncidentCLI {
+    static let rejectedExit: Int32 = 1
+    static let failedExit: Int32 = 2
+
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// `$MUSTER_HOME`, default `./.muster`.
+    static var home: String { Journal.defaultHome(environment: environment) }
+
+    /// The wall clock, or the instant in `MUSTER_NOW` (a testing aid: it pins "now" so tests can exercise
+    /// timer catch-up deterministically; never set it for a real incident).
+    static func clock() throws -> any MusterRuntime.Clock {
+        guard let text = environment["MUSTER_NOW"], !text.isEmpty else { return SystemClock() }
+        guard let instant = Instant(iso8601: text) else {
+            throw fail("MUSTER_NOW '\(text)' is not an ISO-8601 UTC instant like 2026-03-06T17:40:00Z")
+        }
+        return FixedClock(instant)
+    }
+
+    /// Opens the runtime over `$MUSTER_HOME/muster.db`; only `declare` creates a missing journal.
+    static func runtime(create: Bool = false) throws -> IncidentRuntime {
+        let clock = try clock()
+        do {
+            return try IncidentRuntime.open(home: home, clock: clock, create: create)
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    /// `--as NAME`, else `$MUSTER_USER`.
+    static func person(_ option: String?) throws -> String {
+        if let option, !option.trimmingCharacters(in: .whitespaces).isEmpty { return option }
+        if let user = environment["MUSTER_USER"], !user.trimmingCharacters(in: .whitespaces).isEmpty { return user }
+        throw fail("say who is acting: pass --as NAME or set MUSTER_USER")
+    }
+
+    static func resolve(_ runtime: IncidentRuntime, _ name: String?) throws -> RunRecord {
+        do { return try runtime.resolve(name) } catch { throw fail(error) }
+    }
+
+    // MARK: Failing
+
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data("muster: error: \(message)\n".utf8))
+    }
+
+    /// Prints one line (and, for an invalid playbook, its diagnostics) and gives the exit to throw.
+    static func fail(_ error: RuntimeError) -> ExitCode {
+        printError(error.description)
+        for diagnostic in error.diagnostics {
+            FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
+        }
+        return ExitCode(failedExit)
+    }
+
+    static func fail(_ message: String) -> ExitCode {
+        printError(message)
+        return ExitCode(failedExit)
+    }
+
+    static func reject(_ rejection: Rejection) -> ExitCode {
+        FileHandle.standardError.write(Data("muster: rejected: \(rejection.reason)\n".utf8))
+        return ExitCode(rejectedExit)
+    }
+
+    static func out(_ line: String) {
+        print(line)
+    }
+
+    // MARK: Acting
+
+    /// Runs one command on the run named by `--run` (or the default run), prints what it recorded, and exits
+    /// 1 with the engine's reason when it was refused.
+    static func act(_ action: Command.Action, as personOption: String?, run runName: String?) throws {
+        let person = try person(personOption)
+        let runtime = try runtime()
+        let record = try resolve(runtime, runName)
+        let result: CommandResult
+        do {
+            result = try runtime.execute(Command(actor: person, action), on: record.id)
+        } catch {
+            throw fail(error)
+        }
+        report(result)
+        if let rejection = result.rejection { throw reject(rejection) }
+    }
+
+    /// One line per recorded event, numbered by seq; timers caught up first.
+    static func report(_ result: CommandResult) {
+        guard let sequences = result.sequences else { return }
+        let events = result.timerEvents + result.events
+        for (offset, event) in events.enumerated() {
+            let seq = sequences.lowerBound + offset
+            let who = event.actor == Command.system ? "clock" : event.actor
+            out("#\(seq) \(result.runID) \(who): \(RunText.describe(event.body))")
+        }
+        if let timerRejection = result.timerRejection {
+            printError("a due timer could not fire: \(timerRejection.reason)")
+        }
+    }
+
+    // MARK: Parsing values
+
+    /// `20m` (that long before now) or an ISO-8601 instant.
+    static func disruption(_ text: String?) throws -> DeclareRequest.Disruption {
+        guard let text else { return .none }
+        if let span = TimeSpan(parsing: text) { return .before(span) }
+        if let instant = Instant(iso8601: text) { return .at(instant) }
+        throw fail("--disruption-started '\(text)' is neither a duration like 20m or 1h30m nor a UTC instant like 2026-03-06T17:20:00Z")
+    }
+
+    static func severity(_ text: String?) throws -> Severity? {
+        guard let text else { return nil }
+        if let severity = Severity(rawValue: text.uppercased()) { return severity }
+        throw fail("--severity '\(text)' is not one of P1, P2, P3, P4")
+    }
+
+    /// A playbook file path, or the id of a playbook in `./playbooks` (file `ID.yaml`, else any file declaring it).
+    static func playbookPath(_ name: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory), !isDirectory.boolValue { return name }
+        let folder = "playbooks"
+        for ext in ["yaml", "yml"] {
+            let candidate = "\(folder)/\(name).\(ext)"
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        var known: [String] = []
+        if FileManager.default.fileExists(atPath: folder) {
+            for loaded in PlaybookLoader.loadAll(paths: [folder]) {
+                guard let playbook = loaded.playbook else { continue }
+                if playbook.id.value == name { return loaded.path }
+                known.append(playbook.id.value)
+            }
+        }
+        throw fail(RuntimeError.playbookNotFound(name, searched: "\(FileManager.default.currentDirectoryPath)/\(folder)", known: known))
+    }
+}
+
+/// `--as NAME` for commands that act as a person.
+struct PersonOption: ParsableArguments {
+    @Option(name: .customLong("as"), help: ArgumentHelp("Who is acting (default: $MUSTER_USER).", valueName: "NAME"))
+    var name: String?
+}
+
+/// `--run RUN` for commands that act on a run.
+struct RunOption: ParsableArguments {
+    @Option(name: .customLong("run"), help: ArgumentHelp("The run: its id or a prefix of it (default: the one open run, else the latest).", valueName: "RUN"))
+    var run: String?
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+
+/// Runs the real `muster` binary (built by `swift build --build-tests`) with a temporary `MUSTER_HOME`, from
+/// the repository root (so `playbooks/` ids resolve), with bounded waits.
+struct IncidentCLIHarness {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+    }
+
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The built `muster`: next to the test bundle, else in `.build/debug`. Missing is a failure, not a skip.
+    static let binary: String? = {
+        var candidates: [String] = []
+        let runner = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
+        var folder = runner.deletingLastPathComponent()
+        for _ in 0..<3 {
+            candidates.append(folder.appendingPathComponent("muster").path)
+            folder.deleteLastPathComponent()
+        }
+        candidates.append(root + "/.build/debug/muster")
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    let folder: String
+    var home: String { folder + "/home" }
+    var database: String { home + "/muster.db" }
+
+    init() throws {
+        folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: folder) }
+
+    func muster() throws -> String {
+        guard let binary = Self.binary else {
+            Issue.record("the muster binary was not found: run `swift build --build-tests` first")
+            throw CLIHarnessError("muster binary missing")
+        }
+        return binary
+    }
+
+    var baseEnvironment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["MUSTER_HOME"] = home
+        env.removeValue(forKey: "MUSTER_USER")
+        env.removeValue(forKey: "MUSTER_NOW")
+        return env
+    }
+
+    /// Runs `muster ARGS` to completion (at most `timeout` seconds).
+    @discardableResult
+    func run(_ arguments: [String], user: String? = nil, now: String? = nil, env extra: [String: String] = [:], timeout: TimeInterval = 60) throws -> Result {
+        var env = baseEnvironment
+        if let user { env["MUSTER_USER"] = user }
+        if let now { env["MUSTER_NOW"] = now }
+        env.merge(extra) { $1 }
+        return try Self.execute(try muster(), arguments, env: env, folder: folder, timeout: timeout)
+    }
+
+    /// Starts a process writing to files in the temp folder; the caller waits or kills it.
+    func spawn(_ executable: String, _ arguments: [String], env: [String: String], name: String) throws -> Spawned {
+        let out = folder + "/\(name).out", err = folder + "/\(name).err"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = env
+        process.currentDirectoryURL = URL(fileURLWithPath: Self.root)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        try process.run()
+        return Spawned(process: process, stdoutPath: out, stderrPath: err)
+    }
+
+    static func execute(_ executable: String, _ arguments: [String], env: [String: String], folder: String, timeout: TimeInterval) throws -> Result {
+        let harness = IncidentCLIHarness(folder: folder)
+        let spawned = try harness.spawn(executable, arguments, env: env, name: "run-\(UUID().uuidString)")
+        guard spawned.wait(timeout: timeout) else {
+            spawned.kill(SIGKILL)
+            _ = spawned.wait(timeout: 10)
+            throw CLIHarnessError("\(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+        }
+        defer {
+            try? FileManager.default.removeItem(atPath: spawned.stdoutPath)
+            try? FileManager.default.removeItem(atPath: spawned.stderrPath)
+        }
+        return Result(status: spawned.process.terminationStatus, stdout: spawned.stdout, stderr: spawned.stderr)
+    }
+
+    private init(folder: String) { self.folder = folder }
+
+    /// `sqlite3 DB SQL`; the tool must be installed (`apt-get install -y sqlite3`): missing fails the test.
+    func sqlite(_ sql: String) throws -> Result {
+        let tool = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let tool else {
+            Issue.record("sqlite3 is not installed: apt-get install -y sqlite3")
+            throw CLIHarnessError("sqlite3 missing")
+        }
+        return try Self.execute(tool, [database, sql], env: baseEnvironment, folder: folder, timeout: 30)
+    }
+}
+
+struct Spawned {
+    let process: Process
+    let stdoutPath: String
+    let stderrPath: String
+
+    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Polls (10 ms) until the process ends or `timeout` passes; true when it ended.
+    func wait(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline { return false }
+            usleep(10_000)
+        }
+        process.waitUntilExit()
+        return true
+    }
+
+    /// Polls until `condition(stdout)` holds or `timeout` passes.
+    func waitForOutput(timeout: TimeInterval, _ condition: (String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition(stdout) { return true }
+            if !process.isRunning { return condition(stdout) }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    func kill(_ signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+    }
+}
+
+struct CLIHarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// RFC 4180: fields separated by commas, quoted fields may hold commas, quotes (doubled) and line breaks.
+func parseCSV(_ text: String) -> [[String]] {
+    var rows: [[String]] = []
+    var row: [String] = []
+    var field = ""
+    var quoted = false
+    var chars = Array(text.unicodeScalars)[...]
+    while let c = chars.popFirst() {
+        if quoted {
+            if c == "\"" {
+                if chars.first == "\"" { field.unicodeScalars.append("\""); chars.removeFirst() } else { quoted = false }
+            } else {
+                field.unicodeScalars.append(c)
+            }
+        } else if c == "\"" {
+            quoted = true
+        } else if c == "," {
+            row.append(field); field = ""
+        } else if c == "\r" {
+            continue
+        } else if c == "\n" {
+            row.append(field); field = ""
+            rows.append(row); row = []
+        } else {
+            field.unicodeScalars.append(c)
+        }
+    }
+    if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+    return rows
+}
