@@ -52,49 +52,82 @@ public final class OutboxWorker: @unchecked Sendable {
     public func deliverDue() async throws(DeliveryError) -> PassReport {
         let start = clock()
         var report = PassReport(startedAt: start)
+        let watch = ContinuousClock()
         while report.outcomes.count < maximumItemsPerPass {
-            guard let batch = try claimAndPrepare(now: start, limit: min(batchSize, maximumItemsPerPass - report.outcomes.count)) else { break }
+            var mark = watch.now
+            guard let batch = try claimAndPrepare(now: start, limit: min(batchSize, maximumItemsPerPass - report.outcomes.count), timings: &report.timings) else { break }
+            mark = watch.now
             let results = await transport.send(batch.requests)
+            report.timings.sending += watch.now - mark
+            mark = watch.now
             try settle(batch, results: results, into: &report)
+            report.timings.recording += watch.now - mark
         }
         return report
     }
 
     /// One pass, blocking the calling thread until the transport is done (for the CLI and `muster watch`;
-    /// never call it on the cooperative pool).
+    /// never call it on the cooperative pool). Pipelined: while one batch is on the wire (on the transport's
+    /// thread), the next is claimed and prepared, then the first is recorded.
     public func deliverDueBlocking() throws(DeliveryError) -> PassReport {
         let start = clock()
         var report = PassReport(startedAt: start)
-        while report.outcomes.count < maximumItemsPerPass {
-            guard let batch = try claimAndPrepare(now: start, limit: min(batchSize, maximumItemsPerPass - report.outcomes.count)) else { break }
-            let results = Self.sendBlocking(batch.requests, through: transport)
-            try settle(batch, results: results, into: &report)
+        let watch = ContinuousClock()
+        var claimed = 0
+        var inFlight: (batch: Batch, results: PendingResults)?
+        while true {
+            var next: (batch: Batch, results: PendingResults)?
+            if claimed < maximumItemsPerPass,
+               let batch = try claimAndPrepare(now: start, limit: min(batchSize, maximumItemsPerPass - claimed), timings: &report.timings) {
+                claimed += batch.planned.count
+                next = (batch, PendingResults(batch.requests, through: transport))
+            }
+            if let current = inFlight {
+                var mark = watch.now
+                let results = current.results.wait()
+                report.timings.sending += watch.now - mark
+                mark = watch.now
+                try settle(current.batch, results: results, into: &report)
+                report.timings.recording += watch.now - mark
+            }
+            guard let next else { break }
+            inFlight = next
         }
         return report
+    }
+
+    /// Results of requests handed to the transport, collected as they come; `wait()` blocks for all of them.
+    final class PendingResults: @unchecked Sendable {
+        private let lock = NSLock()
+        private var results: [DeliveryResult?]
+        private let group = DispatchGroup()
+
+        init(_ requests: [DeliveryRequest], through transport: CurlTransport) {
+            results = Array(repeating: nil, count: requests.count)
+            for (index, request) in requests.enumerated() {
+                group.enter()
+                transport.submit(request) { [self] result in
+                    lock.lock()
+                    let first = results[index] == nil
+                    if first { results[index] = result }
+                    lock.unlock()
+                    if first { group.leave() }
+                }
+            }
+        }
+
+        func wait() -> [DeliveryResult] {
+            group.wait()
+            lock.lock()
+            defer { lock.unlock() }
+            return results.map { $0! }
+        }
     }
 
     /// Sends requests through the transport and waits on this thread for all results (in request order).
     public static func sendBlocking(_ requests: [DeliveryRequest], through transport: CurlTransport) -> [DeliveryResult] {
         guard !requests.isEmpty else { return [] }
-        final class Box: @unchecked Sendable {
-            let lock = NSLock()
-            var results: [DeliveryResult?]
-            init(_ n: Int) { results = Array(repeating: nil, count: n) }
-        }
-        let box = Box(requests.count)
-        let group = DispatchGroup()
-        for (index, request) in requests.enumerated() {
-            group.enter()
-            transport.submit(request) { result in
-                box.lock.lock()
-                let first = box.results[index] == nil
-                if first { box.results[index] = result }
-                box.lock.unlock()
-                if first { group.leave() }
-            }
-        }
-        group.wait()
-        return box.results.map { $0! }
+        return PendingResults(requests, through: transport).wait()
     }
 
     // MARK: - Preparing
@@ -124,9 +157,14 @@ public final class OutboxWorker: @unchecked Sendable {
         var requests: [DeliveryRequest]
     }
 
-    private func claimAndPrepare(now: Instant, limit: Int) throws(DeliveryError) -> Batch? {
+    private func claimAndPrepare(now: Instant, limit: Int, timings: inout PassTimings) throws(DeliveryError) -> Batch? {
+        let watch = ContinuousClock()
+        var mark = watch.now
         let claimed: [OutboxItem]
         do { claimed = try journal.claimOutbox(now: now, limit: limit, lease: lease) } catch { throw .journal(error) }
+        timings.claiming += watch.now - mark
+        mark = watch.now
+        defer { timings.preparing += watch.now - mark }
         guard !claimed.isEmpty else { return nil }
         var batch = Batch(planned: [], requests: [])
         let decoder = JSONDecoder()
@@ -165,7 +203,6 @@ public final class OutboxWorker: @unchecked Sendable {
                     let request = try ChannelPayloads.request(
                         for: channel, notification: notification, context: info.context(atSequence: item.seq),
                         environment: environment)
-                    plan.redactor = plan.redactor.merging(request.redactor)
                     plan.action = .send(batch.requests.count)
                     batch.requests.append(request)
                 } catch {
@@ -194,6 +231,15 @@ public final class OutboxWorker: @unchecked Sendable {
                 case .list(let l): texts = l
                 case .map(let m): texts = Array(m.values)
                 case .flag: texts = []
+                }
+                if key == "headers", case .map(let headers) = located.value {
+                    // Header values that look sensitive by their name are secrets even when written literally.
+                    for (name, value) in headers where ["auth", "token", "key", "secret", "password", "cookie", "signature", "session"]
+                        .contains(where: { name.lowercased().contains($0) }) {
+                        if let resolved = try? EnvironmentResolver(environment).resolve(value, setting: key, channel: channel.id.value) {
+                            redactor.add(resolved.value)
+                        }
+                    }
                 }
                 for text in texts {
                     for name in EnvironmentResolver.references(in: text) {
@@ -382,6 +428,8 @@ extension RunDeliveryInfo {
 public struct PassReport: Sendable {
     public var startedAt: Instant
     public var outcomes: [DeliveryOutcome] = []
+    /// Where the pass spent its time (wall clock).
+    public var timings = PassTimings()
 
     public init(startedAt: Instant, outcomes: [DeliveryOutcome] = []) {
         self.startedAt = startedAt
@@ -397,6 +445,15 @@ public struct PassReport: Sendable {
     public var summary: String {
         "\(sent) sent, \(retrying) to retry, \(deadLettered) dead-lettered, \(skipped) skipped"
     }
+}
+
+/// Wall-clock time a pass spent claiming, preparing requests, sending and recording outcomes.
+public struct PassTimings: Sendable, Hashable {
+    public var claiming: Duration = .zero
+    public var preparing: Duration = .zero
+    public var sending: Duration = .zero
+    public var recording: Duration = .zero
+    public init() {}
 }
 
 /// One attempt's outcome (secrets redacted).

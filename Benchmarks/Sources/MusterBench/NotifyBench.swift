@@ -79,6 +79,8 @@ enum NotifyBench {
         print("  receiver ceiling (wrk -t2 -c16 -d5s, same POST):               \(Int(wrkRate)) requests/s")
         print("  outbox vs curl per message: \(MusterBench.format(curlPerMessage / musterPerMessage, 1))x faster (target: at least 20x)")
         print("  outbox vs receiver ceiling: \(MusterBench.format(musterRate / wrkRate * 100, 1))% (target: at least 50%)")
+        let t = outbox.timings
+        print("  outbox time: claim \(ms(t.claiming)) ms, prepare \(ms(t.preparing)) ms, send \(ms(t.sending)) ms, record \(ms(t.recording)) ms")
         print("  journal: \(outbox.events) attempt events and \(messages) status changes written, synchronous=FULL")
     }
 
@@ -102,7 +104,7 @@ enum NotifyBench {
 
     // MARK: - Muster
 
-    static func outboxRun(url: String, scratch: URL) throws -> (seconds: Double, events: Int, connections: Int) {
+    static func outboxRun(url: String, scratch: URL) throws -> (seconds: Double, events: Int, connections: Int, timings: PassTimings) {
         let home = scratch.appendingPathComponent("journal")
         let journal = try Journal.open(home: home.path, durability: .full)
         let playbook = try benchPlaybook()
@@ -147,7 +149,7 @@ enum NotifyBench {
         let sent = try journal.outboxItems(statuses: [.sent]).count
         guard sent == messages else { throw Failure("only \(sent) items are marked sent") }
         try journal.close()
-        return (seconds(elapsed), after - before, 16)
+        return (seconds(elapsed), after - before, 16, report.timings)
     }
 
     // MARK: - curl
@@ -201,6 +203,8 @@ enum NotifyBench {
         if output.contains("Non-2xx") { throw Failure("wrk got errors from the receiver: \(output)") }
         return rate
     }
+
+    static func ms(_ d: Duration) -> Int { Int(seconds(d) * 1000) }
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
