@@ -136,8 +136,8 @@ final class HTTPReceiver: @unchecked Sendable {
 
 final class SMTPSink: @unchecked Sendable {
     let receiver: Receiver
-    init() async throws {
-        receiver = try await Receiver(script: "smtp_sink.py", config: ["refuse": [], "lifetime": 180])
+    init(config: [String: Any] = [:]) async throws {
+        receiver = try await Receiver(script: "smtp_sink.py", config: config.merging(["lifetime": 180]) { a, _ in a })
     }
     var url: String { "smtp://127.0.0.1:\(receiver.port)" }
     func mails() throws -> [Mail] { try receiver.records(as: Mail.self) }
