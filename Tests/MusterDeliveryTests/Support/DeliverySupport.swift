@@ -93,6 +93,7 @@ struct Hit: Decodable, Sendable {
     var headers: [String: String]
     var body: String
     var attempt: Int
+    var client_port: Int
 
     func json() throws -> [String: Any] {
         guard let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
