@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // Benchmarks live in their own package so that users never build them.
 // `notify` needs nginx-light, wrk and curl: apt-get install -y nginx-light wrk curl
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|notify|all]
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|notify|all]
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(name: "Muster", path: ".."),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .executableTarget(
@@ -20,7 +21,9 @@ let package = Package(
                 .product(name: "MusterJournal", package: "Muster"),
                 .product(name: "MusterNotify", package: "Muster"),
                 .product(name: "MusterDelivery", package: "Muster"),
+                .product(name: "MusterRuntime", package: "Muster"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Sources/MusterBench"
         ),

@@ -11,13 +11,15 @@ struct MusterBench {
         switch which {
         case "playbooks": try playbooks()
         case "engine": engine()
+        case "journal": try journal()
         case "notify": try NotifyBench.run()
         case "all":
             try playbooks()
             engine()
+            try journal()
             try NotifyBench.run()
         default:
-            print("usage: muster-bench [playbooks|engine|notify|all]")
+            print("usage: muster-bench [playbooks|engine|journal|notify|all]")
         }
     }
 
