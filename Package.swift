@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(
             name: "MusterDeliveryTests",
             dependencies: [
-                "MusterCore", "MusterYAML", "MusterJournal", "MusterNotify", "MusterDelivery",
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterNotify", "MusterDelivery", "MusterTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

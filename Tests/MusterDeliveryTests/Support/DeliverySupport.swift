@@ -3,6 +3,7 @@ import MusterCore
 import MusterDelivery
 import MusterJournal
 import MusterNotify
+import MusterTestSupport
 import MusterYAML
 import Testing
 
@@ -163,26 +164,13 @@ func closedPort() throws -> Int {
 
 // MARK: - Clock
 
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Instant
-    init(_ start: Instant = Instant(iso8601: "2026-03-06T17:40:00Z")!) { current = start }
-    var now: Instant {
-        lock.lock()
-        defer { lock.unlock() }
-        return current
-    }
-    func advance(_ span: TimeSpan) {
-        lock.lock()
-        current = current + span
-        lock.unlock()
-    }
-    func set(_ instant: Instant) {
-        lock.lock()
-        current = instant
-        lock.unlock()
-    }
+typealias TestClock = ManualClock
+
+extension ManualClock {
+    /// The clock as the worker takes it.
     var function: @Sendable () -> Instant { { [self] in now } }
+    func advance(_ span: TimeSpan) { advance(by: span) }
+    func set(_ instant: Instant) { set(to: instant) }
 }
 
 // MARK: - Runs in a journal of their own
