@@ -20,11 +20,11 @@ public final class OutboxWorker: @unchecked Sendable {
     public let policy: RetryPolicy
     public let clock: @Sendable () -> Instant
     /// Items claimed and sent together.
-    public var batchSize: Int
+    public let batchSize: Int
     /// A `sending` item older than this is taken to be abandoned by a dead worker and sent again.
-    public var lease: TimeSpan
+    public let lease: TimeSpan
     /// A pass stops after this many items (the rest wait for the next pass).
-    public var maximumItemsPerPass: Int
+    public let maximumItemsPerPass: Int
 
     private let lock = NSLock()
     private var runs: [String: RunDeliveryInfo] = [:]
