@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "MusterYAML", targets: ["MusterYAML"]),
         .library(name: "MusterReports", targets: ["MusterReports"]),
         .library(name: "MusterJournal", targets: ["MusterJournal"]),
+        .library(name: "MusterNotify", targets: ["MusterNotify"]),
+        .library(name: "MusterDelivery", targets: ["MusterDelivery"]),
         .library(name: "MusterRuntime", targets: ["MusterRuntime"]),
         .library(name: "MusterExercise", targets: ["MusterExercise"]),
     ],
@@ -42,6 +44,9 @@ let package = Package(
             name: "MusterNotify",
             dependencies: ["MusterCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The outbox worker: claims due notifications, routes them through the run's stored playbook, sends
+        // them with MusterNotify and records every attempt on the run's timeline.
+        .target(name: "MusterDelivery", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterNotify"]),
         // Shell around the engine: replays runs from the journal, catches timers up, appends with retries,
         // and pumps timers for `muster watch`. Clocks are injected.
         .target(name: "MusterRuntime", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
@@ -53,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "muster",
             dependencies: [
-                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterReports",
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterReports", "MusterNotify", "MusterDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,6 +75,15 @@ let package = Package(
         .testTarget(name: "MusterExerciseTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterTestSupport"]),
         // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
+        // The outbox worker and `muster outbox`/`muster notify` against real receivers (the scripts in
+        // MusterNotifyTests/Receivers) and the built `muster` binary.
+        .testTarget(
+            name: "MusterDeliveryTests",
+            dependencies: [
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterNotify", "MusterDelivery", "MusterTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

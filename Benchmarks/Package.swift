@@ -1,6 +1,7 @@
 // swift-tools-version: 6.0
 // Benchmarks live in their own package so that users never build them.
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|all]
+// `notify` needs nginx-light, wrk and curl: apt-get install -y nginx-light wrk curl
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|notify|all]
 import PackageDescription
 
 let package = Package(
@@ -18,6 +19,8 @@ let package = Package(
                 .product(name: "MusterCore", package: "Muster"),
                 .product(name: "MusterYAML", package: "Muster"),
                 .product(name: "MusterJournal", package: "Muster"),
+                .product(name: "MusterNotify", package: "Muster"),
+                .product(name: "MusterDelivery", package: "Muster"),
                 .product(name: "MusterRuntime", package: "Muster"),
                 .product(name: "MusterExercise", package: "Muster"),
                 .product(name: "MusterReports", package: "Muster"),

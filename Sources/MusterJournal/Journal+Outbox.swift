@@ -36,14 +36,16 @@ extension Journal {
     /// workers do not both pick the same item.
     public func claimOutbox(now: Instant, limit: Int = 100, lease: TimeSpan = .minutes(5)) throws(JournalError) -> [OutboxItem] {
         try write { db in
-            let ids = try Int64.fetchAll(db, sql: """
+            let ids = try Int64.fetchAll(db.cachedStatement(sql: """
                 SELECT id FROM outbox WHERE \(Journal.dueCondition) ORDER BY next_attempt_ms, id LIMIT ?3
-                """, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit])
+                """), arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit])
+            let update = try db.cachedStatement(sql: "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?")
+            let select = try db.cachedStatement(sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE id = ?")
             var items: [OutboxItem] = []
+            items.reserveCapacity(ids.count)
             for id in ids {
-                try db.execute(sql: "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                               arguments: [now.millisecondsSinceEpoch, id])
-                if let row = try Row.fetchOne(db, sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE id = ?", arguments: [id]) {
+                try update.execute(arguments: [now.millisecondsSinceEpoch, id])
+                if let row = try Row.fetchOne(select, arguments: [id]) {
                     items.append(Journal.outboxItem(row))
                 }
             }

@@ -81,7 +81,7 @@ extension Journal {
         var notificationID: String?
     }
 
-    private func prepare(runID: String, entries: [JournalEntry]) throws(JournalError) -> [PreparedRow] {
+    func prepare(runID: String, entries: [JournalEntry]) throws(JournalError) -> [PreparedRow] {
         var rows: [PreparedRow] = []
         rows.reserveCapacity(entries.count)
         for entry in entries {
@@ -99,7 +99,7 @@ extension Journal {
         return rows
     }
 
-    private func insert(_ db: Database, runID: String, after head: Head, rows: [PreparedRow], outbox: [OutboxRequest]) throws -> AppendResult {
+    func insert(_ db: Database, runID: String, after head: Head, rows: [PreparedRow], outbox: [OutboxRequest]) throws -> AppendResult {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO events (run_id, seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

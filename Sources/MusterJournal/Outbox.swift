@@ -10,7 +10,8 @@ public enum OutboxStatus: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .pending: [.sending, .skipped, .dead]
         // Back to pending: a worker gives up its claim without an attempt outcome (shutdown).
-        case .sending: [.sent, .failed, .dead, .pending]
+        // Skipped: routing at delivery time found the channel must not be used (live_only in an exercise).
+        case .sending: [.sent, .failed, .dead, .pending, .skipped]
         case .failed: [.sending, .dead, .skipped, .pending]
         case .dead: [.pending]
         case .sent, .skipped: []

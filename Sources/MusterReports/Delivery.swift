@@ -27,11 +27,22 @@ public struct DeliveryFact: Sendable, Hashable {
         self.detail = detail
     }
 
-    /// The delivery facts an event carries. No event kind carries one yet: delivery events arrive with the
-    /// notification worker, and their cases go here.
+    /// The delivery facts an event carries: the outbox worker journals one event per attempt.
+    /// A requeue by hand carries none: the notification's status stays what the last attempt made it until the
+    /// next attempt is recorded.
     public static func facts(in event: RunEvent) -> [DeliveryFact] {
         switch event.body {
-        default: []
+        case .notificationSent(let id, _, let status, let latencyMs, _):
+            [DeliveryFact(notificationID: id, at: event.at, outcome: .delivered,
+                          detail: (status.map { "status \($0), " } ?? "") + "\(latencyMs) ms")]
+        case .notificationFailed(let id, _, let reason, _, _):
+            [DeliveryFact(notificationID: id, at: event.at, outcome: .attemptFailed, detail: reason)]
+        case .notificationDeadLettered(let id, _, let reason, _):
+            [DeliveryFact(notificationID: id, at: event.at, outcome: .deadLettered, detail: reason)]
+        case .notificationSkipped(let id, _, let reason):
+            [DeliveryFact(notificationID: id, at: event.at, outcome: .skipped, detail: reason)]
+        default:
+            []
         }
     }
 }

@@ -307,6 +307,16 @@ public struct RunReport: Sendable {
             return ("scenario clock", text)
         case .playerActionRejected(let action, let reason): return ("player action rejected", "\(action): \(reason)")
         case .ratingOverruled(let objective, let rating, let note): return ("rating overruled", "\(objective) = \(rating): \(note)")
+        case .notificationSent(let id, let channel, let status, let latencyMs, let attempt):
+            return ("notification sent", "\(id) to \(channel)" + (status.map { ", status \($0)" } ?? "") + ", \(latencyMs) ms, attempt \(attempt)")
+        case .notificationFailed(let id, let channel, let reason, let attempt, let nextAttempt):
+            return ("notification failed", "\(id) to \(channel), attempt \(attempt): \(reason)"
+                + (nextAttempt.map { "; next attempt \(ReportFormat.time($0))" } ?? ""))
+        case .notificationDeadLettered(let id, let channel, let reason, let attempts):
+            return ("notification dead-lettered", "\(id) to \(channel) after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(reason)")
+        case .notificationSkipped(let id, let channel, let reason): return ("notification skipped", "\(id) to \(channel): \(reason)")
+        case .notificationRequeued(let id, let channel, let previousStatus, _):
+            return ("notification requeued", "\(id) to \(channel) (was \(previousStatus))")
         }
     }
 }

@@ -278,19 +278,15 @@ public final class IncidentRuntime: @unchecked Sendable {
 
     // MARK: - Outbox
 
-    /// One outbox row per queued notification. In an exercise, a `live_only` channel's row is written as
-    /// `skipped` with the reason, so the outbox shows it was deliberately not sent.
+    /// One outbox row per queued notification, pending. Routing (an exercise's `exercise:` override, a
+    /// `live_only` channel skipped in an exercise) is the delivery worker's, from the same stored playbook:
+    /// it records a skip on the timeline as a `notification-skipped` event.
     private func outboxRequests(for effects: [Effect], run: Run) throws(RuntimeError) -> [OutboxRequest] {
         var requests: [OutboxRequest] = []
         for effect in effects {
             guard case .sendNotification(let notification) = effect else { continue }
-            let liveOnly = run.playbook.channels.first { $0.id.value == notification.channel }?.liveOnly ?? false
             do {
-                if run.mode == .exercise, liveOnly {
-                    requests.append(try OutboxRequest(notification, status: .skipped, note: "channel \(notification.channel) is live_only and this run is an exercise"))
-                } else {
-                    requests.append(try OutboxRequest(notification))
-                }
+                requests.append(try OutboxRequest(notification))
             } catch {
                 throw .invalidArgument("notification \(notification.id) cannot be encoded: \(error)")
             }

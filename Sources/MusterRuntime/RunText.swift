@@ -64,6 +64,16 @@ public enum RunText {
             return "player action '\(action)' rejected: \(reason)"
         case let .ratingOverruled(objective, rating, note):
             return "rating of \(objective) overruled to \(rating): \(note)"
+        case let .notificationSent(id, channel, status, latencyMs, attempt):
+            return "notification \(id) sent to \(channel)" + (status.map { " (\($0))" } ?? "") + " in \(latencyMs) ms, attempt \(attempt)"
+        case let .notificationFailed(id, channel, reason, attempt, nextAttempt):
+            return "notification \(id) to \(channel) failed, attempt \(attempt): \(reason)" + (nextAttempt.map { "; next attempt \($0.iso8601)" } ?? "")
+        case let .notificationDeadLettered(id, channel, reason, attempts):
+            return "notification \(id) to \(channel) dead-lettered after \(attempts) \(attempts == 1 ? "attempt" : "attempts"): \(reason)"
+        case let .notificationSkipped(id, channel, reason):
+            return "notification \(id) to \(channel) skipped: \(reason)"
+        case let .notificationRequeued(id, channel, previousStatus, attempts):
+            return "notification \(id) to \(channel) requeued (was \(previousStatus) after \(attempts) \(attempts == 1 ? "attempt" : "attempts"))"
         }
     }
 

@@ -47,6 +47,9 @@ struct IncidentDeclare: ParsableCommand {
         let run = result.run
         IncidentCLI.out(result.runID)
         IncidentCLI.out("declared '\(run.title)' (\(run.severity.rawValue)) from playbook \(run.playbook.id.value) v\(run.playbook.version): state \(run.currentState ?? "?"), incident commander \(run.holder(of: Playbook.incidentCommander) ?? "?")")
+        for warning in DeliveryCLI.unsetVariableWarnings(playbook: run.playbook, mode: run.mode) {
+            FileHandle.standardError.write(Data("muster: warning: \(warning)\n".utf8))
+        }
     }
 }
 

@@ -12,6 +12,7 @@ struct Watch: ParsableCommand {
         abstract: "Fire a run's timers as they come due and show it live (Ctrl-C to stop).",
         discussion: """
             Sleeps until the next timer is due, waking at least every 500 ms to show what other terminals recorded.
+            Delivers the outbox's due notifications meanwhile (all runs), as `muster outbox deliver` does.
             With --plain, prints each appended event on its own line instead of redrawing (for logs).
             Stops between two steps on SIGINT or SIGTERM, so nothing is half-written, and exits 0.
             """
@@ -34,6 +35,9 @@ struct Watch: ParsableCommand {
             IncidentCLI.out("watching \(record.id) from event #\(record.lastSequence) (Ctrl-C to stop)")
             fflush(nil)
         }
+        let delivery = WatchDelivery(journal: runtime.journal, clock: runtime.clock) { IncidentCLI.printError($0) }
+        delivery.start()
+        defer { delivery.stop() }
         do {
             try pump.run(
                 shouldStop: { stop.isStopped },

@@ -14,14 +14,16 @@ struct MusterBench {
         case "journal": try journal()
         case "exercise": try exercise()
         case "report": try ReportBench.run()
+        case "notify": try NotifyBench.run()
         case "all":
             try playbooks()
             engine()
             try journal()
             try exercise()
             try ReportBench.run()
+            try NotifyBench.run()
         default:
-            print("usage: muster-bench [playbooks|engine|journal|exercise|report|all]")
+            print("usage: muster-bench [playbooks|engine|journal|exercise|report|notify|all]")
         }
     }
 

@@ -32,6 +32,20 @@ public struct RunEvent: Sendable, Hashable, Codable {
         case timerCancelled(key: TimerKey)
         case notificationQueued(Notification)
         case runClosed(reason: String?)
+        /// Delivery facts, recorded by the outbox worker (actor `muster`); they never change the run's workflow.
+        /// `id` is the notification's id, `channel` the channel it was sent through (in an exercise, the
+        /// `exercise:` override). One of `notificationSent` / `notificationFailed` per attempt.
+        /// An attempt the receiver accepted: its status (HTTP status or last SMTP reply), how long it took.
+        case notificationSent(id: String, channel: String, status: Int?, latencyMs: Int64, attempt: Int)
+        /// An attempt that failed, with the reason (secrets redacted) and, when it will be tried again, when.
+        case notificationFailed(id: String, channel: String, reason: String, attempt: Int, nextAttempt: Instant?)
+        /// Given up: a permanent failure or the channel's `max_attempts` reached; a person may retry it.
+        case notificationDeadLettered(id: String, channel: String, reason: String, attempts: Int)
+        /// Deliberately not sent (a `live_only` channel in an exercise run).
+        case notificationSkipped(id: String, channel: String, reason: String)
+        /// A person sent a dead or failed notification back to the outbox (`muster outbox retry`); it gets
+        /// a fresh set of attempts, counted from `attempts` (the attempts made before).
+        case notificationRequeued(id: String, channel: String, previousStatus: String, attempts: Int)
 
         // Facts of the exercise layer (`ExerciseRun`): journaled with the run's events, ignored by `Run.apply`.
         /// An exercise run began: which exercise, and the exercise file's text so that it can be evaluated later.
@@ -72,6 +86,11 @@ public struct RunEvent: Sendable, Hashable, Codable {
             case .exerciseClock: "exercise-clock"
             case .playerActionRejected: "player-action-rejected"
             case .ratingOverruled: "rating-overruled"
+            case .notificationSent: "notification-sent"
+            case .notificationFailed: "notification-failed"
+            case .notificationDeadLettered: "notification-dead-lettered"
+            case .notificationSkipped: "notification-skipped"
+            case .notificationRequeued: "notification-requeued"
             }
         }
     }

@@ -17,6 +17,8 @@ public struct Run: Sendable, Equatable {
     public private(set) var armedTimers: [ArmedTimer] = []
     /// How many notifications the run has queued (the next one is `n\(notificationCount + 1)`).
     public private(set) var notificationCount: Int = 0
+    /// What became of the notifications so far, counted from the delivery events (they change nothing else).
+    public private(set) var deliveries = DeliveryTally()
     /// How many times the run has entered a state; each entry is a new visit.
     public private(set) var visits: Int = 0
     public private(set) var noteCount: Int = 0
@@ -203,6 +205,16 @@ public struct Run: Sendable, Equatable {
         case .exerciseStarted, .injectDelivered, .injectWithheld, .exerciseClock, .playerActionRejected, .ratingOverruled:
             // The exercise layer's facts: `ExerciseRun` reads them; the run itself does not change.
             break
+        case .notificationSent:
+            deliveries.sent += 1
+        case .notificationFailed:
+            deliveries.failedAttempts += 1
+        case .notificationDeadLettered:
+            deliveries.deadLettered += 1
+        case .notificationSkipped:
+            deliveries.skipped += 1
+        case .notificationRequeued:
+            deliveries.requeued += 1
         case .runClosed(let reason):
             status = .closed
             info = RunInfo(runID: info.runID, mode: info.mode, title: info.title, severity: info.severity, startedAt: info.startedAt,
@@ -228,6 +240,18 @@ public struct Run: Sendable, Equatable {
         }
         return out
     }
+}
+
+/// Counts of delivery events on a run's timeline (attempts, not notifications: a notification retried
+/// three times counts three failed attempts).
+public struct DeliveryTally: Sendable, Hashable {
+    public var sent = 0
+    public var failedAttempts = 0
+    public var deadLettered = 0
+    public var skipped = 0
+    public var requeued = 0
+
+    public init() {}
 }
 
 public enum RunStatus: String, Sendable, Hashable, Codable {

@@ -143,6 +143,16 @@ public enum TimelineText {
             }
         case .playerActionRejected(let action, let reason): return "\(action): \(oneLine(reason))"
         case .ratingOverruled(let objective, let rating, let note): return "\(objective): \(rating) \(quoted(note))"
+        case .notificationSent(let id, let channel, let status, let latencyMs, let attempt):
+            return "\(id) to \(channel)" + (status.map { ": \($0)" } ?? "") + ", \(latencyMs) ms, attempt \(attempt)"
+        case .notificationFailed(let id, let channel, let reason, let attempt, let nextAttempt):
+            return "\(id) to \(channel), attempt \(attempt): \(quoted(reason))" + (nextAttempt.map { ", next attempt \(utc($0))" } ?? "")
+        case .notificationDeadLettered(let id, let channel, let reason, let attempts):
+            return "\(id) to \(channel) after \(attempts) \(attempts == 1 ? "attempt" : "attempts"): \(quoted(reason))"
+        case .notificationSkipped(let id, let channel, let reason):
+            return "\(id) to \(channel): \(quoted(reason))"
+        case .notificationRequeued(let id, let channel, let previousStatus, let attempts):
+            return "\(id) to \(channel) (was \(previousStatus) after \(attempts) \(attempts == 1 ? "attempt" : "attempts"))"
         }
     }
 

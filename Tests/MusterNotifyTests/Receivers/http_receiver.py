@@ -6,10 +6,12 @@ Usage: http_receiver.py CONFIG_JSON PORT_FILE RECORD_FILE
 CONFIG_JSON (a JSON text) says how each path answers; paths not listed answer 200 "ok":
   {"routes": {"/flaky": {"statuses": [500, 200]},          # one status per attempt, the last repeats
               "/slow": {"delay": 5.0},                       # seconds before answering
+              "/stall": {"delays": [30.0, 0]},               # one delay per attempt, the last repeats
               "/drop": {"drop": "mid-response"},             # or "before-response"
               "/limited": {"status": 429, "headers": {"Retry-After": "7"}, "body": "slow down"}},
    "tls": {"cert": "cert.pem", "key": "key.pem"},            # optional: serve HTTPS
-   "lifetime": 120}                                          # seconds before exiting on its own
+   "lifetime": 120,                                          # seconds before exiting on its own
+   "port": 0}                                                # optional: a fixed port (0: ephemeral)
 
 Listens on 127.0.0.1 with an ephemeral port, written to PORT_FILE once it accepts connections. Each
 request is appended to RECORD_FILE as one JSON line (JSON Lines) before the answer is sent. Exits on
@@ -83,7 +85,8 @@ class Handler(BaseHTTPRequestHandler):
             }
             with open(record_file, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
-        delay = float(route.get("delay", 0))
+        delays = route.get("delays")
+        delay = float(delays[min(attempt - 1, len(delays) - 1)] if delays else route.get("delay", 0))
         if delay > 0:
             time.sleep(delay)
         drop = route.get("drop")
@@ -117,7 +120,7 @@ def watchdog(parent, lifetime):
 
 
 def main():
-    server = Server(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", int(config.get("port", 0))), Handler)
     tls = config.get("tls")
     if tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -7,6 +7,8 @@ CONFIG_JSON:
   {"refuse": ["nobody@example.org"],                 # RCPT TO answered 550
    "users": {"muster": "the-password"},              # when given, AUTH is offered (without TLS) and checked
    "tls": {"cert": "cert.pem", "key": "key.pem"},    # offer STARTTLS and require it
+   "require_starttls": false,                        # with tls: offer STARTTLS without requiring it
+   "implicit_tls": true,                             # with tls: TLS from the first byte (smtps://) instead
    "lifetime": 120}
 
 Listens on 127.0.0.1 with an ephemeral port, written to PORT_FILE once it accepts connections. Each
@@ -98,19 +100,21 @@ async def main():
         tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls_context.load_cert_chain(tls["cert"], tls["key"])
 
+    implicit = bool(config.get("implicit_tls")) and tls_context is not None
+
     def factory():
         options = dict(hostname="muster-test-sink", timeout=30)
-        if tls_context is not None:
-            options.update(tls_context=tls_context, require_starttls=True)
+        if tls_context is not None and not implicit:
+            options.update(tls_context=tls_context, require_starttls=bool(config.get("require_starttls", True)))
         if users is not None:
-            options.update(authenticator=authenticate, auth_require_tls=tls_context is not None)
+            options.update(authenticator=authenticate, auth_require_tls=tls_context is not None and not implicit)
         return SMTP(Handler(), **options)
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
-    server = await loop.create_server(factory, sock=sock)
+    server = await loop.create_server(factory, sock=sock, ssl=tls_context if implicit else None)
     open(record_file, "a").close()
     temporary = port_file + ".tmp"
     with open(temporary, "w") as f:

@@ -1,0 +1,300 @@
+import Foundation
+import MusterCore
+import MusterDelivery
+import MusterJournal
+import MusterNotify
+import MusterYAML
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Webhook delivery throughput, three ways in one run against the same local receiver (nginx-light
+/// answering `return 200 'ok';` on 127.0.0.1, started here with a config of its own):
+/// - Muster's outbox: 10,000 notifications of one run, claimed, sent over libcurl multi with connection
+///   reuse, and every attempt journaled (event + status change) in a journal with `synchronous = FULL`;
+/// - the naive baseline: the `curl` command spawned once per message (on a sample, extrapolated);
+/// - the receiver's ceiling: `wrk -t2 -c16 -d5s` posting the same body.
+enum NotifyBench {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static let messages = 10_000
+    static let curlSample = 300
+
+    static let playbookText = """
+        muster: 1
+        id: notify-bench
+        version: 1
+        title: Notification benchmark
+        severity: P2
+        roles:
+          incident_commander: { title: Incident Commander }
+        channels:
+          hook: { type: webhook, url: "${BENCH_HOOK_URL}", secret: "${BENCH_HOOK_SECRET}" }
+        start: work
+        states:
+          work:
+            phase: respond
+            owner: incident_commander
+            on_enter:
+              - { notify: hook, message: "Work started on {{run.title}}" }
+            transitions:
+              - { on: finish, to: done }
+          done:
+            phase: learn
+            owner: incident_commander
+            terminal: true
+        """
+
+    static func run() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("muster-notify-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let nginx = try Nginx(directory: scratch.appendingPathComponent("nginx"))
+        defer { nginx.stop() }
+        let url = "http://127.0.0.1:\(nginx.port)/hook"
+
+        // A realistic body: what the webhook channel sends for one notification.
+        let sample = try sampleRequest(url: url)
+        guard case .httpPost(let post) = sample.target else { throw Failure("the sample request is not an HTTP POST") }
+        let bodyFile = scratch.appendingPathComponent("body.json")
+        try Data(post.body).write(to: bodyFile)
+
+        // 1. Muster's outbox.
+        let outbox = try outboxRun(url: url, scratch: scratch)
+        // 2. curl once per message.
+        let curlSeconds = try curlRun(url: url, bodyFile: bodyFile.path, headers: post.headers)
+        // 3. wrk.
+        let wrkRate = try wrkRun(url: url, body: String(decoding: post.body, as: UTF8.self), headers: post.headers, scratch: scratch)
+
+        let musterRate = Double(messages) / outbox.seconds
+        let curlPerMessage = curlSeconds / Double(curlSample)
+        let musterPerMessage = outbox.seconds / Double(messages)
+        print("notify: \(messages) webhook notifications (\(post.body.count)-byte JSON, HMAC-signed) to nginx-light on 127.0.0.1")
+        print("  Muster outbox (claim, libcurl multi, reuse, journaled attempts): \(MusterBench.format(outbox.seconds, 2)) s, \(Int(musterRate)) messages/s, \(outbox.connections) connections")
+        print("  curl spawned per message (baseline, \(curlSample) sampled):      \(MusterBench.format(curlPerMessage * 1000, 2)) ms per message, \(Int(1 / curlPerMessage)) messages/s (\(MusterBench.format(curlPerMessage * Double(messages), 1)) s for \(messages))")
+        print("  receiver ceiling (wrk -t2 -c16 -d5s, same POST):               \(Int(wrkRate)) requests/s")
+        print("  outbox vs curl per message: \(MusterBench.format(curlPerMessage / musterPerMessage, 1))x faster (target: at least 20x)")
+        print("  outbox vs receiver ceiling: \(MusterBench.format(musterRate / wrkRate * 100, 1))% (target: at least 50%)")
+        let t = outbox.timings
+        print("  outbox time: claim \(ms(t.claiming)) ms, prepare \(ms(t.preparing)) ms, send \(ms(t.sending)) ms, record \(ms(t.recording)) ms")
+        print("  journal: \(outbox.events) attempt events and \(messages) status changes written, synchronous=FULL")
+    }
+
+    static func sampleRequest(url: String) throws -> DeliveryRequest {
+        let playbook = try benchPlaybook()
+        let channel = playbook.channel("hook")!
+        let notification = MusterCore.Notification(id: "n1", channel: "hook", message: "Work started on Benchmark run", trigger: "enter:work")
+        let context = NotificationContext(runID: "r-bench1", runTitle: "Benchmark run", playbookID: "notify-bench", playbookTitle: playbook.title,
+                                          state: "work", mode: .live, severity: .p2, time: Instant(millisecondsSinceEpoch: 1_772_818_800_000))
+        return try ChannelPayloads.request(for: channel, notification: notification, context: context,
+                                           environment: ["BENCH_HOOK_URL": url, "BENCH_HOOK_SECRET": "bench-secret-123456"])
+    }
+
+    static func benchPlaybook() throws -> Playbook {
+        let loaded = PlaybookLoader.load(text: playbookText, file: "notify-bench.yaml")
+        guard let playbook = loaded.playbook, !loaded.hasErrors else {
+            throw Failure("the benchmark playbook does not load: \(loaded.diagnostics.map(\.description).joined(separator: "\n"))")
+        }
+        return playbook
+    }
+
+    // MARK: - Muster
+
+    static func outboxRun(url: String, scratch: URL) throws -> (seconds: Double, events: Int, connections: Int, timings: PassTimings) {
+        let home = scratch.appendingPathComponent("journal")
+        let journal = try Journal.open(home: home.path, durability: .full)
+        let playbook = try benchPlaybook()
+        let start = Instant(millisecondsSinceEpoch: 1_772_818_800_000)
+        var run = Run(playbook: playbook)
+        guard case .accepted(let startEvents, _) = run.execute(
+            Command(actor: "Dana", .start(StartRun(runID: "r-bench1", mode: .live, title: "Benchmark run"))), at: start) else {
+            throw Failure("the benchmark run did not start")
+        }
+        // The run's own first notification, then 9,999 more, each with its queued event and outbox row.
+        var events = startEvents
+        var outbox: [OutboxRequest] = []
+        for event in startEvents {
+            if case .notificationQueued(let n) = event.body { outbox.append(try OutboxRequest(n)) }
+        }
+        var index = outbox.count
+        while outbox.count < messages {
+            index += 1
+            let n = MusterCore.Notification(id: "n\(index)", channel: "hook", message: "Update \(index) on Benchmark run", trigger: "enter:work")
+            events.append(RunEvent(at: start, actor: Command.system, role: nil, .notificationQueued(n)))
+            outbox.append(try OutboxRequest(n))
+        }
+        let header = RunHeader(id: "r-bench1", playbookID: "notify-bench", playbookVersion: 1, playbookText: playbookText,
+                               mode: .live, title: "Benchmark run", createdAt: start)
+        try journal.createRun(header, events: events, outbox: outbox)
+        let before = try journal.head(runID: "r-bench1").sequence
+
+        let transport = CurlTransport(configuration: .init(maxConnectionsPerHost: 16))
+        let worker = OutboxWorker(
+            journal: journal, transport: transport,
+            environment: ["BENCH_HOOK_URL": url, "BENCH_HOOK_SECRET": "bench-secret-123456"],
+            batchSize: 1000, clock: { start })
+        let clock = ContinuousClock()
+        let began = clock.now
+        let report = try worker.deliverDueBlocking()
+        let elapsed = clock.now - began
+        transport.shutdown()
+        guard report.sent == messages else {
+            throw Failure("the outbox sent \(report.sent) of \(messages): \(report.outcomes.first { if case .sent = $0.result { false } else { true } }.map(\.description) ?? "")")
+        }
+        let after = try journal.head(runID: "r-bench1").sequence
+        let sent = try journal.outboxItems(statuses: [.sent]).count
+        guard sent == messages else { throw Failure("only \(sent) items are marked sent") }
+        try journal.close()
+        return (seconds(elapsed), after - before, 16, report.timings)
+    }
+
+    // MARK: - curl
+
+    /// What a shell loop does: posix_spawn `curl` once per message and wait for it (`--fail`: an HTTP
+    /// error is a non-zero exit). Foundation's `Process` costs several times more per spawn here, so it is
+    /// not used: the baseline should be the fair one.
+    static func curlRun(url: String, bodyFile: String, headers: [HTTPHeader]) throws -> Double {
+        var arguments = ["curl", "-s", "--fail", "-o", "/dev/null", "-X", "POST", "--data-binary", "@\(bodyFile)"]
+        for header in headers { arguments += ["-H", "\(header.name): \(header.value)"] }
+        arguments.append(url)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        let clock = ContinuousClock()
+        let began = clock.now
+        for _ in 0..<curlSample {
+            var pid: pid_t = 0
+            let spawned = posix_spawn(&pid, "/usr/bin/curl", &actions, nil, argv, environ)
+            guard spawned == 0 else { throw Failure("cannot spawn /usr/bin/curl (apt-get install -y curl): error \(spawned)") }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            guard status == 0 else { throw Failure("curl failed with wait status \(status)") }
+        }
+        return seconds(clock.now - began)
+    }
+
+    // MARK: - wrk
+
+    static func wrkRun(url: String, body: String, headers: [HTTPHeader], scratch: URL) throws -> Double {
+        func lua(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\""
+        }
+        var script = "wrk.method = \"POST\"\nwrk.body = \(lua(body))\n"
+        for header in headers { script += "wrk.headers[\(lua(header.name))] = \(lua(header.value))\n" }
+        let scriptURL = scratch.appendingPathComponent("post.lua")
+        try script.write(to: scriptURL, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+        process.arguments = ["-t2", "-c16", "-d5s", "-s", scriptURL.path, url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { throw Failure("cannot run wrk (apt-get install -y wrk): \(error)") }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
+              let rate = Double(line.dropFirst("Requests/sec:".count).trimmingCharacters(in: .whitespaces)) else {
+            throw Failure("wrk printed no rate: \(output)")
+        }
+        if output.contains("Non-2xx") { throw Failure("wrk got errors from the receiver: \(output)") }
+        return rate
+    }
+
+    static func ms(_ d: Duration) -> Int { Int(seconds(d) * 1000) }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// nginx-light on 127.0.0.1 with a config, pid file, logs and temp folders of its own.
+final class Nginx {
+    let process: Process
+    let port: Int
+
+    init(directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        port = try Nginx.freePort()
+        let d = directory.path
+        let config = """
+            worker_processes 1;
+            pid \(d)/nginx.pid;
+            error_log \(d)/error.log warn;
+            events { worker_connections 1024; }
+            http {
+              access_log off;
+              client_body_temp_path \(d)/body;
+              proxy_temp_path \(d)/proxy;
+              fastcgi_temp_path \(d)/fastcgi;
+              uwsgi_temp_path \(d)/uwsgi;
+              scgi_temp_path \(d)/scgi;
+              keepalive_requests 100000;
+              client_body_buffer_size 64k;
+              server {
+                listen 127.0.0.1:\(port);
+                location / { return 200 'ok'; }
+              }
+            }
+            """
+        let configURL = directory.appendingPathComponent("nginx.conf")
+        try config.write(to: configURL, atomically: true, encoding: .utf8)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        process.arguments = ["-c", configURL.path, "-p", d, "-g", "daemon off;"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch {
+            throw NotifyBench.Failure("cannot start nginx (apt-get install -y nginx-light): \(error)")
+        }
+        // Bounded wait until it accepts connections.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Nginx.accepts(port: port) { return }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        stop()
+        throw NotifyBench.Failure("nginx did not start on 127.0.0.1:\(port): \((try? String(contentsOfFile: "\(d)/error.log", encoding: .utf8)) ?? "")")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()  // SIGTERM: fast shutdown of master and workers
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        guard port > 0 else { throw NotifyBench.Failure("no free port on 127.0.0.1") }
+        return port
+    }
+
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } } == 0
+    }
+}

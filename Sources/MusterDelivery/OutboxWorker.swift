@@ -1,0 +1,509 @@
+import Foundation
+import MusterCore
+import MusterJournal
+import MusterNotify
+
+/// Delivers the outbox: one pass claims the items that are due, routes each through its run's playbook
+/// (the copy stored with the run), builds the channel's request, sends them all at once through one
+/// `CurlTransport`, and records every attempt as an event on the run's timeline, in the same transaction as
+/// the item's new status.
+///
+/// Delivery is at-least-once: an item is claimed (`sending`) before it is sent and settled after; a worker
+/// that dies in between leaves it `sending`, and once the claim's lease has run out the next pass sends it
+/// again with the same idempotency key (`Idempotency-Key`, PagerDuty `dedup_key`, email `Message-ID`).
+///
+/// One pass at a time per worker. The clock is injected: tests pass a manual one.
+public final class OutboxWorker: @unchecked Sendable {
+    public let journal: Journal
+    public let transport: CurlTransport
+    public let environment: [String: String]
+    public let policy: RetryPolicy
+    public let clock: @Sendable () -> Instant
+    /// Items claimed and sent together.
+    public let batchSize: Int
+    /// A `sending` item older than this is taken to be abandoned by a dead worker and sent again.
+    public let lease: TimeSpan
+    /// A pass stops after this many items (the rest wait for the next pass).
+    public let maximumItemsPerPass: Int
+
+    private let lock = NSLock()
+    private var runs: [String: RunDeliveryInfo] = [:]
+    /// Per stored playbook (by SHA-256): the secrets its channels take from this worker's environment.
+    private var redactors: [String: Redactor] = [:]
+
+    public init(
+        journal: Journal, transport: CurlTransport, environment: [String: String], policy: RetryPolicy = .standard,
+        batchSize: Int = 256, lease: TimeSpan = .minutes(5), maximumItemsPerPass: Int = 100_000,
+        clock: @escaping @Sendable () -> Instant
+    ) {
+        self.journal = journal
+        self.transport = transport
+        self.environment = environment
+        self.policy = policy
+        self.batchSize = max(1, batchSize)
+        self.lease = lease
+        self.maximumItemsPerPass = max(1, maximumItemsPerPass)
+        self.clock = clock
+    }
+
+    // MARK: - Passes
+
+    /// One pass, awaiting the transport (for async callers; the transfers run on the transport's thread).
+    public func deliverDue() async throws(DeliveryError) -> PassReport {
+        let start = clock()
+        var report = PassReport(startedAt: start)
+        let watch = ContinuousClock()
+        while report.outcomes.count < maximumItemsPerPass {
+            var mark = watch.now
+            guard let batch = try claimAndPrepare(now: start, limit: min(batchSize, maximumItemsPerPass - report.outcomes.count), timings: &report.timings) else { break }
+            mark = watch.now
+            let results = await transport.send(batch.requests)
+            report.timings.sending += watch.now - mark
+            mark = watch.now
+            try settle(batch, results: results, into: &report)
+            report.timings.recording += watch.now - mark
+        }
+        return report
+    }
+
+    /// One pass, blocking the calling thread until the transport is done (for the CLI and `muster watch`;
+    /// never call it on the cooperative pool). Pipelined: while one batch is on the wire (on the transport's
+    /// thread), the next is claimed and prepared, then the first is recorded.
+    public func deliverDueBlocking() throws(DeliveryError) -> PassReport {
+        let start = clock()
+        var report = PassReport(startedAt: start)
+        let watch = ContinuousClock()
+        var claimed = 0
+        var inFlight: (batch: Batch, results: PendingResults)?
+        while true {
+            var next: (batch: Batch, results: PendingResults)?
+            if claimed < maximumItemsPerPass,
+               let batch = try claimAndPrepare(now: start, limit: min(batchSize, maximumItemsPerPass - claimed), timings: &report.timings) {
+                claimed += batch.planned.count
+                next = (batch, PendingResults(batch.requests, through: transport))
+            }
+            if let current = inFlight {
+                var mark = watch.now
+                let results = current.results.wait()
+                report.timings.sending += watch.now - mark
+                mark = watch.now
+                try settle(current.batch, results: results, into: &report)
+                report.timings.recording += watch.now - mark
+            }
+            guard let next else { break }
+            inFlight = next
+        }
+        return report
+    }
+
+    /// Results of requests handed to the transport, collected as they come; `wait()` blocks for all of them.
+    final class PendingResults: @unchecked Sendable {
+        private let lock = NSLock()
+        private var results: [DeliveryResult?]
+        private let group = DispatchGroup()
+
+        init(_ requests: [DeliveryRequest], through transport: CurlTransport) {
+            results = Array(repeating: nil, count: requests.count)
+            for (index, request) in requests.enumerated() {
+                group.enter()
+                transport.submit(request) { [self] result in
+                    lock.lock()
+                    let first = results[index] == nil
+                    if first { results[index] = result }
+                    lock.unlock()
+                    if first { group.leave() }
+                }
+            }
+        }
+
+        func wait() -> [DeliveryResult] {
+            group.wait()
+            lock.lock()
+            defer { lock.unlock() }
+            return results.map { $0! }
+        }
+    }
+
+    /// Sends requests through the transport and waits on this thread for all results (in request order).
+    public static func sendBlocking(_ requests: [DeliveryRequest], through transport: CurlTransport) -> [DeliveryResult] {
+        guard !requests.isEmpty else { return [] }
+        return PendingResults(requests, through: transport).wait()
+    }
+
+    // MARK: - Preparing
+
+    /// One claimed item and what to do with it.
+    struct Planned {
+        var item: OutboxItem
+        var notification: MusterCore.Notification?
+        /// The channel it goes through (the exercise override in an exercise), or the playbook's name for it.
+        var channel: String
+        var maxAttempts: Int
+        /// Attempts counted against `maxAttempts` (since a person last requeued it).
+        var attemptsUsed: Int
+        var redactor: Redactor
+        enum Action {
+            /// Index into the batch's requests.
+            case send(Int)
+            case skip(String)
+            /// Never sent: a configuration problem, an unknown channel, an unreadable payload.
+            case refuse(String)
+        }
+        var action: Action
+    }
+
+    struct Batch {
+        var planned: [Planned]
+        var requests: [DeliveryRequest]
+    }
+
+    private func claimAndPrepare(now: Instant, limit: Int, timings: inout PassTimings) throws(DeliveryError) -> Batch? {
+        let watch = ContinuousClock()
+        var mark = watch.now
+        let claimed: [OutboxItem]
+        do { claimed = try journal.claimOutbox(now: now, limit: limit, lease: lease) } catch { throw .journal(error) }
+        timings.claiming += watch.now - mark
+        mark = watch.now
+        defer { timings.preparing += watch.now - mark }
+        guard !claimed.isEmpty else { return nil }
+        var batch = Batch(planned: [], requests: [])
+        let decoder = JSONDecoder()
+        // What others appended since (a person's requeue, new notifications) counts for this batch.
+        var refreshed: Set<String> = []
+        for item in claimed {
+            if refreshed.insert(item.runID).inserted { try? refresh(item.runID) }
+            var plan = Planned(item: item, notification: nil, channel: item.channel, maxAttempts: policy.defaultMaxAttempts,
+                               attemptsUsed: item.attempts, redactor: Redactor(), action: .refuse(""))
+            let info: RunDeliveryInfo
+            do {
+                info = try runInfo(item.runID, atLeast: item.seq)
+            } catch let error {
+                plan.action = .refuse("not sent: \(error.description)")
+                batch.planned.append(plan)
+                continue
+            }
+            plan.redactor = secrets(of: info)
+            plan.attemptsUsed = item.attempts - (info.requeuedAt[item.notificationID] ?? 0)
+            guard let notification = try? decoder.decode(MusterCore.Notification.self, from: Data(item.payload.utf8)) else {
+                plan.action = .refuse("not sent: the outbox item's payload is not a notification")
+                batch.planned.append(plan)
+                continue
+            }
+            plan.notification = notification
+            let original = info.playbook.channel(notification.channel)
+            switch ChannelRouting.route(channel: notification.channel, in: info.playbook, mode: info.mode) {
+            case .skipped(let reason):
+                plan.action = .skip(reason)
+            case .unknown(let reason):
+                plan.action = .refuse("not sent: \(reason)")
+            case .send(let channel):
+                plan.channel = channel.id.value
+                plan.maxAttempts = max(1, channel.maxAttempts ?? original?.maxAttempts ?? policy.defaultMaxAttempts)
+                do {
+                    let request = try ChannelPayloads.request(
+                        for: channel, notification: notification, context: info.context(atSequence: item.seq),
+                        environment: environment)
+                    plan.action = .send(batch.requests.count)
+                    batch.requests.append(request)
+                } catch {
+                    plan.action = .refuse("not sent: \(error.message)")
+                }
+            }
+            batch.planned.append(plan)
+        }
+        return batch
+    }
+
+    /// Every value the playbook's channels take from the environment, and their URLs: kept out of any text
+    /// the worker records, whatever the transport or a receiver said.
+    private func secrets(of info: RunDeliveryInfo) -> Redactor {
+        lock.lock()
+        let known = redactors[info.record.playbookSHA256]
+        lock.unlock()
+        if let known { return known }
+        let playbook = info.playbook
+        var redactor = Redactor()
+        for channel in playbook.channels {
+            for (key, located) in channel.settings {
+                let texts: [String]
+                switch located.value {
+                case .text(let t): texts = [t]
+                case .list(let l): texts = l
+                case .map(let m): texts = Array(m.values)
+                case .flag: texts = []
+                }
+                if key == "headers", case .map(let headers) = located.value {
+                    // Header values that look sensitive by their name are secrets even when written literally.
+                    for (name, value) in headers where ["auth", "token", "key", "secret", "password", "cookie", "signature", "session"]
+                        .contains(where: { name.lowercased().contains($0) }) {
+                        if let resolved = try? EnvironmentResolver(environment).resolve(value, setting: key, channel: channel.id.value) {
+                            redactor.add(resolved.value)
+                        }
+                    }
+                }
+                for text in texts {
+                    for name in EnvironmentResolver.references(in: text) {
+                        if let value = environment[name], !value.isEmpty { redactor.add(value) }
+                    }
+                    if ["url", "smtp"].contains(key), let resolved = try? EnvironmentResolver(environment).resolve(text, setting: key, channel: channel.id.value) {
+                        redactor.addURL(resolved.value)
+                    }
+                    if ["secret", "routing_key", "password"].contains(key),
+                       let resolved = try? EnvironmentResolver(environment).resolve(text, setting: key, channel: channel.id.value) {
+                        redactor.add(resolved.value)
+                    }
+                }
+            }
+        }
+        lock.lock()
+        redactors[info.record.playbookSHA256] = redactor
+        lock.unlock()
+        return redactor
+    }
+
+    private func runInfo(_ runID: String, atLeast seq: Int) throws(DeliveryError) -> RunDeliveryInfo {
+        lock.lock()
+        let cached = runs[runID]
+        lock.unlock()
+        var info: RunDeliveryInfo
+        if let cached {
+            info = cached
+            if info.sequence < seq { try info.refresh(journal) }
+        } else {
+            info = try RunDeliveryInfo.load(journal, runID: runID)
+        }
+        store(info)
+        return info
+    }
+
+    private func refresh(_ runID: String) throws(DeliveryError) {
+        lock.lock()
+        let cached = runs[runID]
+        lock.unlock()
+        guard var info = cached else { return }
+        try info.refresh(journal)
+        store(info)
+    }
+
+    private func store(_ info: RunDeliveryInfo) {
+        lock.lock()
+        if let current = runs[info.record.id], current.sequence > info.sequence {
+            lock.unlock()
+            return
+        }
+        runs[info.record.id] = info
+        lock.unlock()
+    }
+
+    // MARK: - Settling
+
+    private func settle(_ batch: Batch, results: [DeliveryResult], into report: inout PassReport) throws(DeliveryError) {
+        let now = clock()
+        var byRun: [String: [(Planned, [RunEvent], OutboxUpdate, DeliveryOutcome)]] = [:]
+        var order: [String] = []
+        for plan in batch.planned {
+            let (events, update, outcome) = decide(plan, results: results, now: now)
+            if byRun[plan.item.runID] == nil { order.append(plan.item.runID) }
+            byRun[plan.item.runID, default: []].append((plan, events, update, outcome))
+        }
+        for runID in order {
+            let entries = byRun[runID]!
+            do {
+                try record(runID: runID, events: entries.flatMap(\.1), updates: entries.map(\.2), now: now)
+                report.outcomes += entries.map(\.3)
+            } catch .journal(.invalidOutboxTransition) {
+                // Someone else moved one of these items meanwhile (a lease that ran out under a slow
+                // receiver, say): record the others one by one.
+                for entry in entries {
+                    do {
+                        try record(runID: runID, events: entry.1, updates: [entry.2], now: now)
+                        report.outcomes.append(entry.3)
+                    } catch .journal(.invalidOutboxTransition(_, let from, _)) {
+                        var lost = entry.3
+                        lost.result = .claimLost("another worker settled it meanwhile (now \(from.rawValue)); nothing recorded for this attempt")
+                        report.outcomes.append(lost)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The events, the status change and the outcome for one attempt.
+    private func decide(_ plan: Planned, results: [DeliveryResult], now: Instant) -> ([RunEvent], OutboxUpdate, DeliveryOutcome) {
+        let item = plan.item
+        let id = item.notificationID
+        let attempt = item.attempts
+        func event(_ body: RunEvent.Body) -> RunEvent { RunEvent(at: now, actor: Command.system, role: nil, body) }
+        func outcome(_ result: DeliveryOutcome.Result, status: Int? = nil, latency: TimeSpan? = nil) -> DeliveryOutcome {
+            DeliveryOutcome(itemID: item.id, runID: item.runID, notificationID: id, channel: plan.channel, attempt: attempt,
+                            status: status, latency: latency, result: result)
+        }
+        func giveUp(_ reason: String, status: Int? = nil, latency: TimeSpan? = nil) -> ([RunEvent], OutboxUpdate, DeliveryOutcome) {
+            let clean = plan.redactor.redact(reason)
+            return ([event(.notificationFailed(id: id, channel: plan.channel, reason: clean, attempt: attempt, nextAttempt: nil)),
+                     event(.notificationDeadLettered(id: id, channel: plan.channel, reason: clean, attempts: attempt))],
+                    OutboxUpdate(id: item.id, status: .dead, error: clean, expected: [.sending]),
+                    outcome(.deadLettered(clean), status: status, latency: latency))
+        }
+        switch plan.action {
+        case .skip(let reason):
+            let clean = plan.redactor.redact(reason)
+            return ([event(.notificationSkipped(id: id, channel: item.channel, reason: clean))],
+                    OutboxUpdate(id: item.id, status: .skipped, error: clean, expected: [.sending]),
+                    outcome(.skipped(clean)))
+        case .refuse(let reason):
+            return giveUp(reason)
+        case .send(let index):
+            let result = results[index]
+            guard let failure = result.failure else {
+                return ([event(.notificationSent(id: id, channel: plan.channel, status: result.status,
+                                                 latencyMs: result.latency.milliseconds, attempt: attempt))],
+                        OutboxUpdate(id: item.id, status: .sent, expected: [.sending]),
+                        outcome(.sent, status: result.status, latency: result.latency))
+            }
+            if failure.isPermanent {
+                return giveUp("permanent failure: \(failure.reason)", status: result.status, latency: result.latency)
+            }
+            if plan.attemptsUsed >= plan.maxAttempts {
+                return giveUp("gave up after \(plan.attemptsUsed) attempts (max_attempts \(plan.maxAttempts)); last error: \(failure.reason)",
+                              status: result.status, latency: result.latency)
+            }
+            let wait = policy.delay(afterAttempt: plan.attemptsUsed, key: item.idempotencyKey, status: result.status,
+                                    retryAfter: result.retryAfter, now: now)
+            let next = now + wait
+            let clean = plan.redactor.redact(failure.reason)
+            return ([event(.notificationFailed(id: id, channel: plan.channel, reason: clean, attempt: attempt, nextAttempt: next))],
+                    OutboxUpdate(id: item.id, status: .failed, error: clean, nextAttempt: next, expected: [.sending]),
+                    outcome(.retrying(clean, next: next), status: result.status, latency: result.latency))
+        }
+    }
+
+    /// Appends with the expected-sequence protocol: on a conflict, read what others appended and try again.
+    private func record(runID: String, events: [RunEvent], updates: [OutboxUpdate], now: Instant) throws(DeliveryError) {
+        lock.lock()
+        var info = runs[runID]
+        lock.unlock()
+        var expected: Int
+        if let info { expected = info.sequence } else {
+            do { expected = try journal.head(runID: runID).sequence } catch { throw .journal(error) }
+        }
+        for _ in 0..<50 {
+            do {
+                try journal.append(runID: runID, expectedSequence: expected, events: events, outboxUpdates: updates, at: now)
+                if var known = info, known.sequence == expected {
+                    known.absorb(events)
+                    store(known)
+                }
+                return
+            } catch .sequenceConflict(_, let actual) {
+                if var known = info {
+                    try known.refresh(journal)
+                    info = known
+                    expected = known.sequence
+                } else {
+                    expected = actual
+                }
+            } catch {
+                throw .journal(error)
+            }
+        }
+        throw .tooManyConflicts(runID: runID)
+    }
+}
+
+extension RunDeliveryInfo {
+    /// Takes in events this worker just appended (so they need not be read back).
+    mutating func absorb(_ events: [RunEvent]) {
+        for event in events {
+            sequence += 1
+            times.append(event.at)
+            if case .notificationRequeued(let id, _, _, let attempts) = event.body { requeuedAt[id] = attempts }
+        }
+    }
+}
+
+// MARK: - Reports
+
+/// What one pass did, item by item.
+public struct PassReport: Sendable {
+    public var startedAt: Instant
+    public var outcomes: [DeliveryOutcome] = []
+    /// Where the pass spent its time (wall clock).
+    public var timings = PassTimings()
+
+    public init(startedAt: Instant, outcomes: [DeliveryOutcome] = []) {
+        self.startedAt = startedAt
+        self.outcomes = outcomes
+    }
+
+    public var sent: Int { outcomes.filter { if case .sent = $0.result { true } else { false } }.count }
+    public var retrying: Int { outcomes.filter { if case .retrying = $0.result { true } else { false } }.count }
+    public var deadLettered: Int { outcomes.filter { if case .deadLettered = $0.result { true } else { false } }.count }
+    public var skipped: Int { outcomes.filter { if case .skipped = $0.result { true } else { false } }.count }
+
+    /// `3 sent, 1 to retry, 0 dead-lettered, 0 skipped`.
+    public var summary: String {
+        "\(sent) sent, \(retrying) to retry, \(deadLettered) dead-lettered, \(skipped) skipped"
+    }
+}
+
+/// Wall-clock time a pass spent claiming, preparing requests, sending and recording outcomes.
+public struct PassTimings: Sendable, Hashable {
+    public var claiming: Duration = .zero
+    public var preparing: Duration = .zero
+    public var sending: Duration = .zero
+    public var recording: Duration = .zero
+    public init() {}
+}
+
+/// One attempt's outcome (secrets redacted).
+public struct DeliveryOutcome: Sendable, Hashable, CustomStringConvertible {
+    public enum Result: Sendable, Hashable {
+        case sent
+        case retrying(String, next: Instant)
+        case deadLettered(String)
+        case skipped(String)
+        /// The item was settled by someone else while this attempt ran.
+        case claimLost(String)
+    }
+
+    public var itemID: Int64
+    public var runID: String
+    public var notificationID: String
+    public var channel: String
+    public var attempt: Int
+    public var status: Int?
+    public var latency: TimeSpan?
+    public var result: Result
+
+    /// `#12 r-7f3a2c n3 via ops (attempt 1): sent, HTTP 200 in 35 ms`.
+    public var description: String {
+        let head = "#\(itemID) \(runID) \(notificationID) via \(channel) (attempt \(attempt)): "
+        switch result {
+        case .sent:
+            var text = head + "sent"
+            if let status { text += ", \(status)" }
+            if let latency { text += " in \(latency.milliseconds) ms" }
+            return text
+        case .retrying(let reason, let next): return head + "failed, next attempt \(next.iso8601): \(reason)"
+        case .deadLettered(let reason): return head + "dead-lettered: \(reason)"
+        case .skipped(let reason): return head + "skipped: \(reason)"
+        case .claimLost(let reason): return head + "not recorded: \(reason)"
+        }
+    }
+}
+
+/// Why a pass stopped.
+public enum DeliveryError: Error, Sendable, CustomStringConvertible {
+    case journal(JournalError)
+    case unreadablePlaybook(runID: String, detail: String)
+    case tooManyConflicts(runID: String)
+
+    public var description: String {
+        switch self {
+        case .journal(let error): error.description
+        case .unreadablePlaybook(_, let detail): detail
+        case .tooManyConflicts(let runID): "run \(runID) kept changing while delivery outcomes were recorded (50 tries); run the pass again"
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import GRDB
+import MusterCore
+
+/// A change of one outbox item's status, written in the same transaction as the events that record it.
+public struct OutboxUpdate: Sendable, Hashable {
+    public var id: Int64
+    public var status: OutboxStatus
+    /// Replaces the item's last error when given (already redacted by the caller).
+    public var error: String?
+    /// For `failed` and `pending`: no attempt before this instant (default: the update's time).
+    public var nextAttempt: Instant?
+    /// The statuses the item must be in for the update to apply (for the worker: `sending`, its claim);
+    /// nil accepts any status from which `status` may follow.
+    public var expected: Set<OutboxStatus>?
+
+    public init(id: Int64, status: OutboxStatus, error: String? = nil, nextAttempt: Instant? = nil, expected: Set<OutboxStatus>? = nil) {
+        self.id = id
+        self.status = status
+        self.error = error
+        self.nextAttempt = nextAttempt
+        self.expected = expected
+    }
+}
+
+extension Journal {
+    private static let listColumns = """
+        id, run_id, seq, notification_id, channel, payload, status, attempts, next_attempt_ms, last_error,
+        idempotency_key, updated_at
+        """
+
+    /// Appends events to a run AND changes outbox items' statuses in ONE write transaction, provided the run's
+    /// last seq is still `expectedSequence` (else `.sequenceConflict`, nothing written). Each update must be a
+    /// permitted move (`OutboxStatus.successors`) from a status in its `expected` set, else
+    /// `.invalidOutboxTransition` and nothing is written. Moving to `sending` counts an attempt.
+    /// This is how delivery outcomes are recorded: the attempt's event and the item's new status together.
+    @discardableResult
+    public func append(
+        runID: String, expectedSequence: Int, events: [RunEvent], outboxUpdates: [OutboxUpdate], at now: Instant
+    ) throws(JournalError) -> AppendResult {
+        let rows = try prepare(runID: runID, entries: events.map { JournalEntry($0) })
+        let path = self.path
+        return try write { db in
+            let head = try Journal.head(db, runID: runID, path: path)
+            guard head.sequence == expectedSequence else {
+                throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
+            }
+            let select = try db.cachedStatement(sql: "SELECT run_id, status, attempts, next_attempt_ms FROM outbox WHERE id = ?")
+            let update = try db.cachedStatement(sql: """
+                UPDATE outbox SET status = ?, attempts = ?, next_attempt_ms = ?, last_error = COALESCE(?, last_error), updated_at = ?
+                WHERE id = ?
+                """)
+            for change in outboxUpdates {
+                guard let row = try Row.fetchOne(select, arguments: [change.id]) else { throw JournalError.unknownOutboxItem(change.id) }
+                let itemRun: String = row[0]
+                guard itemRun == runID else {
+                    throw JournalError.invalidOutbox("item \(change.id) belongs to run \(itemRun), not \(runID)")
+                }
+                let from = OutboxStatus(rawValue: row[1]) ?? .failed
+                guard from.successors.contains(change.status), change.expected?.contains(from) ?? true else {
+                    throw JournalError.invalidOutboxTransition(id: change.id, from: from, to: change.status)
+                }
+                var attempts: Int = row[2]
+                if change.status == .sending { attempts += 1 }
+                var next: Int64 = row[3]
+                if change.status == .failed || change.status == .pending { next = (change.nextAttempt ?? now).millisecondsSinceEpoch }
+                try update.execute(arguments: [change.status.rawValue, attempts, next, change.error, now.millisecondsSinceEpoch, change.id])
+            }
+            return try insert(db, runID: runID, after: head, rows: rows, outbox: [])
+        }
+    }
+
+    /// Outbox items, oldest first: all of them, or those with one of `statuses`, of one run when `runID` is given.
+    public func outboxItems(statuses: Set<OutboxStatus>? = nil, runID: String? = nil, limit: Int? = nil) throws(JournalError) -> [OutboxItem] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let statuses {
+            guard !statuses.isEmpty else { return [] }
+            conditions.append("status IN (\(statuses.map { _ in "?" }.joined(separator: ", ")))")
+            arguments += statuses.map(\.rawValue).sorted()
+        }
+        if let runID {
+            conditions.append("run_id = ?")
+            arguments.append(runID)
+        }
+        var sql = "SELECT \(Journal.listColumns) FROM outbox"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY id"
+        if let limit { sql += " LIMIT \(max(0, limit))" }
+        let statementArguments = StatementArguments(arguments)
+        return try read { db in
+            try Row.fetchAll(db, sql: sql, arguments: statementArguments).map { row in
+                OutboxItem(
+                    id: row[0], runID: row[1], seq: row[2], notificationID: row[3], channel: row[4], payload: row[5],
+                    status: OutboxStatus(rawValue: row[6]) ?? .failed, attempts: row[7],
+                    nextAttempt: Instant(millisecondsSinceEpoch: row[8]), lastError: row[9], idempotencyKey: row[10],
+                    updatedAt: Instant(millisecondsSinceEpoch: row[11]))
+            }
+        }
+    }
+
+    /// The earliest `next_attempt` of a pending or failed item (when the worker should run next), or nil.
+    public func nextOutboxAttempt() throws(JournalError) -> Instant? {
+        try read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_ms) FROM outbox WHERE status IN ('pending', 'failed')")
+                .map { Instant(millisecondsSinceEpoch: $0) }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import MusterCore
+import MusterDelivery
+import MusterJournal
+import MusterNotify
+
+/// What the delivery commands share: the journal, the clock, the environment.
+enum DeliveryCLI {
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// `MUSTER_NOW` (an ISO 8601 UTC time) pins the clock, a testing aid; otherwise the wall clock.
+    static func clock() throws -> @Sendable () -> Instant {
+        if let pinned = environment["MUSTER_NOW"], !pinned.isEmpty {
+            guard let instant = Instant(iso8601: pinned) else {
+                throw Console.fail("MUSTER_NOW is '\(pinned)', which is not a UTC time such as 2026-03-06T17:40:00Z")
+            }
+            return { instant }
+        }
+        return { Instant(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))) }
+    }
+
+    /// The journal in `MUSTER_HOME` (never created here: delivering needs runs).
+    static func journal() throws -> Journal {
+        do {
+            return try Journal.open(home: Journal.defaultHome(), create: false)
+        } catch {
+            throw Console.fail(error.description)
+        }
+    }
+
+    /// `Name <addr>`-free one-line text for a table cell.
+    static func oneLine(_ text: String) -> String {
+        String(text.map { $0.isNewline ? " " : $0 })
+    }
+}
