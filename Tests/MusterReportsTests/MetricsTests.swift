@@ -145,6 +145,20 @@ struct MetricsTests {
         #expect(m.notifications.first { $0.id == "n1" }?.deliveredAt == at("11m"))
     }
 
+    @Test("the outbox worker's attempt events on the timeline are the delivery facts")
+    func deliveryEvents() {
+        var events = loopTimeline
+        events.append(ev("12m", .notificationFailed(id: "n1", channel: "bridge", reason: "HTTP 503", attempt: 1, nextAttempt: at("13m"))))
+        events.append(ev("13m", .notificationSent(id: "n1", channel: "bridge", status: 200, latencyMs: 40, attempt: 2)))
+        events.append(ev("1h1m", .notificationFailed(id: "n2", channel: "execs", reason: "timeout", attempt: 1, nextAttempt: nil)))
+        events.append(ev("1h31m", .notificationDeadLettered(id: "n3", channel: "execs", reason: "HTTP 400", attempts: 1)))
+        let m = RunMetrics(playbook: loadPlaybook(), events: events)
+        #expect(m.count(.delivered) == 1)
+        #expect(m.count(.failed) == 1)
+        #expect(m.count(.deadLettered) == 1)
+        #expect(m.notifications.first { $0.id == "n1" }?.deliveredAt == at("13m"))
+    }
+
     @Test("an empty timeline gives metrics without crashing")
     func empty() {
         let m = RunMetrics(playbook: loadPlaybook(), events: [])
