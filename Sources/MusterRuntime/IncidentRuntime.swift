@@ -161,10 +161,15 @@ public final class IncidentRuntime: @unchecked Sendable {
 
     /// The run a person means: `name` as an id or id prefix; without a name, the one open run, or the latest
     /// run when none is open. Several open runs and no name is refused, listing them.
-    public func resolve(_ name: String?) throws(RuntimeError) -> RunRecord {
+    /// `mode`, when given, narrows the default to runs of that mode (incident commands and `watch` default to
+    /// live runs, so an exercise left open is never picked up and driven on the wall clock by accident); when
+    /// there is no run of that mode at all, every run is considered. A name given explicitly is always honoured.
+    public func resolve(_ name: String?, mode: RunMode? = nil) throws(RuntimeError) -> RunRecord {
         do {
             if let name { return try journal.resolveRun(prefix: name) }
-            let runs = try journal.runs()
+            let all = try journal.runs()
+            let ofMode = mode.map { mode in all.filter { $0.mode == mode } } ?? all
+            let runs = ofMode.isEmpty ? all : ofMode
             guard let latest = runs.last else { throw RuntimeError.noRuns(path: journal.path) }
             let closed = try journal.closedRunIDs()
             let open = runs.filter { !closed.contains($0.id) }

@@ -46,8 +46,9 @@ enum IncidentCLI {
         throw fail("say who is acting: pass --as NAME or set MUSTER_USER")
     }
 
-    static func resolve(_ runtime: IncidentRuntime, _ name: String?) throws -> RunRecord {
-        do { return try runtime.resolve(name) } catch { throw fail(error) }
+    /// The run named, or by default the one open live run (see `IncidentRuntime.resolve`).
+    static func resolve(_ runtime: IncidentRuntime, _ name: String?, mode: RunMode? = .live) throws -> RunRecord {
+        do { return try runtime.resolve(name, mode: mode) } catch { throw fail(error) }
     }
 
     // MARK: Failing

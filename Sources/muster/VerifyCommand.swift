@@ -20,7 +20,7 @@ struct Verify: ParsableCommand {
             if all {
                 reports = try runtime.journal.verifyAll()
             } else {
-                let record = try IncidentCLI.resolve(runtime, runName)
+                let record = try IncidentCLI.resolve(runtime, runName, mode: nil)
                 reports = [try runtime.journal.verify(runID: record.id)]
             }
         } catch let error as JournalError {

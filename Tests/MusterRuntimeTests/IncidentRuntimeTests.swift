@@ -189,6 +189,22 @@ struct IncidentRuntimeTests {
         try fresh.must("Dana", .assign(role: "it_ops", person: "Lee"), on: id)
         #expect(try fresh.journal.run(id).playbookText == text)
     }
+
+    @Test("by default, incident commands pick the one open live run, never an exercise left open")
+    func defaultRunIsLive() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let runtime = try makeRuntime(folder, clock: ManualClock(start))
+        let exercise = try runtime.declare(DeclareRequest(playbookPath: ransomwarePlaybook, title: "drill", actor: "Dana", mode: .exercise)).runID
+        // Only an exercise exists: it is what there is to show.
+        #expect(try runtime.resolve(nil, mode: .live).id == exercise)
+        let live = try runtime.declare(DeclareRequest(playbookPath: ransomwarePlaybook, title: "real", actor: "Dana")).runID
+        #expect(try runtime.resolve(nil, mode: .live).id == live)
+        #expect(try runtime.resolve(nil, mode: .exercise).id == exercise)
+        // Without a mode, two open runs are ambiguous; a name is always honoured.
+        #expect(throws: RuntimeError.self) { try runtime.resolve(nil) }
+        #expect(try runtime.resolve(exercise, mode: .live).id == exercise)
+    }
 }
 
 @Suite("Incident runtime: concurrent writers")
