@@ -74,8 +74,8 @@ struct RunTemplateAndGuardTests {
     @Test("guards print back as text with the parentheses they need")
     func guardText() {
         let g: GuardExpression = .and(.or(.taskDone(l("a")), .roleAssigned(l("b"))), .not(.and(.decisionMade(l("c")), .literal(true))))
-        #expect(guardSource(g) == "(tasks.a.done or roles.b.assigned) and not (decisions.c.made and true)")
-        #expect(guardSource(.or(.and(.allTasksDone, .taskSkipped(l("x"))), .comparison(.decision(l("d")), .equal, l("yes"))))
+        #expect(g.text == "(tasks.a.done or roles.b.assigned) and not (decisions.c.made and true)")
+        #expect(GuardExpression.or(.and(.allTasksDone, .taskSkipped(l("x"))), .comparison(.decision(l("d")), .equal, l("yes"))).text
                 == "all_tasks_done and tasks.x.skipped or decisions.d == \"yes\"")
     }
 }

@@ -263,7 +263,7 @@ final class CompiledPlaybook: Sendable, Equatable {
                 let compiled = CTransition(
                     on: transition.on?.value,
                     guardExpression: transition.when.map { CGuard($0.value, roles: roleIndex, tasks: taskIndex, decisions: decisionIndex) },
-                    guardText: transition.when.map { guardSource($0.value) },
+                    guardText: transition.when.map { $0.value.text },
                     target: stateIndex[transition.to.value] ?? -1,
                     targetName: transition.to.value
                 )
@@ -326,32 +326,3 @@ indirect enum CGuard: Sendable {
     }
 }
 
-/// A guard written back as text (`tasks.confirm.done and not roles.comms.assigned`), for messages.
-func guardSource(_ g: GuardExpression) -> String {
-    func text(_ g: GuardExpression, _ parentPrecedence: Int) -> String {
-        switch g {
-        case .literal(let b): return b ? "true" : "false"
-        case .taskDone(let t): return "tasks.\(t.value).done"
-        case .taskSkipped(let t): return "tasks.\(t.value).skipped"
-        case .allTasksDone: return "all_tasks_done"
-        case .roleAssigned(let r): return "roles.\(r.value).assigned"
-        case .decisionMade(let d): return "decisions.\(d.value).made"
-        case .comparison(let subject, let comparison, let value):
-            let lhs: String
-            switch subject {
-            case .decision(let d): lhs = "decisions.\(d.value)"
-            case .severity: lhs = "severity"
-            case .mode: lhs = "mode"
-            }
-            return "\(lhs) \(comparison.rawValue) \"\(value.value)\""
-        case .not(let x): return "not " + text(x, 3)
-        case .and(let x, let y):
-            let s = text(x, 2) + " and " + text(y, 2)
-            return parentPrecedence > 2 ? "(\(s))" : s
-        case .or(let x, let y):
-            let s = text(x, 1) + " or " + text(y, 1)
-            return parentPrecedence > 1 ? "(\(s))" : s
-        }
-    }
-    return text(g, 0)
-}

@@ -376,35 +376,3 @@ extension Command.Action {
         }
     }
 }
-
-extension GuardExpression {
-    /// The guard written back in the playbook language: `decisions.declare-major == "declare"`.
-    public var text: String {
-        switch self {
-        case .literal(let b): return b ? "true" : "false"
-        case .taskDone(let t): return "tasks.\(t.value).done"
-        case .taskSkipped(let t): return "tasks.\(t.value).skipped"
-        case .allTasksDone: return "all_tasks_done"
-        case .roleAssigned(let r): return "roles.\(r.value).assigned"
-        case .decisionMade(let d): return "decisions.\(d.value).made"
-        case .comparison(let subject, let op, let value):
-            let left: String
-            switch subject {
-            case .decision(let d): left = "decisions.\(d.value)"
-            case .severity: left = "severity"
-            case .mode: left = "mode"
-            }
-            return "\(left) \(op.rawValue) \"\(value.value)\""
-        case .not(let x): return "not " + x.wrappedText
-        case .and(let x, let y): return "\(x.wrappedText) and \(y.wrappedText)"
-        case .or(let x, let y): return "\(x.wrappedText) or \(y.wrappedText)"
-        }
-    }
-
-    private var wrappedText: String {
-        switch self {
-        case .and, .or: "(\(text))"
-        default: text
-        }
-    }
-}

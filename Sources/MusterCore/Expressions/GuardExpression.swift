@@ -51,3 +51,37 @@ public struct Template: Sendable, Hashable {
         parts.compactMap { if case .variable(let v) = $0 { v } else { nil } }
     }
 }
+
+extension GuardExpression {
+    /// The guard written back in the playbook language, with only the parentheses it needs:
+    /// `tasks.confirm.done and not (roles.comms.assigned or severity == "P1")`. One form for messages and renderers.
+    public var text: String { written(insidePrecedence: 0) }
+
+    /// `or` binds loosest (1), then `and` (2), then `not` (3): a subexpression is parenthesised only when it
+    /// binds more loosely than where it stands.
+    private func written(insidePrecedence parent: Int) -> String {
+        switch self {
+        case .literal(let b): return b ? "true" : "false"
+        case .taskDone(let t): return "tasks.\(t.value).done"
+        case .taskSkipped(let t): return "tasks.\(t.value).skipped"
+        case .allTasksDone: return "all_tasks_done"
+        case .roleAssigned(let r): return "roles.\(r.value).assigned"
+        case .decisionMade(let d): return "decisions.\(d.value).made"
+        case .comparison(let subject, let comparison, let value):
+            let lhs: String
+            switch subject {
+            case .decision(let d): lhs = "decisions.\(d.value)"
+            case .severity: lhs = "severity"
+            case .mode: lhs = "mode"
+            }
+            return "\(lhs) \(comparison.rawValue) \"\(value.value)\""
+        case .not(let x): return "not " + x.written(insidePrecedence: 3)
+        case .and(let x, let y):
+            let s = x.written(insidePrecedence: 2) + " and " + y.written(insidePrecedence: 2)
+            return parent > 2 ? "(\(s))" : s
+        case .or(let x, let y):
+            let s = x.written(insidePrecedence: 1) + " or " + y.written(insidePrecedence: 1)
+            return parent > 1 ? "(\(s))" : s
+        }
+    }
+}

@@ -2,40 +2,7 @@
 /// Pure functions of the model, so every renderer prints the same thing the same way.
 public enum PresentationText {
     /// A guard written back the way a person would type it: `tasks.confirm.done and not roles.comms.assigned`.
-    public static func guardText(_ expression: GuardExpression) -> String {
-        switch expression {
-        case .literal(let value): return value ? "true" : "false"
-        case .taskDone(let id): return "tasks.\(id.value).done"
-        case .taskSkipped(let id): return "tasks.\(id.value).skipped"
-        case .allTasksDone: return "all_tasks_done"
-        case .roleAssigned(let id): return "roles.\(id.value).assigned"
-        case .decisionMade(let id): return "decisions.\(id.value).made"
-        case .comparison(let subject, let comparison, let value):
-            let left: String
-            switch subject {
-            case .decision(let id): left = "decisions.\(id.value)"
-            case .severity: left = "severity"
-            case .mode: left = "mode"
-            }
-            return "\(left) \(comparison.rawValue) \"\(value.value)\""
-        case .not(let inner):
-            switch inner {
-            case .and, .or: return "not (\(guardText(inner)))"
-            default: return "not \(guardText(inner))"
-            }
-        case .and(let a, let b):
-            return "\(operand(a, inside: .and)) and \(operand(b, inside: .and))"
-        case .or(let a, let b):
-            return "\(guardText(a)) or \(guardText(b))"
-        }
-    }
-
-    private enum Parent { case and }
-
-    private static func operand(_ expression: GuardExpression, inside parent: Parent) -> String {
-        if case .or = expression { return "(\(guardText(expression)))" }
-        return guardText(expression)
-    }
+    public static func guardText(_ expression: GuardExpression) -> String { expression.text }
 
     /// `run.start + 2h`, `services.file-shares.rto - 1h`, or the bare base when the offset is zero.
     public static func timeExpressionText(_ expression: TimeExpression) -> String {
