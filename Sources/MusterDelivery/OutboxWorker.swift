@@ -30,6 +30,14 @@ public final class OutboxWorker: @unchecked Sendable {
     private var runs: [String: RunDeliveryInfo] = [:]
     /// Per stored playbook (by SHA-256): the secrets its channels take from this worker's environment.
     private var redactors: [String: Redactor] = [:]
+    /// Per stored playbook (by SHA-256) and channel id: the channel with its settings resolved against this
+    /// worker's environment (or why it cannot be sent), so each request only builds its payload.
+    private var preparedChannels: [ChannelKey: Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError>] = [:]
+
+    private struct ChannelKey: Hashable {
+        var playbookSHA256: String
+        var channel: String
+    }
 
     public init(
         journal: Journal, transport: CurlTransport, environment: [String: String], policy: RetryPolicy = .standard,
@@ -167,10 +175,12 @@ public final class OutboxWorker: @unchecked Sendable {
         defer { timings.preparing += watch.now - mark }
         guard !claimed.isEmpty else { return nil }
         var batch = Batch(planned: [], requests: [])
-        let decoder = JSONDecoder()
+        batch.planned.reserveCapacity(claimed.count)
+        batch.requests.reserveCapacity(claimed.count)
+        let notifications = Self.decodeNotifications(claimed)
         // What others appended since (a person's requeue, new notifications) counts for this batch.
         var refreshed: Set<String> = []
-        for item in claimed {
+        for (item, decoded) in zip(claimed, notifications) {
             if refreshed.insert(item.runID).inserted { try? refresh(item.runID) }
             var plan = Planned(item: item, notification: nil, channel: item.channel, maxAttempts: policy.defaultMaxAttempts,
                                attemptsUsed: item.attempts, redactor: Redactor(), action: .refuse(""))
@@ -184,7 +194,7 @@ public final class OutboxWorker: @unchecked Sendable {
             }
             plan.redactor = secrets(of: info)
             plan.attemptsUsed = item.attempts - (info.requeuedAt[item.notificationID] ?? 0)
-            guard let notification = try? decoder.decode(MusterCore.Notification.self, from: Data(item.payload.utf8)) else {
+            guard let notification = decoded else {
                 plan.action = .refuse("not sent: the outbox item's payload is not a notification")
                 batch.planned.append(plan)
                 continue
@@ -200,9 +210,8 @@ public final class OutboxWorker: @unchecked Sendable {
                 plan.channel = channel.id.value
                 plan.maxAttempts = max(1, channel.maxAttempts ?? original?.maxAttempts ?? policy.defaultMaxAttempts)
                 do {
-                    let request = try ChannelPayloads.request(
-                        for: channel, notification: notification, context: info.context(atSequence: item.seq),
-                        environment: environment)
+                    let request = try prepared(channel, of: info).get()
+                        .request(notification: notification, context: info.context(atSequence: item.seq))
                     plan.action = .send(batch.requests.count)
                     batch.requests.append(request)
                 } catch {
@@ -212,6 +221,39 @@ public final class OutboxWorker: @unchecked Sendable {
             batch.planned.append(plan)
         }
         return batch
+    }
+
+    /// The items' payloads as notifications (nil for one that does not decode). One decoder call for the
+    /// whole batch, as a JSON array of the stored payloads (far cheaper than one call per item); item by
+    /// item only when that fails.
+    static func decodeNotifications(_ items: [OutboxItem]) -> [MusterCore.Notification?] {
+        let decoder = JSONDecoder()
+        var joined = "["
+        joined.reserveCapacity(items.reduce(2) { $0 + $1.payload.utf8.count + 1 })
+        for (index, item) in items.enumerated() {
+            if index > 0 { joined += "," }
+            joined += item.payload
+        }
+        joined += "]"
+        if let all = try? decoder.decode([MusterCore.Notification].self, from: Data(joined.utf8)), all.count == items.count {
+            return all
+        }
+        return items.map { try? decoder.decode(MusterCore.Notification.self, from: Data($0.payload.utf8)) }
+    }
+
+    /// `channel` of the run's stored playbook, resolved against this worker's environment once.
+    private func prepared(_ channel: Channel, of info: RunDeliveryInfo) -> Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError> {
+        let key = ChannelKey(playbookSHA256: info.record.playbookSHA256, channel: channel.id.value)
+        lock.lock()
+        let known = preparedChannels[key]
+        lock.unlock()
+        if let known { return known }
+        let environment = self.environment
+        let result = Result { () throws(ChannelConfigurationError) in try ChannelPayloads.prepare(channel, environment: environment) }
+        lock.lock()
+        preparedChannels[key] = result
+        lock.unlock()
+        return result
     }
 
     /// Every value the playbook's channels take from the environment, and their URLs: kept out of any text

@@ -84,10 +84,14 @@ extension Journal {
     func prepare(runID: String, entries: [JournalEntry]) throws(JournalError) -> [PreparedRow] {
         var rows: [PreparedRow] = []
         rows.reserveCapacity(entries.count)
-        for entry in entries {
+        // All payloads in one encoder call; one by one only to name the event that cannot be encoded.
+        let payloads = try? CanonicalJSON.encodeEach(entries.map(\.event.body))
+        for (index, entry) in entries.enumerated() {
             let payload: String
-            do { payload = try CanonicalJSON.encode(entry.event.body) } catch {
-                throw .database(path: path, detail: "cannot encode a \(entry.event.body.typeName) event: \(error)")
+            if let payloads { payload = payloads[index] } else {
+                do { payload = try CanonicalJSON.encode(entry.event.body) } catch {
+                    throw .database(path: path, detail: "cannot encode a \(entry.event.body.typeName) event: \(error)")
+                }
             }
             var notificationID: String?
             if case .notificationQueued(let n) = entry.event.body { notificationID = n.id }

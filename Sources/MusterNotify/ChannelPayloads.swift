@@ -85,7 +85,14 @@ public enum ChannelPayloads {
     /// `sha256=<lowercase hex of HMAC-SHA256(secret, body)>`.
     public static func signature(body: [UInt8], secret: String) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
-        return "sha256=" + code.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let hex = Array("0123456789abcdef".utf8)
+        var out = Array("sha256=".utf8)
+        out.reserveCapacity(7 + 64)
+        for byte in code {
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The message as people see it: prefixed `[EXERCISE] ` in exercise runs.
@@ -101,6 +108,38 @@ public enum ChannelPayloads {
         for channel: Channel, notification: Notification, context: NotificationContext, environment: [String: String]
     ) throws(ChannelConfigurationError) -> DeliveryRequest {
         var settings = try ResolvedSettings(channel: channel, environment: EnvironmentResolver(environment))
+        return try request(settings: &settings, notification: notification, context: context)
+    }
+
+    /// A channel whose settings are resolved once against an environment, for building many requests
+    /// (the outbox worker): the `${VAR}` resolution, URL checks and the redactor are done at `prepare`, each
+    /// request only builds its payload (and signature). The requests are the ones `request(for:...)` builds.
+    public struct PreparedChannel: Sendable {
+        public let channel: Channel
+        fileprivate let settings: ResolvedSettings
+
+        public func request(notification: Notification, context: NotificationContext) throws(ChannelConfigurationError) -> DeliveryRequest {
+            var settings = self.settings
+            return try ChannelPayloads.request(settings: &settings, notification: notification, context: context)
+        }
+    }
+
+    /// Resolves `channel`'s settings against `environment` once (throws what `request(for:...)` would throw).
+    public static func prepare(_ channel: Channel, environment: [String: String]) throws(ChannelConfigurationError) -> PreparedChannel {
+        var settings = try ResolvedSettings(channel: channel, environment: EnvironmentResolver(environment))
+        // One request with a probe notification reads every setting the channel's type uses: what it
+        // resolved is kept, and later requests reuse it instead of resolving again.
+        let probe = Notification(id: "prepare", channel: channel.id.value, message: "prepare", trigger: "prepare")
+        let context = NotificationContext(runID: "prepare", runTitle: "prepare", playbookID: "prepare", state: "prepare", mode: .live, time: Instant(millisecondsSinceEpoch: 0))
+        _ = try request(settings: &settings, notification: probe, context: context)
+        settings.replaying = true
+        return PreparedChannel(channel: channel, settings: settings)
+    }
+
+    static func request(
+        settings: inout ResolvedSettings, notification: Notification, context: NotificationContext
+    ) throws(ChannelConfigurationError) -> DeliveryRequest {
+        let channel = settings.channel
         let timeouts = try settings.timeouts()
         let message = text(of: notification, mode: context.mode)
         switch channel.type.value {
@@ -340,10 +379,20 @@ extension ChannelValue {
 }
 
 /// A channel's settings with `${VAR}` resolved on access, collecting the secrets as it goes.
-struct ResolvedSettings {
+struct ResolvedSettings: Sendable {
     let channel: Channel
     let resolver: EnvironmentResolver
     var redactor = Redactor()
+    /// Values resolved so far, by setting key and text.
+    private var resolved: [ResolvedKey: String] = [:]
+    /// Set once every setting the channel uses has been resolved (`ChannelPayloads.prepare`): values come
+    /// from `resolved`, and the redactor already holds every secret.
+    var replaying = false
+
+    private struct ResolvedKey: Hashable, Sendable {
+        var key: String
+        var text: String
+    }
 
     init(channel: Channel, environment: EnvironmentResolver) throws(ChannelConfigurationError) {
         self.channel = channel
@@ -365,10 +414,13 @@ struct ResolvedSettings {
     }
 
     mutating func resolve(_ text: String, key: String, secret: Bool) throws(ChannelConfigurationError) -> String {
-        let resolved = try resolver.resolve(text, setting: key, channel: channelID, at: channel.settings[key]?.location)
-        redactor.add(resolved.substitutions)
-        if secret { redactor.add(resolved.value) }
-        return resolved.value
+        let memo = ResolvedKey(key: key, text: text)
+        if replaying, let value = resolved[memo] { return value }
+        let result = try resolver.resolve(text, setting: key, channel: channelID, at: channel.settings[key]?.location)
+        redactor.add(result.substitutions)
+        if secret { redactor.add(result.value) }
+        resolved[memo] = result.value
+        return result.value
     }
 
     mutating func text(_ key: String, secret: Bool = false) throws(ChannelConfigurationError) -> String? {
@@ -412,7 +464,7 @@ struct ResolvedSettings {
     /// An `http://` or `https://` URL; the whole URL and its path are secrets (webhook tokens live there).
     mutating func httpURL(_ key: String, default fallback: String? = nil) throws(ChannelConfigurationError) -> String {
         guard let url = try text(key) ?? fallback else { throw missing(key) }
-        redactor.addURL(url)
+        if !replaying { redactor.addURL(url) }
         let lower = url.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
             throw invalid(key, "must start with http:// or https://")

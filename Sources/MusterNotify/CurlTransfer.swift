@@ -200,13 +200,26 @@ private let curlHeaderCallback: muster_curl_data_callback = { buffer, size, coun
     let length = size * count
     guard let buffer, let context else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: length), as: UTF8.self).trimmingASCIIWhitespace()
-    if line.hasPrefix("HTTP/") {
+    let bytes = UnsafeRawBufferPointer(start: buffer, count: length)
+    // Only two header lines matter; the others are skipped without making strings of them.
+    func starts(with prefix: StaticString, ignoringCase: Bool) -> Bool {
+        guard bytes.count >= prefix.utf8CodeUnitCount else { return false }
+        for i in 0..<prefix.utf8CodeUnitCount {
+            let wanted = prefix.utf8Start[i]
+            let byte = bytes[i]
+            guard byte == wanted || (ignoringCase && byte | 0x20 == wanted) else { return false }
+        }
+        return true
+    }
+    if starts(with: "HTTP/", ignoringCase: false) {
         // A new response (after a 100 Continue, say): forget the previous one's headers.
-        transfer.statusLine = line
+        transfer.statusLine = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()
         transfer.retryAfterHeader = nil
-    } else if let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == "retry-after" {
-        transfer.retryAfterHeader = String(line[line.index(after: colon)...]).trimmingASCIIWhitespace()
+    } else if starts(with: "retry-after", ignoringCase: true) {
+        let line = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()
+        if let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == "retry-after" {
+            transfer.retryAfterHeader = String(line[line.index(after: colon)...]).trimmingASCIIWhitespace()
+        }
     }
     return length
 }

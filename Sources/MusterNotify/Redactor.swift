@@ -65,10 +65,19 @@ public struct Redactor: Sendable, Hashable {
     public func redact(_ text: String) -> String {
         guard !secrets.isEmpty, !text.isEmpty else { return text }
         var result = text
-        for secret in secrets where result.contains(secret) {
+        for secret in secrets where Self.occurs(secret, in: result) {
             result = result.replacingAll(secret, with: Self.placeholder)
         }
         return result
+    }
+
+    /// Whether `secret` occurs in `text`. A plain byte search decides when both are ASCII (there, equal
+    /// characters are equal bytes); otherwise the Unicode-aware search that `replacingAll` uses does.
+    /// (This runs for every secret on every text recorded or returned by the transport.)
+    static func occurs(_ secret: String, in text: String) -> Bool {
+        if text.utf8.firstRange(of: secret.utf8) != nil { return true }
+        if text.utf8.allSatisfy({ $0 < 0x80 }) && secret.utf8.allSatisfy({ $0 < 0x80 }) { return false }
+        return text.contains(secret)
     }
 
     /// True when none of the secrets appears in `text`.

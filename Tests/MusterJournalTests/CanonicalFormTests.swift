@@ -21,6 +21,19 @@ struct CanonicalFormTests {
         #expect(throws: CanonicalJSON.Malformed.self) { try CanonicalJSON.canonicalize(Array(input.utf8)) }
     }
 
+    @Test("payloads encoded together (one encoder call) are the bytes of payloads encoded one by one")
+    func encodeEach() throws {
+        let bodies: [RunEvent.Body] = [
+            .stateEntered(state: "contain", from: "detect", cause: .event("confirmed")),
+            .noteAdded(text: "a/b \"c\" é🚨 \u{1}\n"),
+            .notificationSent(id: "n1", channel: "ops", status: 200, latencyMs: 12, attempt: 1),
+            .notificationFailed(id: "n2", channel: "ops", reason: "HTTP 503", attempt: 2, nextAttempt: Instant(millisecondsSinceEpoch: 1_772_818_800_000)),
+            .notificationFailed(id: "n3", channel: "ops", reason: "gave up", attempt: 3, nextAttempt: nil),
+        ]
+        #expect(try CanonicalJSON.encodeEach(bodies) == bodies.map { try CanonicalJSON.encode($0) })
+        #expect(try CanonicalJSON.encodeEach([RunEvent.Body]()) == [])
+    }
+
     @Test("the payload of an event is the canonical JSON of its synthesized Codable body")
     func payload() throws {
         let body = RunEvent.Body.stateEntered(state: "contain", from: "detect", cause: .event("confirmed"))

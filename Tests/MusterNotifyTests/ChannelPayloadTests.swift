@@ -251,3 +251,52 @@ struct ChannelRoutingTests {
         #expect(ChannelRouting.route(channel: "nope", in: playbook, mode: .live) == .unknown(reason: "playbook 'pb' has no channel 'nope'"))
     }
 }
+
+@Suite("Channels resolved once for many requests")
+struct PreparedChannelTests {
+    static let environment = [
+        "HOOK_URL": "https://hooks.example/services/T0KEN-abc123", "HOOK_SECRET": "s3cret-value", "HOOK_TOKEN": "tok-123",
+        "PD_KEY": "R0UTING-key-42", "SMTP_PASS": "p4ss-word",
+    ]
+    static let channels: [Channel] = [
+        channel("hook", .webhook, ["url": .text("${HOOK_URL}"), "secret": .text("${HOOK_SECRET}"), "timeout": .text("5s"),
+                                   "headers": .map(["X-Team": "ops", "Authorization": "Bearer ${HOOK_TOKEN}"])]),
+        channel("chat", .slack, ["url": .text("${HOOK_URL}")]),
+        channel("mm", .mattermost, ["url": .text("https://mm.example/hooks/abc")]),
+        channel("teams", .teams, ["url": .text("${HOOK_URL}")]),
+        channel("pager", .pagerduty, ["routing_key": .text("${PD_KEY}")]),
+        channel("mail", .email, ["to": .list(["a@example.org", "b@example.org"]), "smtp": .text("smtp://mail.example:2525"),
+                                 "username": .text("muster"), "password": .text("${SMTP_PASS}"), "subject": .text("Incident")]),
+    ]
+
+    @Test("a prepared channel builds exactly the requests (bodies, headers, signature, redactor) that request(for:) builds", arguments: channels)
+    func sameRequests(channel: Channel) throws {
+        let prepared = try ChannelPayloads.prepare(channel, environment: Self.environment)
+        for (index, mode) in [RunMode.live, .exercise, .live].enumerated() {
+            let notification = Notification(id: "n\(index)", channel: channel.id.value, message: "Update \(index) \"é\" \u{2028}", trigger: "enter:contain")
+            let expected = try ChannelPayloads.request(for: channel, notification: notification, context: context(mode: mode), environment: Self.environment)
+            #expect(try prepared.request(notification: notification, context: context(mode: mode)) == expected)
+        }
+    }
+
+    @Test("preparing a channel with an unset variable fails as request(for:) does")
+    func unsetVariable() {
+        let hook = channel("hook", .webhook, ["url": .text("${MISSING_URL}")])
+        #expect(throws: ChannelConfigurationError.self) { try ChannelPayloads.prepare(hook, environment: [:]) }
+    }
+
+    @Test("JSON strings escape quotes, backslashes, controls and U+2028/U+2029 and keep other characters as UTF-8")
+    func jsonEscapes() {
+        let value: JSONValue = ["a": .string("q\"b\\ \n\r\t\u{8}\u{C}\u{1}\u{1F} é🚨 \u{2028}\u{2029}\u{2027}"), "n": 42, "t": true, "z": .null, "l": [1, "x"]]
+        #expect(value.serialized == #"{"a":"q\"b\\ \n\r\t\b\f\u0001\u001f é🚨 \u2028\u2029"# + "\u{2027}" + #"","n":42,"t":true,"z":null,"l":[1,"x"]}"#)
+        #expect(value.bytes == Array(value.serialized.utf8))
+    }
+
+    @Test("redaction still finds secrets in non-ASCII text and non-ASCII secrets")
+    func redactNonASCII() {
+        let redactor = Redactor(secrets: ["tök-123", "abc-SECRET"])
+        #expect(redactor.redact("é: tök-123 and abc-SECRET.") == "é: [redacted] and [redacted].")
+        #expect(redactor.redact("plain abc-SECRET") == "plain [redacted]")
+        #expect(redactor.redact("nothing here") == "nothing here")
+    }
+}
