@@ -36,25 +36,25 @@ enum Chain {
         var out: [UInt8] = []
         out.reserveCapacity(payload.utf8.count + 200)
         out.append(0x5B)
-        CanonicalJSON.writeString(eventTag, to: &out)
+        CanonicalJSON.writeString(bytes: eventTag.utf8, to: &out)
         out.append(0x2C)
-        CanonicalJSON.writeString(runID, to: &out)
+        CanonicalJSON.writeString(bytes: runID.utf8, to: &out)
         out.append(0x2C)
-        out.append(contentsOf: Array(String(seq).utf8))
+        out.append(contentsOf: String(seq).utf8)
         out.append(0x2C)
-        out.append(contentsOf: Array(String(atMS).utf8))
+        out.append(contentsOf: String(atMS).utf8)
         out.append(0x2C)
-        if let scenarioMS { out.append(contentsOf: Array(String(scenarioMS).utf8)) } else { out.append(contentsOf: Array("null".utf8)) }
+        if let scenarioMS { out.append(contentsOf: String(scenarioMS).utf8) } else { out.append(contentsOf: "null".utf8) }
         out.append(0x2C)
-        CanonicalJSON.writeString(actor, to: &out)
+        CanonicalJSON.writeString(bytes: actor.utf8, to: &out)
         out.append(0x2C)
-        if let role { CanonicalJSON.writeString(role, to: &out) } else { out.append(contentsOf: Array("null".utf8)) }
+        if let role { CanonicalJSON.writeString(bytes: role.utf8, to: &out) } else { out.append(contentsOf: "null".utf8) }
         out.append(0x2C)
-        CanonicalJSON.writeString(type, to: &out)
+        CanonicalJSON.writeString(bytes: type.utf8, to: &out)
         out.append(0x2C)
         out.append(contentsOf: payload.utf8)
         out.append(0x2C)
-        CanonicalJSON.writeString(prevHash, to: &out)
+        CanonicalJSON.writeString(bytes: prevHash.utf8, to: &out)
         out.append(0x5D)
         return out
     }

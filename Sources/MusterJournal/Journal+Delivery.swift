@@ -44,29 +44,35 @@ extension Journal {
             guard head.sequence == expectedSequence else {
                 throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
             }
-            let select = try db.cachedStatement(sql: "SELECT run_id, status, attempts, next_attempt_ms FROM outbox WHERE id = ?")
-            let update = try db.cachedStatement(sql: """
-                UPDATE outbox SET status = ?, attempts = ?, next_attempt_ms = ?, last_error = COALESCE(?, last_error), updated_at = ?
-                WHERE id = ?
-                """)
             for change in outboxUpdates {
-                guard let row = try Row.fetchOne(select, arguments: [change.id]) else { throw JournalError.unknownOutboxItem(change.id) }
-                let itemRun: String = row[0]
-                guard itemRun == runID else {
-                    throw JournalError.invalidOutbox("item \(change.id) belongs to run \(itemRun), not \(runID)")
-                }
-                let from = OutboxStatus(rawValue: row[1]) ?? .failed
-                guard from.successors.contains(change.status), change.expected?.contains(from) ?? true else {
-                    throw JournalError.invalidOutboxTransition(id: change.id, from: from, to: change.status)
-                }
-                var attempts: Int = row[2]
-                if change.status == .sending { attempts += 1 }
-                var next: Int64 = row[3]
-                if change.status == .failed || change.status == .pending { next = (change.nextAttempt ?? now).millisecondsSinceEpoch }
-                try update.execute(arguments: [change.status.rawValue, attempts, next, change.error, now.millisecondsSinceEpoch, change.id])
+                try Journal.apply(change, runID: runID, at: now, db)
             }
             return try insert(db, runID: runID, after: head, rows: rows, outbox: [])
         }
+    }
+
+    /// One status change in one statement, guarded by the statuses it may come from (`expected`, and those
+    /// `change.status` may follow); when nothing matched, the row is read to say why.
+    private static func apply(_ change: OutboxUpdate, runID: String, at now: Instant, _ db: Database) throws {
+        let from = OutboxStatus.allCases.filter { $0.successors.contains(change.status) && (change.expected?.contains($0) ?? true) }
+        if !from.isEmpty {
+            // The statuses are the enum's raw values (fixed words), so one cached statement per set.
+            let update = try db.cachedStatement(sql: """
+                UPDATE outbox SET status = ?1, attempts = attempts + ?2, next_attempt_ms = COALESCE(?3, next_attempt_ms),
+                                  last_error = COALESCE(?4, last_error), updated_at = ?5
+                WHERE id = ?6 AND run_id = ?7 AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
+                """)
+            let next = change.status == .failed || change.status == .pending ? (change.nextAttempt ?? now).millisecondsSinceEpoch : nil
+            try update.execute(arguments: [change.status.rawValue, change.status == .sending ? 1 : 0, next, change.error,
+                                           now.millisecondsSinceEpoch, change.id, runID])
+            if db.changesCount == 1 { return }
+        }
+        guard let row = try Row.fetchOne(db, sql: "SELECT run_id, status FROM outbox WHERE id = ?", arguments: [change.id]) else {
+            throw JournalError.unknownOutboxItem(change.id)
+        }
+        let itemRun: String = row[0]
+        guard itemRun == runID else { throw JournalError.invalidOutbox("item \(change.id) belongs to run \(itemRun), not \(runID)") }
+        throw JournalError.invalidOutboxTransition(id: change.id, from: OutboxStatus(rawValue: row[1]) ?? .failed, to: change.status)
     }
 
     /// Outbox items, oldest first: all of them, or those with one of `statuses`, of one run when `runID` is given.

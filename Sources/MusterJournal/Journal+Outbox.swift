@@ -32,24 +32,19 @@ extension Journal {
         }
     }
 
-    /// Takes the due items (as `dueOutbox`) and marks them `sending` in one transaction (attempts + 1), so two
-    /// workers do not both pick the same item.
+    /// Takes the due items (as `dueOutbox`) and marks them `sending` (attempts + 1) in one statement, so two
+    /// workers do not both pick the same item. Earliest first.
     public func claimOutbox(now: Instant, limit: Int = 100, lease: TimeSpan = .minutes(5)) throws(JournalError) -> [OutboxItem] {
         try write { db in
-            let ids = try Int64.fetchAll(db.cachedStatement(sql: """
-                SELECT id FROM outbox WHERE \(Journal.dueCondition) ORDER BY next_attempt_ms, id LIMIT ?3
-                """), arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit])
-            let update = try db.cachedStatement(sql: "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?")
-            let select = try db.cachedStatement(sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE id = ?")
-            var items: [OutboxItem] = []
-            items.reserveCapacity(ids.count)
-            for id in ids {
-                try update.execute(arguments: [now.millisecondsSinceEpoch, id])
-                if let row = try Row.fetchOne(select, arguments: [id]) {
-                    items.append(Journal.outboxItem(row))
-                }
-            }
-            return items
+            let claim = try db.cachedStatement(sql: """
+                UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?1
+                WHERE id IN (SELECT id FROM outbox WHERE \(Journal.dueCondition) ORDER BY next_attempt_ms, id LIMIT ?3)
+                RETURNING \(Journal.outboxColumns)
+                """)
+            let items = try Row.fetchAll(claim, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit])
+                .map(Journal.outboxItem)
+            // RETURNING gives no order; the claim does not change `next_attempt_ms`.
+            return items.sorted { ($0.nextAttempt, $0.id) < ($1.nextAttempt, $1.id) }
         }
     }
 

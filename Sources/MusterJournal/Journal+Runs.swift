@@ -84,11 +84,16 @@ extension Journal {
     func prepare(runID: String, entries: [JournalEntry]) throws(JournalError) -> [PreparedRow] {
         var rows: [PreparedRow] = []
         rows.reserveCapacity(entries.count)
-        // All payloads in one encoder call; one by one only to name the event that cannot be encoded.
-        let payloads = try? CanonicalJSON.encodeEach(entries.map(\.event.body))
+        // Delivery attempt events are written directly; all others in one encoder call, and one by one only
+        // to name the event that cannot be encoded.
+        var payloads = entries.map { CanonicalJSON.deliveryPayload($0.event.body) }
+        let encoded = payloads.indices.filter { payloads[$0] == nil }
+        if !encoded.isEmpty, let bodies = try? CanonicalJSON.encodeEach(encoded.map { entries[$0].event.body }) {
+            for (index, payload) in zip(encoded, bodies) { payloads[index] = payload }
+        }
         for (index, entry) in entries.enumerated() {
             let payload: String
-            if let payloads { payload = payloads[index] } else {
+            if let known = payloads[index] { payload = known } else {
                 do { payload = try CanonicalJSON.encode(entry.event.body) } catch {
                     throw .database(path: path, detail: "cannot encode a \(entry.event.body.typeName) event: \(error)")
                 }

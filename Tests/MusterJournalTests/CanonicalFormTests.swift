@@ -34,6 +34,28 @@ struct CanonicalFormTests {
         #expect(try CanonicalJSON.encodeEach([RunEvent.Body]()) == [])
     }
 
+    @Test("delivery attempt events written directly are the encoder's canonical bytes, byte for byte", arguments: [
+        RunEvent.Body.notificationSent(id: "n1", channel: "ops", status: 200, latencyMs: 12, attempt: 1),
+        .notificationSent(id: "n-\u{1}é", channel: "a/b", status: nil, latencyMs: -3, attempt: Int.max),
+        .notificationSent(id: "", channel: "", status: Int.min, latencyMs: Int64.max, attempt: 0),
+        .notificationFailed(id: "n2", channel: "ops", reason: "HTTP 503: \"busy\" \\ 🚨\n\t\u{8}\u{c}\r\u{1f}\u{7f}\u{2028}", attempt: 2,
+                            nextAttempt: Instant(millisecondsSinceEpoch: 1_772_818_800_000)),
+        .notificationFailed(id: "n3", channel: "ops", reason: "timeout", attempt: 3, nextAttempt: nil),
+        .notificationFailed(id: "n3", channel: "ops", reason: "", attempt: 3, nextAttempt: Instant(millisecondsSinceEpoch: -1)),
+        .notificationDeadLettered(id: "n4", channel: "pager", reason: "gave up after 5 attempts (max_attempts 5); last error: HTTP 500", attempts: 5),
+        .notificationSkipped(id: "n5", channel: "sms", reason: "live_only channel in an exercise"),
+    ])
+    func deliveryPayloads(body: RunEvent.Body) throws {
+        let direct = try #require(CanonicalJSON.deliveryPayload(body))
+        #expect(Array(direct.utf8) == Array(try CanonicalJSON.encode(body).utf8))
+    }
+
+    @Test("other events are not written directly")
+    func notDelivery() {
+        #expect(CanonicalJSON.deliveryPayload(.noteAdded(text: "x")) == nil)
+        #expect(CanonicalJSON.deliveryPayload(.notificationQueued(MusterCore.Notification(id: "n1", channel: "ops", message: "m", trigger: "t"))) == nil)
+    }
+
     @Test("the payload of an event is the canonical JSON of its synthesized Codable body")
     func payload() throws {
         let body = RunEvent.Body.stateEntered(state: "contain", from: "detect", cause: .event("confirmed"))
