@@ -19,6 +19,7 @@ final class CurlTransfer {
     private var recipientList: UnsafeMutablePointer<curl_slist>?
     private let started = ContinuousClock.now
     private var completed = false
+    private var ownsHandle = true
 
     // Filled by the C callbacks.
     fileprivate var responseBody: [UInt8] = []
@@ -29,10 +30,11 @@ final class CurlTransfer {
 
     static let maxResponseBytes = 16 * 1024
 
-    init(_ item: PendingTransfer, configuration: CurlTransport.Configuration) throws(TransferSetupError) {
+    /// `reusing`: an easy handle of an earlier transfer, reset (`takeHandle()`); a new one when nil.
+    init(_ item: PendingTransfer, reusing handle: UnsafeMutableRawPointer? = nil, configuration: CurlTransport.Configuration) throws(TransferSetupError) {
         request = item.request
         completion = item.completion
-        guard let easy = curl_easy_init() else {
+        guard let easy = handle ?? curl_easy_init() else {
             throw TransferSetupError(code: CURLE_FAILED_INIT, failure: .transient("libcurl could not create a transfer handle"))
         }
         self.easy = easy
@@ -42,7 +44,7 @@ final class CurlTransfer {
     }
 
     deinit {
-        curl_easy_cleanup(easy)
+        if ownsHandle { curl_easy_cleanup(easy) }
         curl_slist_free_all(headerList)
         curl_slist_free_all(recipientList)
         errorBuffer.deallocate()
@@ -51,6 +53,14 @@ final class CurlTransfer {
     var elapsed: TimeSpan {
         let d = ContinuousClock.now - started
         return TimeSpan(milliseconds: d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// Gives the easy handle up for the next transfer, reset to its defaults (libcurl keeps its connection
+    /// cache, which lives in the multi handle, and its internal buffers). Call after the result was read.
+    func takeHandle() -> UnsafeMutableRawPointer {
+        ownsHandle = false
+        curl_easy_reset(easy)
+        return easy
     }
 
     var isSMTP: Bool { if case .smtp = request.target { true } else { false } }

@@ -157,6 +157,9 @@ final class CurlEngine: @unchecked Sendable {
     private var waiting: [String: TransferQueue] = [:]
     /// Hosts with waiting transfers, in the order they first had to wait.
     private var waitingHosts: [String] = []
+    /// Worker thread only: easy handles of finished transfers, reset, for the next ones (creating and
+    /// destroying one per message cost more than the transfer's own setup).
+    private var idleHandles: [UnsafeMutableRawPointer] = []
 
     init(configuration: CurlTransport.Configuration) {
         self.configuration = configuration
@@ -253,6 +256,7 @@ final class CurlEngine: @unchecked Sendable {
                 if let transfer = active.removeValue(forKey: easy) {
                     release(easy)
                     transfer.complete(with: transfer.result(code: code))
+                    if idleHandles.count < max(1, configuration.maxTotalConnections) { idleHandles.append(transfer.takeHandle()) }
                 }
                 startWaiting(multi: multi)
             }
@@ -261,6 +265,8 @@ final class CurlEngine: @unchecked Sendable {
         lock.lock()
         self.multi = nil
         lock.unlock()
+        for easy in idleHandles { curl_easy_cleanup(easy) }
+        idleHandles = []
         curl_multi_cleanup(multi)
         exited.signal()
     }
@@ -319,7 +325,7 @@ final class CurlEngine: @unchecked Sendable {
     private func begin(_ item: PendingTransfer, host: String, multi: UnsafeMutableRawPointer) {
         let transfer: CurlTransfer
         do {
-            transfer = try CurlTransfer(item, configuration: configuration)
+            transfer = try CurlTransfer(item, reusing: idleHandles.popLast(), configuration: configuration)
         } catch {
             item.completion(DeliveryResult(status: nil, latency: .zero, failure: error.failure, curlCode: Int(error.code.rawValue)))
             return
