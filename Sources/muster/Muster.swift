@@ -9,6 +9,7 @@ struct Muster: ParsableCommand {
             ValidateCommand.self, ShowCommand.self, GraphCommand.self, SimulateCommand.self,
             Incident.self, Verify.self, Watch.self, ExerciseCommand.self,
             ReportCommand.self, LessonsCommand.self, ActionsCommand.self, ProgrammeCommand.self,
+            ServeCommand.self, UsersCommand.self,
         ]
     )
 }
