@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import MusterCore
@@ -56,7 +57,8 @@ enum API {
         }
         api.get("runs/:id/stream") { request, context in
             try await handle(state, request, context, allowQueryToken: true) { user in
-                let last = request.headers[.lastEventID].flatMap { Int($0) } ?? (try query(request, "after")) ?? 0
+                let header = request.headers[.lastEventID].flatMap { Int($0) }
+                let last = try header ?? query(request, "after") ?? 0
                 return try Stream.response(state, user, try id(context), after: last)
             }
         }
@@ -146,7 +148,7 @@ enum API {
                 let parts = header.split(separator: " ", maxSplits: 1)
                 if parts.count == 2, parts[0].lowercased() == "bearer" { token = String(parts[1]).trimmingCharacters(in: .whitespaces) }
             } else if allowQueryToken {
-                token = request.uri.queryParameters.get("token").map(String.init)
+                token = request.uri.queryParameters.get("token").map { String(describing: $0) }
             }
             guard let token, !token.isEmpty else {
                 state.limiter.recordFailure(remote, now: now)
@@ -191,7 +193,7 @@ enum API {
     static func error(_ e: APIError) -> Response {
         var object: [String: Any] = ["error": e.message, "status": e.status]
         if let field = e.field { object["field"] = field }
-        return json(object, status: HTTPResponse.Status(code: e.status))
+        return json(object, status: HTTPResponse.Status(integerLiteral: e.status))
     }
 
     static func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {

@@ -18,7 +18,7 @@ final class EventHub: @unchecked Sendable {
     final class Feed: @unchecked Sendable {
         var last: Int
         var subscribers: [UUID: AsyncStream<[StoredEvent]>.Continuation] = [:]
-        var task: Task<Void, Never>?
+        var task: _Concurrency.Task<Void, Never>?
         var wake: AsyncStream<Void>.Continuation?
         init(last: Int) { self.last = last }
     }
@@ -97,17 +97,17 @@ final class EventHub: @unchecked Sendable {
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         feed.wake = wake
         let interval = interval
-        feed.task = Task { [weak self] in
+        feed.task = _Concurrency.Task { [weak self] in
             // Wake on a nudge or after `interval`, whichever first.
-            let ticker = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
+            let ticker = _Concurrency.Task {
+                while !_Concurrency.Task.isCancelled {
+                    try? await _Concurrency.Task.sleep(for: interval)
                     wake.yield()
                 }
             }
             defer { ticker.cancel() }
             for await _ in wakes {
-                guard let self, !Task.isCancelled else { return }
+                guard let self, !_Concurrency.Task.isCancelled else { return }
                 self.poll(feed, runID: runID)
             }
         }

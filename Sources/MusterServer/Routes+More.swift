@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import MusterCore
 import MusterExercise
@@ -185,7 +186,7 @@ enum Improvement {
         let lesson = try body.string("lesson")
         let draft = ActionDraft(lessons: [lesson], title: try body.string("title"), capability: try body.optionalString("capability") ?? "",
                                 issue: try body.optionalString("issue") ?? "", owner: try body.string("owner"),
-                                organization: try body.optionalString("organization") ?? "", element: element, due: due)
+                                organization: try body.string("organization"), element: element, due: due)
         return try apply(state, user, .add(draft), status: .created)
     }
 
@@ -220,17 +221,27 @@ enum Improvement {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 let payload = String(decoding: try encoder.encode(change), as: UTF8.self)
-                do {
-                    try state.journal.appendImprovement(expectedSequence: head, at: state.now, actor: user.name, actionID: actionID,
-                                                        type: change.typeName, payload: payload)
-                } catch .sequenceConflict {
-                    continue
+                guard try appendImprovement(state, head: head, actor: user.name, actionID: actionID, type: change.typeName, payload: payload) else {
+                    continue  // someone else appended first: decide again
                 }
                 let (after, _) = try load(state)
                 return API.json(object(after.action(actionID)!, today: Day(state.now)), status: status)
             }
         }
         throw APIError(503, "the improvement log is busy; try again")
+    }
+
+    /// False on a sequence conflict.
+    static func appendImprovement(_ state: ServerState, head: Int, actor: String, actionID: String, type: String, payload: String) throws -> Bool {
+        let result = Result { () throws(JournalError) in
+            try state.journal.appendImprovement(expectedSequence: head, at: state.now, actor: actor, actionID: actionID, type: type, payload: payload)
+        }
+        switch result {
+        case .success: return true
+        case .failure(let error):
+            if case .sequenceConflict = error { return false }
+            throw error
+        }
     }
 
     static func idOf(_ command: ActionCommand) -> String {
@@ -261,20 +272,25 @@ enum Users {
         let body = try JSONBody(bytes, allowed: ["name", "admin"])
         let name = try body.string("name")
         let token = Tokens.make()
-        do {
-            try state.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: try body.bool("admin", default: false), at: state.now)
-        } catch .userExists {
-            throw APIError(409, "a user named '\(name)' exists already", field: "name")
+        let admin = try body.bool("admin", default: false)
+        let result = Result { () throws(JournalError) in
+            try state.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: state.now)
+        }
+        switch result {
+        case .success: break
+        case .failure(.userExists): throw APIError(409, "a user named '\(name)' exists already", field: "name")
+        case .failure(let error): throw error
         }
         return API.json(["name": name, "token": token], status: .created)
     }
 
     static func revoke(_ state: ServerState, _ user: UserRecord, _ name: String) throws -> Response {
         try requireAdmin(user)
-        do {
-            try state.journal.revokeUser(name: name, at: state.now)
-        } catch .unknownUser {
-            throw APIError(404, "no active user named '\(name)'")
+        let result = Result { () throws(JournalError) in try state.journal.revokeUser(name: name, at: state.now) }
+        switch result {
+        case .success: break
+        case .failure(.unknownUser): throw APIError(404, "no active user named '\(name)'")
+        case .failure(let error): throw error
         }
         return API.json(["name": name, "revoked": true])
     }

@@ -18,10 +18,11 @@ enum Runs {
     }
 
     static func snapshot(_ state: ServerState, _ runID: String) throws -> RunSnapshot {
-        do {
-            return try state.runtime.snapshot(runID: runID)
-        } catch .journal(.unknownRun) {
-            throw APIError.notFound("no run '\(runID)'")
+        let result = Result { () throws(RuntimeError) in try state.runtime.snapshot(runID: runID) }
+        switch result {
+        case .success(let snapshot): return snapshot
+        case .failure(.journal(.unknownRun)): throw APIError.notFound("no run '\(runID)'")
+        case .failure(let error): throw error
         }
     }
 
@@ -84,13 +85,16 @@ enum Runs {
         let restricted = try body.bool("restricted", default: false)
         let commander = try body.optionalString("commander")
         let path = try playbookPath(state, playbookName)
+        let request = DeclareRequest(playbookPath: path, title: title, actor: user.name, mode: .live, severity: severity,
+                                     disruption: disruption, commander: commander)
+        let declared = Result { () throws(RuntimeError) in try state.runtime.declare(request) }
         let result: CommandResult
-        do {
-            result = try state.runtime.declare(DeclareRequest(playbookPath: path, title: title, actor: user.name, mode: .live, severity: severity,
-                                                              disruption: disruption, commander: commander))
-        } catch .invalidPlaybook(_, let diagnostics) {
+        switch declared {
+        case .success(let r): result = r
+        case .failure(.invalidPlaybook(_, let diagnostics)):
             throw APIError(409, "playbook '\(playbookName)' has errors: " + diagnostics.filter { $0.severity == .error }.prefix(3).map(\.description).joined(separator: "; "),
                            field: "playbook")
+        case .failure(let error): throw error
         }
         if let rejection = result.rejection { throw APIError(409, rejection.reason) }
         try state.journal.setRestricted(runID: result.runID, restricted, by: user.name, at: state.now)

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import MusterCore
@@ -113,15 +114,15 @@ public final class ServerState: @unchecked Sendable {
 
 /// The timer pump for open live runs: every `interval`, fires the timers that fell due (one transaction per run;
 /// concurrent pumps or commands elsewhere fire each timer once, through the journal's expected sequence).
-struct TimerPumpService: Service {
+struct TimerPumpService: ServiceLifecycle.Service {
     let state: ServerState
 
     func run() async throws {
         let interval = state.configuration.pumpInterval
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            while !_Concurrency.Task.isCancelled && !_Concurrency.Task.isShuttingDownGracefully {
                 pumpOnce()
-                try? await Task.sleep(for: interval)
+                try? await _Concurrency.Task.sleep(for: interval)
             }
         }
     }
@@ -142,7 +143,7 @@ struct TimerPumpService: Service {
 }
 
 /// Ends the live streams when shutdown begins, so in-flight SSE responses finish and the server can drain.
-struct StreamShutdownService: Service {
+struct StreamShutdownService: ServiceLifecycle.Service {
     let hub: EventHub
     func run() async throws {
         try? await gracefulShutdown()
@@ -154,11 +155,11 @@ struct StreamShutdownService: Service {
 /// `OutboxWorker` here as a `Service` beside the timer pump. Until then `muster watch` or `muster outbox deliver`
 /// delivers what the server queues.
 public protocol OutboxDeliveryHook: Sendable {
-    func services(for state: ServerState) -> [any Service]
+    func services(for state: ServerState) -> [any ServiceLifecycle.Service]
 }
 
 /// Builds the application: routes, the timer pump, the stream feeds. Tests call it and use `app.test(.router)`.
-public func buildApplication(state: ServerState, extraServices: [any Service] = []) -> some ApplicationProtocol {
+public func buildApplication(state: ServerState, extraServices: [any ServiceLifecycle.Service] = []) -> some ApplicationProtocol {
     let router = Router(context: MusterRequestContext.self)
     API.register(on: router, state: state)
     var logger = state.logger
@@ -174,7 +175,7 @@ public func buildApplication(state: ServerState, extraServices: [any Service] = 
 /// What `muster serve` runs: the application with graceful shutdown on SIGTERM and SIGINT. Prints the bound
 /// address once listening (port 0 picks a free port).
 public enum MusterServerMain {
-    public static func run(state: ServerState, extraServices: [any Service] = []) async throws {
+    public static func run(state: ServerState, extraServices: [any ServiceLifecycle.Service] = []) async throws {
         let router = Router(context: MusterRequestContext.self)
         API.register(on: router, state: state)
         let app = Application(
@@ -183,8 +184,7 @@ public enum MusterServerMain {
             services: [TimerPumpService(state: state), StreamShutdownService(hub: state.hub)] + extraServices,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? state.configuration.port
-                print("muster: serving \(state.journal.path) on http://\(state.configuration.host):\(port)/")
-                fflush(stdout)
+                FileHandle.standardOutput.write(Data("muster: serving \(state.journal.path) on http://\(state.configuration.host):\(port)/\n".utf8))
             },
             logger: state.logger
         )

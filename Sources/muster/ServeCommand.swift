@@ -27,7 +27,7 @@ struct ServeCommand: ParsableCommand {
         let state = ServerState(runtime: runtime, configuration: configuration)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()
-        Task {
+        _Concurrency.Task {
             do {
                 try await MusterServerMain.run(state: state)
             } catch {

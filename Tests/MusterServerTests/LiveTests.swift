@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import MusterCore
@@ -11,15 +12,15 @@ struct LiveTests {
     @Test("SSE: Last-Event-ID resumes after that seq; events appended meanwhile arrive once each, in order")
     func streamResume() async throws {
         let f = try ServerFixture(poll: .milliseconds(50))
-        try await f.app.test(.router) { client in
+        try await f.app.test(.router) { client async throws in
             let id = try await client.declareRun(f)
             let head = try f.state.journal.head(runID: id).sequence
             let hub = f.state
             // Stop the feeds (as shutdown does) once the later notes are in, so the stream response completes.
-            let writer = Task {
-                try await Task.sleep(for: .milliseconds(400))
+            let writer = _Concurrency.Task {
+                try await _Concurrency.Task.sleep(for: .milliseconds(400))
                 for i in 1...5 { _ = try hub.runtime.execute(Command(actor: "Sam", .note("n\(i)")), on: id) }
-                try await Task.sleep(for: .milliseconds(600))
+                try await _Concurrency.Task.sleep(for: .milliseconds(600))
                 StreamControl.stop(hub)
             }
             var headers = f.headers("Lee")
@@ -35,7 +36,7 @@ struct LiveTests {
     @Test("50 clients act on one run at once: every accepted command is journaled exactly once and the chain verifies")
     func concurrentClients() async throws {
         let f = try ServerFixture()
-        try await f.app.test(.router) { client in
+        try await f.app.test(.router) { client async throws in
             let id = try await client.declareRun(f)
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for i in 0..<50 {
@@ -61,7 +62,7 @@ struct LiveTests {
     @Test("over a real socket: the board page and an authenticated call")
     func realSocket() async throws {
         let f = try ServerFixture()
-        try await f.app.test(.live) { client in
+        try await f.app.test(.live) { client async throws in
             #expect(try await client.call(f, nil, .get, "/").status == 200)
             #expect(try await client.call(f, "Lee", .get, "/api/me").json["name"] as? String == "Lee")
         }
@@ -75,24 +76,26 @@ struct LiveTests {
             return
         }
         let f = try ServerFixture()
-        try await f.app.test(.live) { client in
+        try await f.app.test(.live) { client async throws in
             let id = try await client.declareRun(f)
             _ = try await client.call(f, "Lee", .post, "/api/runs/\(id)/commands", ["type": "task-done", "task": "confirm", "note": "EDR shows renames"])
             let port = try #require(client.port)
             let profile = f.folder + "/chromium-profile"
+            let domFile = f.folder + "/dom.html"
+            FileManager.default.createFile(atPath: domFile, contents: nil)
+            let output = try #require(FileHandle(forWritingAtPath: domFile))
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: chromium)
-            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)", "--virtual-time-budget=5000",
-                                 "--timeout=15000", "--dump-dom", "http://127.0.0.1:\(port)/#run=\(id)&token=\(f.tokens["Lee"]!)"]
-            let out = Pipe()
-            process.standardOutput = out
+            // Bounded: chromium's helpers may keep running; `timeout` kills the whole run after 30 s at most.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["-k", "2", "30", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)",
+                                 "--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/#run=\(id)&token=\(f.tokens["Lee"]!)"]
+            process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let reader = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }
-            let deadline = Date().addingTimeInterval(60)
-            while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
-            if process.isRunning { process.terminate() }
-            let dom = String(decoding: await reader.value, as: UTF8.self)
+            while process.isRunning { try await _Concurrency.Task.sleep(for: .milliseconds(100)) }
+            try output.close()
+            StreamControl.stop(f.state)
+            let dom = (try? String(contentsOfFile: domFile, encoding: .utf8)) ?? ""
             #expect(dom.contains("id=\"run-state\">Triage the alert"), "\(dom.prefix(3000))")
             #expect(dom.contains("Finance shares encrypted"))
             #expect(dom.contains("Confirm encryption activity"))
