@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -14,12 +14,18 @@ let package = Package(
         .library(name: "MusterDelivery", targets: ["MusterDelivery"]),
         .library(name: "MusterRuntime", targets: ["MusterRuntime"]),
         .library(name: "MusterExercise", targets: ["MusterExercise"]),
+        .library(name: "MusterServer", targets: ["MusterServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The HTTP server (`muster serve`); its default traits (swift-configuration, full Foundation) are not needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Pure core: playbook model, validator, expression language and run engine. No I/O, no clock.
@@ -52,6 +58,19 @@ let package = Package(
         .target(name: "MusterRuntime", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
         // Shell for exercises: runs an `ExerciseRun` over the journal, the facilitator console, evaluation.
         .target(name: "MusterExercise", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime"]),
+        // Shell: the HTTP API, the live stream (SSE) and the web board for `muster serve`, with users and permissions.
+        .target(
+            name: "MusterServer",
+            dependencies: [
+                "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterReports",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Web"), .copy("openapi.json")]
+        ),
         // Test support: a manual clock (and other fakes) for tests of the runtime and its users.
         .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterRuntime"]),
         // Thin shell: the `muster` command.
@@ -59,6 +78,7 @@ let package = Package(
             name: "muster",
             dependencies: [
                 "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterReports", "MusterNotify", "MusterDelivery",
+                "MusterServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,6 +93,15 @@ let package = Package(
         .testTarget(name: "MusterReportsTests", dependencies: ["MusterCore", "MusterYAML", "MusterReports"], exclude: ["Golden"]),
         .testTarget(name: "MusterRuntimeTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterTestSupport"]),
         .testTarget(name: "MusterExerciseTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterTestSupport"]),
+        .testTarget(
+            name: "MusterServerTests",
+            dependencies: [
+                "MusterCore", "MusterJournal", "MusterRuntime", "MusterServer", "MusterTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
         .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
         // The outbox worker and `muster outbox`/`muster notify` against real receivers (the scripts in

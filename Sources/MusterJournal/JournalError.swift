@@ -23,6 +23,10 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidOutbox(String)
     case unknownOutboxItem(Int64)
     case invalidOutboxTransition(id: Int64, from: OutboxStatus, to: OutboxStatus)
+    /// `users add` with a name that exists (revoked names are not reused).
+    case userExists(String)
+    /// No active user of that name.
+    case unknownUser(String)
     /// Any other database failure, with SQLite's message.
     case database(path: String, detail: String)
 
@@ -58,6 +62,10 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
             "no outbox item \(id)"
         case let .invalidOutboxTransition(id, from, to):
             "outbox item \(id) cannot go from \(from.rawValue) to \(to.rawValue)"
+        case let .userExists(name):
+            "a user named '\(name)' exists already (revoked names are not reused)"
+        case let .unknownUser(name):
+            "no active user named '\(name)'"
         case let .database(path, detail):
             "\(path): \(detail)"
         }

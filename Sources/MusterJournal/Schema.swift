@@ -7,6 +7,7 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2", migrate: v2)
+        migrator.registerMigration("v3", migrate: v3)
         return migrator
     }
 
@@ -108,6 +109,27 @@ enum Schema {
             WHEN NEW.seq <> COALESCE((SELECT MAX(seq) FROM improvement_events), 0) + 1
             BEGIN SELECT RAISE(ABORT, 'muster journal: improvement events are appended in seq order without gaps'); END;
             UPDATE meta SET value = '2' WHERE key = 'format_version';
+            """)
+    }
+
+    /// Format 3: server users (a SHA-256 of each token, never the token) and per-run access (`restricted` runs,
+    /// set when the run is declared through the server). Neither is part of any hash chain. Do not edit.
+    static func v3(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE users (
+                name TEXT NOT NULL PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
+                token_sha256 TEXT NOT NULL UNIQUE CHECK (length(token_sha256) = 64),
+                admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1)),
+                created_at INTEGER NOT NULL,
+                revoked_at INTEGER
+            );
+            CREATE TABLE run_access (
+                run_id TEXT NOT NULL PRIMARY KEY REFERENCES runs (id),
+                restricted INTEGER NOT NULL CHECK (restricted IN (0, 1)),
+                set_by TEXT NOT NULL,
+                set_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            UPDATE meta SET value = '3' WHERE key = 'format_version';
             """)
     }
 

@@ -10,6 +10,7 @@ struct Muster: ParsableCommand {
             Incident.self, Verify.self, Watch.self, ExerciseCommand.self,
             ReportCommand.self, LessonsCommand.self, ActionsCommand.self, ProgrammeCommand.self,
             OutboxCommand.self, NotifyCommand.self,
+            ServeCommand.self, UsersCommand.self,
         ]
     )
 }

@@ -25,8 +25,8 @@ struct ImprovementLogJournalTests {
         defer { try? journal.close() }
         #expect(try journal.verify(runID: "r-7f3a2c").isIntact)
         let version = try DatabaseQueue(path: folder.database).read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format_version'") }
-        #expect(version == "2")
-        #expect(Journal.formatVersion == 2)
+        #expect(version == "\(Journal.formatVersion)")
+        #expect(Journal.formatVersion == 3)
     }
 
     @Test("improvement events are hash-chained, verified, append-only, and conflicts are refused")

@@ -1,0 +1,229 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MusterCore
+import MusterExercise
+import MusterJournal
+import MusterReports
+import MusterRuntime
+import MusterYAML
+import NIOCore
+import ServiceLifecycle
+
+typealias Ctx = MusterRequestContext
+
+/// The routes. Every `/api` route authenticates with `Authorization: Bearer TOKEN`; permissions come from the run.
+enum API {
+    static func register(on router: Router<Ctx>, state: ServerState) {
+        router.get("/") { _, _ in try Static.file("index.html") }
+        router.get("/app.js") { _, _ in try Static.file("app.js") }
+        router.get("/style.css") { _, _ in try Static.file("style.css") }
+        router.get("/openapi.json") { _, _ in try Static.openAPI() }
+        router.get("/healthz") { _, _ in "ok" }
+
+        let api = router.group("api")
+        api.get("me") { request, context in
+            try await handle(state, request, context) { user in
+                json(["name": user.name, "admin": user.admin])
+            }
+        }
+        api.get("runs") { request, context in
+            try await handle(state, request, context) { user in try Runs.list(state, user) }
+        }
+        api.post("runs") { request, context in
+            try await handle(state, request, context) { user in
+                try Runs.declare(state, user, try await body(request, state))
+            }
+        }
+        api.get("runs/:id") { request, context in
+            try await handle(state, request, context) { user in try Runs.status(state, user, try id(context)) }
+        }
+        api.get("runs/:id/events") { request, context in
+            try await handle(state, request, context) { user in
+                let after = try query(request, "after")
+                return try Runs.events(state, user, try id(context), after: after)
+            }
+        }
+        api.post("runs/:id/commands") { request, context in
+            try await handle(state, request, context) { user in
+                try Runs.command(state, user, try id(context), try await body(request, state))
+            }
+        }
+        api.get("runs/:id/report") { request, context in
+            try await handle(state, request, context) { user in
+                try Runs.report(state, user, try id(context), format: request.uri.queryParameters.get("format") ?? "html")
+            }
+        }
+        api.get("runs/:id/stream") { request, context in
+            try await handle(state, request, context, allowQueryToken: true) { user in
+                let header = request.headers[.lastEventID].flatMap { Int($0) }
+                let last = try header ?? query(request, "after") ?? 0
+                return try Stream.response(state, user, try id(context), after: last)
+            }
+        }
+        api.post("runs/:id/exercise") { request, context in
+            try await handle(state, request, context) { user in
+                try Exercises.control(state, user, try id(context), try await body(request, state))
+            }
+        }
+        api.get("exercises") { request, context in
+            try await handle(state, request, context) { _ in try Exercises.list(state) }
+        }
+        api.post("exercises") { request, context in
+            try await handle(state, request, context) { user in try Exercises.start(state, user, try await body(request, state)) }
+        }
+        api.get("lessons") { request, context in
+            try await handle(state, request, context) { user in try Improvement.lessons(state, user) }
+        }
+        api.get("actions") { request, context in
+            try await handle(state, request, context) { _ in try Improvement.list(state) }
+        }
+        api.post("actions") { request, context in
+            try await handle(state, request, context) { user in try Improvement.add(state, user, try await body(request, state)) }
+        }
+        api.post("actions/:id/transitions") { request, context in
+            try await handle(state, request, context) { user in
+                try Improvement.transition(state, user, try id(context), try await body(request, state))
+            }
+        }
+        api.get("users") { request, context in
+            try await handle(state, request, context) { user in try Users.list(state, user) }
+        }
+        api.post("users") { request, context in
+            try await handle(state, request, context) { user in try Users.add(state, user, try await body(request, state)) }
+        }
+        api.delete("users/:id") { request, context in
+            try await handle(state, request, context) { user in try Users.revoke(state, user, try id(context)) }
+        }
+    }
+
+    // MARK: - Plumbing
+
+    static func id(_ context: Ctx) throws(APIError) -> String {
+        guard let id = context.parameters.get("id") else { throw .badRequest("missing id in the path") }
+        return id
+    }
+
+    static func query(_ request: Request, _ name: String) throws(APIError) -> Int? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        guard let value = Int(text), value >= 0 else { throw .badRequest("query parameter '\(name)' must be a non-negative integer", field: name) }
+        return value
+    }
+
+    static func body(_ request: Request, _ state: ServerState) async throws -> [UInt8] {
+        let limit = state.configuration.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError(413, "the request body is \(length) bytes; at most \(limit) are accepted")
+        }
+        var request = request
+        do {
+            let buffer = try await request.collectBody(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError(413, "the request body is larger than \(limit) bytes")
+        }
+    }
+
+    static func address(_ context: Ctx) -> String {
+        context.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    /// Authenticates, runs the route, maps errors to statuses with a JSON body `{"error": ..., "field": ...}`.
+    static func handle(
+        _ state: ServerState, _ request: Request, _ context: Ctx, allowQueryToken: Bool = false,
+        _ body: (UserRecord) async throws -> Response
+    ) async throws -> Response {
+        let remote = address(context)
+        let now = state.now
+        do {
+            if let wait = state.limiter.retryAfter(remote, now: now) {
+                state.logger.warning("denied: too many failed logins", metadata: ["remote": "\(remote)", "path": "\(request.uri.path)"])
+                var response = error(APIError(429, "too many failed logins from \(remote); try again in \(wait) s"))
+                response.headers[.retryAfter] = String(wait)
+                return response
+            }
+            var token: String?
+            if let header = request.headers[.authorization] {
+                let parts = header.split(separator: " ", maxSplits: 1)
+                if parts.count == 2, parts[0].lowercased() == "bearer" { token = String(parts[1]).trimmingCharacters(in: .whitespaces) }
+            } else if allowQueryToken {
+                token = request.uri.queryParameters.get("token").map { String(describing: $0) }
+            }
+            guard let token, !token.isEmpty else {
+                state.limiter.recordFailure(remote, now: now)
+                state.logger.warning("denied: no bearer token", metadata: ["remote": "\(remote)", "path": "\(request.uri.path)"])
+                return unauthorized("missing 'Authorization: Bearer TOKEN' (create a token with: muster users add NAME)")
+            }
+            guard let user = try state.auth.user(token: token, now: now) else {
+                state.limiter.recordFailure(remote, now: now)
+                state.logger.warning("denied: unknown or revoked token", metadata: ["remote": "\(remote)", "path": "\(request.uri.path)"])
+                return unauthorized("the token is unknown or revoked")
+            }
+            do {
+                return try await body(user)
+            } catch let e as APIError {
+                if e.status == 403 || e.status == 404 {
+                    state.logger.notice("denied", metadata: ["user": "\(user.name)", "status": "\(e.status)", "why": "\(e.message)",
+                                                             "method": "\(request.method)", "path": "\(request.uri.path)"])
+                }
+                return error(e)
+            }
+        } catch let e as APIError {
+            return error(e)
+        } catch let e as JournalError {
+            switch e {
+            case .unknownRun: return error(APIError(404, e.description))
+            default:
+                state.logger.error("journal error", metadata: ["error": "\(e.description)"])
+                return error(APIError(500, e.description))
+            }
+        } catch let e as RuntimeError {
+            state.logger.error("runtime error", metadata: ["error": "\(e.description)"])
+            return error(APIError(500, e.description))
+        }
+    }
+
+    static func unauthorized(_ message: String) -> Response {
+        var response = error(APIError(401, message))
+        response.headers[.wwwAuthenticate] = "Bearer realm=\"muster\""
+        return response
+    }
+
+    static func error(_ e: APIError) -> Response {
+        var object: [String: Any] = ["error": e.message, "status": e.status]
+        if let field = e.field { object["field"] = field }
+        return json(object, status: HTTPResponse.Status(integerLiteral: e.status))
+    }
+
+    static func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Files shipped in the package (`Sources/MusterServer/Web`, `openapi.json`).
+enum Static {
+    static func file(_ name: String) throws -> Response {
+        guard let url = Bundle.module.url(forResource: "Web/\(name)", withExtension: nil) ?? Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Web"),
+              let data = try? Data(contentsOf: url) else {
+            throw HTTPError(.notFound)
+        }
+        let type = name.hasSuffix(".html") ? "text/html; charset=utf-8" : name.hasSuffix(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8"
+        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache",
+                                               .contentSecurityPolicy: "default-src 'self'; connect-src 'self'; frame-ancestors 'none'"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func openAPI() throws -> Response {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"), let data = try? Data(contentsOf: url) else {
+            throw HTTPError(.notFound)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension HTTPField.Name {
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+}

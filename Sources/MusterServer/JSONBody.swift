@@ -1,0 +1,161 @@
+import Foundation
+import MusterCore
+
+/// A refusal at the HTTP edge: status and one message a person can act on (and, for bad input, the field).
+public struct APIError: Error, Sendable, Hashable {
+    public var status: Int
+    public var message: String
+    public var field: String?
+
+    public init(_ status: Int, _ message: String, field: String? = nil) {
+        self.status = status
+        self.message = message
+        self.field = field
+    }
+
+    static func badRequest(_ message: String, field: String? = nil) -> APIError { APIError(400, message, field: field) }
+    static func notFound(_ message: String) -> APIError { APIError(404, message) }
+}
+
+/// Any JSON value, decoded so that booleans, numbers and strings stay apart.
+enum JSONAny: Decodable {
+    case null, bool(Bool), int(Int), number(Double), string(String), array([JSONAny]), object([String: JSONAny])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode(Int.self) { self = .int(v) }
+        else if let v = try? c.decode(Double.self) { self = .number(v) }
+        else if let v = try? c.decode(String.self) { self = .string(v) }
+        else if let v = try? c.decode([JSONAny].self) { self = .array(v) }
+        else { self = .object(try c.decode([String: JSONAny].self)) }
+    }
+}
+
+/// A strictly read JSON object: every key must be one the route knows (an unknown key is a 400 naming it, with a
+/// "did you mean"), every value of the expected type.
+struct JSONBody {
+    let fields: [String: JSONAny]
+
+    init(_ bytes: [UInt8], allowed: Set<String>) throws(APIError) {
+        let value: JSONAny
+        do {
+            value = try JSONDecoder().decode(JSONAny.self, from: Data(bytes))
+        } catch {
+            throw .badRequest("the request body is not JSON")
+        }
+        guard case .object(let fields) = value else { throw .badRequest("the request body must be a JSON object") }
+        for key in fields.keys.sorted() where !allowed.contains(key) {
+            var message = "unknown field '\(key)'" + Suggestion.hint(for: key, in: Array(allowed))
+            message += "; expected one of: \(allowed.sorted().joined(separator: ", "))"
+            throw .badRequest(message, field: key)
+        }
+        self.fields = fields
+    }
+
+    func string(_ key: String) throws(APIError) -> String {
+        guard let value = try optionalString(key) else { throw .badRequest("missing field '\(key)'", field: key) }
+        return value
+    }
+
+    func optionalString(_ key: String) throws(APIError) -> String? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .string(let value)?:
+            guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw .badRequest("field '\(key)' must not be empty", field: key)
+            }
+            return value
+        default: throw .badRequest("field '\(key)' must be a string", field: key)
+        }
+    }
+
+    func bool(_ key: String, default value: Bool) throws(APIError) -> Bool {
+        switch fields[key] {
+        case nil, .null?: return value
+        case .bool(let b)?: return b
+        default: throw .badRequest("field '\(key)' must be true or false", field: key)
+        }
+    }
+
+    func optionalInt(_ key: String) throws(APIError) -> Int? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .int(let i)?: return i
+        default: throw .badRequest("field '\(key)' must be an integer", field: key)
+        }
+    }
+}
+
+/// One command of `POST /api/runs/{id}/commands`, as the API spells it.
+struct CommandRequest {
+    var action: Command.Action
+    var name: String
+
+    static let fieldsByType: [String: Set<String>] = [
+        "assign": ["type", "role", "person"],
+        "relieve": ["type", "role", "handover"],
+        "task-done": ["type", "task", "note"],
+        "task-skip": ["type", "task", "reason"],
+        "event": ["type", "name"],
+        "decide": ["type", "decision", "option", "rationale"],
+        "note": ["type", "text"],
+        "lesson": ["type", "text", "kind", "root_cause"],
+        "close": ["type", "reason"],
+    ]
+
+    static func parse(_ bytes: [UInt8]) throws(APIError) -> CommandRequest {
+        let all = Set(fieldsByType.values.flatMap { $0 })
+        let loose = try JSONBody(bytes, allowed: all)
+        let type = try loose.string("type")
+        guard let allowed = fieldsByType[type] else {
+            let message = "field 'type': '\(type)' is not a command" + Suggestion.hint(for: type, in: Array(fieldsByType.keys))
+            throw .badRequest(message + "; expected one of: \(fieldsByType.keys.sorted().joined(separator: ", "))", field: "type")
+        }
+        let body = try JSONBody(bytes, allowed: allowed)
+        let action: Command.Action
+        switch type {
+        case "assign": action = .assign(role: try body.string("role"), person: try body.string("person"))
+        case "relieve": action = .relieve(role: try body.string("role"), handover: try body.optionalString("handover"))
+        case "task-done": action = .completeTask(try body.string("task"), note: try body.optionalString("note"))
+        case "task-skip": action = .skipTask(try body.string("task"), reason: try body.optionalString("reason"))
+        case "event": action = .raise(try body.string("name"))
+        case "decide":
+            action = .decide(decision: try body.string("decision"), option: try body.string("option"), rationale: try body.string("rationale"))
+        case "note": action = .note(try body.string("text"))
+        case "lesson":
+            let kindText = try body.optionalString("kind") ?? "improvement"
+            guard let kind = LessonKind(rawValue: kindText) else {
+                throw .badRequest("field 'kind': '\(kindText)' is not one of strength, improvement", field: "kind")
+            }
+            action = .lesson(Lesson(text: try body.string("text"), kind: kind, rootCause: try body.optionalString("root_cause")))
+        default: action = .close(reason: try body.optionalString("reason"))
+        }
+        return CommandRequest(action: action, name: type)
+    }
+
+    /// The permission question this command asks, given the run's playbook.
+    static func permissionAction(_ action: Command.Action, playbook: Playbook) -> RunAction {
+        switch action {
+        case .assign: return .assign
+        case .relieve: return .relieve
+        case .close: return .close
+        case .note: return .note
+        case .lesson: return .lesson
+        case .raise: return .raiseEvent
+        case .completeTask(let task, _), .skipTask(let task, _):
+            for state in playbook.states {
+                if let found = state.tasks.first(where: { $0.id.value == task }) { return .task(role: found.role.value) }
+            }
+            return .task(role: nil)
+        case .decide(let decision, _, _):
+            for state in playbook.states {
+                if let found = state.decision, found.id.value == decision { return .decide(role: found.by.value) }
+            }
+            return .decide(role: nil)
+        case .start, .fireTimer:
+            return .close
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import MusterCore
+
+/// What a person asks to do on a run, as far as permissions care. The engine's own rules apply afterwards.
+public enum RunAction: Sendable, Hashable {
+    case read
+    case note
+    case lesson
+    case raiseEvent
+    case assign
+    case relieve
+    case close
+    /// Complete or skip a task; `role` is the task's role in the playbook (nil: no such task, the engine says so).
+    case task(role: String?)
+    /// Make a decision; `role` is the decision's `by` role (nil: no such decision).
+    case decide(role: String?)
+    /// The facilitator's clock and inject controls in an exercise.
+    case exerciseControl
+}
+
+/// Who is on a run: the role holders, whether it is restricted, and (exercises started by the server) the facilitator.
+public struct RunAccess: Sendable, Hashable {
+    /// role id -> person
+    public var holders: [String: String]
+    public var restricted: Bool
+    public var facilitator: String?
+
+    public init(holders: [String: String], restricted: Bool = false, facilitator: String? = nil) {
+        self.holders = holders
+        self.restricted = restricted
+        self.facilitator = facilitator
+    }
+
+    public func holds(_ person: String, _ role: String) -> Bool { holders[role] == person }
+    public func isOn(_ person: String) -> Bool { holders.values.contains(person) || facilitator == person }
+}
+
+/// The answer: allowed; forbidden (403, with why); or hidden (404: a restricted run the person is not on).
+public enum PermissionDecision: Sendable, Hashable {
+    case allowed
+    case forbidden(String)
+    case hidden
+
+    public var isAllowed: Bool { self == .allowed }
+}
+
+/// The server's permission rules, as one pure function (table-tested in `PermissionTests`).
+///
+/// - Restricted run, person not on it: hidden (404) for everything, reading included.
+/// - Anyone who sees the run reads it and adds notes.
+/// - Tasks: the holder of the task's role, or the incident commander.
+/// - Decisions: the holder of the decision's role.
+/// - Assign, relieve, close: the incident commander.
+/// - Events and lessons: anyone on the run (an observer only reads and notes).
+/// - Exercise clock and injects: the facilitator.
+public enum Permissions {
+    public static func decide(_ action: RunAction, by person: String, on access: RunAccess) -> PermissionDecision {
+        let onRun = access.isOn(person)
+        if access.restricted, !onRun { return .hidden }
+        let commander = access.holds(person, Playbook.incidentCommander)
+        switch action {
+        case .read, .note:
+            return .allowed
+        case .lesson, .raiseEvent:
+            return onRun ? .allowed : .forbidden("\(person) is not on this run (an observer reads and adds notes only)")
+        case .assign, .relieve, .close:
+            return commander ? .allowed : .forbidden("only the incident commander (\(access.holders[Playbook.incidentCommander] ?? "unassigned")) may \(verb(action)) on this run")
+        case .task(let role):
+            guard let role else {
+                return onRun ? .allowed : .forbidden("\(person) is not on this run (an observer reads and adds notes only)")
+            }
+            if commander || access.holds(person, role) { return .allowed }
+            return .forbidden("only the holder of \(role) (\(access.holders[role] ?? "unassigned")) or the incident commander may complete or skip its tasks")
+        case .decide(let role):
+            guard let role else {
+                return onRun ? .allowed : .forbidden("\(person) is not on this run (an observer reads and adds notes only)")
+            }
+            if access.holds(person, role) { return .allowed }
+            return .forbidden("the decision belongs to \(role) (\(access.holders[role] ?? "unassigned"))")
+        case .exerciseControl:
+            if let facilitator = access.facilitator, facilitator == person { return .allowed }
+            return .forbidden("only the facilitator (\(access.facilitator ?? "none in this server")) controls the exercise clock and injects")
+        }
+    }
+
+    static func verb(_ action: RunAction) -> String {
+        switch action {
+        case .assign: "assign roles"
+        case .relieve: "relieve roles"
+        case .close: "close the run"
+        default: "do that"
+        }
+    }
+}

@@ -1,0 +1,297 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MusterCore
+import MusterExercise
+import MusterJournal
+import MusterReports
+import MusterRuntime
+import MusterYAML
+import NIOCore
+import ServiceLifecycle
+
+/// `GET /api/runs/{id}/stream`: Server-Sent Events, one per timeline event, `id:` its seq.
+enum Stream {
+    static func response(_ state: ServerState, _ user: UserRecord, _ runID: String, after: Int) throws -> Response {
+        _ = try Runs.authorize(state, user, runID, .read)
+        // Subscribe before reading the backlog: nothing appended in between is missed; the seq filter drops repeats.
+        let (_, stream) = try state.hub.subscribe(runID: runID)
+        let backlog = try state.journal.storedEvents(runID: runID, after: after)
+        let body = ResponseBody { writer in
+            var last = after
+            var buffer = ByteBuffer()
+            buffer.writeString("retry: 1000\n: muster live timeline of \(runID)\n\n")
+            for event in backlog where event.seq > last {
+                append(event, to: &buffer)
+                last = event.seq
+            }
+            try await writer.write(buffer)
+            for await batch in stream {
+                var out = ByteBuffer()
+                for event in batch where event.seq > last {
+                    append(event, to: &out)
+                    last = event.seq
+                }
+                if out.readableBytes > 0 { try await writer.write(out) }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store", .init("X-Accel-Buffering")!: "no"], body: body)
+    }
+
+    static func append(_ event: StoredEvent, to buffer: inout ByteBuffer) {
+        let data = (try? JSONSerialization.data(withJSONObject: EventJSON.object(event), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        buffer.writeString("id: \(event.seq)\nevent: timeline\ndata: ")
+        buffer.writeBytes(data)
+        buffer.writeString("\n\n")
+    }
+}
+
+/// `/api/exercises` and the facilitator controls `POST /api/runs/{id}/exercise`.
+enum Exercises {
+    static func files(_ state: ServerState) -> [String] {
+        let folder = state.configuration.exercisesFolder
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !ExerciseLoader.isPlayerScriptName($0) }.sorted().map { "\(folder)/\($0)" }
+    }
+
+    static func list(_ state: ServerState) throws -> Response {
+        var out: [[String: Any]] = []
+        for path in files(state) {
+            let loaded = ExerciseLoader.load(file: path)
+            guard let exercise = loaded.exercise else { continue }
+            out.append(["id": exercise.id.value, "title": exercise.title, "file": path, "playbook": loaded.playbook?.playbook?.id.value ?? NSNull(),
+                        "valid": !loaded.hasErrors, "pace": exercise.clock.pace.description])
+        }
+        return API.json(["exercises": out])
+    }
+
+    /// Starts an exercise run held by this server; the person starting it is its facilitator.
+    static func start(_ state: ServerState, _ user: UserRecord, _ bytes: [UInt8]) throws -> Response {
+        let body = try JSONBody(bytes, allowed: ["exercise", "speed", "restricted"])
+        let name = try body.string("exercise")
+        var pace: ScenarioPace?
+        if let text = try body.optionalString("speed") {
+            guard let p = ScenarioPace(parsing: text) else {
+                throw APIError.badRequest("field 'speed': '\(text)' is not a speed (a number like 30, manual or max)", field: "speed")
+            }
+            pace = p
+        }
+        let restricted = try body.bool("restricted", default: false)
+        guard let path = files(state).first(where: { ExerciseLoader.load(file: $0).exercise?.id.value == name }) else {
+            throw APIError(404, "no exercise '\(name)' in \(state.configuration.exercisesFolder)")
+        }
+        let loaded = ExerciseLoader.load(file: path)
+        let session: ExerciseSession
+        do {
+            (session, _) = try ExerciseSession.start(journal: state.journal, loaded: loaded, playersFile: nil, pace: pace, clock: state.runtime.clock)
+        } catch let error as ExerciseError {
+            throw APIError(409, error.message)
+        }
+        state.keep(ServerState.ExerciseHandle(session: session, facilitator: user.name), runID: session.runID)
+        try state.journal.setRestricted(runID: session.runID, restricted, by: user.name, at: state.now)
+        state.logger.info("exercise started", metadata: ["run": "\(session.runID)", "facilitator": "\(user.name)"])
+        return API.json(["id": session.runID, "facilitator": user.name, "exercise": name], status: .created)
+    }
+
+    static func control(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8]) throws -> Response {
+        let body = try JSONBody(bytes, allowed: ["control", "by", "speed", "message", "to", "inject", "reason"])
+        let control = try body.string("control")
+        guard let handle = state.exercise(runID) else {
+            _ = try Runs.authorize(state, user, runID, .read)
+            throw APIError(409, "run \(runID) is not an exercise driven by this server (start it with POST /api/exercises)")
+        }
+        _ = try Runs.authorize(state, user, runID, .exerciseControl)
+        let input: ExerciseInput
+        switch control {
+        case "tick": input = .tick
+        case "pause": input = .pause
+        case "resume": input = .resume
+        case "skip":
+            let text = try body.string("by")
+            guard let span = TimeSpan(parsing: text) else { throw APIError.badRequest("field 'by': '\(text)' is not a duration like 15m", field: "by") }
+            input = .skip(span)
+        case "speed":
+            let text = try body.string("speed")
+            guard let pace = ScenarioPace(parsing: text) else { throw APIError.badRequest("field 'speed': '\(text)' is not a speed", field: "speed") }
+            input = .speed(pace)
+        case "inject":
+            let to = try body.optionalString("to").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+            input = .injectNow(message: try body.string("message"), to: to)
+        case "deliver": input = .deliver(inject: try body.string("inject"))
+        case "end": input = .end(reason: try body.optionalString("reason") ?? "ended by the facilitator")
+        default:
+            throw APIError.badRequest("field 'control': '\(control)' is not one of tick, pause, resume, skip, speed, inject, deliver, end", field: "control")
+        }
+        handle.lock.lock()
+        defer { handle.lock.unlock() }
+        let step = try handle.session.handle(input, by: user.name)
+        state.hub.nudge(runID: runID)
+        if let refusal = step.refusal { throw APIError(409, refusal) }
+        let exercise = handle.session.exercise
+        return API.json(["control": control, "events": step.events.map { ["type": $0.body.typeName, "description": RunText.describe($0.body)] },
+                         "scenario_now": exercise.now.iso8601, "ended": exercise.hasEnded])
+    }
+}
+
+/// `GET /api/lessons`, `GET/POST /api/actions`, `POST /api/actions/{id}/transitions`: the improvement log.
+enum Improvement {
+    static func lessons(_ state: ServerState, _ user: UserRecord) throws -> Response {
+        let restricted = try state.journal.restrictedRunIDs()
+        var out: [[String: Any]] = []
+        for record in try state.journal.runs() {
+            guard let snapshot = try? state.runtime.snapshot(runID: record.id), !snapshot.run.lessons.isEmpty else { continue }
+            let access = RunAccess(holders: snapshot.run.holders, restricted: restricted.contains(record.id))
+            guard Permissions.decide(.read, by: user.name, on: access) == .allowed else { continue }
+            for (i, lesson) in snapshot.run.lessons.enumerated() {
+                out.append(["run": record.id, "run_title": record.title, "index": i + 1, "at": lesson.at.iso8601, "actor": lesson.actor,
+                            "text": lesson.lesson.text, "kind": lesson.lesson.kind.rawValue, "root_cause": lesson.lesson.rootCause ?? NSNull()])
+            }
+        }
+        return API.json(["lessons": out])
+    }
+
+    static func load(_ state: ServerState) throws -> (ImprovementLog, Int) {
+        let records = try state.journal.improvementEvents()
+        let decoder = JSONDecoder()
+        var events: [ActionEvent] = []
+        for r in records {
+            guard let change = try? decoder.decode(ActionChange.self, from: Data(r.payload.utf8)) else {
+                throw APIError(500, "improvement log event \(r.seq) cannot be read")
+            }
+            events.append(ActionEvent(seq: r.seq, at: r.at, actor: r.actor, actionID: r.actionID, change: change))
+        }
+        return (ImprovementLog(events: events), records.last?.seq ?? 0)
+    }
+
+    static func object(_ a: ImprovementAction, today: Day) -> [String: Any] {
+        ["id": a.id, "title": a.draft.title, "status": a.status.rawValue, "owner": a.draft.owner, "organization": a.draft.organization,
+         "due": "\(a.draft.due)", "lessons": a.draft.lessons, "element": a.draft.element.rawValue, "overdue": a.isOverdue(today: today)]
+    }
+
+    static func list(_ state: ServerState) throws -> Response {
+        let (log, _) = try load(state)
+        let today = Day(state.now)
+        return API.json(["actions": log.actions.map { object($0, today: today) }])
+    }
+
+    static func add(_ state: ServerState, _ user: UserRecord, _ bytes: [UInt8]) throws -> Response {
+        let body = try JSONBody(bytes, allowed: ["lesson", "title", "owner", "organization", "due", "element", "capability", "issue"])
+        let dueText = try body.string("due")
+        guard let due = Day(dueText) else { throw APIError.badRequest("field 'due': '\(dueText)' is not a date like 2027-01-31", field: "due") }
+        let elementText = try body.optionalString("element") ?? "planning"
+        guard let element = CapabilityElement(rawValue: elementText) else {
+            throw APIError.badRequest("field 'element': '\(elementText)' is not one of \(CapabilityElement.allCases.map(\.rawValue).joined(separator: ", "))", field: "element")
+        }
+        let lesson = try body.string("lesson")
+        let draft = ActionDraft(lessons: [lesson], title: try body.string("title"), capability: try body.optionalString("capability") ?? "",
+                                issue: try body.optionalString("issue") ?? "", owner: try body.string("owner"),
+                                organization: try body.string("organization"), element: element, due: due)
+        return try apply(state, user, .add(draft), status: .created)
+    }
+
+    static func transition(_ state: ServerState, _ user: UserRecord, _ id: String, _ bytes: [UInt8]) throws -> Response {
+        let body = try JSONBody(bytes, allowed: ["to", "note", "method", "result", "reviewer"])
+        let to = try body.string("to")
+        let command: ActionCommand
+        switch to {
+        case "start": command = .start(id)
+        case "done": command = .done(id, note: try body.optionalString("note"))
+        case "review":
+            let resultText = try body.string("result")
+            guard let result = ReviewResult(rawValue: resultText) else {
+                throw APIError.badRequest("field 'result': '\(resultText)' is not a review result", field: "result")
+            }
+            command = .review(id, method: try body.string("method"), result: result, reviewer: try body.optionalString("reviewer") ?? user.name,
+                              note: try body.optionalString("note"))
+        case "close": command = .close(id, note: try body.optionalString("note"))
+        default: throw APIError.badRequest("field 'to': '\(to)' is not one of start, done, review, close", field: "to")
+        }
+        return try apply(state, user, command, status: .ok)
+    }
+
+    static func apply(_ state: ServerState, _ user: UserRecord, _ command: ActionCommand, status: HTTPResponse.Status) throws -> Response {
+        for _ in 0..<10 {
+            let (log, head) = try load(state)
+            switch log.decide(command) {
+            case .failure(let rejection):
+                if case .add = command {} else if log.action(idOf(command)) == nil { throw APIError(404, rejection.reason) }
+                throw APIError(409, rejection.reason)
+            case .success(let (actionID, change)):
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                let payload = String(decoding: try encoder.encode(change), as: UTF8.self)
+                guard try appendImprovement(state, head: head, actor: user.name, actionID: actionID, type: change.typeName, payload: payload) else {
+                    continue  // someone else appended first: decide again
+                }
+                let (after, _) = try load(state)
+                return API.json(object(after.action(actionID)!, today: Day(state.now)), status: status)
+            }
+        }
+        throw APIError(503, "the improvement log is busy; try again")
+    }
+
+    /// False on a sequence conflict.
+    static func appendImprovement(_ state: ServerState, head: Int, actor: String, actionID: String, type: String, payload: String) throws -> Bool {
+        let result = Result { () throws(JournalError) in
+            try state.journal.appendImprovement(expectedSequence: head, at: state.now, actor: actor, actionID: actionID, type: type, payload: payload)
+        }
+        switch result {
+        case .success: return true
+        case .failure(let error):
+            if case .sequenceConflict = error { return false }
+            throw error
+        }
+    }
+
+    static func idOf(_ command: ActionCommand) -> String {
+        let raw: String
+        switch command {
+        case .add: return ""
+        case .start(let id), .done(let id, _), .review(let id, _, _, _, _), .close(let id, _): raw = id
+        }
+        return raw.uppercased().hasPrefix("A-") ? "A-" + raw.dropFirst(2) : "A-" + raw
+    }
+}
+
+/// `/api/users` (admin only).
+enum Users {
+    static func requireAdmin(_ user: UserRecord) throws {
+        guard user.admin else { throw APIError(403, "user management needs an admin (\(user.name) is not one)") }
+    }
+
+    static func list(_ state: ServerState, _ user: UserRecord) throws -> Response {
+        try requireAdmin(user)
+        return API.json(["users": try state.journal.users().map {
+            ["name": $0.name, "admin": $0.admin, "created_at": $0.createdAt.iso8601, "revoked_at": $0.revokedAt?.iso8601 ?? NSNull()] as [String: Any]
+        }])
+    }
+
+    static func add(_ state: ServerState, _ user: UserRecord, _ bytes: [UInt8]) throws -> Response {
+        try requireAdmin(user)
+        let body = try JSONBody(bytes, allowed: ["name", "admin"])
+        let name = try body.string("name")
+        let token = Tokens.make()
+        let admin = try body.bool("admin", default: false)
+        let result = Result { () throws(JournalError) in
+            try state.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: state.now)
+        }
+        switch result {
+        case .success: break
+        case .failure(.userExists): throw APIError(409, "a user named '\(name)' exists already", field: "name")
+        case .failure(let error): throw error
+        }
+        return API.json(["name": name, "token": token], status: .created)
+    }
+
+    static func revoke(_ state: ServerState, _ user: UserRecord, _ name: String) throws -> Response {
+        try requireAdmin(user)
+        let result = Result { () throws(JournalError) in try state.journal.revokeUser(name: name, at: state.now) }
+        switch result {
+        case .success: break
+        case .failure(.unknownUser): throw APIError(404, "no active user named '\(name)'")
+        case .failure(let error): throw error
+        }
+        return API.json(["name": name, "revoked": true])
+    }
+}

@@ -1,0 +1,298 @@
+import Foundation
+import Hummingbird
+import MusterCore
+import MusterExercise
+import MusterJournal
+import MusterReports
+import MusterRuntime
+import MusterYAML
+import NIOCore
+
+/// `/api/runs…`
+enum Runs {
+    // MARK: Access
+
+    static func access(_ state: ServerState, _ snapshot: RunSnapshot) throws -> RunAccess {
+        let restricted = try state.journal.restrictedRunIDs().contains(snapshot.record.id)
+        return RunAccess(holders: snapshot.run.holders, restricted: restricted, facilitator: state.exercise(snapshot.record.id)?.facilitator)
+    }
+
+    static func snapshot(_ state: ServerState, _ runID: String) throws -> RunSnapshot {
+        let result = Result { () throws(RuntimeError) in try state.runtime.snapshot(runID: runID) }
+        switch result {
+        case .success(let snapshot): return snapshot
+        case .failure(.journal(.unknownRun)): throw APIError.notFound("no run '\(runID)'")
+        case .failure(let error): throw error
+        }
+    }
+
+    /// The run, when `user` may do `action` on it: 404 for an unknown or hidden run, 403 with why.
+    static func authorize(_ state: ServerState, _ user: UserRecord, _ runID: String, _ action: RunAction) throws -> (RunSnapshot, RunAccess) {
+        let snapshot = try snapshot(state, runID)
+        let access = try access(state, snapshot)
+        switch Permissions.decide(action, by: user.name, on: access) {
+        case .allowed: return (snapshot, access)
+        case .hidden: throw APIError.notFound("no run '\(runID)'")
+        case .forbidden(let why): throw APIError(403, why)
+        }
+    }
+
+    // MARK: Routes
+
+    static func list(_ state: ServerState, _ user: UserRecord) throws -> Response {
+        let closed = try state.journal.closedRunIDs()
+        let restricted = try state.journal.restrictedRunIDs()
+        var out: [[String: Any]] = []
+        for record in try state.journal.runs().reversed() {
+            var holders: [String: String] = [:]
+            var stateID: Any = NSNull()
+            if let snapshot = try? state.runtime.snapshot(runID: record.id) {
+                holders = snapshot.run.holders
+                stateID = snapshot.run.currentState ?? NSNull()
+            }
+            let access = RunAccess(holders: holders, restricted: restricted.contains(record.id), facilitator: state.exercise(record.id)?.facilitator)
+            guard Permissions.decide(.read, by: user.name, on: access) == .allowed else { continue }
+            out.append([
+                "id": record.id, "title": record.title, "mode": record.mode.rawValue, "playbook_id": record.playbookID,
+                "playbook_version": record.playbookVersion, "created_at": record.createdAt.iso8601, "events": record.lastSequence,
+                "status": closed.contains(record.id) ? "closed" : "open", "state": stateID,
+                "restricted": restricted.contains(record.id), "on_run": access.isOn(user.name),
+            ])
+        }
+        return API.json(["runs": out])
+    }
+
+    static func declare(_ state: ServerState, _ user: UserRecord, _ bytes: [UInt8]) throws -> Response {
+        let body = try JSONBody(bytes, allowed: ["playbook", "title", "severity", "disruption_started", "restricted", "commander"])
+        let playbookName = try body.string("playbook")
+        let title = try body.string("title")
+        var severity: Severity?
+        if let text = try body.optionalString("severity") {
+            guard let s = Severity(rawValue: text.uppercased()) else {
+                throw APIError.badRequest("field 'severity': '\(text)' is not one of P1, P2, P3, P4", field: "severity")
+            }
+            severity = s
+        }
+        var disruption = DeclareRequest.Disruption.none
+        if let text = try body.optionalString("disruption_started") {
+            if let span = TimeSpan(parsing: text) { disruption = .before(span) }
+            else if let instant = Instant(iso8601: text) { disruption = .at(instant) }
+            else {
+                throw APIError.badRequest("field 'disruption_started': '\(text)' is neither a duration like 20m nor a UTC instant like 2026-03-06T17:20:00Z",
+                                          field: "disruption_started")
+            }
+        }
+        let restricted = try body.bool("restricted", default: false)
+        let commander = try body.optionalString("commander")
+        let path = try playbookPath(state, playbookName)
+        let request = DeclareRequest(playbookPath: path, title: title, actor: user.name, mode: .live, severity: severity,
+                                     disruption: disruption, commander: commander)
+        let declared = Result { () throws(RuntimeError) in try state.runtime.declare(request) }
+        let result: CommandResult
+        switch declared {
+        case .success(let r): result = r
+        case .failure(.invalidPlaybook(_, let diagnostics)):
+            throw APIError(409, "playbook '\(playbookName)' has errors: " + diagnostics.filter { $0.severity == .error }.prefix(3).map(\.description).joined(separator: "; "),
+                           field: "playbook")
+        case .failure(let error): throw error
+        }
+        if let rejection = result.rejection { throw APIError(409, rejection.reason) }
+        try state.journal.setRestricted(runID: result.runID, restricted, by: user.name, at: state.now)
+        state.logger.info("run declared", metadata: ["run": "\(result.runID)", "by": "\(user.name)", "restricted": "\(restricted)"])
+        let snapshot = try snapshot(state, result.runID)
+        return API.json(StatusJSON.object(snapshot, access: try access(state, snapshot), user: user, now: state.now), status: .created)
+    }
+
+    static func playbookPath(_ state: ServerState, _ name: String) throws -> String {
+        guard name.range(of: "^[a-z0-9][a-z0-9_-]*$", options: .regularExpression) != nil else {
+            throw APIError.badRequest("field 'playbook': '\(name)' is not a playbook id", field: "playbook")
+        }
+        let folder = state.configuration.playbooksFolder
+        for ext in ["yaml", "yml"] {
+            let candidate = "\(folder)/\(name).\(ext)"
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        var known: [String] = []
+        for loaded in PlaybookLoader.loadAll(paths: [folder]) {
+            guard let playbook = loaded.playbook else { continue }
+            if playbook.id.value == name { return loaded.path }
+            known.append(playbook.id.value)
+        }
+        throw APIError(404, "no playbook '\(name)' in \(folder)" + Suggestion.hint(for: name, in: known))
+    }
+
+    static func status(_ state: ServerState, _ user: UserRecord, _ runID: String) throws -> Response {
+        let (snapshot, access) = try authorize(state, user, runID, .read)
+        return API.json(StatusJSON.object(snapshot, access: access, user: user, now: max(state.now, snapshot.lastEventAt)))
+    }
+
+    static func events(_ state: ServerState, _ user: UserRecord, _ runID: String, after: Int?) throws -> Response {
+        _ = try authorize(state, user, runID, .read)
+        let events = try state.journal.storedEvents(runID: runID, after: after ?? 0)
+        return API.json(["run": runID, "events": events.map(EventJSON.object)])
+    }
+
+    static func command(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8]) throws -> Response {
+        let request = try CommandRequest.parse(bytes)
+        if let handle = state.exercise(runID) {
+            return try exerciseCommand(state, user, runID, handle, request)
+        }
+        let lock = state.runLock(runID)
+        lock.lock()
+        defer { lock.unlock() }
+        let (snapshot, _) = try authorize(state, user, runID, CommandRequest.permissionAction(request.action, playbook: try playbook(state, runID)))
+        if snapshot.run.status == .closed, case .note = request.action {} else if snapshot.run.status == .closed {
+            throw APIError(409, "run \(runID) is closed")
+        }
+        let result = try state.runtime.execute(Command(actor: user.name, request.action), on: runID)
+        if result.sequences != nil { state.hub.nudge(runID: runID) }
+        var produced: [[String: Any]] = []
+        if let sequences = result.sequences {
+            for (offset, event) in (result.timerEvents + result.events).enumerated() {
+                produced.append(EventJSON.object(seq: sequences.lowerBound + offset, event: event))
+            }
+        }
+        if let rejection = result.rejection {
+            return API.json(["error": rejection.reason, "status": 409, "accepted": false, "events": produced], status: .conflict)
+        }
+        return API.json(["accepted": true, "command": request.name, "events": produced])
+    }
+
+    static func playbook(_ state: ServerState, _ runID: String) throws -> Playbook {
+        try snapshot(state, runID).run.playbook
+    }
+
+    static func exerciseCommand(_ state: ServerState, _ user: UserRecord, _ runID: String, _ handle: ServerState.ExerciseHandle,
+                                _ request: CommandRequest) throws -> Response {
+        handle.lock.lock()
+        defer { handle.lock.unlock() }
+        _ = try authorize(state, user, runID, CommandRequest.permissionAction(request.action, playbook: handle.session.exercise.run.playbook))
+        let step = try handle.session.handle(.player(Command(actor: user.name, request.action)), by: user.name)
+        state.hub.nudge(runID: runID)
+        if let refusal = step.refusal { throw APIError(409, refusal) }
+        let events = step.events.map { ["type": $0.body.typeName, "actor": $0.actor, "description": RunText.describe($0.body)] }
+        if let rejection = step.rejection {
+            return API.json(["error": rejection.reason, "status": 409, "accepted": false, "events": events], status: .conflict)
+        }
+        return API.json(["accepted": true, "command": request.name, "events": events])
+    }
+
+    static func report(_ state: ServerState, _ user: UserRecord, _ runID: String, format: String) throws -> Response {
+        let (snapshot, _) = try authorize(state, user, runID, .read)
+        guard ["html", "md", "json"].contains(format) else {
+            throw APIError.badRequest("query parameter 'format': '\(format)' is not one of html, md, json", field: "format")
+        }
+        let journal = state.journal
+        let record = snapshot.record
+        let verification = try journal.verify(runID: runID)
+        var events = try journal.storedEvents(runID: runID).map { ReportEvent(seq: $0.seq, event: $0.event, scenarioTime: $0.scenarioTime) }
+        var evaluation: ExerciseEvaluation?
+        if record.mode == .exercise, events.contains(where: { $0.scenarioTime != nil }) {
+            for i in events.indices {
+                guard let scenario = events[i].scenarioTime else { continue }
+                events[i].wallTime = events[i].event.at
+                events[i].event.at = scenario
+            }
+            evaluation = try? ExerciseReplay.load(record, from: journal).exercise.evaluation()
+        }
+        let now = state.now
+        let integrity = ReportIntegrity(headHash: verification.headHash, eventCount: verification.eventCount, intact: verification.isIntact,
+                                        problem: verification.firstBroken.map { _ in verification.description }, warnings: verification.warnings,
+                                        checkedAt: now)
+        let report = RunReport(
+            run: ReportRun(id: record.id, title: record.title, playbookID: record.playbookID, playbookVersion: record.playbookVersion,
+                           playbookSHA256: record.playbookSHA256, mode: record.mode, createdAt: record.createdAt),
+            playbook: snapshot.run.playbook, events: events, integrity: integrity, generatedAt: now, exercise: evaluation)
+        let (bytes, type): ([UInt8], String) = switch format {
+        case "md": (ReportMarkdown.bytes(report), "text/markdown; charset=utf-8")
+        case "json": (ReportJSON.bytes(report), "application/json")
+        default: (ReportHTML.bytes(report), "text/html; charset=utf-8")
+        }
+        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// A timeline event as the API and the stream show it.
+enum EventJSON {
+    static func object(_ stored: StoredEvent) -> [String: Any] {
+        var o = object(seq: stored.seq, event: stored.event)
+        o["hash"] = stored.hash
+        if let scenario = stored.scenarioTime { o["scenario_at"] = scenario.iso8601 }
+        return o
+    }
+
+    static func object(seq: Int, event: RunEvent) -> [String: Any] {
+        var payload: Any = NSNull()
+        if let data = try? JSONEncoder().encode(event.body), let value = try? JSONSerialization.jsonObject(with: data) { payload = value }
+        return ["seq": seq, "at": event.at.iso8601, "actor": event.actor, "role": event.role ?? NSNull(), "type": event.body.typeName,
+                "description": RunText.describe(event.body), "payload": payload]
+    }
+}
+
+/// `GET /api/runs/{id}`: the board's whole state.
+enum StatusJSON {
+    static func object(_ snapshot: RunSnapshot, access: RunAccess, user: UserRecord, now: Instant) -> [String: Any] {
+        let run = snapshot.run
+        let playbook = run.playbook
+        let state = run.currentState.flatMap { playbook.state($0) }
+        let commander = access.holds(user.name, Playbook.incidentCommander)
+        var roles: [[String: Any]] = []
+        for role in playbook.roles {
+            roles.append(["role": role.id.value, "title": role.title, "holder": run.holder(of: role.id.value) ?? NSNull(),
+                          "yours": access.holds(user.name, role.id.value)])
+        }
+        var groups: [String: [[String: Any]]] = [:]
+        var order: [String] = []
+        for task in state?.tasks ?? [] {
+            let role = task.role.value
+            if groups[role] == nil { order.append(role) }
+            groups[role, default: []].append([
+                "id": task.id.value, "title": task.title, "evidence": task.evidenceRequired,
+                "status": (run.taskStatus(task.id.value) ?? .open).rawValue,
+                "can_act": commander || access.holds(user.name, role),
+            ])
+        }
+        let tasks: [[String: Any]] = order.map { role in
+            ["role": role, "title": playbook.roles.first { $0.id.value == role }?.title ?? role, "holder": run.holder(of: role) ?? NSNull(),
+             "tasks": groups[role] ?? []]
+        }
+        var decision: Any = NSNull()
+        if let d = state?.decision, run.decision(d.id.value) == nil {
+            let deadline = run.armedTimers.first { $0.key.id == TimerKey.deadline(of: d.id.value) }
+            decision = ["id": d.id.value, "question": d.question, "by": d.by.value, "holder": run.holder(of: d.by.value) ?? NSNull(),
+                        "options": d.options.map { ["option": $0.name.value, "to": $0.target.value] },
+                        "default": d.defaultOption?.value ?? NSNull(), "deadline": deadline?.due.iso8601 ?? NSNull(),
+                        "can_decide": access.holds(user.name, d.by.value)] as [String: Any]
+        }
+        let timers: [[String: Any]] = run.armedTimers.map {
+            ["key": $0.key.description, "id": $0.key.id, "due": $0.due.iso8601, "due_ms": $0.due.millisecondsSinceEpoch,
+             "repeat_ms": $0.repeatEvery.map { NSNumber(value: $0.milliseconds) } ?? NSNull()]
+        }
+        let anchor = run.disruptionStart ?? run.startedAt
+        let services: [[String: Any]] = playbook.services.map { s in
+            var o: [String: Any] = ["id": s.id.value, "title": s.title ?? s.id.value]
+            if let rto = s.rto?.value { o["rto"] = rto.description; o["rto_due"] = anchor.map { ($0 + rto).iso8601 } ?? NSNull() }
+            if let mtpd = s.mtpd?.value { o["mtpd"] = mtpd.description; o["mtpd_due"] = anchor.map { ($0 + mtpd).iso8601 } ?? NSNull() }
+            return o
+        }
+        let decisions: [[String: Any]] = run.decisions.sorted { $0.value.at < $1.value.at }.map {
+            ["id": $0.key, "option": $0.value.option, "rationale": $0.value.rationale, "by_default": $0.value.byDefault,
+             "actor": $0.value.actor, "at": $0.value.at.iso8601]
+        }
+        return [
+            "id": snapshot.record.id, "title": run.title, "mode": run.mode.rawValue, "severity": run.severity.rawValue,
+            "status": run.status.rawValue, "restricted": access.restricted, "sequence": snapshot.sequence, "now": now.iso8601,
+            "playbook": ["id": playbook.id.value, "version": playbook.version, "title": playbook.title],
+            "state": state.map { ["id": $0.id.value, "title": $0.title ?? $0.id.value, "phases": $0.phases.map(\.rawValue), "terminal": $0.terminal] as [String: Any] } ?? NSNull(),
+            "started_at": run.startedAt?.iso8601 ?? NSNull(), "disruption_started_at": run.disruptionStart?.iso8601 ?? NSNull(),
+            "closed_at": run.closedAt?.iso8601 ?? NSNull(),
+            "marks": Dictionary(uniqueKeysWithValues: run.marks.map { ($0.key.rawValue, $0.value.iso8601) }),
+            "roles": roles, "tasks": tasks, "decision": decision, "decisions": decisions, "timers": timers, "services": services,
+            "notes": run.notes.map { ["at": $0.at.iso8601, "actor": $0.actor, "role": $0.role ?? NSNull(), "text": $0.text] as [String: Any] },
+            "lessons": run.lessons.map { ["at": $0.at.iso8601, "actor": $0.actor, "text": $0.lesson.text, "kind": $0.lesson.kind.rawValue,
+                                          "root_cause": $0.lesson.rootCause ?? NSNull()] as [String: Any] },
+            "you": ["name": user.name, "roles": run.roles(of: user.name), "commander": commander, "on_run": access.isOn(user.name),
+                    "facilitator": access.facilitator == user.name],
+        ]
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MusterCore
+import MusterExercise
+import MusterJournal
+import MusterReports
+import MusterRuntime
+import MusterYAML
+import NIOCore
+import ServiceLifecycle
+
+/// Where and how `muster serve` runs.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Where `POST /api/runs` finds playbooks by id, and `/api/exercises` lists exercises.
+    public var playbooksFolder: String
+    public var exercisesFolder: String
+    /// Largest accepted request body (413 beyond).
+    public var maxBodyBytes: Int
+    /// How often each watched run's journal head is read for live subscribers.
+    public var streamPollInterval: Duration
+    /// How often the timer pump fires due timers of open live runs.
+    public var pumpInterval: Duration
+    /// Failed logins per remote address per minute before 429.
+    public var failedLoginLimit: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, playbooksFolder: String = "playbooks", exercisesFolder: String = "exercises",
+                maxBodyBytes: Int = 64 * 1024, streamPollInterval: Duration = .milliseconds(200), pumpInterval: Duration = .milliseconds(500),
+                failedLoginLimit: Int = 10) {
+        self.host = host
+        self.port = port
+        self.playbooksFolder = playbooksFolder
+        self.exercisesFolder = exercisesFolder
+        self.maxBodyBytes = maxBodyBytes
+        self.streamPollInterval = streamPollInterval
+        self.pumpInterval = pumpInterval
+        self.failedLoginLimit = failedLoginLimit
+    }
+}
+
+/// Request context: Hummingbird's basics plus the caller's address (for the failed-login limit).
+public struct MusterRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    public var maxUploadSize: Int { 64 * 1024 }
+}
+
+/// What the routes share: the runtime over the journal, users, the live feeds, exercise sessions held by this server.
+public final class ServerState: @unchecked Sendable {
+    public let runtime: IncidentRuntime
+    public var journal: Journal { runtime.journal }
+    public let configuration: ServerConfiguration
+    let hub: EventHub
+    let auth: Authenticator
+    let limiter: LoginLimiter
+    let logger: Logger
+    private let lock = NSLock()
+    private var runLocks: [String: NSLock] = [:]
+    private var exercises: [String: ExerciseHandle] = [:]
+
+    final class ExerciseHandle: @unchecked Sendable {
+        let session: ExerciseSession
+        let facilitator: String
+        let lock = NSLock()
+        init(session: ExerciseSession, facilitator: String) {
+            self.session = session
+            self.facilitator = facilitator
+        }
+    }
+
+    public init(runtime: IncidentRuntime, configuration: ServerConfiguration, logger: Logger = Logger(label: "muster.server")) {
+        self.runtime = runtime
+        self.configuration = configuration
+        self.hub = EventHub(journal: runtime.journal, interval: configuration.streamPollInterval)
+        self.auth = Authenticator(journal: runtime.journal)
+        self.limiter = LoginLimiter(limit: configuration.failedLoginLimit)
+        self.logger = logger
+    }
+
+    /// Commands on one run are serialized in this process (other processes still race through the journal's
+    /// expected-sequence check), so 200 clients on one run do not exhaust the runtime's retries.
+    func runLock(_ runID: String) -> NSLock {
+        lock.lock()
+        defer { lock.unlock() }
+        if let l = runLocks[runID] { return l }
+        let l = NSLock()
+        runLocks[runID] = l
+        return l
+    }
+
+    func exercise(_ runID: String) -> ExerciseHandle? {
+        lock.lock()
+        defer { lock.unlock() }
+        return exercises[runID]
+    }
+
+    func keep(_ handle: ExerciseHandle, runID: String) {
+        lock.lock()
+        exercises[runID] = handle
+        lock.unlock()
+    }
+
+    var now: Instant { runtime.clock.now }
+}
+
+/// The timer pump for open live runs: every `interval`, fires the timers that fell due (one transaction per run;
+/// concurrent pumps or commands elsewhere fire each timer once, through the journal's expected sequence).
+struct TimerPumpService: ServiceLifecycle.Service {
+    let state: ServerState
+
+    func run() async throws {
+        let interval = state.configuration.pumpInterval
+        await cancelWhenGracefulShutdown {
+            while !_Concurrency.Task.isCancelled && !_Concurrency.Task.isShuttingDownGracefully {
+                pumpOnce()
+                try? await _Concurrency.Task.sleep(for: interval)
+            }
+        }
+    }
+
+    func pumpOnce() {
+        let journal = state.journal
+        guard let runs = try? journal.runs(), let closed = try? journal.closedRunIDs() else { return }
+        let now = state.now
+        for record in runs where record.mode == .live && !closed.contains(record.id) {
+            guard let snapshot = try? state.runtime.snapshot(runID: record.id), let due = snapshot.run.nextDue, due <= now else { continue }
+            let lock = state.runLock(record.id)
+            lock.lock()
+            let result = try? state.runtime.tick(runID: record.id)
+            lock.unlock()
+            if result?.sequences != nil { state.hub.nudge(runID: record.id) }
+        }
+    }
+}
+
+/// Ends the live streams when shutdown begins, so in-flight SSE responses finish and the server can drain.
+struct StreamShutdownService: ServiceLifecycle.Service {
+    let hub: EventHub
+    func run() async throws {
+        try? await gracefulShutdown()
+        hub.stop()
+    }
+}
+
+/// Hook for the outbox worker (branch `outbox`, target `MusterDelivery`): when that lands, run
+/// `OutboxWorker` here as a `Service` beside the timer pump. Until then `muster watch` or `muster outbox deliver`
+/// delivers what the server queues.
+public protocol OutboxDeliveryHook: Sendable {
+    func services(for state: ServerState) -> [any ServiceLifecycle.Service]
+}
+
+/// Builds the application: routes, the timer pump, the stream feeds. Tests call it and use `app.test(.router)`.
+public func buildApplication(state: ServerState, extraServices: [any ServiceLifecycle.Service] = []) -> some ApplicationProtocol {
+    let router = Router(context: MusterRequestContext.self)
+    API.register(on: router, state: state)
+    var logger = state.logger
+    logger.logLevel = .info
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port), serverName: "muster"),
+        services: [TimerPumpService(state: state), StreamShutdownService(hub: state.hub)] + extraServices,
+        logger: logger
+    )
+}
+
+/// What `muster serve` runs: the application with graceful shutdown on SIGTERM and SIGINT. Prints the bound
+/// address once listening (port 0 picks a free port).
+public enum MusterServerMain {
+    public static func run(state: ServerState, extraServices: [any ServiceLifecycle.Service] = []) async throws {
+        let router = Router(context: MusterRequestContext.self)
+        API.register(on: router, state: state)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port), serverName: "muster"),
+            services: [TimerPumpService(state: state), StreamShutdownService(hub: state.hub)] + extraServices,
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? state.configuration.port
+                FileHandle.standardOutput.write(Data("muster: serving \(state.journal.path) on http://\(state.configuration.host):\(port)/\n".utf8))
+            },
+            logger: state.logger
+        )
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}
+
+/// Test and shutdown hook: ends every open live stream.
+public enum StreamControl {
+    public static func stop(_ state: ServerState) { state.hub.stop() }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import MusterCore
+import MusterJournal
+import MusterRuntime
+import MusterServer
+
+/// `muster serve`: the HTTP API, the live stream and the web board over `$MUSTER_HOME/muster.db`.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the JSON API, the live timelines (SSE) and the web board; runs the timer pump for open live runs.",
+        discussion: """
+            Same journal as the other commands ($MUSTER_HOME/muster.db, default ./.muster); both may work at once.
+            Every API call needs 'Authorization: Bearer TOKEN' (muster users add NAME). SIGTERM or Ctrl-C stops
+            accepting connections, lets in-flight requests finish and exits 0. See docs/server.md.
+            """)
+
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port (0 picks a free one; the chosen port is printed).") var port: Int = 8080
+    @Option(help: "Folder of playbooks that POST /api/runs declares by id.") var playbooks: String = "playbooks"
+    @Option(help: "Folder of exercises for /api/exercises.") var exercises: String = "exercises"
+
+    func run() throws {
+        let runtime = try IncidentCLI.runtime(create: true)
+        let configuration = ServerConfiguration(host: host, port: port, playbooksFolder: playbooks, exercisesFolder: exercises)
+        let state = ServerState(runtime: runtime, configuration: configuration)
+        let done = DispatchSemaphore(value: 0)
+        let failure = FailureBox()
+        _Concurrency.Task {
+            do {
+                try await MusterServerMain.run(state: state)
+            } catch {
+                failure.set("\(error)")
+            }
+            done.signal()
+        }
+        done.wait()
+        try? runtime.journal.close()
+        if let message = failure.message { throw IncidentCLI.fail("serve: \(message)") }
+    }
+}
+
+final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: String?
+    func set(_ message: String) { lock.lock(); value = message; lock.unlock() }
+    var message: String? { lock.lock(); defer { lock.unlock() }; return value }
+}
+
+/// `muster users add|list|revoke`: who may use `muster serve`.
+struct UsersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users", abstract: "Server users: add (prints the token once), list, revoke.",
+        subcommands: [Add.self, List.self, Revoke.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a user and print their token (shown once; only its SHA-256 is stored).")
+        @Argument(help: "The person's name as runs know it (the name roles are assigned to).") var name: String
+        @Flag(help: "May manage users through the API.") var admin = false
+
+        func run() throws {
+            let runtime = try IncidentCLI.runtime(create: true)
+            defer { try? runtime.journal.close() }
+            let token = Tokens.make()
+            do {
+                try runtime.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: runtime.clock.now)
+            } catch {
+                throw IncidentCLI.fail(.journal(error))
+            }
+            IncidentCLI.out(token)
+            FileHandle.standardError.write(Data("added \(name)\(admin ? " (admin)" : ""); the token above is shown only now\n".utf8))
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users (never tokens).")
+        func run() throws {
+            let runtime = try IncidentCLI.runtime(create: true)
+            defer { try? runtime.journal.close() }
+            let users: [UserRecord]
+            do { users = try runtime.journal.users() } catch { throw IncidentCLI.fail(.journal(error)) }
+            if users.isEmpty { IncidentCLI.out("no users yet (muster users add NAME)") }
+            for u in users {
+                IncidentCLI.out("\(u.name)\(u.admin ? "  admin" : "")  added \(u.createdAt.iso8601)\(u.revokedAt.map { "  REVOKED \($0.iso8601)" } ?? "")")
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a user's token (takes effect within 2 seconds in a running server).")
+        @Argument var name: String
+        func run() throws {
+            let runtime = try IncidentCLI.runtime(create: true)
+            defer { try? runtime.journal.close() }
+            do { try runtime.journal.revokeUser(name: name, at: runtime.clock.now) } catch { throw IncidentCLI.fail(.journal(error)) }
+            IncidentCLI.out("revoked \(name)")
+        }
+    }
+}

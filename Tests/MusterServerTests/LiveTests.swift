@@ -1,0 +1,108 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MusterCore
+import MusterJournal
+import MusterServer
+import Testing
+
+@Suite("Live", .serialized)
+struct LiveTests {
+    @Test("SSE: Last-Event-ID resumes after that seq; events appended meanwhile arrive once each, in order")
+    func streamResume() async throws {
+        let f = try ServerFixture(poll: .milliseconds(50))
+        try await f.app.test(.router) { client async throws in
+            let id = try await client.declareRun(f)
+            let head = try f.state.journal.head(runID: id).sequence
+            let hub = f.state
+            // Stop the feeds (as shutdown does) once the later notes are in, so the stream response completes.
+            let writer = _Concurrency.Task {
+                try await _Concurrency.Task.sleep(for: .milliseconds(400))
+                for i in 1...5 { _ = try hub.runtime.execute(Command(actor: "Sam", .note("n\(i)")), on: id) }
+                try await _Concurrency.Task.sleep(for: .milliseconds(600))
+                StreamControl.stop(hub)
+            }
+            var headers = f.headers("Lee")
+            headers[HTTPField.Name("Last-Event-ID")!] = "3"
+            let text = try await client.execute(uri: "/api/runs/\(id)/stream", method: .get, headers: headers) { String(buffer: $0.body) }
+            try await writer.value
+            let ids = text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int($0.dropFirst(4)) }
+            #expect(ids == Array(4...(head + 5)))
+            #expect(text.contains("event: timeline"))
+        }
+    }
+
+    @Test("50 clients act on one run at once: every accepted command is journaled exactly once and the chain verifies")
+    func concurrentClients() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.router) { client async throws in
+            let id = try await client.declareRun(f)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<50 {
+                    group.addTask {
+                        let who = ["Lee", "Sam", "Olga", "Dana"][i % 4]
+                        return try await client.call(f, who, .post, "/api/runs/\(id)/commands", ["type": "note", "text": "note \(i)"]).status
+                    }
+                }
+                var all: [Int] = []
+                for try await s in group { all.append(s) }
+                return all
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 50)
+            #expect(try f.state.journal.verify(runID: id).isIntact)
+            let notes = try f.state.journal.events(runID: id).compactMap { e -> String? in
+                if case .noteAdded(let text) = e.body { text } else { nil }
+            }
+            #expect(notes.count == 50)
+            #expect(Set(notes).count == 50)
+        }
+    }
+
+    @Test("over a real socket: the board page and an authenticated call")
+    func realSocket() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.live) { client async throws in
+            #expect(try await client.call(f, nil, .get, "/").status == 200)
+            #expect(try await client.call(f, "Lee", .get, "/api/me").json["name"] as? String == "Lee")
+        }
+    }
+
+    @Test("headless Chromium renders the board of a seeded run: state, tasks by role, timeline")
+    func browser() async throws {
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let chromium else {
+            Issue.record("chromium is not installed (apt-get install -y chromium); this test fails rather than skips")
+            return
+        }
+        let f = try ServerFixture()
+        try await f.app.test(.live) { client async throws in
+            let id = try await client.declareRun(f)
+            _ = try await client.call(f, "Lee", .post, "/api/runs/\(id)/commands", ["type": "task-done", "task": "confirm", "note": "EDR shows renames"])
+            let port = try #require(client.port)
+            let profile = f.folder + "/chromium-profile"
+            let domFile = f.folder + "/dom.html"
+            FileManager.default.createFile(atPath: domFile, contents: nil)
+            let output = try #require(FileHandle(forWritingAtPath: domFile))
+            let process = Process()
+            // Bounded: chromium's helpers may keep running; `timeout` kills the whole run after 30 s at most.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["-k", "2", "30", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)",
+                                 "--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/#run=\(id)&token=\(f.tokens["Lee"]!)"]
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            while process.isRunning { try await _Concurrency.Task.sleep(for: .milliseconds(100)) }
+            try output.close()
+            StreamControl.stop(f.state)
+            let dom = (try? String(contentsOfFile: domFile, encoding: .utf8)) ?? ""
+            #expect(dom.contains("id=\"run-state\">Triage the alert"), "\(dom.prefix(3000))")
+            #expect(dom.contains("Finance shares encrypted"))
+            #expect(dom.contains("Confirm encryption activity"))
+            #expect(dom.contains("IT operations") || dom.contains("it_ops") || dom.contains("Lee"))
+            #expect(dom.contains("data-done=\"scope\""))  // Lee's own open task has its button
+            #expect(!dom.contains("data-done=\"preserve-evidence\""))  // not Lee's role
+            #expect(dom.contains("EDR shows renames") || dom.contains("completed"))
+        }
+    }
+}
