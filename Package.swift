@@ -63,6 +63,7 @@ let package = Package(
             name: "MusterServer",
             dependencies: [
                 "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterReports",
+                "MusterNotify", "MusterDelivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

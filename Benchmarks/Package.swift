@@ -1,7 +1,8 @@
 // swift-tools-version: 6.0
 // Benchmarks live in their own package so that users never build them.
 // `notify` needs nginx-light, wrk and curl: apt-get install -y nginx-light wrk curl
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|notify|all]
+// `serve` needs wrk: apt-get install -y wrk
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|notify|serve|all]
 import PackageDescription
 
 let package = Package(
@@ -11,6 +12,8 @@ let package = Package(
         .package(name: "Muster", path: ".."),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -24,6 +27,9 @@ let package = Package(
                 .product(name: "MusterRuntime", package: "Muster"),
                 .product(name: "MusterExercise", package: "Muster"),
                 .product(name: "MusterReports", package: "Muster"),
+                .product(name: "MusterServer", package: "Muster"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

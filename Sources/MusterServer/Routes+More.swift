@@ -89,6 +89,7 @@ enum Exercises {
             throw APIError(409, error.message)
         }
         state.keep(ServerState.ExerciseHandle(session: session, facilitator: user.name), runID: session.runID)
+        state.wrote(runID: session.runID)
         try state.journal.setRestricted(runID: session.runID, restricted, by: user.name, at: state.now)
         state.logger.info("exercise started", metadata: ["run": "\(session.runID)", "facilitator": "\(user.name)"])
         return API.json(["id": session.runID, "facilitator": user.name, "exercise": name], status: .created)
@@ -126,7 +127,7 @@ enum Exercises {
         handle.lock.lock()
         defer { handle.lock.unlock() }
         let step = try handle.session.handle(input, by: user.name)
-        state.hub.nudge(runID: runID)
+        state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }
         let exercise = handle.session.exercise
         return API.json(["control": control, "events": step.events.map { ["type": $0.body.typeName, "description": RunText.describe($0.body)] },

@@ -97,6 +97,7 @@ enum Runs {
         case .failure(let error): throw error
         }
         if let rejection = result.rejection { throw APIError(409, rejection.reason) }
+        state.wrote(runID: result.runID, effects: result.effects)
         try state.journal.setRestricted(runID: result.runID, restricted, by: user.name, at: state.now)
         state.logger.info("run declared", metadata: ["run": "\(result.runID)", "by": "\(user.name)", "restricted": "\(restricted)"])
         let snapshot = try snapshot(state, result.runID)
@@ -145,7 +146,7 @@ enum Runs {
             throw APIError(409, "run \(runID) is closed")
         }
         let result = try state.runtime.execute(Command(actor: user.name, request.action), on: runID)
-        if result.sequences != nil { state.hub.nudge(runID: runID) }
+        if result.sequences != nil { state.wrote(runID: runID, effects: result.effects) }
         var produced: [[String: Any]] = []
         if let sequences = result.sequences {
             for (offset, event) in (result.timerEvents + result.events).enumerated() {
@@ -168,7 +169,7 @@ enum Runs {
         defer { handle.lock.unlock() }
         _ = try authorize(state, user, runID, CommandRequest.permissionAction(request.action, playbook: handle.session.exercise.run.playbook))
         let step = try handle.session.handle(.player(Command(actor: user.name, request.action)), by: user.name)
-        state.hub.nudge(runID: runID)
+        state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }
         let events = step.events.map { ["type": $0.body.typeName, "actor": $0.actor, "description": RunText.describe($0.body)] }
         if let rejection = step.rejection {

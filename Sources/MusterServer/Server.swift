@@ -63,6 +63,8 @@ public final class ServerState: @unchecked Sendable {
     let auth: Authenticator
     let limiter: LoginLimiter
     let logger: Logger
+    /// Rung after anything in this server queued notifications; the outbox service (when running) wakes on it.
+    public let deliveryBell = DeliveryBell()
     private let lock = NSLock()
     private var runLocks: [String: NSLock] = [:]
     private var exercises: [String: ExerciseHandle] = [:]
@@ -110,6 +112,12 @@ public final class ServerState: @unchecked Sendable {
     }
 
     var now: Instant { runtime.clock.now }
+
+    /// After a write: wakes the stream poller of the run and, when notifications were queued, the outbox worker.
+    func wrote(runID: String, effects: [Effect]? = nil) {
+        hub.nudge(runID: runID)
+        if effects.map({ $0.contains { if case .sendNotification = $0 { true } else { false } } }) ?? true { deliveryBell.ring() }
+    }
 }
 
 /// The timer pump for open live runs: every `interval`, fires the timers that fell due (one transaction per run;
@@ -137,7 +145,7 @@ struct TimerPumpService: ServiceLifecycle.Service {
             lock.lock()
             let result = try? state.runtime.tick(runID: record.id)
             lock.unlock()
-            if result?.sequences != nil { state.hub.nudge(runID: record.id) }
+            if let result, result.sequences != nil { state.wrote(runID: record.id, effects: result.effects) }
         }
     }
 }
@@ -151,9 +159,9 @@ struct StreamShutdownService: ServiceLifecycle.Service {
     }
 }
 
-/// Hook for the outbox worker (branch `outbox`, target `MusterDelivery`): when that lands, run
-/// `OutboxWorker` here as a `Service` beside the timer pump. Until then `muster watch` or `muster outbox deliver`
-/// delivers what the server queues.
+/// Hook for the outbox worker: services that deliver what the server queues, run beside the timer pump.
+/// `OutboxWorkerHook` is the real one (`MusterDelivery.OutboxWorker`); `muster serve` passes its services
+/// as `extraServices`.
 public protocol OutboxDeliveryHook: Sendable {
     func services(for state: ServerState) -> [any ServiceLifecycle.Service]
 }

@@ -9,11 +9,12 @@ import MusterServer
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the JSON API, the live timelines (SSE) and the web board; runs the timer pump for open live runs.",
+        abstract: "Serve the JSON API, the live timelines (SSE) and the web board; runs the timer pump and the outbox worker.",
         discussion: """
             Same journal as the other commands ($MUSTER_HOME/muster.db, default ./.muster); both may work at once.
             Every API call needs 'Authorization: Bearer TOKEN' (muster users add NAME). SIGTERM or Ctrl-C stops
-            accepting connections, lets in-flight requests finish and exits 0. See docs/server.md.
+            accepting connections, lets in-flight requests finish and exits 0. Notifications are delivered by the
+            server's outbox worker, with channel ${VAR}s resolved from this process's environment. See docs/server.md.
             """)
 
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
@@ -29,7 +30,7 @@ struct ServeCommand: ParsableCommand {
         let failure = FailureBox()
         _Concurrency.Task {
             do {
-                try await MusterServerMain.run(state: state)
+                try await MusterServerMain.run(state: state, extraServices: OutboxWorkerHook(environment: DeliveryCLI.environment).services(for: state))
             } catch {
                 failure.set("\(error)")
             }

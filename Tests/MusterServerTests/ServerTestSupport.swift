@@ -21,12 +21,13 @@ final class ServerFixture: @unchecked Sendable {
     let state: ServerState
     var tokens: [String: String] = [:]
 
-    init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200)) throws {
+    /// `playbooks`: a folder for `POST /api/runs` other than the repository's `playbooks/`.
+    init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil) throws {
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let runtime = IncidentRuntime(journal: try Journal.open(home: folder, durability: .normal))
         state = ServerState(runtime: runtime, configuration: ServerConfiguration(
-            host: "127.0.0.1", port: 0, playbooksFolder: repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
+            host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
             streamPollInterval: poll, failedLoginLimit: failedLoginLimit))
         for (name, admin) in [("Dana", true), ("Lee", false), ("Sam", false), ("Olga", false)] {
             let token = Tokens.make()
