@@ -168,7 +168,7 @@ function renderExercise() {
 function renderScenarioClock() {
   if (!exercise) return;
   const c = exercise.clock, now = new Date(scenarioNow()).toISOString();
-  const state = c.ended ? "ended" : c.paused ? "paused" : "running";
+  const state = c.ended ? "ended" : c.paused ? "paused" : c.speed === "manual" ? "manual: moves when the facilitator skips ahead" : "running";
   $("scenario-clock").innerHTML = `Scenario time <strong id="scenario-now">${esc(now.slice(0, 10))} ${esc(now.slice(11, 19))}</strong> · speed <span id="scenario-speed">${esc(c.speed)}</span> · <span id="scenario-state">${state}</span>` +
     (exercise.driven ? "" : " · not driven by this server (read only)");
 }
