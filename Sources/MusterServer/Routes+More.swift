@@ -26,13 +26,20 @@ enum Stream {
                 last = event.seq
             }
             try await writer.write(buffer)
-            for await batch in stream {
-                var out = ByteBuffer()
-                for event in batch where event.seq > last {
-                    append(event, to: &out)
-                    last = event.seq
+            // Hummingbird shuts its HTTP server down before the services listed ahead of it (StreamShutdownService
+            // included), and the server waits for this response: end the streams as soon as it starts draining,
+            // or SIGTERM hangs once a board has been open.
+            try await withGracefulShutdownHandler {
+                for await batch in stream {
+                    var out = ByteBuffer()
+                    for event in batch where event.seq > last {
+                        append(event, to: &out)
+                        last = event.seq
+                    }
+                    if out.readableBytes > 0 { try await writer.write(out) }
                 }
-                if out.readableBytes > 0 { try await writer.write(out) }
+            } onGracefulShutdown: {
+                state.hub.stop()
             }
             try await writer.finish(nil)
         }
