@@ -3,7 +3,9 @@ import Hummingbird
 import HummingbirdTesting
 import MusterCore
 import MusterJournal
+import MusterRuntime
 import MusterServer
+import MusterTestSupport
 import Testing
 
 /// The routes the web board works an incident and an exercise with.
@@ -138,6 +140,50 @@ struct BoardAPITests {
             // Releasing an inject ahead of its time.
             #expect(try await client.call(f, "Olga", .post, "/api/runs/\(run)/exercise", ["control": "deliver", "inject": "I4"]).status == 200)
             #expect(try await client.call(f, "Olga", .post, "/api/runs/\(run)/exercise", ["control": "nxt"]).json["field"] as? String == "control")
+        }
+    }
+
+    @Test("the timer pump brings a driven exercise up to its scenario clock: injects reach the players while nobody acts")
+    func pumpAdvancesExercises() async throws {
+        let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-board-pump-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let clock = ManualClock(Instant(iso8601: "2026-11-29T10:00:00Z")!)
+        let runtime = IncidentRuntime(journal: try Journal.open(home: folder, durability: .normal), clock: clock)
+        let state = ServerState(runtime: runtime, configuration: ServerConfiguration(
+            playbooksFolder: repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises", pumpInterval: .milliseconds(50)))
+        var tokens: [String: String] = [:]
+        for name in ["Olga", "Lee"] {
+            tokens[name] = Tokens.make()
+            try runtime.journal.addUser(name: name, tokenSHA256: Tokens.sha256(tokens[name]!), admin: false, at: clock.now)
+        }
+        let byName = tokens
+        @Sendable func headers(_ name: String) -> HTTPFields { [.authorization: "Bearer \(byName[name]!)", .contentType: "application/json"] }
+        try await buildApplication(state: state).test(.live) { client async throws in
+            let body = ByteBuffer(string: #"{"exercise": "ransomware-tabletop-2026q4", "speed": "30"}"#)
+            let run = try await client.execute(uri: "/api/exercises", method: .post, headers: headers("Olga"), body: body) { response in
+                ((try? JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8))) as? [String: Any])?["id"] as? String
+            }
+            let id = try #require(run)
+            clock.advance(by: .minutes(1))  // 30 scenario minutes at speed 30: the contingency I2 (18:05) falls due
+            var seen: [String] = []
+            var scenarioNow = ""
+            let deadline = Date().addingTimeInterval(5)
+            while Date() < deadline {
+                let view = try await client.execute(uri: "/api/runs/\(id)/exercise", method: .get, headers: headers("Lee")) { response in
+                    (try? JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8))) as? [String: Any] ?? [:]
+                }
+                seen = (view["injects"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                scenarioNow = (view["clock"] as? [String: Any])?["scenario_now"] as? String ?? ""
+                if seen.count >= 2 { break }
+                try await _Concurrency.Task.sleep(for: .milliseconds(50))
+            }
+            #expect(seen == ["I1", "I2"])
+            #expect(scenarioNow == "2026-11-27T18:10:00.000Z")
+            let delivered = try runtime.journal.events(runID: id).contains {
+                if case .injectDelivered(let d) = $0.body { d.inject == "I2" } else { false }
+            }
+            #expect(delivered)
         }
     }
 
