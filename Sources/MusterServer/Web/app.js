@@ -154,16 +154,20 @@ function renderExercise() {
   $("exercise-controls").hidden = !full || x.clock.ended || !x.driven;
   $("adhoc-form").hidden = !full || x.clock.ended || !x.driven;
   $("objectives-panel").hidden = !full;
+  document.querySelector("[data-control=pause]").hidden = x.clock.paused;
+  document.querySelector("[data-control=resume]").hidden = !x.clock.paused;
   $("inject-heading").textContent = full ? "Inject queue" : "Injects delivered";
+  // An expectation of an inject still to come is not "not delivered" yet: it waits for its inject.
+  const expectText = (e) => e.status === "not-delivered" && !x.clock.ended ? "after its inject" : e.status;
   setHTML("inject-queue", x.injects.map(i => {
     const when = i.status === "delivered" ? `delivered ${hhmm(i.delivered_at)}` : i.status === "withheld" ? `withheld: ${esc(i.withheld_reason)}` : `coming at ${hhmm(i.scenario_at)} (+${esc(i.at)})`;
     const release = full && i.status === "coming" && x.driven && !x.clock.ended ? ` <button data-deliver="${esc(i.id)}">${i.contingency ? "Release contingency" : "Deliver now"}</button>` : "";
-    const expects = full && i.expectations.length ? `<ul class="expectations">` + i.expectations.map(e => `<li class="expect ${esc(e.status)}">${esc(e.text)} within ${esc(e.within)}: <strong>${esc(e.status)}</strong>${e.late_by ? " by " + esc(e.late_by) : ""}</li>`).join("") + `</ul>` : "";
+    const expects = full && i.expectations.length ? `<ul class="expectations">` + i.expectations.map(e => `<li class="expect ${esc(e.status)}">${esc(e.text)} within ${esc(e.within)}: <strong>${esc(expectText(e))}</strong>${e.late_by ? " by " + esc(e.late_by) : ""}</li>`).join("") + `</ul>` : "";
     return `<li class="inject ${esc(i.status)}" data-inject="${esc(i.id)}"><strong>${esc(i.id)}</strong>${full && i.contingency ? " <em>contingency</em>" : ""} · ${when} · ${esc(i.from || "")} → ${esc(i.to.join(", "))} (${esc(i.method)})<br>${esc(i.message)}${release}${expects}</li>`;
   }).join("") + x.ad_hoc.map(a => `<li class="inject delivered adhoc"><strong>${esc(a.id)}</strong> · ad hoc, ${hhmm(a.at)}<br>${esc(a.message)}</li>`).join("") || "<li>Nothing delivered yet.</li>");
   if (full) setHTML("objectives", (x.objectives || []).map(o => `<div class="objective" data-objective="${esc(o.id || "")}"><strong>${esc(o.id || "")}</strong> ${esc(o.text)}` +
     (o.id ? ` — met ${o.met}, late ${o.late}, missed ${o.missed}, pending ${o.pending}${o.rating ? ", rating " + esc(o.rating) : ""}` : "") +
-    `<ul>` + o.expectations.map(e => `<li class="expect ${esc(e.status)}">${esc(e.inject)}: ${esc(e.text)} — <strong>${esc(e.status)}</strong></li>`).join("") + `</ul></div>`).join(""));
+    `<ul>` + o.expectations.map(e => `<li class="expect ${esc(e.status)}">${esc(e.inject)}: ${esc(e.text)} — <strong>${esc(expectText(e))}</strong></li>`).join("") + `</ul></div>`).join(""));
 }
 function renderScenarioClock() {
   if (!exercise) return;
@@ -183,7 +187,8 @@ function addEvent(e) {
   lastSeq = e.seq;
   const li = document.createElement("li"); li.value = e.seq; li.dataset.seq = e.seq;
   li.textContent = `${e.at.slice(11, 19)} ${e.actor === "muster" ? "clock" : e.actor}: ${e.description}`;
-  $("timeline").appendChild(li); li.scrollIntoView({ block: "nearest" });
+  // Scroll the timeline box only: scrolling the page would pull a phone's screen away from the tasks.
+  const box = $("timeline"); box.appendChild(li); box.scrollTop = box.scrollHeight;
 }
 // The live timeline over fetch streaming (SSE format); reconnects with Last-Event-ID after a drop.
 async function stream() {
