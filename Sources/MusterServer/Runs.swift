@@ -295,7 +295,7 @@ enum StatusJSON {
             "lesson": may(.lesson), "note": may(.note), "exercise_control": may(.exerciseControl),
         ]
         return [
-            "events": raisable,
+            "raisable_events": raisable,
             "id": snapshot.record.id, "title": run.title, "mode": run.mode.rawValue, "severity": run.severity.rawValue,
             "status": run.status.rawValue, "restricted": access.restricted, "sequence": snapshot.sequence, "now": now.iso8601,
             "playbook": ["id": playbook.id.value, "version": playbook.version, "title": playbook.title],

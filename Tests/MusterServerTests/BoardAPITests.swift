@@ -46,7 +46,7 @@ struct BoardAPITests {
             let id = try await client.declareRun(f)
             func can(_ who: String) async throws -> [String: Bool] {
                 let s = try await client.call(f, who, .get, "/api/runs/\(id)")
-                #expect((s.json["events"] as? [String])?.contains("confirmed") == true)
+                #expect((s.json["raisable_events"] as? [String])?.contains("confirmed") == true)
                 return (s.json["you"] as? [String: Any])?["can"] as? [String: Bool] ?? [:]
             }
             let dana = try await can("Dana"), lee = try await can("Lee"), olga = try await can("Olga")

@@ -10,7 +10,8 @@ if (params.get("token")) { sessionStorage.setItem("muster-token", params.get("to
 let token = sessionStorage.getItem("muster-token");
 let me = null, runID = params.get("run"), status = null, notifications = [], exercise = null, exerciseFetchedAt = 0, lastSeq = 0, streamAbort = null;
 
-function esc(text) { const d = document.createElement("div"); d.textContent = text == null ? "" : String(text); return d.innerHTML; }
+// Escapes for text and for quoted attribute values (names and titles come from people and playbooks).
+function esc(text) { return (text == null ? "" : String(text)).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]); }
 async function api(method, path, body) {
   const response = await fetch(path, { method, headers: Object.assign({ Authorization: "Bearer " + token },
     body ? { "Content-Type": "application/json" } : {}), body: body ? JSON.stringify(body) : undefined });
@@ -111,7 +112,7 @@ function render() {
   setHTML("decision", d ? `<p><strong>${esc(d.question)}</strong> (by ${esc(d.by)}: ${esc(d.holder || "unassigned")}${d.deadline ? ", default in <span data-until='" + esc(d.deadline) + "'></span>" : ""})</p>` +
     (d.can_decide && active ? `<textarea id="rationale" name="rationale" placeholder="Rationale (required)"></textarea>` + d.options.map(o => `<button data-option="${esc(o.option)}">${esc(o.option)}</button> `).join("") : "") : "<p>No pending decision.</p>");
   // Events the current state's transitions take, and closing: for people on the run / the commander.
-  const raise = active && can.raise && s.events.length ? `<h2>Raise an event</h2><p id="raise-buttons">` + s.events.map(e => `<button data-raise="${esc(e)}">${esc(e)}</button> `).join("") + `</p>` : "";
+  const raise = active && can.raise && s.raisable_events.length ? `<h2>Raise an event</h2><p id="raise-buttons">` + s.raisable_events.map(e => `<button data-raise="${esc(e)}">${esc(e)}</button> `).join("") + `</p>` : "";
   const close = active && can.close ? `<form id="close-form" class="inline"><h2>Close the run</h2><input name="close-reason" placeholder="Reason (e.g. restored and verified)" required> <button>Close</button></form>` : "";
   setHTML("move-on", raise + close);
   const clocks = s.timers.map(t => `<li>${esc(t.id)}: <span data-until="${esc(t.due)}"></span></li>`)
