@@ -8,7 +8,7 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1));
 if (params.get("token")) { sessionStorage.setItem("muster-token", params.get("token")); params.delete("token"); history.replaceState(null, "", "#" + params.toString()); }
 let token = sessionStorage.getItem("muster-token");
-let me = null, runID = params.get("run"), status = null, notifications = [], exercise = null, exerciseFetchedAt = 0, lastSeq = 0, streamAbort = null;
+let noScenario = false, me = null, runID = params.get("run"), status = null, notifications = [], exercise = null, exerciseFetchedAt = 0, lastSeq = 0, streamAbort = null;
 
 // Escapes for text and for quoted attribute values (names and titles come from people and playbooks).
 function esc(text) { return (text == null ? "" : String(text)).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]); }
@@ -76,7 +76,7 @@ $("exercise-form").addEventListener("submit", async (ev) => {
 
 // MARK: the run board
 async function openRun(id) {
-  runID = id; show("board"); exercise = null;
+  runID = id; show("board"); exercise = null; noScenario = false;
   await refresh();
   if (me.admin) api("GET", "/api/users").then(u => { peopleFromUsers = u.users.filter(x => !x.revoked_at).map(x => x.name); renderPeople(); }).catch(() => {});
   const events = await api("GET", `/api/runs/${encodeURIComponent(id)}/events`);
@@ -88,8 +88,9 @@ async function refresh() {
   const id = encodeURIComponent(runID);
   const [s, n] = await Promise.all([api("GET", `/api/runs/${id}`), api("GET", `/api/runs/${id}/notifications`).catch(() => ({ notifications: [] }))]);
   status = s; notifications = n.notifications;
-  if (s.mode === "exercise") {
-    try { exercise = await api("GET", `/api/runs/${id}/exercise`); exerciseFetchedAt = Date.now(); } catch (e) { exercise = null; }
+  // A practice run declared in exercise mode has no scenario: after its 404, do not ask again on every event.
+  if (s.mode === "exercise" && !noScenario) {
+    try { exercise = await api("GET", `/api/runs/${id}/exercise`); exerciseFetchedAt = Date.now(); } catch (e) { exercise = null; noScenario = /scenario|not an exercise/.test(e.message); }
   }
   render();
 }
