@@ -77,12 +77,44 @@ public final class ExerciseSession {
         var next = exercise
         let step = next.handle(input, by: actor, wall: wall)
         if !step.events.isEmpty {
-            let appended = try journal.append(runID: runID, expectedSequence: sequence, entries: Self.entries(step.events, wall: wall),
-                                              outbox: Self.outbox(step, playbook: next.run.playbook))
-            sequence = appended.head.sequence
+            let entries = Self.entries(step.events, wall: wall)
+            let outbox = try Self.outbox(step, playbook: next.run.playbook)
+            // An outbox worker (the server's, `muster watch`) appends delivery outcomes to this run; they change
+            // nothing the exercise decides on, so the session moves past them and appends again. Anything else
+            // appended meanwhile is a real conflict and is thrown.
+            sequence = try appendPastDeliveryOutcomes(entries, outbox: outbox)
         }
         exercise = next
         return step
+    }
+
+    /// Appends after `sequence`, moving past delivery outcomes appended meanwhile; returns the new head.
+    func appendPastDeliveryOutcomes(_ entries: [JournalEntry], outbox: [OutboxRequest]) throws(JournalError) -> Int {
+        var expected = sequence
+        for _ in 0..<10 {
+            let result = Result { () throws(JournalError) in
+                try journal.append(runID: runID, expectedSequence: expected, entries: entries, outbox: outbox).head.sequence
+            }
+            switch result {
+            case .success(let head): return head
+            case .failure(.sequenceConflict(let was, let actual)):
+                let foreign = try journal.storedEvents(runID: runID, after: was)
+                guard foreign.allSatisfy({ Self.isDeliveryOutcome($0.event.body) }) else {
+                    throw .sequenceConflict(expected: was, actual: actual)
+                }
+                expected = foreign.last?.seq ?? actual
+            case .failure(let error): throw error
+            }
+        }
+        return try journal.append(runID: runID, expectedSequence: expected, entries: entries, outbox: outbox).head.sequence
+    }
+
+    /// Events the delivery side journals on a run (one per attempt, or a person's requeue).
+    static func isDeliveryOutcome(_ body: RunEvent.Body) -> Bool {
+        switch body {
+        case .notificationSent, .notificationFailed, .notificationDeadLettered, .notificationSkipped, .notificationRequeued: true
+        default: false
+        }
     }
 
     static func entries(_ events: [RunEvent], wall: Instant) -> [JournalEntry] {

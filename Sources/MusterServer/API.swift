@@ -39,6 +39,15 @@ enum API {
         api.get("runs/:id") { request, context in
             try await handle(state, request, context) { user in try Runs.status(state, user, try id(context)) }
         }
+        api.get("runs/:id/notifications") { request, context in
+            try await handle(state, request, context) { user in try Board.notifications(state, user, try id(context)) }
+        }
+        api.get("runs/:id/exercise") { request, context in
+            try await handle(state, request, context) { user in try Board.exercise(state, user, try id(context)) }
+        }
+        api.get("playbooks") { request, context in
+            try await handle(state, request, context) { _ in try Board.playbooks(state) }
+        }
         api.get("runs/:id/events") { request, context in
             try await handle(state, request, context) { user in
                 let after = try query(request, "after")

@@ -26,13 +26,20 @@ enum Stream {
                 last = event.seq
             }
             try await writer.write(buffer)
-            for await batch in stream {
-                var out = ByteBuffer()
-                for event in batch where event.seq > last {
-                    append(event, to: &out)
-                    last = event.seq
+            // Hummingbird shuts its HTTP server down before the services listed ahead of it (StreamShutdownService
+            // included), and the server waits for this response: end the streams as soon as it starts draining,
+            // or SIGTERM hangs once a board has been open.
+            try await withGracefulShutdownHandler {
+                for await batch in stream {
+                    var out = ByteBuffer()
+                    for event in batch where event.seq > last {
+                        append(event, to: &out)
+                        last = event.seq
+                    }
+                    if out.readableBytes > 0 { try await writer.write(out) }
                 }
-                if out.readableBytes > 0 { try await writer.write(out) }
+            } onGracefulShutdown: {
+                state.hub.stop()
             }
             try await writer.finish(nil)
         }
@@ -103,7 +110,7 @@ enum Exercises {
             throw APIError(409, "run \(runID) is not an exercise driven by this server (start it with POST /api/exercises)")
         }
         _ = try Runs.authorize(state, user, runID, .exerciseControl)
-        let input: ExerciseInput
+        var input: ExerciseInput
         switch control {
         case "tick": input = .tick
         case "pause": input = .pause
@@ -120,12 +127,22 @@ enum Exercises {
             let to = try body.optionalString("to").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
             input = .injectNow(message: try body.string("message"), to: to)
         case "deliver": input = .deliver(inject: try body.string("inject"))
+        case "next": input = .tick  // decided below, under the session's lock
         case "end": input = .end(reason: try body.optionalString("reason") ?? "ended by the facilitator")
         default:
-            throw APIError.badRequest("field 'control': '\(control)' is not one of tick, pause, resume, skip, speed, inject, deliver, end", field: "control")
+            throw APIError.badRequest("field 'control': '\(control)' is not one of tick, pause, resume, skip, speed, inject, deliver, next, end", field: "control")
         }
         handle.lock.lock()
         defer { handle.lock.unlock() }
+        if control == "next" {
+            // Jump scenario time to the next inject on the list (delivered then, or withheld when a contingency
+            // is not needed); the jump is journaled as a skip like any other.
+            let exercise = handle.session.exercise
+            guard let inject = exercise.comingInjects.first else { throw APIError(409, "no inject is coming in this exercise") }
+            let target = exercise.origin + inject.at.value
+            let now = max(exercise.now, exercise.clock.scenarioTime(at: state.now))
+            input = target > now ? .skip(target - now) : .tick
+        }
         let step = try handle.session.handle(input, by: user.name)
         state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }

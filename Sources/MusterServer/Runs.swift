@@ -63,7 +63,7 @@ enum Runs {
     }
 
     static func declare(_ state: ServerState, _ user: UserRecord, _ bytes: [UInt8]) throws -> Response {
-        let body = try JSONBody(bytes, allowed: ["playbook", "title", "severity", "disruption_started", "restricted", "commander"])
+        let body = try JSONBody(bytes, allowed: ["playbook", "title", "severity", "disruption_started", "restricted", "commander", "mode"])
         let playbookName = try body.string("playbook")
         let title = try body.string("title")
         var severity: Severity?
@@ -84,8 +84,12 @@ enum Runs {
         }
         let restricted = try body.bool("restricted", default: false)
         let commander = try body.optionalString("commander")
+        let modeText = try body.optionalString("mode") ?? "live"
+        guard let mode = RunMode(rawValue: modeText) else {
+            throw APIError.badRequest("field 'mode': '\(modeText)' is not one of live, exercise", field: "mode")
+        }
         let path = try playbookPath(state, playbookName)
-        let request = DeclareRequest(playbookPath: path, title: title, actor: user.name, mode: .live, severity: severity,
+        let request = DeclareRequest(playbookPath: path, title: title, actor: user.name, mode: mode, severity: severity,
                                      disruption: disruption, commander: commander)
         let declared = Result { () throws(RuntimeError) in try state.runtime.declare(request) }
         let result: CommandResult
@@ -280,7 +284,18 @@ enum StatusJSON {
             ["id": $0.key, "option": $0.value.option, "rationale": $0.value.rationale, "by_default": $0.value.byDefault,
              "actor": $0.value.actor, "at": $0.value.at.iso8601]
         }
+        // The events the current state's transitions take, for the board's "raise" buttons.
+        var raisable: [String] = []
+        for transition in state?.transitions ?? [] {
+            if let name = transition.on?.value, !raisable.contains(name) { raisable.append(name) }
+        }
+        func may(_ action: RunAction) -> Bool { Permissions.decide(action, by: user.name, on: access) == .allowed }
+        let can: [String: Bool] = [
+            "assign": may(.assign), "relieve": may(.relieve), "close": may(.close), "raise": may(.raiseEvent),
+            "lesson": may(.lesson), "note": may(.note), "exercise_control": may(.exerciseControl),
+        ]
         return [
+            "raisable_events": raisable,
             "id": snapshot.record.id, "title": run.title, "mode": run.mode.rawValue, "severity": run.severity.rawValue,
             "status": run.status.rawValue, "restricted": access.restricted, "sequence": snapshot.sequence, "now": now.iso8601,
             "playbook": ["id": playbook.id.value, "version": playbook.version, "title": playbook.title],
@@ -293,7 +308,7 @@ enum StatusJSON {
             "lessons": run.lessons.map { ["at": $0.at.iso8601, "actor": $0.actor, "text": $0.lesson.text, "kind": $0.lesson.kind.rawValue,
                                           "root_cause": $0.lesson.rootCause ?? NSNull()] as [String: Any] },
             "you": ["name": user.name, "roles": run.roles(of: user.name), "commander": commander, "on_run": access.isOn(user.name),
-                    "facilitator": access.facilitator == user.name],
+                    "facilitator": access.facilitator == user.name, "can": can],
         ]
     }
 }

@@ -105,6 +105,13 @@ public final class ServerState: @unchecked Sendable {
         return exercises[runID]
     }
 
+    /// Exercise runs this server drives, by run id.
+    func heldExercises() -> [String: ExerciseHandle] {
+        lock.lock()
+        defer { lock.unlock() }
+        return exercises
+    }
+
     func keep(_ handle: ExerciseHandle, runID: String) {
         lock.lock()
         exercises[runID] = handle
@@ -146,6 +153,18 @@ struct TimerPumpService: ServiceLifecycle.Service {
             let result = try? state.runtime.tick(runID: record.id)
             lock.unlock()
             if let result, result.sequences != nil { state.wrote(runID: record.id, effects: result.effects) }
+        }
+        // Exercises held here: bring the scenario up to its clock, so injects and timers arrive on the boards
+        // while nobody acts.
+        for (runID, handle) in state.heldExercises() {
+            handle.lock.lock()
+            let exercise = handle.session.exercise
+            var stepped = false
+            if let due = exercise.nextDue, due <= exercise.clock.scenarioTime(at: now) {
+                stepped = (try? handle.session.handle(.tick, by: Command.system))?.events.isEmpty == false
+            }
+            handle.lock.unlock()
+            if stepped { state.wrote(runID: runID) }
         }
     }
 }

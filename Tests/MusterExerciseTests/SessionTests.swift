@@ -51,6 +51,28 @@ struct SessionTests {
         #expect(try journal.run(runID).mode == .exercise)
     }
 
+    @Test("an outbox worker's delivery outcomes appended meanwhile do not stop the session; any other event does")
+    func deliveryOutcomesAppendedMeanwhile() throws {
+        let folder = try Fixture.temporaryFolder()
+        let journal = try Journal.open(home: folder.path, durability: .normal)
+        let loaded = ExerciseLoader.load(file: Fixture.exercisePath("ransomware-tabletop"))
+        let clock = ManualClock(Fixture.wall0)
+        let (session, _) = try ExerciseSession.start(journal: journal, loaded: loaded, playersFile: nil, pace: .manual, clock: clock)
+        // What the worker journals after a failed attempt.
+        let head = try journal.head(runID: session.runID).sequence
+        _ = try journal.append(runID: session.runID, expectedSequence: head, events: [RunEvent(
+            at: Fixture.wall0, actor: Command.system, role: nil,
+            .notificationDeadLettered(id: "n1", channel: "bridge", reason: "not sent", attempts: 1))])
+        let step = try session.handle(.skip(.minutes(30)), by: "Alex")
+        #expect(step.refusal == nil && !step.events.isEmpty)
+        #expect(session.sequence == (try journal.head(runID: session.runID).sequence))
+        #expect(try journal.verify(runID: session.runID).isIntact)
+        // A note written by someone else is a real conflict.
+        _ = try journal.append(runID: session.runID, expectedSequence: session.sequence, events: [RunEvent(
+            at: Fixture.wall0, actor: "Sam", role: nil, .noteAdded(text: "meanwhile"))])
+        #expect(throws: JournalError.self) { try session.handle(.skip(.minutes(30)), by: "Alex") }
+    }
+
     @Test("the same exercise and player script give the same timeline, byte for byte, wall-clock fields aside")
     func determinism() throws {
         let a = try Self.runUnattended("ransomware-tabletop", wallStart: Fixture.wall0)

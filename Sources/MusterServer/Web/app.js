@@ -1,14 +1,17 @@
 // Muster web board: plain JavaScript, no build step. The token lives in sessionStorage and goes out only as an
 // Authorization header (also for the live timeline: fetch streaming instead of EventSource, which cannot send
 // headers), so no cookie and no token in any URL the server logs.
+// Controls are shown only to people the server's permissions allow (the status's `you.can`); the server still
+// decides, and its refusal (403, 409) is shown in the message line.
 "use strict";
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1));
 if (params.get("token")) { sessionStorage.setItem("muster-token", params.get("token")); params.delete("token"); history.replaceState(null, "", "#" + params.toString()); }
 let token = sessionStorage.getItem("muster-token");
-let me = null, runID = params.get("run"), status = null, lastSeq = 0, streamAbort = null;
+let noScenario = false, me = null, runID = params.get("run"), status = null, notifications = [], exercise = null, exerciseFetchedAt = 0, lastSeq = 0, streamAbort = null;
 
-function esc(text) { const d = document.createElement("div"); d.textContent = text == null ? "" : String(text); return d.innerHTML; }
+// Escapes for text and for quoted attribute values (names and titles come from people and playbooks).
+function esc(text) { return (text == null ? "" : String(text)).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]); }
 async function api(method, path, body) {
   const response = await fetch(path, { method, headers: Object.assign({ Authorization: "Bearer " + token },
     body ? { "Content-Type": "application/json" } : {}), body: body ? JSON.stringify(body) : undefined });
@@ -24,6 +27,18 @@ function until(iso) {
   const h = Math.floor(a / 3600000), m = Math.floor(a % 3600000 / 60000), s = Math.floor(a % 60000 / 1000);
   return sign + (h ? h + "h" : "") + String(m).padStart(h ? 2 : 1, "0") + "m" + String(s).padStart(2, "0") + "s";
 }
+const hhmm = (iso) => iso ? iso.slice(11, 16) : "";
+// Replaces an element's HTML but keeps what the person was typing in it (the board re-renders on every event).
+function setHTML(id, html) {
+  const el = $(id), kept = {};
+  for (const input of el.querySelectorAll("input[name], textarea[name], select[name]")) kept[input.name] = input.value;
+  const focused = document.activeElement && el.contains(document.activeElement) ? document.activeElement.name : null;
+  el.innerHTML = html;
+  for (const input of el.querySelectorAll("input[name], textarea[name], select[name]")) {
+    if (kept[input.name] !== undefined) input.value = kept[input.name];
+    if (input.name === focused) input.focus();
+  }
+}
 
 async function start() {
   if (!token) return show("login");
@@ -31,50 +46,151 @@ async function start() {
   $("who").textContent = "signed in as " + me.name; $("logout").hidden = false;
   if (runID) openRun(runID); else listRuns();
 }
+
+// MARK: run list, declaring a run, starting an exercise
 async function listRuns() {
   show("runs");
-  const data = await api("GET", "/api/runs");
+  const [data, books, drills] = await Promise.all([api("GET", "/api/runs"), api("GET", "/api/playbooks").catch(() => ({ playbooks: [] })),
+    api("GET", "/api/exercises").catch(() => ({ exercises: [] }))]);
   $("run-list").innerHTML = data.runs.map(r => `<li><a href="#run=${esc(r.id)}">${esc(r.title)}</a> — ${esc(r.id)}, ${esc(r.status)}, state ${esc(r.state)}, ${esc(r.mode)}${r.restricted ? ", restricted" : ""}</li>`).join("") || "<li>No runs yet.</li>";
+  $("declare-playbook").innerHTML = books.playbooks.map(p => `<option value="${esc(p.id)}">${esc(p.title)} (${esc(p.id)} v${esc(p.version)}, ${esc(p.severity)})</option>`).join("");
+  const valid = drills.exercises.filter(x => x.valid);
+  $("exercise-form").hidden = valid.length === 0;
+  $("exercise-pick").innerHTML = valid.map(x => `<option value="${esc(x.id)}">${esc(x.title)} (${esc(x.id)}, speed ${esc(x.pace)})</option>`).join("");
 }
+$("declare-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault(); $("runs-message").textContent = "";
+  const body = { playbook: $("declare-playbook").value, title: $("declare-title").value.trim(), mode: $("declare-mode").value, restricted: $("declare-restricted").checked };
+  if ($("declare-severity").value) body.severity = $("declare-severity").value;
+  if ($("declare-disruption").value.trim()) body.disruption_started = $("declare-disruption").value.trim();
+  try { const run = await api("POST", "/api/runs", body); location.hash = "run=" + encodeURIComponent(run.id); }
+  catch (e) { $("runs-message").textContent = e.message; }
+});
+$("exercise-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault(); $("runs-message").textContent = "";
+  const body = { exercise: $("exercise-pick").value };
+  if ($("exercise-speed").value.trim()) body.speed = $("exercise-speed").value.trim();
+  try { const run = await api("POST", "/api/exercises", body); location.hash = "run=" + encodeURIComponent(run.id); }
+  catch (e) { $("runs-message").textContent = e.message; }
+});
+
+// MARK: the run board
 async function openRun(id) {
-  runID = id; show("board");
+  runID = id; show("board"); exercise = null; noScenario = false;
   await refresh();
+  if (me.admin) api("GET", "/api/users").then(u => { peopleFromUsers = u.users.filter(x => !x.revoked_at).map(x => x.name); renderPeople(); }).catch(() => {});
   const events = await api("GET", `/api/runs/${encodeURIComponent(id)}/events`);
   $("timeline").innerHTML = ""; lastSeq = 0;
   for (const e of events.events) addEvent(e);
   stream();
 }
 async function refresh() {
-  status = await api("GET", `/api/runs/${encodeURIComponent(runID)}`);
+  const id = encodeURIComponent(runID);
+  const [s, n] = await Promise.all([api("GET", `/api/runs/${id}`), api("GET", `/api/runs/${id}/notifications`).catch(() => ({ notifications: [] }))]);
+  status = s; notifications = n.notifications;
+  // A practice run declared in exercise mode has no scenario: after its 404, do not ask again on every event.
+  if (s.mode === "exercise" && !noScenario) {
+    try { exercise = await api("GET", `/api/runs/${id}/exercise`); exerciseFetchedAt = Date.now(); } catch (e) { exercise = null; noScenario = /scenario|not an exercise/.test(e.message); }
+  }
   render();
 }
+let peopleFromUsers = [];
+function renderPeople() {
+  const names = new Set(peopleFromUsers);
+  if (status) for (const r of status.roles) if (r.holder) names.add(r.holder);
+  if (me) names.add(me.name);
+  $("people").innerHTML = [...names].sort().map(n => `<option value="${esc(n)}">`).join("");
+}
 function render() {
-  const s = status;
+  const s = status, can = s.you.can || {}, active = s.status === "active";
   $("run-title").textContent = s.title;
-  $("run-meta").innerHTML = `<span id="run-state">${esc(s.state ? s.state.title : "?")}</span> · phase <span id="run-phase">${esc(s.state ? s.state.phases.join(", ") : "")}</span> · ${esc(s.severity)} · ${esc(s.status)} · you: ${esc(s.you.roles.join(", ") || "observer")}`;
+  $("run-meta").innerHTML = `<span id="run-state">${esc(s.state ? s.state.title : "?")}</span> · phase <span id="run-phase">${esc(s.state ? s.state.phases.join(", ") : "")}</span> · ${esc(s.severity)} · ${esc(s.mode)} · ${esc(s.status)} · you: ${esc(s.you.roles.join(", ") || (s.you.facilitator ? "facilitator" : "observer"))}`;
   $("report").href = "#"; $("report").onclick = async (ev) => { ev.preventDefault(); const r = await fetch(`/api/runs/${encodeURIComponent(runID)}/report?format=html`, { headers: { Authorization: "Bearer " + token } }); const w = window.open(); w.document.write(await r.text()); };
   $("tasks").innerHTML = s.tasks.map(g => `<div class="role"><strong>${esc(g.title)}</strong> — ${esc(g.holder || "unassigned")}` +
     g.tasks.map(t => `<div class="task ${esc(t.status)}" data-task="${esc(t.id)}"><span>${esc(t.title)} (${esc(t.status)})</span>` +
-      (t.status === "open" && t.can_act && s.status === "active" ? `<span><button class="primary" data-done="${esc(t.id)}" data-evidence="${t.evidence}">Done</button> <button data-skip="${esc(t.id)}">Skip</button></span>` : "") + `</div>`).join("") + `</div>`).join("") || "<p>No tasks in this state.</p>";
+      (t.status === "open" && t.can_act && active ? `<span><button class="primary" data-done="${esc(t.id)}" data-evidence="${t.evidence}">Done</button> <button data-skip="${esc(t.id)}">Skip</button></span>` : "") + `</div>`).join("") + `</div>`).join("") || "<p>No tasks in this state.</p>";
   const d = s.decision;
-  $("decision").innerHTML = d ? `<p><strong>${esc(d.question)}</strong> (by ${esc(d.by)}: ${esc(d.holder || "unassigned")}${d.deadline ? ", default in <span data-until='" + esc(d.deadline) + "'></span>" : ""})</p>` +
-    (d.can_decide ? `<textarea id="rationale" placeholder="Rationale (required)"></textarea>` + d.options.map(o => `<button data-option="${esc(o.option)}">${esc(o.option)}</button> `).join("") : "") : "<p>No pending decision.</p>";
+  setHTML("decision", d ? `<p><strong>${esc(d.question)}</strong> (by ${esc(d.by)}: ${esc(d.holder || "unassigned")}${d.deadline ? ", default in <span data-until='" + esc(d.deadline) + "'></span>" : ""})</p>` +
+    (d.can_decide && active ? `<textarea id="rationale" name="rationale" placeholder="Rationale (required)"></textarea>` + d.options.map(o => `<button data-option="${esc(o.option)}">${esc(o.option)}</button> `).join("") : "") : "<p>No pending decision.</p>");
+  // Events the current state's transitions take, and closing: for people on the run / the commander.
+  const raise = active && can.raise && s.raisable_events.length ? `<h2>Raise an event</h2><p id="raise-buttons">` + s.raisable_events.map(e => `<button data-raise="${esc(e)}">${esc(e)}</button> `).join("") + `</p>` : "";
+  const close = active && can.close ? `<form id="close-form" class="inline"><h2>Close the run</h2><input name="close-reason" placeholder="Reason (e.g. restored and verified)" required> <button>Close</button></form>` : "";
+  setHTML("move-on", raise + close);
   const clocks = s.timers.map(t => `<li>${esc(t.id)}: <span data-until="${esc(t.due)}"></span></li>`)
     .concat(s.services.flatMap(v => [v.rto_due ? `<li>${esc(v.title)} RTO ${esc(v.rto)}: <span data-until="${esc(v.rto_due)}"></span></li>` : "", v.mtpd_due ? `<li>${esc(v.title)} MTPD ${esc(v.mtpd)}: <span data-until="${esc(v.mtpd_due)}"></span></li>` : ""]));
   $("clocks").innerHTML = clocks.join("") || "<li>None running.</li>";
-  $("roles").innerHTML = s.roles.map(r => `<li>${esc(r.title)}: ${esc(r.holder || "unassigned")}</li>`).join("");
+  setHTML("roles", s.roles.map(r => `<li data-role="${esc(r.role)}">${esc(r.title)}: <strong>${esc(r.holder || "unassigned")}</strong>` +
+    (active && can.assign ? ` <form class="inline assign" data-assign="${esc(r.role)}"><input name="assign-${esc(r.role)}" list="people" placeholder="person" size="10" required> <button>${r.holder ? "Hand over" : "Assign"}</button></form>` : "") +
+    (active && can.relieve && r.holder ? ` <button data-relieve="${esc(r.role)}">Relieve</button>` : "") + `</li>`).join(""));
+  renderPeople();
+  $("notifications").innerHTML = notifications.map(n => `<li class="notification ${esc(n.status)}" data-notification="${esc(n.id)}"><strong>${esc(n.channel)}</strong> <span class="badge">${esc(deliveryText(n))}</span><br>${esc(n.message || n.trigger)}</li>`).join("") || "<li>None queued.</li>";
   $("notes").innerHTML = s.notes.map(n => `<li>${esc(n.actor)}: ${esc(n.text)}</li>`).join("") || "<li>None.</li>";
-  $("lessons").innerHTML = s.lessons.map(l => `<li>[${esc(l.kind)}] ${esc(l.text)}</li>`).join("") || "<li>None.</li>";
+  $("lessons").innerHTML = s.lessons.map(l => `<li>[${esc(l.kind)}] ${esc(l.text)}${l.root_cause ? " (root cause: " + esc(l.root_cause) + ")" : ""} — ${esc(l.actor)}</li>`).join("") || "<li>None.</li>";
+  $("lesson-form").hidden = !can.lesson;
+  renderExercise();
   tick();
 }
-function tick() { for (const el of document.querySelectorAll("[data-until]")) { el.textContent = until(el.dataset.until); el.classList.toggle("overdue", Date.parse(el.dataset.until) < Date.now()); } }
+// The delivery status in words: queued / sending / sent (HTTP status, latency) / retrying (attempt, next at, error) / dead-lettered / skipped.
+function deliveryText(n) {
+  switch (n.status) {
+    case "sent": return `sent${n.http_status ? " (HTTP " + n.http_status + ", " : " ("}${n.latency_ms} ms${n.attempt > 1 ? ", attempt " + n.attempt : ""})`;
+    case "retrying": return `retrying (attempt ${n.attempt} failed${n.next_attempt ? ", next at " + n.next_attempt.slice(11, 19) : ""}: ${n.last_error})`;
+    case "dead-lettered": return `dead-lettered after ${n.attempt} attempt${n.attempt === 1 ? "" : "s"}: ${n.last_error}`;
+    case "skipped": return `skipped: ${n.reason}`;
+    case "sending": return `sending (attempt ${n.attempt})`;
+    default: return "queued";
+  }
+}
+
+// MARK: the exercise view (facilitator: clock controls, whole inject queue, objectives; players: delivered injects)
+function scenarioNow() {
+  const c = exercise.clock, base = Date.parse(c.scenario_now), speed = Number(c.speed);
+  if (!c.running || !isFinite(speed)) return base;
+  return Math.min(base + (Date.now() - exerciseFetchedAt) * speed, Date.parse(c.end));
+}
+function renderExercise() {
+  const x = exercise, full = x && x.you_facilitate;
+  $("exercise-panel").hidden = !x;
+  if (!x) return;
+  $("exercise-title").textContent = x.exercise.title;
+  $("exercise-controls").hidden = !full || x.clock.ended || !x.driven;
+  $("adhoc-form").hidden = !full || x.clock.ended || !x.driven;
+  $("objectives-panel").hidden = !full;
+  document.querySelector("[data-control=pause]").hidden = x.clock.paused;
+  document.querySelector("[data-control=resume]").hidden = !x.clock.paused;
+  $("inject-heading").textContent = full ? "Inject queue" : "Injects delivered";
+  // An expectation of an inject still to come is not "not delivered" yet: it waits for its inject.
+  const expectText = (e) => e.status === "not-delivered" && !x.clock.ended ? "after its inject" : e.status;
+  setHTML("inject-queue", x.injects.map(i => {
+    const when = i.status === "delivered" ? `delivered ${hhmm(i.delivered_at)}` : i.status === "withheld" ? `withheld: ${esc(i.withheld_reason)}` : `coming at ${hhmm(i.scenario_at)} (+${esc(i.at)})`;
+    const release = full && i.status === "coming" && x.driven && !x.clock.ended ? ` <button data-deliver="${esc(i.id)}">${i.contingency ? "Release contingency" : "Deliver now"}</button>` : "";
+    const expects = full && i.expectations.length ? `<ul class="expectations">` + i.expectations.map(e => `<li class="expect ${esc(e.status)}">${esc(e.text)} within ${esc(e.within)}: <strong>${esc(expectText(e))}</strong>${e.late_by ? " by " + esc(e.late_by) : ""}</li>`).join("") + `</ul>` : "";
+    return `<li class="inject ${esc(i.status)}" data-inject="${esc(i.id)}"><strong>${esc(i.id)}</strong>${full && i.contingency ? " <em>contingency</em>" : ""} · ${when} · ${esc(i.from || "")} → ${esc(i.to.join(", "))} (${esc(i.method)})<br>${esc(i.message)}${release}${expects}</li>`;
+  }).join("") + x.ad_hoc.map(a => `<li class="inject delivered adhoc"><strong>${esc(a.id)}</strong> · ad hoc, ${hhmm(a.at)}<br>${esc(a.message)}</li>`).join("") || "<li>Nothing delivered yet.</li>");
+  if (full) setHTML("objectives", (x.objectives || []).map(o => `<div class="objective" data-objective="${esc(o.id || "")}"><strong>${esc(o.id || "")}</strong> ${esc(o.text)}` +
+    (o.id ? ` — met ${o.met}, late ${o.late}, missed ${o.missed}, pending ${o.pending}${o.rating ? ", rating " + esc(o.rating) : ""}` : "") +
+    `<ul>` + o.expectations.map(e => `<li class="expect ${esc(e.status)}">${esc(e.inject)}: ${esc(e.text)} — <strong>${esc(expectText(e))}</strong></li>`).join("") + `</ul></div>`).join(""));
+}
+function renderScenarioClock() {
+  if (!exercise) return;
+  const c = exercise.clock, now = new Date(scenarioNow()).toISOString();
+  const state = c.ended ? "ended" : c.paused ? "paused" : c.speed === "manual" ? "manual: moves when the facilitator skips ahead" : "running";
+  $("scenario-clock").innerHTML = `Scenario time <strong id="scenario-now">${esc(now.slice(0, 10))} ${esc(now.slice(11, 19))}</strong> · speed <span id="scenario-speed">${esc(c.speed)}</span> · <span id="scenario-state">${state}</span>` +
+    (exercise.driven ? "" : " · not driven by this server (read only)");
+}
+
+function tick() {
+  for (const el of document.querySelectorAll("[data-until]")) { el.textContent = until(el.dataset.until); el.classList.toggle("overdue", Date.parse(el.dataset.until) < Date.now()); }
+  renderScenarioClock();
+}
 setInterval(tick, 1000);
 function addEvent(e) {
   if (e.seq <= lastSeq) return;
   lastSeq = e.seq;
   const li = document.createElement("li"); li.value = e.seq; li.dataset.seq = e.seq;
   li.textContent = `${e.at.slice(11, 19)} ${e.actor === "muster" ? "clock" : e.actor}: ${e.description}`;
-  $("timeline").appendChild(li); li.scrollIntoView({ block: "nearest" });
+  // Scroll the timeline box only: scrolling the page would pull a phone's screen away from the tasks.
+  const box = $("timeline"); box.appendChild(li); box.scrollTop = box.scrollHeight;
 }
 // The live timeline over fetch streaming (SSE format); reconnects with Last-Event-ID after a drop.
 async function stream() {
@@ -103,18 +219,50 @@ async function stream() {
 }
 let refreshTimer = null;
 function scheduleRefresh() { clearTimeout(refreshTimer); refreshTimer = setTimeout(() => refresh().catch(() => {}), 150); }
-async function command(body) {
+async function post(path, body) {
   $("message").textContent = "";
-  try { await api("POST", `/api/runs/${encodeURIComponent(runID)}/commands`, body); await refresh(); }
-  catch (e) { $("message").textContent = e.message; }
+  try { await api("POST", `/api/runs/${encodeURIComponent(runID)}/${path}`, body); await refresh(); return true; }
+  catch (e) { $("message").textContent = e.message; return false; }
 }
+const command = (body) => post("commands", body);
+const control = (body) => post("exercise", body);
 document.addEventListener("click", (ev) => {
-  const t = ev.target;
-  if (t.dataset.done) { const note = t.dataset.evidence === "true" ? prompt("Evidence (required)") : null; command(note ? { type: "task-done", task: t.dataset.done, note } : { type: "task-done", task: t.dataset.done }); }
-  else if (t.dataset.skip) { const reason = prompt("Why skip it?"); if (reason) command({ type: "task-skip", task: t.dataset.skip, reason }); }
-  else if (t.dataset.option) { const rationale = $("rationale").value.trim(); if (!rationale) { $("message").textContent = "Give a rationale first."; return; } command({ type: "decide", decision: status.decision.id, option: t.dataset.option, rationale }); }
+  const t = ev.target, data = t.dataset || {};
+  if (data.done) { const note = data.evidence === "true" ? prompt("Evidence (required)") : null; command(note ? { type: "task-done", task: data.done, note } : { type: "task-done", task: data.done }); }
+  else if (data.skip) { const reason = prompt("Why skip it?"); if (reason) command({ type: "task-skip", task: data.skip, reason }); }
+  else if (data.option) { const rationale = $("rationale").value.trim(); if (!rationale) { $("message").textContent = "Give a rationale first."; return; } command({ type: "decide", decision: status.decision.id, option: data.option, rationale }); }
+  else if (data.raise) command({ type: "event", name: data.raise });
+  else if (data.relieve) { const handover = prompt(`Relieve ${data.relieve}: handover note (optional)`); if (handover !== null) command(handover.trim() ? { type: "relieve", role: data.relieve, handover: handover.trim() } : { type: "relieve", role: data.relieve }); }
+  else if (data.deliver) control({ control: "deliver", inject: data.deliver });
+  else if (data.control) { if (data.control === "end" && !confirm("End the exercise?")) return; control({ control: data.control }); }
+});
+document.addEventListener("submit", async (ev) => {
+  const f = ev.target;
+  if (f.dataset.assign) {
+    ev.preventDefault();
+    const person = f.querySelector("input").value.trim();
+    if (person && await command({ type: "assign", role: f.dataset.assign, person })) f.querySelector("input").value = "";
+  } else if (f.id === "close-form") {
+    ev.preventDefault();
+    const reason = f.querySelector("input").value.trim();
+    if (reason && confirm("Close this run?")) command({ type: "close", reason });
+  }
 });
 $("note-form").addEventListener("submit", (ev) => { ev.preventDefault(); const text = $("note").value.trim(); if (text) { command({ type: "note", text }); $("note").value = ""; } });
+$("lesson-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const body = { type: "lesson", text: $("lesson-text").value.trim(), kind: $("lesson-kind").value };
+  if ($("lesson-root").value.trim()) body.root_cause = $("lesson-root").value.trim();
+  if (await command(body)) { $("lesson-text").value = ""; $("lesson-root").value = ""; }
+});
+$("skip-form").addEventListener("submit", async (ev) => { ev.preventDefault(); if (await control({ control: "skip", by: $("skip-by").value.trim() })) $("skip-by").value = ""; });
+$("speed-form").addEventListener("submit", async (ev) => { ev.preventDefault(); if (await control({ control: "speed", speed: $("speed-value").value.trim() })) $("speed-value").value = ""; });
+$("adhoc-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const body = { control: "inject", message: $("adhoc-message").value.trim() };
+  if ($("adhoc-to").value.trim()) body.to = $("adhoc-to").value.trim();
+  if (await control(body)) { $("adhoc-message").value = ""; $("adhoc-to").value = ""; }
+});
 $("login-form").addEventListener("submit", (ev) => { ev.preventDefault(); token = $("token").value.trim(); sessionStorage.setItem("muster-token", token); start(); });
 $("logout").addEventListener("click", signOut);
 window.addEventListener("hashchange", () => { const p = new URLSearchParams(location.hash.slice(1)); runID = p.get("run"); if (streamAbort) streamAbort.abort(); if (runID) openRun(runID); else listRuns(); });

@@ -1,0 +1,145 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import MusterCore
+import MusterJournal
+import MusterServer
+import Testing
+
+/// The board in headless Chromium (Debian's `chromium`), on a real socket: what each person is shown.
+@Suite("Board in a browser", .serialized)
+struct BoardBrowserTests {
+    /// Loads the board at `fragment` (after `#`) in headless Chromium and returns the DOM once its virtual time
+    /// budget has run out. Bounded by `timeout`.
+    static func dom(port: Int, fragment: String, folder: String) async throws -> String {
+        let chromium = try #require(["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                    "chromium is not installed (apt-get install -y chromium); this test fails rather than skips")
+        let name = UUID().uuidString
+        let domFile = folder + "/dom-\(name).html"
+        FileManager.default.createFile(atPath: domFile, contents: nil)
+        let output = try #require(FileHandle(forWritingAtPath: domFile))
+        let process = Process()
+        // Chromium's helpers may linger; `timeout` ends the whole run after 30 s at most.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["-k", "2", "30", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(folder)/profile-\(name)",
+                             "--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/#\(fragment)"]
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        while process.isRunning { try await _Concurrency.Task.sleep(for: .milliseconds(100)) }
+        try output.close()
+        return (try? String(contentsOfFile: domFile, encoding: .utf8)) ?? ""
+    }
+
+    /// The inner HTML of the element with this id (up to its first closing tag of the same kind: enough for lists
+    /// and panels without nested ones of their kind).
+    static func element(_ id: String, in dom: String) -> String {
+        guard let start = dom.range(of: "id=\"\(id)\"") else { return "" }
+        let tagStart = dom[..<start.lowerBound].lastIndex(of: "<").map { dom.index(after: $0) } ?? start.lowerBound
+        let tag = dom[tagStart...].prefix { $0.isLetter }
+        guard let end = dom.range(of: "</\(tag)>", range: start.upperBound..<dom.endIndex) else { return "" }
+        return String(dom[start.upperBound..<end.lowerBound])
+    }
+
+    @Test("a run: the commander gets assign, relieve, raise and close controls, an observer none; both see each notification's delivery status")
+    func commanderAndObserver() async throws {
+        let playbooks = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-board-playbooks-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: playbooks, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: playbooks) }
+        try OutboxDeliveryTests.playbook.write(toFile: playbooks + "/hook-test.yaml", atomically: true, encoding: .utf8)
+        let receiver = try await TestReceiver.start()
+        defer { receiver.stop() }
+        let f = try ServerFixture(playbooks: playbooks)
+        let hook = OutboxWorkerHook(environment: ["HOOK_URL": "http://127.0.0.1:\(receiver.port)/hook"], idleCheck: .milliseconds(200))
+        let app = buildApplication(state: f.state, extraServices: hook.services(for: f.state))
+        try await app.test(.live) { client async throws in
+            let port = try #require(client.port)
+            let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "hook-test", "title": "Portal down"])
+            let id = try #require(declared.json["id"] as? String)
+            #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "event", "name": "confirmed"]).status == 200)
+            _ = try await receiver.waitForHits(1, within: 10)
+            // The outcome is journaled right after the receiver answered: wait (bounded) for it.
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                let n = try await client.call(f, "Dana", .get, "/api/runs/\(id)/notifications")
+                if (n.json["notifications"] as? [[String: Any]])?.first?["status"] as? String == "sent" { break }
+                try await _Concurrency.Task.sleep(for: .milliseconds(50))
+            }
+
+            let dana = try await Self.dom(port: port, fragment: "run=\(id)&token=\(f.tokens["Dana"]!)", folder: f.folder)
+            let olga = try await Self.dom(port: port, fragment: "run=\(id)&token=\(f.tokens["Olga"]!)", folder: f.folder)
+            let list = try await Self.dom(port: port, fragment: "token=\(f.tokens["Olga"]!)", folder: f.folder)
+            StreamControl.stop(f.state)
+
+            #expect(dana.contains("id=\"run-state\">contain"), "\(dana.prefix(2000))")
+            #expect(dana.contains("data-assign=\"incident_commander\""))
+            #expect(dana.contains("data-relieve=\"incident_commander\""))
+            #expect(dana.contains("data-raise=\"resolved\""))
+            #expect(dana.contains("id=\"close-form\""))
+            #expect(!Self.element("lesson-form", in: dana).isEmpty && !dana.contains("id=\"lesson-form\" hidden"))
+
+            #expect(olga.contains("id=\"run-state\">contain"), "\(olga.prefix(2000))")
+            #expect(!olga.contains("data-assign="))
+            #expect(!olga.contains("data-relieve="))
+            #expect(!olga.contains("data-raise="))
+            #expect(!olga.contains("id=\"close-form\""))
+            #expect(olga.contains("id=\"lesson-form\" hidden"))
+
+            for page in [dana, olga] {
+                let panel = Self.element("notifications", in: page)
+                #expect(panel.contains("data-notification=\"n1\""), "\(panel)")
+                #expect(panel.contains("class=\"notification sent\""))
+                #expect(panel.contains("sent (HTTP 200,"))
+                #expect(panel.contains("Containing: Portal down"))
+                #expect(!panel.contains("127.0.0.1"))  // the channel's URL stays on the server
+            }
+            // Anyone signed in may declare a run: the run list offers the playbooks.
+            #expect(list.contains("id=\"declare-form\""))
+            #expect(list.contains("<option value=\"hook-test\">"), "\(Self.element("declare-playbook", in: list))")
+        }
+    }
+
+    @Test("an exercise: the facilitator sees the scenario clock, controls, the inject queue and expectation status; a player only delivered injects")
+    func facilitatorAndPlayer() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.live) { client async throws in
+            let port = try #require(client.port)
+            let started = try await client.call(f, "Olga", .post, "/api/exercises", ["exercise": "ransomware-tabletop-2026q4", "speed": "manual"])
+            let run = try #require(started.json["id"] as? String, "\(started.text)")
+            #expect(try await client.call(f, "Lee", .post, "/api/runs/\(run)/commands", ["type": "task-done", "task": "confirm"]).status == 200)
+
+            let olga = try await Self.dom(port: port, fragment: "run=\(run)&token=\(f.tokens["Olga"]!)", folder: f.folder)
+            let lee = try await Self.dom(port: port, fragment: "run=\(run)&token=\(f.tokens["Lee"]!)", folder: f.folder)
+            StreamControl.stop(f.state)
+
+            // Facilitator
+            #expect(olga.contains("id=\"scenario-now\">2026-11-27 17:40:00"), "\(Self.element("exercise-panel", in: olga))")
+            #expect(olga.contains("id=\"scenario-speed\">manual"))
+            #expect(olga.contains("<div id=\"exercise-controls\">"))
+            #expect(olga.contains("data-control=\"next\""))
+            let queue = Self.element("inject-queue", in: olga)
+            #expect(queue.contains("class=\"inject delivered\" data-inject=\"I1\""))
+            #expect(queue.contains("class=\"inject coming\" data-inject=\"I2\""))
+            #expect(queue.contains("<em>contingency</em>"))
+            #expect(queue.contains("data-deliver=\"I2\">Release contingency"))
+            #expect(queue.contains("coming at 18:25 (+45m)"))
+            #expect(olga.contains("<form id=\"adhoc-form\">"))
+            let objectives = Self.element("objectives", in: olga)
+            #expect(objectives.contains("data-objective=\"O1\""), "\(objectives)")
+            #expect(objectives.contains("task confirm — <strong>met</strong>"))
+            #expect(objectives.contains("<strong>pending</strong>"))
+
+            // Player (it_ops)
+            #expect(lee.contains("id=\"scenario-now\">2026-11-27 17:40:00"))
+            #expect(lee.contains("<div id=\"exercise-controls\" hidden"))
+            #expect(lee.contains("<form id=\"adhoc-form\" hidden"))
+            #expect(lee.contains("<div id=\"objectives-panel\" hidden"))
+            let seen = Self.element("inject-queue", in: lee)
+            #expect(seen.contains("data-inject=\"I1\""), "\(seen)")
+            #expect(!seen.contains("data-inject=\"I2\"") && !seen.contains("data-inject=\"I3\""))
+            #expect(!lee.contains("data-deliver="))
+            #expect(!lee.contains("FS03"))
+            #expect(!lee.contains("contingency</em>"))
+        }
+    }
+}
