@@ -63,7 +63,7 @@ public enum Permissions {
         case .lesson, .raiseEvent:
             return onRun ? .allowed : .forbidden("\(person) is not on this run (an observer reads and adds notes only)")
         case .assign, .relieve, .close:
-            return commander ? .allowed : .forbidden("only the incident commander (\(access.holders[Playbook.incidentCommander] ?? "unassigned")) may \(verb(action)) on this run")
+            return commander ? .allowed : .forbidden("only the incident commander (\(access.holders[Playbook.incidentCommander] ?? "unassigned")) may \(verb(action))")
         case .task(let role):
             guard let role else {
                 return onRun ? .allowed : .forbidden("\(person) is not on this run (an observer reads and adds notes only)")
@@ -84,9 +84,9 @@ public enum Permissions {
 
     static func verb(_ action: RunAction) -> String {
         switch action {
-        case .assign: "assign roles"
-        case .relieve: "relieve roles"
-        case .close: "close the run"
+        case .assign: "assign roles on this run"
+        case .relieve: "relieve roles on this run"
+        case .close: "close this run"
         default: "do that"
         }
     }
