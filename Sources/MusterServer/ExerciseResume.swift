@@ -25,16 +25,19 @@ final class ExerciseStarts: @unchecked Sendable {
         let known = starts[runID]
         lock.unlock()
         if let known { return known }
-        guard let events = try? journal.storedEvents(runID: runID) else { return nil }
-        for event in events {
-            guard case .exerciseStarted(let started) = event.event.body else { continue }
-            let start = Start(facilitator: started.facilitator, serverDriven: started.driver == ServerState.exerciseDriver)
-            lock.lock()
-            starts[runID] = start
-            lock.unlock()
-            return start
+        guard let events = try? journal.storedEvents(runID: runID), !events.isEmpty else { return nil }
+        // A practice run (exercise mode without a scenario) has no such event; as the event comes in the run's
+        // first transaction, its absence is as final as its presence.
+        var start = Start(facilitator: nil, serverDriven: false)
+        if let started = events.lazy.compactMap({ event -> ExerciseStarted? in
+            if case .exerciseStarted(let s) = event.event.body { s } else { nil }
+        }).first {
+            start = Start(facilitator: started.facilitator, serverDriven: started.driver == ServerState.exerciseDriver)
         }
-        return nil
+        lock.lock()
+        starts[runID] = start
+        lock.unlock()
+        return start
     }
 
     /// Whether `runID` is an exercise run, remembering the runs that are not.
@@ -111,6 +114,19 @@ extension ServerState {
         } catch {
             logger.warning("exercise not taken up again", metadata: ["run": "\(runID)", "why": "\(error)"])
             return nil
+        }
+    }
+
+    /// One input to a held exercise (the caller holds `handle.lock`). When another process appended to the run
+    /// meanwhile (another server took it up), this copy is stale: it is dropped, so that the next control takes
+    /// the run up again from the journal, and the caller gets a 409 to retry.
+    func step(_ handle: ExerciseHandle, runID: String, _ input: ExerciseInput, by actor: String) throws -> ExerciseStep {
+        do {
+            return try handle.session.handle(input, by: actor)
+        } catch JournalError.sequenceConflict {
+            forget(handle, runID: runID)
+            logger.warning("exercise changed by another process; taken up afresh on the next control", metadata: ["run": "\(runID)"])
+            throw APIError(409, "exercise run \(runID) was changed by another process; try again")
         }
     }
 

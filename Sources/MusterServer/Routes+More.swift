@@ -145,7 +145,7 @@ enum Exercises {
             let now = max(exercise.now, exercise.clock.scenarioTime(at: state.now))
             input = target > now ? .skip(target - now) : .tick
         }
-        let step = try handle.session.handle(input, by: user.name)
+        let step = try state.step(handle, runID: runID, input, by: user.name)
         state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }
         let exercise = handle.session.exercise

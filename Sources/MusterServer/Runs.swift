@@ -174,7 +174,7 @@ enum Runs {
         handle.lock.lock()
         defer { handle.lock.unlock() }
         _ = try authorize(state, user, runID, CommandRequest.permissionAction(request.action, playbook: handle.session.exercise.run.playbook))
-        let step = try handle.session.handle(.player(Command(actor: user.name, request.action)), by: user.name)
+        let step = try state.step(handle, runID: runID, .player(Command(actor: user.name, request.action)), by: user.name)
         state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }
         let events = step.events.map { ["type": $0.body.typeName, "actor": $0.actor, "description": RunText.describe($0.body)] }

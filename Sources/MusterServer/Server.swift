@@ -120,6 +120,13 @@ public final class ServerState: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Stops holding an exercise (another process wrote to its run): the next control takes it up afresh.
+    func forget(_ handle: ExerciseHandle, runID: String) {
+        lock.lock()
+        if exercises[runID] === handle { exercises[runID] = nil }
+        lock.unlock()
+    }
+
     var now: Instant { runtime.clock.now }
 
     /// After a write: wakes the stream poller of the run and, when notifications were queued, the outbox worker.
@@ -163,7 +170,7 @@ struct TimerPumpService: ServiceLifecycle.Service {
             let exercise = handle.session.exercise
             var stepped = false
             if let due = exercise.nextDue, due <= exercise.clock.scenarioTime(at: now) {
-                stepped = (try? handle.session.handle(.tick, by: Command.system))?.events.isEmpty == false
+                stepped = (try? state.step(handle, runID: runID, .tick, by: Command.system))?.events.isEmpty == false
             }
             handle.lock.unlock()
             if stepped { state.wrote(runID: runID) }

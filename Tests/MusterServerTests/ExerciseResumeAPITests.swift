@@ -98,6 +98,26 @@ struct ExerciseResumeAPITests {
         }
     }
 
+    @Test("two servers up at once on one exercise: the one whose copy went stale answers 409 once, then takes the run up afresh")
+    func staleCopyDropped() async throws {
+        let f = try ServerFixture()
+        let second = try Self.nextServer(f)
+        try await f.app.test(.router) { c1 async throws in
+            let started = try await c1.call(f, "Olga", .post, "/api/exercises", ["exercise": "ransomware-tabletop-2026q4", "speed": "manual"])
+            let run = try #require(started.json["id"] as? String)
+            try await buildApplication(state: second).test(.router) { c2 async throws in
+                // The second server was not up at the start, so it took the run up at its own start-up.
+                #expect(try await c2.call(f, "Olga", .post, "/api/runs/\(run)/exercise", ["control": "skip", "by": "5m"]).status == 200)
+            }
+            let stale = try await c1.call(f, "Olga", .post, "/api/runs/\(run)/exercise", ["control": "skip", "by": "5m"])
+            #expect(stale.status == 409 && (stale.json["error"] as? String)?.contains("changed by another process") == true, "\(stale.text)")
+            let retried = try await c1.call(f, "Olga", .post, "/api/runs/\(run)/exercise", ["control": "skip", "by": "5m"])
+            #expect(retried.status == 200, "\(retried.text)")
+            #expect(retried.json["scenario_now"] as? String == "2026-11-27T17:50:00.000Z", "both skips count once each")
+            #expect(try f.state.journal.verify(runID: run).isIntact)
+        }
+    }
+
     @Test("an exercise run from the terminal console is not taken up by a server: its controls stay 409")
     func consoleRunsStayTheirs() async throws {
         let f = try ServerFixture()
