@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(
             name: "MusterServerTests",
             dependencies: [
-                "MusterCore", "MusterJournal", "MusterRuntime", "MusterServer", "MusterTestSupport",
+                "MusterCore", "MusterJournal", "MusterRuntime", "MusterServer", "MusterTestSupport", "MusterExercise", "MusterYAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

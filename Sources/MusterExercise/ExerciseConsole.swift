@@ -170,7 +170,7 @@ public final class ExerciseConsole {
                 if !consoleOpen {
                     guard let deadline else {
                         // Nothing will move the clock any more: end here.
-                        show(try session.handle(.end(reason: "console input ended"), by: session.exercise.exercise.facilitator))
+                        show(try session.handle(.end(reason: "console input ended"), by: session.exercise.facilitator))
                         break
                     }
                     Thread.sleep(forTimeInterval: max(0, Double(Int64(deadline.uptimeNanoseconds) - Int64(DispatchTime.now().uptimeNanoseconds)) / 1e9))
@@ -187,7 +187,7 @@ public final class ExerciseConsole {
                     consoleOpen = false
                     // A person who closes the console ends the exercise, unless scripted players keep it going.
                     if steps.isEmpty || !session.exercise.clock.followsWallClock {
-                        show(try session.handle(.end(reason: "console input ended"), by: session.exercise.exercise.facilitator))
+                        show(try session.handle(.end(reason: "console input ended"), by: session.exercise.facilitator))
                     }
                 case .line(let line):
                     try command(line, session: session)
@@ -222,7 +222,7 @@ public final class ExerciseConsole {
             let who = actor ?? session.exercise.defaultActor(for: action)
             show(try session.handle(.player(Command(actor: who, action)), by: who))
         case .success(.control(let actor, let input)):
-            var who = actor ?? session.exercise.exercise.facilitator
+            var who = actor ?? session.exercise.facilitator
             if case .overrule = input, actor == nil { who = session.exercise.exercise.evaluators.first ?? who }
             show(try session.handle(input, by: who))
         }
@@ -245,7 +245,7 @@ public final class ExerciseConsole {
         while case .line(let raw) = input.next(before: nil) {
             guard let (actor, lesson) = ConsoleCommand.hotWashLesson(raw) else { break }
             guard !lesson.text.isEmpty else { continue }
-            let who = actor ?? session.exercise.exercise.facilitator
+            let who = actor ?? session.exercise.facilitator
             show(try session.handle(.player(Command(actor: who, .lesson(lesson))), by: who))
         }
     }

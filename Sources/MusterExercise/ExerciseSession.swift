@@ -48,10 +48,11 @@ public final class ExerciseSession {
 
     /// Records a new exercise run: the run header (pinning the playbook's text), then the start (engine start,
     /// the exercise's own record with the exercise file's text, role assignments, the clock, the injects due at
-    /// the start), in one transaction.
+    /// the start), in one transaction. `facilitator` and `driver` are recorded with the start when a server
+    /// starts the exercise for a person (see `ExerciseRun.start`).
     public static func start(
         journal: Journal, loaded: LoadedExercise, playersFile: String?, pace: ScenarioPace? = nil, runID: String? = nil,
-        clock: any Clock = SystemClock()
+        clock: any Clock = SystemClock(), facilitator: String? = nil, driver: String? = nil
     ) throws -> (ExerciseSession, ExerciseStep) {
         guard var exercise = loaded.exercise, let playbook = loaded.playbook?.playbook, let playbookText = loaded.playbook?.text,
               !loaded.hasErrors else {
@@ -62,12 +63,31 @@ public final class ExerciseSession {
         let id = try runID ?? makeRunID(for: exercise, in: journal)
         var run = ExerciseRun(exercise: exercise, playbook: playbook)
         let wall = clock.now
-        let step = run.start(runID: id, file: loaded.path, text: loaded.text, players: playersFile, wall: wall)
+        let step = run.start(runID: id, file: loaded.path, text: loaded.text, players: playersFile, wall: wall,
+                             facilitator: facilitator, driver: driver)
         if let refusal = step.refusal { throw ExerciseError(refusal) }
         let header = RunHeader(id: id, playbookID: playbook.id.value, playbookVersion: playbook.version, playbookText: playbookText,
                                mode: .exercise, title: exercise.title, createdAt: wall)
         let appended = try journal.createRun(header, entries: entries(step.events, wall: wall), outbox: outbox(step, playbook: playbook))
         return (ExerciseSession(journal: journal, runID: id, exercise: run, sequence: appended.head.sequence, clock: clock), step)
+    }
+
+    /// Takes up an open exercise run again from the journal alone (a server restarted): the exercise as
+    /// recorded at its start, its state rebuilt from the events, the clock as `ExerciseRun.reattach` leaves it
+    /// (a running clock comes back suspended at the scenario time last recorded, which is journaled).
+    public static func reattach(journal: Journal, record: RunRecord, reason: String,
+                                clock: any Clock = SystemClock()) throws -> (ExerciseSession, ExerciseStep) {
+        let replay = try ExerciseReplay.load(record, from: journal)
+        guard replay.exercise.run.status != .closed else { throw ExerciseError("exercise run \(record.id) is closed") }
+        var next = replay.exercise
+        let step = next.reattach(wall: clock.now, reason: reason)
+        if let refusal = step.refusal { throw ExerciseError("exercise run \(record.id) cannot be taken up again: \(refusal)") }
+        let session = ExerciseSession(journal: journal, runID: record.id, exercise: replay.exercise, sequence: replay.lastSequence, clock: clock)
+        if !step.events.isEmpty {
+            session.sequence = try session.appendPastDeliveryOutcomes(entries(step.events, wall: clock.now), outbox: [])
+        }
+        session.exercise = next
+        return (session, step)
     }
 
     /// Decides the input on a copy, journals what it produced, then keeps the new state.
@@ -151,6 +171,8 @@ public struct ExerciseReplay: Sendable {
     /// The events with SCENARIO time in `at`, in seq order.
     public var events: [RunEvent]
     public var started: ExerciseStarted
+    /// The seq of the last event read.
+    public var lastSequence: Int
 
     /// The most recent exercise run in the journal, or the one `name` (an id or id prefix) means.
     public static func resolve(_ name: String?, in journal: Journal) throws -> RunRecord {
@@ -167,8 +189,13 @@ public struct ExerciseReplay: Sendable {
 
     public static func load(_ record: RunRecord, from journal: Journal) throws -> ExerciseReplay {
         let stored = try journal.storedEvents(runID: record.id)
+        // Delivery outcomes are journaled by the outbox worker without a scenario time: they happened at the
+        // scenario time reached so far, not at their wall time (which would move scenario time by days).
+        var reached: Instant?
         let events = stored.map { row in
-            RunEvent(at: row.scenarioTime ?? row.event.at, actor: row.event.actor, role: row.event.role, row.event.body)
+            let at = row.scenarioTime ?? reached ?? row.event.at
+            reached = at
+            return RunEvent(at: at, actor: row.event.actor, role: row.event.role, row.event.body)
         }
         guard let started = events.lazy.compactMap({ event -> ExerciseStarted? in
             if case .exerciseStarted(let s) = event.body { s } else { nil }
@@ -185,7 +212,7 @@ public struct ExerciseReplay: Sendable {
         }
         var exercise = ExerciseRun(exercise: decoded, playbook: playbook)
         for event in events { exercise.apply(event) }
-        return ExerciseReplay(record: record, exercise: exercise, events: events, started: started)
+        return ExerciseReplay(record: record, exercise: exercise, events: events, started: started, lastSequence: stored.last?.seq ?? 0)
     }
 
     /// Appends an evaluator's overrule to the run.

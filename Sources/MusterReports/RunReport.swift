@@ -303,6 +303,7 @@ public struct RunReport: Sendable {
             case .speedChanged(let speed): text = "speed \(speed)"
             case .skipped(let by): text = "skipped ahead \(by)"
             case .ended(let reason): text = "ended: \(reason)"
+            case .suspended(let reason): text = "suspended: \(reason)"
             }
             return ("scenario clock", text)
         case .playerActionRejected(let action, let reason): return ("player action rejected", "\(action): \(reason)")

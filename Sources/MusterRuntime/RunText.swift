@@ -59,6 +59,7 @@ public enum RunText {
             case .speedChanged(let speed): return "scenario clock speed \(speed)"
             case .skipped(let span): return "scenario clock skipped \(span)"
             case .ended(let reason): return "exercise ended: \(reason)"
+            case .suspended(let reason): return "scenario clock suspended: \(reason)"
             }
         case let .playerActionRejected(action, reason):
             return "player action '\(action)' rejected: \(reason)"

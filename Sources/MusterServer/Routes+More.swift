@@ -91,7 +91,8 @@ enum Exercises {
         let loaded = ExerciseLoader.load(file: path)
         let session: ExerciseSession
         do {
-            (session, _) = try ExerciseSession.start(journal: state.journal, loaded: loaded, playersFile: nil, pace: pace, clock: state.runtime.clock)
+            (session, _) = try ExerciseSession.start(journal: state.journal, loaded: loaded, playersFile: nil, pace: pace, clock: state.runtime.clock,
+                                                     facilitator: user.name, driver: ServerState.exerciseDriver)
         } catch let error as ExerciseError {
             throw APIError(409, error.message)
         }
@@ -105,7 +106,8 @@ enum Exercises {
     static func control(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8]) throws -> Response {
         let body = try JSONBody(bytes, allowed: ["control", "by", "speed", "message", "to", "inject", "reason"])
         let control = try body.string("control")
-        guard let handle = state.exercise(runID) else {
+        // Permission before taking a run up again from the journal: a player's control re-attaches nothing.
+        guard let handle = try state.drivenExercise(runID, check: { _ = try Runs.authorize(state, user, runID, .exerciseControl) }) else {
             _ = try Runs.authorize(state, user, runID, .read)
             throw APIError(409, "run \(runID) is not an exercise driven by this server (start it with POST /api/exercises)")
         }
@@ -143,7 +145,7 @@ enum Exercises {
             let now = max(exercise.now, exercise.clock.scenarioTime(at: state.now))
             input = target > now ? .skip(target - now) : .tick
         }
-        let step = try handle.session.handle(input, by: user.name)
+        let step = try state.step(handle, runID: runID, input, by: user.name)
         state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }
         let exercise = handle.session.exercise

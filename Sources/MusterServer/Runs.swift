@@ -14,7 +14,8 @@ enum Runs {
 
     static func access(_ state: ServerState, _ snapshot: RunSnapshot) throws -> RunAccess {
         let restricted = try state.journal.restrictedRunIDs().contains(snapshot.record.id)
-        return RunAccess(holders: snapshot.run.holders, restricted: restricted, facilitator: state.exercise(snapshot.record.id)?.facilitator)
+        return RunAccess(holders: snapshot.run.holders, restricted: restricted,
+                         facilitator: state.facilitator(runID: snapshot.record.id, mode: snapshot.record.mode))
     }
 
     static func snapshot(_ state: ServerState, _ runID: String) throws -> RunSnapshot {
@@ -50,7 +51,8 @@ enum Runs {
                 holders = snapshot.run.holders
                 stateID = snapshot.run.currentState ?? NSNull()
             }
-            let access = RunAccess(holders: holders, restricted: restricted.contains(record.id), facilitator: state.exercise(record.id)?.facilitator)
+            let access = RunAccess(holders: holders, restricted: restricted.contains(record.id),
+                                   facilitator: state.facilitator(runID: record.id, mode: record.mode))
             guard Permissions.decide(.read, by: user.name, on: access) == .allowed else { continue }
             out.append([
                 "id": record.id, "title": record.title, "mode": record.mode.rawValue, "playbook_id": record.playbookID,
@@ -139,7 +141,7 @@ enum Runs {
 
     static func command(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8]) throws -> Response {
         let request = try CommandRequest.parse(bytes)
-        if let handle = state.exercise(runID) {
+        if let handle = try state.drivenExercise(runID, check: { _ = try authorize(state, user, runID, .read) }) {
             return try exerciseCommand(state, user, runID, handle, request)
         }
         let lock = state.runLock(runID)
@@ -172,7 +174,7 @@ enum Runs {
         handle.lock.lock()
         defer { handle.lock.unlock() }
         _ = try authorize(state, user, runID, CommandRequest.permissionAction(request.action, playbook: handle.session.exercise.run.playbook))
-        let step = try handle.session.handle(.player(Command(actor: user.name, request.action)), by: user.name)
+        let step = try state.step(handle, runID: runID, .player(Command(actor: user.name, request.action)), by: user.name)
         state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }
         let events = step.events.map { ["type": $0.body.typeName, "actor": $0.actor, "description": RunText.describe($0.body)] }

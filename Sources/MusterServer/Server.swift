@@ -68,6 +68,8 @@ public final class ServerState: @unchecked Sendable {
     private let lock = NSLock()
     private var runLocks: [String: NSLock] = [:]
     private var exercises: [String: ExerciseHandle] = [:]
+    /// Facilitator and driver of exercise runs, as recorded at their start.
+    let exerciseStarts = ExerciseStarts()
 
     final class ExerciseHandle: @unchecked Sendable {
         let session: ExerciseSession
@@ -118,6 +120,13 @@ public final class ServerState: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Stops holding an exercise (another process wrote to its run): the next control takes it up afresh.
+    func forget(_ handle: ExerciseHandle, runID: String) {
+        lock.lock()
+        if exercises[runID] === handle { exercises[runID] = nil }
+        lock.unlock()
+    }
+
     var now: Instant { runtime.clock.now }
 
     /// After a write: wakes the stream poller of the run and, when notifications were queued, the outbox worker.
@@ -161,7 +170,7 @@ struct TimerPumpService: ServiceLifecycle.Service {
             let exercise = handle.session.exercise
             var stepped = false
             if let due = exercise.nextDue, due <= exercise.clock.scenarioTime(at: now) {
-                stepped = (try? handle.session.handle(.tick, by: Command.system))?.events.isEmpty == false
+                stepped = (try? state.step(handle, runID: runID, .tick, by: Command.system))?.events.isEmpty == false
             }
             handle.lock.unlock()
             if stepped { state.wrote(runID: runID) }
@@ -191,12 +200,19 @@ public func buildApplication(state: ServerState, extraServices: [any ServiceLife
     API.register(on: router, state: state)
     var logger = state.logger
     logger.logLevel = .info
-    return Application(
+    var app = Application(
         router: router,
         configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port), serverName: "muster"),
-        services: [TimerPumpService(state: state), StreamShutdownService(hub: state.hub)] + extraServices,
+        services: services(state) + extraServices,
         logger: logger
     )
+    app.beforeServerStarts { state.reattachExercises() }
+    return app
+}
+
+/// The server's own services. The exercise suspender comes first so that it is shut down last.
+func services(_ state: ServerState) -> [any ServiceLifecycle.Service] {
+    [ExerciseSuspendService(state: state), TimerPumpService(state: state), StreamShutdownService(hub: state.hub)]
 }
 
 /// What `muster serve` runs: the application with graceful shutdown on SIGTERM and SIGINT. Prints the bound
@@ -205,16 +221,18 @@ public enum MusterServerMain {
     public static func run(state: ServerState, extraServices: [any ServiceLifecycle.Service] = []) async throws {
         let router = Router(context: MusterRequestContext.self)
         API.register(on: router, state: state)
-        let app = Application(
+        var app = Application(
             router: router,
             configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port), serverName: "muster"),
-            services: [TimerPumpService(state: state), StreamShutdownService(hub: state.hub)] + extraServices,
+            services: services(state) + extraServices,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? state.configuration.port
                 FileHandle.standardOutput.write(Data("muster: serving \(state.journal.path) on http://\(state.configuration.host):\(port)/\n".utf8))
             },
             logger: state.logger
         )
+        // Exercises a server started are driven again before the first request (see docs/server.md).
+        app.beforeServerStarts { state.reattachExercises() }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
 }

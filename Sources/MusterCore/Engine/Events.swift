@@ -130,8 +130,15 @@ public struct ExerciseStarted: Sendable, Hashable, Codable {
     public var players: String?
     /// The scenario clock's speed at the start: `30`, `0.5`, `manual` or `max`.
     public var speed: String
+    /// Who facilitates when it is not the exercise file's first controller: the person who started the
+    /// exercise through `muster serve`. Absent (not null) otherwise, so older payloads keep their bytes.
+    public var facilitator: String?
+    /// `server` when `muster serve` drives the run: a server re-attaches such an open run after a restart.
+    /// Absent for the terminal console.
+    public var driver: String?
 
-    public init(exercise: String, title: String, type: String, file: String, text: String, players: String?, speed: String) {
+    public init(exercise: String, title: String, type: String, file: String, text: String, players: String?, speed: String,
+                facilitator: String? = nil, driver: String? = nil) {
         self.exercise = exercise
         self.title = title
         self.type = type
@@ -139,6 +146,8 @@ public struct ExerciseStarted: Sendable, Hashable, Codable {
         self.text = text
         self.players = players
         self.speed = speed
+        self.facilitator = facilitator
+        self.driver = driver
     }
 }
 
@@ -173,6 +182,9 @@ public enum ExerciseClockChange: Sendable, Hashable, Codable {
     case speedChanged(speed: String)
     case skipped(by: TimeSpan)
     case ended(reason: String)
+    /// Stopped without a person pausing it (the server driving it stopped or restarted), at the scenario time
+    /// last reached; the facilitator resumes it. Replays as `paused`.
+    case suspended(reason: String)
 }
 
 public enum TransitionCause: Sendable, Hashable, Codable {

@@ -24,6 +24,10 @@ public struct ExerciseRun: Sendable {
     public private(set) var facts = ExerciseFacts()
     public private(set) var overrules: [String: RatingOverrule] = [:]
     public private(set) var adHoc: [ExerciseEvaluation.AdHocInject] = []
+    /// Who facilitates: the person who started the exercise through a server, else the file's first controller.
+    public private(set) var facilitator: String
+    /// `server` when a server drives the run (recorded at the start), nil for the console.
+    public private(set) var driver: String?
 
     private let schedule: [Inject]
     private let injectByID: [String: Inject]
@@ -34,6 +38,7 @@ public struct ExerciseRun: Sendable {
         timed = TimedRun(playbook: playbook)
         clock = ScenarioClock(scenario: exercise.clock.start, wall: Instant(millisecondsSinceEpoch: 0), pace: exercise.clock.pace, paused: true)
         now = exercise.clock.start
+        facilitator = exercise.facilitator
         schedule = exercise.injectsInDeliveryOrder
         var byID: [String: Inject] = [:]
         for inject in exercise.injects where byID[inject.id.value] == nil { byID[inject.id.value] = inject }
@@ -64,9 +69,13 @@ public struct ExerciseRun: Sendable {
 
     /// Starts the playbook run in exercise mode with the incident commander's participant, assigns the other
     /// participants their roles, starts the scenario clock at `wall`, and delivers what is due at the start.
-    /// A start the engine refuses comes back as `refusal` and nothing is recorded.
-    public mutating func start(runID: String, file: String, text: String, players: String?, wall: Instant) -> ExerciseStep {
+    /// A start the engine refuses comes back as `refusal` and nothing is recorded. `facilitator` (the person
+    /// starting it through a server) replaces the file's first controller and is recorded with the start.
+    public mutating func start(runID: String, file: String, text: String, players: String?, wall: Instant,
+                               facilitator: String? = nil, driver: String? = nil) -> ExerciseStep {
         guard !started else { return ExerciseStep(refusal: "the exercise has already started") }
+        self.facilitator = facilitator ?? exercise.facilitator
+        self.driver = driver
         let commander = exercise.commander ?? exercise.facilitator
         let start = StartRun(
             runID: runID, mode: .exercise, title: exercise.title, severity: nil,
@@ -79,11 +88,11 @@ public struct ExerciseRun: Sendable {
         absorbEngine(result.events, into: &step)
         emit(.exerciseStarted(ExerciseStarted(
             exercise: exercise.id.value, title: exercise.title, type: exercise.type.rawValue, file: file, text: text,
-            players: players, speed: exercise.clock.pace.description)), by: exercise.facilitator, into: &step)
+            players: players, speed: exercise.clock.pace.description, facilitator: facilitator, driver: driver)), by: self.facilitator, into: &step)
         for participant in exercise.participants where participant.role.value != Playbook.incidentCommander {
             player(Command(actor: commander, .assign(role: participant.role.value, person: participant.person.value)), into: &step)
         }
-        emit(.exerciseClock(.started(speed: exercise.clock.pace.description)), by: exercise.facilitator, into: &step)
+        emit(.exerciseClock(.started(speed: exercise.clock.pace.description)), by: self.facilitator, into: &step)
         advance(to: origin, into: &step)
         return step
     }
@@ -144,6 +153,11 @@ public struct ExerciseRun: Sendable {
             }
             if deliveries[id] != nil { return refuse("inject \(id) was already delivered") }
             deliver(inject, by: actor, into: &step)
+        case .suspend(let reason):
+            if ended { return refuse("the exercise has ended") }
+            guard clock.followsWallClock else { return refuse("the scenario clock is not running") }
+            clock.pause(at: wall)
+            emit(.exerciseClock(.suspended(reason: reason)), by: actor, into: &step)
         case .end(let reason):
             if ended { return refuse("the exercise has already ended") }
             finish(reason: reason, by: actor, into: &step)
@@ -162,13 +176,13 @@ public struct ExerciseRun: Sendable {
     /// notes and lessons are the facilitator's.
     public func defaultActor(for action: Command.Action) -> String {
         let playbook = run.playbook
-        let commander = run.holder(of: Playbook.incidentCommander) ?? exercise.commander ?? exercise.facilitator
+        let commander = run.holder(of: Playbook.incidentCommander) ?? exercise.commander ?? facilitator
         func holder(_ role: String?) -> String { role.flatMap { run.holder(of: $0) } ?? commander }
         switch action {
         case .completeTask(let task, _), .skipTask(let task, _): return holder(playbook.task(task)?.task.role.value)
         case .decide(let decision, _, _): return holder(playbook.decision(decision)?.decision.by.value)
         case .raise: return holder(run.currentState.flatMap { playbook.state($0)?.owner?.value })
-        case .note, .lesson: return exercise.facilitator
+        case .note, .lesson: return facilitator
         default: return commander
         }
     }
@@ -183,10 +197,43 @@ public struct ExerciseRun: Sendable {
     // MARK: Replay
 
     /// Rebuilds the exercise from its journaled events (scenario time in `at`). Never fails.
+    /// The clock comes back with the recorded speed and paused/running state, stopped at the scenario time
+    /// last recorded (its wall anchor is unknown here: `reattach(wall:reason:)` gives it one).
     public mutating func apply(_ event: RunEvent) {
         timed.run.apply(event)
         observe(event)
         if case .runStarted = event.body { started = true }
+        guard case .exerciseClock(let change) = event.body else { return }
+        var pace = clock.pace
+        var paused = clock.isPaused
+        switch change {
+        case .started(let speed):
+            pace = ScenarioPace(parsing: speed) ?? pace
+            paused = false
+        case .speedChanged(let speed): pace = ScenarioPace(parsing: speed) ?? pace
+        case .paused, .suspended: paused = true
+        case .resumed: paused = false
+        case .skipped(let span):
+            // The skip is recorded at the scenario time before it; what it skipped over may have produced no
+            // event, so the jump itself moves scenario time.
+            if !hasEnded { now = max(now, min(event.at + span, end)) }
+        case .ended: break
+        }
+        clock = ScenarioClock(scenario: now, wall: Instant(millisecondsSinceEpoch: 0), pace: pace, paused: paused)
+    }
+
+    /// Takes a replayed exercise up again at wall instant `wall` (a server restarted). Scenario time stays
+    /// where the journal last recorded it: a clock that was running comes back suspended, recorded with
+    /// `reason`, because the wall time that passed meanwhile must not fire every inject due in it at once;
+    /// the facilitator resumes it. A paused, manual or max clock comes back as it was, with nothing recorded.
+    public mutating func reattach(wall: Instant, reason: String) -> ExerciseStep {
+        guard started else { return ExerciseStep(refusal: "the exercise has not started") }
+        guard !hasEnded else { return ExerciseStep(refusal: "the exercise has ended") }
+        let running = clock.followsWallClock
+        clock = ScenarioClock(scenario: now, wall: wall, pace: clock.pace, paused: clock.isPaused || running)
+        var step = ExerciseStep()
+        if running { emit(.exerciseClock(.suspended(reason: reason)), by: Command.system, into: &step) }
+        return step
     }
 
     // MARK: Moving scenario time
@@ -224,7 +271,7 @@ public struct ExerciseRun: Sendable {
 
     /// Delivers or withholds a scheduled inject at its time.
     mutating func consider(_ inject: Inject, into step: inout ExerciseStep) {
-        let actor = inject.controller ?? exercise.facilitator
+        let actor = inject.controller ?? facilitator
         if inject.contingency, firstUnmetEarlierExpectation() == nil {
             emit(.injectWithheld(inject: inject.id.value, reason: "contingency not needed: every expectation of the earlier injects was met"),
                  by: actor, into: &step)
@@ -296,8 +343,10 @@ public struct ExerciseRun: Sendable {
         now = max(now, event.at)
         facts.record(event)
         switch event.body {
-        case .exerciseStarted:
+        case .exerciseStarted(let record):
             started = true
+            facilitator = record.facilitator ?? exercise.facilitator
+            driver = record.driver
         case .injectDelivered(let delivery):
             if delivery.adHoc {
                 adHoc.append(.init(id: delivery.inject, at: event.at, message: delivery.message))
@@ -337,6 +386,9 @@ public enum ExerciseInput: Sendable, Hashable {
     case injectNow(message: String, to: [String])
     /// Deliver a listed inject now, whatever its time or contingency (the controller's call).
     case deliver(inject: String)
+    /// Stop a running clock because whoever drives the exercise goes away (a server shutting down); the
+    /// facilitator resumes it. Refused when the clock is not running.
+    case suspend(reason: String)
     case end(reason: String)
     case overrule(objective: String, rating: Rating, note: String)
 }

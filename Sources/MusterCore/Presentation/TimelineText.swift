@@ -140,6 +140,7 @@ public enum TimelineText {
             case .speedChanged(let speed): return "speed \(speed)"
             case .skipped(let span): return "skipped \(span.description)"
             case .ended(let reason): return "ended: \(oneLine(reason))"
+            case .suspended(let reason): return "suspended: \(oneLine(reason))"
             }
         case .playerActionRejected(let action, let reason): return "\(action): \(oneLine(reason))"
         case .ratingOverruled(let objective, let rating, let note): return "\(objective): \(rating) \(quoted(note))"

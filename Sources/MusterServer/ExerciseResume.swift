@@ -1,0 +1,161 @@
+import Foundation
+import MusterCore
+import MusterExercise
+import MusterJournal
+import ServiceLifecycle
+
+/// What a server needs to know of an exercise run's start without replaying it: who facilitates and whether
+/// a server drives it. Read once per run from its `exercise-started` event (written once, in the run's first
+/// transaction, so it never changes).
+final class ExerciseStarts: @unchecked Sendable {
+    struct Start: Sendable {
+        var facilitator: String?
+        var serverDriven: Bool
+    }
+
+    private let lock = NSLock()
+    private var starts: [String: Start] = [:]
+    /// Runs known not to be exercises (a run's mode never changes): commands on live runs skip the lookup.
+    private var notExercises: Set<String> = []
+    /// Serializes re-attaching, so two requests arriving together take a run up once.
+    let reattaching = NSLock()
+
+    func start(of runID: String, in journal: Journal) -> Start? {
+        lock.lock()
+        let known = starts[runID]
+        lock.unlock()
+        if let known { return known }
+        guard let events = try? journal.storedEvents(runID: runID), !events.isEmpty else { return nil }
+        // A practice run (exercise mode without a scenario) has no such event; as the event comes in the run's
+        // first transaction, its absence is as final as its presence.
+        var start = Start(facilitator: nil, serverDriven: false)
+        if let started = events.lazy.compactMap({ event -> ExerciseStarted? in
+            if case .exerciseStarted(let s) = event.event.body { s } else { nil }
+        }).first {
+            start = Start(facilitator: started.facilitator, serverDriven: started.driver == ServerState.exerciseDriver)
+        }
+        lock.lock()
+        starts[runID] = start
+        lock.unlock()
+        return start
+    }
+
+    /// Whether `runID` is an exercise run, remembering the runs that are not.
+    func isExercise(_ runID: String, in journal: Journal) -> Bool {
+        lock.lock()
+        let known = notExercises.contains(runID) ? false : starts[runID] != nil ? true : nil
+        lock.unlock()
+        if let known { return known }
+        guard let record = try? journal.run(runID) else { return false }
+        if record.mode != .exercise {
+            lock.lock()
+            notExercises.insert(runID)
+            lock.unlock()
+        }
+        return record.mode == .exercise
+    }
+}
+
+extension ServerState {
+    /// Recorded as the `driver` of an exercise this server starts: such runs are taken up again after a restart.
+    static let exerciseDriver = "server"
+
+    /// The facilitator of a run: the person who started the exercise through a server, as recorded in the
+    /// journal (so it survives restarts). Nil for live runs and for exercises run from the terminal console.
+    func facilitator(runID: String, mode: RunMode) -> String? {
+        if let held = exercise(runID) { return held.facilitator }
+        guard mode == .exercise, let start = exerciseStarts.start(of: runID, in: journal), start.serverDriven else { return nil }
+        return start.facilitator
+    }
+
+    /// Whether `runID` is an open exercise run started through a server (this one or another, before a restart).
+    func isServerDrivenExercise(_ runID: String) -> Bool {
+        guard exerciseStarts.isExercise(runID, in: journal),
+              let closed = try? journal.closedRunIDs(), !closed.contains(runID) else { return false }
+        return exerciseStarts.start(of: runID, in: journal)?.serverDriven == true
+    }
+
+    /// The session driving `runID` here. A server-driven exercise run this process does not hold (another
+    /// server started it, or re-attaching at start-up failed) is taken up from the journal, after `check`
+    /// (the caller's permission) passes: nobody without the right causes a re-attach. Nil for a run no server drives.
+    func drivenExercise(_ runID: String, check: () throws -> Void) throws -> ExerciseHandle? {
+        if let held = exercise(runID) { return held }
+        guard isServerDrivenExercise(runID) else { return nil }
+        try check()
+        return reattach(runID)
+    }
+
+    /// Takes up every open exercise run that a server started (called before the server starts listening).
+    func reattachExercises() {
+        guard let runs = try? journal.runs(), let closed = try? journal.closedRunIDs() else { return }
+        for record in runs where record.mode == .exercise && !closed.contains(record.id) && exercise(record.id) == nil {
+            guard exerciseStarts.start(of: record.id, in: journal)?.serverDriven == true else { continue }
+            _ = reattach(record.id)
+        }
+    }
+
+    /// Re-attaches one run; nil (logged) when it cannot be taken up.
+    private func reattach(_ runID: String) -> ExerciseHandle? {
+        exerciseStarts.reattaching.lock()
+        defer { exerciseStarts.reattaching.unlock() }
+        if let held = exercise(runID) { return held }
+        do {
+            let record = try journal.run(runID)
+            let reason = "the server driving this exercise restarted; scenario time stopped where the journal last recorded it; the facilitator resumes the clock"
+            let (session, step) = try ExerciseSession.reattach(journal: journal, record: record, reason: reason, clock: runtime.clock)
+            let handle = ExerciseHandle(session: session, facilitator: session.exercise.facilitator)
+            keep(handle, runID: runID)
+            if !step.events.isEmpty { wrote(runID: runID) }
+            logger.info("exercise taken up again", metadata: [
+                "run": "\(runID)", "facilitator": "\(handle.facilitator)", "suspended": "\(!step.events.isEmpty)",
+                "scenario_now": "\(session.exercise.now.iso8601)",
+            ])
+            return handle
+        } catch {
+            logger.warning("exercise not taken up again", metadata: ["run": "\(runID)", "why": "\(error)"])
+            return nil
+        }
+    }
+
+    /// One input to a held exercise (the caller holds `handle.lock`). When another process appended to the run
+    /// meanwhile (another server took it up), this copy is stale: it is dropped, so that the next control takes
+    /// the run up again from the journal, and the caller gets a 409 to retry.
+    func step(_ handle: ExerciseHandle, runID: String, _ input: ExerciseInput, by actor: String) throws -> ExerciseStep {
+        do {
+            return try handle.session.handle(input, by: actor)
+        } catch JournalError.sequenceConflict {
+            forget(handle, runID: runID)
+            logger.warning("exercise changed by another process; taken up afresh on the next control", metadata: ["run": "\(runID)"])
+            throw APIError(409, "exercise run \(runID) was changed by another process; try again")
+        }
+    }
+
+    /// On shutdown: each running exercise clock this server drives is suspended at the scenario time reached
+    /// and the suspension journaled, so a restart takes it up exactly there (paused, for the facilitator to resume).
+    func suspendExercises(reason: String) {
+        for (runID, handle) in heldExercises() {
+            handle.lock.lock()
+            let running = handle.session.exercise.clock.followsWallClock && !handle.session.exercise.hasEnded
+            var suspended = false
+            if running {
+                do {
+                    suspended = try handle.session.handle(.suspend(reason: reason), by: Command.system).refusal == nil
+                } catch {
+                    logger.warning("exercise clock not suspended at shutdown", metadata: ["run": "\(runID)", "why": "\(error)"])
+                }
+            }
+            handle.lock.unlock()
+            if suspended { wrote(runID: runID) }
+        }
+    }
+}
+
+/// Suspends the running exercise clocks when shutdown begins. Listed first among the services, so it is shut
+/// down last: after the HTTP server has drained (no control in flight) and the timer pump has stopped.
+struct ExerciseSuspendService: ServiceLifecycle.Service {
+    let state: ServerState
+    func run() async throws {
+        try? await gracefulShutdown()
+        state.suspendExercises(reason: "the server driving this exercise stopped; the facilitator resumes the clock when it is back")
+    }
+}
