@@ -1,5 +1,6 @@
 import Foundation
 import MusterJournal
+import NIOCore
 
 /// Fans each run's new timeline events out to its live subscribers (SSE). One poller per watched run reads the
 /// journal's new rows at most every `interval` (shared by all subscribers of that run), so events appended by any
@@ -8,6 +9,10 @@ import MusterJournal
 /// A subscriber gets batches in seq order. Resuming (`Last-Event-ID`) is the caller's: it subscribes first, then
 /// reads the backlog from the journal, then drops batch events at or below the last seq it sent. Nothing is
 /// missed (the subscription is older than the backlog read) and nothing is sent twice (the seq filter).
+///
+/// Each event is encoded as its SSE frame once per poll, not once per subscriber: with 100 subscribers the JSON
+/// encoding was most of the server's work under load. Subscribers share the frames' storage (`ByteBuffer` is
+/// copy-on-write).
 final class EventHub: @unchecked Sendable {
     let journal: Journal
     let interval: Duration
@@ -17,7 +22,7 @@ final class EventHub: @unchecked Sendable {
 
     final class Feed: @unchecked Sendable {
         var last: Int
-        var subscribers: [UUID: AsyncStream<[StoredEvent]>.Continuation] = [:]
+        var subscribers: [UUID: AsyncStream<FrameBatch>.Continuation] = [:]
         var task: _Concurrency.Task<Void, Never>?
         var wake: AsyncStream<Void>.Continuation?
         init(last: Int) { self.last = last }
@@ -29,9 +34,9 @@ final class EventHub: @unchecked Sendable {
     }
 
     /// Subscribes to a run's new events; the stream ends when the hub stops.
-    func subscribe(runID: String) throws(JournalError) -> (UUID, AsyncStream<[StoredEvent]>) {
+    func subscribe(runID: String) throws(JournalError) -> (UUID, AsyncStream<FrameBatch>) {
         let id = UUID()
-        let (stream, continuation) = AsyncStream<[StoredEvent]>.makeStream(bufferingPolicy: .unbounded)
+        let (stream, continuation) = AsyncStream<FrameBatch>.makeStream(bufferingPolicy: .unbounded)
         let head = try journal.head(runID: runID).sequence
         lock.lock()
         if stopped {
@@ -118,10 +123,48 @@ final class EventHub: @unchecked Sendable {
         let last = feed.last
         lock.unlock()
         guard let events = try? journal.storedEvents(runID: runID, after: last), !events.isEmpty else { return }
+        let batch = FrameBatch(events)
         lock.lock()
         feed.last = events.last!.seq
         let subscribers = Array(feed.subscribers.values)
         lock.unlock()
-        for s in subscribers { s.yield(events) }
+        for s in subscribers { s.yield(batch) }
+    }
+
+    /// One timeline event as an SSE frame: `id: SEQ`, `event: timeline`, `data: {json}`.
+    static func frame(_ event: StoredEvent) -> ByteBuffer {
+        let data = (try? JSONSerialization.data(withJSONObject: EventJSON.object(event), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(data.count + 40)
+        buffer.writeString("id: \(event.seq)\nevent: timeline\ndata: ")
+        buffer.writeBytes(data)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+}
+
+/// New events of a run in seq order, encoded once for all subscribers: each frame, and all of them joined (what a
+/// subscriber that has sent nothing of the batch yet writes in one go).
+struct FrameBatch: Sendable {
+    let seqs: [Int]
+    let frames: [ByteBuffer]
+    let joined: ByteBuffer
+
+    init(_ events: [StoredEvent]) {
+        seqs = events.map(\.seq)
+        frames = events.map(EventHub.frame)
+        var joined = ByteBuffer()
+        joined.reserveCapacity(frames.reduce(0) { $0 + $1.readableBytes })
+        for f in frames { joined.writeImmutableBuffer(f) }
+        self.joined = joined
+    }
+
+    /// What to send to a subscriber that has sent up to seq `last`, and the new last seq.
+    func after(_ last: Int) -> (ByteBuffer?, Int) {
+        guard let first = seqs.first, let final = seqs.last, final > last else { return (nil, last) }
+        if first > last { return (joined, final) }
+        var out = ByteBuffer()
+        for (seq, frame) in zip(seqs, frames) where seq > last { out.writeImmutableBuffer(frame) }
+        return (out, final)
     }
 }

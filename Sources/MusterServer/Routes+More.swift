@@ -27,12 +27,9 @@ enum Stream {
             }
             try await writer.write(buffer)
             for await batch in stream {
-                var out = ByteBuffer()
-                for event in batch where event.seq > last {
-                    append(event, to: &out)
-                    last = event.seq
-                }
-                if out.readableBytes > 0 { try await writer.write(out) }
+                let (out, newLast) = batch.after(last)
+                last = newLast
+                if let out { try await writer.write(out) }
             }
             try await writer.finish(nil)
         }
@@ -40,10 +37,8 @@ enum Stream {
     }
 
     static func append(_ event: StoredEvent, to buffer: inout ByteBuffer) {
-        let data = (try? JSONSerialization.data(withJSONObject: EventJSON.object(event), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        buffer.writeString("id: \(event.seq)\nevent: timeline\ndata: ")
-        buffer.writeBytes(data)
-        buffer.writeString("\n\n")
+        var frame = EventHub.frame(event)
+        buffer.writeBuffer(&frame)
     }
 }
 

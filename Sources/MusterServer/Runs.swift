@@ -133,20 +133,13 @@ enum Runs {
         return API.json(["run": runID, "events": events.map(EventJSON.object)])
     }
 
-    static func command(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8]) throws -> Response {
+    static func command(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8]) async throws -> Response {
         let request = try CommandRequest.parse(bytes)
         if let handle = state.exercise(runID) {
             return try exerciseCommand(state, user, runID, handle, request)
         }
-        let lock = state.runLock(runID)
-        lock.lock()
-        defer { lock.unlock() }
-        let (snapshot, _) = try authorize(state, user, runID, CommandRequest.permissionAction(request.action, playbook: try playbook(state, runID)))
-        if snapshot.run.status == .closed, case .note = request.action {} else if snapshot.run.status == .closed {
-            throw APIError(409, "run \(runID) is closed")
-        }
-        let result = try state.runtime.execute(Command(actor: user.name, request.action), on: runID)
-        if result.sequences != nil { state.wrote(runID: runID, effects: result.effects) }
+        // Permission, closed-run check, decision and append happen in the writer's batch (group commit).
+        let result = try await state.writer.submit(runID: runID, user: user, action: request.action).get()
         var produced: [[String: Any]] = []
         if let sequences = result.sequences {
             for (offset, event) in (result.timerEvents + result.events).enumerated() {
