@@ -26,10 +26,18 @@ enum Stream {
                 last = event.seq
             }
             try await writer.write(buffer)
-            for await batch in stream {
-                let (out, newLast) = batch.after(last)
-                last = newLast
-                if let out { try await writer.write(out) }
+            // Hummingbird shuts its HTTP server down before the app's other services (it is last in their group)
+            // and waits for open connections; a stream left open would hold shutdown forever. So the stream
+            // itself ends the feeds when the server's graceful shutdown begins (this handler runs in the server's
+            // task tree, whose graceful-shutdown signal it sees).
+            try await withGracefulShutdownHandler {
+                for await batch in stream {
+                    let (out, newLast) = batch.after(last)
+                    last = newLast
+                    if let out { try await writer.write(out) }
+                }
+            } onGracefulShutdown: {
+                state.hub.stop()
             }
             try await writer.finish(nil)
         }
