@@ -1,5 +1,7 @@
 import Foundation
+import MusterCore
 import MusterJournal
+import MusterRuntime
 import NIOCore
 
 /// Fans each run's new timeline events out to its live subscribers (SSE). One poller per watched run reads the
@@ -27,6 +29,9 @@ final class EventHub: @unchecked Sendable {
         var wake: AsyncStream<Void>.Continuation?
         init(last: Int) { self.last = last }
     }
+
+    /// The shortest time between two polls of one run.
+    static let coalesce: Duration = .milliseconds(20)
 
     init(journal: Journal, interval: Duration = .milliseconds(200)) {
         self.journal = journal
@@ -114,6 +119,9 @@ final class EventHub: @unchecked Sendable {
             for await _ in wakes {
                 guard let self, !_Concurrency.Task.isCancelled else { return }
                 self.poll(feed, runID: runID)
+                // At most one poll per `coalesce`: under a burst of commands every nudge would otherwise cost a
+                // journal read and one write per subscriber; now a batch collects what came meanwhile.
+                try? await _Concurrency.Task.sleep(for: Self.coalesce)
             }
         }
     }
@@ -131,15 +139,74 @@ final class EventHub: @unchecked Sendable {
         for s in subscribers { s.yield(batch) }
     }
 
-    /// One timeline event as an SSE frame: `id: SEQ`, `event: timeline`, `data: {json}`.
+    /// One timeline event as an SSE frame: `id: SEQ`, `event: timeline`, `data: {json}` (`EventJSON.bytes`).
     static func frame(_ event: StoredEvent) -> ByteBuffer {
-        let data = (try? JSONSerialization.data(withJSONObject: EventJSON.object(event), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(data.count + 40)
-        buffer.writeString("id: \(event.seq)\nevent: timeline\ndata: ")
-        buffer.writeBytes(data)
-        buffer.writeString("\n\n")
-        return buffer
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(event.payload.utf8.count + 320)
+        bytes.append(contentsOf: "id: \(event.seq)\nevent: timeline\ndata: ".utf8)
+        EventJSON.write(seq: event.seq, event: event.event, payload: event.payload, hash: event.hash, scenario: event.scenarioTime, into: &bytes)
+        bytes.append(contentsOf: [10, 10])
+        return ByteBuffer(bytes: bytes)
+    }
+}
+
+/// The same JSON as `EventJSON.object` serialized with sorted keys, written directly: under load the
+/// dictionary + `JSONSerialization` round trip (and its key sorting) was the server's largest cost.
+extension EventJSON {
+    static func write(seq: Int, event: RunEvent, payload: String?, hash: String?, scenario: Instant?, into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"actor":"#.utf8)
+        string(event.actor, into: &out)
+        out.append(contentsOf: #","at":"#.utf8)
+        string(event.at.iso8601, into: &out)
+        out.append(contentsOf: #","description":"#.utf8)
+        string(RunText.describe(event.body), into: &out)
+        if let hash {
+            out.append(contentsOf: #","hash":"#.utf8)
+            string(hash, into: &out)
+        }
+        out.append(contentsOf: #","payload":"#.utf8)
+        if let payload {
+            out.append(contentsOf: payload.utf8)  // the journal's canonical JSON of the body
+        } else if let data = try? payloadEncoder.encode(event.body) {
+            out.append(contentsOf: data)
+        } else {
+            out.append(contentsOf: "null".utf8)
+        }
+        out.append(contentsOf: #","role":"#.utf8)
+        if let role = event.role { string(role, into: &out) } else { out.append(contentsOf: "null".utf8) }
+        if let scenario {
+            out.append(contentsOf: #","scenario_at":"#.utf8)
+            string(scenario.iso8601, into: &out)
+        }
+        out.append(contentsOf: #","seq":\#(seq),"type":"#.utf8)
+        string(event.body.typeName, into: &out)
+        out.append(125)  // }
+    }
+
+    /// Thread-safe: `encode` keeps no state between calls.
+    nonisolated(unsafe) static let payloadEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// A JSON string: `"` and `\\` escaped, control characters as short escapes or `\\u00XX`.
+    static func string(_ text: String, into out: inout [UInt8]) {
+        out.append(34)
+        for b in text.utf8 {
+            switch b {
+            case 34: out.append(contentsOf: [92, 34])
+            case 92: out.append(contentsOf: [92, 92])
+            case 10: out.append(contentsOf: [92, 110])
+            case 13: out.append(contentsOf: [92, 114])
+            case 9: out.append(contentsOf: [92, 116])
+            case 0..<32:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            default: out.append(b)
+            }
+        }
+        out.append(34)
     }
 }
 
