@@ -31,7 +31,7 @@ final class EventHub: @unchecked Sendable {
     }
 
     /// The shortest time between two polls of one run.
-    static let coalesce: Duration = .milliseconds(20)
+    static let coalesce: Duration = .milliseconds(50)
 
     init(journal: Journal, interval: Duration = .milliseconds(200)) {
         self.journal = journal
@@ -119,8 +119,9 @@ final class EventHub: @unchecked Sendable {
             for await _ in wakes {
                 guard let self, !_Concurrency.Task.isCancelled else { return }
                 self.poll(feed, runID: runID)
-                // At most one poll per `coalesce`: under a burst of commands every nudge would otherwise cost a
-                // journal read and one write per subscriber; now a batch collects what came meanwhile.
+                // At most one poll per `coalesce` (20 a second: still live for a board): under a burst of commands
+                // every nudge would otherwise cost a journal read and one write per subscriber; now a batch collects
+                // what came meanwhile.
                 try? await _Concurrency.Task.sleep(for: Self.coalesce)
             }
         }

@@ -21,15 +21,17 @@ public struct APIError: Error, Sendable, Hashable {
 enum JSONAny: Decodable {
     case null, bool(Bool), int(Int), number(Double), string(String), array([JSONAny]), object([String: JSONAny])
 
+    /// Each failed `try?` costs a thrown error: the likeliest kinds (strings, then the body's object) come first.
+    /// The kinds do not overlap (the decoder never reads a number as a string or a bool), so order only costs time.
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
+        else if let v = try? c.decode(String.self) { self = .string(v) }
+        else if let v = try? c.decode([String: JSONAny].self) { self = .object(v) }
         else if let v = try? c.decode(Bool.self) { self = .bool(v) }
         else if let v = try? c.decode(Int.self) { self = .int(v) }
         else if let v = try? c.decode(Double.self) { self = .number(v) }
-        else if let v = try? c.decode(String.self) { self = .string(v) }
-        else if let v = try? c.decode([JSONAny].self) { self = .array(v) }
-        else { self = .object(try c.decode([String: JSONAny].self)) }
+        else { self = .array(try c.decode([JSONAny].self)) }
     }
 }
 
@@ -46,6 +48,11 @@ struct JSONBody {
             throw .badRequest("the request body is not JSON")
         }
         guard case .object(let fields) = value else { throw .badRequest("the request body must be a JSON object") }
+        try self.init(fields: fields, allowed: allowed)
+    }
+
+    /// Fields already decoded, checked against `allowed` (a body read once, then held to the keys of its kind).
+    init(fields: [String: JSONAny], allowed: Set<String>) throws(APIError) {
         for key in fields.keys.sorted() where !allowed.contains(key) {
             var message = "unknown field '\(key)'" + Suggestion.hint(for: key, in: Array(allowed))
             message += "; expected one of: \(allowed.sorted().joined(separator: ", "))"
@@ -105,15 +112,17 @@ struct CommandRequest {
         "close": ["type", "reason"],
     ]
 
+    static let allFields = Set(fieldsByType.values.flatMap { $0 })
+
     static func parse(_ bytes: [UInt8]) throws(APIError) -> CommandRequest {
-        let all = Set(fieldsByType.values.flatMap { $0 })
+        let all = allFields
         let loose = try JSONBody(bytes, allowed: all)
         let type = try loose.string("type")
         guard let allowed = fieldsByType[type] else {
             let message = "field 'type': '\(type)' is not a command" + Suggestion.hint(for: type, in: Array(fieldsByType.keys))
             throw .badRequest(message + "; expected one of: \(fieldsByType.keys.sorted().joined(separator: ", "))", field: "type")
         }
-        let body = try JSONBody(bytes, allowed: allowed)
+        let body = try JSONBody(fields: loose.fields, allowed: allowed)  // decoded once, checked again
         let action: Command.Action
         switch type {
         case "assign": action = .assign(role: try body.string("role"), person: try body.string("person"))
