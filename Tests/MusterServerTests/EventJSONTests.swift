@@ -48,3 +48,38 @@ struct EventJSONTests {
         }
     }
 }
+
+/// Request bodies are read by a small strict JSON reader: what it accepts and refuses.
+@Suite("Request body JSON")
+struct RequestBodyJSONTests {
+    static let refused = [
+        #"{"type":"note","text":"a""#, #"{"type":"note","text":"a"} x"#, #"{'type':'note'}"#, "{\"type\":\"note\",\"text\":\"a\u{01}\"}",
+        #"{"type":"note","text":"\q"}"#, #"{"type":"note","text":"a",}"#, #"{"type":01}"#, #"NaN"#, #"{"type":"note","text":"\ud83d"}"#, "",
+    ]
+
+    @Test("malformed bodies are 400 'not JSON'", arguments: refused)
+    func refusedBodies(_ body: String) async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.router) { client async throws in
+            let id = try await client.declareRun(f)
+            let r = try await client.call(f, "Lee", .post, "/api/runs/\(id)/commands", raw: body)
+            #expect(r.status == 400, "\(body): \(r.text)")
+            #expect(r.text.contains("not JSON") || r.text.contains("must be a JSON object"), "\(body): \(r.text)")
+        }
+    }
+
+    @Test("escapes, surrogate pairs and whitespace decode to the text sent")
+    func escapes() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.router) { client async throws in
+            let id = try await client.declareRun(f)
+            let raw = " \n{ \"type\" : \"note\" ,\t\"text\":\"caf\\u00e9 \\ud83d\\ude92 \\\"q\\\" \\\\ \\/ \\n end\" } \r\n"
+            let r = try await client.call(f, "Lee", .post, "/api/runs/\(id)/commands", raw: raw)
+            #expect(r.status == 200, "\(r.text)")
+            let notes = try f.state.journal.events(runID: id).compactMap { e -> String? in
+                if case .noteAdded(let text) = e.body { text } else { nil }
+            }
+            #expect(notes == ["café 🚒 \"q\" \\ / \n end"])
+        }
+    }
+}
