@@ -252,28 +252,40 @@ extension Journal {
     public func storedEvents(runID: String, after: Int = 0) throws(JournalError) -> [StoredEvent] {
         let path = self.path
         return try read { db in
-            var out: [StoredEvent] = []
+            struct Fields { var seq: Int; var at: Int64; var scenario: Int64?; var actor: String; var role: String?; var type: String
+                            var payload: String; var prevHash: String; var hash: String }
+            var fields: [Fields] = []
+            var joined = "["
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash
                 FROM events WHERE run_id = ? AND seq > ? ORDER BY seq
                 """, arguments: [runID, after])
-            let decoder = JSONDecoder()
             while let row = try rows.next() {
-                let seq: Int = row[0]
-                let payload: String = row[6]
-                let body: RunEvent.Body
-                do { body = try decoder.decode(RunEvent.Body.self, from: Data(payload.utf8)) } catch {
-                    throw JournalError.undecodableEvent(runID: runID, seq: seq, detail: Journal.describe(error))
-                }
-                let scenario: Int64? = row[2]
-                out.append(StoredEvent(
-                    runID: runID, seq: seq,
-                    event: RunEvent(at: Instant(millisecondsSinceEpoch: row[1]), actor: row[3], role: row[4], body),
-                    scenarioTime: scenario.map { Instant(millisecondsSinceEpoch: $0) },
-                    type: row[5], payload: payload, prevHash: row[7], hash: row[8]))
+                let f = Fields(seq: row[0], at: row[1], scenario: row[2], actor: row[3], role: row[4], type: row[5], payload: row[6],
+                               prevHash: row[7], hash: row[8])
+                if !fields.isEmpty { joined += "," }
+                joined += f.payload
+                fields.append(f)
             }
-            if out.isEmpty { _ = try Journal.head(db, runID: runID, path: path) }
-            return out
+            joined += "]"
+            if fields.isEmpty {
+                _ = try Journal.head(db, runID: runID, path: path)  // unknown run?
+                return []
+            }
+            // One decoder call for all the rows, as `events` does (the live stream reads every new row).
+            let bodies: [RunEvent.Body]
+            do {
+                bodies = try JSONDecoder().decode([RunEvent.Body].self, from: Data(joined.utf8))
+            } catch {
+                throw try Journal.undecodable(db, runID: runID, after: after, fallback: error)
+            }
+            return zip(fields, bodies).map { f, body in
+                StoredEvent(
+                    runID: runID, seq: f.seq,
+                    event: RunEvent(at: Instant(millisecondsSinceEpoch: f.at), actor: f.actor, role: f.role, body),
+                    scenarioTime: f.scenario.map { Instant(millisecondsSinceEpoch: $0) },
+                    type: f.type, payload: f.payload, prevHash: f.prevHash, hash: f.hash)
+            }
         }
     }
 

@@ -144,6 +144,53 @@ public final class IncidentRuntime: @unchecked Sendable {
         throw .tooManyConflicts(runID: runID, attempts: maximumAttempts)
     }
 
+    /// Group commit: several commands on one run, decided one after another against the state the previous ones
+    /// left (timers due by now are caught up before the first), and all their events appended in ONE transaction
+    /// with the expected sequence, then applied. One fsync for the batch instead of one per command; a lost race
+    /// decides the whole batch again (bounded retries), exactly as `execute` does for one command.
+    ///
+    /// `admit(i, run)` is asked before command `i` is decided, with the run as the commands before it left it
+    /// (permissions follow an `assign` earlier in the batch); a command it refuses is skipped and its result is
+    /// nil. It may be called again for the same `i` after a lost race. Each result's `run` is the run after the
+    /// whole batch; its `sequences` are the seqs of that command's own timer and command events.
+    public func executeBatch(_ commands: [Command], on runID: String, admit: (Int, Run) -> Bool) throws(RuntimeError) -> [CommandResult?] {
+        for attempt in 1...maximumAttempts {
+            let open = try refreshed(runID: runID)
+            let now = max(clock.now, open.lastEventAt)
+            var timed = open.timed
+            var steps: [(step: StepResult, offset: Int)?] = []
+            var toAppend: [RunEvent] = []
+            var effects: [Effect] = []
+            for (index, command) in commands.enumerated() {
+                guard admit(index, timed.run) else { steps.append(nil); continue }
+                let step = timed.handle(command, at: now, fireAtDueTimes: false)
+                steps.append((step, toAppend.count))
+                toAppend += step.timerEvents + step.events
+                effects += step.effects
+            }
+            var base = open.sequence
+            if !toAppend.isEmpty {
+                let outbox = try outboxRequests(for: effects, run: timed.run)
+                do {
+                    base = try journal.append(runID: runID, expectedSequence: open.sequence, events: toAppend, outbox: outbox).head.sequence - toAppend.count
+                } catch .sequenceConflict {
+                    continue  // someone else appended first: decide the batch again against the new state
+                } catch {
+                    throw .journal(error)
+                }
+                store(OpenRun(sha: open.sha, timed: timed, sequence: base + toAppend.count, lastEventAt: toAppend.last!.at), runID: runID)
+            }
+            return steps.map { entry -> CommandResult? in
+                guard let (step, offset) = entry else { return nil }
+                let count = step.timerEvents.count + step.events.count
+                return CommandResult(runID: runID, timerEvents: step.timerEvents, events: step.events, effects: step.effects,
+                                     rejection: step.rejection, sequences: count == 0 ? nil : (base + offset + 1)...(base + offset + count),
+                                     run: timed.run, attempts: attempt, timerRejection: timed.timerRejection)
+            }
+        }
+        throw .tooManyConflicts(runID: runID, attempts: maximumAttempts)
+    }
+
     // MARK: - Reading
 
     /// The run as its journal has it now (replayed; nothing is fired or written).

@@ -56,7 +56,7 @@ enum API {
         }
         api.post("runs/:id/commands") { request, context in
             try await handle(state, request, context) { user in
-                try Runs.command(state, user, try id(context), try await body(request, state))
+                try await Runs.command(state, user, try id(context), try await body(request, state))
             }
         }
         api.get("runs/:id/report") { request, context in

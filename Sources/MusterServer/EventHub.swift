@@ -1,5 +1,8 @@
 import Foundation
+import MusterCore
 import MusterJournal
+import MusterRuntime
+import NIOCore
 
 /// Fans each run's new timeline events out to its live subscribers (SSE). One poller per watched run reads the
 /// journal's new rows at most every `interval` (shared by all subscribers of that run), so events appended by any
@@ -8,6 +11,10 @@ import MusterJournal
 /// A subscriber gets batches in seq order. Resuming (`Last-Event-ID`) is the caller's: it subscribes first, then
 /// reads the backlog from the journal, then drops batch events at or below the last seq it sent. Nothing is
 /// missed (the subscription is older than the backlog read) and nothing is sent twice (the seq filter).
+///
+/// Each event is encoded as its SSE frame once per poll, not once per subscriber: with 100 subscribers the JSON
+/// encoding was most of the server's work under load. Subscribers share the frames' storage (`ByteBuffer` is
+/// copy-on-write).
 final class EventHub: @unchecked Sendable {
     let journal: Journal
     let interval: Duration
@@ -17,11 +24,14 @@ final class EventHub: @unchecked Sendable {
 
     final class Feed: @unchecked Sendable {
         var last: Int
-        var subscribers: [UUID: AsyncStream<[StoredEvent]>.Continuation] = [:]
+        var subscribers: [UUID: AsyncStream<FrameBatch>.Continuation] = [:]
         var task: _Concurrency.Task<Void, Never>?
         var wake: AsyncStream<Void>.Continuation?
         init(last: Int) { self.last = last }
     }
+
+    /// The shortest time between two polls of one run.
+    static let coalesce: Duration = .milliseconds(50)
 
     init(journal: Journal, interval: Duration = .milliseconds(200)) {
         self.journal = journal
@@ -29,9 +39,9 @@ final class EventHub: @unchecked Sendable {
     }
 
     /// Subscribes to a run's new events; the stream ends when the hub stops.
-    func subscribe(runID: String) throws(JournalError) -> (UUID, AsyncStream<[StoredEvent]>) {
+    func subscribe(runID: String) throws(JournalError) -> (UUID, AsyncStream<FrameBatch>) {
         let id = UUID()
-        let (stream, continuation) = AsyncStream<[StoredEvent]>.makeStream(bufferingPolicy: .unbounded)
+        let (stream, continuation) = AsyncStream<FrameBatch>.makeStream(bufferingPolicy: .unbounded)
         let head = try journal.head(runID: runID).sequence
         lock.lock()
         if stopped {
@@ -109,6 +119,10 @@ final class EventHub: @unchecked Sendable {
             for await _ in wakes {
                 guard let self, !_Concurrency.Task.isCancelled else { return }
                 self.poll(feed, runID: runID)
+                // At most one poll per `coalesce` (20 a second: still live for a board): under a burst of commands
+                // every nudge would otherwise cost a journal read and one write per subscriber; now a batch collects
+                // what came meanwhile.
+                try? await _Concurrency.Task.sleep(for: Self.coalesce)
             }
         }
     }
@@ -118,10 +132,107 @@ final class EventHub: @unchecked Sendable {
         let last = feed.last
         lock.unlock()
         guard let events = try? journal.storedEvents(runID: runID, after: last), !events.isEmpty else { return }
+        let batch = FrameBatch(events)
         lock.lock()
         feed.last = events.last!.seq
         let subscribers = Array(feed.subscribers.values)
         lock.unlock()
-        for s in subscribers { s.yield(events) }
+        for s in subscribers { s.yield(batch) }
+    }
+
+    /// One timeline event as an SSE frame: `id: SEQ`, `event: timeline`, `data: {json}` (`EventJSON.bytes`).
+    static func frame(_ event: StoredEvent) -> ByteBuffer {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(event.payload.utf8.count + 320)
+        bytes.append(contentsOf: "id: \(event.seq)\nevent: timeline\ndata: ".utf8)
+        EventJSON.write(seq: event.seq, event: event.event, payload: event.payload, hash: event.hash, scenario: event.scenarioTime, into: &bytes)
+        bytes.append(contentsOf: [10, 10])
+        return ByteBuffer(bytes: bytes)
+    }
+}
+
+/// The same JSON as `EventJSON.object` serialized with sorted keys, written directly: under load the
+/// dictionary + `JSONSerialization` round trip (and its key sorting) was the server's largest cost.
+extension EventJSON {
+    static func write(seq: Int, event: RunEvent, payload: String?, hash: String?, scenario: Instant?, into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"actor":"#.utf8)
+        string(event.actor, into: &out)
+        out.append(contentsOf: #","at":"#.utf8)
+        string(event.at.iso8601, into: &out)
+        out.append(contentsOf: #","description":"#.utf8)
+        string(RunText.describe(event.body), into: &out)
+        if let hash {
+            out.append(contentsOf: #","hash":"#.utf8)
+            string(hash, into: &out)
+        }
+        out.append(contentsOf: #","payload":"#.utf8)
+        if let payload {
+            out.append(contentsOf: payload.utf8)  // the journal's canonical JSON of the body
+        } else if let data = try? payloadEncoder.encode(event.body) {
+            out.append(contentsOf: data)
+        } else {
+            out.append(contentsOf: "null".utf8)
+        }
+        out.append(contentsOf: #","role":"#.utf8)
+        if let role = event.role { string(role, into: &out) } else { out.append(contentsOf: "null".utf8) }
+        if let scenario {
+            out.append(contentsOf: #","scenario_at":"#.utf8)
+            string(scenario.iso8601, into: &out)
+        }
+        out.append(contentsOf: #","seq":\#(seq),"type":"#.utf8)
+        string(event.body.typeName, into: &out)
+        out.append(125)  // }
+    }
+
+    /// Thread-safe: `encode` keeps no state between calls.
+    nonisolated(unsafe) static let payloadEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// A JSON string: `"` and `\\` escaped, control characters as short escapes or `\\u00XX`.
+    static func string(_ text: String, into out: inout [UInt8]) {
+        out.append(34)
+        for b in text.utf8 {
+            switch b {
+            case 34: out.append(contentsOf: [92, 34])
+            case 92: out.append(contentsOf: [92, 92])
+            case 10: out.append(contentsOf: [92, 110])
+            case 13: out.append(contentsOf: [92, 114])
+            case 9: out.append(contentsOf: [92, 116])
+            case 0..<32:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            default: out.append(b)
+            }
+        }
+        out.append(34)
+    }
+}
+
+/// New events of a run in seq order, encoded once for all subscribers: each frame, and all of them joined (what a
+/// subscriber that has sent nothing of the batch yet writes in one go).
+struct FrameBatch: Sendable {
+    let seqs: [Int]
+    let frames: [ByteBuffer]
+    let joined: ByteBuffer
+
+    init(_ events: [StoredEvent]) {
+        seqs = events.map(\.seq)
+        frames = events.map(EventHub.frame)
+        var joined = ByteBuffer()
+        joined.reserveCapacity(frames.reduce(0) { $0 + $1.readableBytes })
+        for f in frames { joined.writeImmutableBuffer(f) }
+        self.joined = joined
+    }
+
+    /// What to send to a subscriber that has sent up to seq `last`, and the new last seq.
+    func after(_ last: Int) -> (ByteBuffer?, Int) {
+        guard let first = seqs.first, let final = seqs.last, final > last else { return (nil, last) }
+        if first > last { return (joined, final) }
+        var out = ByteBuffer()
+        for (seq, frame) in zip(seqs, frames) where seq > last { out.writeImmutableBuffer(frame) }
+        return (out, final)
     }
 }

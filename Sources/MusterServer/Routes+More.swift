@@ -26,17 +26,15 @@ enum Stream {
                 last = event.seq
             }
             try await writer.write(buffer)
-            // Hummingbird shuts its HTTP server down before the services listed ahead of it (StreamShutdownService
-            // included), and the server waits for this response: end the streams as soon as it starts draining,
-            // or SIGTERM hangs once a board has been open.
+            // Hummingbird shuts its HTTP server down before the app's other services (it is last in their group)
+            // and waits for open connections; a stream left open would hold shutdown forever. So the stream
+            // itself ends the feeds when the server's graceful shutdown begins (this handler runs in the server's
+            // task tree, whose graceful-shutdown signal it sees).
             try await withGracefulShutdownHandler {
                 for await batch in stream {
-                    var out = ByteBuffer()
-                    for event in batch where event.seq > last {
-                        append(event, to: &out)
-                        last = event.seq
-                    }
-                    if out.readableBytes > 0 { try await writer.write(out) }
+                    let (out, newLast) = batch.after(last)
+                    last = newLast
+                    if let out { try await writer.write(out) }
                 }
             } onGracefulShutdown: {
                 state.hub.stop()
@@ -47,10 +45,8 @@ enum Stream {
     }
 
     static func append(_ event: StoredEvent, to buffer: inout ByteBuffer) {
-        let data = (try? JSONSerialization.data(withJSONObject: EventJSON.object(event), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        buffer.writeString("id: \(event.seq)\nevent: timeline\ndata: ")
-        buffer.writeBytes(data)
-        buffer.writeString("\n\n")
+        var frame = EventHub.frame(event)
+        buffer.writeBuffer(&frame)
     }
 }
 

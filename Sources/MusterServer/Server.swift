@@ -65,6 +65,8 @@ public final class ServerState: @unchecked Sendable {
     let logger: Logger
     /// Rung after anything in this server queued notifications; the outbox service (when running) wakes on it.
     public let deliveryBell = DeliveryBell()
+    /// Group commit of live runs' commands, off the cooperative pool (set once in `init`).
+    private(set) var writer: CommandWriter!
     private let lock = NSLock()
     private var runLocks: [String: NSLock] = [:]
     private var exercises: [String: ExerciseHandle] = [:]
@@ -88,6 +90,7 @@ public final class ServerState: @unchecked Sendable {
         self.auth = Authenticator(journal: runtime.journal)
         self.limiter = LoginLimiter(limit: configuration.failedLoginLimit)
         self.logger = logger
+        self.writer = CommandWriter(state: self)
     }
 
     /// Commands on one run are serialized in this process (other processes still race through the journal's

@@ -75,6 +75,50 @@ struct IncidentRuntimeTests {
         #expect(queued.count >= 8)
     }
 
+    @Test("a batch: commands decided in order against the state the earlier ones left, in one transaction; refused ones skipped; a lost race decides the whole batch again")
+    func batch() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let clock = ManualClock(start)
+        let runtime = try makeRuntime(folder, clock: clock)
+        let other = try makeRuntime(folder, clock: clock)  // another process on the same file
+        let id = try runtime.declare(DeclareRequest(playbookPath: ransomwarePlaybook, title: "Batch", actor: "Dana")).runID
+        let before = try runtime.journal.head(runID: id).sequence
+        clock.advance(by: .minutes(1))
+        let commands = [
+            Command(actor: "Dana", .assign(role: "it_ops", person: "Lee")),
+            Command(actor: "Lee", .completeTask("confirm", note: nil)),   // admitted only once Lee holds it_ops
+            Command(actor: "Zed", .note("refused by admit")),
+            Command(actor: "Lee", .completeTask("confirm", note: nil)),   // the engine refuses: done already
+            Command(actor: "Kim", .note("last")),
+        ]
+        var raced = false
+        var admitted: [Int] = []
+        let results = try runtime.executeBatch(commands, on: id) { i, run in
+            if !raced {  // another writer appends between this batch's read and its append: the append conflicts
+                raced = true
+                _ = try? other.execute(Command(actor: "Sam", .note("from another process")), on: id)
+            }
+            admitted.append(i)
+            if i == 1 { return run.holders["it_ops"] == "Lee" }
+            return i != 2
+        }
+        #expect(admitted == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4])
+        #expect(results.map { $0 == nil } == [false, false, true, false, false])
+        #expect(results.compactMap { $0?.attempts } == [2, 2, 2, 2])
+        #expect(results[3]?.rejection != nil && results[3]?.sequences == nil)
+        let written = results.compactMap { $0?.sequences }
+        #expect(written.first?.lowerBound == before + 2)  // after the other process's note
+        for (a, b) in zip(written, written.dropFirst()) { #expect(b.lowerBound == a.upperBound + 1) }
+        #expect(written.last?.upperBound == (try runtime.journal.head(runID: id).sequence))
+        #expect(try runtime.journal.verify(runID: id).isIntact)
+        let live = try runtime.snapshot(runID: id).run
+        #expect(live.taskStatus("confirm") == .done)
+        #expect(try makeRuntime(folder, clock: clock).snapshot(runID: id).run == live)
+        let notes = live.notes.map(\.text)
+        #expect(notes == ["from another process", "last"])
+    }
+
     @Test("one command after a long gap fires every due timer once, in order, late by the right amount")
     func catchUp() throws {
         let folder = try RuntimeTempFolder()

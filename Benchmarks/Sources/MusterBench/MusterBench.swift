@@ -23,7 +23,7 @@ struct MusterBench {
             try exercise()
             try ReportBench.run()
             try NotifyBench.run()
-            // `serve` is not in `all` yet: its first run hung until its 180 s bound (see ServeBench.swift).
+            try ServeBench.run()
         default:
             print("usage: muster-bench [playbooks|engine|journal|exercise|report|notify|serve|all]")
         }

@@ -1,0 +1,140 @@
+import Foundation
+import MusterCore
+import MusterJournal
+import MusterRuntime
+
+/// Group commit for `POST /api/runs/{id}/commands` on live runs. Request handlers hand their command over and
+/// await the answer; one serial queue (its own threads, not Swift's cooperative pool, so synchronous SQLite
+/// writes and fsyncs never starve the HTTP server's tasks) takes every command waiting for a run and runs them as
+/// one batch: permission check and engine decision one after another against the state the previous ones left,
+/// one journal transaction (`IncidentRuntime.executeBatch`), then each handler gets its own events or refusal.
+/// Under load a batch holds many commands and costs one fsync; alone, a command is a batch of one.
+final class CommandWriter: @unchecked Sendable {
+    typealias Outcome = Result<CommandResult, any Error>
+
+    private struct Pending {
+        let user: UserRecord
+        let action: Command.Action
+        let continuation: CheckedContinuation<Outcome, Never>
+    }
+
+    private unowned let state: ServerState
+    private let queue = DispatchQueue(label: "muster.command-writer")
+    private let lock = NSLock()
+    private var pending: [String: [Pending]] = [:]
+    private var order: [String] = []   // runs with pending commands, oldest first
+    private var draining = false
+    /// Task and decision roles per run (a run's playbook never changes): the permission check without scanning
+    /// the playbook per command.
+    private var roles: [String: RoleIndex] = [:]
+
+    init(state: ServerState) {
+        self.state = state
+    }
+
+    /// Runs `action` as `user` on `runID` with whatever else is waiting for that run; the run's events, or the
+    /// error the route maps to a status (404 unknown or hidden run, 403 with why, 409 closed run).
+    func submit(runID: String, user: UserRecord, action: Command.Action) async -> Outcome {
+        await withCheckedContinuation { continuation in
+            lock.lock()
+            if pending[runID] == nil { order.append(runID) }
+            pending[runID, default: []].append(Pending(user: user, action: action, continuation: continuation))
+            let start = !draining
+            draining = true
+            lock.unlock()
+            if start { queue.async { self.drain() } }
+        }
+    }
+
+    private func drain() {
+        while true {
+            lock.lock()
+            guard !order.isEmpty else {
+                draining = false
+                lock.unlock()
+                return
+            }
+            let runID = order.removeFirst()
+            let batch = pending.removeValue(forKey: runID) ?? []
+            lock.unlock()
+            let outcomes = run(batch, on: runID)
+            for (item, outcome) in zip(batch, outcomes) { item.continuation.resume(returning: outcome) }
+        }
+    }
+
+    private func run(_ batch: [Pending], on runID: String) -> [Outcome] {
+        // The per-run lock keeps the timer pump (and exercise controls) from racing this batch in this process.
+        let lock = state.runLock(runID)
+        lock.lock()
+        defer { lock.unlock() }
+        var refusals = [APIError?](repeating: nil, count: batch.count)
+        do {
+            let restricted = try state.journal.restrictedRunIDs().contains(runID)
+            let facilitator = state.exercise(runID)?.facilitator
+            var index: RoleIndex?
+            let results = try state.runtime.executeBatch(batch.map { Command(actor: $0.user.name, $0.action) }, on: runID) { i, run in
+                if index == nil { index = roleIndex(runID, run.playbook) }
+                let access = RunAccess(holders: run.holders, restricted: restricted, facilitator: facilitator)
+                refusals[i] = nil
+                switch Permissions.decide(index!.action(batch[i].action), by: batch[i].user.name, on: access) {
+                case .allowed: break
+                case .hidden: refusals[i] = .notFound("no run '\(runID)'")
+                case .forbidden(let why): refusals[i] = APIError(403, why)
+                }
+                if refusals[i] == nil, run.status == .closed, !batch[i].action.isNote {
+                    refusals[i] = APIError(409, "run \(runID) is closed")
+                }
+                return refusals[i] == nil
+            }
+            let effects = results.compactMap { $0 }.flatMap(\.effects)
+            if results.contains(where: { $0?.sequences != nil }) { state.wrote(runID: runID, effects: effects) }
+            return results.indices.map { i in
+                if let result = results[i] { return .success(result) }
+                return .failure(refusals[i] ?? APIError(500, "command neither decided nor refused"))
+            }
+        } catch RuntimeError.journal(.unknownRun) {
+            return batch.map { _ in .failure(APIError.notFound("no run '\(runID)'")) }
+        } catch {
+            return batch.map { _ in .failure(error) }
+        }
+    }
+
+    private func roleIndex(_ runID: String, _ playbook: Playbook) -> RoleIndex {
+        if let known = roles[runID] { return known }
+        let made = RoleIndex(playbook)
+        roles[runID] = made
+        return made
+    }
+
+    /// Task id -> role and decision id -> deciding role, for `RunAction` without a scan per command.
+    struct RoleIndex {
+        var tasks: [String: String] = [:]
+        var decisions: [String: String] = [:]
+
+        init(_ playbook: Playbook) {
+            for state in playbook.states {
+                for task in state.tasks where tasks[task.id.value] == nil { tasks[task.id.value] = task.role.value }
+                if let d = state.decision, decisions[d.id.value] == nil { decisions[d.id.value] = d.by.value }
+            }
+        }
+
+        /// Same answers as `CommandRequest.permissionAction`.
+        func action(_ action: Command.Action) -> RunAction {
+            switch action {
+            case .completeTask(let task, _), .skipTask(let task, _): .task(role: tasks[task])
+            case .decide(let decision, _, _): .decide(role: decisions[decision])
+            case .assign: .assign
+            case .relieve: .relieve
+            case .close: .close
+            case .note: .note
+            case .lesson: .lesson
+            case .raise: .raiseEvent
+            case .start, .fireTimer: .close
+            }
+        }
+    }
+}
+
+extension Command.Action {
+    var isNote: Bool { if case .note = self { true } else { false } }
+}
