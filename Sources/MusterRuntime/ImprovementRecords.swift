@@ -139,3 +139,12 @@ public enum ImprovementLoadError: Error, Sendable, CustomStringConvertible {
         if case .unreadablePlaybook(_, let diagnostics) = self { diagnostics } else { [] }
     }
 }
+
+extension VerificationReport {
+    /// The improvement log's verification in one line, as `muster actions verify` prints it and
+    /// `GET /api/actions/verify` describes it.
+    public var improvementLogDescription: String {
+        if let broken = firstBroken { return "improvement log: chain broken at event \(broken.seq): \(broken.problem)" }
+        return "improvement log: \(eventCount) events, chain intact (head \(headHash))"
+    }
+}

@@ -134,10 +134,8 @@ struct ActionsCommand: ParsableCommand {
             do {
                 let report = try journal.verifyImprovementLog()
                 for warning in report.warnings { Console.err("warning: \(warning)\n") }
-                if let broken = report.firstBroken {
-                    throw Console.fail("improvement log: chain broken at event \(broken.seq): \(broken.problem)")
-                }
-                Console.out("improvement log: \(report.eventCount) events, chain intact (head \(report.headHash))\n")
+                guard report.isIntact else { throw Console.fail(report.improvementLogDescription) }
+                Console.out(report.improvementLogDescription + "\n")
             } catch let error as JournalError {
                 throw Console.fail(error.description)
             }
