@@ -17,9 +17,6 @@ public struct ImprovementRecords: Sendable {
     public var now: Instant
     public var today: Day { Day(now) }
 
-    /// Root-cause tags that appear in lessons of two or more runs.
-    public var recurring: [String: Set<String>] { LessonEntry.recurringRootCauses(lessons) }
-
     public static func load(_ journal: Journal, now: Instant, withReports: Bool = false) throws(ImprovementLoadError) -> ImprovementRecords {
         do {
             var lessons: [LessonEntry] = []

@@ -30,8 +30,8 @@ enum Evaluation {
         let note = try body.string("note")
         let (snapshot, access) = try Runs.authorize(state, user, runID, .overruleRating)
         let record = try endedExercise(state, snapshot, what: "ratings are overruled")
-        guard replayObjectives(try replay(state, record)).contains(objective) else {
-            let ids = replayObjectives(try replay(state, record))
+        let ids = try replay(state, record).exercise.exercise.objectives.map(\.id.value)
+        guard ids.contains(objective) else {
             throw APIError.badRequest("field 'objective': no objective '\(objective)' in this exercise\(Suggestion.hint(for: objective, in: ids)) (objectives: \(ids.joined(separator: ", ")))", field: "objective")
         }
         try write(state, runID) { try ExerciseReplay.overrule(record, objective: objective, rating: rating, note: note, by: user.name, in: state.journal, clock: state.runtime.clock) }
@@ -62,8 +62,6 @@ enum Evaluation {
             throw APIError.notFound("run \(record.id) is an exercise-mode run without an exercise scenario (\(error.message))")
         }
     }
-
-    static func replayObjectives(_ replay: ExerciseReplay) -> [String] { replay.exercise.exercise.objectives.map(\.id.value) }
 
     /// The run's fresh record, when its exercise has ended. Writing while it runs would move the journal under the
     /// session driving it (this server's or a console's), which then refuses its next step.
