@@ -54,8 +54,9 @@ let package = Package(
         // them with MusterNotify and records every attempt on the run's timeline.
         .target(name: "MusterDelivery", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterNotify"]),
         // Shell around the engine: replays runs from the journal, catches timers up, appends with retries,
-        // and pumps timers for `muster watch`. Clocks are injected.
-        .target(name: "MusterRuntime", dependencies: ["MusterCore", "MusterYAML", "MusterJournal"]),
+        // and pumps timers for `muster watch`. Clocks are injected. Also what the CLI and the server both read
+        // from the journal: timeline exports, the improvement log and programme.
+        .target(name: "MusterRuntime", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterReports"]),
         // Shell for exercises: runs an `ExerciseRun` over the journal, the facilitator console, evaluation.
         .target(name: "MusterExercise", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime"]),
         // Shell: the HTTP API, the live stream (SSE) and the web board for `muster serve`, with users and permissions.

@@ -40,7 +40,35 @@ enum API {
             try await handle(state, request, context) { user in try Runs.status(state, user, try id(context)) }
         }
         api.get("runs/:id/notifications") { request, context in
-            try await handle(state, request, context) { user in try Board.notifications(state, user, try id(context)) }
+            try await handle(state, request, context) { user in
+                try Board.notifications(state, user, try id(context), dead: try flag(request, "dead"))
+            }
+        }
+        api.post("runs/:id/notifications/:nid/retry") { request, context in
+            try await handle(state, request, context) { user in
+                try NotificationRetry.retry(state, user, try id(context), try id(context, "nid"))
+            }
+        }
+        api.get("runs/:id/verify") { request, context in
+            try await handle(state, request, context) { user in try Integrity.run(state, user, try id(context)) }
+        }
+        api.get("runs/:id/timeline") { request, context in
+            try await handle(state, request, context) { user in
+                try Exports.timeline(state, user, try id(context), format: request.uri.queryParameters.get("format") ?? "text")
+            }
+        }
+        api.get("runs/:id/evaluation") { request, context in
+            try await handle(state, request, context) { user in try Evaluation.show(state, user, try id(context)) }
+        }
+        api.post("runs/:id/evaluation") { request, context in
+            try await handle(state, request, context) { user in
+                try Evaluation.overrule(state, user, try id(context), try await body(request, state))
+            }
+        }
+        api.post("runs/:id/evaluation/lessons") { request, context in
+            try await handle(state, request, context) { user in
+                try Evaluation.hotWashLesson(state, user, try id(context), try await body(request, state))
+            }
         }
         api.get("runs/:id/exercise") { request, context in
             try await handle(state, request, context) { user in try Board.exercise(state, user, try id(context)) }
@@ -88,6 +116,19 @@ enum API {
         api.get("actions") { request, context in
             try await handle(state, request, context) { _ in try Improvement.list(state) }
         }
+        api.get("actions/verify") { request, context in
+            try await handle(state, request, context) { _ in try Integrity.improvementLog(state) }
+        }
+        api.get("actions/report") { request, context in
+            try await handle(state, request, context) { _ in
+                try Exports.actionsReport(state, format: request.uri.queryParameters.get("format") ?? "md")
+            }
+        }
+        api.get("programme") { request, context in
+            try await handle(state, request, context) { user in
+                try Exports.programme(state, user, format: request.uri.queryParameters.get("format") ?? "md")
+            }
+        }
         api.post("actions") { request, context in
             try await handle(state, request, context) { user in try Improvement.add(state, user, try await body(request, state)) }
         }
@@ -109,9 +150,19 @@ enum API {
 
     // MARK: - Plumbing
 
-    static func id(_ context: Ctx) throws(APIError) -> String {
-        guard let id = context.parameters.get("id") else { throw .badRequest("missing id in the path") }
+    static func id(_ context: Ctx, _ name: String = "id") throws(APIError) -> String {
+        guard let id = context.parameters.get(name) else { throw .badRequest("missing \(name) in the path") }
         return id
+    }
+
+    /// A boolean query parameter: absent is false; anything but true or false is a 400 naming it.
+    static func flag(_ request: Request, _ name: String) throws(APIError) -> Bool {
+        guard let text = request.uri.queryParameters.get(name) else { return false }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw .badRequest("query parameter '\(name)' must be true or false", field: name)
+        }
     }
 
     static func query(_ request: Request, _ name: String) throws(APIError) -> Int? {

@@ -25,14 +25,30 @@ enum Board {
 
     // MARK: GET /api/runs/{id}/notifications
 
-    static func notifications(_ state: ServerState, _ user: UserRecord, _ runID: String) throws -> Response {
+    /// `dead`: only dead-lettered ones (`muster outbox list --dead`). Each says whether it may be retried.
+    static func notifications(_ state: ServerState, _ user: UserRecord, _ runID: String, dead: Bool = false) throws -> Response {
         _ = try Runs.authorize(state, user, runID, .read)
+        let items = try state.journal.outboxItems(runID: runID)
+        let retryableIDs = Set(items.filter { retryable.contains($0.status) }.map(\.notificationID))
+        var list = try progress(state, runID, items: items)
+        if dead { list = list.filter { if case .deadLettered = $0.status { true } else { false } } }
+        return API.json(["run": runID, "notifications": list.map {
+            var o = object($0)
+            o["retryable"] = retryableIDs.contains($0.id)
+            return o
+        }])
+    }
+
+    /// Outbox statuses `POST …/notifications/{nid}/retry` takes back to pending (as `muster outbox retry` does).
+    static let retryable: Set<OutboxStatus> = [.dead, .failed]
+
+    static func progress(_ state: ServerState, _ runID: String, items: [OutboxItem]? = nil) throws -> [NotificationProgress] {
         let events = try state.journal.events(runID: runID)
-        let rows = try state.journal.outboxItems(runID: runID).map {
+        let rows = try (items ?? state.journal.outboxItems(runID: runID)).map {
             NotificationProgress.OutboxRow(notificationID: $0.notificationID, channel: $0.channel, status: $0.status.rawValue,
                                            attempts: $0.attempts, lastError: $0.lastError)
         }
-        return API.json(["run": runID, "notifications": NotificationProgress.list(events: events, outbox: rows).map(object)])
+        return NotificationProgress.list(events: events, outbox: rows)
     }
 
     /// One notification as the API shows it: the status's facts flattened beside it (absent when they do not apply).

@@ -15,6 +15,13 @@ public enum RunAction: Sendable, Hashable {
     case decide(role: String?)
     /// The facilitator's clock and inject controls in an exercise.
     case exerciseControl
+    /// Read an exercise's evaluation (objectives, expectations, ratings). Before the exercise ends it shows what
+    /// is expected of injects still to come, so only the facilitator and the incident commander see it then.
+    case readEvaluation(exerciseEnded: Bool)
+    /// Overrule an objective's computed rating with a note: the facilitator or the incident commander.
+    case overruleRating
+    /// Send a dead-lettered notification back to the outbox: the incident commander, or an admin who sees the run.
+    case retryNotification(byAdmin: Bool)
 }
 
 /// Who is on a run: the role holders, whether it is restricted, and (exercises started by the server) the facilitator.
@@ -52,6 +59,9 @@ public enum PermissionDecision: Sendable, Hashable {
 /// - Assign, relieve, close: the incident commander.
 /// - Events and lessons: anyone on the run (an observer only reads and notes).
 /// - Exercise clock and injects: the facilitator.
+/// - An exercise's evaluation: the facilitator and the incident commander; everyone who sees the run once it ended.
+/// - Overruling a rating: the facilitator or the incident commander.
+/// - Retrying a dead-lettered notification: the incident commander, or an admin.
 public enum Permissions {
     public static func decide(_ action: RunAction, by person: String, on access: RunAccess) -> PermissionDecision {
         let onRun = access.isOn(person)
@@ -79,6 +89,15 @@ public enum Permissions {
         case .exerciseControl:
             if let facilitator = access.facilitator, facilitator == person { return .allowed }
             return .forbidden("only the facilitator (\(access.facilitator ?? "none in this server")) controls the exercise clock and injects")
+        case .readEvaluation(let ended):
+            if ended || commander || access.facilitator == person { return .allowed }
+            return .forbidden("until the exercise ends only the facilitator (\(access.facilitator ?? "none in this server")) and the incident commander (\(access.holders[Playbook.incidentCommander] ?? "unassigned")) see its evaluation")
+        case .overruleRating:
+            if commander || access.facilitator == person { return .allowed }
+            return .forbidden("only the facilitator (\(access.facilitator ?? "none in this server")) or the incident commander (\(access.holders[Playbook.incidentCommander] ?? "unassigned")) may overrule a rating")
+        case .retryNotification(let admin):
+            if commander || admin { return .allowed }
+            return .forbidden("only the incident commander (\(access.holders[Playbook.incidentCommander] ?? "unassigned")) or an admin may retry a notification")
         }
     }
 

@@ -167,17 +167,11 @@ enum Improvement {
         return API.json(["lessons": out])
     }
 
+    /// The log through the loader `muster actions` uses.
     static func load(_ state: ServerState) throws -> (ImprovementLog, Int) {
-        let records = try state.journal.improvementEvents()
-        let decoder = JSONDecoder()
-        var events: [ActionEvent] = []
-        for r in records {
-            guard let change = try? decoder.decode(ActionChange.self, from: Data(r.payload.utf8)) else {
-                throw APIError(500, "improvement log event \(r.seq) cannot be read")
-            }
-            events.append(ActionEvent(seq: r.seq, at: r.at, actor: r.actor, actionID: r.actionID, change: change))
+        do { return try ImprovementRecords.actionLog(state.journal) } catch {
+            throw APIError(500, error.description)
         }
-        return (ImprovementLog(events: events), records.last?.seq ?? 0)
     }
 
     static func object(_ a: ImprovementAction, today: Day) -> [String: Any] {

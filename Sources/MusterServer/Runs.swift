@@ -38,6 +38,28 @@ enum Runs {
         }
     }
 
+    /// A second permission on a run already authorized for reading (same access): 403 with why.
+    static func require(_ action: RunAction, _ user: UserRecord, _ access: RunAccess, _ runID: String) throws {
+        switch Permissions.decide(action, by: user.name, on: access) {
+        case .allowed: return
+        case .hidden: throw APIError.notFound("no run '\(runID)'")
+        case .forbidden(let why): throw APIError(403, why)
+        }
+    }
+
+    /// The runs `user` may read (a restricted run they are not on is left out).
+    static func readableRunIDs(_ state: ServerState, _ user: UserRecord) throws -> Set<String> {
+        let restricted = try state.journal.restrictedRunIDs()
+        var out: Set<String> = []
+        for record in try state.journal.runs() {
+            guard restricted.contains(record.id) else { out.insert(record.id); continue }
+            let holders = (try? state.runtime.snapshot(runID: record.id))?.run.holders ?? [:]
+            let access = RunAccess(holders: holders, restricted: true, facilitator: state.facilitator(runID: record.id, mode: record.mode))
+            if Permissions.decide(.read, by: user.name, on: access) == .allowed { out.insert(record.id) }
+        }
+        return out
+    }
+
     // MARK: Routes
 
     static func list(_ state: ServerState, _ user: UserRecord) throws -> Response {
@@ -298,6 +320,7 @@ enum StatusJSON {
         let can: [String: Bool] = [
             "assign": may(.assign), "relieve": may(.relieve), "close": may(.close), "raise": may(.raiseEvent),
             "lesson": may(.lesson), "note": may(.note), "exercise_control": may(.exerciseControl),
+            "overrule_rating": may(.overruleRating), "retry_notification": may(.retryNotification(byAdmin: user.admin)),
         ]
         return [
             "raisable_events": raisable,

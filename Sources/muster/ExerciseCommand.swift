@@ -179,12 +179,8 @@ struct ExerciseTimelineCommand: ParsableCommand {
         let journal = try ExerciseJournal.open(create: false)
         do {
             let record = try ExerciseReplay.resolve(runName, in: journal)
-            let replay = try ExerciseReplay.load(record, from: journal)
-            var text = ""
-            for event in replay.events {
-                for line in ExerciseText.lines(event, origin: replay.exercise.origin, exercise: replay.exercise.exercise) { text += line + "\n" }
-            }
-            Console.out(text)
+            // The library renders it, so `GET /api/runs/{id}/timeline?format=scenario` gives the same bytes.
+            Console.out(try ExerciseReplay.load(record, from: journal).scenarioTimeline)
         } catch let error as ExerciseError {
             throw Console.fail(error.message)
         } catch let error as JournalError {

@@ -3,6 +3,7 @@ import Foundation
 import MusterCore
 import MusterJournal
 import MusterReports
+import MusterRuntime
 import MusterYAML
 
 /// The improvement log as the commands see it: lessons from every run, actions from the hash-chained log.
@@ -16,41 +17,18 @@ struct ImprovementState {
     var now: Instant
     var today: Day { Day(now) }
 
+    /// The shared loader (`ImprovementRecords`, also behind the server's `/api/actions…` and `/api/programme`).
     static func load(_ journal: Journal, withReports: Bool = false) throws -> ImprovementState {
-        let now = ImprovementState.clock()
+        let records = try loadRecords(journal, withReports: withReports)
+        return ImprovementState(journal: journal, lessons: records.lessons, log: records.log, logHead: records.logHead,
+                                runs: records.runs, reports: records.reports, now: records.now)
+    }
+
+    static func loadRecords(_ journal: Journal, withReports: Bool) throws -> ImprovementRecords {
         do {
-            var lessons: [LessonEntry] = []
-            var reports: [String: RunReport] = [:]
-            let runs = try journal.runs()
-            for run in runs {
-                let events = try journal.events(runID: run.id)
-                guard withReports || events.contains(where: { if case .lessonRecorded = $0.body { true } else { false } }) else { continue }
-                let playbook = try JournalAccess.playbook(of: run)
-                let report = RunReport(
-                    run: ReportRun(id: run.id, title: run.title, playbookID: run.playbookID, playbookVersion: run.playbookVersion,
-                                   playbookSHA256: run.playbookSHA256, mode: run.mode, createdAt: run.createdAt),
-                    playbook: playbook, events: events.enumerated().map { ReportEvent(seq: $0.offset + 1, event: $0.element) },
-                    integrity: ReportIntegrity(headHash: "", eventCount: events.count, intact: true, checkedAt: now), generatedAt: now)
-                if withReports { reports[run.id] = report }
-                for lesson in report.lessons {
-                    lessons.append(LessonEntry(runID: run.id, runTitle: run.title, playbookID: run.playbookID, playbookTitle: playbook.title,
-                                               mode: run.mode, lesson: lesson, phases: lesson.state.flatMap { playbook.state($0)?.phases } ?? []))
-                }
-            }
-            let records = try journal.improvementEvents()
-            let decoder = JSONDecoder()
-            var events: [ActionEvent] = []
-            for r in records {
-                do {
-                    let change = try decoder.decode(ActionChange.self, from: Data(r.payload.utf8))
-                    events.append(ActionEvent(seq: r.seq, at: r.at, actor: r.actor, actionID: r.actionID, change: change))
-                } catch {
-                    throw Console.fail("improvement log event \(r.seq) cannot be read: \(error)")
-                }
-            }
-            return ImprovementState(journal: journal, lessons: lessons, log: ImprovementLog(events: events), logHead: records.last?.seq ?? 0,
-                                    runs: runs, reports: reports, now: now)
-        } catch let error as JournalError {
+            return try ImprovementRecords.load(journal, now: ImprovementState.clock(), withReports: withReports)
+        } catch {
+            for d in error.diagnostics { Console.err(d.description + "\n") }
             throw Console.fail(error.description)
         }
     }
@@ -156,10 +134,8 @@ struct ActionsCommand: ParsableCommand {
             do {
                 let report = try journal.verifyImprovementLog()
                 for warning in report.warnings { Console.err("warning: \(warning)\n") }
-                if let broken = report.firstBroken {
-                    throw Console.fail("improvement log: chain broken at event \(broken.seq): \(broken.problem)")
-                }
-                Console.out("improvement log: \(report.eventCount) events, chain intact (head \(report.headHash))\n")
+                guard report.isIntact else { throw Console.fail(report.improvementLogDescription) }
+                Console.out(report.improvementLogDescription + "\n")
             } catch let error as JournalError {
                 throw Console.fail(error.description)
             }
@@ -317,47 +293,8 @@ struct ProgrammeCommand: ParsableCommand {
     func run() throws {
         let journal = try JournalAccess.open()
         defer { try? journal.close() }
-        let state = try ImprovementState.load(journal, withReports: true)
-        var playbookByID: [String: Playbook] = [:]
-        var order: [String] = []
-        if FileManager.default.fileExists(atPath: playbooks) {
-            for loaded in PlaybookLoader.loadAll(paths: [playbooks]) {
-                guard let p = loaded.playbook, playbookByID[p.id.value] == nil else { continue }
-                playbookByID[p.id.value] = p
-                order.append(p.id.value)
-            }
-        }
-        for run in state.runs where playbookByID[run.playbookID] == nil {
-            if let report = state.reports[run.id] {
-                playbookByID[run.playbookID] = report.playbook
-                order.append(run.playbookID)
-            }
-        }
-        var entries: [ProgrammeEntry] = []
-        for id in order {
-            let playbook = playbookByID[id]!
-            var lastExercise: ProgrammeEntry.RunSummary?
-            var lastLive: ProgrammeEntry.RunSummary?
-            for run in state.runs where run.playbookID == id {
-                guard let report = state.reports[run.id] else { continue }
-                var rto: [String: Attainment] = [:]
-                for s in report.metrics.services { rto[s.service] = s.rtoStatus }
-                let summary = ProgrammeEntry.RunSummary(runID: run.id, mode: run.mode, startedAt: report.metrics.runStart,
-                                                        outcome: report.outcome.replacingOccurrences(of: "`", with: ""), rto: rto)
-                if run.mode == .exercise {
-                    if lastExercise.map({ $0.startedAt <= summary.startedAt }) ?? true { lastExercise = summary }
-                } else if lastLive.map({ $0.startedAt <= summary.startedAt }) ?? true {
-                    lastLive = summary
-                }
-            }
-            let lessonIDs = Set(state.lessons.filter { $0.playbookID == id }.map(\.id))
-            let actions = state.log.actions.filter { !lessonIDs.isDisjoint(with: $0.draft.lessons) && $0.isOpen }
-            entries.append(ProgrammeEntry(
-                playbookID: id, title: playbook.title, version: playbook.version, reviewEvery: playbook.reviewEvery,
-                services: playbook.services.map { ($0.id.value, $0.title ?? $0.id.value) },
-                lastExercise: lastExercise, lastLive: lastLive, openActions: actions.count,
-                overdueActions: actions.filter { $0.isOverdue(today: state.today) }.count))
-        }
+        let state = try ImprovementState.loadRecords(journal, withReports: true)
+        let entries = state.programme(playbooksFolder: playbooks)
         let text = format == .html ? ProgrammeReport.html(entries, now: state.now) : ProgrammeReport.markdown(entries, now: state.now)
         try JournalAccess.emit(text, to: output)
     }

@@ -187,24 +187,16 @@ struct IncidentList: ParsableCommand {
 struct IncidentTimeline: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "timeline", abstract: "Print a run's timeline.")
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
-
     @Argument(help: "The run (default: the one open run, else the latest).") var runName: String?
-    @Option(help: "text, json or csv.") var format: Format = .text
+    @Option(help: "text, json or csv.") var format: TimelineFormat = .text
 
     func run() throws {
         let runtime = try IncidentCLI.runtime()
         let record = try IncidentCLI.resolve(runtime, runName)
         let events: [StoredEvent]
         do { events = try runtime.journal.storedEvents(runID: record.id) } catch { throw IncidentCLI.fail(.journal(error)) }
-        switch format {
-        case .text:
-            for event in events { IncidentCLI.out(RunText.line(event)) }
-        case .json:
-            IncidentCLI.out(TimelineFormats.json(events))
-        case .csv:
-            IncidentCLI.out(TimelineFormats.csv(events), terminator: "")
-        }
+        // The library renders it, so `GET /api/runs/{id}/timeline` gives the same bytes.
+        IncidentCLI.out(TimelineFormats.render(events, as: format), terminator: "")
     }
 }
 
@@ -214,50 +206,4 @@ extension IncidentCLI {
     }
 }
 
-/// The timeline's machine-readable forms.
-enum TimelineFormats {
-    /// A JSON array, one object per event: seq, at (ISO-8601), at_ms, scenario_at, actor, role, type,
-    /// description, payload (the stored canonical payload, as an object), prev_hash, hash.
-    static func json(_ events: [StoredEvent]) -> String {
-        var out = "["
-        for (i, e) in events.enumerated() {
-            out += i == 0 ? "\n" : ",\n"
-            var fields: [(String, String)] = [
-                ("seq", "\(e.seq)"),
-                ("at", quote(e.event.at.iso8601)),
-                ("at_ms", "\(e.event.at.millisecondsSinceEpoch)"),
-                ("scenario_at", e.scenarioTime.map { quote($0.iso8601) } ?? "null"),
-                ("actor", quote(e.event.actor)),
-                ("role", e.event.role.map(quote) ?? "null"),
-                ("type", quote(e.type)),
-                ("description", quote(RunText.describe(e.event.body))),
-                ("payload", e.payload),
-                ("prev_hash", quote(e.prevHash)),
-                ("hash", quote(e.hash)),
-            ]
-            fields.sort { $0.0 < $1.0 }
-            out += "  {" + fields.map { "\(quote($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
-        }
-        out += events.isEmpty ? "]" : "\n]"
-        return out
-    }
-
-    /// RFC 4180 CSV with a header row: seq, at, actor, role, type, description, payload, hash.
-    static func csv(_ events: [StoredEvent]) -> String {
-        var out = "seq,at,actor,role,type,description,payload,hash\r\n"
-        for e in events {
-            let fields = ["\(e.seq)", e.event.at.iso8601, e.event.actor, e.event.role ?? "", e.type,
-                          RunText.describe(e.event.body), e.payload, e.hash]
-            out += fields.map(csvField).joined(separator: ",") + "\r\n"
-        }
-        return out
-    }
-
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    /// A JSON string literal.
-    static func quote(_ text: String) -> String { JSONValue.quote(text) }
-}
+extension TimelineFormat: ExpressibleByArgument {}

@@ -208,7 +208,8 @@ struct BoardAPITests {
             let group = String(source[Range(match.range(at: 1), in: source)!])
             guard group == "api" else { continue }  // the board's files and /healthz are not API
             let method = String(source[Range(match.range(at: 2), in: source)!])
-            let path = String(source[Range(match.range(at: 3), in: source)!]).replacingOccurrences(of: ":id", with: "{id}")
+            // Hummingbird's `:name` path parameters are OpenAPI's `{name}`.
+            let path = String(source[Range(match.range(at: 3), in: source)!]).replacingOccurrences(of: #":(\w+)"#, with: "{$1}", options: .regularExpression)
             registered.insert("\(method) /api/\(path)")
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: repositoryRoot + "/Sources/MusterServer/openapi.json"))

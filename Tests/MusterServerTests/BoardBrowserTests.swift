@@ -93,6 +93,13 @@ struct BoardBrowserTests {
                 #expect(panel.contains("Containing: Portal down"))
                 #expect(!panel.contains("127.0.0.1"))  // the channel's URL stays on the server
             }
+            for page in [dana, olga] {
+                // The chain is verified on opening the board; the timeline exports are links fetched with the token.
+                #expect(page.contains("id=\"chain\" class=\"intact\">intact: "), "\(Self.element("chain-line", in: page))")
+                #expect(page.contains("data-download=\"csv\"") && page.contains("data-download=\"json\""))
+                #expect(!page.contains("data-retry="))  // delivered: nothing to retry
+                #expect(!page.contains("token="))  // no token left in any link or in the address
+            }
             // Anyone signed in may declare a run: the run list offers the playbooks.
             #expect(list.contains("id=\"declare-form\""))
             #expect(list.contains("<option value=\"hook-test\">"), "\(Self.element("declare-playbook", in: list))")
@@ -129,6 +136,13 @@ struct BoardBrowserTests {
             #expect(objectives.contains("task confirm — <strong>met</strong>"))
             #expect(objectives.contains("<strong>pending</strong>"))
 
+            // The facilitator sees the evaluation while the exercise runs (no overrule before its end) and the
+            // scenario-time export.
+            #expect(olga.contains("<div id=\"evaluation-panel\" class=\"panel\">"), "\(Self.element("evaluation-panel", in: olga))")
+            #expect(Self.element("ratings", in: olga).contains("data-rating=\"O1\""))
+            #expect(!olga.contains("id=\"overrule-form\""))
+            #expect(olga.contains("<span id=\"scenario-export\">"))
+
             // Player (it_ops)
             #expect(lee.contains("id=\"scenario-now\">2026-11-27 17:40:00"))
             #expect(lee.contains("<div id=\"exercise-controls\" hidden"))
@@ -140,6 +154,39 @@ struct BoardBrowserTests {
             #expect(!lee.contains("data-deliver="))
             #expect(!lee.contains("FS03"))
             #expect(!lee.contains("contingency</em>"))
+            #expect(lee.contains("<div id=\"evaluation-panel\" class=\"panel\" hidden"))
+        }
+    }
+
+    @Test("a dead-lettered notification has a Retry button for the commander only; an ended exercise offers its facilitator the overrule form")
+    func retryAndOverrule() async throws {
+        let f = try ServerFixture()
+        // No channel variables in the worker's environment: the ransomware playbook's notifications dead-letter.
+        let hook = OutboxWorkerHook(environment: [:], idleCheck: .milliseconds(200))
+        let app = buildApplication(state: f.state, extraServices: hook.services(for: f.state))
+        try await app.test(.live) { client async throws in
+            let port = try #require(client.port)
+            let id = try await client.declareRun(f)
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                let n = try await client.call(f, "Dana", .get, "/api/runs/\(id)/notifications?dead=true")
+                if (n.json["notifications"] as? [[String: Any]])?.isEmpty == false { break }
+                try await _Concurrency.Task.sleep(for: .milliseconds(50))
+            }
+            let started = try await client.call(f, "Olga", .post, "/api/exercises", ["exercise": "ransomware-tabletop-2026q4", "speed": "manual"])
+            let run = try #require(started.json["id"] as? String, "\(started.text)")
+            #expect(try await client.call(f, "Olga", .post, "/api/runs/\(run)/exercise", ["control": "end"]).status == 200)
+
+            let dana = try await Self.dom(port: port, fragment: "run=\(id)&token=\(f.tokens["Dana"]!)", folder: f.folder)
+            let lee = try await Self.dom(port: port, fragment: "run=\(id)&token=\(f.tokens["Lee"]!)", folder: f.folder)
+            let facilitator = try await Self.dom(port: port, fragment: "run=\(run)&token=\(f.tokens["Olga"]!)", folder: f.folder)
+            StreamControl.stop(f.state)
+
+            #expect(Self.element("notifications", in: dana).contains("data-retry=\"n1\">Retry</button>"), "\(Self.element("notifications", in: dana))")
+            #expect(Self.element("notifications", in: lee).contains("dead-lettered"))
+            #expect(!lee.contains("data-retry="))
+            #expect(facilitator.contains("id=\"overrule-form\""), "\(Self.element("evaluation-panel", in: facilitator))")
+            #expect(facilitator.contains("name=\"overrule-objective\""))
         }
     }
 }

@@ -102,14 +102,15 @@ final class TestReceiver: @unchecked Sendable {
         self.directory = directory
     }
 
-    static func start() async throws -> TestReceiver {
+    /// `routes`: how paths answer (the script's `routes` object); by default 200 everywhere.
+    static func start(routes: String = "{}") async throws -> TestReceiver {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("muster-server-receiver-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let script = repositoryRoot + "/Tests/MusterNotifyTests/Receivers/http_receiver.py"
         let portFile = directory.appendingPathComponent("port")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, #"{"routes": {}, "lifetime": 120}"#, portFile.path, directory.appendingPathComponent("records.jsonl").path]
+        process.arguments = ["python3", script, #"{"routes": "# + routes + #", "lifetime": 120}"#, portFile.path, directory.appendingPathComponent("records.jsonl").path]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

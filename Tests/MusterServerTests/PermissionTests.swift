@@ -56,6 +56,23 @@ struct PermissionTests {
         Case(person: "Fay", action: .exerciseControl, access: exercise, expected: "allowed"),
         Case(person: "Dana", action: .exerciseControl, access: exercise, expected: "forbidden"),
         Case(person: "Fay", action: .raiseEvent, access: exercise, expected: "allowed"),
+        // an exercise's evaluation: facilitator and commander while it runs, everyone who sees the run once it ended
+        Case(person: "Fay", action: .readEvaluation(exerciseEnded: false), access: exercise, expected: "allowed"),
+        Case(person: "Dana", action: .readEvaluation(exerciseEnded: false), access: exercise, expected: "allowed"),
+        Case(person: "Olga", action: .readEvaluation(exerciseEnded: false), access: exercise, expected: "forbidden"),
+        Case(person: "Olga", action: .readEvaluation(exerciseEnded: true), access: exercise, expected: "allowed"),
+        Case(person: "Olga", action: .readEvaluation(exerciseEnded: true), access: restricted, expected: "hidden"),
+        // overruling a rating: the facilitator or the incident commander
+        Case(person: "Fay", action: .overruleRating, access: exercise, expected: "allowed"),
+        Case(person: "Dana", action: .overruleRating, access: exercise, expected: "allowed"),
+        Case(person: "Lee", action: .overruleRating, access: access, expected: "forbidden"),
+        Case(person: "Olga", action: .overruleRating, access: exercise, expected: "forbidden"),
+        // retrying a dead-lettered notification: the incident commander or an admin (who must still see the run)
+        Case(person: "Dana", action: .retryNotification(byAdmin: false), access: access, expected: "allowed"),
+        Case(person: "Lee", action: .retryNotification(byAdmin: false), access: access, expected: "forbidden"),
+        Case(person: "Olga", action: .retryNotification(byAdmin: true), access: access, expected: "allowed"),
+        Case(person: "Olga", action: .retryNotification(byAdmin: true), access: restricted, expected: "hidden"),
+        Case(person: "Fay", action: .retryNotification(byAdmin: false), access: exercise, expected: "forbidden"),
     ]
 
     @Test("each rule of the permission table", arguments: cases)

@@ -22,10 +22,12 @@ final class ServerFixture: @unchecked Sendable {
     var tokens: [String: String] = [:]
 
     /// `playbooks`: a folder for `POST /api/runs` other than the repository's `playbooks/`.
-    init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil) throws {
+    /// `clock`: a fixed clock, for answers that print the time (compared with the CLI's under `MUSTER_NOW`).
+    init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil, clock: (any MusterRuntime.Clock)? = nil) throws {
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let runtime = IncidentRuntime(journal: try Journal.open(home: folder, durability: .normal))
+        let journal = try Journal.open(home: folder, durability: .normal)
+        let runtime = clock.map { IncidentRuntime(journal: journal, clock: $0) } ?? IncidentRuntime(journal: journal)
         state = ServerState(runtime: runtime, configuration: ServerConfiguration(
             host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
             streamPollInterval: poll, failedLoginLimit: failedLoginLimit))

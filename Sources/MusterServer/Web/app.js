@@ -8,7 +8,7 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1));
 if (params.get("token")) { sessionStorage.setItem("muster-token", params.get("token")); params.delete("token"); history.replaceState(null, "", "#" + params.toString()); }
 let token = sessionStorage.getItem("muster-token");
-let noScenario = false, me = null, runID = params.get("run"), status = null, notifications = [], exercise = null, exerciseFetchedAt = 0, lastSeq = 0, streamAbort = null;
+let noScenario = false, me = null, runID = params.get("run"), status = null, notifications = [], exercise = null, evaluation = null, exerciseFetchedAt = 0, lastSeq = 0, streamAbort = null;
 
 // Escapes for text and for quoted attribute values (names and titles come from people and playbooks).
 function esc(text) { return (text == null ? "" : String(text)).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]); }
@@ -76,8 +76,9 @@ $("exercise-form").addEventListener("submit", async (ev) => {
 
 // MARK: the run board
 async function openRun(id) {
-  runID = id; show("board"); exercise = null; noScenario = false;
+  runID = id; show("board"); exercise = null; evaluation = null; noScenario = false;
   await refresh();
+  verifyChain();
   if (me.admin) api("GET", "/api/users").then(u => { peopleFromUsers = u.users.filter(x => !x.revoked_at).map(x => x.name); renderPeople(); }).catch(() => {});
   const events = await api("GET", `/api/runs/${encodeURIComponent(id)}/events`);
   $("timeline").innerHTML = ""; lastSeq = 0;
@@ -91,6 +92,9 @@ async function refresh() {
   // A practice run declared in exercise mode has no scenario: after its 404, do not ask again on every event.
   if (s.mode === "exercise" && !noScenario) {
     try { exercise = await api("GET", `/api/runs/${id}/exercise`); exerciseFetchedAt = Date.now(); } catch (e) { exercise = null; noScenario = /scenario|not an exercise/.test(e.message); }
+
+    // The facilitator and the commander see the evaluation while the exercise runs, everyone once it ended (403 before).
+    evaluation = noScenario ? null : await api("GET", `/api/runs/${id}/evaluation`).catch(() => null);
   }
   render();
 }
@@ -123,11 +127,14 @@ function render() {
     (active && can.assign ? ` <form class="inline assign" data-assign="${esc(r.role)}"><input name="assign-${esc(r.role)}" list="people" placeholder="person" size="10" required> <button>${r.holder ? "Hand over" : "Assign"}</button></form>` : "") +
     (active && can.relieve && r.holder ? ` <button data-relieve="${esc(r.role)}">Relieve</button>` : "") + `</li>`).join(""));
   renderPeople();
-  $("notifications").innerHTML = notifications.map(n => `<li class="notification ${esc(n.status)}" data-notification="${esc(n.id)}"><strong>${esc(n.channel)}</strong> <span class="badge">${esc(deliveryText(n))}</span><br>${esc(n.message || n.trigger)}</li>`).join("") || "<li>None queued.</li>";
+  $("notifications").innerHTML = notifications.map(n => `<li class="notification ${esc(n.status)}" data-notification="${esc(n.id)}"><strong>${esc(n.channel)}</strong> <span class="badge">${esc(deliveryText(n))}</span>` +
+    (n.retryable && can.retry_notification ? ` <button data-retry="${esc(n.id)}">Retry</button>` : "") + `<br>${esc(n.message || n.trigger)}</li>`).join("") || "<li>None queued.</li>";
   $("notes").innerHTML = s.notes.map(n => `<li>${esc(n.actor)}: ${esc(n.text)}</li>`).join("") || "<li>None.</li>";
   $("lessons").innerHTML = s.lessons.map(l => `<li>[${esc(l.kind)}] ${esc(l.text)}${l.root_cause ? " (root cause: " + esc(l.root_cause) + ")" : ""} — ${esc(l.actor)}</li>`).join("") || "<li>None.</li>";
   $("lesson-form").hidden = !can.lesson;
   renderExercise();
+  renderEvaluation();
+  $("scenario-export").hidden = !exercise;
   tick();
 }
 // The delivery status in words: queued / sending / sent (HTTP status, latency) / retrying (attempt, next at, error) / dead-lettered / skipped.
@@ -170,6 +177,22 @@ function renderExercise() {
   if (full) setHTML("objectives", (x.objectives || []).map(o => `<div class="objective" data-objective="${esc(o.id || "")}"><strong>${esc(o.id || "")}</strong> ${esc(o.text)}` +
     (o.id ? ` — met ${o.met}, late ${o.late}, missed ${o.missed}, pending ${o.pending}${o.rating ? ", rating " + esc(o.rating) : ""}` : "") +
     `<ul>` + o.expectations.map(e => `<li class="expect ${esc(e.status)}">${esc(e.inject)}: ${esc(e.text)} — <strong>${esc(expectText(e))}</strong></li>`).join("") + `</ul></div>`).join(""));
+}
+// Ratings per objective (an overrule shows the computed rating it replaced); the overrule form for the
+// facilitator and the commander once the exercise ended.
+function renderEvaluation() {
+  const v = evaluation;
+  $("evaluation-panel").hidden = !v;
+  if (!v) return;
+  const ratings = { P: "P: performed without challenges", S: "S: some challenges", M: "M: major challenges", U: "U: unable to be performed" };
+  setHTML("evaluation", `<p>${v.ended ? "The exercise has ended." : "The exercise is running: ratings so far."}</p><ul id="ratings">` +
+    v.objectives.map(o => `<li data-rating="${esc(o.id)}"><strong>${esc(o.id)}</strong> ${esc(o.text)}: <strong class="rating">${esc(o.rating || "not rated")}</strong>` +
+      (o.score_percent != null ? ` (${esc(o.score_percent)}%)` : "") +
+      (o.overrule ? ` — overruled from ${esc(o.computed_rating || "none")} by ${esc(o.overrule.by)}: ${esc(o.overrule.note)}` : "") + `</li>`).join("") + `</ul>` +
+    (v.you.may_overrule ? `<form id="overrule-form"><h3>Overrule a rating</h3><select name="overrule-objective">` +
+      v.objectives.map(o => `<option value="${esc(o.id)}">${esc(o.id)}</option>`).join("") + `</select> <select name="overrule-rating">` +
+      Object.entries(ratings).map(([k, t]) => `<option value="${k}">${esc(t)}</option>`).join("") +
+      `</select> <input name="overrule-note" placeholder="Why (required)" required> <button>Overrule</button></form>` : ""));
 }
 function renderScenarioClock() {
   if (!exercise) return;
@@ -225,6 +248,24 @@ async function post(path, body) {
   catch (e) { $("message").textContent = e.message; return false; }
 }
 const command = (body) => post("commands", body);
+// Verifies the run's hash chain on the server and shows the answer beside the "Verify chain" link.
+async function verifyChain() {
+  const chain = $("chain"); chain.className = ""; chain.textContent = "checking…";
+  try {
+    const v = await api("GET", `/api/runs/${encodeURIComponent(runID)}/verify`);
+    chain.className = v.intact ? "intact" : "broken";
+    chain.textContent = v.intact ? `intact: ${v.event_count} events, head ${v.head_hash.slice(0, 12)}` : `BROKEN at event ${v.first_broken.seq}: ${v.first_broken.problem}`;
+  } catch (e) { chain.textContent = e.message; }
+}
+// Downloads go through fetch with the Authorization header and a blob, so no token ever sits in a URL.
+async function download(format) {
+  $("message").textContent = "";
+  const response = await fetch(`/api/runs/${encodeURIComponent(runID)}/timeline?format=${format}`, { headers: { Authorization: "Bearer " + token } });
+  if (!response.ok) { $("message").textContent = (await response.json().catch(() => ({}))).error || response.statusText; return; }
+  const url = URL.createObjectURL(await response.blob()), a = document.createElement("a");
+  a.href = url; a.download = `${runID}-timeline${format === "scenario" ? "-scenario.txt" : "." + format}`;
+  document.body.appendChild(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
 const control = (body) => post("exercise", body);
 document.addEventListener("click", (ev) => {
   const t = ev.target, data = t.dataset || {};
@@ -233,6 +274,9 @@ document.addEventListener("click", (ev) => {
   else if (data.option) { const rationale = $("rationale").value.trim(); if (!rationale) { $("message").textContent = "Give a rationale first."; return; } command({ type: "decide", decision: status.decision.id, option: data.option, rationale }); }
   else if (data.raise) command({ type: "event", name: data.raise });
   else if (data.relieve) { const handover = prompt(`Relieve ${data.relieve}: handover note (optional)`); if (handover !== null) command(handover.trim() ? { type: "relieve", role: data.relieve, handover: handover.trim() } : { type: "relieve", role: data.relieve }); }
+  else if (data.retry) post(`notifications/${encodeURIComponent(data.retry)}/retry`);
+  else if (data.download) { ev.preventDefault(); download(data.download); }
+  else if (t.id === "verify") { ev.preventDefault(); verifyChain(); }
   else if (data.deliver) control({ control: "deliver", inject: data.deliver });
   else if (data.control) { if (data.control === "end" && !confirm("End the exercise?")) return; control({ control: data.control }); }
 });
@@ -242,6 +286,12 @@ document.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const person = f.querySelector("input").value.trim();
     if (person && await command({ type: "assign", role: f.dataset.assign, person })) f.querySelector("input").value = "";
+  } else if (f.id === "overrule-form") {
+    ev.preventDefault();
+    const body = { objective: f.elements["overrule-objective"].value, rating: f.elements["overrule-rating"].value, note: f.elements["overrule-note"].value.trim() };
+    $("message").textContent = "";
+    try { evaluation = await api("POST", `/api/runs/${encodeURIComponent(runID)}/evaluation`, body); f.elements["overrule-note"].value = ""; renderEvaluation(); }
+    catch (e) { $("message").textContent = e.message; }
   } else if (f.id === "close-form") {
     ev.preventDefault();
     const reason = f.querySelector("input").value.trim();

@@ -1,0 +1,85 @@
+import Foundation
+import MusterCore
+import MusterJournal
+
+/// `muster incident timeline --format text|json|csv` and `GET /api/runs/{id}/timeline?format=`: one function,
+/// so the CLI and the server give the same bytes for the same journal.
+public enum TimelineFormat: String, Sendable, CaseIterable {
+    case text, json, csv
+}
+
+/// The timeline's printable and machine-readable forms.
+public enum TimelineFormats {
+    /// Exactly what the CLI prints: text one line per event, JSON an array ending in a newline, CSV with CRLF rows.
+    public static func render(_ events: [StoredEvent], as format: TimelineFormat) -> String {
+        switch format {
+        case .text: events.map { RunText.line($0) + "\n" }.joined()
+        case .json: json(events) + "\n"
+        case .csv: csv(events)
+        }
+    }
+
+    /// A JSON array, one object per event: seq, at (ISO-8601), at_ms, scenario_at, actor, role, type,
+    /// description, payload (the stored canonical payload, as an object), prev_hash, hash.
+    public static func json(_ events: [StoredEvent]) -> String {
+        var out = "["
+        for (i, e) in events.enumerated() {
+            out += i == 0 ? "\n" : ",\n"
+            var fields: [(String, String)] = [
+                ("seq", "\(e.seq)"),
+                ("at", quote(e.event.at.iso8601)),
+                ("at_ms", "\(e.event.at.millisecondsSinceEpoch)"),
+                ("scenario_at", e.scenarioTime.map { quote($0.iso8601) } ?? "null"),
+                ("actor", quote(e.event.actor)),
+                ("role", e.event.role.map(quote) ?? "null"),
+                ("type", quote(e.type)),
+                ("description", quote(RunText.describe(e.event.body))),
+                ("payload", e.payload),
+                ("prev_hash", quote(e.prevHash)),
+                ("hash", quote(e.hash)),
+            ]
+            fields.sort { $0.0 < $1.0 }
+            out += "  {" + fields.map { "\(quote($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+        }
+        out += events.isEmpty ? "]" : "\n]"
+        return out
+    }
+
+    /// RFC 4180 CSV with a header row: seq, at, actor, role, type, description, payload, hash.
+    public static func csv(_ events: [StoredEvent]) -> String {
+        var out = "seq,at,actor,role,type,description,payload,hash\r\n"
+        for e in events {
+            let fields = ["\(e.seq)", e.event.at.iso8601, e.event.actor, e.event.role ?? "", e.type,
+                          RunText.describe(e.event.body), e.payload, e.hash]
+            out += fields.map(csvField).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A JSON string literal (control characters escaped, non-ASCII kept as is).
+    public static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
