@@ -114,14 +114,14 @@ enum API {
             try await handle(state, request, context) { user in try Improvement.lessons(state, user) }
         }
         api.get("actions") { request, context in
-            try await handle(state, request, context) { _ in try Improvement.list(state) }
+            try await handle(state, request, context) { user in try Improvement.list(state, user) }
         }
         api.get("actions/verify") { request, context in
             try await handle(state, request, context) { _ in try Integrity.improvementLog(state) }
         }
         api.get("actions/report") { request, context in
-            try await handle(state, request, context) { _ in
-                try Exports.actionsReport(state, format: request.uri.queryParameters.get("format") ?? "md")
+            try await handle(state, request, context) { user in
+                try Exports.actionsReport(state, user, format: request.uri.queryParameters.get("format") ?? "md")
             }
         }
         api.get("programme") { request, context in

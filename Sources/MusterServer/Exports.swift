@@ -37,13 +37,13 @@ enum Exports {
     }
 
     /// `GET /api/actions/report?format=html|md|csv`: the improvement plan with the HSEEP columns.
-    static func actionsReport(_ state: ServerState, format: String) throws -> Response {
-        let (log, _) = try Improvement.load(state)
+    static func actionsReport(_ state: ServerState, _ user: UserRecord, format: String) throws -> Response {
+        let actions = try Improvement.visibleActions(state, user)
         let today = Day(state.now)
         switch format {
-        case "md": return document(ImprovementPlan.markdown(log.actions, today: today), type: "text/markdown; charset=utf-8")
-        case "html": return document(ImprovementPlan.html(log.actions, today: today), type: "text/html; charset=utf-8")
-        case "csv": return document(ImprovementPlan.csv(log.actions, today: today), type: "text/csv; charset=utf-8; header=present")
+        case "md": return document(ImprovementPlan.markdown(actions, today: today), type: "text/markdown; charset=utf-8")
+        case "html": return document(ImprovementPlan.html(actions, today: today), type: "text/html; charset=utf-8")
+        case "csv": return document(ImprovementPlan.csv(actions, today: today), type: "text/csv; charset=utf-8; header=present")
         default: throw APIError.badRequest("query parameter 'format': '\(format)' is not one of html, md, csv", field: "format")
         }
     }

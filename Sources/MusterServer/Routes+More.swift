@@ -153,18 +153,37 @@ enum Exercises {
 /// `GET /api/lessons`, `GET/POST /api/actions`, `POST /api/actions/{id}/transitions`: the improvement log.
 enum Improvement {
     static func lessons(_ state: ServerState, _ user: UserRecord) throws -> Response {
-        let restricted = try state.journal.restrictedRunIDs()
+        let readable = try Runs.readableRunIDs(state, user)
         var out: [[String: Any]] = []
-        for record in try state.journal.runs() {
+        for record in try state.journal.runs() where readable.contains(record.id) {
             guard let snapshot = try? state.runtime.snapshot(runID: record.id), !snapshot.run.lessons.isEmpty else { continue }
-            let access = RunAccess(holders: snapshot.run.holders, restricted: restricted.contains(record.id))
-            guard Permissions.decide(.read, by: user.name, on: access) == .allowed else { continue }
             for (i, lesson) in snapshot.run.lessons.enumerated() {
                 out.append(["run": record.id, "run_title": record.title, "index": i + 1, "at": lesson.at.iso8601, "actor": lesson.actor,
                             "text": lesson.lesson.text, "kind": lesson.lesson.kind.rawValue, "root_cause": lesson.lesson.rootCause ?? NSNull()])
             }
         }
         return API.json(["lessons": out])
+    }
+
+    /// The runs whose lessons `user` may not see: restricted runs they are not on. An action that cites a lesson of
+    /// one of them is hidden from that user altogether (title and lesson ids would tell what the run was about).
+    static func hiddenRunIDs(_ state: ServerState, _ user: UserRecord) throws -> Set<String> {
+        let readable = try Runs.readableRunIDs(state, user)
+        return Set(try state.journal.runs().map(\.id)).subtracting(readable)
+    }
+
+    /// A lesson id is `RUN/SEQ`.
+    static func cites(_ lessons: [String], anyOf runIDs: Set<String>) -> Bool {
+        !runIDs.isEmpty && lessons.contains { lesson in
+            runIDs.contains(String(lesson.prefix { $0 != "/" }))
+        }
+    }
+
+    /// The actions `user` may see, in log order.
+    static func visibleActions(_ state: ServerState, _ user: UserRecord) throws -> [ImprovementAction] {
+        let (log, _) = try load(state)
+        let hidden = try hiddenRunIDs(state, user)
+        return log.actions.filter { !cites($0.draft.lessons, anyOf: hidden) }
     }
 
     /// The log through the loader `muster actions` uses.
@@ -179,10 +198,9 @@ enum Improvement {
          "due": "\(a.draft.due)", "lessons": a.draft.lessons, "element": a.draft.element.rawValue, "overdue": a.isOverdue(today: today)]
     }
 
-    static func list(_ state: ServerState) throws -> Response {
-        let (log, _) = try load(state)
+    static func list(_ state: ServerState, _ user: UserRecord) throws -> Response {
         let today = Day(state.now)
-        return API.json(["actions": log.actions.map { object($0, today: today) }])
+        return API.json(["actions": try visibleActions(state, user).map { object($0, today: today) }])
     }
 
     static func add(_ state: ServerState, _ user: UserRecord, _ bytes: [UInt8]) throws -> Response {
@@ -194,6 +212,9 @@ enum Improvement {
             throw APIError.badRequest("field 'element': '\(elementText)' is not one of \(CapabilityElement.allCases.map(\.rawValue).joined(separator: ", "))", field: "element")
         }
         let lesson = try body.string("lesson")
+        if cites([lesson], anyOf: try hiddenRunIDs(state, user)) {
+            throw APIError(404, "no lesson '\(lesson)'")
+        }
         let draft = ActionDraft(lessons: [lesson], title: try body.string("title"), capability: try body.optionalString("capability") ?? "",
                                 issue: try body.optionalString("issue") ?? "", owner: try body.string("owner"),
                                 organization: try body.string("organization"), element: element, due: due)
@@ -216,6 +237,10 @@ enum Improvement {
                               note: try body.optionalString("note"))
         case "close": command = .close(id, note: try body.optionalString("note"))
         default: throw APIError.badRequest("field 'to': '\(to)' is not one of start, done, review, close", field: "to")
+        }
+        let hidden = try hiddenRunIDs(state, user)
+        if !hidden.isEmpty, let action = try load(state).0.action(idOf(command)), cites(action.draft.lessons, anyOf: hidden) {
+            throw APIError(404, "no improvement action '\(id)'")
         }
         return try apply(state, user, command, status: .ok)
     }

@@ -206,6 +206,37 @@ struct APITests {
         }
     }
 
+    @Test("lessons of a restricted run, and actions citing them, are invisible to people not on the run")
+    func restrictedLessonsAndActions() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.router) { client async throws in
+            let id = try await client.declareRun(f, restricted: true)
+            #expect(try await client.call(f, "Sam", .post, "/api/runs/\(id)/commands", ["type": "lesson", "text": "Secret vendor was slow"]).status == 200)
+            let lesson = "\(id)/\(try f.state.journal.head(runID: id).sequence)"
+            let add = try await client.call(f, "Dana", .post, "/api/actions", ["lesson": lesson, "title": "Replace the secret vendor", "owner": "Dana", "organization": "IT Operations", "due": "2027-01-31"])
+            #expect(add.status == 201, "\(add.text)")
+
+            let olgaLessons = try await client.call(f, "Olga", .get, "/api/lessons")
+            #expect((olgaLessons.json["lessons"] as? [Any])?.isEmpty == true)
+            let olgaActions = try await client.call(f, "Olga", .get, "/api/actions")
+            #expect((olgaActions.json["actions"] as? [Any])?.isEmpty == true)
+            for format in ["csv", "md", "html"] {
+                let plan = try await client.call(f, "Olga", .get, "/api/actions/report?format=\(format)")
+                #expect(plan.status == 200 && !plan.text.contains("secret vendor"), "\(format)")
+            }
+            #expect(try await client.call(f, "Olga", .post, "/api/actions/A-1/transitions", ["to": "start"]).status == 404)
+            let olgaAdd = try await client.call(f, "Olga", .post, "/api/actions", ["lesson": lesson, "title": "Probe", "owner": "Olga", "organization": "X", "due": "2027-01-31"])
+            #expect(olgaAdd.status == 404)
+
+            let leeActions = try await client.call(f, "Lee", .get, "/api/actions")
+            #expect((leeActions.json["actions"] as? [[String: Any]])?.first?["title"] as? String == "Replace the secret vendor")
+            #expect(((try await client.call(f, "Lee", .get, "/api/lessons")).json["lessons"] as? [Any])?.count == 1)
+            let plan = try await client.call(f, "Lee", .get, "/api/actions/report?format=csv")
+            #expect(plan.text.contains("Replace the secret vendor"))
+            #expect(try await client.call(f, "Lee", .post, "/api/actions/A-1/transitions", ["to": "start"]).status == 200)
+        }
+    }
+
     @Test("exercises: list, start with a speed, facilitator-only clock controls")
     func exercises() async throws {
         let f = try ServerFixture()
