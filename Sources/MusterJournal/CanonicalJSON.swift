@@ -8,7 +8,7 @@ import Foundation
 /// (payloads hold integers only: plain decimal). This is exactly what Python's
 /// `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` prints, so anyone can
 /// recompute a hash without Muster.
-enum CanonicalJSON {
+public enum CanonicalJSON {
     struct Malformed: Error, CustomStringConvertible {
         var offset: Int
         var reason: String
@@ -58,7 +58,7 @@ enum CanonicalJSON {
     }
 
     /// Appends `text` as a canonical JSON string literal.
-    static func writeString(_ text: String, to out: inout [UInt8]) {
+    public static func writeString(_ text: String, to out: inout [UInt8]) {
         writeString(bytes: Array(text.utf8), to: &out)
     }
 

@@ -191,23 +191,9 @@ extension EventJSON {
         return encoder
     }()
 
-    /// A JSON string: `"` and `\\` escaped, control characters as short escapes or `\\u00XX`.
+    /// A JSON string, escaped as the journal's canonical JSON escapes it (one escaper for both).
     static func string(_ text: String, into out: inout [UInt8]) {
-        out.append(34)
-        for b in text.utf8 {
-            switch b {
-            case 34: out.append(contentsOf: [92, 34])
-            case 92: out.append(contentsOf: [92, 92])
-            case 10: out.append(contentsOf: [92, 110])
-            case 13: out.append(contentsOf: [92, 114])
-            case 9: out.append(contentsOf: [92, 116])
-            case 0..<32:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: out.append(b)
-            }
-        }
-        out.append(34)
+        CanonicalJSON.writeString(text, to: &out)
     }
 }
 
