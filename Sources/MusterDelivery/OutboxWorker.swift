@@ -106,28 +106,30 @@ public final class OutboxWorker: @unchecked Sendable {
 
     /// Results of requests handed to the transport, collected as they come; `wait()` blocks for all of them.
     final class PendingResults: @unchecked Sendable {
-        private let lock = NSLock()
+        private let condition = NSCondition()
         private var results: [DeliveryResult?]
-        private let group = DispatchGroup()
+        private var remaining: Int
 
         init(_ requests: [DeliveryRequest], through transport: CurlTransport) {
             results = Array(repeating: nil, count: requests.count)
-            for (index, request) in requests.enumerated() {
-                group.enter()
-                transport.submit(request) { [self] result in
-                    lock.lock()
-                    let first = results[index] == nil
-                    if first { results[index] = result }
-                    lock.unlock()
-                    if first { group.leave() }
+            remaining = requests.count
+            // One hand-over for the whole batch: a wake-up of the transport's thread per request cost a
+            // system call each on both threads.
+            transport.submit(requests) { [self] index, result in
+                condition.lock()
+                if results[index] == nil {
+                    results[index] = result
+                    remaining -= 1
+                    if remaining == 0 { condition.signal() }
                 }
+                condition.unlock()
             }
         }
 
         func wait() -> [DeliveryResult] {
-            group.wait()
-            lock.lock()
-            defer { lock.unlock() }
+            condition.lock()
+            defer { condition.unlock() }
+            while remaining > 0 { condition.wait() }
             return results.map { $0! }
         }
     }

@@ -164,7 +164,7 @@ final class CurlTransfer {
         }
         let retryAfter = retryAfterHeader.flatMap(RetryAfter.init(headerValue:))
         let snippet = responseSnippet()
-        let errorText = String(cString: errorBuffer)
+        let errorText = code == CURLE_OK ? "" : String(cString: errorBuffer)
         let failure = DeliveryClassifier.classify(
             code: code, status: status, isSMTP: isSMTP, errorText: errorText, statusLine: statusLine,
             retryAfter: retryAfter, snippet: snippet)

@@ -65,6 +65,15 @@ public final class CurlTransport: Sendable {
         engine.enqueue([PendingTransfer(request: request, completion: completion)])
     }
 
+    /// Starts many transfers with one hand-over to the transport's thread (one wake-up for all of them, not
+    /// one per request); `completion(index, result)` runs on the transport's thread as each one ends.
+    public func submit(_ requests: [DeliveryRequest], completion: @escaping @Sendable (Int, DeliveryResult) -> Void) {
+        guard !requests.isEmpty else { return }
+        engine.enqueue(requests.enumerated().map { index, request in
+            PendingTransfer(request: request) { result in completion(index, result) }
+        })
+    }
+
     /// Stops the thread: transfers still running or queued end as transient failures. Waits (bounded) for
     /// the thread to finish unless called from it. Later submissions fail at once.
     public func shutdown() { engine.shutdown() }
@@ -273,7 +282,7 @@ final class CurlEngine: @unchecked Sendable {
 
     /// Starts the transfer now if its host and the engine have room, else queues it.
     private func admit(_ item: PendingTransfer, multi: UnsafeMutableRawPointer) {
-        let host = Self.hostKey(item.request)
+        let host = hostKey(item.request)
         if waiting[host]?.isEmpty == false || !hasRoom(host) {
             if !waitingHosts.contains(host) { waitingHosts.append(host) }
             waiting[host, default: TransferQueue()].push(item)
@@ -307,6 +316,23 @@ final class CurlEngine: @unchecked Sendable {
             activePerHost[host, default: 1] -= 1
             if activePerHost[host] == 0 { activePerHost[host] = nil }
         }
+    }
+
+    /// Worker thread only: the last URL seen and its host key (consecutive requests mostly go to one URL).
+    private var lastURL = ""
+    private var lastHostKey = ""
+
+    private func hostKey(_ request: DeliveryRequest) -> String {
+        let url: String
+        switch request.target {
+        case .httpPost(let post): url = post.url
+        case .smtp(let smtp): url = smtp.url
+        }
+        if url == lastURL { return lastHostKey }
+        let key = Self.hostKey(request)
+        lastURL = url
+        lastHostKey = key
+        return key
     }
 
     /// `scheme://host:port` of the request's URL, lower-cased (what libcurl's per-host limit counts).
