@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import MusterCore
 
@@ -109,6 +110,61 @@ extension Journal {
         try read { db in
             try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_ms) FROM outbox WHERE status IN ('pending', 'failed')")
                 .map { Instant(millisecondsSinceEpoch: $0) }
+        }
+    }
+}
+
+/// One event as a reader that needs only some kinds of event sees it: its time, and its body when its type
+/// was asked for.
+public struct EventSummary: Sendable {
+    public var at: Instant
+    /// Decoded only for the types asked for; nil for the others.
+    public var body: RunEvent.Body?
+}
+
+extension Journal {
+    /// A run's events after seq `after`, in seq order, with only the bodies of the event types in `types`
+    /// (`RunEvent.Body.typeName`) decoded. For the delivery worker, which needs every event's time but the
+    /// bodies of only a few kinds: decoding every body of a run with thousands of notifications cost more
+    /// than delivering them.
+    public func eventSummaries(runID: String, after: Int = 0, decoding types: Set<String>) throws(JournalError) -> [EventSummary] {
+        let path = self.path
+        let wanted = types.sorted()
+        return try read { db in
+            var summaries: [EventSummary] = []
+            var decodeAt: [Int] = []
+            var joined = "["
+            let condition = wanted.isEmpty ? "0" : "type IN (\(wanted.map { _ in "?" }.joined(separator: ", ")))"
+            var arguments: [(any DatabaseValueConvertible)?] = wanted
+            arguments += [runID, after]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT at_ms, CASE WHEN \(condition) THEN payload END FROM events
+                WHERE run_id = ? AND seq > ? ORDER BY seq
+                """, arguments: StatementArguments(arguments))
+            while let row = try rows.next() {
+                if let payload: String = row[1] {
+                    if !decodeAt.isEmpty { joined += "," }
+                    joined += payload
+                    decodeAt.append(summaries.count)
+                }
+                summaries.append(EventSummary(at: Instant(millisecondsSinceEpoch: row[0]), body: nil))
+            }
+            joined += "]"
+            if summaries.isEmpty {
+                _ = try Journal.head(db, runID: runID, path: path)  // unknown run?
+                return []
+            }
+            if !decodeAt.isEmpty {
+                // One decoder call for all of them, as `events` does.
+                let bodies: [RunEvent.Body]
+                do {
+                    bodies = try JSONDecoder().decode([RunEvent.Body].self, from: Data(joined.utf8))
+                } catch {
+                    throw try Journal.undecodable(db, runID: runID, after: after, fallback: error)
+                }
+                for (index, body) in zip(decodeAt, bodies) { summaries[index].body = body }
+            }
+            return summaries
         }
     }
 }

@@ -217,7 +217,7 @@ extension Journal {
     }
 
     /// Finds the first row whose payload does not decode, for a precise error.
-    private static func undecodable(_ db: Database, runID: String, after: Int, fallback: any Error) throws -> JournalError {
+    static func undecodable(_ db: Database, runID: String, after: Int, fallback: any Error) throws -> JournalError {
         let rows = try Row.fetchCursor(db, sql: "SELECT seq, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", arguments: [runID, after])
         while let row = try rows.next() {
             let seq: Int = row[0]
