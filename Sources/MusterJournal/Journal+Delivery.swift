@@ -45,17 +45,62 @@ extension Journal {
             guard head.sequence == expectedSequence else {
                 throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
             }
-            for change in outboxUpdates {
-                try Journal.apply(change, runID: runID, at: now, db)
-            }
+            try Journal.apply(outboxUpdates, runID: runID, at: now, db)
             return try insert(db, runID: runID, after: head, rows: rows, outbox: [])
         }
+    }
+
+    /// Applies the updates in order. Consecutive updates that differ only by item (a batch of deliveries
+    /// that all went through, say) are made by one statement over all their ids, inside a savepoint: when
+    /// it does not change exactly one row per update, it is undone and the updates are made one by one,
+    /// which says which one could not be made. The result is the same as one `apply` per update.
+    private static func apply(_ changes: [OutboxUpdate], runID: String, at now: Instant, _ db: Database) throws {
+        var start = 0
+        while start < changes.count {
+            let first = changes[start]
+            var end = start + 1
+            while end < changes.count, changes[end].status == first.status, changes[end].error == first.error,
+                  changes[end].nextAttempt == first.nextAttempt, changes[end].expected == first.expected {
+                end += 1
+            }
+            let group = changes[start..<end]
+            var applied = false
+            let from = predecessors(of: first)
+            if group.count > 1, !from.isEmpty {
+                try db.inSavepoint {
+                    let update = try db.cachedStatement(sql: """
+                        UPDATE outbox SET status = ?1, attempts = attempts + ?2, next_attempt_ms = COALESCE(?3, next_attempt_ms),
+                                          last_error = COALESCE(?4, last_error), updated_at = ?5
+                        WHERE id IN (SELECT value FROM json_each(?6)) AND run_id = ?7
+                          AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
+                        """)
+                    let ids = "[" + group.map { String($0.id) }.joined(separator: ",") + "]"
+                    try update.execute(arguments: [first.status.rawValue, first.status == .sending ? 1 : 0, nextAttemptMS(first, now),
+                                                   first.error, now.millisecondsSinceEpoch, ids, runID])
+                    applied = db.changesCount == group.count
+                    return applied ? .commit : .rollback
+                }
+            }
+            if !applied {
+                for change in group { try Journal.apply(change, runID: runID, at: now, db) }
+            }
+            start = end
+        }
+    }
+
+    /// The statuses `change` may move its item from: those its status may follow, within `expected`.
+    private static func predecessors(of change: OutboxUpdate) -> [OutboxStatus] {
+        OutboxStatus.allCases.filter { $0.successors.contains(change.status) && (change.expected?.contains($0) ?? true) }
+    }
+
+    private static func nextAttemptMS(_ change: OutboxUpdate, _ now: Instant) -> Int64? {
+        change.status == .failed || change.status == .pending ? (change.nextAttempt ?? now).millisecondsSinceEpoch : nil
     }
 
     /// One status change in one statement, guarded by the statuses it may come from (`expected`, and those
     /// `change.status` may follow); when nothing matched, the row is read to say why.
     private static func apply(_ change: OutboxUpdate, runID: String, at now: Instant, _ db: Database) throws {
-        let from = OutboxStatus.allCases.filter { $0.successors.contains(change.status) && (change.expected?.contains($0) ?? true) }
+        let from = predecessors(of: change)
         if !from.isEmpty {
             // The statuses are the enum's raw values (fixed words), so one cached statement per set.
             let update = try db.cachedStatement(sql: """
@@ -63,7 +108,7 @@ extension Journal {
                                   last_error = COALESCE(?4, last_error), updated_at = ?5
                 WHERE id = ?6 AND run_id = ?7 AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
                 """)
-            let next = change.status == .failed || change.status == .pending ? (change.nextAttempt ?? now).millisecondsSinceEpoch : nil
+            let next = nextAttemptMS(change, now)
             try update.execute(arguments: [change.status.rawValue, change.status == .sending ? 1 : 0, next, change.error,
                                            now.millisecondsSinceEpoch, change.id, runID])
             if db.changesCount == 1 { return }
