@@ -41,8 +41,11 @@ extension Journal {
                 WHERE id IN (SELECT id FROM outbox WHERE \(Journal.dueCondition) ORDER BY next_attempt_ms, id LIMIT ?3)
                 RETURNING \(Journal.outboxColumns)
                 """)
-            let items = try Row.fetchAll(claim, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit])
-                .map(Journal.outboxItem)
+            // A cursor's rows are read in place (`fetchAll` copies every row before it is decoded).
+            var items: [OutboxItem] = []
+            items.reserveCapacity(max(0, limit))
+            let rows = try Row.fetchCursor(claim, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit])
+            while let row = try rows.next() { items.append(Journal.outboxItem(row)) }
             // RETURNING gives no order; the claim does not change `next_attempt_ms`.
             return items.sorted { ($0.nextAttempt, $0.id) < ($1.nextAttempt, $1.id) }
         }
