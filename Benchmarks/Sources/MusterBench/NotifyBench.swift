@@ -97,7 +97,7 @@ enum NotifyBench {
         for round in 1...rounds {
             let outbox = try outboxRun(url: url, scratch: scratch.appendingPathComponent("round\(round)"), nginx: nginx)
             let t = outbox.timings
-            print("notify-outbox: \(messages) in \(MusterBench.format(outbox.seconds, 3)) s, \(Int(Double(messages) / outbox.seconds)) messages/s; claim \(ms(t.claiming)) ms, prepare \(ms(t.preparing)) ms, send \(ms(t.sending)) ms, record \(ms(t.recording)) ms; nginx counted \(outbox.received)")
+            print("notify-outbox: \(messages) in \(MusterBench.format(outbox.seconds, 3)) s, \(Int(Double(messages) / outbox.seconds)) messages/s; claim \(ms(t.claiming)) ms, prepare \(ms(t.preparing)) ms, send \(ms(t.sending)) ms, record \(ms(t.recording)) ms; nginx counted \(outbox.received); Muster CPU \(MusterBench.format(outbox.cpu / Double(messages) * 1e6, 1)) µs per message")
         }
     }
 
@@ -121,7 +121,7 @@ enum NotifyBench {
 
     // MARK: - Muster
 
-    static func outboxRun(url: String, scratch: URL, nginx: Nginx) throws -> (seconds: Double, events: Int, connections: Int, timings: PassTimings, received: Int) {
+    static func outboxRun(url: String, scratch: URL, nginx: Nginx) throws -> (seconds: Double, events: Int, connections: Int, timings: PassTimings, received: Int, cpu: Double) {
         let home = scratch.appendingPathComponent("journal")
         let journal = try Journal.open(home: home.path, durability: .full)
         let playbook = try benchPlaybook()
@@ -149,17 +149,20 @@ enum NotifyBench {
         try journal.createRun(header, events: events, outbox: outbox)
         let before = try journal.head(runID: "r-bench1").sequence
 
-        let transport = CurlTransport(configuration: .init(maxConnectionsPerHost: 16))
+        let connections = Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_CONNECTIONS"] ?? "") ?? 16
+        let transport = CurlTransport(configuration: .init(maxConnectionsPerHost: connections))
         let worker = OutboxWorker(
             journal: journal, transport: transport,
             environment: ["BENCH_HOOK_URL": url, "BENCH_HOOK_SECRET": "bench-secret-123456"],
             batchSize: 1000, clock: { start })
         let requestsBefore = try nginx.requestCount()
         perfControl("enable")
+        let cpuBefore = processCPUSeconds()
         let clock = ContinuousClock()
         let began = clock.now
         let report = try worker.deliverDueBlocking()
         let elapsed = clock.now - began
+        let cpu = processCPUSeconds() - cpuBefore
         perfControl("disable")
         transport.shutdown()
         // What the receiver itself counted (less the status request that asked): every message arrived.
@@ -172,7 +175,7 @@ enum NotifyBench {
         let sent = try journal.outboxItems(statuses: [.sent]).count
         guard sent == messages else { throw Failure("only \(sent) items are marked sent") }
         try journal.close()
-        return (seconds(elapsed), after - before, 16, report.timings, received)
+        return (seconds(elapsed), after - before, connections, report.timings, received, cpu)
     }
 
     // MARK: - curl
@@ -241,6 +244,15 @@ enum NotifyBench {
         _ = ack.availableData
         try? control.close()
         try? ack.close()
+    }
+
+    /// User and system CPU time of this process (all threads) so far: on a shared machine, CPU per message
+    /// varies less than wall time.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
     static func ms(_ d: Duration) -> Int { Int(seconds(d) * 1000) }
