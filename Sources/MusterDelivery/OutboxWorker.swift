@@ -182,19 +182,34 @@ public final class OutboxWorker: @unchecked Sendable {
         let notifications = Self.decodeNotifications(claimed)
         // What others appended since (a person's requeue, new notifications) counts for this batch.
         var refreshed: Set<String> = []
+        // The run and the route of the previous item: a batch is mostly one run's notifications to a few
+        // channels, and looking both up again for every item cost more than building the request.
+        var lastRun: (info: RunDeliveryInfo, redactor: Redactor)?
+        var lastRoute: (runID: String, channel: String, route: ChannelRoute, maxAttempts: Int,
+                        prepared: Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError>?)?
         for (item, decoded) in zip(claimed, notifications) {
-            if refreshed.insert(item.runID).inserted { try? refresh(item.runID) }
+            if refreshed.insert(item.runID).inserted {
+                try? refresh(item.runID)
+                lastRun = nil
+            }
             var plan = Planned(item: item, notification: nil, channel: item.channel, maxAttempts: policy.defaultMaxAttempts,
                                attemptsUsed: item.attempts, redactor: Redactor(), action: .refuse(""))
             let info: RunDeliveryInfo
-            do {
-                info = try runInfo(item.runID, atLeast: item.seq)
-            } catch let error {
-                plan.action = .refuse("not sent: \(error.description)")
-                batch.planned.append(plan)
-                continue
+            if let last = lastRun, last.info.record.id == item.runID, last.info.sequence >= item.seq {
+                info = last.info
+                plan.redactor = last.redactor
+            } else {
+                do {
+                    info = try runInfo(item.runID, atLeast: item.seq)
+                } catch let error {
+                    plan.action = .refuse("not sent: \(error.description)")
+                    batch.planned.append(plan)
+                    continue
+                }
+                plan.redactor = secrets(of: info)
+                lastRun = (info, plan.redactor)
+                lastRoute = nil
             }
-            plan.redactor = secrets(of: info)
             plan.attemptsUsed = item.attempts - (info.requeuedAt[item.notificationID] ?? 0)
             guard let notification = decoded else {
                 plan.action = .refuse("not sent: the outbox item's payload is not a notification")
@@ -202,17 +217,28 @@ public final class OutboxWorker: @unchecked Sendable {
                 continue
             }
             plan.notification = notification
-            let original = info.playbook.channel(notification.channel)
-            switch ChannelRouting.route(channel: notification.channel, in: info.playbook, mode: info.mode) {
+            if lastRoute == nil || lastRoute!.runID != item.runID || lastRoute!.channel != notification.channel {
+                let original = info.playbook.channel(notification.channel)
+                let route = ChannelRouting.route(channel: notification.channel, in: info.playbook, mode: info.mode)
+                var maxAttempts = policy.defaultMaxAttempts
+                var preparedChannel: Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError>?
+                if case .send(let channel) = route {
+                    maxAttempts = max(1, channel.maxAttempts ?? original?.maxAttempts ?? policy.defaultMaxAttempts)
+                    preparedChannel = prepared(channel, of: info)
+                }
+                lastRoute = (item.runID, notification.channel, route, maxAttempts, preparedChannel)
+            }
+            let route = lastRoute!
+            switch route.route {
             case .skipped(let reason):
                 plan.action = .skip(reason)
             case .unknown(let reason):
                 plan.action = .refuse("not sent: \(reason)")
             case .send(let channel):
                 plan.channel = channel.id.value
-                plan.maxAttempts = max(1, channel.maxAttempts ?? original?.maxAttempts ?? policy.defaultMaxAttempts)
+                plan.maxAttempts = route.maxAttempts
                 do {
-                    let request = try prepared(channel, of: info).get()
+                    let request = try route.prepared!.get()
                         .request(notification: notification, context: info.context(atSequence: item.seq))
                     plan.action = .send(batch.requests.count)
                     batch.requests.append(request)
