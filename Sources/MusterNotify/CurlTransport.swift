@@ -168,7 +168,7 @@ final class CurlEngine: @unchecked Sendable {
     private var waitingHosts: [String] = []
     /// Worker thread only: easy handles of finished transfers, reset, for the next ones (creating and
     /// destroying one per message cost more than the transfer's own setup).
-    private var idleHandles: [UnsafeMutableRawPointer] = []
+    private var idleHandles: [CurlTransfer.IdleHandle] = []
 
     init(configuration: CurlTransport.Configuration) {
         self.configuration = configuration
@@ -274,7 +274,7 @@ final class CurlEngine: @unchecked Sendable {
         lock.lock()
         self.multi = nil
         lock.unlock()
-        for easy in idleHandles { curl_easy_cleanup(easy) }
+        for idle in idleHandles { curl_easy_cleanup(idle.easy) }
         idleHandles = []
         curl_multi_cleanup(multi)
         exited.signal()

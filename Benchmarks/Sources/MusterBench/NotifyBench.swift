@@ -158,11 +158,28 @@ enum NotifyBench {
         let requestsBefore = try nginx.requestCount()
         perfControl("enable")
         let cpuBefore = processCPUSeconds()
+        let threadsBefore = threadCPU()
+        let master = nginx.process.processIdentifier
+        let workers = ((try? String(contentsOfFile: "/proc/\(master)/task/\(master)/children", encoding: .utf8)) ?? "")
+            .split(separator: " ").map(String.init)
+        let nginxBefore = workers.reduce(0) { $0 + threadCPU($1).values.reduce(0, +) }
         let clock = ContinuousClock()
         let began = clock.now
         let report = try worker.deliverDueBlocking()
         let elapsed = clock.now - began
         let cpu = processCPUSeconds() - cpuBefore
+        if ProcessInfo.processInfo.environment["MUSTER_BENCH_THREADS"] != nil {
+            // The transport's thread is new for this pass; nginx's workers are its master's children.
+            let after = threadCPU()
+            var line = "  CPU by thread (ms):"
+            for (name, value) in after.sorted(by: { $0.key < $1.key }) {
+                let used = value - (threadsBefore[name] ?? 0)
+                if used > 0.001 { line += " \(name) \(Int(used * 1000))" }
+            }
+            let nginxUsed = workers.reduce(0) { $0 + threadCPU($1).values.reduce(0, +) } - nginxBefore
+            line += " | nginx worker \(Int(nginxUsed * 1000))"
+            print(line)
+        }
         perfControl("disable")
         transport.shutdown()
         // What the receiver itself counted (less the status request that asked): every message arrived.
@@ -248,6 +265,23 @@ enum NotifyBench {
 
     /// User and system CPU time of this process (all threads) so far: on a shared machine, CPU per message
     /// varies less than wall time.
+    /// CPU seconds (user + system) of every thread of process `pid` ("self" for this one), by thread name
+    /// (`/proc/PID/task/TID/stat`, in clock ticks of 1/100 s): where a pass's CPU went, for profiling.
+    static func threadCPU(_ pid: String = "self") -> [String: Double] {
+        var out: [String: Double] = [:]
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return out }
+        for task in tasks {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let name = String(stat[stat.index(after: open)..<close])
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // After the name: state is field 3, utime field 14, stime field 15 (1-based, whole line).
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            out[pid == "self" ? "\(name)#\(task)" : name, default: 0] += (user + system) / 100
+        }
+        return out
+    }
+
     static func processCPUSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
