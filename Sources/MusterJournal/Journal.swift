@@ -62,6 +62,13 @@ public final class Journal: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.label = "MusterJournal"
+        configuration.prepareDatabase { db in
+            // Statement journals (what undoes one statement or savepoint inside a transaction) and temporary
+            // b-trees in memory: they are never read after a crash, so this changes nothing about durability.
+            // With the default, a statement journal over 64 KiB (a batch of status changes) spilled to a
+            // file in /var/tmp, and every later statement of the transaction wrote its pages there too.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
