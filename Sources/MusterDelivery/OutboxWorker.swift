@@ -117,7 +117,8 @@ public final class OutboxWorker: @unchecked Sendable {
             // system call each on both threads.
             transport.submit(requests) { [self] index, result in
                 condition.lock()
-                if results[index] == nil {
+                // `case .none`, not `== nil`: that compares two optional results, copying both.
+                if case .none = results[index] {
                     results[index] = result
                     remaining -= 1
                     if remaining == 0 { condition.signal() }
@@ -425,27 +426,48 @@ public final class OutboxWorker: @unchecked Sendable {
 
     private func settle(_ batch: Batch, results: [DeliveryResult], into report: inout PassReport) throws(DeliveryError) {
         let now = clock()
-        var byRun: [String: [(Planned, [RunEvent], OutboxUpdate, DeliveryOutcome)]] = [:]
-        var order: [String] = []
+        // Per run, in the order runs first appear: the attempts' events, status changes and outcomes, in
+        // item order. (Plain arrays: grouping tuples of these and projecting them with key paths went
+        // through the runtime's generic copies, as much work as the recording itself.)
+        struct RunEntries {
+            var events: [RunEvent] = []
+            var eventCounts: [Int] = []
+            var updates: [OutboxUpdate] = []
+            var outcomes: [DeliveryOutcome] = []
+        }
+        var runIDs: [String] = []
+        var entries: [RunEntries] = []
+        var current = -1
         for plan in batch.planned {
             let (events, update, outcome) = decide(plan, results: results, now: now)
-            if byRun[plan.item.runID] == nil { order.append(plan.item.runID) }
-            byRun[plan.item.runID, default: []].append((plan, events, update, outcome))
+            if current < 0 || runIDs[current] != plan.item.runID {
+                if let known = runIDs.firstIndex(of: plan.item.runID) { current = known } else {
+                    runIDs.append(plan.item.runID)
+                    entries.append(RunEntries())
+                    current = runIDs.count - 1
+                }
+            }
+            entries[current].events += events
+            entries[current].eventCounts.append(events.count)
+            entries[current].updates.append(update)
+            entries[current].outcomes.append(outcome)
         }
-        for runID in order {
-            let entries = byRun[runID]!
+        for (runID, run) in zip(runIDs, entries) {
             do {
-                try record(runID: runID, events: entries.flatMap(\.1), updates: entries.map(\.2), now: now)
-                report.outcomes += entries.map(\.3)
+                try record(runID: runID, events: run.events, updates: run.updates, now: now)
+                report.outcomes += run.outcomes
             } catch .journal(.invalidOutboxTransition) {
                 // Someone else moved one of these items meanwhile (a lease that ran out under a slow
                 // receiver, say): record the others one by one.
-                for entry in entries {
+                var first = 0
+                for (index, count) in run.eventCounts.enumerated() {
+                    let events = Array(run.events[first..<(first + count)])
+                    first += count
                     do {
-                        try record(runID: runID, events: entry.1, updates: [entry.2], now: now)
-                        report.outcomes.append(entry.3)
+                        try record(runID: runID, events: events, updates: [run.updates[index]], now: now)
+                        report.outcomes.append(run.outcomes[index])
                     } catch .journal(.invalidOutboxTransition(_, let from, _)) {
-                        var lost = entry.3
+                        var lost = run.outcomes[index]
                         lost.result = .claimLost("another worker settled it meanwhile (now \(from.rawValue)); nothing recorded for this attempt")
                         report.outcomes.append(lost)
                     }

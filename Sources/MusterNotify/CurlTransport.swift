@@ -2,9 +2,9 @@ import CCurl
 import Foundation
 import MusterCore
 
-/// Delivers requests with libcurl's multi interface, driven by ONE dedicated thread (never the cooperative
-/// pool): many transfers proceed at once over reused connections, each bounded by its connect and total
-/// timeouts, TLS certificates and host names verified.
+/// Delivers requests with libcurl's multi interface, driven by dedicated threads (never the cooperative
+/// pool; one by default, see `Configuration.threads`): many transfers proceed at once over reused
+/// connections, each bounded by its connect and total timeouts, TLS certificates and host names verified.
 ///
 /// Completions run on the transport's thread and must return quickly; `send` resumes the caller's task.
 /// A transfer is never cancelled by cancelling the awaiting task: its timeouts bound it.
@@ -22,11 +22,18 @@ public final class CurlTransport: Sendable {
         /// otherwise the proxy URL for every transfer.
         public var proxy: String?
         public var userAgent: String
+        /// Threads, each with its own multi handle and connections, sharing the limits above (each gets an
+        /// equal part, so there are never more threads than connections allowed per host). Requests are
+        /// handed to them in turn; order is kept per thread. More than one lets the transport use a second
+        /// core while the caller is waiting for it (libcurl and the kernel's TCP work are most of a
+        /// transfer's cost, and one thread runs them one transfer at a time).
+        public var threads: Int
 
         public init(
             maxConnectionsPerHost: Int = 32, maxTotalConnections: Int = 256, connectionCacheSize: Int = 64,
-            caBundlePath: String? = nil, proxy: String? = nil, userAgent: String = "Muster/1"
+            caBundlePath: String? = nil, proxy: String? = nil, userAgent: String = "Muster/1", threads: Int = 1
         ) {
+            self.threads = threads
             self.proxy = proxy
             self.maxConnectionsPerHost = maxConnectionsPerHost
             self.maxTotalConnections = maxTotalConnections
@@ -36,21 +43,44 @@ public final class CurlTransport: Sendable {
         }
     }
 
-    private let engine: CurlEngine
+    private let engines: [CurlEngine]
+    /// The engine the next request goes to (under `lock`).
+    private let lock = NSLock()
+    nonisolated(unsafe) private var next = 0
 
     public init(configuration: Configuration = Configuration()) {
-        engine = CurlEngine(configuration: configuration)
-        engine.start()
+        let count = max(1, min(configuration.threads, configuration.maxConnectionsPerHost, configuration.maxTotalConnections))
+        var part = configuration
+        part.maxConnectionsPerHost = max(1, configuration.maxConnectionsPerHost / count)
+        part.maxTotalConnections = max(1, configuration.maxTotalConnections / count)
+        part.connectionCacheSize = max(1, configuration.connectionCacheSize / count)
+        engines = (0..<count).map { _ in CurlEngine(configuration: part) }
+        for engine in engines { engine.start() }
     }
 
-    deinit { engine.shutdown() }
+    deinit { for engine in engines { engine.shutdown() } }
+
+    /// Hands transfers to the engines in turn (one hand-over per engine).
+    private func enqueue(_ transfers: [PendingTransfer]) {
+        guard engines.count > 1 else {
+            engines[0].enqueue(transfers)
+            return
+        }
+        lock.lock()
+        let first = next
+        next = (next + transfers.count) % engines.count
+        lock.unlock()
+        var parts = Array(repeating: [PendingTransfer](), count: engines.count)
+        for (index, transfer) in transfers.enumerated() { parts[(first + index) % engines.count].append(transfer) }
+        for (engine, part) in zip(engines, parts) where !part.isEmpty { engine.enqueue(part) }
+    }
 
     /// Sends all requests concurrently; results in the order of the requests.
     public func send(_ requests: [DeliveryRequest]) async -> [DeliveryResult] {
         guard !requests.isEmpty else { return [] }
         return await withCheckedContinuation { (continuation: CheckedContinuation<[DeliveryResult], Never>) in
             let batch = Batch(count: requests.count, continuation: continuation)
-            engine.enqueue(requests.enumerated().map { index, request in
+            enqueue(requests.enumerated().map { index, request in
                 PendingTransfer(request: request) { result in batch.set(index, result) }
             })
         }
@@ -60,23 +90,23 @@ public final class CurlTransport: Sendable {
         await send([request])[0]
     }
 
-    /// Starts one transfer; `completion` runs on the transport's thread when it ends.
+    /// Starts one transfer; `completion` runs on a transport thread when it ends.
     public func submit(_ request: DeliveryRequest, completion: @escaping @Sendable (DeliveryResult) -> Void) {
-        engine.enqueue([PendingTransfer(request: request, completion: completion)])
+        enqueue([PendingTransfer(request: request, completion: completion)])
     }
 
-    /// Starts many transfers with one hand-over to the transport's thread (one wake-up for all of them, not
-    /// one per request); `completion(index, result)` runs on the transport's thread as each one ends.
+    /// Starts many transfers with one hand-over to each transport thread (one wake-up for all of them, not
+    /// one per request); `completion(index, result)` runs on a transport thread as each one ends.
     public func submit(_ requests: [DeliveryRequest], completion: @escaping @Sendable (Int, DeliveryResult) -> Void) {
         guard !requests.isEmpty else { return }
-        engine.enqueue(requests.enumerated().map { index, request in
+        enqueue(requests.enumerated().map { index, request in
             PendingTransfer(request: request) { result in completion(index, result) }
         })
     }
 
     /// Stops the thread: transfers still running or queued end as transient failures. Waits (bounded) for
     /// the thread to finish unless called from it. Later submissions fail at once.
-    public func shutdown() { engine.shutdown() }
+    public func shutdown() { for engine in engines { engine.shutdown() } }
 
     /// The libcurl version this process runs with (`7.88.1`).
     public static var libcurlVersion: String {

@@ -150,7 +150,8 @@ enum NotifyBench {
         let before = try journal.head(runID: "r-bench1").sequence
 
         let connections = Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_CONNECTIONS"] ?? "") ?? 16
-        let transport = CurlTransport(configuration: .init(maxConnectionsPerHost: connections))
+        let transportThreads = Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_TRANSPORT_THREADS"] ?? "") ?? 1
+        let transport = CurlTransport(configuration: .init(maxConnectionsPerHost: connections, threads: transportThreads))
         let worker = OutboxWorker(
             journal: journal, transport: transport,
             environment: ["BENCH_HOOK_URL": url, "BENCH_HOOK_SECRET": "bench-secret-123456"],
