@@ -185,9 +185,38 @@ public final class OutboxWorker: @unchecked Sendable {
         var refreshed: Set<String> = []
         // The run and the route of the previous item: a batch is mostly one run's notifications to a few
         // channels, and looking both up again for every item cost more than building the request.
-        var lastRun: (info: RunDeliveryInfo, redactor: Redactor)?
-        var lastRoute: (runID: String, channel: String, route: ChannelRoute, maxAttempts: Int,
-                        prepared: Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError>?)?
+        // Held in classes: copying these structs (a playbook, a channel, a run's history) for every item was
+        // a good part of the work they saved.
+        final class RunMemo {
+            let info: RunDeliveryInfo
+            let redactor: Redactor
+            init(_ info: RunDeliveryInfo, _ redactor: Redactor) { self.info = info; self.redactor = redactor }
+        }
+        final class RouteMemo {
+            let runID: String
+            let channel: String
+            let route: ChannelRoute
+            let maxAttempts: Int
+            let prepared: Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError>?
+            init(runID: String, channel: String, route: ChannelRoute, maxAttempts: Int,
+                 prepared: Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError>?) {
+                self.runID = runID
+                self.channel = channel
+                self.route = route
+                self.maxAttempts = maxAttempts
+                self.prepared = prepared
+            }
+
+            /// The request through the prepared channel (only for a `.send` route).
+            func request(notification: MusterCore.Notification, context: NotificationContext) throws(ChannelConfigurationError) -> DeliveryRequest {
+                switch prepared! {
+                case .success(let channel): try channel.request(notification: notification, context: context)
+                case .failure(let error): throw error
+                }
+            }
+        }
+        var lastRun: RunMemo?
+        var lastRoute: RouteMemo?
         for (item, decoded) in zip(claimed, notifications) {
             if refreshed.insert(item.runID).inserted {
                 try? refresh(item.runID)
@@ -195,41 +224,45 @@ public final class OutboxWorker: @unchecked Sendable {
             }
             var plan = Planned(item: item, notification: nil, channel: item.channel, maxAttempts: policy.defaultMaxAttempts,
                                attemptsUsed: item.attempts, redactor: Redactor(), action: .refuse(""))
-            let info: RunDeliveryInfo
+            let run: RunMemo
             if let last = lastRun, last.info.record.id == item.runID, last.info.sequence >= item.seq {
-                info = last.info
-                plan.redactor = last.redactor
+                run = last
             } else {
                 do {
-                    info = try runInfo(item.runID, atLeast: item.seq)
+                    let info = try runInfo(item.runID, atLeast: item.seq)
+                    run = RunMemo(info, secrets(of: info))
                 } catch let error {
                     plan.action = .refuse("not sent: \(error.description)")
                     batch.planned.append(plan)
                     continue
                 }
-                plan.redactor = secrets(of: info)
-                lastRun = (info, plan.redactor)
+                lastRun = run
                 lastRoute = nil
             }
-            plan.attemptsUsed = item.attempts - (info.requeuedAt[item.notificationID] ?? 0)
+            plan.redactor = run.redactor
+            plan.attemptsUsed = item.attempts - (run.info.requeuedAt[item.notificationID] ?? 0)
             guard let notification = decoded else {
                 plan.action = .refuse("not sent: the outbox item's payload is not a notification")
                 batch.planned.append(plan)
                 continue
             }
             plan.notification = notification
-            if lastRoute == nil || lastRoute!.runID != item.runID || lastRoute!.channel != notification.channel {
+            let route: RouteMemo
+            if let last = lastRoute, last.runID == item.runID, last.channel == notification.channel {
+                route = last
+            } else {
+                let info = run.info
                 let original = info.playbook.channel(notification.channel)
-                let route = ChannelRouting.route(channel: notification.channel, in: info.playbook, mode: info.mode)
+                let routed = ChannelRouting.route(channel: notification.channel, in: info.playbook, mode: info.mode)
                 var maxAttempts = policy.defaultMaxAttempts
                 var preparedChannel: Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError>?
-                if case .send(let channel) = route {
+                if case .send(let channel) = routed {
                     maxAttempts = max(1, channel.maxAttempts ?? original?.maxAttempts ?? policy.defaultMaxAttempts)
                     preparedChannel = prepared(channel, of: info)
                 }
-                lastRoute = (item.runID, notification.channel, route, maxAttempts, preparedChannel)
+                route = RouteMemo(runID: item.runID, channel: notification.channel, route: routed, maxAttempts: maxAttempts, prepared: preparedChannel)
+                lastRoute = route
             }
-            let route = lastRoute!
             switch route.route {
             case .skipped(let reason):
                 plan.action = .skip(reason)
@@ -239,8 +272,7 @@ public final class OutboxWorker: @unchecked Sendable {
                 plan.channel = channel.id.value
                 plan.maxAttempts = route.maxAttempts
                 do {
-                    let request = try route.prepared!.get()
-                        .request(notification: notification, context: info.context(atSequence: item.seq))
+                    let request = try route.request(notification: notification, context: run.info.context(atSequence: item.seq))
                     plan.action = .send(batch.requests.count)
                     batch.requests.append(request)
                 } catch {
