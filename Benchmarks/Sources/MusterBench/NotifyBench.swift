@@ -150,12 +150,15 @@ enum NotifyBench {
         let before = try journal.head(runID: "r-bench1").sequence
 
         let connections = Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_CONNECTIONS"] ?? "") ?? 16
-        let transportThreads = Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_TRANSPORT_THREADS"] ?? "") ?? 1
-        let transport = CurlTransport(configuration: .init(maxConnectionsPerHost: connections, threads: transportThreads))
+        // Transport threads: the default unless MUSTER_BENCH_TRANSPORT_THREADS says otherwise (for comparison).
+        var configuration = CurlTransport.Configuration(maxConnectionsPerHost: connections)
+        if let threads = Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_TRANSPORT_THREADS"] ?? "") { configuration.threads = threads }
+        let transport = CurlTransport(configuration: configuration)
         let worker = OutboxWorker(
             journal: journal, transport: transport,
             environment: ["BENCH_HOOK_URL": url, "BENCH_HOOK_SECRET": "bench-secret-123456"],
-            batchSize: 1000, clock: { start })
+            batchSize: Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_BATCH"] ?? "") ?? 1000,
+            clock: { start })
         let requestsBefore = try nginx.requestCount()
         perfControl("enable")
         let cpuBefore = processCPUSeconds()
