@@ -323,6 +323,7 @@ final class CurlEngine: @unchecked Sendable {
             for item in incoming { admit(item, multi: multi) }
             curl_multi_perform(multi, &running)
             var left: Int32 = 0
+            var finished = false
             while let message = curl_multi_info_read(multi, &left) {
                 guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
                 let code = muster_curl_msg_result(message)
@@ -333,7 +334,11 @@ final class CurlEngine: @unchecked Sendable {
                     if idleHandles.count < max(1, configuration.maxTotalConnections) { idleHandles.append(transfer.takeHandle()) }
                 }
                 startWaiting(multi: multi)
+                finished = true
             }
+            // Transfers just ended (and waiting ones were started in their place): run libcurl again at once,
+            // as a poll would return at once for the new transfers anyway (one system call less per round).
+            if finished { continue }
             curl_multi_poll(multi, nil, 0, 1000, nil)
         }
         lock.lock()
