@@ -83,19 +83,26 @@ public final class OutboxWorker: @unchecked Sendable {
         let watch = ContinuousClock()
         var claimed = 0
         var inFlight: (batch: Batch, results: PendingResults)?
+        // Items claimed in the transaction that recorded the previous batch (one commit for both), when it did.
+        var preclaimed: [OutboxItem]?
         while true {
             var next: (batch: Batch, results: PendingResults)?
             if claimed < maximumItemsPerPass,
-               let batch = try claimAndPrepare(now: start, limit: min(batchSize, maximumItemsPerPass - claimed), timings: &report.timings) {
+               let batch = try claimAndPrepare(now: start, limit: min(batchSize, maximumItemsPerPass - claimed), timings: &report.timings,
+                                               preclaimed: preclaimed) {
                 claimed += batch.planned.count
                 next = (batch, PendingResults(batch.requests, through: transport))
             }
+            preclaimed = nil
             if let current = inFlight {
                 var mark = watch.now
                 let results = current.results.wait()
                 report.timings.sending += watch.now - mark
                 mark = watch.now
-                try settle(current.batch, results: results, into: &report)
+                // The batch after `next`, claimed with this one's outcomes when there is room for it.
+                let room = maximumItemsPerPass - claimed
+                let claim = next != nil && room > 0 ? OutboxClaim(now: start, limit: min(batchSize, room), lease: lease) : nil
+                preclaimed = try settle(current.batch, results: results, into: &report, thenClaim: claim)
                 report.timings.recording += watch.now - mark
             }
             guard let next else { break }
@@ -168,11 +175,14 @@ public final class OutboxWorker: @unchecked Sendable {
         var requests: [DeliveryRequest]
     }
 
-    private func claimAndPrepare(now: Instant, limit: Int, timings: inout PassTimings) throws(DeliveryError) -> Batch? {
+    /// `preclaimed`: items already claimed (with the previous batch's outcomes); nil claims them here.
+    private func claimAndPrepare(now: Instant, limit: Int, timings: inout PassTimings, preclaimed: [OutboxItem]? = nil) throws(DeliveryError) -> Batch? {
         let watch = ContinuousClock()
         var mark = watch.now
         let claimed: [OutboxItem]
-        do { claimed = try journal.claimOutbox(now: now, limit: limit, lease: lease) } catch { throw .journal(error) }
+        if let preclaimed { claimed = preclaimed } else {
+            do { claimed = try journal.claimOutbox(now: now, limit: limit, lease: lease) } catch { throw .journal(error) }
+        }
         timings.claiming += watch.now - mark
         mark = watch.now
         defer { timings.preparing += watch.now - mark }
@@ -456,7 +466,11 @@ public final class OutboxWorker: @unchecked Sendable {
 
     // MARK: - Settling
 
-    private func settle(_ batch: Batch, results: [DeliveryResult], into report: inout PassReport) throws(DeliveryError) {
+    /// Records the batch's outcomes, run by run. With `claim`, the last run's recording also claims the next
+    /// items (see `Journal.append(...thenClaim:)`) and returns them; nil when it could not (the items were
+    /// recorded one by one, or nothing was asked), and the caller claims them itself.
+    @discardableResult
+    private func settle(_ batch: Batch, results: [DeliveryResult], into report: inout PassReport, thenClaim claim: OutboxClaim? = nil) throws(DeliveryError) -> [OutboxItem]? {
         let now = clock()
         // Per run, in the order runs first appear: the attempts' events, status changes and outcomes, in
         // item order. (Plain arrays: grouping tuples of these and projecting them with key paths went
@@ -484,9 +498,11 @@ public final class OutboxWorker: @unchecked Sendable {
             entries[current].updates.append(update)
             entries[current].outcomes.append(outcome)
         }
-        for (runID, run) in zip(runIDs, entries) {
+        var claimed: [OutboxItem]?
+        for (position, (runID, run)) in zip(runIDs, entries).enumerated() {
             do {
-                try record(runID: runID, events: run.events, updates: run.updates, now: now)
+                claimed = try record(runID: runID, events: run.events, updates: run.updates, now: now,
+                                     claim: position == runIDs.count - 1 ? claim : nil)
                 report.outcomes += run.outcomes
             } catch .journal(.invalidOutboxTransition) {
                 // Someone else moved one of these items meanwhile (a lease that ran out under a slow
@@ -506,6 +522,7 @@ public final class OutboxWorker: @unchecked Sendable {
                 }
             }
         }
+        return claimed
     }
 
     /// The events, the status change and the outcome for one attempt.
@@ -559,7 +576,9 @@ public final class OutboxWorker: @unchecked Sendable {
     }
 
     /// Appends with the expected-sequence protocol: on a conflict, read what others appended and try again.
-    private func record(runID: String, events: [RunEvent], updates: [OutboxUpdate], now: Instant) throws(DeliveryError) {
+    /// With `claim`, the append also claims the next items, which are returned (nil without).
+    @discardableResult
+    private func record(runID: String, events: [RunEvent], updates: [OutboxUpdate], now: Instant, claim: OutboxClaim? = nil) throws(DeliveryError) -> [OutboxItem]? {
         lock.lock()
         var info = runs[runID]
         lock.unlock()
@@ -569,12 +588,18 @@ public final class OutboxWorker: @unchecked Sendable {
         }
         for _ in 0..<50 {
             do {
-                try journal.append(runID: runID, expectedSequence: expected, events: events, outboxUpdates: updates, at: now)
+                var claimed: [OutboxItem]?
+                if let claim {
+                    claimed = try journal.append(runID: runID, expectedSequence: expected, events: events, outboxUpdates: updates,
+                                                 at: now, thenClaim: claim).claimed
+                } else {
+                    try journal.append(runID: runID, expectedSequence: expected, events: events, outboxUpdates: updates, at: now)
+                }
                 if var known = info, known.sequence == expected {
                     known.absorb(events)
                     store(known)
                 }
-                return
+                return claimed
             } catch .sequenceConflict(_, let actual) {
                 if var known = info {
                     try known.refresh(journal)

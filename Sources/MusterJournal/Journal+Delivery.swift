@@ -50,6 +50,28 @@ extension Journal {
         }
     }
 
+    /// `append(runID:expectedSequence:events:outboxUpdates:at:)` followed by `claimOutbox(now:limit:lease:)`
+    /// with `claim`'s values, in ONE write transaction (one commit, one sync of the WAL instead of two): for a
+    /// worker that records one batch and takes the next. The claim is made only with the append; when the
+    /// append is refused, nothing is written, nothing is claimed, and the error is the append's.
+    @discardableResult
+    public func append(
+        runID: String, expectedSequence: Int, events: [RunEvent], outboxUpdates: [OutboxUpdate], at now: Instant,
+        thenClaim claim: OutboxClaim
+    ) throws(JournalError) -> (result: AppendResult, claimed: [OutboxItem]) {
+        let rows = try prepare(runID: runID, entries: events.map { JournalEntry($0) })
+        let path = self.path
+        return try write { db in
+            let head = try Journal.head(db, runID: runID, path: path)
+            guard head.sequence == expectedSequence else {
+                throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
+            }
+            try Journal.apply(outboxUpdates, runID: runID, at: now, db)
+            let result = try insert(db, runID: runID, after: head, rows: rows, outbox: [])
+            return (result, try Journal.claim(db, now: claim.now, limit: claim.limit, lease: claim.lease))
+        }
+    }
+
     /// Applies the updates in order. Consecutive updates that differ only by item (a batch of deliveries
     /// that all went through, say) are made by one statement over all their ids, inside a savepoint: when
     /// it does not change exactly one row per update, it is undone and the updates are made one by one,
@@ -211,5 +233,18 @@ extension Journal {
             }
             return summaries
         }
+    }
+}
+
+/// What `claimOutbox(now:limit:lease:)` takes, for a claim made in the same transaction as an append.
+public struct OutboxClaim: Sendable, Hashable {
+    public var now: Instant
+    public var limit: Int
+    public var lease: TimeSpan
+
+    public init(now: Instant, limit: Int, lease: TimeSpan) {
+        self.now = now
+        self.limit = limit
+        self.lease = lease
     }
 }
