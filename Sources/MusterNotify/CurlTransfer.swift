@@ -270,7 +270,12 @@ private let curlHeaderCallback: muster_curl_data_callback = { buffer, size, coun
     }
     if starts(with: "HTTP/", ignoringCase: false) {
         // A new response (after a 100 Continue, say): forget the previous one's headers.
-        transfer.statusLine = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()
+        // Only a failure's reason quotes the status line: a 2xx line is not kept as text.
+        if let space = bytes.firstIndex(of: 0x20), space + 1 < bytes.count, bytes[space + 1] == UInt8(ascii: "2") {
+            transfer.statusLine = nil
+        } else {
+            transfer.statusLine = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()
+        }
         transfer.retryAfterHeader = nil
     } else if starts(with: "retry-after", ignoringCase: true) {
         let line = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()

@@ -18,7 +18,8 @@ public final class CurlTransport: Sendable {
         public var connectionCacheSize: Int
         /// A PEM bundle of trusted CAs (a private CA) used instead of the system store; nil uses the system store.
         public var caBundlePath: String?
-        /// nil: libcurl's environment (`http_proxy`, `https_proxy`, `no_proxy`); "": no proxy at all;
+        /// nil: libcurl's environment (`http_proxy`, `https_proxy`, `no_proxy`; when none is set as the transport
+        /// is created, no proxy); "": no proxy at all;
         /// otherwise the proxy URL for every transfer.
         public var proxy: String?
         public var userAgent: String
@@ -51,6 +52,11 @@ public final class CurlTransport: Sendable {
     public init(configuration: Configuration = Configuration()) {
         let count = max(1, min(configuration.threads, configuration.maxConnectionsPerHost, configuration.maxTotalConnections))
         var part = configuration
+        if configuration.proxy == nil, !Self.proxyVariables.contains(where: { ProcessInfo.processInfo.environment[$0] != nil }) {
+            // No proxy in the environment: say so once ("" is no proxy), rather than have libcurl look the
+            // variables up again for every transfer. With one set, libcurl reads them as before.
+            part.proxy = ""
+        }
         part.maxConnectionsPerHost = max(1, configuration.maxConnectionsPerHost / count)
         part.maxTotalConnections = max(1, configuration.maxTotalConnections / count)
         part.connectionCacheSize = max(1, configuration.connectionCacheSize / count)
@@ -60,6 +66,11 @@ public final class CurlTransport: Sendable {
     }
 
     deinit { for engine in engines { engine.shutdown() } }
+
+    /// The variables libcurl takes a proxy from (`SCHEME_proxy` in either case, `all_proxy`; `no_proxy` only
+    /// matters with one of them).
+    static let proxyVariables = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                                 "smtp_proxy", "SMTP_PROXY", "smtps_proxy", "SMTPS_PROXY"]
 
     /// Hands each transfer to the engine with the fewest unfinished ones (the first on a tie: one request
     /// at a time always takes the same engine, so the same connection), one hand-over per engine.
