@@ -88,14 +88,15 @@ extension Journal {
             let group = changes[start..<end]
             var applied = false
             let from = predecessors(of: first)
-            if group.count > 1, !from.isEmpty {
+            // An SQLite without JSON functions (older than 3.38 and built without them) cannot prepare the
+            // statement: then one by one.
+            if group.count > 1, !from.isEmpty, let update = try? db.cachedStatement(sql: """
+                UPDATE outbox SET status = ?1, attempts = attempts + ?2, next_attempt_ms = COALESCE(?3, next_attempt_ms),
+                                  last_error = COALESCE(?4, last_error), updated_at = ?5
+                WHERE id IN (SELECT value FROM json_each(?6)) AND run_id = ?7
+                  AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
+                """) {
                 try db.inSavepoint {
-                    let update = try db.cachedStatement(sql: """
-                        UPDATE outbox SET status = ?1, attempts = attempts + ?2, next_attempt_ms = COALESCE(?3, next_attempt_ms),
-                                          last_error = COALESCE(?4, last_error), updated_at = ?5
-                        WHERE id IN (SELECT value FROM json_each(?6)) AND run_id = ?7
-                          AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
-                        """)
                     let ids = "[" + group.map { String($0.id) }.joined(separator: ",") + "]"
                     try update.execute(arguments: [first.status.rawValue, first.status == .sending ? 1 : 0, nextAttemptMS(first, now),
                                                    first.error, now.millisecondsSinceEpoch, ids, runID])
