@@ -40,6 +40,8 @@ let package = Package(
             dependencies: [
                 "MusterCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The SQLite C API GRDB is built on: appends bind event rows to their statement directly.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -83,19 +83,26 @@ public final class OutboxWorker: @unchecked Sendable {
         let watch = ContinuousClock()
         var claimed = 0
         var inFlight: (batch: Batch, results: PendingResults)?
+        // Items claimed in the transaction that recorded the previous batch (one commit for both), when it did.
+        var preclaimed: [OutboxItem]?
         while true {
             var next: (batch: Batch, results: PendingResults)?
             if claimed < maximumItemsPerPass,
-               let batch = try claimAndPrepare(now: start, limit: min(batchSize, maximumItemsPerPass - claimed), timings: &report.timings) {
+               let batch = try claimAndPrepare(now: start, limit: min(batchSize, maximumItemsPerPass - claimed), timings: &report.timings,
+                                               preclaimed: preclaimed) {
                 claimed += batch.planned.count
                 next = (batch, PendingResults(batch.requests, through: transport))
             }
+            preclaimed = nil
             if let current = inFlight {
                 var mark = watch.now
                 let results = current.results.wait()
                 report.timings.sending += watch.now - mark
                 mark = watch.now
-                try settle(current.batch, results: results, into: &report)
+                // The batch after `next`, claimed with this one's outcomes when there is room for it.
+                let room = maximumItemsPerPass - claimed
+                let claim = next != nil && room > 0 ? OutboxClaim(now: start, limit: min(batchSize, room), lease: lease) : nil
+                preclaimed = try settle(current.batch, results: results, into: &report, thenClaim: claim)
                 report.timings.recording += watch.now - mark
             }
             guard let next else { break }
@@ -106,28 +113,31 @@ public final class OutboxWorker: @unchecked Sendable {
 
     /// Results of requests handed to the transport, collected as they come; `wait()` blocks for all of them.
     final class PendingResults: @unchecked Sendable {
-        private let lock = NSLock()
+        private let condition = NSCondition()
         private var results: [DeliveryResult?]
-        private let group = DispatchGroup()
+        private var remaining: Int
 
         init(_ requests: [DeliveryRequest], through transport: CurlTransport) {
             results = Array(repeating: nil, count: requests.count)
-            for (index, request) in requests.enumerated() {
-                group.enter()
-                transport.submit(request) { [self] result in
-                    lock.lock()
-                    let first = results[index] == nil
-                    if first { results[index] = result }
-                    lock.unlock()
-                    if first { group.leave() }
+            remaining = requests.count
+            // One hand-over for the whole batch: a wake-up of the transport's thread per request cost a
+            // system call each on both threads.
+            transport.submit(requests) { [self] index, result in
+                condition.lock()
+                // `case .none`, not `== nil`: that compares two optional results, copying both.
+                if case .none = results[index] {
+                    results[index] = result
+                    remaining -= 1
+                    if remaining == 0 { condition.signal() }
                 }
+                condition.unlock()
             }
         }
 
         func wait() -> [DeliveryResult] {
-            group.wait()
-            lock.lock()
-            defer { lock.unlock() }
+            condition.lock()
+            defer { condition.unlock() }
+            while remaining > 0 { condition.wait() }
             return results.map { $0! }
         }
     }
@@ -165,11 +175,14 @@ public final class OutboxWorker: @unchecked Sendable {
         var requests: [DeliveryRequest]
     }
 
-    private func claimAndPrepare(now: Instant, limit: Int, timings: inout PassTimings) throws(DeliveryError) -> Batch? {
+    /// `preclaimed`: items already claimed (with the previous batch's outcomes); nil claims them here.
+    private func claimAndPrepare(now: Instant, limit: Int, timings: inout PassTimings, preclaimed: [OutboxItem]? = nil) throws(DeliveryError) -> Batch? {
         let watch = ContinuousClock()
         var mark = watch.now
         let claimed: [OutboxItem]
-        do { claimed = try journal.claimOutbox(now: now, limit: limit, lease: lease) } catch { throw .journal(error) }
+        if let preclaimed { claimed = preclaimed } else {
+            do { claimed = try journal.claimOutbox(now: now, limit: limit, lease: lease) } catch { throw .journal(error) }
+        }
         timings.claiming += watch.now - mark
         mark = watch.now
         defer { timings.preparing += watch.now - mark }
@@ -180,38 +193,96 @@ public final class OutboxWorker: @unchecked Sendable {
         let notifications = Self.decodeNotifications(claimed)
         // What others appended since (a person's requeue, new notifications) counts for this batch.
         var refreshed: Set<String> = []
+        // The run and the route of the previous item: a batch is mostly one run's notifications to a few
+        // channels, and looking both up again for every item cost more than building the request.
+        // Held in classes: copying these structs (a playbook, a channel, a run's history) for every item was
+        // a good part of the work they saved.
+        final class RunMemo {
+            let info: RunDeliveryInfo
+            let redactor: Redactor
+            init(_ info: RunDeliveryInfo, _ redactor: Redactor) { self.info = info; self.redactor = redactor }
+        }
+        final class RouteMemo {
+            let runID: String
+            let channel: String
+            let route: ChannelRoute
+            let maxAttempts: Int
+            let prepared: Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError>?
+            init(runID: String, channel: String, route: ChannelRoute, maxAttempts: Int,
+                 prepared: Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError>?) {
+                self.runID = runID
+                self.channel = channel
+                self.route = route
+                self.maxAttempts = maxAttempts
+                self.prepared = prepared
+            }
+
+            /// The request through the prepared channel (only for a `.send` route).
+            func request(notification: MusterCore.Notification, context: NotificationContext) throws(ChannelConfigurationError) -> DeliveryRequest {
+                switch prepared! {
+                case .success(let channel): try channel.request(notification: notification, context: context)
+                case .failure(let error): throw error
+                }
+            }
+        }
+        var lastRun: RunMemo?
+        var lastRoute: RouteMemo?
         for (item, decoded) in zip(claimed, notifications) {
-            if refreshed.insert(item.runID).inserted { try? refresh(item.runID) }
+            if refreshed.insert(item.runID).inserted {
+                try? refresh(item.runID)
+                lastRun = nil
+            }
             var plan = Planned(item: item, notification: nil, channel: item.channel, maxAttempts: policy.defaultMaxAttempts,
                                attemptsUsed: item.attempts, redactor: Redactor(), action: .refuse(""))
-            let info: RunDeliveryInfo
-            do {
-                info = try runInfo(item.runID, atLeast: item.seq)
-            } catch let error {
-                plan.action = .refuse("not sent: \(error.description)")
-                batch.planned.append(plan)
-                continue
+            let run: RunMemo
+            if let last = lastRun, last.info.record.id == item.runID, last.info.sequence >= item.seq {
+                run = last
+            } else {
+                do {
+                    let info = try runInfo(item.runID, atLeast: item.seq)
+                    run = RunMemo(info, secrets(of: info))
+                } catch let error {
+                    plan.action = .refuse("not sent: \(error.description)")
+                    batch.planned.append(plan)
+                    continue
+                }
+                lastRun = run
+                lastRoute = nil
             }
-            plan.redactor = secrets(of: info)
-            plan.attemptsUsed = item.attempts - (info.requeuedAt[item.notificationID] ?? 0)
+            plan.redactor = run.redactor
+            plan.attemptsUsed = item.attempts - (run.info.requeuedAt[item.notificationID] ?? 0)
             guard let notification = decoded else {
                 plan.action = .refuse("not sent: the outbox item's payload is not a notification")
                 batch.planned.append(plan)
                 continue
             }
             plan.notification = notification
-            let original = info.playbook.channel(notification.channel)
-            switch ChannelRouting.route(channel: notification.channel, in: info.playbook, mode: info.mode) {
+            let route: RouteMemo
+            if let last = lastRoute, last.runID == item.runID, last.channel == notification.channel {
+                route = last
+            } else {
+                let info = run.info
+                let original = info.playbook.channel(notification.channel)
+                let routed = ChannelRouting.route(channel: notification.channel, in: info.playbook, mode: info.mode)
+                var maxAttempts = policy.defaultMaxAttempts
+                var preparedChannel: Result<ChannelPayloads.PreparedChannel, ChannelConfigurationError>?
+                if case .send(let channel) = routed {
+                    maxAttempts = max(1, channel.maxAttempts ?? original?.maxAttempts ?? policy.defaultMaxAttempts)
+                    preparedChannel = prepared(channel, of: info)
+                }
+                route = RouteMemo(runID: item.runID, channel: notification.channel, route: routed, maxAttempts: maxAttempts, prepared: preparedChannel)
+                lastRoute = route
+            }
+            switch route.route {
             case .skipped(let reason):
                 plan.action = .skip(reason)
             case .unknown(let reason):
                 plan.action = .refuse("not sent: \(reason)")
             case .send(let channel):
                 plan.channel = channel.id.value
-                plan.maxAttempts = max(1, channel.maxAttempts ?? original?.maxAttempts ?? policy.defaultMaxAttempts)
+                plan.maxAttempts = route.maxAttempts
                 do {
-                    let request = try prepared(channel, of: info).get()
-                        .request(notification: notification, context: info.context(atSequence: item.seq))
+                    let request = try route.request(notification: notification, context: run.info.context(atSequence: item.seq))
                     plan.action = .send(batch.requests.count)
                     batch.requests.append(request)
                 } catch {
@@ -227,18 +298,74 @@ public final class OutboxWorker: @unchecked Sendable {
     /// whole batch, as a JSON array of the stored payloads (far cheaper than one call per item); item by
     /// item only when that fails.
     static func decodeNotifications(_ items: [OutboxItem]) -> [MusterCore.Notification?] {
+        // Stored payloads are canonical JSON of a `Notification` (the journal canonicalizes them): a flat
+        // object of four strings, read directly. Anything else (escapes, other keys) goes to the decoder.
+        var decoded = items.map { flatNotification($0.payload) }
+        let rest = decoded.indices.filter { decoded[$0] == nil }
+        guard !rest.isEmpty else { return decoded }
         let decoder = JSONDecoder()
         var joined = "["
-        joined.reserveCapacity(items.reduce(2) { $0 + $1.payload.utf8.count + 1 })
-        for (index, item) in items.enumerated() {
-            if index > 0 { joined += "," }
-            joined += item.payload
+        joined.reserveCapacity(rest.reduce(2) { $0 + items[$1].payload.utf8.count + 1 })
+        for (n, index) in rest.enumerated() {
+            if n > 0 { joined += "," }
+            joined += items[index].payload
         }
         joined += "]"
-        if let all = try? decoder.decode([MusterCore.Notification].self, from: Data(joined.utf8)), all.count == items.count {
-            return all
+        if let all = try? decoder.decode([MusterCore.Notification].self, from: Data(joined.utf8)), all.count == rest.count {
+            for (index, notification) in zip(rest, all) { decoded[index] = notification }
+            return decoded
         }
-        return items.map { try? decoder.decode(MusterCore.Notification.self, from: Data($0.payload.utf8)) }
+        for index in rest { decoded[index] = try? decoder.decode(MusterCore.Notification.self, from: Data(items[index].payload.utf8)) }
+        return decoded
+    }
+
+    /// `{"channel":"…","id":"…","message":"…","trigger":"…"}` (keys in any order, each once, no whitespace,
+    /// no escape in any string) as a notification; nil for anything else, which the JSON decoder then reads.
+    static func flatNotification(_ payload: String) -> MusterCore.Notification? {
+        var payload = payload
+        return payload.withUTF8 { bytes -> MusterCore.Notification? in
+            let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+            var i = 0
+            // A string's bytes (after its opening quote), or nil when it has an escape or does not end.
+            func string() -> UnsafeBufferPointer<UInt8>? {
+                guard i < bytes.count, bytes[i] == quote else { return nil }
+                i += 1
+                let start = i
+                while i < bytes.count {
+                    let byte = bytes[i]
+                    if byte == quote {
+                        i += 1
+                        return UnsafeBufferPointer(rebasing: bytes[start..<(i - 1)])
+                    }
+                    if byte == backslash || byte < 0x20 { return nil }
+                    i += 1
+                }
+                return nil
+            }
+            func equals(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+                key.count == name.utf8CodeUnitCount && memcmp(key.baseAddress!, name.utf8Start, key.count) == 0
+            }
+            guard bytes.count > 2, bytes[0] == UInt8(ascii: "{") else { return nil }
+            i = 1
+            var id: String?, channel: String?, message: String?, trigger: String?
+            while true {
+                guard let key = string(), key.count > 0, i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
+                i += 1
+                guard let raw = string() else { return nil }
+                let value = String(decoding: raw, as: UTF8.self)
+                if equals(key, "id"), id == nil { id = value }
+                else if equals(key, "channel"), channel == nil { channel = value }
+                else if equals(key, "message"), message == nil { message = value }
+                else if equals(key, "trigger"), trigger == nil { trigger = value }
+                else { return nil }
+                guard i < bytes.count else { return nil }
+                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                guard bytes[i] == UInt8(ascii: "}"), i + 1 == bytes.count else { return nil }
+                break
+            }
+            guard let id, let channel, let message, let trigger else { return nil }
+            return MusterCore.Notification(id: id, channel: channel, message: message, trigger: trigger)
+        }
     }
 
     /// `channel` of the run's stored playbook, resolved against this worker's environment once.
@@ -339,35 +466,63 @@ public final class OutboxWorker: @unchecked Sendable {
 
     // MARK: - Settling
 
-    private func settle(_ batch: Batch, results: [DeliveryResult], into report: inout PassReport) throws(DeliveryError) {
+    /// Records the batch's outcomes, run by run. With `claim`, the last run's recording also claims the next
+    /// items (see `Journal.append(...thenClaim:)`) and returns them; nil when it could not (the items were
+    /// recorded one by one, or nothing was asked), and the caller claims them itself.
+    @discardableResult
+    private func settle(_ batch: Batch, results: [DeliveryResult], into report: inout PassReport, thenClaim claim: OutboxClaim? = nil) throws(DeliveryError) -> [OutboxItem]? {
         let now = clock()
-        var byRun: [String: [(Planned, [RunEvent], OutboxUpdate, DeliveryOutcome)]] = [:]
-        var order: [String] = []
+        // Per run, in the order runs first appear: the attempts' events, status changes and outcomes, in
+        // item order. (Plain arrays: grouping tuples of these and projecting them with key paths went
+        // through the runtime's generic copies, as much work as the recording itself.)
+        struct RunEntries {
+            var events: [RunEvent] = []
+            var eventCounts: [Int] = []
+            var updates: [OutboxUpdate] = []
+            var outcomes: [DeliveryOutcome] = []
+        }
+        var runIDs: [String] = []
+        var entries: [RunEntries] = []
+        var current = -1
         for plan in batch.planned {
             let (events, update, outcome) = decide(plan, results: results, now: now)
-            if byRun[plan.item.runID] == nil { order.append(plan.item.runID) }
-            byRun[plan.item.runID, default: []].append((plan, events, update, outcome))
+            if current < 0 || runIDs[current] != plan.item.runID {
+                if let known = runIDs.firstIndex(of: plan.item.runID) { current = known } else {
+                    runIDs.append(plan.item.runID)
+                    entries.append(RunEntries())
+                    current = runIDs.count - 1
+                }
+            }
+            entries[current].events += events
+            entries[current].eventCounts.append(events.count)
+            entries[current].updates.append(update)
+            entries[current].outcomes.append(outcome)
         }
-        for runID in order {
-            let entries = byRun[runID]!
+        var claimed: [OutboxItem]?
+        for (position, (runID, run)) in zip(runIDs, entries).enumerated() {
             do {
-                try record(runID: runID, events: entries.flatMap(\.1), updates: entries.map(\.2), now: now)
-                report.outcomes += entries.map(\.3)
+                claimed = try record(runID: runID, events: run.events, updates: run.updates, now: now,
+                                     claim: position == runIDs.count - 1 ? claim : nil)
+                report.outcomes += run.outcomes
             } catch .journal(.invalidOutboxTransition) {
                 // Someone else moved one of these items meanwhile (a lease that ran out under a slow
                 // receiver, say): record the others one by one.
-                for entry in entries {
+                var first = 0
+                for (index, count) in run.eventCounts.enumerated() {
+                    let events = Array(run.events[first..<(first + count)])
+                    first += count
                     do {
-                        try record(runID: runID, events: entry.1, updates: [entry.2], now: now)
-                        report.outcomes.append(entry.3)
+                        try record(runID: runID, events: events, updates: [run.updates[index]], now: now)
+                        report.outcomes.append(run.outcomes[index])
                     } catch .journal(.invalidOutboxTransition(_, let from, _)) {
-                        var lost = entry.3
+                        var lost = run.outcomes[index]
                         lost.result = .claimLost("another worker settled it meanwhile (now \(from.rawValue)); nothing recorded for this attempt")
                         report.outcomes.append(lost)
                     }
                 }
             }
         }
+        return claimed
     }
 
     /// The events, the status change and the outcome for one attempt.
@@ -421,7 +576,9 @@ public final class OutboxWorker: @unchecked Sendable {
     }
 
     /// Appends with the expected-sequence protocol: on a conflict, read what others appended and try again.
-    private func record(runID: String, events: [RunEvent], updates: [OutboxUpdate], now: Instant) throws(DeliveryError) {
+    /// With `claim`, the append also claims the next items, which are returned (nil without).
+    @discardableResult
+    private func record(runID: String, events: [RunEvent], updates: [OutboxUpdate], now: Instant, claim: OutboxClaim? = nil) throws(DeliveryError) -> [OutboxItem]? {
         lock.lock()
         var info = runs[runID]
         lock.unlock()
@@ -431,12 +588,18 @@ public final class OutboxWorker: @unchecked Sendable {
         }
         for _ in 0..<50 {
             do {
-                try journal.append(runID: runID, expectedSequence: expected, events: events, outboxUpdates: updates, at: now)
+                var claimed: [OutboxItem]?
+                if let claim {
+                    claimed = try journal.append(runID: runID, expectedSequence: expected, events: events, outboxUpdates: updates,
+                                                 at: now, thenClaim: claim).claimed
+                } else {
+                    try journal.append(runID: runID, expectedSequence: expected, events: events, outboxUpdates: updates, at: now)
+                }
                 if var known = info, known.sequence == expected {
                     known.absorb(events)
                     store(known)
                 }
-                return
+                return claimed
             } catch .sequenceConflict(_, let actual) {
                 if var known = info {
                     try known.refresh(journal)

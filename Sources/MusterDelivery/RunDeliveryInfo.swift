@@ -39,17 +39,22 @@ struct RunDeliveryInfo {
         return info
     }
 
+    /// The only events whose bodies matter here (every other event counts by its time alone).
+    static let typesRead: Set<String> = ["run-started", "state-entered", "notification-requeued"]
+
     /// Reads the events appended since the last read.
     mutating func refresh(_ journal: Journal) throws(DeliveryError) {
-        let newer: [RunEvent]
-        do { newer = try journal.events(runID: record.id, after: sequence) } catch { throw .journal(error) }
+        let newer: [EventSummary]
+        do {
+            newer = try journal.eventSummaries(runID: record.id, after: sequence, decoding: Self.typesRead)
+        } catch { throw .journal(error) }
         for event in newer {
             sequence += 1
             times.append(event.at)
             switch event.body {
-            case .runStarted(let facts): started = facts
-            case .stateEntered(let state, _, let cause): entries.append((sequence, state, cause))
-            case .notificationRequeued(let id, _, _, let attempts): requeuedAt[id] = attempts
+            case .runStarted(let facts)?: started = facts
+            case .stateEntered(let state, _, let cause)?: entries.append((sequence, state, cause))
+            case .notificationRequeued(let id, _, _, let attempts)?: requeuedAt[id] = attempts
             default: break
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import MusterCore
 
@@ -44,17 +45,85 @@ extension Journal {
             guard head.sequence == expectedSequence else {
                 throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
             }
-            for change in outboxUpdates {
-                try Journal.apply(change, runID: runID, at: now, db)
-            }
+            try Journal.apply(outboxUpdates, runID: runID, at: now, db)
             return try insert(db, runID: runID, after: head, rows: rows, outbox: [])
         }
+    }
+
+    /// `append(runID:expectedSequence:events:outboxUpdates:at:)` followed by `claimOutbox(now:limit:lease:)`
+    /// with `claim`'s values, in ONE write transaction (one commit, one sync of the WAL instead of two): for a
+    /// worker that records one batch and takes the next. The claim is made only with the append; when the
+    /// append is refused, nothing is written, nothing is claimed, and the error is the append's.
+    @discardableResult
+    public func append(
+        runID: String, expectedSequence: Int, events: [RunEvent], outboxUpdates: [OutboxUpdate], at now: Instant,
+        thenClaim claim: OutboxClaim
+    ) throws(JournalError) -> (result: AppendResult, claimed: [OutboxItem]) {
+        let rows = try prepare(runID: runID, entries: events.map { JournalEntry($0) })
+        let path = self.path
+        return try write { db in
+            let head = try Journal.head(db, runID: runID, path: path)
+            guard head.sequence == expectedSequence else {
+                throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
+            }
+            try Journal.apply(outboxUpdates, runID: runID, at: now, db)
+            let result = try insert(db, runID: runID, after: head, rows: rows, outbox: [])
+            return (result, try Journal.claim(db, now: claim.now, limit: claim.limit, lease: claim.lease))
+        }
+    }
+
+    /// Applies the updates in order. Consecutive updates that differ only by item (a batch of deliveries
+    /// that all went through, say) are made by one statement over all their ids, inside a savepoint: when
+    /// it does not change exactly one row per update, it is undone and the updates are made one by one,
+    /// which says which one could not be made. The result is the same as one `apply` per update.
+    private static func apply(_ changes: [OutboxUpdate], runID: String, at now: Instant, _ db: Database) throws {
+        var start = 0
+        while start < changes.count {
+            let first = changes[start]
+            var end = start + 1
+            while end < changes.count, changes[end].status == first.status, changes[end].error == first.error,
+                  changes[end].nextAttempt == first.nextAttempt, changes[end].expected == first.expected {
+                end += 1
+            }
+            let group = changes[start..<end]
+            var applied = false
+            let from = predecessors(of: first)
+            // An SQLite without JSON functions (older than 3.38 and built without them) cannot prepare the
+            // statement: then one by one.
+            if group.count > 1, !from.isEmpty, let update = try? db.cachedStatement(sql: """
+                UPDATE outbox SET status = ?1, attempts = attempts + ?2, next_attempt_ms = COALESCE(?3, next_attempt_ms),
+                                  last_error = COALESCE(?4, last_error), updated_at = ?5
+                WHERE id IN (SELECT value FROM json_each(?6)) AND run_id = ?7
+                  AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
+                """) {
+                try db.inSavepoint {
+                    let ids = "[" + group.map { String($0.id) }.joined(separator: ",") + "]"
+                    try update.execute(arguments: [first.status.rawValue, first.status == .sending ? 1 : 0, nextAttemptMS(first, now),
+                                                   first.error, now.millisecondsSinceEpoch, ids, runID])
+                    applied = db.changesCount == group.count
+                    return applied ? .commit : .rollback
+                }
+            }
+            if !applied {
+                for change in group { try Journal.apply(change, runID: runID, at: now, db) }
+            }
+            start = end
+        }
+    }
+
+    /// The statuses `change` may move its item from: those its status may follow, within `expected`.
+    private static func predecessors(of change: OutboxUpdate) -> [OutboxStatus] {
+        OutboxStatus.allCases.filter { $0.successors.contains(change.status) && (change.expected?.contains($0) ?? true) }
+    }
+
+    private static func nextAttemptMS(_ change: OutboxUpdate, _ now: Instant) -> Int64? {
+        change.status == .failed || change.status == .pending ? (change.nextAttempt ?? now).millisecondsSinceEpoch : nil
     }
 
     /// One status change in one statement, guarded by the statuses it may come from (`expected`, and those
     /// `change.status` may follow); when nothing matched, the row is read to say why.
     private static func apply(_ change: OutboxUpdate, runID: String, at now: Instant, _ db: Database) throws {
-        let from = OutboxStatus.allCases.filter { $0.successors.contains(change.status) && (change.expected?.contains($0) ?? true) }
+        let from = predecessors(of: change)
         if !from.isEmpty {
             // The statuses are the enum's raw values (fixed words), so one cached statement per set.
             let update = try db.cachedStatement(sql: """
@@ -62,7 +131,7 @@ extension Journal {
                                   last_error = COALESCE(?4, last_error), updated_at = ?5
                 WHERE id = ?6 AND run_id = ?7 AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
                 """)
-            let next = change.status == .failed || change.status == .pending ? (change.nextAttempt ?? now).millisecondsSinceEpoch : nil
+            let next = nextAttemptMS(change, now)
             try update.execute(arguments: [change.status.rawValue, change.status == .sending ? 1 : 0, next, change.error,
                                            now.millisecondsSinceEpoch, change.id, runID])
             if db.changesCount == 1 { return }
@@ -110,5 +179,73 @@ extension Journal {
             try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_ms) FROM outbox WHERE status IN ('pending', 'failed')")
                 .map { Instant(millisecondsSinceEpoch: $0) }
         }
+    }
+}
+
+/// One event as a reader that needs only some kinds of event sees it: its time, and its body when its type
+/// was asked for.
+public struct EventSummary: Sendable {
+    public var at: Instant
+    /// Decoded only for the types asked for; nil for the others.
+    public var body: RunEvent.Body?
+}
+
+extension Journal {
+    /// A run's events after seq `after`, in seq order, with only the bodies of the event types in `types`
+    /// (`RunEvent.Body.typeName`) decoded. For the delivery worker, which needs every event's time but the
+    /// bodies of only a few kinds: decoding every body of a run with thousands of notifications cost more
+    /// than delivering them.
+    public func eventSummaries(runID: String, after: Int = 0, decoding types: Set<String>) throws(JournalError) -> [EventSummary] {
+        let path = self.path
+        let wanted = types.sorted()
+        return try read { db in
+            var summaries: [EventSummary] = []
+            var decodeAt: [Int] = []
+            var joined = "["
+            let condition = wanted.isEmpty ? "0" : "type IN (\(wanted.map { _ in "?" }.joined(separator: ", ")))"
+            var arguments: [(any DatabaseValueConvertible)?] = wanted
+            arguments += [runID, after]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT at_ms, CASE WHEN \(condition) THEN payload END FROM events
+                WHERE run_id = ? AND seq > ? ORDER BY seq
+                """, arguments: StatementArguments(arguments))
+            while let row = try rows.next() {
+                if let payload: String = row[1] {
+                    if !decodeAt.isEmpty { joined += "," }
+                    joined += payload
+                    decodeAt.append(summaries.count)
+                }
+                summaries.append(EventSummary(at: Instant(millisecondsSinceEpoch: row[0]), body: nil))
+            }
+            joined += "]"
+            if summaries.isEmpty {
+                _ = try Journal.head(db, runID: runID, path: path)  // unknown run?
+                return []
+            }
+            if !decodeAt.isEmpty {
+                // One decoder call for all of them, as `events` does.
+                let bodies: [RunEvent.Body]
+                do {
+                    bodies = try JSONDecoder().decode([RunEvent.Body].self, from: Data(joined.utf8))
+                } catch {
+                    throw try Journal.undecodable(db, runID: runID, after: after, fallback: error)
+                }
+                for (index, body) in zip(decodeAt, bodies) { summaries[index].body = body }
+            }
+            return summaries
+        }
+    }
+}
+
+/// What `claimOutbox(now:limit:lease:)` takes, for a claim made in the same transaction as an append.
+public struct OutboxClaim: Sendable, Hashable {
+    public var now: Instant
+    public var limit: Int
+    public var lease: TimeSpan
+
+    public init(now: Instant, limit: Int, lease: TimeSpan) {
+        self.now = now
+        self.limit = limit
+        self.lease = lease
     }
 }

@@ -35,17 +35,22 @@ extension Journal {
     /// Takes the due items (as `dueOutbox`) and marks them `sending` (attempts + 1) in one statement, so two
     /// workers do not both pick the same item. Earliest first.
     public func claimOutbox(now: Instant, limit: Int = 100, lease: TimeSpan = .minutes(5)) throws(JournalError) -> [OutboxItem] {
-        try write { db in
-            let claim = try db.cachedStatement(sql: """
-                UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?1
-                WHERE id IN (SELECT id FROM outbox WHERE \(Journal.dueCondition) ORDER BY next_attempt_ms, id LIMIT ?3)
-                RETURNING \(Journal.outboxColumns)
-                """)
-            let items = try Row.fetchAll(claim, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit])
-                .map(Journal.outboxItem)
-            // RETURNING gives no order; the claim does not change `next_attempt_ms`.
-            return items.sorted { ($0.nextAttempt, $0.id) < ($1.nextAttempt, $1.id) }
-        }
+        try write { db in try Journal.claim(db, now: now, limit: limit, lease: lease) }
+    }
+
+    static func claim(_ db: Database, now: Instant, limit: Int, lease: TimeSpan) throws -> [OutboxItem] {
+        let claim = try db.cachedStatement(sql: """
+            UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?1
+            WHERE id IN (SELECT id FROM outbox WHERE \(Journal.dueCondition) ORDER BY next_attempt_ms, id LIMIT ?3)
+            RETURNING \(Journal.outboxColumns)
+            """)
+        // A cursor's rows are read in place (`fetchAll` copies every row before it is decoded).
+        var items: [OutboxItem] = []
+        items.reserveCapacity(max(0, limit))
+        let rows = try Row.fetchCursor(claim, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit])
+        while let row = try rows.next() { items.append(Journal.outboxItem(row)) }
+        // RETURNING gives no order; the claim does not change `next_attempt_ms`.
+        return items.sorted { ($0.nextAttempt, $0.id) < ($1.nextAttempt, $1.id) }
     }
 
     /// Moves an item to `status` (see `OutboxStatus.successors`; anything else is refused). Moving to `sending`

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import MusterCore
 
 extension Journal {
@@ -108,6 +109,9 @@ extension Journal {
         return rows
     }
 
+    /// SQLITE_TRANSIENT: SQLite copies the bound bytes before the call returns.
+    static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
     func insert(_ db: Database, runID: String, after head: Head, rows: [PreparedRow], outbox: [OutboxRequest]) throws -> AppendResult {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO events (run_id, seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash)
@@ -115,12 +119,39 @@ extension Journal {
             """)
         var prev = head.hash
         var seq = head.sequence
+        // Bound through the C API (as GRDB binds them: integers, NUL-terminated UTF-8 text, NULL for nil):
+        // building `StatementArguments` for every row cost as much as SQLite's own insert.
+        let raw = statement.sqliteStatement
+        sqlite3_reset(raw)
+        sqlite3_clear_bindings(raw)
+        defer {
+            sqlite3_reset(raw)
+            sqlite3_clear_bindings(raw)
+        }
+        func text(_ index: Int32, _ value: String?) {
+            if let value { sqlite3_bind_text(raw, index, value, -1, Journal.transient) } else { sqlite3_bind_null(raw, index) }
+        }
         for row in rows {
             seq += 1
             let hash = Chain.eventHash(
                 runID: runID, seq: seq, atMS: row.atMS, scenarioMS: row.scenarioMS, actor: row.actor,
                 role: row.role, type: row.type, payload: row.payload, prevHash: prev)
-            try statement.execute(arguments: [runID, seq, row.atMS, row.scenarioMS, row.actor, row.role, row.type, row.payload, prev, hash])
+            text(1, runID)
+            sqlite3_bind_int64(raw, 2, Int64(seq))
+            sqlite3_bind_int64(raw, 3, row.atMS)
+            if let scenario = row.scenarioMS { sqlite3_bind_int64(raw, 4, scenario) } else { sqlite3_bind_null(raw, 4) }
+            text(5, row.actor)
+            text(6, row.role)
+            text(7, row.type)
+            text(8, row.payload)
+            text(9, prev)
+            text(10, hash)
+            let code = sqlite3_step(raw)
+            guard code == SQLITE_DONE else {
+                let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
+            }
+            sqlite3_reset(raw)
             prev = hash
         }
         var ids: [Int64] = []
@@ -217,7 +248,7 @@ extension Journal {
     }
 
     /// Finds the first row whose payload does not decode, for a precise error.
-    private static func undecodable(_ db: Database, runID: String, after: Int, fallback: any Error) throws -> JournalError {
+    static func undecodable(_ db: Database, runID: String, after: Int, fallback: any Error) throws -> JournalError {
         let rows = try Row.fetchCursor(db, sql: "SELECT seq, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", arguments: [runID, after])
         while let row = try rows.next() {
             let seq: Int = row[0]

@@ -84,7 +84,10 @@ public enum ChannelPayloads {
 
     /// `sha256=<lowercase hex of HMAC-SHA256(secret, body)>`.
     public static func signature(body: [UInt8], secret: String) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
+        signatureText(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8))))
+    }
+
+    static func signatureText(_ code: HashedAuthenticationCode<SHA256>) -> String {
         let hex = Array("0123456789abcdef".utf8)
         var out = Array("sha256=".utf8)
         out.reserveCapacity(7 + 64)
@@ -117,12 +120,49 @@ public enum ChannelPayloads {
     public struct PreparedChannel: Sendable {
         public let channel: Channel
         fileprivate let settings: ResolvedSettings
+        /// A webhook's fixed parts (nil for the other types), so that each request only writes and signs its body.
+        fileprivate let webhook: PreparedWebhook?
 
         public func request(notification: Notification, context: NotificationContext) throws(ChannelConfigurationError) -> DeliveryRequest {
+            if let webhook { return webhook.request(notification: notification, context: context) }
             var settings = self.settings
             return try ChannelPayloads.request(settings: &settings, notification: notification, context: context)
         }
     }
+
+    /// What a webhook request takes from its channel, worked out once: the same values `request(settings:...)`
+    /// reads, in the same header order. `@unchecked Sendable` for the HMAC: its hash states are copy-on-write
+    /// values, and the stored one is only ever copied, never changed.
+    struct PreparedWebhook: @unchecked Sendable {
+        let url: String
+        let timeouts: DeliveryTimeouts
+        /// HMAC-SHA256 already keyed with the channel's secret: keying hashes two blocks, as much as signing
+        /// a body, and the key is the same for every message.
+        let signer: HMAC<SHA256>?
+        let extraHeaders: [HTTPHeader]
+        let redactor: Redactor
+        let label: String
+
+        func request(notification: Notification, context: NotificationContext) -> DeliveryRequest {
+            let message = text(of: notification, mode: context.mode)
+            let key = idempotencyKey(runID: context.runID, notificationID: notification.id)
+            var body: [UInt8] = []
+            body.reserveCapacity(320 + message.utf8.count)
+            writeWebhookPayload(notification: notification, message: message, context: context, idempotencyKey: key, into: &body)
+            var headers = [HTTPHeader("Content-Type", "application/json"), HTTPHeader(idempotencyHeader, key)]
+            headers.reserveCapacity(3 + extraHeaders.count)
+            if let signer {
+                var mac = signer
+                mac.update(data: body)
+                headers.append(HTTPHeader(signatureHeader, signatureText(mac.finalize())))
+            }
+            headers += extraHeaders
+            return DeliveryRequest(target: .httpPost(HTTPPost(url: url, headers: headers, body: body)), timeouts: timeouts, redactor: redactor, label: label)
+        }
+    }
+
+    /// Headers a webhook channel's `headers:` may not set.
+    static let webhookReservedHeaders = [idempotencyHeader, signatureHeader, "Content-Type", "Content-Length"]
 
     /// Resolves `channel`'s settings against `environment` once (throws what `request(for:...)` would throw).
     public static func prepare(_ channel: Channel, environment: [String: String]) throws(ChannelConfigurationError) -> PreparedChannel {
@@ -133,7 +173,17 @@ public enum ChannelPayloads {
         let context = NotificationContext(runID: "prepare", runTitle: "prepare", playbookID: "prepare", state: "prepare", mode: .live, time: Instant(millisecondsSinceEpoch: 0))
         _ = try request(settings: &settings, notification: probe, context: context)
         settings.replaying = true
-        return PreparedChannel(channel: channel, settings: settings)
+        var webhook: PreparedWebhook?
+        if channel.type.value == .webhook {
+            // Replaying: these read what the probe resolved, and add nothing to the redactor.
+            var replay = settings
+            webhook = PreparedWebhook(
+                url: try replay.httpURL("url"), timeouts: try replay.timeouts(),
+                signer: try replay.secret("secret").map { HMAC<SHA256>(key: SymmetricKey(data: Array($0.utf8))) },
+                extraHeaders: try replay.extraHeaders(reserved: webhookReservedHeaders),
+                redactor: replay.redactor, label: replay.channelID)
+        }
+        return PreparedChannel(channel: channel, settings: settings, webhook: webhook)
     }
 
     static func request(
@@ -151,7 +201,7 @@ public enum ChannelPayloads {
             if let secret = try settings.secret("secret") {
                 headers.append(HTTPHeader(signatureHeader, signature(body: body, secret: secret)))
             }
-            headers += try settings.extraHeaders(reserved: [idempotencyHeader, signatureHeader, "Content-Type", "Content-Length"])
+            headers += try settings.extraHeaders(reserved: webhookReservedHeaders)
             return settings.finish(.httpPost(HTTPPost(url: url, headers: headers, body: body)), timeouts: timeouts)
         case .slack:
             let url = try settings.httpURL("url")
@@ -209,6 +259,49 @@ public enum ChannelPayloads {
             "mode": .string(context.mode.rawValue),
             "link": .optional(context.link),
         ]
+    }
+
+    /// `webhookPayload(...).bytes`, written directly (no tree of values: this runs for every webhook sent).
+    /// The same bytes: `ChannelPayloadTests` compares the two.
+    static func writeWebhookPayload(
+        notification: Notification, message: String, context: NotificationContext, idempotencyKey key: String, into out: inout [UInt8]
+    ) {
+        func name(_ text: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        func string(_ text: String) { JSONValue.writeString(text, into: &out) }
+        func optional(_ text: String?) { if let text { string(text) } else { name("null") } }
+        name("{\"notification_id\":")
+        string(notification.id)
+        name(",\"idempotency_key\":")
+        string(key)
+        name(",\"run\":{\"id\":")
+        string(context.runID)
+        name(",\"title\":")
+        string(context.runTitle)
+        name(",\"severity\":")
+        string(context.severity.rawValue)
+        name("},\"playbook\":{\"id\":")
+        string(context.playbookID)
+        name(",\"title\":")
+        optional(context.playbookTitle)
+        name("},\"state\":{\"id\":")
+        string(context.state)
+        name(",\"title\":")
+        optional(context.stateTitle)
+        name("},\"event\":")
+        string(context.event ?? notification.trigger)
+        name(",\"trigger\":")
+        string(notification.trigger)
+        name(",\"message\":")
+        string(message)
+        name(",\"time\":")
+        string(context.time.iso8601)
+        name(",\"mode\":")
+        string(context.mode.rawValue)
+        name(",\"link\":")
+        optional(context.link)
+        name("}")
     }
 
     /// Slack incoming webhook: `text` (the notification) and two blocks (the message, and a context line

@@ -30,17 +30,38 @@ final class CurlTransfer {
 
     static let maxResponseBytes = 16 * 1024
 
-    /// `reusing`: an easy handle of an earlier transfer, reset (`takeHandle()`); a new one when nil.
-    init(_ item: PendingTransfer, reusing handle: UnsafeMutableRawPointer? = nil, configuration: CurlTransport.Configuration) throws(TransferSetupError) {
+    /// The options an HTTP POST sets that do not depend on its body and headers: a handle given back after
+    /// such a transfer keeps them (`takeHandle()`), and the next POST with the same profile sets only its own.
+    struct HTTPProfile: Equatable {
+        var url: String
+        var timeouts: DeliveryTimeouts
+    }
+
+    /// An easy handle between transfers: reset to its defaults (profile nil), or still set up for `profile`.
+    struct IdleHandle {
+        var easy: UnsafeMutableRawPointer
+        var profile: HTTPProfile?
+    }
+
+    /// `reusing`: an easy handle of an earlier transfer (`takeHandle()`); a new one when nil.
+    init(_ item: PendingTransfer, reusing handle: IdleHandle? = nil, configuration: CurlTransport.Configuration) throws(TransferSetupError) {
         request = item.request
         completion = item.completion
-        guard let easy = handle ?? curl_easy_init() else {
+        guard let easy = handle?.easy ?? curl_easy_init() else {
             throw TransferSetupError(code: CURLE_FAILED_INIT, failure: .transient("libcurl could not create a transfer handle"))
         }
         self.easy = easy
         errorBuffer = .allocate(capacity: Int(muster_curl_error_size))
         errorBuffer.initialize(repeating: 0, count: Int(muster_curl_error_size))
-        try configure(configuration)
+        if let profile = handle?.profile, case .httpPost(let post) = request.target,
+           profile == HTTPProfile(url: post.url, timeouts: request.timeouts) {
+            // Everything else is as the last transfer on this handle set it: the same options, same values.
+            try configurePointers()
+            try configureBody(post)
+        } else {
+            if handle?.profile != nil { curl_easy_reset(easy) }
+            try configure(configuration)
+        }
     }
 
     deinit {
@@ -55,12 +76,22 @@ final class CurlTransfer {
         return TimeSpan(milliseconds: d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
     }
 
-    /// Gives the easy handle up for the next transfer, reset to its defaults (libcurl keeps its connection
-    /// cache, which lives in the multi handle, and its internal buffers). Call after the result was read.
-    func takeHandle() -> UnsafeMutableRawPointer {
+    /// Gives the easy handle up for the next transfer (libcurl keeps its connection cache, which lives in the
+    /// multi handle, and its internal buffers). After an HTTP POST its options stay set, except the pointers
+    /// into this transfer (error buffer, callback context, header list), which are cleared: a POST with the
+    /// same profile then sets only its body and headers. Anything else is reset to the defaults. Call after
+    /// the result was read.
+    func takeHandle() -> IdleHandle {
         ownsHandle = false
+        if case .httpPost(let post) = request.target {
+            _ = muster_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, nil)
+            _ = muster_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, nil)
+            _ = muster_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, nil)
+            _ = muster_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, nil)
+            return IdleHandle(easy: easy, profile: HTTPProfile(url: post.url, timeouts: request.timeouts))
+        }
         curl_easy_reset(easy)
-        return easy
+        return IdleHandle(easy: easy, profile: nil)
     }
 
     var isSMTP: Bool { if case .smtp = request.target { true } else { false } }
@@ -88,9 +119,37 @@ final class CurlTransfer {
         }
     }
 
-    private func configure(_ configuration: CurlTransport.Configuration) throws(TransferSetupError) {
+    /// The options that point into this transfer.
+    private func configurePointers() throws(TransferSetupError) {
         let context = Unmanaged.passUnretained(self).toOpaque()
         try check(muster_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer), "CURLOPT_ERRORBUFFER")
+        try check(muster_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context), "CURLOPT_WRITEDATA")
+        try check(muster_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context), "CURLOPT_HEADERDATA")
+    }
+
+    /// A POST's own options: its body and header list.
+    private func configureBody(_ post: HTTPPost) throws(TransferSetupError) {
+        try check(muster_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(post.body.count)), "CURLOPT_POSTFIELDSIZE_LARGE")
+        // COPYPOSTFIELDS copies the bytes: the pointer Swift lends is only valid during this call.
+        let copied = post.body.withUnsafeBufferPointer { buffer -> CURLcode in
+            var empty: CChar = 0
+            guard let base = buffer.baseAddress else { return muster_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, &empty) }
+            return muster_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
+        }
+        try check(copied, "CURLOPT_COPYPOSTFIELDS")
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in post.headers {
+            list = curl_slist_append(list, "\(header.name): \(header.value)")
+        }
+        // No `Expect: 100-continue` round trip before larger bodies.
+        list = curl_slist_append(list, "Expect:")
+        headerList = list
+        try check(muster_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list), "CURLOPT_HTTPHEADER")
+    }
+
+    private func configure(_ configuration: CurlTransport.Configuration) throws(TransferSetupError) {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        try configurePointers()
         try set(CURLOPT_NOSIGNAL, 1, "CURLOPT_NOSIGNAL")
         try set(CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, request.timeouts.connect.milliseconds)), "CURLOPT_CONNECTTIMEOUT_MS")
         try set(CURLOPT_TIMEOUT_MS, Int(max(1, request.timeouts.total.milliseconds)), "CURLOPT_TIMEOUT_MS")
@@ -100,9 +159,7 @@ final class CurlTransfer {
         if let proxy = configuration.proxy { try set(CURLOPT_PROXY, proxy, "CURLOPT_PROXY") }
         try set(CURLOPT_FOLLOWLOCATION, 0, "CURLOPT_FOLLOWLOCATION")
         try check(muster_curl_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback), "CURLOPT_WRITEFUNCTION")
-        try check(muster_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context), "CURLOPT_WRITEDATA")
         try check(muster_curl_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback), "CURLOPT_HEADERFUNCTION")
-        try check(muster_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context), "CURLOPT_HEADERDATA")
 
         switch request.target {
         case .httpPost(let post):
@@ -112,22 +169,7 @@ final class CurlTransfer {
             try set(CURLOPT_URL, post.url, "CURLOPT_URL")
             try set(CURLOPT_USERAGENT, configuration.userAgent, "CURLOPT_USERAGENT")
             try set(CURLOPT_POST, 1, "CURLOPT_POST")
-            try check(muster_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(post.body.count)), "CURLOPT_POSTFIELDSIZE_LARGE")
-            // COPYPOSTFIELDS copies the bytes: the pointer Swift lends is only valid during this call.
-            let copied = post.body.withUnsafeBufferPointer { buffer -> CURLcode in
-                var empty: CChar = 0
-                guard let base = buffer.baseAddress else { return muster_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, &empty) }
-                return muster_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
-            }
-            try check(copied, "CURLOPT_COPYPOSTFIELDS")
-            var list: UnsafeMutablePointer<curl_slist>?
-            for header in post.headers {
-                list = curl_slist_append(list, "\(header.name): \(header.value)")
-            }
-            // No `Expect: 100-continue` round trip before larger bodies.
-            list = curl_slist_append(list, "Expect:")
-            headerList = list
-            try check(muster_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list), "CURLOPT_HTTPHEADER")
+            try configureBody(post)
 
         case .smtp(let smtp):
             try set(CURLOPT_PROTOCOLS_STR, "smtp,smtps", "CURLOPT_PROTOCOLS_STR")
@@ -164,7 +206,7 @@ final class CurlTransfer {
         }
         let retryAfter = retryAfterHeader.flatMap(RetryAfter.init(headerValue:))
         let snippet = responseSnippet()
-        let errorText = String(cString: errorBuffer)
+        let errorText = code == CURLE_OK ? "" : String(cString: errorBuffer)
         let failure = DeliveryClassifier.classify(
             code: code, status: status, isSMTP: isSMTP, errorText: errorText, statusLine: statusLine,
             retryAfter: retryAfter, snippet: snippet)
@@ -176,6 +218,11 @@ final class CurlTransfer {
 
     private func responseSnippet() -> String? {
         guard !responseBody.isEmpty else { return nil }
+        // Printable ASCII (the usual short answer): no line break to replace, so the bytes as they are.
+        if responseBody.count <= 512, responseBody.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            let trimmed = String(decoding: responseBody, as: UTF8.self).trimmingASCIIWhitespace()
+            return trimmed.isEmpty ? nil : trimmed
+        }
         let text = String(decoding: responseBody.prefix(512), as: UTF8.self)
             .map { $0.isNewline ? " " : $0 }
         let trimmed = String(text).trimmingASCIIWhitespace()
@@ -223,7 +270,12 @@ private let curlHeaderCallback: muster_curl_data_callback = { buffer, size, coun
     }
     if starts(with: "HTTP/", ignoringCase: false) {
         // A new response (after a 100 Continue, say): forget the previous one's headers.
-        transfer.statusLine = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()
+        // Only a failure's reason quotes the status line: a 2xx line is not kept as text.
+        if let space = bytes.firstIndex(of: 0x20), space + 1 < bytes.count, bytes[space + 1] == UInt8(ascii: "2") {
+            transfer.statusLine = nil
+        } else {
+            transfer.statusLine = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()
+        }
         transfer.retryAfterHeader = nil
     } else if starts(with: "retry-after", ignoringCase: true) {
         let line = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()

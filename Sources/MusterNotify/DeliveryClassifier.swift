@@ -34,6 +34,8 @@ enum DeliveryClassifier {
     }
 
     static func classifyHTTP(status: Int, statusLine: String?, retryAfter: RetryAfter?, snippet: String?) -> DeliveryFailure? {
+        // Delivered: no reason to build (this is every message of a healthy receiver).
+        if (200..<300).contains(status) { return nil }
         var reason = "HTTP \(status)"
         if let phrase = statusLine.flatMap(reasonPhrase), !phrase.isEmpty { reason += " \(phrase)" }
         if let retryAfter { reason += " (Retry-After: \(retryAfter))" }

@@ -59,35 +59,57 @@ public indirect enum JSONValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     }
 
     /// A JSON string literal: `"` and `\` escaped, control characters and U+2028/U+2029 as escapes, every
-    /// other character as its UTF-8 bytes.
+    /// other character as its UTF-8 bytes. Runs of bytes that need no escape are copied at once (this runs
+    /// for every string of every payload sent).
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        let hex = Array("0123456789abcdef".utf8)
-        var utf8 = s.utf8.makeIterator()
-        while let byte = utf8.next() {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x00..<0x20:
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            case 0xE2:
-                // U+2028 and U+2029 (E2 80 A8 / E2 80 A9) are escaped: some JavaScript parsers reject them raw.
-                guard let second = utf8.next() else { out.append(byte); break }
-                guard second == 0x80, let third = utf8.next() else { out.append(contentsOf: [byte, second]); break }
-                if third == 0xA8 || third == 0xA9 {
-                    out.append(contentsOf: Array("\\u202".utf8))
-                    out.append(third == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
-                } else {
-                    out.append(contentsOf: [byte, second, third])
-                }
-            default: out.append(byte)
+        var s = s
+        s.withUTF8 { bytes in
+            let n = bytes.count
+            var i = 0
+            var run = 0
+            func flush(to end: Int) {
+                if end > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<end])) }
             }
+            while i < n {
+                let byte = bytes[i]
+                if byte >= 0x20 && byte != 0x22 && byte != 0x5C && byte != 0xE2 {
+                    i += 1
+                    continue
+                }
+                flush(to: i)
+                i += 1
+                switch byte {
+                case 0x22: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
+                case 0x5C: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
+                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                case 0x08: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "b"))
+                case 0x0C: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "f"))
+                case 0xE2:
+                    // U+2028 and U+2029 (E2 80 A8 / E2 80 A9) are escaped: some JavaScript parsers reject them raw.
+                    if i + 1 < n, bytes[i] == 0x80, bytes[i + 1] == 0xA8 || bytes[i + 1] == 0xA9 {
+                        out.append(contentsOf: "\\u202".utf8)
+                        out.append(bytes[i + 1] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
+                        i += 2
+                    } else {
+                        out.append(byte)
+                    }
+                default:
+                    // Other control characters: \u00XX, lower-case hex.
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hexDigit(byte >> 4))
+                    out.append(hexDigit(byte & 0xF))
+                }
+                run = i
+            }
+            flush(to: n)
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 }

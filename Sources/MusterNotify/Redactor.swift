@@ -65,7 +65,9 @@ public struct Redactor: Sendable, Hashable {
     public func redact(_ text: String) -> String {
         guard !secrets.isEmpty, !text.isEmpty else { return text }
         var result = text
-        for secret in secrets where Self.occurs(secret, in: result) {
+        // Longest first: a secret longer than the text (in bytes) cannot occur in it, and after a
+        // replacement the text only gets the placeholder, so this check is made against the current text.
+        for secret in secrets where secret.utf8.count <= result.utf8.count && Self.occurs(secret, in: result) {
             result = result.replacingAll(secret, with: Self.placeholder)
         }
         return result
@@ -75,9 +77,33 @@ public struct Redactor: Sendable, Hashable {
     /// characters are equal bytes); otherwise the Unicode-aware search that `replacingAll` uses does.
     /// (This runs for every secret on every text recorded or returned by the transport.)
     static func occurs(_ secret: String, in text: String) -> Bool {
-        if text.utf8.firstRange(of: secret.utf8) != nil { return true }
+        if containsBytes(secret, in: text) { return true }
         if text.utf8.allSatisfy({ $0 < 0x80 }) && secret.utf8.allSatisfy({ $0 < 0x80 }) { return false }
         return text.contains(secret)
+    }
+
+    /// A byte substring search over the strings' contiguous UTF-8 (first byte scan, then compare): the
+    /// generic `firstRange(of:)` on UTF-8 views cost more than the transfer it described.
+    static func containsBytes(_ needle: String, in haystack: String) -> Bool {
+        var needle = needle
+        var haystack = haystack
+        return needle.withUTF8 { n in
+            haystack.withUTF8 { h in
+                guard let first = n.first else { return true }
+                guard n.count <= h.count else { return false }
+                var i = 0
+                let last = h.count - n.count
+                while i <= last {
+                    if h[i] == first {
+                        var j = 1
+                        while j < n.count, h[i + j] == n[j] { j += 1 }
+                        if j == n.count { return true }
+                    }
+                    i += 1
+                }
+                return false
+            }
+        }
     }
 
     /// True when none of the secrets appears in `text`.

@@ -29,6 +29,37 @@ extension RealReceivers {
             #expect(Set(hits.prefix(2).compactMap { $0.headers["x-index"] }) == ["0", "1"])
         }
 
+        @Test("handles reused one after another carry only each request's own URL, headers, body and timeouts")
+        func reusedHandles() async throws {
+            let a = try await HTTPReceiver(routes: ["/slow": ["delay": 0.5]])
+            let b = try await HTTPReceiver()
+            let transport = CurlTransport(configuration: .init(maxConnectionsPerHost: 1, maxTotalConnections: 1))
+            defer { transport.shutdown() }
+            // One handle for all: each request follows one with a different profile or different headers.
+            let first = await transport.send(DeliveryRequest.httpPost(
+                url: a.url("/one"), headers: [HTTPHeader("X-Only-First", "yes"), HTTPHeader("Content-Type", "application/json")],
+                body: Array(#"{"n":1}"#.utf8)))
+            let second = await transport.send(DeliveryRequest.httpPost(url: a.url("/one"), headers: [HTTPHeader("X-Second", "2")], body: Array("two".utf8)))
+            let third = await transport.send(DeliveryRequest.httpPost(url: b.url("/other"), body: Array("three".utf8)))
+            // Same URL as before but a shorter timeout than the receiver's delay: the timeout must apply.
+            let fourth = await transport.send(DeliveryRequest.httpPost(
+                url: a.url("/slow"), body: Array("four".utf8), timeouts: DeliveryTimeouts(connect: .seconds(1), total: TimeSpan(milliseconds: 200))))
+            let fifth = await transport.send(DeliveryRequest.httpPost(url: a.url("/slow"), body: Array("five".utf8)))
+            #expect(first.delivered && second.delivered && third.delivered && fifth.delivered)
+            #expect(!fourth.delivered)
+            let hitsA = try a.hits()
+            let hitsB = try b.hits()
+            #expect(hitsA.prefix(2).map(\.body) == [#"{"n":1}"#, "two"])
+            #expect(hitsA[0].headers["x-only-first"] == "yes")
+            #expect(hitsA[1].headers["x-only-first"] == nil)
+            #expect(hitsA[1].headers["x-second"] == "2")
+            let five = hitsA.first { $0.body == "five" }
+            #expect(five?.path == "/slow")
+            #expect(five?.headers["x-second"] == nil)
+            #expect(hitsB.map(\.path) == ["/other"])
+            #expect(hitsB.map(\.body) == ["three"])
+        }
+
         @Test("a limit on one host does not hold back another host")
         func hostsIndependent() async throws {
             let slow = try await HTTPReceiver(routes: ["/slow": ["delay": 0.6]])

@@ -148,3 +148,84 @@ struct OutboxTests {
         #expect(try journal.dueOutbox(now: t0 + .days(1)).isEmpty)
     }
 }
+
+@Suite("Recording many delivery outcomes in one append")
+struct BatchedOutboxUpdateTests {
+    func sentEvent(_ id: String) -> RunEvent {
+        RunEvent(at: t0 + .minutes(3), actor: "muster", role: nil, .notificationSent(id: id, channel: "ops", status: 200, latencyMs: 3, attempt: 1))
+    }
+
+    func journalWithClaimedItems(_ folder: TempFolder, count: Int) throws -> (Journal, [OutboxItem]) {
+        let journal = try Journal.open(path: folder.database)
+        let ids = (1...count).map { "n\($0)" }
+        try journal.createRun(header(), events: startEvents() + ids.map { queued($0) },
+                              outbox: try ids.map { try OutboxRequest(Notification(id: $0, channel: "ops", message: "m", trigger: "enter:detect")) })
+        let claimed = try journal.claimOutbox(now: t0 + .minutes(2), limit: count)
+        return (journal, claimed)
+    }
+
+    @Test("equal updates of many items are all made, with their events, as one per item would")
+    func allMade() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let (journal, claimed) = try journalWithClaimedItems(folder, count: 5)
+        defer { try? journal.close() }
+        let head = try journal.head(runID: "r-7f3a2c").sequence
+        var updates = claimed.prefix(3).map { OutboxUpdate(id: $0.id, status: .sent, expected: [.sending]) }
+        updates.append(OutboxUpdate(id: claimed[3].id, status: .failed, error: "HTTP 503", nextAttempt: t0 + .minutes(9), expected: [.sending]))
+        updates.append(OutboxUpdate(id: claimed[4].id, status: .sent, expected: [.sending]))
+        try journal.append(runID: "r-7f3a2c", expectedSequence: head, events: claimed.map { sentEvent($0.notificationID) },
+                           outboxUpdates: updates, at: t0 + .minutes(3))
+        let items = try journal.outbox(runID: "r-7f3a2c")
+        #expect(items.map(\.status) == [.sent, .sent, .sent, .failed, .sent])
+        #expect(items.map(\.attempts) == [1, 1, 1, 1, 1])
+        #expect(items.map(\.updatedAt) == Array(repeating: t0 + .minutes(3), count: 5))
+        #expect(items[3].lastError == "HTTP 503")
+        #expect(items[3].nextAttempt == t0 + .minutes(9))
+        #expect(try journal.head(runID: "r-7f3a2c").sequence == head + 5)
+        #expect(try journal.verify(runID: "r-7f3a2c").isIntact)
+    }
+
+    @Test("when one of many equal updates cannot be made, it is named and nothing is written")
+    func oneRefused() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let (journal, claimed) = try journalWithClaimedItems(folder, count: 4)
+        defer { try? journal.close() }
+        try journal.markOutbox(id: claimed[2].id, status: .sent, at: t0 + .minutes(2))
+        let head = try journal.head(runID: "r-7f3a2c").sequence
+        #expect(throws: JournalError.invalidOutboxTransition(id: claimed[2].id, from: .sent, to: .sent)) {
+            try journal.append(runID: "r-7f3a2c", expectedSequence: head, events: claimed.map { sentEvent($0.notificationID) },
+                               outboxUpdates: claimed.map { OutboxUpdate(id: $0.id, status: .sent, expected: [.sending]) }, at: t0 + .minutes(3))
+        }
+        #expect(try journal.outbox(runID: "r-7f3a2c").map(\.status) == [.sending, .sending, .sent, .sending])
+        #expect(try journal.head(runID: "r-7f3a2c").sequence == head)
+        // The same item twice in one append: the second finds it already moved.
+        #expect(throws: JournalError.invalidOutboxTransition(id: claimed[0].id, from: .sent, to: .sent)) {
+            try journal.append(runID: "r-7f3a2c", expectedSequence: head, events: [sentEvent("n1")],
+                               outboxUpdates: [claimed[0], claimed[1], claimed[0]].map { OutboxUpdate(id: $0.id, status: .sent, expected: [.sending]) },
+                               at: t0 + .minutes(3))
+        }
+        #expect(try journal.outbox(runID: "r-7f3a2c").map(\.status) == [.sending, .sending, .sent, .sending])
+    }
+
+    @Test("event summaries give every event's time and only the bodies asked for")
+    func summaries() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let journal = try Journal.open(path: folder.database)
+        defer { try? journal.close() }
+        let events = startEvents() + everyKindOfEvent()
+        try journal.createRun(header(), events: events)
+        let summaries = try journal.eventSummaries(runID: "r-7f3a2c", decoding: ["state-entered", "run-closed"])
+        #expect(summaries.map(\.at) == events.map(\.at))
+        for (summary, event) in zip(summaries, events) {
+            let wanted = ["state-entered", "run-closed"].contains(event.body.typeName)
+            #expect(summary.body == (wanted ? event.body : nil))
+        }
+        let later = try journal.eventSummaries(runID: "r-7f3a2c", after: 3, decoding: [])
+        #expect(later.map(\.at) == events.dropFirst(3).map(\.at))
+        #expect(later.allSatisfy { $0.body == nil })
+        #expect(throws: JournalError.self) { try journal.eventSummaries(runID: "r-nope", decoding: []) }
+    }
+}

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import MusterCore
-import MusterNotify
+@testable import MusterNotify
 import Testing
 
 /// Builds the request for a channel, sends it to a real receiver and returns what the receiver got.
@@ -298,5 +298,49 @@ struct PreparedChannelTests {
         #expect(redactor.redact("é: tök-123 and abc-SECRET.") == "é: [redacted] and [redacted].")
         #expect(redactor.redact("plain abc-SECRET") == "plain [redacted]")
         #expect(redactor.redact("nothing here") == "nothing here")
+    }
+}
+
+@Suite("Webhook requests from a prepared channel")
+struct PreparedWebhookTests {
+    static let contexts: [NotificationContext] = [
+        context(),
+        context(mode: .exercise, link: nil),
+        NotificationContext(runID: "r-1", runTitle: "Tab\there \"quoted\" \\ back", playbookID: "pb", playbookTitle: nil, state: "s",
+                            stateTitle: nil, mode: .live, event: nil, time: Instant(millisecondsSinceEpoch: -1), link: nil),
+        NotificationContext(runID: "r-2", runTitle: "Ünïcode 🚨 \u{2028}\u{2029}\u{1}", playbookID: "pb", playbookTitle: "P\u{7F}",
+                            state: "s", stateTitle: "S\r\n", mode: .exercise, event: "e\u{E2}", time: Instant(millisecondsSinceEpoch: 1_772_818_800_123),
+                            link: "https://x.example/a/b?c=d"),
+    ]
+
+    @Test("the body written directly is byte for byte the webhook payload's serialization", arguments: contexts)
+    func sameBody(context: NotificationContext) {
+        let notification = Notification(id: "n\u{8}1", channel: "hook", message: "Line 1\nLine 2 \u{2027} \u{C}", trigger: "timer:t\"1")
+        let message = ChannelPayloads.text(of: notification, mode: context.mode)
+        var direct: [UInt8] = []
+        ChannelPayloads.writeWebhookPayload(
+            notification: notification, message: message, context: context,
+            idempotencyKey: ChannelPayloads.idempotencyKey(runID: context.runID, notificationID: notification.id), into: &direct)
+        #expect(direct == ChannelPayloads.webhookPayload(notification: notification, message: message, context: context).bytes)
+    }
+
+    @Test("a webhook without a secret or extra headers is prepared the same as built each time")
+    func unsigned() throws {
+        let hook = channel("plain", .webhook, ["url": .text("http://127.0.0.1:9/hook")])
+        let prepared = try ChannelPayloads.prepare(hook, environment: [:])
+        let notification = Notification(id: "n1", channel: "plain", message: "m", trigger: "enter:x")
+        let expected = try ChannelPayloads.request(for: hook, notification: notification, context: context(), environment: [:])
+        #expect(try prepared.request(notification: notification, context: context()) == expected)
+    }
+
+    @Test("the byte search behind redaction finds secrets anywhere and nothing that is not there")
+    func byteSearch() {
+        #expect(Redactor.containsBytes("abc", in: "xxabc"))
+        #expect(Redactor.containsBytes("abc", in: "abcxx"))
+        #expect(Redactor.containsBytes("aab", in: "aaab"))
+        #expect(!Redactor.containsBytes("abd", in: "abcabc"))
+        #expect(!Redactor.containsBytes("longer", in: "long"))
+        #expect(Redactor(secrets: ["/hook", "s3cret"]).redact("ok") == "ok")
+        #expect(Redactor(secrets: ["/hook", "s3cret"]).redact("POST /hook s3cret") == "POST [redacted] [redacted]")
     }
 }

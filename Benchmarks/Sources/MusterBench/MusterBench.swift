@@ -15,6 +15,7 @@ struct MusterBench {
         case "exercise": try exercise()
         case "report": try ReportBench.run()
         case "notify": try NotifyBench.run()
+        case "notify-outbox": try NotifyBench.runOutboxOnly()
         case "serve": try ServeBench.run()
         case "all":
             try playbooks()
@@ -25,7 +26,7 @@ struct MusterBench {
             try NotifyBench.run()
             try ServeBench.run()
         default:
-            print("usage: muster-bench [playbooks|engine|journal|exercise|report|notify|serve|all]")
+            print("usage: muster-bench [playbooks|engine|journal|exercise|report|notify|notify-outbox [ROUNDS]|serve|all]")
         }
     }
 

@@ -64,7 +64,7 @@ enum NotifyBench {
         try Data(post.body).write(to: bodyFile)
 
         // 1. Muster's outbox.
-        let outbox = try outboxRun(url: url, scratch: scratch)
+        let outbox = try outboxRun(url: url, scratch: scratch, nginx: nginx)
         // 2. curl once per message.
         let curlSeconds = try curlRun(url: url, bodyFile: bodyFile.path, headers: post.headers)
         // 3. wrk.
@@ -82,6 +82,23 @@ enum NotifyBench {
         let t = outbox.timings
         print("  outbox time: claim \(ms(t.claiming)) ms, prepare \(ms(t.preparing)) ms, send \(ms(t.sending)) ms, record \(ms(t.recording)) ms")
         print("  journal: \(outbox.events) attempt events and \(messages) status changes written, synchronous=FULL")
+        print("  receiver: nginx counted \(outbox.received) requests during the outbox pass")
+    }
+
+    /// The outbox part alone (no curl, no wrk), for profiling it: `muster-bench notify-outbox [ROUNDS]`.
+    static func runOutboxOnly() throws {
+        let rounds = max(1, Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("muster-notify-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let nginx = try Nginx(directory: scratch.appendingPathComponent("nginx"))
+        defer { nginx.stop() }
+        let url = "http://127.0.0.1:\(nginx.port)/hook"
+        for round in 1...rounds {
+            let outbox = try outboxRun(url: url, scratch: scratch.appendingPathComponent("round\(round)"), nginx: nginx)
+            let t = outbox.timings
+            print("notify-outbox: \(messages) in \(MusterBench.format(outbox.seconds, 3)) s, \(Int(Double(messages) / outbox.seconds)) messages/s; claim \(ms(t.claiming)) ms, prepare \(ms(t.preparing)) ms, send \(ms(t.sending)) ms, record \(ms(t.recording)) ms; nginx counted \(outbox.received); Muster CPU \(MusterBench.format(outbox.cpu / Double(messages) * 1e6, 1)) µs per message")
+        }
     }
 
     static func sampleRequest(url: String) throws -> DeliveryRequest {
@@ -104,7 +121,7 @@ enum NotifyBench {
 
     // MARK: - Muster
 
-    static func outboxRun(url: String, scratch: URL) throws -> (seconds: Double, events: Int, connections: Int, timings: PassTimings) {
+    static func outboxRun(url: String, scratch: URL, nginx: Nginx) throws -> (seconds: Double, events: Int, connections: Int, timings: PassTimings, received: Int, cpu: Double) {
         let home = scratch.appendingPathComponent("journal")
         let journal = try Journal.open(home: home.path, durability: .full)
         let playbook = try benchPlaybook()
@@ -132,16 +149,46 @@ enum NotifyBench {
         try journal.createRun(header, events: events, outbox: outbox)
         let before = try journal.head(runID: "r-bench1").sequence
 
-        let transport = CurlTransport(configuration: .init(maxConnectionsPerHost: 16))
+        let connections = Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_CONNECTIONS"] ?? "") ?? 16
+        // Transport threads: the default unless MUSTER_BENCH_TRANSPORT_THREADS says otherwise (for comparison).
+        var configuration = CurlTransport.Configuration(maxConnectionsPerHost: connections)
+        if let threads = Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_TRANSPORT_THREADS"] ?? "") { configuration.threads = threads }
+        let transport = CurlTransport(configuration: configuration)
         let worker = OutboxWorker(
             journal: journal, transport: transport,
             environment: ["BENCH_HOOK_URL": url, "BENCH_HOOK_SECRET": "bench-secret-123456"],
-            batchSize: 1000, clock: { start })
+            batchSize: Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_BATCH"] ?? "") ?? 1000,
+            clock: { start })
+        let requestsBefore = try nginx.requestCount()
+        perfControl("enable")
+        let cpuBefore = processCPUSeconds()
+        let threadsBefore = threadCPU()
+        let master = nginx.process.processIdentifier
+        let workers = ((try? String(contentsOfFile: "/proc/\(master)/task/\(master)/children", encoding: .utf8)) ?? "")
+            .split(separator: " ").map(String.init)
+        let nginxBefore = workers.reduce(0) { $0 + threadCPU($1).values.reduce(0, +) }
         let clock = ContinuousClock()
         let began = clock.now
         let report = try worker.deliverDueBlocking()
         let elapsed = clock.now - began
+        let cpu = processCPUSeconds() - cpuBefore
+        if ProcessInfo.processInfo.environment["MUSTER_BENCH_THREADS"] != nil {
+            // The transport's thread is new for this pass; nginx's workers are its master's children.
+            let after = threadCPU()
+            var line = "  CPU by thread (ms):"
+            for (name, value) in after.sorted(by: { $0.key < $1.key }) {
+                let used = value - (threadsBefore[name] ?? 0)
+                if used > 0.001 { line += " \(name) \(Int(used * 1000))" }
+            }
+            let nginxUsed = workers.reduce(0) { $0 + threadCPU($1).values.reduce(0, +) } - nginxBefore
+            line += " | nginx worker \(Int(nginxUsed * 1000))"
+            print(line)
+        }
+        perfControl("disable")
         transport.shutdown()
+        // What the receiver itself counted (less the status request that asked): every message arrived.
+        let received = try nginx.requestCount() - requestsBefore - 1
+        guard received == messages else { throw Failure("nginx received \(received) requests during the pass, expected \(messages)") }
         guard report.sent == messages else {
             throw Failure("the outbox sent \(report.sent) of \(messages): \(report.outcomes.first { if case .sent = $0.result { false } else { true } }.map(\.description) ?? "")")
         }
@@ -149,7 +196,7 @@ enum NotifyBench {
         let sent = try journal.outboxItems(statuses: [.sent]).count
         guard sent == messages else { throw Failure("only \(sent) items are marked sent") }
         try journal.close()
-        return (seconds(elapsed), after - before, 16, report.timings)
+        return (seconds(elapsed), after - before, connections, report.timings, received, cpu)
     }
 
     // MARK: - curl
@@ -208,6 +255,44 @@ enum NotifyBench {
         return rate
     }
 
+    /// With `MUSTER_BENCH_PERF_CTL=FIFO,ACK` (perf record --control=fifo:FIFO,ACK -D -1), profiling covers only
+    /// the outbox pass, not the journal setup before it.
+    static func perfControl(_ command: String) {
+        guard let spec = ProcessInfo.processInfo.environment["MUSTER_BENCH_PERF_CTL"] else { return }
+        let paths = spec.split(separator: ",").map(String.init)
+        guard paths.count == 2, let control = FileHandle(forWritingAtPath: paths[0]), let ack = FileHandle(forReadingAtPath: paths[1]) else { return }
+        control.write(Data((command + "\n").utf8))
+        _ = ack.availableData
+        try? control.close()
+        try? ack.close()
+    }
+
+    /// User and system CPU time of this process (all threads) so far: on a shared machine, CPU per message
+    /// varies less than wall time.
+    /// CPU seconds (user + system) of every thread of process `pid` ("self" for this one), by thread name
+    /// (`/proc/PID/task/TID/stat`, in clock ticks of 1/100 s): where a pass's CPU went, for profiling.
+    static func threadCPU(_ pid: String = "self") -> [String: Double] {
+        var out: [String: Double] = [:]
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return out }
+        for task in tasks {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let name = String(stat[stat.index(after: open)..<close])
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // After the name: state is field 3, utime field 14, stime field 15 (1-based, whole line).
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            out[pid == "self" ? "\(name)#\(task)" : name, default: 0] += (user + system) / 100
+        }
+        return out
+    }
+
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
+    }
+
     static func ms(_ d: Duration) -> Int { Int(seconds(d) * 1000) }
 
     static func seconds(_ d: Duration) -> Double {
@@ -241,6 +326,8 @@ final class Nginx {
               server {
                 listen 127.0.0.1:\(port);
                 location / { return 200 'ok'; }
+                # Counts every request nginx handled: the bench checks the outbox's messages all arrived.
+                location = /muster-bench-status { stub_status; }
               }
             }
             """
@@ -271,6 +358,38 @@ final class Nginx {
         let deadline = Date().addingTimeInterval(5)
         while process.isRunning, Date() < deadline { usleep(10_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// nginx's own count of requests handled so far (stub_status "requests"), this request included.
+    func requestCount() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        guard withUnsafePointer(to: &address, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } }) == 0 else {
+            throw NotifyBench.Failure("cannot reach nginx's status page")
+        }
+        let request = Array("GET /muster-bench-status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        // "Active connections: 1 \nserver accepts handled requests\n 5 5 12 \nReading: ..."
+        let text = String(decoding: response, as: UTF8.self)
+        guard let range = text.range(of: "server accepts handled requests\n"),
+              let line = text[range.upperBound...].split(separator: "\n").first else {
+            throw NotifyBench.Failure("unexpected nginx status page: \(text)")
+        }
+        let numbers = line.split(separator: " ").compactMap { Int($0) }
+        guard numbers.count == 3 else { throw NotifyBench.Failure("unexpected nginx status line: \(line)") }
+        return numbers[2]
     }
 
     static func freePort() throws -> Int {

@@ -92,12 +92,36 @@ public struct Instant: Hashable, Sendable, Codable, Comparable, CustomStringConv
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
         let secs = msOfDay / 1000
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs % 3600 / 60, 2)):\(pad(secs % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
+        // Written as bytes (every notification payload carries a time). A year outside 0...9999 does not
+        // fit the fixed width: it takes the general form.
+        guard (0...9999).contains(y) else {
+            func pad(_ v: Int64, _ width: Int) -> String {
+                let s = String(v)
+                return String(repeating: "0", count: max(0, width - s.count)) + s
+            }
+            return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs % 3600 / 60, 2)):\(pad(secs % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        func digits(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var v = value
+            while divisor > 0 {
+                out.append(UInt8(48 + v / divisor))
+                v %= divisor
+                divisor /= 10
+            }
+        }
+        digits(y, 4); out.append(45)
+        digits(m, 2); out.append(45)
+        digits(d, 2); out.append(84)
+        digits(secs / 3600, 2); out.append(58)
+        digits(secs % 3600 / 60, 2); out.append(58)
+        digits(secs % 60, 2); out.append(46)
+        digits(msOfDay % 1000, 3); out.append(90)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses `2026-11-29T18:14:27Z` or with `.sss` milliseconds (UTC only), the form `iso8601` prints.
