@@ -234,16 +234,20 @@ extension Journal {
                 _ = try Journal.head(db, runID: runID, path: path)  // unknown run?
                 return []
             }
-            // One decoder call for the whole run: far cheaper than one per row.
-            let bodies: [RunEvent.Body]
-            do {
-                bodies = try JSONDecoder().decode([RunEvent.Body].self, from: Data(joined.utf8))
-            } catch {
-                throw try Journal.undecodable(db, runID: runID, after: after, fallback: error)
-            }
+            let bodies = try Journal.decodeBodies(joined, db, runID: runID, after: after)
             return bodies.indices.map { i in
                 RunEvent(at: Instant(millisecondsSinceEpoch: ats[i]), actor: actors[i], role: roles[i], bodies[i])
             }
+        }
+    }
+
+    /// The payloads of a run's rows after `after`, joined as one JSON array, decoded in one call: far cheaper than
+    /// one decoder call per row (replay and the live stream read every row). On failure, names the first bad row.
+    static func decodeBodies(_ joinedArray: String, _ db: Database, runID: String, after: Int) throws -> [RunEvent.Body] {
+        do {
+            return try JSONDecoder().decode([RunEvent.Body].self, from: Data(joinedArray.utf8))
+        } catch {
+            throw try Journal.undecodable(db, runID: runID, after: after, fallback: error)
         }
     }
 
@@ -303,13 +307,7 @@ extension Journal {
                 _ = try Journal.head(db, runID: runID, path: path)  // unknown run?
                 return []
             }
-            // One decoder call for all the rows, as `events` does (the live stream reads every new row).
-            let bodies: [RunEvent.Body]
-            do {
-                bodies = try JSONDecoder().decode([RunEvent.Body].self, from: Data(joined.utf8))
-            } catch {
-                throw try Journal.undecodable(db, runID: runID, after: after, fallback: error)
-            }
+            let bodies = try Journal.decodeBodies(joined, db, runID: runID, after: after)
             return zip(fields, bodies).map { f, body in
                 StoredEvent(
                     runID: runID, seq: f.seq,
