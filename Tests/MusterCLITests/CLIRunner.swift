@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// What one run of the `muster` binary printed and how it exited.
@@ -14,16 +15,7 @@ enum CLI {
     static let fixtures = testsFolder.appendingPathComponent("Fixtures")
     static let packageRoot = testsFolder.deletingLastPathComponent().deletingLastPathComponent()
 
-    static var productsDirectory: URL {
-        #if os(macOS)
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            return bundle.bundleURL.deletingLastPathComponent()
-        }
-        #endif
-        return Bundle.main.bundleURL
-    }
-
-    static var binary: URL { productsDirectory.appendingPathComponent("muster") }
+    static var binary: URL { MusterBinary.url }
 
     /// Runs `muster ARGS` in `directory`; output goes through temporary files so that large outputs never
     /// block on a full pipe.

@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// Runs the real `muster` binary (built by `swift build --build-tests`) with a temporary `MUSTER_HOME`, from
@@ -18,17 +19,7 @@ struct IncidentCLIHarness {
     }()
 
     /// The built `muster`: next to the test bundle, else in `.build/debug`. Missing is a failure, not a skip.
-    static let binary: String? = {
-        var candidates: [String] = []
-        let runner = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
-        var folder = runner.deletingLastPathComponent()
-        for _ in 0..<3 {
-            candidates.append(folder.appendingPathComponent("muster").path)
-            folder.deleteLastPathComponent()
-        }
-        candidates.append(root + "/.build/debug/muster")
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    static let binary: String? = MusterBinary.located?.path
 
     let folder: String
     var home: String { folder + "/home" }

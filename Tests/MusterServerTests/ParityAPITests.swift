@@ -243,7 +243,7 @@ struct ParityAPITests {
         try Self.hookPlaybook.write(toFile: playbooks + "/hook-test.yaml", atomically: true, encoding: .utf8)
         let secret = "s3cr3t-key-7781"
         // The receiver refuses the first post (400, permanent: dead-lettered at once) echoing the secret, then accepts.
-        let receiver = try await TestReceiver.start(routes: #"{"/hook": {"statuses": [400, 200], "body": "bad key s3cr3t-key-7781"}}"#)
+        let receiver = try await HTTPTestReceiver(routes: ["/hook": ["statuses": [400, 200], "body": "bad key s3cr3t-key-7781"]])
         defer { receiver.stop() }
         let f = try ServerFixture(playbooks: playbooks)
         // A long idle check: delivery after the retry comes from the route's ring, not from polling.
@@ -253,7 +253,7 @@ struct ParityAPITests {
             let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "hook-test", "title": "Portal down"])
             let id = try #require(declared.json["id"] as? String)
             #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "event", "name": "confirmed"]).status == 200)
-            _ = try await receiver.waitForHits(1, within: 10)
+            _ = try await receiver.waitForRequests(1, within: 10)
             var dead: [[String: Any]] = []
             let deadline = Date().addingTimeInterval(10)
             while dead.isEmpty, Date() < deadline {
@@ -282,7 +282,7 @@ struct ParityAPITests {
             let again = try await client.call(f, "Dana", .post, retry)
             #expect(again.status == 409, "\(again.text)")  // pending, sending or sent by now: nothing dead or failed
 
-            let hits = try await receiver.waitForHits(2, within: 10)
+            let hits = try await receiver.waitForRequests(2, within: 10)
             #expect(hits.count == 2)
             var sent = false
             let until = Date().addingTimeInterval(10)
@@ -322,7 +322,7 @@ struct ProgramResult {
 
 /// The real `muster` binary (built beside the test bundle) on the fixture's journal.
 func muster(_ arguments: [String], home: String, now: String? = nil) throws -> ProgramResult {
-    let binary = Bundle.main.bundleURL.appendingPathComponent("muster")
+    let binary = MusterBinary.url
     guard FileManager.default.isExecutableFile(atPath: binary.path) else {
         throw Failure("the muster binary is not at \(binary.path); run `swift build --build-tests` first")
     }
