@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The `muster` executable that `swift build --build-tests` puts beside the test bundle, for tests that run the
 /// real command. Missing is a failure the tests report, never a skip.
 public enum MusterBinary {
@@ -45,39 +41,18 @@ public enum MusterBinary {
         return located
     }
 
-    /// Starts `muster ARGS` in `scratch` with the given environment added; output to files in `scratch`
-    /// (files, so that a large output never blocks on a full pipe). The caller waits for it or kills it.
+    /// Starts `muster ARGS` in `scratch` with the given environment added; output to files in `scratch`. The
+    /// caller waits for it or kills it.
     public static func start(_ arguments: [String], environment: [String: String], scratch: URL) throws -> (Process, URL, URL) {
-        let binary = try checked()
-        let outURL = scratch.appendingPathComponent("stdout-\(UUID().uuidString)")
-        let errURL = scratch.appendingPathComponent("stderr-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = scratch
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return (process, outURL, errURL)
+        let spawned = try SpawnedProcess.start(try checked(), arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                                               directory: scratch, outputIn: scratch)
+        return (spawned.process, URL(fileURLWithPath: spawned.stdoutPath), URL(fileURLWithPath: spawned.stderrPath))
     }
 
     /// Runs `muster ARGS` to the end (bounded: killed after `timeout` seconds).
     public static func run(_ arguments: [String], environment: [String: String], scratch: URL, timeout: Double = 60) throws -> (status: Int32, stdout: String, stderr: String) {
-        let (process, outURL, errURL) = try start(arguments, environment: environment, scratch: scratch)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            throw TestSupportError("muster \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
-        }
-        process.waitUntilExit()
-        return (process.terminationStatus,
-                String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        let output = try SpawnedProcess.run(try checked(), arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                                            directory: scratch, timeout: timeout)
+        return (output.status, output.stdout, output.stderr)
     }
 }

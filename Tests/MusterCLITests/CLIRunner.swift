@@ -27,35 +27,11 @@ enum CLI {
         return try runProgram(binary, arguments, in: directory)
     }
 
-    static func runProgram(_ program: URL, _ arguments: [String], in directory: URL = fixtures, input: String? = nil) throws -> CLIResult {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("muster-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        let process = Process()
-        process.executableURL = program
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = out
-        process.standardError = err
-        if let input {
-            let inURL = scratch.appendingPathComponent("stdin")
-            try Data(input.utf8).write(to: inURL)
-            process.standardInput = try FileHandle(forReadingFrom: inURL)
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return CLIResult(
-            status: process.terminationStatus,
-            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    /// Runs `program ARGS` in `directory` (bounded: 60 s); `environment` nil means this process's.
+    static func runProgram(_ program: URL, _ arguments: [String], in directory: URL = fixtures, environment: [String: String]? = nil,
+                           input: String? = nil) throws -> CLIResult {
+        let output = try SpawnedProcess.run(program, arguments, environment: environment, directory: directory, input: input.map { Data($0.utf8) })
+        return CLIResult(status: output.status, stdout: output.stdout, stderr: output.stderr)
     }
 
     /// `dot` from Graphviz on PATH (required: .ci/run installs it).

@@ -342,28 +342,6 @@ func sqlite(_ fixture: ServerFixture, _ sql: String) throws -> ProgramResult {
 
 /// Output through files, so a large output never blocks on a full pipe; bounded by a 60 s wait.
 func runProgram(_ program: URL, _ arguments: [String], environment: [String: String]) throws -> ProgramResult {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("muster-server-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let process = Process()
-    process.executableURL = program
-    process.arguments = arguments
-    process.environment = environment
-    process.currentDirectoryURL = scratch
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(60)
-    while process.isRunning, Date() < deadline { usleep(10_000) }
-    if process.isRunning {
-        process.terminate()
-        process.waitUntilExit()
-        throw Failure("\(program.lastPathComponent) \(arguments.joined(separator: " ")) did not finish within 60 s")
-    }
-    return ProgramResult(status: process.terminationStatus, output: (try? Data(contentsOf: outURL)) ?? Data(),
-                         stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    let output = try SpawnedProcess.run(program, arguments, environment: environment, timeout: 60)
+    return ProgramResult(status: output.status, output: output.stdoutData, stderr: output.stderr)
 }
