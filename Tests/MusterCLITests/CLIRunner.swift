@@ -20,11 +20,7 @@ enum CLI {
     /// Runs `muster ARGS` in `directory`; output goes through temporary files so that large outputs never
     /// block on a full pipe.
     static func run(_ arguments: [String], in directory: URL = fixtures) throws -> CLIResult {
-        let binary = self.binary
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw CLIError("the muster binary is not at \(binary.path); run `swift build --build-tests` first")
-        }
-        return try runProgram(binary, arguments, in: directory)
+        try runProgram(try MusterBinary.checked(), arguments, in: directory)
     }
 
     /// Runs `program ARGS` in `directory` (bounded: 60 s); `environment` nil means this process's.

@@ -322,14 +322,10 @@ struct ProgramResult {
 
 /// The real `muster` binary (built beside the test bundle) on the fixture's journal.
 func muster(_ arguments: [String], home: String, now: String? = nil) throws -> ProgramResult {
-    let binary = MusterBinary.url
-    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-        throw Failure("the muster binary is not at \(binary.path); run `swift build --build-tests` first")
-    }
     var environment = ProcessInfo.processInfo.environment
     environment["MUSTER_HOME"] = home
     environment["MUSTER_NOW"] = now
-    return try runProgram(binary, arguments, environment: environment)
+    return try runProgram(try MusterBinary.checked(), arguments, environment: environment)
 }
 
 /// `sqlite3 DB SQL` on the fixture's journal (the tool comes from `.ci/run`).
