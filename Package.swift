@@ -75,8 +75,10 @@ let package = Package(
             ],
             resources: [.copy("Web"), .copy("openapi.json")]
         ),
-        // Test support: a manual clock (and other fakes) for tests of the runtime and its users.
-        .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterRuntime"]),
+        // Test support: a manual clock (and other fakes) for tests of the runtime and its users; the real test
+        // receivers (the Python scripts in Receivers/, started on 127.0.0.1 port 0) and the built `muster` binary
+        // for every test target that needs them. Only test targets depend on it.
+        .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterRuntime"], exclude: ["Receivers"]),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
@@ -91,8 +93,7 @@ let package = Package(
         .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "MusterNotifyTests",
-            dependencies: ["MusterCore", "MusterNotify", .product(name: "Crypto", package: "swift-crypto")],
-            exclude: ["Receivers"]
+            dependencies: ["MusterCore", "MusterNotify", "MusterTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "MusterReportsTests", dependencies: ["MusterCore", "MusterYAML", "MusterReports"], exclude: ["Golden"]),
         .testTarget(name: "MusterRuntimeTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterTestSupport"]),
@@ -107,9 +108,9 @@ let package = Package(
             ]
         ),
         // Runs the built `muster` binary on the fixtures (and on playbooks/ with Tests/Simulations/).
-        .testTarget(name: "MusterCLITests", dependencies: ["MusterCore"], exclude: ["Fixtures"]),
-        // The outbox worker and `muster outbox`/`muster notify` against real receivers (the scripts in
-        // MusterNotifyTests/Receivers) and the built `muster` binary.
+        .testTarget(name: "MusterCLITests", dependencies: ["MusterCore", "MusterTestSupport"], exclude: ["Fixtures"]),
+        // The outbox worker and `muster outbox`/`muster notify` against real receivers (MusterTestSupport's) and
+        // the built `muster` binary.
         .testTarget(
             name: "MusterDeliveryTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// What one run of the `muster` binary printed and how it exited.
@@ -14,56 +15,19 @@ enum CLI {
     static let fixtures = testsFolder.appendingPathComponent("Fixtures")
     static let packageRoot = testsFolder.deletingLastPathComponent().deletingLastPathComponent()
 
-    static var productsDirectory: URL {
-        #if os(macOS)
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            return bundle.bundleURL.deletingLastPathComponent()
-        }
-        #endif
-        return Bundle.main.bundleURL
-    }
-
-    static var binary: URL { productsDirectory.appendingPathComponent("muster") }
+    static var binary: URL { MusterBinary.url }
 
     /// Runs `muster ARGS` in `directory`; output goes through temporary files so that large outputs never
     /// block on a full pipe.
     static func run(_ arguments: [String], in directory: URL = fixtures) throws -> CLIResult {
-        let binary = self.binary
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw CLIError("the muster binary is not at \(binary.path); run `swift build --build-tests` first")
-        }
-        return try runProgram(binary, arguments, in: directory)
+        try runProgram(try MusterBinary.checked(), arguments, in: directory)
     }
 
-    static func runProgram(_ program: URL, _ arguments: [String], in directory: URL = fixtures, input: String? = nil) throws -> CLIResult {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("muster-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        let process = Process()
-        process.executableURL = program
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = out
-        process.standardError = err
-        if let input {
-            let inURL = scratch.appendingPathComponent("stdin")
-            try Data(input.utf8).write(to: inURL)
-            process.standardInput = try FileHandle(forReadingFrom: inURL)
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return CLIResult(
-            status: process.terminationStatus,
-            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    /// Runs `program ARGS` in `directory` (bounded: 60 s); `environment` nil means this process's.
+    static func runProgram(_ program: URL, _ arguments: [String], in directory: URL = fixtures, environment: [String: String]? = nil,
+                           input: String? = nil) throws -> CLIResult {
+        let output = try SpawnedProcess.run(program, arguments, environment: environment, directory: directory, input: input.map { Data($0.utf8) })
+        return CLIResult(status: output.status, stdout: output.stdout, stderr: output.stderr)
     }
 
     /// `dot` from Graphviz on PATH (required: .ci/run installs it).

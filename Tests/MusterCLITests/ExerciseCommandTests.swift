@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// `muster exercise ...` and `muster validate` on exercises, with the real binary. Each test works in a fresh
@@ -20,10 +21,7 @@ struct ExerciseCommandTests {
     }
 
     static func muster(_ arguments: [String], in folder: URL, input: String? = nil) throws -> CLIResult {
-        guard FileManager.default.isExecutableFile(atPath: CLI.binary.path) else {
-            throw CLIError("the muster binary is not at \(CLI.binary.path); run `swift build --build-tests` first")
-        }
-        return try CLI.runProgram(CLI.binary, arguments, in: folder, input: input)
+        try CLI.runProgram(try MusterBinary.checked(), arguments, in: folder, input: input)
     }
 
     @Test("the facilitator console is driven through standard input: actions, clock control, ad-hoc inject, overrule, end")

@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// Runs the real `muster` binary (built by `swift build --build-tests`) with a temporary `MUSTER_HOME`, from
@@ -18,17 +19,7 @@ struct IncidentCLIHarness {
     }()
 
     /// The built `muster`: next to the test bundle, else in `.build/debug`. Missing is a failure, not a skip.
-    static let binary: String? = {
-        var candidates: [String] = []
-        let runner = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
-        var folder = runner.deletingLastPathComponent()
-        for _ in 0..<3 {
-            candidates.append(folder.appendingPathComponent("muster").path)
-            folder.deleteLastPathComponent()
-        }
-        candidates.append(root + "/.build/debug/muster")
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    static let binary: String? = MusterBinary.located?.path
 
     let folder: String
     var home: String { folder + "/home" }
@@ -64,41 +55,21 @@ struct IncidentCLIHarness {
         if let user { env["MUSTER_USER"] = user }
         if let now { env["MUSTER_NOW"] = now }
         env.merge(extra) { $1 }
-        return try Self.execute(try muster(), arguments, env: env, folder: folder, timeout: timeout)
+        return try Self.execute(try muster(), arguments, env: env, timeout: timeout)
     }
 
     /// Starts a process writing to files in the temp folder; the caller waits or kills it.
     func spawn(_ executable: String, _ arguments: [String], env: [String: String], name: String) throws -> Spawned {
-        let out = folder + "/\(name).out", err = folder + "/\(name).err"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = env
-        process.currentDirectoryURL = URL(fileURLWithPath: Self.root)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        try process.run()
-        return Spawned(process: process, stdoutPath: out, stderrPath: err)
+        try SpawnedProcess.start(URL(fileURLWithPath: executable), arguments, environment: env, directory: URL(fileURLWithPath: Self.root),
+                                 outputIn: URL(fileURLWithPath: folder), name: name)
     }
 
-    static func execute(_ executable: String, _ arguments: [String], env: [String: String], folder: String, timeout: TimeInterval) throws -> Result {
-        let harness = IncidentCLIHarness(folder: folder)
-        let spawned = try harness.spawn(executable, arguments, env: env, name: "run-\(UUID().uuidString)")
-        guard spawned.wait(timeout: timeout) else {
-            spawned.kill(SIGKILL)
-            _ = spawned.wait(timeout: 10)
-            throw CLIHarnessError("\(arguments.joined(separator: " ")) did not finish within \(timeout) s")
-        }
-        defer {
-            try? FileManager.default.removeItem(atPath: spawned.stdoutPath)
-            try? FileManager.default.removeItem(atPath: spawned.stderrPath)
-        }
-        return Result(status: spawned.process.terminationStatus, stdout: spawned.stdout, stderr: spawned.stderr)
+    /// Runs a program from the repository root to the end, at most `timeout` seconds.
+    static func execute(_ executable: String, _ arguments: [String], env: [String: String], timeout: TimeInterval) throws -> Result {
+        let output = try SpawnedProcess.run(URL(fileURLWithPath: executable), arguments, environment: env, directory: URL(fileURLWithPath: root),
+                                            timeout: timeout)
+        return Result(status: output.status, stdout: output.stdout, stderr: output.stderr)
     }
-
-    private init(folder: String) { self.folder = folder }
 
     /// `sqlite3 DB SQL`; the tool must be installed (`apt-get install -y sqlite3`): missing fails the test.
     func sqlite(_ sql: String) throws -> Result {
@@ -107,44 +78,12 @@ struct IncidentCLIHarness {
             Issue.record("sqlite3 is not installed: apt-get install -y sqlite3")
             throw CLIHarnessError("sqlite3 missing")
         }
-        return try Self.execute(tool, [database, sql], env: baseEnvironment, folder: folder, timeout: 30)
+        return try Self.execute(tool, [database, sql], env: baseEnvironment, timeout: 30)
     }
 }
 
-struct Spawned {
-    let process: Process
-    let stdoutPath: String
-    let stderrPath: String
-
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-
-    /// Polls (10 ms) until the process ends or `timeout` passes; true when it ended.
-    func wait(timeout: TimeInterval) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline { return false }
-            usleep(10_000)
-        }
-        process.waitUntilExit()
-        return true
-    }
-
-    /// Polls until `condition(stdout)` holds or `timeout` passes.
-    func waitForOutput(timeout: TimeInterval, _ condition: (String) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition(stdout) { return true }
-            if !process.isRunning { return condition(stdout) }
-            usleep(20_000)
-        }
-        return false
-    }
-
-    func kill(_ signal: Int32) {
-        Foundation.kill(process.processIdentifier, signal)
-    }
-}
+/// The shared spawned process (bounded waits, output in files), under the name these tests use.
+typealias Spawned = SpawnedProcess
 
 struct CLIHarnessError: Error, CustomStringConvertible {
     var description: String

@@ -42,7 +42,7 @@ struct ServeResumeTests {
     static func call(_ cli: IncidentCLIHarness, _ server: Server, _ token: String, _ method: String, _ path: String,
                      _ body: String = "") throws -> (status: Int, json: [String: Any]) {
         let result = try IncidentCLIHarness.execute("/usr/bin/python3", ["-c", client, method, server.base + path, token, body],
-                                                    env: cli.baseEnvironment, folder: cli.folder, timeout: 30)
+                                                    env: cli.baseEnvironment, timeout: 30)
         let lines = result.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         let status = Int(lines.first ?? "") ?? 0
         let json = lines.count > 1 ? (try? JSONSerialization.jsonObject(with: Data(lines[1].utf8))) as? [String: Any] : nil

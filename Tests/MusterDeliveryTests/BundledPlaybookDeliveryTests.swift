@@ -139,19 +139,3 @@ extension RealReceivers {
         }
     }
 }
-
-/// A self-signed certificate for 127.0.0.1 (openssl): (cert, key) paths.
-func selfSignedCertificate(in directory: URL) throws -> (cert: String, key: String) {
-    let cert = directory.appendingPathComponent("cert.pem").path
-    let key = directory.appendingPathComponent("key.pem").path
-    let openssl = Process()
-    openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-    openssl.standardOutput = FileHandle.nullDevice
-    openssl.standardError = FileHandle.nullDevice
-    try openssl.run()
-    openssl.waitUntilExit()
-    guard openssl.terminationStatus == 0 else { throw SupportError("openssl could not make a test certificate") }
-    return (cert, key)
-}

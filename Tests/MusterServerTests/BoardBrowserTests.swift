@@ -4,6 +4,7 @@ import HummingbirdTesting
 import MusterCore
 import MusterJournal
 import MusterServer
+import MusterTestSupport
 import Testing
 
 /// The board in headless Chromium (Debian's `chromium`), on a real socket: what each person is shown.
@@ -47,7 +48,7 @@ struct BoardBrowserTests {
         try FileManager.default.createDirectory(atPath: playbooks, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: playbooks) }
         try OutboxDeliveryTests.playbook.write(toFile: playbooks + "/hook-test.yaml", atomically: true, encoding: .utf8)
-        let receiver = try await TestReceiver.start()
+        let receiver = try await HTTPTestReceiver()
         defer { receiver.stop() }
         let f = try ServerFixture(playbooks: playbooks)
         let hook = OutboxWorkerHook(environment: ["HOOK_URL": "http://127.0.0.1:\(receiver.port)/hook"], idleCheck: .milliseconds(200))
@@ -57,7 +58,7 @@ struct BoardBrowserTests {
             let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "hook-test", "title": "Portal down"])
             let id = try #require(declared.json["id"] as? String)
             #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "event", "name": "confirmed"]).status == 200)
-            _ = try await receiver.waitForHits(1, within: 10)
+            _ = try await receiver.waitForRequests(1, within: 10)
             // The outcome is journaled right after the receiver answered: wait (bounded) for it.
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline {

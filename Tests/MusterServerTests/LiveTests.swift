@@ -70,8 +70,7 @@ struct LiveTests {
 
     @Test("headless Chromium renders the board of a seeded run: state, tasks by role, timeline")
     func browser() async throws {
-        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let chromium else {
+        guard ["/usr/bin/chromium", "/usr/bin/chromium-browser"].contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             Issue.record("chromium is not installed (apt-get install -y chromium); this test fails rather than skips")
             return
         }
@@ -80,22 +79,9 @@ struct LiveTests {
             let id = try await client.declareRun(f)
             _ = try await client.call(f, "Lee", .post, "/api/runs/\(id)/commands", ["type": "task-done", "task": "confirm", "note": "EDR shows renames"])
             let port = try #require(client.port)
-            let profile = f.folder + "/chromium-profile"
-            let domFile = f.folder + "/dom.html"
-            FileManager.default.createFile(atPath: domFile, contents: nil)
-            let output = try #require(FileHandle(forWritingAtPath: domFile))
-            let process = Process()
-            // Bounded: chromium's helpers may keep running; `timeout` kills the whole run after 30 s at most.
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = ["-k", "2", "30", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)",
-                                 "--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:\(port)/#run=\(id)&token=\(f.tokens["Lee"]!)"]
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            while process.isRunning { try await _Concurrency.Task.sleep(for: .milliseconds(100)) }
-            try output.close()
+            // The board's own browser runner (bounded by `timeout`, 30 s at most).
+            let dom = try await BoardBrowserTests.dom(port: port, fragment: "run=\(id)&token=\(f.tokens["Lee"]!)", folder: f.folder)
             StreamControl.stop(f.state)
-            let dom = (try? String(contentsOfFile: domFile, encoding: .utf8)) ?? ""
             #expect(dom.contains("id=\"run-state\">Triage the alert"), "\(dom.prefix(3000))")
             #expect(dom.contains("Finance shares encrypted"))
             #expect(dom.contains("Confirm encryption activity"))

@@ -5,11 +5,8 @@ import HummingbirdTesting
 import MusterCore
 import MusterJournal
 import MusterServer
+import MusterTestSupport
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @Suite("The outbox worker inside the server", .serialized)
 struct OutboxDeliveryTests {
@@ -49,7 +46,7 @@ struct OutboxDeliveryTests {
         try FileManager.default.createDirectory(atPath: playbooks, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: playbooks) }
         try Self.playbook.write(toFile: playbooks + "/hook-test.yaml", atomically: true, encoding: .utf8)
-        let receiver = try await TestReceiver.start()
+        let receiver = try await HTTPTestReceiver()
         defer { receiver.stop() }
         let f = try ServerFixture(playbooks: playbooks)
         // A long idle check: delivery within the deadline below comes from the command's ring, not from polling.
@@ -64,7 +61,7 @@ struct OutboxDeliveryTests {
             let queued = (raised.json["events"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
             #expect(queued.contains("notification-queued"))
 
-            let hits = try await receiver.waitForHits(1, within: 10)
+            let hits = try await receiver.waitForRequests(1, within: 10)
             #expect(hits.count == 1)
             #expect(hits.first?.path == "/hook")
             #expect(hits.first?.body.contains("Containing: Portal down") == true)
@@ -84,70 +81,5 @@ struct OutboxDeliveryTests {
             #expect(try f.state.journal.outbox(runID: id).map(\.status) == [.sent])
             #expect(try f.state.journal.verify(runID: id).isIntact)
         }
-    }
-}
-
-/// `Tests/MusterNotifyTests/Receivers/http_receiver.py` (as MusterDeliveryTests start it): answers 200 on every
-/// path and records each request as one JSON line.
-final class TestReceiver: @unchecked Sendable {
-    struct Hit: Decodable { var seq: Int; var method: String; var path: String; var body: String }
-
-    let process: Process
-    let port: Int
-    let directory: URL
-
-    private init(process: Process, port: Int, directory: URL) {
-        self.process = process
-        self.port = port
-        self.directory = directory
-    }
-
-    /// `routes`: how paths answer (the script's `routes` object); by default 200 everywhere.
-    static func start(routes: String = "{}") async throws -> TestReceiver {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("muster-server-receiver-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let script = repositoryRoot + "/Tests/MusterNotifyTests/Receivers/http_receiver.py"
-        let portFile = directory.appendingPathComponent("port")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, #"{"routes": "# + routes + #", "lifetime": 120}"#, portFile.path, directory.appendingPathComponent("records.jsonl").path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                return TestReceiver(process: process, port: port, directory: directory)
-            }
-            if !process.isRunning { break }
-            try await _Concurrency.Task.sleep(for: .milliseconds(20))
-        }
-        process.terminate()
-        throw Failure("http_receiver.py did not start within 15 s (python3 comes from .ci/run)")
-    }
-
-    func hits() throws -> [Hit] {
-        let text = (try? String(contentsOf: directory.appendingPathComponent("records.jsonl"), encoding: .utf8)) ?? ""
-        return try text.split(separator: "\n").map { try JSONDecoder().decode(Hit.self, from: Data($0.utf8)) }
-    }
-
-    func waitForHits(_ count: Int, within seconds: Double) async throws -> [Hit] {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            let all = try hits()
-            if all.count >= count { return all }
-            try await _Concurrency.Task.sleep(for: .milliseconds(25))
-        }
-        throw Failure("the receiver got \(try hits().count) requests in \(seconds) s, expected \(count)")
-    }
-
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning, Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -243,7 +243,7 @@ struct ParityAPITests {
         try Self.hookPlaybook.write(toFile: playbooks + "/hook-test.yaml", atomically: true, encoding: .utf8)
         let secret = "s3cr3t-key-7781"
         // The receiver refuses the first post (400, permanent: dead-lettered at once) echoing the secret, then accepts.
-        let receiver = try await TestReceiver.start(routes: #"{"/hook": {"statuses": [400, 200], "body": "bad key s3cr3t-key-7781"}}"#)
+        let receiver = try await HTTPTestReceiver(routes: ["/hook": ["statuses": [400, 200], "body": "bad key s3cr3t-key-7781"]])
         defer { receiver.stop() }
         let f = try ServerFixture(playbooks: playbooks)
         // A long idle check: delivery after the retry comes from the route's ring, not from polling.
@@ -253,7 +253,7 @@ struct ParityAPITests {
             let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "hook-test", "title": "Portal down"])
             let id = try #require(declared.json["id"] as? String)
             #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "event", "name": "confirmed"]).status == 200)
-            _ = try await receiver.waitForHits(1, within: 10)
+            _ = try await receiver.waitForRequests(1, within: 10)
             var dead: [[String: Any]] = []
             let deadline = Date().addingTimeInterval(10)
             while dead.isEmpty, Date() < deadline {
@@ -282,7 +282,7 @@ struct ParityAPITests {
             let again = try await client.call(f, "Dana", .post, retry)
             #expect(again.status == 409, "\(again.text)")  // pending, sending or sent by now: nothing dead or failed
 
-            let hits = try await receiver.waitForHits(2, within: 10)
+            let hits = try await receiver.waitForRequests(2, within: 10)
             #expect(hits.count == 2)
             var sent = false
             let until = Date().addingTimeInterval(10)
@@ -322,14 +322,10 @@ struct ProgramResult {
 
 /// The real `muster` binary (built beside the test bundle) on the fixture's journal.
 func muster(_ arguments: [String], home: String, now: String? = nil) throws -> ProgramResult {
-    let binary = Bundle.main.bundleURL.appendingPathComponent("muster")
-    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-        throw Failure("the muster binary is not at \(binary.path); run `swift build --build-tests` first")
-    }
     var environment = ProcessInfo.processInfo.environment
     environment["MUSTER_HOME"] = home
     environment["MUSTER_NOW"] = now
-    return try runProgram(binary, arguments, environment: environment)
+    return try runProgram(try MusterBinary.checked(), arguments, environment: environment)
 }
 
 /// `sqlite3 DB SQL` on the fixture's journal (the tool comes from `.ci/run`).
@@ -342,28 +338,6 @@ func sqlite(_ fixture: ServerFixture, _ sql: String) throws -> ProgramResult {
 
 /// Output through files, so a large output never blocks on a full pipe; bounded by a 60 s wait.
 func runProgram(_ program: URL, _ arguments: [String], environment: [String: String]) throws -> ProgramResult {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("muster-server-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let process = Process()
-    process.executableURL = program
-    process.arguments = arguments
-    process.environment = environment
-    process.currentDirectoryURL = scratch
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(60)
-    while process.isRunning, Date() < deadline { usleep(10_000) }
-    if process.isRunning {
-        process.terminate()
-        process.waitUntilExit()
-        throw Failure("\(program.lastPathComponent) \(arguments.joined(separator: " ")) did not finish within 60 s")
-    }
-    return ProgramResult(status: process.terminationStatus, output: (try? Data(contentsOf: outURL)) ?? Data(),
-                         stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    let output = try SpawnedProcess.run(program, arguments, environment: environment, timeout: 60)
+    return ProgramResult(status: output.status, output: output.stdoutData, stderr: output.stderr)
 }
