@@ -140,6 +140,12 @@ public final class ExerciseConsole {
             }
         }
 
+        /// A tick that stops at the next scripted action's time: the wall clock read inside `handle` comes a
+        /// moment after `runDueSteps` read it, and at a high speed that moment is scenario seconds.
+        func tickBeforeNextStep() -> ExerciseInput {
+            next < steps.count ? .tickUntil(origin + steps[next].at) : .tick
+        }
+
         if session.exercise.clock.pace == .max {
             // Unattended: the virtual clock jumps to each scripted action, then to the end.
             // Each scripted action brings the scenario up to its time itself, so what falls due before it
@@ -175,14 +181,14 @@ public final class ExerciseConsole {
                     }
                     Thread.sleep(forTimeInterval: max(0, Double(Int64(deadline.uptimeNanoseconds) - Int64(DispatchTime.now().uptimeNanoseconds)) / 1e9))
                     try runDueSteps()
-                    show(try session.handle(.tick, by: Command.system))
+                    show(try session.handle(tickBeforeNextStep(), by: Command.system))
                     continue
                 }
                 switch input.next(before: deadline) {
                 case .timeout:
                     // Scripted actions first, at their exact times; then whatever else is due by the clock.
                     try runDueSteps()
-                    show(try session.handle(.tick, by: Command.system))
+                    show(try session.handle(tickBeforeNextStep(), by: Command.system))
                 case .end:
                     consoleOpen = false
                     // A person who closes the console ends the exercise, unless scripted players keep it going.

@@ -140,6 +140,24 @@ struct ExerciseRunTests {
         // The contingency at 15m was due during the skip: delivered at exactly 15m, not at the skip's end.
         #expect(run.deliveries["I2"] == Fixture.origin + .m(15))
     }
+
+    @Test("a tick until a scripted action's time stops there however late the wall clock is; the action then happens at exactly its time")
+    func tickUntil() {
+        let wall = ManualClock(Fixture.wall0)
+        let text = Fixture.exerciseText.replacingOccurrences(of: "speed: manual", with: "speed: 14400")
+        var run = ExerciseRun(exercise: Fixture.exercise(text), playbook: Fixture.playbook)
+        _ = run.start(runID: "x-1", file: "x.yaml", text: text, players: nil, wall: wall.now)
+        let scripted = Fixture.origin + .m(9)
+        wall.advance(by: TimeSpan(milliseconds: 2_500))              // 2.5 s at 14400x: the clock reads 10h
+        let tick = run.handle(.tickUntil(scripted), by: Command.system, wall: wall.now)
+        #expect(run.now == scripted)
+        #expect(tick.events.deliveries().map(\.0) == [])             // I2 (15m) and I3 (1h) are still ahead
+        let act = run.handle(.scripted(Command(actor: "Lee", .completeTask("check", note: nil)), at: scripted), by: "Lee", wall: wall.now)
+        #expect(act.events.first?.at == scripted)
+        // A plain tick afterwards catches up with the clock.
+        let caughtUp = run.handle(.tick, by: Command.system, wall: wall.now)
+        #expect(caughtUp.events.deliveries().map(\.0) == ["I2", "I3"])  // I2: no decision was made
+    }
 }
 
 @Suite("Scenario clock")

@@ -106,6 +106,8 @@ public struct ExerciseRun: Sendable {
         if case .scripted(_, let at) = input {
             // A scripted player acts at exactly its time, however late the wall clock woke the shell.
             advance(to: max(now, at), into: &step)
+        } else if case .tickUntil(let limit) = input {
+            advance(to: max(now, min(clock.scenarioTime(at: wall), limit)), into: &step)
         } else {
             advance(to: clock.scenarioTime(at: wall), into: &step)
         }
@@ -115,7 +117,7 @@ public struct ExerciseRun: Sendable {
             return step
         }
         switch input {
-        case .tick:
+        case .tick, .tickUntil:
             break
         case .moveTo(let scenario):
             clock.move(to: scenario, at: wall)
@@ -372,6 +374,9 @@ public struct ExerciseRun: Sendable {
 public enum ExerciseInput: Sendable, Hashable {
     /// Only bring the scenario up to the clock's time.
     case tick
+    /// Bring the scenario up to the clock's time, but no further than `limit`: a shell with a scripted action
+    /// due at `limit` ticks this way, so that a late wake-up cannot carry the scenario past the action's time.
+    case tickUntil(Instant)
     /// Move scenario time to this instant (manual and max clocks; nothing is journaled for the move itself).
     case moveTo(Instant)
     case player(Command)
