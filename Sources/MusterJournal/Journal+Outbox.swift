@@ -15,9 +15,21 @@ extension Journal {
             updatedAt: Instant(millisecondsSinceEpoch: row[11]))
     }
 
-    private static let dueCondition = """
-        (status IN ('pending', 'failed') AND next_attempt_ms <= ?1)
-        OR (status = 'sending' AND updated_at <= ?2)
+    /// The ids of the first ?3 items due at ?1 (a `sending` item: claimed at or before ?2), by next attempt, then id.
+    /// One branch per status, each read in order from `outbox_by_due` (status, next_attempt_ms, and the id
+    /// every index ends with) and stopped after ?3 rows, then merged: with the three conditions in one `OR`,
+    /// SQLite read and sorted EVERY due item for each claim, so a backlog of n items cost O(n) per batch.
+    private static let dueIDs = """
+        SELECT id FROM (
+            SELECT * FROM (SELECT id, next_attempt_ms FROM outbox WHERE status = 'pending' AND next_attempt_ms <= ?1
+                           ORDER BY next_attempt_ms, id LIMIT ?3)
+            UNION ALL
+            SELECT * FROM (SELECT id, next_attempt_ms FROM outbox WHERE status = 'failed' AND next_attempt_ms <= ?1
+                           ORDER BY next_attempt_ms, id LIMIT ?3)
+            UNION ALL
+            SELECT * FROM (SELECT id, next_attempt_ms FROM outbox WHERE status = 'sending' AND updated_at <= ?2
+                           ORDER BY next_attempt_ms, id LIMIT ?3)
+        ) ORDER BY next_attempt_ms, id LIMIT ?3
         """
 
     /// Items due for an attempt at `now`, earliest first: `pending` and `failed` items whose next attempt has come,
@@ -26,8 +38,8 @@ extension Journal {
     public func dueOutbox(now: Instant, limit: Int = 100, lease: TimeSpan = .minutes(5)) throws(JournalError) -> [OutboxItem] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT \(Journal.outboxColumns) FROM outbox WHERE \(Journal.dueCondition)
-                ORDER BY next_attempt_ms, id LIMIT ?3
+                SELECT \(Journal.outboxColumns) FROM outbox WHERE id IN (\(Journal.dueIDs))
+                ORDER BY next_attempt_ms, id
                 """, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit]).map(Journal.outboxItem)
         }
     }
@@ -41,7 +53,7 @@ extension Journal {
     static func claim(_ db: Database, now: Instant, limit: Int, lease: TimeSpan) throws -> [OutboxItem] {
         let claim = try db.cachedStatement(sql: """
             UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?1
-            WHERE id IN (SELECT id FROM outbox WHERE \(Journal.dueCondition) ORDER BY next_attempt_ms, id LIMIT ?3)
+            WHERE id IN (\(Journal.dueIDs))
             RETURNING \(Journal.outboxColumns)
             """)
         // A cursor's rows are read in place (`fetchAll` copies every row before it is decoded).
