@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import GRDBSQLite
 import MusterCore
 
 /// The run journal: one SQLite database (WAL) holding runs, their append-only hash-chained events, and the
@@ -25,17 +24,12 @@ public final class Journal: Sendable {
     public let path: String
     public let durability: Durability
     let pool: DatabasePool
-    /// Checkpoints the WAL beside the writer (see `Checkpointer`).
-    let checkpointer: Checkpointer
 
-    private init(path: String, durability: Durability, pool: DatabasePool, checkpointer: Checkpointer) {
+    private init(path: String, durability: Durability, pool: DatabasePool) {
         self.path = path
         self.durability = durability
         self.pool = pool
-        self.checkpointer = checkpointer
     }
-
-    deinit { checkpointer.close() }
 
     // MARK: - Opening
 
@@ -68,9 +62,7 @@ public final class Journal: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.label = "MusterJournal"
-        let checkpointer = Checkpointer(path: path)
         configuration.prepareDatabase { db in
-            checkpointer.install(on: db)
             // Statement journals (what undoes one statement or savepoint inside a transaction) and temporary
             // b-trees in memory: they are never read after a crash, so this changes nothing about durability.
             // With the default, a statement journal over 64 KiB (a batch of status changes) spilled to a
@@ -108,15 +100,13 @@ public final class Journal: Sendable {
                 throw JournalError.newerFormat(path: path, found: found, supported: formatVersion)
             }
         } catch let error as JournalError {
-            checkpointer.close()
             try? pool.close()
             throw error
         } catch {
-            checkpointer.close()
             try? pool.close()
             throw openError(path: path, error)
         }
-        return Journal(path: path, durability: durability, pool: pool, checkpointer: checkpointer)
+        return Journal(path: path, durability: durability, pool: pool)
     }
 
     /// Copies the WAL into the database file (a passive checkpoint: it never waits for other processes) and
@@ -124,7 +114,6 @@ public final class Journal: Sendable {
     /// read-only readers, so without the checkpoint the last commits would stay only in `muster.db-wal` until
     /// the next writer opens the file: safe, but surprising when the database file alone is copied.)
     public func close() throws(JournalError) {
-        checkpointer.close()
         do {
             try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
             try pool.close()
@@ -249,77 +238,4 @@ public struct JournalSettings: Sendable, Hashable {
     public var journalMode: String
     /// 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
     public var synchronous: Int
-}
-
-/// Checkpoints the WAL (copies its pages into the database file) from a connection of its own, on a queue of
-/// its own, when a commit leaves it at 1,000 pages or more (SQLite's own threshold): the writer goes on
-/// appending meanwhile (a passive checkpoint takes no write lock). SQLite's automatic checkpoint does the same
-/// work inside the commit that crosses the threshold, with `synchronous = FULL` an fsync of the database file
-/// too, and the writer (the outbox worker, a command) waited for it: 40–100 ms at a time on a busy disk.
-/// Durability is the same: a commit is durable once its WAL frames are synced, checkpointed or not; whatever
-/// is not checkpointed yet is at the latest when the journal closes (`Journal.close`) or by the next writer.
-final class Checkpointer: @unchecked Sendable {
-    static let threshold: Int32 = 1000
-
-    let path: String
-    private let queue = DispatchQueue(label: "muster-journal-checkpoint")
-    private let lock = NSLock()
-    private var scheduled = false
-    private var closed = false
-    /// Queue only.
-    private var connection: DatabaseQueue?
-
-    init(path: String) { self.path = path }
-
-    /// Replaces SQLite's automatic checkpoint on this connection by a call to `committed(pages:)`. Unretained:
-    /// the journal holds this object as long as it holds the connections, and only commits call the hook.
-    func install(on db: Database) {
-        guard let connection = db.sqliteConnection else { return }
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        sqlite3_wal_hook(connection, { context, _, _, pages in
-            if let context { Unmanaged<Checkpointer>.fromOpaque(context).takeUnretainedValue().committed(pages: pages) }
-            return SQLITE_OK
-        }, context)
-    }
-
-    /// Called by SQLite on the writer's thread after each commit, with the pages now in the WAL.
-    func committed(pages: Int32) {
-        guard pages >= Self.threshold else { return }
-        lock.lock()
-        guard !scheduled, !closed else {
-            lock.unlock()
-            return
-        }
-        scheduled = true
-        lock.unlock()
-        queue.async { [self] in
-            lock.lock()
-            scheduled = false
-            let stop = closed
-            lock.unlock()
-            guard !stop else { return }
-            do {
-                if connection == nil {
-                    var configuration = Configuration()
-                    configuration.busyMode = .timeout(30)
-                    configuration.label = "MusterJournal checkpoint"
-                    connection = try DatabaseQueue(path: path, configuration: configuration)
-                }
-                try connection?.writeWithoutTransaction { db in try db.checkpoint(.passive) }
-            } catch {
-                // Nothing is lost: the WAL keeps the pages, and the next checkpoint (or `close`) copies them.
-            }
-        }
-    }
-
-    /// Waits for a checkpoint in progress and closes the connection; later commits schedule nothing.
-    func close() {
-        lock.lock()
-        closed = true
-        lock.unlock()
-        queue.sync {
-            try? connection?.close()
-            connection = nil
-        }
-    }
 }

@@ -266,37 +266,3 @@ struct JournalTests {
         print("concurrent writers: \(2 * perWriter) appends, \(conflicts) sequence conflicts retried")
     }
 }
-
-@Suite("The WAL is checkpointed beside the writer")
-struct BackgroundCheckpointTests {
-    @Test("past 1,000 WAL pages the database file receives them while the journal stays open, and nothing is lost")
-    func checkpointsWhileOpen() async throws {
-        let folder = try TempFolder()
-        defer { folder.remove() }
-        let journal = try Journal.open(path: folder.database)
-        try journal.createRun(header(), events: startEvents())
-        let text = String(repeating: "x", count: 3000)
-        var sequence = 3
-        for round in 0..<30 {
-            // About 6 MB of events in all: well past the threshold, in commits of ~200 KB.
-            let events = (0..<64).map { note("\(round)-\($0) \(text)", at: t0 + .minutes(5)) }
-            try journal.append(runID: "r-7f3a2c", expectedSequence: sequence, events: events)
-            sequence += events.count
-        }
-        func databaseBytes() -> Int {
-            ((try? FileManager.default.attributesOfItem(atPath: folder.database))?[.size] as? Int) ?? 0
-        }
-        // Bounded wait for the checkpoint queue.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while databaseBytes() < 4_000_000, ContinuousClock.now < deadline {
-            try await _Concurrency.Task.sleep(for: .milliseconds(20))
-        }
-        #expect(databaseBytes() >= 4_000_000)
-        #expect(try journal.head(runID: "r-7f3a2c").sequence == sequence)
-        #expect(try journal.verify(runID: "r-7f3a2c").isIntact)
-        try journal.close()
-        let reopened = try Journal.open(path: folder.database)
-        defer { try? reopened.close() }
-        #expect(try reopened.events(runID: "r-7f3a2c").count == sequence)
-    }
-}
