@@ -39,15 +39,21 @@ extension Journal {
         runID: String, expectedSequence: Int, events: [RunEvent], outboxUpdates: [OutboxUpdate], at now: Instant
     ) throws(JournalError) -> AppendResult {
         let rows = try prepare(runID: runID, entries: events.map { JournalEntry($0) })
-        let path = self.path
         return try write { db in
-            let head = try Journal.head(db, runID: runID, path: path)
-            guard head.sequence == expectedSequence else {
-                throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
-            }
-            try Journal.apply(outboxUpdates, runID: runID, at: now, db)
-            return try insert(db, runID: runID, after: head, rows: rows, outbox: [])
+            try record(db, runID: runID, expectedSequence: expectedSequence, rows: rows, outboxUpdates: outboxUpdates, at: now)
         }
+    }
+
+    /// Inside a write transaction: checks the expected sequence, applies the status changes, inserts the events.
+    private func record(
+        _ db: Database, runID: String, expectedSequence: Int, rows: [PreparedRow], outboxUpdates: [OutboxUpdate], at now: Instant
+    ) throws -> AppendResult {
+        let head = try Journal.head(db, runID: runID, path: path)
+        guard head.sequence == expectedSequence else {
+            throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
+        }
+        try Journal.apply(outboxUpdates, runID: runID, at: now, db)
+        return try insert(db, runID: runID, after: head, rows: rows, outbox: [])
     }
 
     /// `append(runID:expectedSequence:events:outboxUpdates:at:)` followed by `claimOutbox(now:limit:lease:)`
@@ -60,14 +66,8 @@ extension Journal {
         thenClaim claim: OutboxClaim
     ) throws(JournalError) -> (result: AppendResult, claimed: [OutboxItem]) {
         let rows = try prepare(runID: runID, entries: events.map { JournalEntry($0) })
-        let path = self.path
         return try write { db in
-            let head = try Journal.head(db, runID: runID, path: path)
-            guard head.sequence == expectedSequence else {
-                throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
-            }
-            try Journal.apply(outboxUpdates, runID: runID, at: now, db)
-            let result = try insert(db, runID: runID, after: head, rows: rows, outbox: [])
+            let result = try record(db, runID: runID, expectedSequence: expectedSequence, rows: rows, outboxUpdates: outboxUpdates, at: now)
             return (result, try Journal.claim(db, now: claim.now, limit: claim.limit, lease: claim.lease))
         }
     }
