@@ -206,7 +206,7 @@ enum API {
             var token: String?
             if let header = request.headers[.authorization] {
                 let parts = header.split(separator: " ", maxSplits: 1)
-                if parts.count == 2, parts[0].lowercased() == "bearer" { token = String(parts[1]).trimmingCharacters(in: .whitespaces) }
+                if parts.count == 2, parts[0].lowercased() == "bearer" { token = trimmedWhitespace(parts[1]) }
             } else if allowQueryToken {
                 token = request.uri.queryParameters.get("token").map { String(describing: $0) }
             }
@@ -242,6 +242,15 @@ enum API {
             state.logger.error("runtime error", metadata: ["error": "\(e.description)"])
             return error(APIError(500, e.description))
         }
+    }
+
+    /// `trimmingCharacters(in: .whitespaces)` without the NSString bridge (a measurable cost on every request):
+    /// the same set, scalars of `CharacterSet.whitespaces` at both ends.
+    static func trimmedWhitespace(_ text: Substring) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !CharacterSet.whitespaces.contains($0) }) else { return "" }
+        let last = scalars.lastIndex(where: { !CharacterSet.whitespaces.contains($0) })!
+        return String(scalars[first...last])
     }
 
     static func unauthorized(_ message: String) -> Response {
