@@ -85,9 +85,9 @@ extension Journal {
     func prepare(runID: String, entries: [JournalEntry]) throws(JournalError) -> [PreparedRow] {
         var rows: [PreparedRow] = []
         rows.reserveCapacity(entries.count)
-        // Delivery attempt events are written directly; all others in one encoder call, and one by one only
-        // to name the event that cannot be encoded.
-        var payloads = entries.map { CanonicalJSON.deliveryPayload($0.event.body) }
+        // Delivery attempts, task completions and skips, notes and raised events are written directly; all
+        // others in one encoder call, and one by one only to name the event that cannot be encoded.
+        var payloads = entries.map { CanonicalJSON.directPayload($0.event.body) }
         let encoded = payloads.indices.filter { payloads[$0] == nil }
         if !encoded.isEmpty, let bodies = try? CanonicalJSON.encodeEach(encoded.map { entries[$0].event.body }) {
             for (index, payload) in zip(encoded, bodies) { payloads[index] = payload }

@@ -34,8 +34,17 @@ struct CanonicalFormTests {
         #expect(try CanonicalJSON.encodeEach([RunEvent.Body]()) == [])
     }
 
-    @Test("delivery attempt events written directly are the encoder's canonical bytes, byte for byte", arguments: [
-        RunEvent.Body.notificationSent(id: "n1", channel: "ops", status: 200, latencyMs: 12, attempt: 1),
+    @Test("events written directly are the encoder's canonical bytes, byte for byte", arguments: [
+        RunEvent.Body.taskCompleted(task: "isolate", note: "EDR: \"mass renames\" \\ a/b é🚨\n\t\u{1}\u{7f}\u{2028}"),
+        .taskCompleted(task: "t-\u{1f}", note: nil),
+        .taskCompleted(task: "", note: ""),
+        .taskSkipped(task: "scope", reason: "covered by EDR report"),
+        .taskSkipped(task: "scope", reason: nil),
+        .noteAdded(text: "Staff told by email \r\u{8}\u{c}"),
+        .noteAdded(text: ""),
+        .eventRaised(name: "confirmed"),
+        .eventRaised(name: "a\"b"),
+        .notificationSent(id: "n1", channel: "ops", status: 200, latencyMs: 12, attempt: 1),
         .notificationSent(id: "n-\u{1}é", channel: "a/b", status: nil, latencyMs: -3, attempt: Int.max),
         .notificationSent(id: "", channel: "", status: Int.min, latencyMs: Int64.max, attempt: 0),
         .notificationFailed(id: "n2", channel: "ops", reason: "HTTP 503: \"busy\" \\ 🚨\n\t\u{8}\u{c}\r\u{1f}\u{7f}\u{2028}", attempt: 2,
@@ -45,15 +54,15 @@ struct CanonicalFormTests {
         .notificationDeadLettered(id: "n4", channel: "pager", reason: "gave up after 5 attempts (max_attempts 5); last error: HTTP 500", attempts: 5),
         .notificationSkipped(id: "n5", channel: "sms", reason: "live_only channel in an exercise"),
     ])
-    func deliveryPayloads(body: RunEvent.Body) throws {
-        let direct = try #require(CanonicalJSON.deliveryPayload(body))
+    func directPayloads(body: RunEvent.Body) throws {
+        let direct = try #require(CanonicalJSON.directPayload(body))
         #expect(Array(direct.utf8) == Array(try CanonicalJSON.encode(body).utf8))
     }
 
     @Test("other events are not written directly")
     func notDelivery() {
-        #expect(CanonicalJSON.deliveryPayload(.noteAdded(text: "x")) == nil)
-        #expect(CanonicalJSON.deliveryPayload(.notificationQueued(MusterCore.Notification(id: "n1", channel: "ops", message: "m", trigger: "t"))) == nil)
+        #expect(CanonicalJSON.directPayload(.stateEntered(state: "contain", from: nil, cause: .start)) == nil)
+        #expect(CanonicalJSON.directPayload(.notificationQueued(MusterCore.Notification(id: "n1", channel: "ops", message: "m", trigger: "t"))) == nil)
     }
 
     @Test("the payload of an event is the canonical JSON of its synthesized Codable body")
