@@ -97,4 +97,15 @@ struct CanonicalFormTests {
         static let header = "2649a3497ca7966195ece79de2e13eb05aea5703765ad587abaaca292e79984a"
         static let event = "bbe263dc23aa1777dde457646d1c9a9e36105c2d947a3b5416b9b25dfa664f84"
     }
+
+    @Test("a string is escaped the same whether written from its text or from its bytes", arguments: [
+        "", "plain", "\"", "\\", "a\"b\\c", "\u{0}\u{1}\u{8}\u{9}\u{a}\u{c}\u{d}\u{1f}\u{20}\u{7f}", "é🚨/\u{2028}", "end\n",
+    ])
+    func stringFastPath(text: String) {
+        var fromText: [UInt8] = []
+        CanonicalJSON.writeString(text, to: &fromText)
+        var fromBytes: [UInt8] = []
+        CanonicalJSON.writeString(bytes: Array(text.utf8), to: &fromBytes)
+        #expect(fromText == fromBytes)
+    }
 }
