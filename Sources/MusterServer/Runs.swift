@@ -189,8 +189,7 @@ enum Runs {
             EventJSON.write(seq: item.seq, event: item.event, payload: payloads?[index], hash: nil, scenario: nil, into: &out)
         }
         out.append(contentsOf: "]}".utf8)
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        return Response(status: .ok, headers: API.jsonHeaders, body: .init(byteBuffer: ByteBuffer(bytes: out)))
     }
 
     static func playbook(_ state: ServerState, _ runID: String) throws -> Playbook {
