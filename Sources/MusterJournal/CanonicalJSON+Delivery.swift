@@ -7,10 +7,27 @@ extension CanonicalJSON {
     /// recording. The bytes are exactly what `encode` gives for the same body (the synthesized `Codable`
     /// form: the case name as outer key, the labels as keys sorted by their bytes, a nil optional left out,
     /// an `Instant` as `{"millisecondsSinceEpoch":N}`); `CanonicalFormTests` checks it byte for byte.
+    /// Task completions and skips, notes and raised events are written the same way: they are most of what
+    /// people record (one per command under load, where the encoder and the canonical rewrite were a fifth of
+    /// the writer's time).
     /// Nil for every other kind of event (those go through `encode`).
-    static func deliveryPayload(_ body: RunEvent.Body) -> String? {
+    static func directPayload(_ body: RunEvent.Body) -> String? {
         var out = DirectWriter()
         switch body {
+        case .taskCompleted(let task, let note):
+            out.open("taskCompleted")
+            if let note { out.member("note", note) }
+            out.member("task", task)
+        case .taskSkipped(let task, let reason):
+            out.open("taskSkipped")
+            if let reason { out.member("reason", reason) }
+            out.member("task", task)
+        case .noteAdded(let text):
+            out.open("noteAdded")
+            out.member("text", text)
+        case .eventRaised(let name):
+            out.open("eventRaised")
+            out.member("name", name)
         case .notificationSent(let id, let channel, let status, let latencyMs, let attempt):
             out.open("notificationSent")
             out.member("attempt", Int64(attempt))

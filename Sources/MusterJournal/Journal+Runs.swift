@@ -85,9 +85,9 @@ extension Journal {
     func prepare(runID: String, entries: [JournalEntry]) throws(JournalError) -> [PreparedRow] {
         var rows: [PreparedRow] = []
         rows.reserveCapacity(entries.count)
-        // Delivery attempt events are written directly; all others in one encoder call, and one by one only
-        // to name the event that cannot be encoded.
-        var payloads = entries.map { CanonicalJSON.deliveryPayload($0.event.body) }
+        // Delivery attempts, task completions and skips, notes and raised events are written directly; all
+        // others in one encoder call, and one by one only to name the event that cannot be encoded.
+        var payloads = entries.map { CanonicalJSON.directPayload($0.event.body) }
         let encoded = payloads.indices.filter { payloads[$0] == nil }
         if !encoded.isEmpty, let bodies = try? CanonicalJSON.encodeEach(encoded.map { entries[$0].event.body }) {
             for (index, payload) in zip(encoded, bodies) { payloads[index] = payload }
@@ -119,6 +119,8 @@ extension Journal {
             """)
         var prev = head.hash
         var seq = head.sequence
+        var written: [WrittenEvent] = []
+        written.reserveCapacity(rows.count)
         // Bound through the C API (as GRDB binds them: integers, NUL-terminated UTF-8 text, NULL for nil):
         // building `StatementArguments` for every row cost as much as SQLite's own insert.
         let raw = statement.sqliteStatement
@@ -152,6 +154,7 @@ extension Journal {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
             }
             sqlite3_reset(raw)
+            written.append(WrittenEvent(seq: seq, payload: row.payload, hash: hash))
             prev = hash
         }
         var ids: [Int64] = []
@@ -190,7 +193,8 @@ extension Journal {
         return AppendResult(
             sequences: rows.isEmpty ? nil : (head.sequence + 1)...seq,
             head: Head(sequence: seq, hash: prev),
-            outboxIDs: ids)
+            outboxIDs: ids,
+            written: written)
     }
 
     // MARK: - Reading

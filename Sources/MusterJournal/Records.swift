@@ -81,6 +81,22 @@ public struct AppendResult: Sendable, Hashable {
     public var head: Head
     /// Ids of the outbox rows written, in the order given.
     public var outboxIDs: [Int64]
+    /// Each event written, in seq order, with its stored payload and hash: what a caller that has the events in
+    /// hand needs to show them as stored without reading and decoding them back.
+    public var written: [WrittenEvent] = []
+}
+
+/// One event as just written: its seq, canonical JSON payload (as stored and hashed) and chain hash.
+public struct WrittenEvent: Sendable, Hashable {
+    public var seq: Int
+    public var payload: String
+    public var hash: String
+
+    public init(seq: Int, payload: String, hash: String) {
+        self.seq = seq
+        self.payload = payload
+        self.hash = hash
+    }
 }
 
 /// The outcome of walking a run's chain.

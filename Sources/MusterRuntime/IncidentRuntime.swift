@@ -169,10 +169,13 @@ public final class IncidentRuntime: @unchecked Sendable {
                 effects += step.effects
             }
             var base = open.sequence
+            var written: [WrittenEvent] = []
             if !toAppend.isEmpty {
                 let outbox = try outboxRequests(for: effects, run: timed.run)
                 do {
-                    base = try journal.append(runID: runID, expectedSequence: open.sequence, events: toAppend, outbox: outbox).head.sequence - toAppend.count
+                    let appended = try journal.append(runID: runID, expectedSequence: open.sequence, events: toAppend, outbox: outbox)
+                    base = appended.head.sequence - toAppend.count
+                    written = appended.written
                 } catch .sequenceConflict {
                     continue  // someone else appended first: decide the batch again against the new state
                 } catch {
@@ -185,7 +188,8 @@ public final class IncidentRuntime: @unchecked Sendable {
                 let count = step.timerEvents.count + step.events.count
                 return CommandResult(runID: runID, timerEvents: step.timerEvents, events: step.events, effects: step.effects,
                                      rejection: step.rejection, sequences: count == 0 ? nil : (base + offset + 1)...(base + offset + count),
-                                     run: timed.run, attempts: attempt, timerRejection: timed.timerRejection)
+                                     run: timed.run, attempts: attempt, timerRejection: timed.timerRejection,
+                                     written: written.count == toAppend.count ? Array(written[offset..<(offset + count)]) : [])
             }
         }
         throw .tooManyConflicts(runID: runID, attempts: maximumAttempts)
@@ -398,6 +402,8 @@ public struct CommandResult: Sendable {
     public var attempts: Int
     /// Why the catch-up stopped at a timer the engine refused to fire (the timer stays armed).
     public var timerRejection: Rejection?
+    /// Payload and hash of each event in `sequences` as stored (filled by `executeBatch`; empty elsewhere).
+    public var written: [WrittenEvent] = []
 
     public var isAccepted: Bool { rejection == nil }
 }

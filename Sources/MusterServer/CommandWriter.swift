@@ -87,7 +87,14 @@ final class CommandWriter: @unchecked Sendable {
                 return refusals[i] == nil
             }
             let effects = results.compactMap { $0 }.flatMap(\.effects)
-            if results.contains(where: { $0?.sequences != nil }) { state.wrote(runID: runID, effects: effects) }
+            if results.contains(where: { $0?.sequences != nil }) {
+                var appended: [(RunEvent, WrittenEvent)] = []
+                for case let result? in results where result.written.count == result.timerEvents.count + result.events.count {
+                    appended += zip(result.timerEvents + result.events, result.written).map { ($0, $1) }
+                }
+                state.hub.appended(runID: runID, appended)
+                state.wrote(runID: runID, effects: effects)
+            }
             return results.indices.map { i in
                 if let result = results[i] { return .success(result) }
                 return .failure(refusals[i] ?? APIError(500, "command neither decided nor refused"))

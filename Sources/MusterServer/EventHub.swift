@@ -24,6 +24,11 @@ final class EventHub: @unchecked Sendable {
 
     final class Feed: @unchecked Sendable {
         var last: Int
+        /// Events this server just appended to the run, by seq, with their stored payload and hash: a poll takes
+        /// the ones that follow `last` from here instead of reading and decoding them back from the journal (the
+        /// JSON decoding was the largest cost of the stream under load). Only seqs above `last`; the rest (other
+        /// processes, exercises, the timer pump) still come from the journal.
+        var recent: [Int: (event: RunEvent, written: WrittenEvent)] = [:]
         var subscribers: [UUID: AsyncStream<FrameBatch>.Continuation] = [:]
         var task: _Concurrency.Task<Void, Never>?
         var wake: AsyncStream<Void>.Continuation?
@@ -71,6 +76,17 @@ final class EventHub: @unchecked Sendable {
             feeds[runID] = nil
             feed.task?.cancel()
             feed.wake?.finish()
+        }
+        lock.unlock()
+    }
+
+    /// Remembers events this server appended (a successful append: the journal holds exactly these rows at these
+    /// seqs) for the run's next poll; nothing is kept for a run nobody watches.
+    func appended(runID: String, _ events: [(RunEvent, WrittenEvent)]) {
+        guard !events.isEmpty else { return }
+        lock.lock()
+        if let feed = feeds[runID] {
+            for (event, written) in events where written.seq > feed.last { feed.recent[written.seq] = (event, written) }
         }
         lock.unlock()
     }
@@ -128,13 +144,23 @@ final class EventHub: @unchecked Sendable {
     }
 
     private func poll(_ feed: Feed, runID: String) {
+        // The events this server appended that follow `last` without a gap, then the journal for anything after.
         lock.lock()
-        let last = feed.last
+        var last = feed.last
+        var known: [(seq: Int, event: RunEvent, written: WrittenEvent)] = []
+        while let next = feed.recent.removeValue(forKey: last + 1) {
+            last += 1
+            known.append((last, next.event, next.written))
+        }
         lock.unlock()
-        guard let events = try? journal.storedEvents(runID: runID, after: last), !events.isEmpty else { return }
-        let batch = FrameBatch(events)
+        let read = (try? journal.storedEvents(runID: runID, after: last)) ?? []
+        guard !known.isEmpty || !read.isEmpty else { return }
+        let batch = FrameBatch(known.map { (seq: $0.seq, frame: Self.frame(seq: $0.seq, event: $0.event, payload: $0.written.payload, hash: $0.written.hash, scenario: nil)) }
+                               + read.map { (seq: $0.seq, frame: Self.frame($0)) })
         lock.lock()
-        feed.last = events.last!.seq
+        feed.last = read.last?.seq ?? last
+        let final = feed.last
+        if !feed.recent.isEmpty { feed.recent = feed.recent.filter { $0.key > final } }
         let subscribers = Array(feed.subscribers.values)
         lock.unlock()
         for s in subscribers { s.yield(batch) }
@@ -142,10 +168,14 @@ final class EventHub: @unchecked Sendable {
 
     /// One timeline event as an SSE frame: `id: SEQ`, `event: timeline`, `data: {json}` (`EventJSON.bytes`).
     static func frame(_ event: StoredEvent) -> ByteBuffer {
+        frame(seq: event.seq, event: event.event, payload: event.payload, hash: event.hash, scenario: event.scenarioTime)
+    }
+
+    static func frame(seq: Int, event: RunEvent, payload: String, hash: String, scenario: Instant?) -> ByteBuffer {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(event.payload.utf8.count + 320)
-        bytes.append(contentsOf: "id: \(event.seq)\nevent: timeline\ndata: ".utf8)
-        EventJSON.write(seq: event.seq, event: event.event, payload: event.payload, hash: event.hash, scenario: event.scenarioTime, into: &bytes)
+        bytes.reserveCapacity(payload.utf8.count + 320)
+        bytes.append(contentsOf: "id: \(seq)\nevent: timeline\ndata: ".utf8)
+        EventJSON.write(seq: seq, event: event, payload: payload, hash: hash, scenario: scenario, into: &bytes)
         bytes.append(contentsOf: [10, 10])
         return ByteBuffer(bytes: bytes)
     }
@@ -205,8 +235,12 @@ struct FrameBatch: Sendable {
     let joined: ByteBuffer
 
     init(_ events: [StoredEvent]) {
-        seqs = events.map(\.seq)
-        frames = events.map(EventHub.frame)
+        self.init(events.map { (seq: $0.seq, frame: EventHub.frame($0)) })
+    }
+
+    init(_ framed: [(seq: Int, frame: ByteBuffer)]) {
+        seqs = framed.map(\.seq)
+        frames = framed.map(\.frame)
         var joined = ByteBuffer()
         joined.reserveCapacity(frames.reduce(0) { $0 + $1.readableBytes })
         for f in frames { joined.writeImmutableBuffer(f) }

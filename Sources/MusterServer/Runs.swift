@@ -181,13 +181,15 @@ enum Runs {
         out.append(contentsOf: #"{"accepted":true,"command":"#.utf8)
         EventJSON.string(request.name, into: &out)
         out.append(contentsOf: #","events":["#.utf8)
+        // The payload as the journal stored it (canonical JSON, sorted keys) when the writer has it: no second
+        // encoding of the body per command.
+        let payloads = result.written.count == produced.count ? result.written.map(\.payload) : nil
         for (index, item) in produced.enumerated() {
             if index > 0 { out.append(44) }
-            EventJSON.write(seq: item.seq, event: item.event, payload: nil, hash: nil, scenario: nil, into: &out)
+            EventJSON.write(seq: item.seq, event: item.event, payload: payloads?[index], hash: nil, scenario: nil, into: &out)
         }
         out.append(contentsOf: "]}".utf8)
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        return Response(status: .ok, headers: API.jsonHeaders, body: .init(byteBuffer: ByteBuffer(bytes: out)))
     }
 
     static func playbook(_ state: ServerState, _ runID: String) throws -> Playbook {

@@ -34,8 +34,17 @@ struct CanonicalFormTests {
         #expect(try CanonicalJSON.encodeEach([RunEvent.Body]()) == [])
     }
 
-    @Test("delivery attempt events written directly are the encoder's canonical bytes, byte for byte", arguments: [
-        RunEvent.Body.notificationSent(id: "n1", channel: "ops", status: 200, latencyMs: 12, attempt: 1),
+    @Test("events written directly are the encoder's canonical bytes, byte for byte", arguments: [
+        RunEvent.Body.taskCompleted(task: "isolate", note: "EDR: \"mass renames\" \\ a/b é🚨\n\t\u{1}\u{7f}\u{2028}"),
+        .taskCompleted(task: "t-\u{1f}", note: nil),
+        .taskCompleted(task: "", note: ""),
+        .taskSkipped(task: "scope", reason: "covered by EDR report"),
+        .taskSkipped(task: "scope", reason: nil),
+        .noteAdded(text: "Staff told by email \r\u{8}\u{c}"),
+        .noteAdded(text: ""),
+        .eventRaised(name: "confirmed"),
+        .eventRaised(name: "a\"b"),
+        .notificationSent(id: "n1", channel: "ops", status: 200, latencyMs: 12, attempt: 1),
         .notificationSent(id: "n-\u{1}é", channel: "a/b", status: nil, latencyMs: -3, attempt: Int.max),
         .notificationSent(id: "", channel: "", status: Int.min, latencyMs: Int64.max, attempt: 0),
         .notificationFailed(id: "n2", channel: "ops", reason: "HTTP 503: \"busy\" \\ 🚨\n\t\u{8}\u{c}\r\u{1f}\u{7f}\u{2028}", attempt: 2,
@@ -45,15 +54,15 @@ struct CanonicalFormTests {
         .notificationDeadLettered(id: "n4", channel: "pager", reason: "gave up after 5 attempts (max_attempts 5); last error: HTTP 500", attempts: 5),
         .notificationSkipped(id: "n5", channel: "sms", reason: "live_only channel in an exercise"),
     ])
-    func deliveryPayloads(body: RunEvent.Body) throws {
-        let direct = try #require(CanonicalJSON.deliveryPayload(body))
+    func directPayloads(body: RunEvent.Body) throws {
+        let direct = try #require(CanonicalJSON.directPayload(body))
         #expect(Array(direct.utf8) == Array(try CanonicalJSON.encode(body).utf8))
     }
 
     @Test("other events are not written directly")
     func notDelivery() {
-        #expect(CanonicalJSON.deliveryPayload(.noteAdded(text: "x")) == nil)
-        #expect(CanonicalJSON.deliveryPayload(.notificationQueued(MusterCore.Notification(id: "n1", channel: "ops", message: "m", trigger: "t"))) == nil)
+        #expect(CanonicalJSON.directPayload(.stateEntered(state: "contain", from: nil, cause: .start)) == nil)
+        #expect(CanonicalJSON.directPayload(.notificationQueued(MusterCore.Notification(id: "n1", channel: "ops", message: "m", trigger: "t"))) == nil)
     }
 
     @Test("the payload of an event is the canonical JSON of its synthesized Codable body")
@@ -87,5 +96,16 @@ struct CanonicalFormTests {
         static let playbookSHA = "7831f451ae8f6031f937d2120a05e3a14f4c0cc63a7ecee40b239d269dde6e01"
         static let header = "2649a3497ca7966195ece79de2e13eb05aea5703765ad587abaaca292e79984a"
         static let event = "bbe263dc23aa1777dde457646d1c9a9e36105c2d947a3b5416b9b25dfa664f84"
+    }
+
+    @Test("a string is escaped the same whether written from its text or from its bytes", arguments: [
+        "", "plain", "\"", "\\", "a\"b\\c", "\u{0}\u{1}\u{8}\u{9}\u{a}\u{c}\u{d}\u{1f}\u{20}\u{7f}", "é🚨/\u{2028}", "end\n",
+    ])
+    func stringFastPath(text: String) {
+        var fromText: [UInt8] = []
+        CanonicalJSON.writeString(text, to: &fromText)
+        var fromBytes: [UInt8] = []
+        CanonicalJSON.writeString(bytes: Array(text.utf8), to: &fromBytes)
+        #expect(fromText == fromBytes)
     }
 }
