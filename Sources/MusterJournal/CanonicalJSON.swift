@@ -9,10 +9,10 @@ import Foundation
 /// `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` prints, so anyone can
 /// recompute a hash without Muster.
 public enum CanonicalJSON {
-    struct Malformed: Error, CustomStringConvertible {
-        var offset: Int
-        var reason: String
-        var description: String { "malformed JSON at byte \(offset): \(reason)" }
+    public struct Malformed: Error, CustomStringConvertible {
+        public var offset: Int
+        public var reason: String
+        public var description: String { "malformed JSON at byte \(offset): \(reason)" }
     }
 
     private static let encoder: JSONEncoder = {
@@ -44,13 +44,20 @@ public enum CanonicalJSON {
         }
     }
 
-    /// Rewrites JSON text in canonical form. Throws `Malformed` for anything that is not one JSON value.
-    static func canonicalize(_ bytes: [UInt8]) throws -> String {
+    /// Reads exactly one JSON value with optional whitespace around it, strictly (RFC 8259; no duplicate keys,
+    /// no leading zeros, strings valid UTF-8). Also the server's reader of request bodies.
+    public static func parse(_ bytes: [UInt8]) throws(Malformed) -> Value {
         var parser = Parser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
         guard parser.index == bytes.count else { throw Malformed(offset: parser.index, reason: "trailing characters") }
+        return value
+    }
+
+    /// Rewrites JSON text in canonical form. Throws `Malformed` for anything that is not one JSON value.
+    static func canonicalize(_ bytes: [UInt8]) throws -> String {
+        let value = try parse(bytes)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         value.write(to: &out)
@@ -101,7 +108,8 @@ public enum CanonicalJSON {
 
     // MARK: - A small strict parser
 
-    indirect enum Value {
+    /// A parsed value: numbers as their text, strings and keys as UTF-8 (escapes resolved), members in order.
+    public indirect enum Value {
         case null, bool(Bool), number([UInt8]), string([UInt8]), array([Value]), object([([UInt8], Value)])
 
         func write(to out: inout [UInt8]) {
@@ -143,7 +151,7 @@ public enum CanonicalJSON {
 
         func fail(_ reason: String) -> Malformed { Malformed(offset: index, reason: reason) }
 
-        mutating func expect(_ literal: String) throws {
+        mutating func expect(_ literal: String) throws(Malformed) {
             let lit = Array(literal.utf8)
             guard index + lit.count <= bytes.count, Array(bytes[index..<(index + lit.count)]) == lit else {
                 throw fail("expected '\(literal)'")
@@ -151,7 +159,7 @@ public enum CanonicalJSON {
             index += lit.count
         }
 
-        mutating func parseValue(depth: Int) throws -> Value {
+        mutating func parseValue(depth: Int) throws(Malformed) -> Value {
             guard depth < 512 else { throw fail("nesting too deep") }
             guard index < bytes.count else { throw fail("unexpected end") }
             switch bytes[index] {
@@ -199,7 +207,7 @@ public enum CanonicalJSON {
             }
         }
 
-        mutating func parseNumber() throws -> [UInt8] {
+        mutating func parseNumber() throws(Malformed) -> [UInt8] {
             let start = index
             if bytes[index] == 0x2D { index += 1 }
             func digits(_ p: inout Parser) -> Int {
@@ -223,7 +231,7 @@ public enum CanonicalJSON {
         }
 
         /// Returns the string's content as UTF-8 bytes, escapes resolved.
-        mutating func parseString() throws -> [UInt8] {
+        mutating func parseString() throws(Malformed) -> [UInt8] {
             index += 1  // opening quote
             var out: [UInt8] = []
             while true {
@@ -265,7 +273,7 @@ public enum CanonicalJSON {
             }
         }
 
-        mutating func parseHex4() throws -> UInt32 {
+        mutating func parseHex4() throws(Malformed) -> UInt32 {
             guard index + 4 <= bytes.count else { throw fail("short \\u escape") }
             var v: UInt32 = 0
             for _ in 0..<4 {

@@ -1,5 +1,6 @@
 import Foundation
 import MusterCore
+import MusterJournal
 
 /// A refusal at the HTTP edge: status and one message a person can act on (and, for bad input, the field).
 public struct APIError: Error, Sendable, Hashable {
@@ -17,184 +18,37 @@ public struct APIError: Error, Sendable, Hashable {
     static func notFound(_ message: String) -> APIError { APIError(404, message) }
 }
 
-/// Any JSON value, decoded so that booleans, numbers and strings stay apart.
-enum JSONAny: Decodable {
+/// Any JSON value, with booleans, numbers and strings kept apart.
+enum JSONAny {
     case null, bool(Bool), int(Int), number(Double), string(String), array([JSONAny]), object([String: JSONAny])
 
-    /// Each failed `try?` costs a thrown error: the likeliest kinds (strings, then the body's object) come first.
-    /// The kinds do not overlap (the decoder never reads a number as a string or a bool), so order only costs time.
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let v = try? c.decode(String.self) { self = .string(v) }
-        else if let v = try? c.decode([String: JSONAny].self) { self = .object(v) }
-        else if let v = try? c.decode(Bool.self) { self = .bool(v) }
-        else if let v = try? c.decode(Int.self) { self = .int(v) }
-        else if let v = try? c.decode(Double.self) { self = .number(v) }
-        else { self = .array(try c.decode([JSONAny].self)) }
-    }
-}
-
-extension JSONAny {
-    /// A strict RFC 8259 reader for request bodies (small, and far cheaper per request than `JSONDecoder` into
-    /// this enum, which tries each kind in turn and throws for every miss). Nil for anything that is not exactly
-    /// one JSON value with optional whitespace around it. Nesting is limited to 64 levels.
-    struct Parser {
-        let bytes: [UInt8]
-        var i = 0
-
-        init(bytes: [UInt8]) { self.bytes = bytes }
-
-        mutating func document() -> JSONAny? {
-            guard let v = value(depth: 0) else { return nil }
-            space()
-            return i == bytes.count ? v : nil
-        }
-
-        private mutating func space() {
-            while i < bytes.count, [32, 9, 10, 13].contains(bytes[i]) { i += 1 }
-        }
-
-        private mutating func literal(_ word: String, _ v: JSONAny) -> JSONAny? {
-            let w = Array(word.utf8)
-            guard bytes.count - i >= w.count, Array(bytes[i..<(i + w.count)]) == w else { return nil }
-            i += w.count
-            return v
-        }
-
-        private mutating func value(depth: Int) -> JSONAny? {
-            space()
-            guard i < bytes.count, depth < 64 else { return nil }
-            switch bytes[i] {
-            case 123: return object(depth: depth)                      // {
-            case 91: return array(depth: depth)                        // [
-            case 34: return string().map(JSONAny.string)               // "
-            case 116: return literal("true", .bool(true))
-            case 102: return literal("false", .bool(false))
-            case 110: return literal("null", .null)
-            default: return number()
-            }
-        }
-
-        private mutating func object(depth: Int) -> JSONAny? {
-            i += 1
-            var fields: [String: JSONAny] = [:]
-            space()
-            if i < bytes.count, bytes[i] == 125 { i += 1; return .object(fields) }
-            while true {
-                space()
-                guard i < bytes.count, bytes[i] == 34, let key = string() else { return nil }
-                space()
-                guard i < bytes.count, bytes[i] == 58 else { return nil }  // :
-                i += 1
-                guard let v = value(depth: depth + 1) else { return nil }
-                fields[key] = v
-                space()
-                guard i < bytes.count else { return nil }
-                if bytes[i] == 44 { i += 1; continue }                    // ,
-                if bytes[i] == 125 { i += 1; return .object(fields) }     // }
-                return nil
-            }
-        }
-
-        private mutating func array(depth: Int) -> JSONAny? {
-            i += 1
-            var items: [JSONAny] = []
-            space()
-            if i < bytes.count, bytes[i] == 93 { i += 1; return .array(items) }
-            while true {
-                guard let v = value(depth: depth + 1) else { return nil }
-                items.append(v)
-                space()
-                guard i < bytes.count else { return nil }
-                if bytes[i] == 44 { i += 1; continue }
-                if bytes[i] == 93 { i += 1; return .array(items) }
-                return nil
-            }
-        }
-
-        private mutating func hex4() -> UInt32? {
-            guard bytes.count - i >= 4 else { return nil }
-            var v: UInt32 = 0
-            for _ in 0..<4 {
-                let b = bytes[i]
-                let d: UInt32
-                switch b {
-                case 48...57: d = UInt32(b - 48)
-                case 97...102: d = UInt32(b - 87)
-                case 65...70: d = UInt32(b - 55)
-                default: return nil
-                }
-                v = v * 16 + d
-                i += 1
-            }
-            return v
-        }
-
-        /// At the opening quote; the string's text (escapes resolved), or nil when malformed.
-        private mutating func string() -> String? {
-            i += 1
-            var out: [UInt8] = []
-            while i < bytes.count {
-                let b = bytes[i]
-                i += 1
-                switch b {
-                case 34: return String(validating: out, as: UTF8.self)
-                case 0..<32: return nil
-                case 92:
-                    guard i < bytes.count else { return nil }
-                    let e = bytes[i]
-                    i += 1
-                    switch e {
-                    case 34, 92, 47: out.append(e)
-                    case 98: out.append(8)
-                    case 102: out.append(12)
-                    case 110: out.append(10)
-                    case 114: out.append(13)
-                    case 116: out.append(9)
-                    case 117:
-                        guard var code = hex4() else { return nil }
-                        if (0xD800...0xDBFF).contains(code) {  // a surrogate pair
-                            guard bytes.count - i >= 6, bytes[i] == 92, bytes[i + 1] == 117 else { return nil }
-                            i += 2
-                            guard let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                        }
-                        guard let scalar = Unicode.Scalar(code) else { return nil }
-                        out.append(contentsOf: Array(String(Character(scalar)).utf8))
-                    default: return nil
-                    }
-                default: out.append(b)
-                }
-            }
-            return nil
-        }
-
-        private mutating func number() -> JSONAny? {
-            let start = i
-            if i < bytes.count, bytes[i] == 45 { i += 1 }                                   // -
-            guard i < bytes.count, (48...57).contains(bytes[i]) else { return nil }
-            if bytes[i] == 48 { i += 1 } else { while i < bytes.count, (48...57).contains(bytes[i]) { i += 1 } }
-            var integral = true
-            if i < bytes.count, bytes[i] == 46 {                                             // .
-                integral = false
-                i += 1
-                guard i < bytes.count, (48...57).contains(bytes[i]) else { return nil }
-                while i < bytes.count, (48...57).contains(bytes[i]) { i += 1 }
-            }
-            if i < bytes.count, bytes[i] == 101 || bytes[i] == 69 {                          // e E
-                integral = false
-                i += 1
-                if i < bytes.count, bytes[i] == 43 || bytes[i] == 45 { i += 1 }
-                guard i < bytes.count, (48...57).contains(bytes[i]) else { return nil }
-                while i < bytes.count, (48...57).contains(bytes[i]) { i += 1 }
-            }
-            let text = String(decoding: bytes[start..<i], as: UTF8.self)
-            if integral, let v = Int(text) { return .int(v) }
+    /// From the journal's strict reader (`CanonicalJSON.parse`, one reader for the whole project). Nil for a
+    /// number no `Double` holds. As `JSONDecoder` did: a number with an exact integer value is an integer (1.0, 1e2).
+    init?(_ value: CanonicalJSON.Value) {
+        switch value {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .string(let bytes): self = .string(String(decoding: bytes, as: UTF8.self))  // validated UTF-8
+        case .number(let digits):
+            let text = String(decoding: digits, as: UTF8.self)
+            let integral = !digits.contains { $0 == 46 || $0 == 101 || $0 == 69 }  // no . e E
+            if integral, let v = Int(text) { self = .int(v); return }
             guard let d = Double(text), d.isFinite else { return nil }
-            // As JSONDecoder did: a number with an exact integer value is an integer (1.0, 1e2).
-            if d == d.rounded(), abs(d) < 9.0e15 { return .int(Int(d)) }
-            return .number(d)
+            self = d == d.rounded() && abs(d) < 9.0e15 ? .int(Int(d)) : .number(d)
+        case .array(let items):
+            var out: [JSONAny] = []
+            for item in items {
+                guard let v = JSONAny(item) else { return nil }
+                out.append(v)
+            }
+            self = .array(out)
+        case .object(let members):
+            var out: [String: JSONAny] = [:]
+            for (key, member) in members {
+                guard let v = JSONAny(member) else { return nil }
+                out[String(decoding: key, as: UTF8.self)] = v
+            }
+            self = .object(out)
         }
     }
 }
@@ -205,8 +59,9 @@ struct JSONBody {
     let fields: [String: JSONAny]
 
     init(_ bytes: [UInt8], allowed: Set<String>) throws(APIError) {
-        var parser = JSONAny.Parser(bytes: bytes)
-        guard let value = parser.document() else { throw .badRequest("the request body is not JSON") }
+        let parsed: CanonicalJSON.Value
+        do { parsed = try CanonicalJSON.parse(bytes) } catch { throw .badRequest("the request body is not JSON (\(error))") }
+        guard let value = JSONAny(parsed) else { throw .badRequest("the request body is not JSON (a number out of range)") }
         guard case .object(let fields) = value else { throw .badRequest("the request body must be a JSON object") }
         try self.init(fields: fields, allowed: allowed)
     }

@@ -49,12 +49,13 @@ struct EventJSONTests {
     }
 }
 
-/// Request bodies are read by a small strict JSON reader: what it accepts and refuses.
+/// Request bodies are read by the journal's strict JSON reader (`CanonicalJSON.parse`): what it accepts and refuses.
 @Suite("Request body JSON")
 struct RequestBodyJSONTests {
     static let refused = [
         #"{"type":"note","text":"a""#, #"{"type":"note","text":"a"} x"#, #"{'type':'note'}"#, "{\"type\":\"note\",\"text\":\"a\u{01}\"}",
         #"{"type":"note","text":"\q"}"#, #"{"type":"note","text":"a",}"#, #"{"type":01}"#, #"NaN"#, #"{"type":"note","text":"\ud83d"}"#, "",
+        #"{"type":"note","text":"a","text":"b"}"#,
     ]
 
     @Test("malformed bodies are 400 'not JSON'", arguments: refused)
