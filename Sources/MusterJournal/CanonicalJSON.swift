@@ -151,12 +151,14 @@ public enum CanonicalJSON {
 
         func fail(_ reason: String) -> Malformed { Malformed(offset: index, reason: reason) }
 
-        mutating func expect(_ literal: String) throws(Malformed) {
-            let lit = Array(literal.utf8)
-            guard index + lit.count <= bytes.count, Array(bytes[index..<(index + lit.count)]) == lit else {
-                throw fail("expected '\(literal)'")
+        mutating func expect(_ literal: StaticString) throws(Malformed) {
+            // Byte by byte from the literal's static storage: no array per call (every key has a ':').
+            let count = literal.utf8CodeUnitCount
+            let matches = index + count <= bytes.count && literal.withUTF8Buffer { lit in
+                (0..<count).allSatisfy { bytes[index + $0] == lit[$0] }
             }
-            index += lit.count
+            guard matches else { throw fail("expected '\(literal)'") }
+            index += count
         }
 
         mutating func parseValue(depth: Int) throws(Malformed) -> Value {
@@ -191,7 +193,14 @@ public enum CanonicalJSON {
                     skipWhitespace()
                     guard index < bytes.count, bytes[index] == 0x22 else { throw fail("expected a key") }
                     let key = try parseString()
-                    guard seen.insert(key).inserted else { throw fail("duplicate key") }
+                    // Most objects are small (a request body, an event payload): a scan beats hashing each key;
+                    // past 16 members a set keeps a large object linear.
+                    if members.count < 16 {
+                        guard !members.contains(where: { $0.0 == key }) else { throw fail("duplicate key") }
+                    } else {
+                        if seen.isEmpty { seen = Set(members.map(\.0)) }
+                        guard seen.insert(key).inserted else { throw fail("duplicate key") }
+                    }
                     skipWhitespace()
                     try expect(":")
                     skipWhitespace()

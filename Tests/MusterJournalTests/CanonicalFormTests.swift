@@ -21,6 +21,17 @@ struct CanonicalFormTests {
         #expect(throws: CanonicalJSON.Malformed.self) { try CanonicalJSON.canonicalize(Array(input.utf8)) }
     }
 
+    @Test("a duplicate key is refused in a large object too (past the members scanned one by one)")
+    func duplicateKeyInLargeObject() throws {
+        let keys = (0..<40).map { "\"k\($0)\":\($0)" }
+        #expect(try CanonicalJSON.canonicalize(Array("{\(keys.joined(separator: ","))}".utf8)).hasPrefix(#"{"k0":0,"k1":1,"k10":10"#))
+        for position in [3, 20, 39] {
+            var duplicated = keys
+            duplicated.insert("\"k\(position)\":0", at: 39)
+            #expect(throws: CanonicalJSON.Malformed.self) { try CanonicalJSON.canonicalize(Array("{\(duplicated.joined(separator: ","))}".utf8)) }
+        }
+    }
+
     @Test("payloads encoded together (one encoder call) are the bytes of payloads encoded one by one")
     func encodeEach() throws {
         let bodies: [RunEvent.Body] = [
