@@ -4,6 +4,7 @@ import MusterDelivery
 import MusterJournal
 import MusterNotify
 import MusterYAML
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -65,6 +66,9 @@ enum NotifyBench {
 
         // 1. Muster's outbox.
         let outbox = try outboxRun(url: url, scratch: scratch, nginx: nginx)
+        // 1b. The same requests through the transport alone (no claim, no journal): what libcurl and the
+        // kernel cost, so the gap to the ceiling can be split between the transport and the journal.
+        let transportRate = try transportOnlyRun(sample, nginx: nginx)
         // 2. curl once per message.
         let curlSeconds = try curlRun(url: url, bodyFile: bodyFile.path, headers: post.headers)
         // 3. wrk.
@@ -75,10 +79,11 @@ enum NotifyBench {
         let musterPerMessage = outbox.seconds / Double(messages)
         print("notify: \(messages) webhook notifications (\(post.body.count)-byte JSON, HMAC-signed) to nginx-light on 127.0.0.1")
         print("  Muster outbox (claim, libcurl multi, reuse, journaled attempts): \(MusterBench.format(outbox.seconds, 2)) s, \(Int(musterRate)) messages/s, \(outbox.connections) connections")
+        print("  the transport alone (same request, same 16 connections, nothing journaled): \(Int(transportRate)) messages/s")
         print("  curl spawned per message (baseline, \(curlSample) sampled):      \(MusterBench.format(curlPerMessage * 1000, 2)) ms per message, \(Int(1 / curlPerMessage)) messages/s (\(MusterBench.format(curlPerMessage * Double(messages), 1)) s for \(messages))")
         print("  receiver ceiling (wrk -t2 -c16 -d5s, same POST):               \(Int(wrkRate)) requests/s")
         print("  outbox vs curl per message: \(MusterBench.format(curlPerMessage / musterPerMessage, 1))x faster (target: at least 20x)")
-        print("  outbox vs receiver ceiling: \(MusterBench.format(musterRate / wrkRate * 100, 1))% (target: at least 50%)")
+        print("  outbox vs receiver ceiling: \(MusterBench.format(musterRate / wrkRate * 100, 1))% (target: at least 50%); the transport alone: \(MusterBench.format(transportRate / wrkRate * 100, 1))%")
         let t = outbox.timings
         print("  outbox time: claim \(ms(t.claiming)) ms, prepare \(ms(t.preparing)) ms, send \(ms(t.sending)) ms, record \(ms(t.recording)) ms")
         print("  journal: \(outbox.events) attempt events and \(messages) status changes written, synchronous=FULL")
@@ -167,10 +172,12 @@ enum NotifyBench {
         let workers = ((try? String(contentsOfFile: "/proc/\(master)/task/\(master)/children", encoding: .utf8)) ?? "")
             .split(separator: " ").map(String.init)
         let nginxBefore = workers.reduce(0) { $0 + threadCPU($1).values.reduce(0, +) }
+        let idleBefore = machineIdle()
         let clock = ContinuousClock()
         let began = clock.now
         let report = try worker.deliverDueBlocking()
         let elapsed = clock.now - began
+        let idleAfter = machineIdle()
         let cpu = processCPUSeconds() - cpuBefore
         if ProcessInfo.processInfo.environment["MUSTER_BENCH_THREADS"] != nil {
             // The transport's thread is new for this pass; nginx's workers are its master's children.
@@ -182,6 +189,8 @@ enum NotifyBench {
             }
             let nginxUsed = workers.reduce(0) { $0 + threadCPU($1).values.reduce(0, +) } - nginxBefore
             line += " | nginx worker \(Int(nginxUsed * 1000))"
+            let idle = (idleAfter.idle - idleBefore.idle) / max(1, idleAfter.total - idleBefore.total)
+            line += " | machine idle \(Int(idle * 100))%"
             print(line)
         }
         perfControl("disable")
@@ -204,6 +213,40 @@ enum NotifyBench {
     /// What a shell loop does: posix_spawn `curl` once per message and wait for it (`--fail`: an HTTP
     /// error is a non-zero exit). Foundation's `Process` costs several times more per spawn here, so it is
     /// not used: the baseline should be the fair one.
+    /// `messages` copies of `sample` through a `CurlTransport` configured as the outbox's, handed over in
+    /// batches of 1,000 with the next batch queued before the previous one is awaited (as the outbox worker
+    /// does), nothing claimed or recorded; nginx must count every one. Messages per second.
+    static func transportOnlyRun(_ sample: DeliveryRequest, nginx: Nginx) throws -> Double {
+        let transport = CurlTransport(configuration: CurlTransport.Configuration(maxConnectionsPerHost: 16))
+        defer { transport.shutdown() }
+        // Connections opened before the clock starts, as the outbox's are by the time its pass is timed.
+        _ = OutboxWorker.sendBlocking(Array(repeating: sample, count: 16), through: transport)
+        let requestsBefore = try nginx.requestCount()
+        let batch = Array(repeating: sample, count: 1000)
+        let clock = ContinuousClock()
+        let began = clock.now
+        let answered = Mutex(0)
+        var inFlight: DispatchGroup?
+        for _ in 0..<(messages / batch.count) {
+            let group = DispatchGroup()
+            for _ in batch { group.enter() }
+            transport.submit(batch) { _, result in
+                if result.status == 200 { answered.withLock { $0 += 1 } }
+                group.leave()
+            }
+            inFlight?.wait()
+            inFlight = group
+        }
+        inFlight?.wait()
+        let elapsed = seconds(clock.now - began)
+        let received = try nginx.requestCount() - requestsBefore - 1
+        let sent = answered.withLock { $0 }
+        guard sent == messages, received == messages else {
+            throw Failure("the transport alone: \(sent) answered 200 and nginx counted \(received), expected \(messages)")
+        }
+        return Double(messages) / elapsed
+    }
+
     static func curlRun(url: String, bodyFile: String, headers: [HTTPHeader]) throws -> Double {
         var arguments = ["curl", "-s", "--fail", "-o", "/dev/null", "-X", "POST", "--data-binary", "@\(bodyFile)"]
         for header in headers { arguments += ["-H", "\(header.name): \(header.value)"] }
@@ -269,8 +312,9 @@ enum NotifyBench {
 
     /// User and system CPU time of this process (all threads) so far: on a shared machine, CPU per message
     /// varies less than wall time.
-    /// CPU seconds (user + system) of every thread of process `pid` ("self" for this one), by thread name
-    /// (`/proc/PID/task/TID/stat`, in clock ticks of 1/100 s): where a pass's CPU went, for profiling.
+    /// CPU seconds of every thread of process `pid` ("self" for this one), by thread name: where a pass's
+    /// CPU went, for profiling. From `/proc/PID/task/TID/schedstat` (nanoseconds on a CPU); `stat`'s user and
+    /// system times are in ticks of 1/100 s, too coarse for a pass of a quarter of a second.
     static func threadCPU(_ pid: String = "self") -> [String: Double] {
         var out: [String: Double] = [:]
         guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return out }
@@ -280,10 +324,26 @@ enum NotifyBench {
             let name = String(stat[stat.index(after: open)..<close])
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             // After the name: state is field 3, utime field 14, stime field 15 (1-based, whole line).
+            let key = pid == "self" ? "\(name)#\(task)" : name
+            if let schedstat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/schedstat", encoding: .utf8),
+               let first = schedstat.split(separator: " ").first, let nanoseconds = Double(first) {
+                out[key, default: 0] += nanoseconds / 1e9
+                continue
+            }
             guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
-            out[pid == "self" ? "\(name)#\(task)" : name, default: 0] += (user + system) / 100
+            out[key, default: 0] += (user + system) / 100
         }
         return out
+    }
+
+    /// Idle and total time of all CPUs so far (`/proc/stat`, in ticks of 1/100 s).
+    static func machineIdle() -> (idle: Double, total: Double) {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return (0, 0) }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 5 else { return (0, 0) }
+        // user nice system idle iowait irq softirq steal (guest time is already in user).
+        return (ticks[3] + ticks[4], ticks.prefix(8).reduce(0, +))
     }
 
     static func processCPUSeconds() -> Double {
