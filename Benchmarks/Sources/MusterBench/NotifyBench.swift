@@ -422,16 +422,8 @@ final class Nginx {
 
     /// nginx's own count of requests handled so far (stub_status "requests"), this request included.
     func requestCount() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let fd = Nginx.connectLoopback(port: port) else { throw NotifyBench.Failure("cannot reach nginx's status page") }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        guard withUnsafePointer(to: &address, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } }) == 0 else {
-            throw NotifyBench.Failure("cannot reach nginx's status page")
-        }
         let request = Array("GET /muster-bench-status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         var response: [UInt8] = []
@@ -467,13 +459,24 @@ final class Nginx {
     }
 
     static func accepts(port: Int) -> Bool {
+        guard let fd = connectLoopback(port: port) else { return false }
+        close(fd)
+        return true
+    }
+
+    /// A TCP socket connected to 127.0.0.1:`port` (the caller closes it), or nil when nothing accepts there.
+    static func connectLoopback(port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        guard fd >= 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } } == 0
+        guard withUnsafePointer(to: &address, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } }) == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 }

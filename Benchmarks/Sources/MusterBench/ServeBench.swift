@@ -418,16 +418,7 @@ final class SSEFleet: @unchecked Sendable {
         var made: [Connection] = []
         let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nAccept: text/event-stream\r\n\r\n"
         for _ in 0..<count {
-            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard s >= 0 else { continue }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { close(s); continue }
+            guard let s = Nginx.connectLoopback(port: port) else { continue }
             _ = request.withCString { send(s, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
             made.append(Connection(fd: s))
         }
