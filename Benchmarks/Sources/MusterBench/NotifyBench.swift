@@ -208,19 +208,13 @@ enum NotifyBench {
         return (seconds(elapsed), after - before, connections, report.timings, received, cpu)
     }
 
-    // MARK: - curl
-
-    /// What a shell loop does: posix_spawn `curl` once per message and wait for it (`--fail`: an HTTP
-    /// error is a non-zero exit). Foundation's `Process` costs several times more per spawn here, so it is
-    /// not used: the baseline should be the fair one.
     /// `messages` copies of `sample` through a `CurlTransport` configured as the outbox's, handed over in
     /// batches of 1,000 with the next batch queued before the previous one is awaited (as the outbox worker
-    /// does), nothing claimed or recorded; nginx must count every one. Messages per second.
+    /// does), nothing claimed or recorded; nginx must count every one. Messages per second. As in the outbox's
+    /// pass, the transport is new, so opening its connections is timed too.
     static func transportOnlyRun(_ sample: DeliveryRequest, nginx: Nginx) throws -> Double {
         let transport = CurlTransport(configuration: CurlTransport.Configuration(maxConnectionsPerHost: 16))
         defer { transport.shutdown() }
-        // Connections opened before the clock starts, as the outbox's are by the time its pass is timed.
-        _ = OutboxWorker.sendBlocking(Array(repeating: sample, count: 16), through: transport)
         let requestsBefore = try nginx.requestCount()
         let batch = Array(repeating: sample, count: 1000)
         let clock = ContinuousClock()
@@ -247,6 +241,11 @@ enum NotifyBench {
         return Double(messages) / elapsed
     }
 
+    // MARK: - curl
+
+    /// What a shell loop does: posix_spawn `curl` once per message and wait for it (`--fail`: an HTTP
+    /// error is a non-zero exit). Foundation's `Process` costs several times more per spawn here, so it is
+    /// not used: the baseline should be the fair one.
     static func curlRun(url: String, bodyFile: String, headers: [HTTPHeader]) throws -> Double {
         var arguments = ["curl", "-s", "--fail", "-o", "/dev/null", "-X", "POST", "--data-binary", "@\(bodyFile)"]
         for header in headers { arguments += ["-H", "\(header.name): \(header.value)"] }
