@@ -109,7 +109,7 @@ enum ExerciseView {
         let clock: [String: Any] = [
             "scenario_now": scenarioNow.iso8601, "origin": x.origin.iso8601, "end": x.end.iso8601,
             "elapsed": (scenarioNow - x.origin).description, "speed": x.clock.pace.description,
-            "running": x.started && !x.hasEnded && !x.clock.isPaused, "paused": x.clock.isPaused, "ended": x.hasEnded,
+            "running": x.started && !x.hasEnded && !x.clockIsPaused, "paused": x.clockIsPaused, "ended": x.hasEnded,
             "next_due": x.nextDue?.iso8601 ?? NSNull(),
         ]
         let results = Dictionary(evaluation.injects.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })

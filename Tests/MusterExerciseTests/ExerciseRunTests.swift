@@ -21,6 +21,25 @@ struct ExerciseRunTests {
         #expect(replayed == run.run)
     }
 
+    @Test("a replayed exercise whose clock was running moves no scenario time until it is taken up again: a lesson recorded days later delivers nothing")
+    func replayedRunningClockStaysPut() {
+        let text = Fixture.exerciseText.replacingOccurrences(of: "speed: manual", with: "speed: 60")
+        var live = ExerciseRun(exercise: Fixture.exercise(text), playbook: Fixture.playbook)
+        let started = live.start(runID: "x-1", file: "x.yaml", text: text, players: nil, wall: Fixture.wall0)
+        var replayed = ExerciseRun(exercise: Fixture.exercise(text), playbook: Fixture.playbook)
+        for event in started.events { replayed.apply(event) }
+        #expect(!replayed.clockIsPaused)  // as recorded: running at 60x
+        let later = Fixture.wall0 + .hours(72)
+        let step = replayed.handle(.player(Command(actor: "Dana", .note("hot wash"))), by: "Dana", wall: later)
+        #expect(step.refusal == nil)
+        #expect(step.events.map(\.body.typeName) == ["note-added"])
+        #expect(replayed.now == Fixture.origin && !replayed.hasEnded)
+        // Taken up again: the running clock is suspended where the journal left it.
+        let taken = replayed.reattach(wall: later, reason: "restart")
+        #expect(taken.events.map(\.body.typeName) == ["exercise-clock"])
+        #expect(replayed.clockIsPaused && replayed.clock.scenarioTime(at: later + .hours(1)) == Fixture.origin)
+    }
+
     @Test("a contingency inject is delivered at its time when an earlier expectation is unmet and its guard does not hold")
     func contingencyDelivered() {
         var run = Fixture.started()

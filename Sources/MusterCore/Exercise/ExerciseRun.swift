@@ -13,6 +13,11 @@ public struct ExerciseRun: Sendable {
     public let exercise: Exercise
     public private(set) var timed: TimedRun
     public private(set) var clock: ScenarioClock
+    /// Replayed and not yet taken up (`reattach`): whether the journal last recorded the clock paused. The
+    /// replayed `clock` itself stays paused, because its wall anchor is unknown: a running clock anchored
+    /// anywhere would turn the wall time since then into scenario time at the first command (every inject due
+    /// in it delivered at once, on a timeline that never saw them).
+    private var recordedPaused: Bool?
     /// Scenario time reached so far.
     public private(set) var now: Instant
     public private(set) var started = false
@@ -46,6 +51,8 @@ public struct ExerciseRun: Sendable {
     }
 
     public var run: Run { timed.run }
+    /// Whether the scenario clock is paused: as last recorded for a replayed exercise not taken up again.
+    public var clockIsPaused: Bool { recordedPaused ?? clock.isPaused }
     public var origin: Instant { exercise.clock.start }
     /// When the scenario's time is up.
     public var end: Instant { origin + exercise.length }
@@ -199,15 +206,16 @@ public struct ExerciseRun: Sendable {
     // MARK: Replay
 
     /// Rebuilds the exercise from its journaled events (scenario time in `at`). Never fails.
-    /// The clock comes back with the recorded speed and paused/running state, stopped at the scenario time
-    /// last recorded (its wall anchor is unknown here: `reattach(wall:reason:)` gives it one).
+    /// The clock comes back with the recorded speed, paused at the scenario time last recorded (its wall anchor
+    /// is unknown here); `clockIsPaused` tells the recorded state, and `reattach(wall:reason:)` takes the clock
+    /// up again from it.
     public mutating func apply(_ event: RunEvent) {
         timed.run.apply(event)
         observe(event)
         if case .runStarted = event.body { started = true }
         guard case .exerciseClock(let change) = event.body else { return }
         var pace = clock.pace
-        var paused = clock.isPaused
+        var paused = clockIsPaused
         switch change {
         case .started(let speed):
             pace = ScenarioPace(parsing: speed) ?? pace
@@ -221,7 +229,8 @@ public struct ExerciseRun: Sendable {
             if !hasEnded { now = max(now, min(event.at + span, end)) }
         case .ended: break
         }
-        clock = ScenarioClock(scenario: now, wall: Instant(millisecondsSinceEpoch: 0), pace: pace, paused: paused)
+        recordedPaused = paused
+        clock = ScenarioClock(scenario: now, wall: Instant(millisecondsSinceEpoch: 0), pace: pace, paused: true)
     }
 
     /// Takes a replayed exercise up again at wall instant `wall` (a server restarted). Scenario time stays
@@ -231,8 +240,11 @@ public struct ExerciseRun: Sendable {
     public mutating func reattach(wall: Instant, reason: String) -> ExerciseStep {
         guard started else { return ExerciseStep(refusal: "the exercise has not started") }
         guard !hasEnded else { return ExerciseStep(refusal: "the exercise has ended") }
-        let running = clock.followsWallClock
-        clock = ScenarioClock(scenario: now, wall: wall, pace: clock.pace, paused: clock.isPaused || running)
+        let paused = clockIsPaused
+        let running: Bool
+        if !paused, case .rate = clock.pace { running = true } else { running = false }
+        clock = ScenarioClock(scenario: now, wall: wall, pace: clock.pace, paused: paused || running)
+        recordedPaused = nil
         var step = ExerciseStep()
         if running { emit(.exerciseClock(.suspended(reason: reason)), by: Command.system, into: &step) }
         return step
