@@ -112,34 +112,6 @@ final class CommandWriter: @unchecked Sendable {
         roles[runID] = made
         return made
     }
-
-    /// Task id -> role and decision id -> deciding role, for `RunAction` without a scan per command.
-    struct RoleIndex {
-        var tasks: [String: String] = [:]
-        var decisions: [String: String] = [:]
-
-        init(_ playbook: Playbook) {
-            for state in playbook.states {
-                for task in state.tasks where tasks[task.id.value] == nil { tasks[task.id.value] = task.role.value }
-                if let d = state.decision, decisions[d.id.value] == nil { decisions[d.id.value] = d.by.value }
-            }
-        }
-
-        /// Same answers as `CommandRequest.permissionAction`.
-        func action(_ action: Command.Action) -> RunAction {
-            switch action {
-            case .completeTask(let task, _), .skipTask(let task, _): .task(role: tasks[task])
-            case .decide(let decision, _, _): .decide(role: decisions[decision])
-            case .assign: .assign
-            case .relieve: .relieve
-            case .close: .close
-            case .note: .note
-            case .lesson: .lesson
-            case .raise: .raiseEvent
-            case .start, .fireTimer: .close
-            }
-        }
-    }
 }
 
 extension Command.Action {

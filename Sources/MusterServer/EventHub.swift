@@ -113,12 +113,6 @@ final class EventHub: @unchecked Sendable {
         }
     }
 
-    var subscriberCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return feeds.values.reduce(0) { $0 + $1.subscribers.count }
-    }
-
     private func start(_ feed: Feed, runID: String) {
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         feed.wake = wake
@@ -214,8 +208,7 @@ extension EventJSON {
         out.append(125)  // }
     }
 
-    /// Thread-safe: `encode` keeps no state between calls.
-    nonisolated(unsafe) static let payloadEncoder: JSONEncoder = {
+    static let payloadEncoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
@@ -233,10 +226,6 @@ struct FrameBatch: Sendable {
     let seqs: [Int]
     let frames: [ByteBuffer]
     let joined: ByteBuffer
-
-    init(_ events: [StoredEvent]) {
-        self.init(events.map { (seq: $0.seq, frame: EventHub.frame($0)) })
-    }
 
     init(_ framed: [(seq: Int, frame: ByteBuffer)]) {
         seqs = framed.map(\.seq)

@@ -159,28 +159,4 @@ struct CommandRequest {
         }
         return CommandRequest(action: action, name: type)
     }
-
-    /// The permission question this command asks, given the run's playbook.
-    static func permissionAction(_ action: Command.Action, playbook: Playbook) -> RunAction {
-        switch action {
-        case .assign: return .assign
-        case .relieve: return .relieve
-        case .close: return .close
-        case .note: return .note
-        case .lesson: return .lesson
-        case .raise: return .raiseEvent
-        case .completeTask(let task, _), .skipTask(let task, _):
-            for state in playbook.states {
-                if let found = state.tasks.first(where: { $0.id.value == task }) { return .task(role: found.role.value) }
-            }
-            return .task(role: nil)
-        case .decide(let decision, _, _):
-            for state in playbook.states {
-                if let found = state.decision, found.id.value == decision { return .decide(role: found.by.value) }
-            }
-            return .decide(role: nil)
-        case .start, .fireTimer:
-            return .close
-        }
-    }
 }

@@ -60,8 +60,9 @@ public struct OutboxDeliveryService: ServiceLifecycle.Service {
     }
 }
 
-/// The hook `OutboxDeliveryHook` asked for: the real `OutboxWorker` as a service of the server.
-public struct OutboxWorkerHook: OutboxDeliveryHook {
+/// The outbox worker (`MusterDelivery.OutboxWorker`) as a service of the server, run beside the timer pump;
+/// `muster serve` passes `services(for:)` as `buildApplication`'s `extraServices`.
+public struct OutboxWorkerHook: Sendable {
     public var environment: [String: String]
     public var idleCheck: Duration
 

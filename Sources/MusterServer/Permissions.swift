@@ -110,3 +110,31 @@ public enum Permissions {
         }
     }
 }
+
+/// The permission question a command asks (`RunAction`), from the run's playbook: task id -> owning role and
+/// decision id -> deciding role, indexed once per playbook rather than scanned per command.
+struct RoleIndex {
+    var tasks: [String: String] = [:]
+    var decisions: [String: String] = [:]
+
+    init(_ playbook: Playbook) {
+        for state in playbook.states {
+            for task in state.tasks where tasks[task.id.value] == nil { tasks[task.id.value] = task.role.value }
+            if let d = state.decision, decisions[d.id.value] == nil { decisions[d.id.value] = d.by.value }
+        }
+    }
+
+    func action(_ action: Command.Action) -> RunAction {
+        switch action {
+        case .completeTask(let task, _), .skipTask(let task, _): .task(role: tasks[task])
+        case .decide(let decision, _, _): .decide(role: decisions[decision])
+        case .assign: .assign
+        case .relieve: .relieve
+        case .close: .close
+        case .note: .note
+        case .lesson: .lesson
+        case .raise: .raiseEvent
+        case .start, .fireTimer: .close
+        }
+    }
+}

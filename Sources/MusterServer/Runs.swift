@@ -192,15 +192,11 @@ enum Runs {
         return Response(status: .ok, headers: API.jsonHeaders, body: .init(byteBuffer: ByteBuffer(bytes: out)))
     }
 
-    static func playbook(_ state: ServerState, _ runID: String) throws -> Playbook {
-        try snapshot(state, runID).run.playbook
-    }
-
     static func exerciseCommand(_ state: ServerState, _ user: UserRecord, _ runID: String, _ handle: ServerState.ExerciseHandle,
                                 _ request: CommandRequest) throws -> Response {
         handle.lock.lock()
         defer { handle.lock.unlock() }
-        _ = try authorize(state, user, runID, CommandRequest.permissionAction(request.action, playbook: handle.session.exercise.run.playbook))
+        _ = try authorize(state, user, runID, RoleIndex(handle.session.exercise.run.playbook).action(request.action))
         let step = try state.step(handle, runID: runID, .player(Command(actor: user.name, request.action)), by: user.name)
         state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }

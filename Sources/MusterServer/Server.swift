@@ -190,25 +190,22 @@ struct StreamShutdownService: ServiceLifecycle.Service {
     }
 }
 
-/// Hook for the outbox worker: services that deliver what the server queues, run beside the timer pump.
-/// `OutboxWorkerHook` is the real one (`MusterDelivery.OutboxWorker`); `muster serve` passes its services
-/// as `extraServices`.
-public protocol OutboxDeliveryHook: Sendable {
-    func services(for state: ServerState) -> [any ServiceLifecycle.Service]
-}
-
-/// Builds the application: routes, the timer pump, the stream feeds. Tests call it and use `app.test(.router)`.
-public func buildApplication(state: ServerState, extraServices: [any ServiceLifecycle.Service] = []) -> some ApplicationProtocol {
+/// Builds the application: routes, the timer pump, the stream feeds. Tests call it and use `app.test(.router)`;
+/// `muster serve` runs it (`MusterServerMain`). `onServerRunning` runs once the server listens.
+public func buildApplication(
+    state: ServerState, extraServices: [any ServiceLifecycle.Service] = [],
+    onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
+) -> some ApplicationProtocol {
     let router = Router(context: MusterRequestContext.self)
     API.register(on: router, state: state)
-    var logger = state.logger
-    logger.logLevel = .info
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port), serverName: "muster"),
         services: services(state) + extraServices,
-        logger: logger
+        onServerRunning: onServerRunning,
+        logger: state.logger
     )
+    // Exercises a server started are driven again before the first request (see docs/server.md).
     app.beforeServerStarts { state.reattachExercises() }
     return app
 }
@@ -222,20 +219,10 @@ func services(_ state: ServerState) -> [any ServiceLifecycle.Service] {
 /// address once listening (port 0 picks a free port).
 public enum MusterServerMain {
     public static func run(state: ServerState, extraServices: [any ServiceLifecycle.Service] = []) async throws {
-        let router = Router(context: MusterRequestContext.self)
-        API.register(on: router, state: state)
-        var app = Application(
-            router: router,
-            configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port), serverName: "muster"),
-            services: services(state) + extraServices,
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? state.configuration.port
-                FileHandle.standardOutput.write(Data("muster: serving \(state.journal.path) on http://\(state.configuration.host):\(port)/\n".utf8))
-            },
-            logger: state.logger
-        )
-        // Exercises a server started are driven again before the first request (see docs/server.md).
-        app.beforeServerStarts { state.reattachExercises() }
+        let app = buildApplication(state: state, extraServices: extraServices) { channel in
+            let port = channel.localAddress?.port ?? state.configuration.port
+            FileHandle.standardOutput.write(Data("muster: serving \(state.journal.path) on http://\(state.configuration.host):\(port)/\n".utf8))
+        }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
 }
