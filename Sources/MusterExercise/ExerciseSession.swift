@@ -80,11 +80,13 @@ public final class ExerciseSession {
         let replay = try ExerciseReplay.load(record, from: journal)
         guard replay.exercise.run.status != .closed else { throw ExerciseError("exercise run \(record.id) is closed") }
         var next = replay.exercise
-        let step = next.reattach(wall: clock.now, reason: reason)
+        // One wall instant for the clock's new anchor and the suspension's record.
+        let wall = clock.now
+        let step = next.reattach(wall: wall, reason: reason)
         if let refusal = step.refusal { throw ExerciseError("exercise run \(record.id) cannot be taken up again: \(refusal)") }
         let session = ExerciseSession(journal: journal, runID: record.id, exercise: replay.exercise, sequence: replay.lastSequence, clock: clock)
         if !step.events.isEmpty {
-            session.sequence = try session.appendPastDeliveryOutcomes(entries(step.events, wall: clock.now), outbox: [])
+            session.sequence = try session.appendPastDeliveryOutcomes(entries(step.events, wall: wall), outbox: [])
         }
         session.exercise = next
         return (session, step)

@@ -224,12 +224,7 @@ extension Journal {
             }
             if !decodeAt.isEmpty {
                 // One decoder call for all of them, as `events` does.
-                let bodies: [RunEvent.Body]
-                do {
-                    bodies = try JSONDecoder().decode([RunEvent.Body].self, from: Data(joined.utf8))
-                } catch {
-                    throw try Journal.undecodable(db, runID: runID, after: after, fallback: error)
-                }
+                let bodies = try Journal.decodeBodies(joined, db, runID: runID, after: after)
                 for (index, body) in zip(decodeAt, bodies) { summaries[index].body = body }
             }
             return summaries
