@@ -152,15 +152,18 @@ enum Exercises {
 
 /// `GET /api/lessons`, `GET/POST /api/actions`, `POST /api/actions/{id}/transitions`: the improvement log.
 enum Improvement {
+    /// The lessons `muster lessons list` lists, of the runs `user` may read; `id` (`RUN/SEQ`) is what an action cites.
     static func lessons(_ state: ServerState, _ user: UserRecord) throws -> Response {
         let readable = try Runs.readableRunIDs(state, user)
+        let records: ImprovementRecords
+        do { records = try ImprovementRecords.load(state.journal, now: state.now) } catch { throw APIError(500, error.description) }
         var out: [[String: Any]] = []
-        for record in try state.journal.runs() where readable.contains(record.id) {
-            guard let snapshot = try? state.runtime.snapshot(runID: record.id), !snapshot.run.lessons.isEmpty else { continue }
-            for (i, lesson) in snapshot.run.lessons.enumerated() {
-                out.append(["run": record.id, "run_title": record.title, "index": i + 1, "at": lesson.at.iso8601, "actor": lesson.actor,
-                            "text": lesson.lesson.text, "kind": lesson.lesson.kind.rawValue, "root_cause": lesson.lesson.rootCause ?? NSNull()])
-            }
+        var perRun: [String: Int] = [:]
+        for entry in records.lessons where readable.contains(entry.runID) {
+            perRun[entry.runID, default: 0] += 1
+            let lesson = entry.lesson
+            out.append(["id": entry.id, "run": entry.runID, "run_title": entry.runTitle, "index": perRun[entry.runID]!, "at": lesson.at.iso8601,
+                        "actor": lesson.by, "text": lesson.text, "kind": lesson.kind.rawValue, "root_cause": lesson.rootCause ?? NSNull()])
         }
         return API.json(["lessons": out])
     }

@@ -193,6 +193,8 @@ struct APITests {
             #expect(try await client.call(f, "Sam", .post, "/api/runs/\(id)/commands", ["type": "lesson", "text": "Find backups faster", "root_cause": "documentation"]).status == 200)
             let lessons = try await client.call(f, "Olga", .get, "/api/lessons")
             #expect((lessons.json["lessons"] as? [[String: Any]])?.first?["text"] as? String == "Find backups faster")
+            // The id an action cites: RUN/SEQ of the lesson's event.
+            #expect((lessons.json["lessons"] as? [[String: Any]])?.first?["id"] as? String == "\(id)/\(try f.state.journal.head(runID: id).sequence)")
             let add = try await client.call(f, "Dana", .post, "/api/actions", ["lesson": "\(id)/1", "title": "Name a deputy", "owner": "Dana", "organization": "IT Operations", "due": "2027-01-31"])
             #expect(add.status == 201, "\(add.text)")
             if add.status != 201 { return }
