@@ -125,22 +125,13 @@ enum Exercises {
             let to = try body.optionalString("to").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
             input = .injectNow(message: try body.string("message"), to: to)
         case "deliver": input = .deliver(inject: try body.string("inject"))
-        case "next": input = .tick  // decided below, under the session's lock
+        case "next": input = .skipToNextInject
         case "end": input = .end(reason: try body.optionalString("reason") ?? "ended by the facilitator")
         default:
             throw APIError.badRequest("field 'control': '\(control)' is not one of tick, pause, resume, skip, speed, inject, deliver, next, end", field: "control")
         }
         handle.lock.lock()
         defer { handle.lock.unlock() }
-        if control == "next" {
-            // Jump scenario time to the next inject on the list (delivered then, or withheld when a contingency
-            // is not needed); the jump is journaled as a skip like any other.
-            let exercise = handle.session.exercise
-            guard let inject = exercise.comingInjects.first else { throw APIError(409, "no inject is coming in this exercise") }
-            let target = exercise.origin + inject.at.value
-            let now = max(exercise.now, exercise.clock.scenarioTime(at: state.now))
-            input = target > now ? .skip(target - now) : .tick
-        }
         let step = try state.step(handle, runID: runID, input, by: user.name)
         state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }

@@ -40,6 +40,17 @@ struct ExerciseRunTests {
         #expect(replayed.clockIsPaused && replayed.clock.scenarioTime(at: later + .hours(1)) == Fixture.origin)
     }
 
+    @Test("skip to the next inject: a journaled skip to its time, then it is delivered; refused once none is coming")
+    func skipToNextInject() {
+        var run = Fixture.started()
+        let first = run.handle(.skipToNextInject, by: "Alex", wall: Fixture.wall0)
+        #expect(first.events.first?.body == .exerciseClock(.skipped(by: .m(15))))
+        #expect(first.events.deliveries().map(\.0) == ["I2"])  // the contingency: nothing was done
+        let second = run.handle(.skipToNextInject, by: "Alex", wall: Fixture.wall0)
+        #expect(second.events.deliveries().map(\.0) == ["I3"] && run.now == Fixture.origin + .hours(1))
+        #expect(run.handle(.skipToNextInject, by: "Alex", wall: Fixture.wall0).refusal == "no inject is coming in this exercise")
+    }
+
     @Test("a contingency inject is delivered at its time when an earlier expectation is unmet and its guard does not hold")
     func contingencyDelivered() {
         var run = Fixture.started()

@@ -146,9 +146,12 @@ public struct ExerciseRun: Sendable {
         case .skip(let span):
             if ended { return refuse("the exercise has ended") }
             guard span > .zero else { return refuse("skip needs a positive duration such as 10m") }
-            emit(.exerciseClock(.skipped(by: span)), by: actor, into: &step)
-            clock.skip(span, at: wall)
-            advance(to: clock.scenarioTime(at: wall), into: &step)
+            skip(span, by: actor, wall: wall, into: &step)
+        case .skipToNextInject:
+            guard let inject = comingInjects.first else { return refuse("no inject is coming in this exercise") }
+            if ended { return refuse("the exercise has ended") }
+            let target = origin + inject.at.value
+            if target > now { skip(target - now, by: actor, wall: wall, into: &step) }
         case .injectNow(let message, let to):
             if ended { return refuse("the exercise has ended") }
             guard !message.isEmpty else { return refuse("an ad-hoc inject needs a message") }
@@ -251,6 +254,13 @@ public struct ExerciseRun: Sendable {
     }
 
     // MARK: Moving scenario time
+
+    /// Journals a skip of `span` and moves scenario time ahead by it.
+    private mutating func skip(_ span: TimeSpan, by actor: String, wall: Instant, into step: inout ExerciseStep) {
+        emit(.exerciseClock(.skipped(by: span)), by: actor, into: &step)
+        clock.skip(span, at: wall)
+        advance(to: clock.scenarioTime(at: wall), into: &step)
+    }
 
     mutating func advance(to target: Instant, into step: inout ExerciseStep) {
         guard started else { return }
@@ -399,6 +409,9 @@ public enum ExerciseInput: Sendable, Hashable {
     case resume
     case speed(ScenarioPace)
     case skip(TimeSpan)
+    /// Skip to the next inject on the list (delivered then, or withheld when a contingency is not needed),
+    /// journaled as a skip like any other; refused when none is coming.
+    case skipToNextInject
     /// An ad-hoc inject delivered now (not on the master scenario events list).
     case injectNow(message: String, to: [String])
     /// Deliver a listed inject now, whatever its time or contingency (the controller's call).
