@@ -270,6 +270,17 @@ enum API {
         return Response(status: status, headers: jsonHeaders, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// An event as a command's answer lists it.
+    static func eventSummary(_ event: RunEvent) -> [String: Any] {
+        ["type": event.body.typeName, "actor": event.actor, "description": RunText.describe(event.body)]
+    }
+
+    /// A lesson as the run status and the evaluation show it.
+    static func lessonObject(_ record: MusterCore.LessonRecord) -> [String: Any] {
+        ["at": record.at.iso8601, "actor": record.actor, "text": record.lesson.text, "kind": record.lesson.kind.rawValue,
+         "root_cause": record.lesson.rootCause ?? NSNull()]
+    }
+
     /// Built once: a header dictionary literal per answer was a measurable cost on every command.
     static let jsonHeaders: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
 }

@@ -140,14 +140,7 @@ enum ExerciseView {
             "ad_hoc": evaluation.adHoc.map { ["id": $0.id, "at": $0.at.iso8601, "message": $0.message] },
         ]
         if full {
-            var byObjective: [String: [[String: Any]]] = [:]
-            for inject in evaluation.injects {
-                for e in inject.expectations {
-                    var o = expectation(e)
-                    o["inject"] = inject.id
-                    byObjective[e.objective ?? "", default: []].append(o)
-                }
-            }
+            let byObjective = expectationsByObjective(evaluation)
             var objectives: [[String: Any]] = evaluation.objectives.map { o in
                 ["id": o.id, "text": o.text, "met": o.onTime, "late": o.late, "missed": o.unmet, "pending": o.pending,
                  "score_percent": o.scorePercent ?? NSNull(), "rating": o.rating?.rawValue ?? NSNull(),
@@ -159,6 +152,19 @@ enum ExerciseView {
             out["objectives"] = objectives
         }
         return out
+    }
+
+    /// Every inject's expectations (as `expectation`, with the inject's id) by objective id ("" for none).
+    static func expectationsByObjective(_ evaluation: ExerciseEvaluation) -> [String: [[String: Any]]] {
+        var byObjective: [String: [[String: Any]]] = [:]
+        for inject in evaluation.injects {
+            for e in inject.expectations {
+                var o = expectation(e)
+                o["inject"] = inject.id
+                byObjective[e.objective ?? "", default: []].append(o)
+            }
+        }
+        return byObjective
     }
 
     /// met (on time) / late / missed / pending / not-delivered.

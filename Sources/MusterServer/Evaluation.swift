@@ -41,16 +41,11 @@ enum Evaluation {
 
     static func hotWashLesson(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8]) throws -> Response {
         let body = try JSONBody(bytes, allowed: ["text", "kind", "root_cause"])
-        let text = try body.string("text")
-        let kindText = try body.optionalString("kind") ?? "improvement"
-        guard let kind = LessonKind(rawValue: kindText) else {
-            throw APIError.badRequest("field 'kind': '\(kindText)' is not one of strength, improvement", field: "kind")
-        }
-        let lesson = Lesson(text: text, kind: kind, rootCause: try body.optionalString("root_cause"))
+        let lesson = try body.lesson()
         let (snapshot, _) = try Runs.authorize(state, user, runID, .lesson)
         let record = try endedExercise(state, snapshot, what: "hot-wash lessons are recorded (during it, POST /api/runs/{id}/commands with type lesson)")
         let events = try write(state, runID) { try ExerciseReplay.recordLessons([(user.name, lesson)], on: record, in: state.journal, clock: state.runtime.clock) }
-        return API.json(["accepted": true, "events": events.map { ["type": $0.body.typeName, "actor": $0.actor, "description": RunText.describe($0.body)] }],
+        return API.json(["accepted": true, "events": events.map(API.eventSummary)],
                         status: .created)
     }
 
@@ -92,14 +87,7 @@ enum Evaluation {
 
     static func object(_ replay: ExerciseReplay, evaluation e: ExerciseEvaluation, snapshot: RunSnapshot, user: UserRecord,
                        access: RunAccess) -> [String: Any] {
-        var byObjective: [String: [[String: Any]]] = [:]
-        for inject in e.injects {
-            for x in inject.expectations {
-                var o = ExerciseView.expectation(x)
-                o["inject"] = inject.id
-                byObjective[x.objective ?? "", default: []].append(o)
-            }
-        }
+        let byObjective = ExerciseView.expectationsByObjective(e)
         let objectives: [[String: Any]] = e.objectives.map { o in
             ["id": o.id, "text": o.text, "capability": o.capability ?? NSNull(), "met": o.onTime, "late": o.late, "missed": o.unmet,
              "pending": o.pending, "score_percent": o.scorePercent ?? NSNull(), "computed_rating": o.computed?.rawValue ?? NSNull(),
@@ -111,9 +99,7 @@ enum Evaluation {
             ["id": i.id, "at": i.at.description, "contingency": i.contingency, "delivered_at": i.delivered?.iso8601 ?? NSNull(),
              "withheld": i.withheld ?? NSNull(), "expectations": i.expectations.map(ExerciseView.expectation)]
         }
-        let lessons: [[String: Any]] = snapshot.run.lessons.map {
-            ["at": $0.at.iso8601, "actor": $0.actor, "text": $0.lesson.text, "kind": $0.lesson.kind.rawValue, "root_cause": $0.lesson.rootCause ?? NSNull()]
-        }
+        let lessons = snapshot.run.lessons.map(API.lessonObject)
         return [
             "run": replay.record.id, "exercise": ["id": e.exerciseID, "title": e.title] as [String: Any], "ended": e.ended,
             "origin": e.origin.iso8601, "end": e.end.iso8601, "objectives": objectives, "injects": injects,

@@ -81,6 +81,15 @@ struct JSONBody {
         return value
     }
 
+    /// A lesson from `kind` (strength or improvement; improvement when absent), `text` and `root_cause`.
+    func lesson() throws(APIError) -> Lesson {
+        let kindText = try optionalString("kind") ?? "improvement"
+        guard let kind = LessonKind(rawValue: kindText) else {
+            throw .badRequest("field 'kind': '\(kindText)' is not one of strength, improvement", field: "kind")
+        }
+        return Lesson(text: try string("text"), kind: kind, rootCause: try optionalString("root_cause"))
+    }
+
     func optionalString(_ key: String) throws(APIError) -> String? {
         switch fields[key] {
         case nil, .null?: return nil
@@ -149,12 +158,7 @@ struct CommandRequest {
         case "decide":
             action = .decide(decision: try body.string("decision"), option: try body.string("option"), rationale: try body.string("rationale"))
         case "note": action = .note(try body.string("text"))
-        case "lesson":
-            let kindText = try body.optionalString("kind") ?? "improvement"
-            guard let kind = LessonKind(rawValue: kindText) else {
-                throw .badRequest("field 'kind': '\(kindText)' is not one of strength, improvement", field: "kind")
-            }
-            action = .lesson(Lesson(text: try body.string("text"), kind: kind, rootCause: try body.optionalString("root_cause")))
+        case "lesson": action = .lesson(try body.lesson())
         default: action = .close(reason: try body.optionalString("reason"))
         }
         return CommandRequest(action: action, name: type)

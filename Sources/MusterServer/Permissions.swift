@@ -48,6 +48,15 @@ public enum PermissionDecision: Sendable, Hashable {
     case hidden
 
     public var isAllowed: Bool { self == .allowed }
+
+    /// What the API answers when refused: 404 for a run the person may not know of, 403 saying why; nil when allowed.
+    func refusal(runID: String) -> APIError? {
+        switch self {
+        case .allowed: nil
+        case .hidden: .notFound("no run '\(runID)'")
+        case .forbidden(let why): APIError(403, why)
+        }
+    }
 }
 
 /// The server's permission rules, as one pure function (table-tested in `PermissionTests`).

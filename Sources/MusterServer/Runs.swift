@@ -31,20 +31,13 @@ enum Runs {
     static func authorize(_ state: ServerState, _ user: UserRecord, _ runID: String, _ action: RunAction) throws -> (RunSnapshot, RunAccess) {
         let snapshot = try snapshot(state, runID)
         let access = try access(state, snapshot)
-        switch Permissions.decide(action, by: user.name, on: access) {
-        case .allowed: return (snapshot, access)
-        case .hidden: throw APIError.notFound("no run '\(runID)'")
-        case .forbidden(let why): throw APIError(403, why)
-        }
+        if let refusal = Permissions.decide(action, by: user.name, on: access).refusal(runID: runID) { throw refusal }
+        return (snapshot, access)
     }
 
     /// A second permission on a run already authorized for reading (same access): 403 with why.
     static func require(_ action: RunAction, _ user: UserRecord, _ access: RunAccess, _ runID: String) throws {
-        switch Permissions.decide(action, by: user.name, on: access) {
-        case .allowed: return
-        case .hidden: throw APIError.notFound("no run '\(runID)'")
-        case .forbidden(let why): throw APIError(403, why)
-        }
+        if let refusal = Permissions.decide(action, by: user.name, on: access).refusal(runID: runID) { throw refusal }
     }
 
     /// The runs `user` may read (a restricted run they are not on is left out).
@@ -200,7 +193,7 @@ enum Runs {
         let step = try state.step(handle, runID: runID, .player(Command(actor: user.name, request.action)), by: user.name)
         state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }
-        let events = step.events.map { ["type": $0.body.typeName, "actor": $0.actor, "description": RunText.describe($0.body)] }
+        let events = step.events.map(API.eventSummary)
         if let rejection = step.rejection {
             return API.json(["error": rejection.reason, "status": 409, "accepted": false, "events": events], status: .conflict)
         }
@@ -331,8 +324,7 @@ enum StatusJSON {
             "marks": Dictionary(uniqueKeysWithValues: run.marks.map { ($0.key.rawValue, $0.value.iso8601) }),
             "roles": roles, "tasks": tasks, "decision": decision, "decisions": decisions, "timers": timers, "services": services,
             "notes": run.notes.map { ["at": $0.at.iso8601, "actor": $0.actor, "role": $0.role ?? NSNull(), "text": $0.text] as [String: Any] },
-            "lessons": run.lessons.map { ["at": $0.at.iso8601, "actor": $0.actor, "text": $0.lesson.text, "kind": $0.lesson.kind.rawValue,
-                                          "root_cause": $0.lesson.rootCause ?? NSNull()] as [String: Any] },
+            "lessons": run.lessons.map(API.lessonObject),
             "you": ["name": user.name, "roles": run.roles(of: user.name), "commander": commander, "on_run": access.isOn(user.name),
                     "facilitator": access.facilitator == user.name, "can": can],
         ]
