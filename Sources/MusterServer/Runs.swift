@@ -217,26 +217,11 @@ enum Runs {
             throw APIError.badRequest("query parameter 'format': '\(format)' is not one of html, md, json", field: "format")
         }
         let journal = state.journal
-        let record = snapshot.record
-        let verification = try journal.verify(runID: runID)
-        var events = try journal.storedEvents(runID: runID).map { ReportEvent(seq: $0.seq, event: $0.event, scenarioTime: $0.scenarioTime) }
-        var evaluation: ExerciseEvaluation?
-        if record.mode == .exercise, events.contains(where: { $0.scenarioTime != nil }) {
-            for i in events.indices {
-                guard let scenario = events[i].scenarioTime else { continue }
-                events[i].wallTime = events[i].event.at
-                events[i].event.at = scenario
-            }
-            evaluation = try? ExerciseReplay.load(record, from: journal).exercise.evaluation()
+        let built = try RunReportBuilder.build(journal, snapshot.record, playbook: snapshot.run.playbook, now: state.now) {
+            try ExerciseReplay.load($0, from: journal).exercise.evaluation()
         }
-        let now = state.now
-        let integrity = ReportIntegrity(headHash: verification.headHash, eventCount: verification.eventCount, intact: verification.isIntact,
-                                        problem: verification.firstBroken.map { _ in verification.description }, warnings: verification.warnings,
-                                        checkedAt: now)
-        let report = RunReport(
-            run: ReportRun(id: record.id, title: record.title, playbookID: record.playbookID, playbookVersion: record.playbookVersion,
-                           playbookSHA256: record.playbookSHA256, mode: record.mode, createdAt: record.createdAt),
-            playbook: snapshot.run.playbook, events: events, integrity: integrity, generatedAt: now, exercise: evaluation)
+        for warning in built.warnings { state.logger.warning("report: \(warning)") }
+        let report = built.report
         let (bytes, type): ([UInt8], String) = switch format {
         case "md": (ReportMarkdown.bytes(report), "text/markdown; charset=utf-8")
         case "json": (ReportJSON.bytes(report), "application/json")
