@@ -92,19 +92,18 @@ enum Runs {
         let title = try body.string("title")
         var severity: Severity?
         if let text = try body.optionalString("severity") {
-            guard let s = Severity(rawValue: text.uppercased()) else {
+            guard let s = Severity(parsing: text) else {
                 throw APIError.badRequest("field 'severity': '\(text)' is not one of P1, P2, P3, P4", field: "severity")
             }
             severity = s
         }
         var disruption = DeclareRequest.Disruption.none
         if let text = try body.optionalString("disruption_started") {
-            if let span = TimeSpan(parsing: text) { disruption = .before(span) }
-            else if let instant = Instant(iso8601: text) { disruption = .at(instant) }
-            else {
+            guard let parsed = DeclareRequest.Disruption(parsing: text) else {
                 throw APIError.badRequest("field 'disruption_started': '\(text)' is neither a duration like 20m nor a UTC instant like 2026-03-06T17:20:00Z",
                                           field: "disruption_started")
             }
+            disruption = parsed
         }
         let restricted = try body.bool("restricted", default: false)
         let commander = try body.optionalString("commander")
@@ -137,17 +136,10 @@ enum Runs {
             throw APIError.badRequest("field 'playbook': '\(name)' is not a playbook id", field: "playbook")
         }
         let folder = state.configuration.playbooksFolder
-        for ext in ["yaml", "yml"] {
-            let candidate = "\(folder)/\(name).\(ext)"
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        switch PlaybookLoader.locate(id: name, in: folder) {
+        case .found(let path): return path
+        case .notFound(let known): throw APIError(404, "no playbook '\(name)' in \(folder)" + Suggestion.hint(for: name, in: known))
         }
-        var known: [String] = []
-        for loaded in PlaybookLoader.loadAll(paths: [folder]) {
-            guard let playbook = loaded.playbook else { continue }
-            if playbook.id.value == name { return loaded.path }
-            known.append(playbook.id.value)
-        }
-        throw APIError(404, "no playbook '\(name)' in \(folder)" + Suggestion.hint(for: name, in: known))
     }
 
     static func status(_ state: ServerState, _ user: UserRecord, _ runID: String) throws -> Response {
