@@ -152,6 +152,14 @@ public enum ActionCommand: Sendable, Hashable {
     case done(String, note: String?)
     case review(String, method: String, result: ReviewResult, reviewer: String, note: String?)
     case close(String, note: String?)
+
+    /// The action the command names, as typed (nil for `add`).
+    public var actionID: String? {
+        switch self {
+        case .add: nil
+        case .start(let id), .done(let id, _), .review(let id, _, _, _, _), .close(let id, _): id
+        }
+    }
 }
 
 /// The improvement log's rules, as a pure machine: `decide` answers a command with the change to journal (or a
@@ -171,10 +179,14 @@ public struct ImprovementLog: Sendable, Hashable {
     /// The id the next created action gets: `A-1`, `A-2`, ...
     public var nextID: String { "A-\(actions.count + 1)" }
 
+    /// The action id a person typed, as the log keeps it: `a-3`, `A-3` and `3` all mean `A-3`.
+    public static func normalizedActionID(_ id: String) -> String {
+        id.uppercased().hasPrefix("A-") ? "A-" + id.dropFirst(2) : "A-" + id
+    }
+
     public func decide(_ command: ActionCommand) -> Result<(actionID: String, change: ActionChange), Rejection> {
         func existing(_ id: String) -> Result<ImprovementAction, Rejection> {
-            let wanted = id.uppercased().hasPrefix("A-") ? "A-" + id.dropFirst(2) : "A-" + id
-            guard let action = action(wanted) else {
+            guard let action = action(Self.normalizedActionID(id)) else {
                 return .failure(Rejection("no improvement action '\(id)' (actions are A-1 to A-\(actions.count))"))
             }
             return .success(action)

@@ -119,6 +119,79 @@ public struct ImprovementRecords: Sendable {
     }
 }
 
+/// One change to the improvement log, journaled: what `muster actions add|start|done|review|close` and the server's
+/// `POST /api/actions…` both do.
+extension ImprovementRecords {
+    /// The action as the change left it, and the log and head with the change applied.
+    public struct Applied: Sendable {
+        public var action: ImprovementAction
+        public var log: ImprovementLog
+        public var head: Int
+    }
+
+    /// Decides `command` against `log` (whose last seq is `head`), encodes the change and appends it. When another
+    /// writer appended first (a sequence conflict) the log is read again and the command decided again, up to
+    /// `attempts` times in all.
+    public static func apply(_ command: ActionCommand, actor: String, at now: Instant, in journal: Journal,
+                             log: ImprovementLog, head: Int, attempts: Int = 10) throws(ImprovementApplyError) -> Applied {
+        var log = log
+        var head = head
+        for attempt in 0..<max(attempts, 1) {
+            if attempt > 0 {
+                do { (log, head) = try actionLog(journal) } catch { throw .load(error) }
+            }
+            switch log.decide(command) {
+            case .failure(let rejection):
+                let unknown = command.actionID.map { log.action(ImprovementLog.normalizedActionID($0)) == nil } ?? false
+                throw .rejected(rejection, unknownAction: unknown)
+            case .success(let (actionID, change)):
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                let payload: String
+                do { payload = String(decoding: try encoder.encode(change), as: UTF8.self) } catch {
+                    throw .unencodable(actionID: actionID, detail: "\(error)")
+                }
+                let record: ImprovementRecord
+                do {
+                    record = try journal.appendImprovement(
+                        expectedSequence: head, at: now, actor: actor, actionID: actionID, type: change.typeName, payload: payload)
+                } catch {
+                    if case .sequenceConflict = error { continue }  // someone else appended first: decide again
+                    throw .journal(error)
+                }
+                log.apply(ActionEvent(seq: record.seq, at: now, actor: actor, actionID: actionID, change: change))
+                return Applied(action: log.action(actionID)!, log: log, head: record.seq)
+            }
+        }
+        throw .busy
+    }
+}
+
+/// Why a change to the improvement log was not journaled.
+public enum ImprovementApplyError: Error, Sendable, CustomStringConvertible {
+    /// The log's rules refuse the command; `unknownAction` when it names an action the log does not have.
+    case rejected(Rejection, unknownAction: Bool)
+    /// Every attempt met a sequence conflict.
+    case busy
+    case load(ImprovementLoadError)
+    case journal(JournalError)
+    case unencodable(actionID: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .rejected(let rejection, _): rejection.reason
+        case .busy: "the improvement log is busy; try again"
+        case .load(let error): error.description
+        case .journal(let error): error.description
+        case .unencodable(let actionID, let detail): "the change to \(actionID) cannot be encoded: \(detail)"
+        }
+    }
+
+    public var diagnostics: [Diagnostic] {
+        if case .load(let error) = self { error.diagnostics } else { [] }
+    }
+}
+
 public enum ImprovementLoadError: Error, Sendable, CustomStringConvertible {
     case journal(JournalError)
     case unreadablePlaybook(runID: String, diagnostics: [Diagnostic])

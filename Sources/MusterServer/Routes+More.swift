@@ -233,53 +233,32 @@ enum Improvement {
         default: throw APIError.badRequest("field 'to': '\(to)' is not one of start, done, review, close", field: "to")
         }
         let hidden = try hiddenRunIDs(state, user)
-        if !hidden.isEmpty, let action = try load(state).0.action(idOf(command)), cites(action.draft.lessons, anyOf: hidden) {
+        if !hidden.isEmpty, let action = try load(state).0.action(ImprovementLog.normalizedActionID(id)), cites(action.draft.lessons, anyOf: hidden) {
             throw APIError(404, "no improvement action '\(id)'")
         }
         return try apply(state, user, command, status: .ok)
     }
 
+    /// `ImprovementRecords.apply` (as `muster actions` does), in HTTP terms.
     static func apply(_ state: ServerState, _ user: UserRecord, _ command: ActionCommand, status: HTTPResponse.Status) throws -> Response {
-        for _ in 0..<10 {
-            let (log, head) = try load(state)
-            switch log.decide(command) {
-            case .failure(let rejection):
-                if case .add = command {} else if log.action(idOf(command)) == nil { throw APIError(404, rejection.reason) }
-                throw APIError(409, rejection.reason)
-            case .success(let (actionID, change)):
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                let payload = String(decoding: try encoder.encode(change), as: UTF8.self)
-                guard try appendImprovement(state, head: head, actor: user.name, actionID: actionID, type: change.typeName, payload: payload) else {
-                    continue  // someone else appended first: decide again
-                }
-                let (after, _) = try load(state)
-                return API.json(object(after.action(actionID)!, today: Day(state.now)), status: status)
-            }
-        }
-        throw APIError(503, "the improvement log is busy; try again")
-    }
-
-    /// False on a sequence conflict.
-    static func appendImprovement(_ state: ServerState, head: Int, actor: String, actionID: String, type: String, payload: String) throws -> Bool {
-        let result = Result { () throws(JournalError) in
-            try state.journal.appendImprovement(expectedSequence: head, at: state.now, actor: actor, actionID: actionID, type: type, payload: payload)
+        let (log, head) = try load(state)
+        let result = Result { () throws(ImprovementApplyError) in
+            try ImprovementRecords.apply(command, actor: user.name, at: state.now, in: state.journal, log: log, head: head)
         }
         switch result {
-        case .success: return true
-        case .failure(let error):
-            if case .sequenceConflict = error { return false }
+        case .success(let applied):
+            return API.json(object(applied.action, today: Day(state.now)), status: status)
+        case .failure(.rejected(let rejection, let unknownAction)):
+            throw APIError(unknownAction ? 404 : 409, rejection.reason)
+        case .failure(.busy):
+            throw APIError(503, "the improvement log is busy; try again")
+        case .failure(.load(let error)):
+            throw APIError(500, error.description)
+        case .failure(.journal(let error)):
             throw error
+        case .failure(let error):
+            throw APIError(500, error.description)
         }
-    }
-
-    static func idOf(_ command: ActionCommand) -> String {
-        let raw: String
-        switch command {
-        case .add: return ""
-        case .start(let id), .done(let id, _), .review(let id, _, _, _, _), .close(let id, _): raw = id
-        }
-        return raw.uppercased().hasPrefix("A-") ? "A-" + raw.dropFirst(2) : "A-" + raw
     }
 }
 

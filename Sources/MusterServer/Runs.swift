@@ -85,19 +85,18 @@ enum Runs {
         let title = try body.string("title")
         var severity: Severity?
         if let text = try body.optionalString("severity") {
-            guard let s = Severity(rawValue: text.uppercased()) else {
+            guard let s = Severity(parsing: text) else {
                 throw APIError.badRequest("field 'severity': '\(text)' is not one of P1, P2, P3, P4", field: "severity")
             }
             severity = s
         }
         var disruption = DeclareRequest.Disruption.none
         if let text = try body.optionalString("disruption_started") {
-            if let span = TimeSpan(parsing: text) { disruption = .before(span) }
-            else if let instant = Instant(iso8601: text) { disruption = .at(instant) }
-            else {
+            guard let parsed = DeclareRequest.Disruption(parsing: text) else {
                 throw APIError.badRequest("field 'disruption_started': '\(text)' is neither a duration like 20m nor a UTC instant like 2026-03-06T17:20:00Z",
                                           field: "disruption_started")
             }
+            disruption = parsed
         }
         let restricted = try body.bool("restricted", default: false)
         let commander = try body.optionalString("commander")
@@ -130,17 +129,10 @@ enum Runs {
             throw APIError.badRequest("field 'playbook': '\(name)' is not a playbook id", field: "playbook")
         }
         let folder = state.configuration.playbooksFolder
-        for ext in ["yaml", "yml"] {
-            let candidate = "\(folder)/\(name).\(ext)"
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        switch PlaybookLoader.locate(id: name, in: folder) {
+        case .found(let path): return path
+        case .notFound(let known): throw APIError(404, "no playbook '\(name)' in \(folder)" + Suggestion.hint(for: name, in: known))
         }
-        var known: [String] = []
-        for loaded in PlaybookLoader.loadAll(paths: [folder]) {
-            guard let playbook = loaded.playbook else { continue }
-            if playbook.id.value == name { return loaded.path }
-            known.append(playbook.id.value)
-        }
-        throw APIError(404, "no playbook '\(name)' in \(folder)" + Suggestion.hint(for: name, in: known))
     }
 
     static func status(_ state: ServerState, _ user: UserRecord, _ runID: String) throws -> Response {
@@ -206,26 +198,11 @@ enum Runs {
             throw APIError.badRequest("query parameter 'format': '\(format)' is not one of html, md, json", field: "format")
         }
         let journal = state.journal
-        let record = snapshot.record
-        let verification = try journal.verify(runID: runID)
-        var events = try journal.storedEvents(runID: runID).map { ReportEvent(seq: $0.seq, event: $0.event, scenarioTime: $0.scenarioTime) }
-        var evaluation: ExerciseEvaluation?
-        if record.mode == .exercise, events.contains(where: { $0.scenarioTime != nil }) {
-            for i in events.indices {
-                guard let scenario = events[i].scenarioTime else { continue }
-                events[i].wallTime = events[i].event.at
-                events[i].event.at = scenario
-            }
-            evaluation = try? ExerciseReplay.load(record, from: journal).exercise.evaluation()
+        let built = try RunReportBuilder.build(journal, snapshot.record, playbook: snapshot.run.playbook, now: state.now) {
+            try ExerciseReplay.load($0, from: journal).exercise.evaluation()
         }
-        let now = state.now
-        let integrity = ReportIntegrity(headHash: verification.headHash, eventCount: verification.eventCount, intact: verification.isIntact,
-                                        problem: verification.firstBroken.map { _ in verification.description }, warnings: verification.warnings,
-                                        checkedAt: now)
-        let report = RunReport(
-            run: ReportRun(id: record.id, title: record.title, playbookID: record.playbookID, playbookVersion: record.playbookVersion,
-                           playbookSHA256: record.playbookSHA256, mode: record.mode, createdAt: record.createdAt),
-            playbook: snapshot.run.playbook, events: events, integrity: integrity, generatedAt: now, exercise: evaluation)
+        for warning in built.warnings { state.logger.warning("report: \(warning)") }
+        let report = built.report
         let (bytes, type): ([UInt8], String) = switch format {
         case "md": (ReportMarkdown.bytes(report), "text/markdown; charset=utf-8")
         case "json": (ReportJSON.bytes(report), "application/json")

@@ -62,6 +62,25 @@ public enum PlaybookLoader {
 
     /// Loads files and folders in the order given; a folder contributes its `*.yaml` and `*.yml` files
     /// (not its subfolders, not hidden files), sorted by name. A path that does not exist is reported by `load`.
+    /// Where the playbook `id` lives in `folder`: the file `ID.yaml` (or `ID.yml`), else the first file (in name
+    /// order) whose playbook declares that id. When none does, the ids the folder's valid playbooks declare.
+    /// `muster incident declare` (folder `playbooks`) and the server's `POST /api/runs` (its playbooks folder).
+    public static func locate(id: String, in folder: String) -> PlaybookLookup {
+        for ext in ["yaml", "yml"] {
+            let candidate = "\(folder)/\(id).\(ext)"
+            if FileManager.default.fileExists(atPath: candidate) { return .found(path: candidate) }
+        }
+        var known: [String] = []
+        if FileManager.default.fileExists(atPath: folder) {
+            for loaded in loadAll(paths: [folder]) {
+                guard let playbook = loaded.playbook else { continue }
+                if playbook.id.value == id { return .found(path: loaded.path) }
+                known.append(playbook.id.value)
+            }
+        }
+        return .notFound(known: known)
+    }
+
     public static func loadAll(paths: [String]) -> [LoadedPlaybook] {
         var loaded: [LoadedPlaybook] = []
         for path in paths {
@@ -147,4 +166,11 @@ public enum PlaybookLoader {
         }
         return ns.localizedDescription
     }
+}
+
+/// What `PlaybookLoader.locate(id:in:)` found.
+public enum PlaybookLookup: Sendable, Hashable {
+    case found(path: String)
+    /// No such playbook; the ids the folder does declare (for "did you mean").
+    case notFound(known: [String])
 }

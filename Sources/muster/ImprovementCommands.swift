@@ -12,16 +12,13 @@ struct ImprovementState {
     var lessons: [LessonEntry]
     var log: ImprovementLog
     var logHead: Int
-    var runs: [RunRecord]
-    var reports: [String: RunReport]
     var now: Instant
     var today: Day { Day(now) }
 
     /// The shared loader (`ImprovementRecords`, also behind the server's `/api/actions…` and `/api/programme`).
-    static func load(_ journal: Journal, withReports: Bool = false) throws -> ImprovementState {
-        let records = try loadRecords(journal, withReports: withReports)
-        return ImprovementState(journal: journal, lessons: records.lessons, log: records.log, logHead: records.logHead,
-                                runs: records.runs, reports: records.reports, now: records.now)
+    static func load(_ journal: Journal) throws -> ImprovementState {
+        let records = try loadRecords(journal, withReports: false)
+        return ImprovementState(journal: journal, lessons: records.lessons, log: records.log, logHead: records.logHead, now: records.now)
     }
 
     static func loadRecords(_ journal: Journal, withReports: Bool) throws -> ImprovementRecords {
@@ -39,24 +36,16 @@ struct ImprovementState {
         return JournalAccess.now()
     }
 
-    /// Decides, journals and prints one change.
+    /// Decides and journals one change (`ImprovementRecords.apply`, as the server's `/api/actions…` do).
     mutating func execute(_ command: ActionCommand, actor: String) throws -> ImprovementAction {
-        switch log.decide(command) {
-        case .failure(let rejection):
-            throw Console.fail(rejection.reason)
-        case .success(let (actionID, change)):
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let payload = String(decoding: try encoder.encode(change), as: UTF8.self)
-            do {
-                let record = try journal.appendImprovement(
-                    expectedSequence: logHead, at: now, actor: actor, actionID: actionID, type: change.typeName, payload: payload)
-                log.apply(ActionEvent(seq: record.seq, at: now, actor: actor, actionID: actionID, change: change))
-                logHead = record.seq
-            } catch {
-                throw Console.fail(error.description)
-            }
-            return log.action(actionID)!
+        do {
+            let applied = try ImprovementRecords.apply(command, actor: actor, at: now, in: journal, log: log, head: logHead)
+            log = applied.log
+            logHead = applied.head
+            return applied.action
+        } catch {
+            for d in error.diagnostics { Console.err(d.description + "\n") }
+            throw Console.fail(error.description)
         }
     }
 

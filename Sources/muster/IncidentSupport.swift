@@ -117,14 +117,13 @@ enum IncidentCLI {
     /// `20m` (that long before now) or an ISO-8601 instant.
     static func disruption(_ text: String?) throws -> DeclareRequest.Disruption {
         guard let text else { return .none }
-        if let span = TimeSpan(parsing: text) { return .before(span) }
-        if let instant = Instant(iso8601: text) { return .at(instant) }
+        if let disruption = DeclareRequest.Disruption(parsing: text) { return disruption }
         throw fail("--disruption-started '\(text)' is neither a duration like 20m or 1h30m nor a UTC instant like 2026-03-06T17:20:00Z")
     }
 
     static func severity(_ text: String?) throws -> Severity? {
         guard let text else { return nil }
-        if let severity = Severity(rawValue: text.uppercased()) { return severity }
+        if let severity = Severity(parsing: text) { return severity }
         throw fail("--severity '\(text)' is not one of P1, P2, P3, P4")
     }
 
@@ -133,19 +132,11 @@ enum IncidentCLI {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory), !isDirectory.boolValue { return name }
         let folder = "playbooks"
-        for ext in ["yaml", "yml"] {
-            let candidate = "\(folder)/\(name).\(ext)"
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        switch PlaybookLoader.locate(id: name, in: folder) {
+        case .found(let path): return path
+        case .notFound(let known):
+            throw fail(RuntimeError.playbookNotFound(name, searched: "\(FileManager.default.currentDirectoryPath)/\(folder)", known: known))
         }
-        var known: [String] = []
-        if FileManager.default.fileExists(atPath: folder) {
-            for loaded in PlaybookLoader.loadAll(paths: [folder]) {
-                guard let playbook = loaded.playbook else { continue }
-                if playbook.id.value == name { return loaded.path }
-                known.append(playbook.id.value)
-            }
-        }
-        throw fail(RuntimeError.playbookNotFound(name, searched: "\(FileManager.default.currentDirectoryPath)/\(folder)", known: known))
     }
 }
 

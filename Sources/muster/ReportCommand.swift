@@ -4,6 +4,7 @@ import MusterCore
 import MusterExercise
 import MusterJournal
 import MusterReports
+import MusterRuntime
 import MusterYAML
 
 /// Opening the journal and reading one run's timeline, for the reporting commands.
@@ -39,51 +40,19 @@ enum JournalAccess {
         Instant(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
     }
 
-    /// Builds the report model of a run: pinned playbook, events, and a verification made now.
+    /// Builds the report model of a run: pinned playbook, events, and a verification made now (`RunReportBuilder`);
+    /// what it leaves out is said on standard error.
     static func report(_ journal: Journal, _ run: RunRecord, now: Instant) throws -> RunReport {
+        let playbook = try playbook(of: run)
         do {
-            let verification = try journal.verify(runID: run.id)
-            var events = try reportEvents(journal, run, intact: verification.isIntact)
-            // Exercises are reported on the scenario clock, as the exercise evaluation counts.
-            var evaluation: ExerciseEvaluation?
-            if run.mode == .exercise, events.contains(where: { $0.scenarioTime != nil }) {
-                for i in events.indices {
-                    guard let scenario = events[i].scenarioTime else { continue }
-                    events[i].wallTime = events[i].event.at
-                    events[i].event.at = scenario
-                }
+            let built = try RunReportBuilder.build(journal, run, playbook: playbook, now: now) {
+                try ExerciseReplay.load($0, from: journal).exercise.evaluation()
             }
-            if run.mode == .exercise, events.contains(where: { if case .exerciseStarted = $0.event.body { true } else { false } }) {
-                do {
-                    evaluation = try ExerciseReplay.load(run, from: journal).exercise.evaluation()
-                } catch {
-                    Console.err("warning: run \(run.id): the exercise cannot be evaluated (\(error)); the report leaves the evaluation out\n")
-                }
-            }
-            let integrity = ReportIntegrity(
-                headHash: verification.headHash, eventCount: verification.eventCount, intact: verification.isIntact,
-                problem: verification.firstBroken.map { _ in verification.description }, warnings: verification.warnings,
-                checkedAt: now)
-            return RunReport(
-                run: ReportRun(id: run.id, title: run.title, playbookID: run.playbookID, playbookVersion: run.playbookVersion,
-                               playbookSHA256: run.playbookSHA256, mode: run.mode, createdAt: run.createdAt),
-                playbook: try playbook(of: run), events: events, integrity: integrity, generatedAt: now, exercise: evaluation)
-        } catch let error as JournalError {
+            for warning in built.warnings { Console.err("warning: \(warning)\n") }
+            return built.report
+        } catch {
             throw Console.fail(error.description)
         }
-    }
-
-    /// The run's events with seqs. A run whose chain is intact has seqs 1...n, so the lean reader (no payload
-    /// text or hashes kept) serves, with scenario times read alongside; a broken chain (gaps) reads full rows.
-    static func reportEvents(_ journal: Journal, _ run: RunRecord, intact: Bool) throws(JournalError) -> [ReportEvent] {
-        if intact {
-            let events = try journal.events(runID: run.id)
-            let scenario = run.mode == .exercise ? try journal.scenarioTimes(runID: run.id) : []
-            return events.indices.map { i in
-                ReportEvent(seq: i + 1, event: events[i], scenarioTime: scenario.indices.contains(i) ? scenario[i] : nil)
-            }
-        }
-        return try journal.storedEvents(runID: run.id).map { ReportEvent(seq: $0.seq, event: $0.event, scenarioTime: $0.scenarioTime) }
     }
 
     /// Writes to `-o FILE`, or standard output.

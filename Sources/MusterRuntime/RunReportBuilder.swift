@@ -1,0 +1,60 @@
+import MusterCore
+import MusterJournal
+import MusterReports
+
+/// The report model of one run, as `muster report` and `GET /api/runs/{id}/report` build it: the chain verified
+/// now, the events (exercises on the scenario clock), the exercise evaluation and the integrity block.
+public enum RunReportBuilder {
+    /// A built report, and what could not go into it (the CLI prints these on standard error).
+    public struct Built: Sendable {
+        public var report: RunReport
+        public var warnings: [String]
+    }
+
+    /// `evaluate` loads an exercise run's evaluation (`MusterExercise` replays it); it is asked only for an
+    /// exercise run with an exercise record, and a failure leaves the evaluation out with a warning.
+    public static func build(_ journal: Journal, _ run: RunRecord, playbook: Playbook, now: Instant,
+                             evaluate: (RunRecord) throws -> ExerciseEvaluation) throws(JournalError) -> Built {
+        let verification = try journal.verify(runID: run.id)
+        var events = try events(journal, run, intact: verification.isIntact)
+        var warnings: [String] = []
+        // Exercises are reported on the scenario clock, as the exercise evaluation counts.
+        var evaluation: ExerciseEvaluation?
+        if run.mode == .exercise, events.contains(where: { $0.scenarioTime != nil }) {
+            for i in events.indices {
+                guard let scenario = events[i].scenarioTime else { continue }
+                events[i].wallTime = events[i].event.at
+                events[i].event.at = scenario
+            }
+        }
+        if run.mode == .exercise, events.contains(where: { if case .exerciseStarted = $0.event.body { true } else { false } }) {
+            do {
+                evaluation = try evaluate(run)
+            } catch {
+                warnings.append("run \(run.id): the exercise cannot be evaluated (\(error)); the report leaves the evaluation out")
+            }
+        }
+        let integrity = ReportIntegrity(
+            headHash: verification.headHash, eventCount: verification.eventCount, intact: verification.isIntact,
+            problem: verification.firstBroken.map { _ in verification.description }, warnings: verification.warnings,
+            checkedAt: now)
+        let report = RunReport(
+            run: ReportRun(id: run.id, title: run.title, playbookID: run.playbookID, playbookVersion: run.playbookVersion,
+                           playbookSHA256: run.playbookSHA256, mode: run.mode, createdAt: run.createdAt),
+            playbook: playbook, events: events, integrity: integrity, generatedAt: now, exercise: evaluation)
+        return Built(report: report, warnings: warnings)
+    }
+
+    /// The run's events with seqs. A run whose chain is intact has seqs 1...n, so the lean reader (no payload
+    /// text or hashes kept) serves, with scenario times read alongside; a broken chain (gaps) reads full rows.
+    public static func events(_ journal: Journal, _ run: RunRecord, intact: Bool) throws(JournalError) -> [ReportEvent] {
+        if intact {
+            let events = try journal.events(runID: run.id)
+            let scenario = run.mode == .exercise ? try journal.scenarioTimes(runID: run.id) : []
+            return events.indices.map { i in
+                ReportEvent(seq: i + 1, event: events[i], scenarioTime: scenario.indices.contains(i) ? scenario[i] : nil)
+            }
+        }
+        return try journal.storedEvents(runID: run.id).map { ReportEvent(seq: $0.seq, event: $0.event, scenarioTime: $0.scenarioTime) }
+    }
+}
