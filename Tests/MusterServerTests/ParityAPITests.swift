@@ -88,7 +88,7 @@ struct ParityAPITests {
                 #expect(status == 200)
                 let cli = try muster(["incident", "timeline", id, "--format", format], home: f.folder)
                 #expect(cli.status == 0, "\(cli.stderr)")
-                #expect(Data(body.utf8) == cli.output, "format \(format) differs from the CLI's")
+                #expect(Data(body.utf8) == cli.stdoutData, "format \(format) differs from the CLI's")
                 #expect(type.hasPrefix(["text": "text/plain", "json": "application/json", "csv": "text/csv"][format]!))
             }
             let (_, _, plain) = try await client.document(f, "Olga", "/api/runs/\(id)/timeline")
@@ -168,7 +168,7 @@ struct ParityAPITests {
 
             let (_, _, scenario) = try await client.document(f, "Lee", "/api/runs/\(run)/timeline?format=scenario")
             let cliTimeline = try muster(["exercise", "timeline", run], home: f.folder)
-            #expect(cliTimeline.status == 0 && Data(scenario.utf8) == cliTimeline.output)
+            #expect(cliTimeline.status == 0 && Data(scenario.utf8) == cliTimeline.stdoutData)
         }
     }
 
@@ -199,7 +199,7 @@ struct ParityAPITests {
                 #expect(status == 200)
                 let cli = try muster(["actions", "report", "--format", format], home: f.folder)
                 #expect(cli.status == 0, "\(cli.stderr)")
-                #expect(Data(body.utf8) == cli.output, "format \(format) differs from the CLI's")
+                #expect(Data(body.utf8) == cli.stdoutData, "format \(format) differs from the CLI's")
                 #expect(body.contains("Print the contact list"))
             }
             #expect(try await client.call(f, "Olga", .get, "/api/actions/report?format=pdf").json["field"] as? String == "format")
@@ -220,7 +220,7 @@ struct ParityAPITests {
                 #expect(status == 200)
                 let cli = try muster(["programme", "--format", format, "--playbooks", folder], home: f.folder, now: now)
                 #expect(cli.status == 0, "\(cli.stderr)")
-                #expect(Data(body.utf8) == cli.output, "format \(format) differs from the CLI's")
+                #expect(Data(body.utf8) == cli.stdoutData, "format \(format) differs from the CLI's")
             }
             let (_, _, dana) = try await client.document(f, "Dana", "/api/programme")
             #expect(dana.contains(hidden))
@@ -312,32 +312,15 @@ extension TestClientProtocol {
     }
 }
 
-struct ProgramResult {
-    var status: Int32
-    /// The exact bytes (a `String` read from a file drops a leading byte order mark, which the CSV plan has).
-    var output: Data
-    var stderr: String
-    var stdout: String { String(decoding: output, as: UTF8.self) }
-}
-
-/// The real `muster` binary (built beside the test bundle) on the fixture's journal.
-func muster(_ arguments: [String], home: String, now: String? = nil) throws -> ProgramResult {
+/// The real `muster` binary (built beside the test bundle) on the fixture's journal, bounded by a 60 s wait.
+func muster(_ arguments: [String], home: String, now: String? = nil) throws -> ProgramOutput {
     var environment = ProcessInfo.processInfo.environment
     environment["MUSTER_HOME"] = home
     environment["MUSTER_NOW"] = now
-    return try runProgram(try MusterBinary.checked(), arguments, environment: environment)
+    return try SpawnedProcess.run(try MusterBinary.checked(), arguments, environment: environment, timeout: 60)
 }
 
-/// `sqlite3 DB SQL` on the fixture's journal (the tool comes from `.ci/run`).
-func sqlite(_ fixture: ServerFixture, _ sql: String) throws -> ProgramResult {
-    guard let tool = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/bin/sqlite3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw Failure("sqlite3 is not installed: apt-get install -y sqlite3")
-    }
-    return try runProgram(URL(fileURLWithPath: tool), [fixture.folder + "/muster.db", sql], environment: ProcessInfo.processInfo.environment)
-}
-
-/// Output through files, so a large output never blocks on a full pipe; bounded by a 60 s wait.
-func runProgram(_ program: URL, _ arguments: [String], environment: [String: String]) throws -> ProgramResult {
-    let output = try SpawnedProcess.run(program, arguments, environment: environment, timeout: 60)
-    return ProgramResult(status: output.status, output: output.stdoutData, stderr: output.stderr)
+/// `sqlite3 DB SQL` on the fixture's journal.
+func sqlite(_ fixture: ServerFixture, _ sql: String) throws -> ProgramOutput {
+    try SQLite3.run(fixture.folder + "/muster.db", sql)
 }
