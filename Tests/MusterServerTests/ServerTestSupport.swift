@@ -23,14 +23,18 @@ final class ServerFixture: @unchecked Sendable {
 
     /// `playbooks`: a folder for `POST /api/runs` other than the repository's `playbooks/`.
     /// `clock`: a fixed clock, for answers that print the time (compared with the CLI's under `MUSTER_NOW`).
-    init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil, clock: (any MusterRuntime.Clock)? = nil) throws {
+    /// `pumpInterval`: how often the timer pump brings runs up to the clock (the server's default otherwise).
+    init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil, clock: (any MusterRuntime.Clock)? = nil,
+         pumpInterval: Duration? = nil) throws {
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let journal = try Journal.open(home: folder, durability: .normal)
         let runtime = clock.map { IncidentRuntime(journal: journal, clock: $0) } ?? IncidentRuntime(journal: journal)
-        state = ServerState(runtime: runtime, configuration: ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
-            streamPollInterval: poll, failedLoginLimit: failedLoginLimit))
+            streamPollInterval: poll, failedLoginLimit: failedLoginLimit)
+        if let pumpInterval { configuration.pumpInterval = pumpInterval }
+        state = ServerState(runtime: runtime, configuration: configuration)
         for (name, admin) in [("Dana", true), ("Lee", false), ("Sam", false), ("Olga", false)] {
             let token = Tokens.make()
             try runtime.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: runtime.clock.now)
