@@ -66,13 +66,11 @@ struct BoardAPITests {
         try await app.test(.live) { client async throws in
             let id = try await client.declareRun(f)
             var list: [[String: Any]] = []
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline {
+            try await waitUntil {
                 let r = try await client.call(f, "Olga", .get, "/api/runs/\(id)/notifications")
                 #expect(r.status == 200)
                 list = r.json["notifications"] as? [[String: Any]] ?? []
-                if !list.isEmpty, list.allSatisfy({ $0["status"] as? String == "dead-lettered" }) { break }
-                try await _Concurrency.Task.sleep(for: .milliseconds(50))
+                return !list.isEmpty && list.allSatisfy { $0["status"] as? String == "dead-lettered" }
             }
             #expect(!list.isEmpty)
             let first = try #require(list.first)
@@ -153,13 +151,11 @@ struct BoardAPITests {
             clock.advance(by: .minutes(1))  // 30 scenario minutes at speed 30: the contingency I2 (18:05) falls due
             var seen: [String] = []
             var scenarioNow = ""
-            let deadline = Date().addingTimeInterval(5)
-            while Date() < deadline {
+            try await waitUntil(within: 5) {
                 let view = try await client.call(f, "Lee", .get, "/api/runs/\(id)/exercise").json
                 seen = (view["injects"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
                 scenarioNow = (view["clock"] as? [String: Any])?["scenario_now"] as? String ?? ""
-                if seen.count >= 2 { break }
-                try await _Concurrency.Task.sleep(for: .milliseconds(50))
+                return seen.count >= 2
             }
             #expect(seen == ["I1", "I2"])
             #expect(scenarioNow == "2026-11-27T18:10:00.000Z")

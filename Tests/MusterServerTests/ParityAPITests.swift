@@ -233,32 +233,18 @@ struct ParityAPITests {
 
     // MARK: Retrying a notification
 
-    static let hookPlaybook = OutboxDeliveryTests.playbook
-
     @Test("a dead-lettered notification: the commander retries it, a requeued event is journaled, the worker delivers it; secrets stay redacted")
     func retryDeadLettered() async throws {
-        let playbooks = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-playbooks-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: playbooks, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: playbooks) }
-        try Self.hookPlaybook.write(toFile: playbooks + "/hook-test.yaml", atomically: true, encoding: .utf8)
         let secret = "s3cr3t-key-7781"
         // The receiver refuses the first post (400, permanent: dead-lettered at once) echoing the secret, then accepts.
-        let receiver = try await HTTPTestReceiver(routes: ["/hook": ["statuses": [400, 200], "body": "bad key s3cr3t-key-7781"]])
-        defer { receiver.stop() }
-        let f = try ServerFixture(playbooks: playbooks)
         // A long idle check: delivery after the retry comes from the route's ring, not from polling.
-        let hook = OutboxWorkerHook(environment: ["HOOK_URL": "http://127.0.0.1:\(receiver.port)/hook?key=\(secret)"], idleCheck: .seconds(30))
-        let app = buildApplication(state: f.state, extraServices: hook.services(for: f.state))
-        try await app.test(.live) { client async throws in
-            let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "hook-test", "title": "Portal down"])
-            let id = try #require(declared.json["id"] as? String)
-            #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "event", "name": "confirmed"]).status == 200)
-            _ = try await receiver.waitForRequests(1, within: 10)
+        try await HookedRun.run(routes: ["/hook": ["statuses": [400, 200], "body": "bad key s3cr3t-key-7781"]], query: "?key=\(secret)",
+                                idleCheck: .seconds(30)) { run in
+            let (f, client, id, receiver) = (run.fixture, run.client, run.id, run.receiver)
             var dead: [[String: Any]] = []
-            let deadline = Date().addingTimeInterval(10)
-            while dead.isEmpty, Date() < deadline {
+            try await waitUntil {
                 dead = (try await client.call(f, "Olga", .get, "/api/runs/\(id)/notifications?dead=true")).json["notifications"] as? [[String: Any]] ?? []
-                if dead.isEmpty { try await _Concurrency.Task.sleep(for: .milliseconds(50)) }
+                return !dead.isEmpty
             }
             let n = try #require(dead.first)
             #expect(n["retryable"] as? Bool == true && n["status"] as? String == "dead-lettered", "\(n)")
@@ -284,13 +270,7 @@ struct ParityAPITests {
 
             let hits = try await receiver.waitForRequests(2, within: 10)
             #expect(hits.count == 2)
-            var sent = false
-            let until = Date().addingTimeInterval(10)
-            while !sent, Date() < until {
-                sent = try f.state.journal.outbox(runID: id).map(\.status) == [.sent]
-                if !sent { try await _Concurrency.Task.sleep(for: .milliseconds(50)) }
-            }
-            #expect(sent)
+            #expect(try await waitUntil { try f.state.journal.outbox(runID: id).map(\.status) == [.sent] })
             let events = try f.state.journal.events(runID: id).map(\.body.typeName)
             #expect(events.contains("notification-requeued") && events.contains("notification-sent"))
             let list = try await client.call(f, "Olga", .get, "/api/runs/\(id)/notifications")
