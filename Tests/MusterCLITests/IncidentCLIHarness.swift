@@ -73,12 +73,8 @@ struct IncidentCLIHarness {
 
     /// `sqlite3 DB SQL`; the tool must be installed (`apt-get install -y sqlite3`): missing fails the test.
     func sqlite(_ sql: String) throws -> Result {
-        let tool = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let tool else {
-            Issue.record("sqlite3 is not installed: apt-get install -y sqlite3")
-            throw CLIHarnessError("sqlite3 missing")
-        }
-        return try Self.execute(tool, [database, sql], env: baseEnvironment, timeout: 30)
+        let output = try SQLite3.run(database, sql)
+        return Result(status: output.status, stdout: output.stdout, stderr: output.stderr)
     }
 }
 

@@ -13,17 +13,16 @@ struct ServeProcessTests {
     /// A started server: its process, port, and the tokens of Dana (admin, incident commander) and Lee.
     struct Served {
         let cli: IncidentCLIHarness
-        let server: Spawned
-        let port: Int
+        let serve: ServeProcess
         let tokens: [String: String]
         let runID: String
 
+        var server: Spawned { serve.server }
+        var port: Int { serve.port }
+
         /// Stops the server if a test left it running (bounded), then removes the folder.
         func cleanUp() {
-            if server.process.isRunning {
-                server.kill(SIGKILL)
-                _ = server.wait(timeout: 10)
-            }
+            serve.kill()
             cli.remove()
         }
     }
@@ -65,29 +64,12 @@ struct ServeProcessTests {
         let declared = try cli.run(["incident", "declare", playbook, "--title", "Served"], user: "Dana")
         #expect(declared.status == 0, "\(declared.stderr)")
         let runID = try #require(declared.lines.first)
-        let server = try cli.spawn(try cli.muster(), ["serve", "--port", "0", "--playbooks", IncidentCLIHarness.root + "/playbooks"],
-                                   env: cli.baseEnvironment, name: "serve")
-        let listening = server.waitForOutput(timeout: 30) { $0.contains("muster: serving") }
-        let port = server.stdout.split(separator: "\n").first { $0.contains("muster: serving") }
-            .flatMap { $0.split(separator: ":").last }.flatMap { Int($0.filter(\.isNumber)) }
-        guard listening, let port else {
-            let served = Served(cli: cli, server: server, port: 0, tokens: tokens, runID: runID)
-            served.cleanUp()
-            throw CLIHarnessError("muster serve did not print its address within 30 s: \(server.stdout) \(server.stderr)")
+        let serve: ServeProcess
+        do { serve = try ServeProcess.start(cli, name: "serve") } catch {
+            cli.remove()
+            throw error
         }
-        return Served(cli: cli, server: server, port: port, tokens: tokens, runID: runID)
-    }
-
-    /// The server exits 0 within 15 s of SIGTERM (else it is killed, so no test leaves it running).
-    func expectExit(_ s: Served) throws {
-        guard s.server.wait(timeout: 15) else {
-            s.server.kill(SIGKILL)
-            _ = s.server.wait(timeout: 10)
-            Issue.record("the server did not exit within 15 s of SIGTERM")
-            throw CLIHarnessError("muster serve ignored SIGTERM")
-        }
-        #expect(s.server.process.terminationReason == .exit && s.server.process.terminationStatus == 0,
-                "exit \(s.server.process.terminationStatus): \(s.server.stderr)")
+        return Served(cli: cli, serve: serve, tokens: tokens, runID: runID)
     }
 
     /// Notes in the journal (sqlite3 on the file): text -> how many times.
@@ -131,7 +113,7 @@ struct ServeProcessTests {
         #expect(slowAnswer.status == 200, "\(slowAnswer.body)")
         #expect(slowAnswer.body.contains("slow-one"))
 
-        try expectExit(s)
+        try s.serve.expectExit()
         for sender in senders { #expect(sender.join(seconds: 10), "a sender did not finish") }
         #expect(stream.join(seconds: 10), "the stream did not end")
         #expect(stream.endedCleanly, "the stream was cut instead of ending with its last chunk")
@@ -168,7 +150,7 @@ struct ServeProcessTests {
             #expect(stream.waitFor(seconds: 2) { $0.count >= i }, "note \(i) did not arrive within 2 s")
         }
         s.server.kill(SIGTERM)
-        try expectExit(s)
+        try s.serve.expectExit()
         #expect(stream.join(seconds: 10))
 
         let events = stream.events
@@ -182,107 +164,6 @@ struct ServeProcessTests {
 }
 
 // MARK: - Clients
-
-/// One blocking HTTP/1.1 connection to 127.0.0.1 (reads time out after 5 s).
-final class RawHTTP: @unchecked Sendable {
-    let fd: Int32
-    private var buffer: [UInt8] = []
-    /// The peer closed (or reset) the connection; a read timeout leaves this false.
-    private(set) var closed = false
-
-    struct Response {
-        var status: Int
-        var body: String
-    }
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw CLIHarnessError("socket() failed") }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(fd)
-            throw CLIHarnessError("cannot connect to 127.0.0.1:\(port)")
-        }
-    }
-
-    deinit { close(fd) }
-
-    func send(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw CLIHarnessError("send failed (errno \(errno))") }
-            sent += n
-        }
-    }
-
-    /// More bytes into the buffer; false at the end of the connection or on a timeout.
-    func fill() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else {
-            if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { closed = true }
-            return false
-        }
-        buffer += chunk[0..<n]
-        return true
-    }
-
-    /// The bytes up to (without) `delimiter`, consumed with it.
-    func read(until delimiter: [UInt8]) throws -> [UInt8] {
-        while true {
-            if let i = find(delimiter) {
-                let out = Array(buffer[0..<i])
-                buffer.removeFirst(i + delimiter.count)
-                return out
-            }
-            guard fill() else { throw CLIHarnessError(closed ? "connection ended" : "read timed out") }
-        }
-    }
-
-    func read(count: Int) throws -> [UInt8] {
-        while buffer.count < count { guard fill() else { throw CLIHarnessError("connection ended") } }
-        let out = Array(buffer[0..<count])
-        buffer.removeFirst(count)
-        return out
-    }
-
-    private func find(_ needle: [UInt8]) -> Int? {
-        guard buffer.count >= needle.count else { return nil }
-        for i in 0...(buffer.count - needle.count) where buffer[i] == needle[0] && Array(buffer[i..<(i + needle.count)]) == needle { return i }
-        return nil
-    }
-
-    /// Status line and headers (lower-cased names).
-    func readHead() throws -> (status: Int, headers: [String: String]) {
-        let lines = String(decoding: try read(until: [13, 10, 13, 10]), as: UTF8.self).components(separatedBy: "\r\n")
-        guard let status = lines.first?.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
-            throw CLIHarnessError("no status line: \(lines.first ?? "")")
-        }
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        return (status, headers)
-    }
-
-    /// A whole response with a Content-Length body.
-    func readResponse() throws -> Response {
-        let (status, headers) = try readHead()
-        let length = Int(headers["content-length"] ?? "0") ?? 0
-        return Response(status: status, body: String(decoding: try read(count: length), as: UTF8.self))
-    }
-}
 
 /// Sends notes one after another on one keep-alive connection (on its own thread) until `limit` or the
 /// connection ends; remembers the text of every 2xx answer's note.

@@ -66,13 +66,11 @@ struct BoardAPITests {
         try await app.test(.live) { client async throws in
             let id = try await client.declareRun(f)
             var list: [[String: Any]] = []
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline {
+            try await waitUntil {
                 let r = try await client.call(f, "Olga", .get, "/api/runs/\(id)/notifications")
                 #expect(r.status == 200)
                 list = r.json["notifications"] as? [[String: Any]] ?? []
-                if !list.isEmpty, list.allSatisfy({ $0["status"] as? String == "dead-lettered" }) { break }
-                try await _Concurrency.Task.sleep(for: .milliseconds(50))
+                return !list.isEmpty && list.allSatisfy { $0["status"] as? String == "dead-lettered" }
             }
             #expect(!list.isEmpty)
             let first = try #require(list.first)
@@ -145,42 +143,23 @@ struct BoardAPITests {
 
     @Test("the timer pump brings a driven exercise up to its scenario clock: injects reach the players while nobody acts")
     func pumpAdvancesExercises() async throws {
-        let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-board-pump-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
         let clock = ManualClock(Instant(iso8601: "2026-11-29T10:00:00Z")!)
-        let runtime = IncidentRuntime(journal: try Journal.open(home: folder, durability: .normal), clock: clock)
-        let state = ServerState(runtime: runtime, configuration: ServerConfiguration(
-            playbooksFolder: repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises", pumpInterval: .milliseconds(50)))
-        var tokens: [String: String] = [:]
-        for name in ["Olga", "Lee"] {
-            tokens[name] = Tokens.make()
-            try runtime.journal.addUser(name: name, tokenSHA256: Tokens.sha256(tokens[name]!), admin: false, at: clock.now)
-        }
-        let byName = tokens
-        @Sendable func headers(_ name: String) -> HTTPFields { [.authorization: "Bearer \(byName[name]!)", .contentType: "application/json"] }
-        try await buildApplication(state: state).test(.live) { client async throws in
-            let body = ByteBuffer(string: #"{"exercise": "ransomware-tabletop-2026q4", "speed": "30"}"#)
-            let run = try await client.execute(uri: "/api/exercises", method: .post, headers: headers("Olga"), body: body) { response in
-                ((try? JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8))) as? [String: Any])?["id"] as? String
-            }
-            let id = try #require(run)
+        let f = try ServerFixture(clock: clock, pumpInterval: .milliseconds(50))
+        try await f.app.test(.live) { client async throws in
+            let started = try await client.call(f, "Olga", .post, "/api/exercises", ["exercise": "ransomware-tabletop-2026q4", "speed": "30"])
+            let id = try #require(started.json["id"] as? String, "\(started.text)")
             clock.advance(by: .minutes(1))  // 30 scenario minutes at speed 30: the contingency I2 (18:05) falls due
             var seen: [String] = []
             var scenarioNow = ""
-            let deadline = Date().addingTimeInterval(5)
-            while Date() < deadline {
-                let view = try await client.execute(uri: "/api/runs/\(id)/exercise", method: .get, headers: headers("Lee")) { response in
-                    (try? JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8))) as? [String: Any] ?? [:]
-                }
+            try await waitUntil(within: 5) {
+                let view = try await client.call(f, "Lee", .get, "/api/runs/\(id)/exercise").json
                 seen = (view["injects"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
                 scenarioNow = (view["clock"] as? [String: Any])?["scenario_now"] as? String ?? ""
-                if seen.count >= 2 { break }
-                try await _Concurrency.Task.sleep(for: .milliseconds(50))
+                return seen.count >= 2
             }
             #expect(seen == ["I1", "I2"])
             #expect(scenarioNow == "2026-11-27T18:10:00.000Z")
-            let delivered = try runtime.journal.events(runID: id).contains {
+            let delivered = try f.state.journal.events(runID: id).contains {
                 if case .injectDelivered(let d) = $0.body { d.inject == "I2" } else { false }
             }
             #expect(delivered)

@@ -44,27 +44,13 @@ struct BoardBrowserTests {
 
     @Test("a run: the commander gets assign, relieve, raise and close controls, an observer none; both see each notification's delivery status")
     func commanderAndObserver() async throws {
-        let playbooks = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-board-playbooks-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: playbooks, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: playbooks) }
-        try OutboxDeliveryTests.playbook.write(toFile: playbooks + "/hook-test.yaml", atomically: true, encoding: .utf8)
-        let receiver = try await HTTPTestReceiver()
-        defer { receiver.stop() }
-        let f = try ServerFixture(playbooks: playbooks)
-        let hook = OutboxWorkerHook(environment: ["HOOK_URL": "http://127.0.0.1:\(receiver.port)/hook"], idleCheck: .milliseconds(200))
-        let app = buildApplication(state: f.state, extraServices: hook.services(for: f.state))
-        try await app.test(.live) { client async throws in
+        try await HookedRun.run(idleCheck: .milliseconds(200)) { run in
+            let (f, client, id) = (run.fixture, run.client, run.id)
             let port = try #require(client.port)
-            let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "hook-test", "title": "Portal down"])
-            let id = try #require(declared.json["id"] as? String)
-            #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "event", "name": "confirmed"]).status == 200)
-            _ = try await receiver.waitForRequests(1, within: 10)
             // The outcome is journaled right after the receiver answered: wait (bounded) for it.
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline {
+            try await waitUntil {
                 let n = try await client.call(f, "Dana", .get, "/api/runs/\(id)/notifications")
-                if (n.json["notifications"] as? [[String: Any]])?.first?["status"] as? String == "sent" { break }
-                try await _Concurrency.Task.sleep(for: .milliseconds(50))
+                return (n.json["notifications"] as? [[String: Any]])?.first?["status"] as? String == "sent"
             }
 
             let dana = try await Self.dom(port: port, fragment: "run=\(id)&token=\(f.tokens["Dana"]!)", folder: f.folder)
@@ -168,11 +154,9 @@ struct BoardBrowserTests {
         try await app.test(.live) { client async throws in
             let port = try #require(client.port)
             let id = try await client.declareRun(f)
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline {
+            try await waitUntil {
                 let n = try await client.call(f, "Dana", .get, "/api/runs/\(id)/notifications?dead=true")
-                if (n.json["notifications"] as? [[String: Any]])?.isEmpty == false { break }
-                try await _Concurrency.Task.sleep(for: .milliseconds(50))
+                return (n.json["notifications"] as? [[String: Any]])?.isEmpty == false
             }
             let started = try await client.call(f, "Olga", .post, "/api/exercises", ["exercise": "ransomware-tabletop-2026q4", "speed": "manual"])
             let run = try #require(started.json["id"] as? String, "\(started.text)")

@@ -88,7 +88,7 @@ struct ParityAPITests {
                 #expect(status == 200)
                 let cli = try muster(["incident", "timeline", id, "--format", format], home: f.folder)
                 #expect(cli.status == 0, "\(cli.stderr)")
-                #expect(Data(body.utf8) == cli.output, "format \(format) differs from the CLI's")
+                #expect(Data(body.utf8) == cli.stdoutData, "format \(format) differs from the CLI's")
                 #expect(type.hasPrefix(["text": "text/plain", "json": "application/json", "csv": "text/csv"][format]!))
             }
             let (_, _, plain) = try await client.document(f, "Olga", "/api/runs/\(id)/timeline")
@@ -168,7 +168,7 @@ struct ParityAPITests {
 
             let (_, _, scenario) = try await client.document(f, "Lee", "/api/runs/\(run)/timeline?format=scenario")
             let cliTimeline = try muster(["exercise", "timeline", run], home: f.folder)
-            #expect(cliTimeline.status == 0 && Data(scenario.utf8) == cliTimeline.output)
+            #expect(cliTimeline.status == 0 && Data(scenario.utf8) == cliTimeline.stdoutData)
         }
     }
 
@@ -199,7 +199,7 @@ struct ParityAPITests {
                 #expect(status == 200)
                 let cli = try muster(["actions", "report", "--format", format], home: f.folder)
                 #expect(cli.status == 0, "\(cli.stderr)")
-                #expect(Data(body.utf8) == cli.output, "format \(format) differs from the CLI's")
+                #expect(Data(body.utf8) == cli.stdoutData, "format \(format) differs from the CLI's")
                 #expect(body.contains("Print the contact list"))
             }
             #expect(try await client.call(f, "Olga", .get, "/api/actions/report?format=pdf").json["field"] as? String == "format")
@@ -220,7 +220,7 @@ struct ParityAPITests {
                 #expect(status == 200)
                 let cli = try muster(["programme", "--format", format, "--playbooks", folder], home: f.folder, now: now)
                 #expect(cli.status == 0, "\(cli.stderr)")
-                #expect(Data(body.utf8) == cli.output, "format \(format) differs from the CLI's")
+                #expect(Data(body.utf8) == cli.stdoutData, "format \(format) differs from the CLI's")
             }
             let (_, _, dana) = try await client.document(f, "Dana", "/api/programme")
             #expect(dana.contains(hidden))
@@ -233,32 +233,18 @@ struct ParityAPITests {
 
     // MARK: Retrying a notification
 
-    static let hookPlaybook = OutboxDeliveryTests.playbook
-
     @Test("a dead-lettered notification: the commander retries it, a requeued event is journaled, the worker delivers it; secrets stay redacted")
     func retryDeadLettered() async throws {
-        let playbooks = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-playbooks-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: playbooks, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: playbooks) }
-        try Self.hookPlaybook.write(toFile: playbooks + "/hook-test.yaml", atomically: true, encoding: .utf8)
         let secret = "s3cr3t-key-7781"
         // The receiver refuses the first post (400, permanent: dead-lettered at once) echoing the secret, then accepts.
-        let receiver = try await HTTPTestReceiver(routes: ["/hook": ["statuses": [400, 200], "body": "bad key s3cr3t-key-7781"]])
-        defer { receiver.stop() }
-        let f = try ServerFixture(playbooks: playbooks)
         // A long idle check: delivery after the retry comes from the route's ring, not from polling.
-        let hook = OutboxWorkerHook(environment: ["HOOK_URL": "http://127.0.0.1:\(receiver.port)/hook?key=\(secret)"], idleCheck: .seconds(30))
-        let app = buildApplication(state: f.state, extraServices: hook.services(for: f.state))
-        try await app.test(.live) { client async throws in
-            let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "hook-test", "title": "Portal down"])
-            let id = try #require(declared.json["id"] as? String)
-            #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "event", "name": "confirmed"]).status == 200)
-            _ = try await receiver.waitForRequests(1, within: 10)
+        try await HookedRun.run(routes: ["/hook": ["statuses": [400, 200], "body": "bad key s3cr3t-key-7781"]], query: "?key=\(secret)",
+                                idleCheck: .seconds(30)) { run in
+            let (f, client, id, receiver) = (run.fixture, run.client, run.id, run.receiver)
             var dead: [[String: Any]] = []
-            let deadline = Date().addingTimeInterval(10)
-            while dead.isEmpty, Date() < deadline {
+            try await waitUntil {
                 dead = (try await client.call(f, "Olga", .get, "/api/runs/\(id)/notifications?dead=true")).json["notifications"] as? [[String: Any]] ?? []
-                if dead.isEmpty { try await _Concurrency.Task.sleep(for: .milliseconds(50)) }
+                return !dead.isEmpty
             }
             let n = try #require(dead.first)
             #expect(n["retryable"] as? Bool == true && n["status"] as? String == "dead-lettered", "\(n)")
@@ -284,13 +270,7 @@ struct ParityAPITests {
 
             let hits = try await receiver.waitForRequests(2, within: 10)
             #expect(hits.count == 2)
-            var sent = false
-            let until = Date().addingTimeInterval(10)
-            while !sent, Date() < until {
-                sent = try f.state.journal.outbox(runID: id).map(\.status) == [.sent]
-                if !sent { try await _Concurrency.Task.sleep(for: .milliseconds(50)) }
-            }
-            #expect(sent)
+            #expect(try await waitUntil { try f.state.journal.outbox(runID: id).map(\.status) == [.sent] })
             let events = try f.state.journal.events(runID: id).map(\.body.typeName)
             #expect(events.contains("notification-requeued") && events.contains("notification-sent"))
             let list = try await client.call(f, "Olga", .get, "/api/runs/\(id)/notifications")
@@ -312,32 +292,15 @@ extension TestClientProtocol {
     }
 }
 
-struct ProgramResult {
-    var status: Int32
-    /// The exact bytes (a `String` read from a file drops a leading byte order mark, which the CSV plan has).
-    var output: Data
-    var stderr: String
-    var stdout: String { String(decoding: output, as: UTF8.self) }
-}
-
-/// The real `muster` binary (built beside the test bundle) on the fixture's journal.
-func muster(_ arguments: [String], home: String, now: String? = nil) throws -> ProgramResult {
+/// The real `muster` binary (built beside the test bundle) on the fixture's journal, bounded by a 60 s wait.
+func muster(_ arguments: [String], home: String, now: String? = nil) throws -> ProgramOutput {
     var environment = ProcessInfo.processInfo.environment
     environment["MUSTER_HOME"] = home
     environment["MUSTER_NOW"] = now
-    return try runProgram(try MusterBinary.checked(), arguments, environment: environment)
+    return try SpawnedProcess.run(try MusterBinary.checked(), arguments, environment: environment, timeout: 60)
 }
 
-/// `sqlite3 DB SQL` on the fixture's journal (the tool comes from `.ci/run`).
-func sqlite(_ fixture: ServerFixture, _ sql: String) throws -> ProgramResult {
-    guard let tool = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/bin/sqlite3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw Failure("sqlite3 is not installed: apt-get install -y sqlite3")
-    }
-    return try runProgram(URL(fileURLWithPath: tool), [fixture.folder + "/muster.db", sql], environment: ProcessInfo.processInfo.environment)
-}
-
-/// Output through files, so a large output never blocks on a full pipe; bounded by a 60 s wait.
-func runProgram(_ program: URL, _ arguments: [String], environment: [String: String]) throws -> ProgramResult {
-    let output = try SpawnedProcess.run(program, arguments, environment: environment, timeout: 60)
-    return ProgramResult(status: output.status, output: output.stdoutData, stderr: output.stderr)
+/// `sqlite3 DB SQL` on the fixture's journal.
+func sqlite(_ fixture: ServerFixture, _ sql: String) throws -> ProgramOutput {
+    try SQLite3.run(fixture.folder + "/muster.db", sql)
 }

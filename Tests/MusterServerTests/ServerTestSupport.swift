@@ -6,6 +6,7 @@ import MusterCore
 import MusterJournal
 import MusterRuntime
 import MusterServer
+import MusterTestSupport
 import NIOCore
 
 /// The repository's root, from this file's path.
@@ -23,14 +24,18 @@ final class ServerFixture: @unchecked Sendable {
 
     /// `playbooks`: a folder for `POST /api/runs` other than the repository's `playbooks/`.
     /// `clock`: a fixed clock, for answers that print the time (compared with the CLI's under `MUSTER_NOW`).
-    init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil, clock: (any MusterRuntime.Clock)? = nil) throws {
+    /// `pumpInterval`: how often the timer pump brings runs up to the clock (the server's default otherwise).
+    init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil, clock: (any MusterRuntime.Clock)? = nil,
+         pumpInterval: Duration? = nil) throws {
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let journal = try Journal.open(home: folder, durability: .normal)
         let runtime = clock.map { IncidentRuntime(journal: journal, clock: $0) } ?? IncidentRuntime(journal: journal)
-        state = ServerState(runtime: runtime, configuration: ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
-            streamPollInterval: poll, failedLoginLimit: failedLoginLimit))
+            streamPollInterval: poll, failedLoginLimit: failedLoginLimit)
+        if let pumpInterval { configuration.pumpInterval = pumpInterval }
+        state = ServerState(runtime: runtime, configuration: configuration)
         for (name, admin) in [("Dana", true), ("Lee", false), ("Sam", false), ("Olga", false)] {
             let token = Tokens.make()
             try runtime.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: runtime.clock.now)
@@ -75,6 +80,86 @@ extension TestClientProtocol {
             guard a.status == 200 else { throw Failure("assign answered \(a.status): \(a.text)") }
         }
         return id
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `seconds` pass; whether it held.
+@discardableResult
+func waitUntil(within seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline, !_Concurrency.Task.isCancelled {
+        if try await condition() { return true }
+        try? await _Concurrency.Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+/// A `hook-test` run on a live server with the outbox worker inside it: Dana declared "Portal down" and raised
+/// `confirmed`, whose state notifies the `hook` webhook, and the receiver has had its first request.
+struct HookedRun: Sendable {
+    /// One webhook channel, `hook` (`HOOK_URL`), notified on entering `contain` with "Containing: {{run.title}}".
+    static let playbook = """
+        muster: 1
+        id: hook-test
+        version: 1
+        title: Hook test
+        severity: P2
+        roles:
+          incident_commander: { title: Incident commander }
+        channels:
+          hook: { type: webhook, url: "${HOOK_URL}" }
+        start: detect
+        states:
+          detect:
+            phase: detect
+            owner: incident_commander
+            transitions:
+              - { on: confirmed, to: contain }
+          contain:
+            phase: respond
+            owner: incident_commander
+            on_enter:
+              - { notify: hook, message: "Containing: {{run.title}}" }
+            transitions:
+              - { on: resolved, to: closed }
+          closed:
+            phase: learn
+            owner: incident_commander
+            terminal: true
+        """
+
+    let fixture: ServerFixture
+    let client: any TestClientProtocol
+    let receiver: HTTPTestReceiver
+    /// The run's id.
+    let id: String
+    /// The types of the events the raise of `confirmed` answered.
+    let raised: [String]
+    /// The receiver's requests once it had the first.
+    let firstRequests: [RecordedRequest]
+
+    /// Writes the playbook to a folder of its own, starts a receiver answering as `routes` say and a server whose
+    /// outbox worker posts to the receiver's `/hook` + `query` (idle check every `idleCheck`), declares and raises
+    /// (a refusal throws), waits (10 s at most) for the first request and runs `body` on that server.
+    static func run(routes: [String: [String: Any]] = [:], query: String = "", idleCheck: Duration,
+                    _ body: @Sendable (HookedRun) async throws -> Void) async throws {
+        let playbooks = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-playbooks-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: playbooks, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: playbooks) }
+        try playbook.write(toFile: playbooks + "/hook-test.yaml", atomically: true, encoding: .utf8)
+        let receiver = try await HTTPTestReceiver(routes: routes)
+        defer { receiver.stop() }
+        let f = try ServerFixture(playbooks: playbooks)
+        let hook = OutboxWorkerHook(environment: ["HOOK_URL": "http://127.0.0.1:\(receiver.port)/hook\(query)"], idleCheck: idleCheck)
+        try await buildApplication(state: f.state, extraServices: hook.services(for: f.state)).test(.live) { client async throws in
+            let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "hook-test", "title": "Portal down"])
+            guard declared.status == 201, let id = declared.json["id"] as? String else { throw Failure("declare answered \(declared.status): \(declared.text)") }
+            let raised = try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "event", "name": "confirmed"])
+            guard raised.status == 200 else { throw Failure("raise answered \(raised.status): \(raised.text)") }
+            let types = (raised.json["events"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
+            let first = try await receiver.waitForRequests(1, within: 10)
+            try await body(HookedRun(fixture: f, client: client, receiver: receiver, id: id, raised: types, firstRequests: first))
+        }
     }
 }
 
