@@ -271,6 +271,32 @@ public struct ImprovementLog: Sendable, Hashable {
 }
 
 /// A lesson from a run, as the improvement log lists it.
+extension ActionDraft {
+    /// A draft answering the lessons `ids` (`RUN/SEQ` as `muster lessons list` prints them), found among
+    /// `lessons`. Capability and issue default to the first lesson's playbook (with the phases it was recorded
+    /// in) and the lessons' texts. Throws the first id that names none of them.
+    public static func answering(
+        _ ids: [String], among lessons: [LessonEntry], title: String, owner: String, organization: String,
+        element: CapabilityElement, due: Day, capability: String? = nil, issue: String? = nil
+    ) throws(UnknownLesson) -> ActionDraft {
+        var found: [LessonEntry] = []
+        for id in ids {
+            guard let entry = lessons.first(where: { $0.id == id || $0.id.dropFirst(2) == id }) else { throw UnknownLesson(id: id) }
+            found.append(entry)
+        }
+        let first = found.first
+        let phases = first.map { $0.phases.isEmpty ? "" : " (\($0.phases.map(\.rawValue).joined(separator: ", ")))" } ?? ""
+        return ActionDraft(
+            lessons: found.map(\.id), title: title, capability: capability ?? ((first?.playbookTitle ?? "") + phases),
+            issue: issue ?? found.map(\.lesson.text).joined(separator: "; "), owner: owner, organization: organization,
+            element: element, due: due)
+    }
+
+    public struct UnknownLesson: Error, Sendable, Hashable {
+        public var id: String
+    }
+}
+
 public struct LessonEntry: Sendable, Hashable {
     /// `RUN/SEQ`.
     public var id: String

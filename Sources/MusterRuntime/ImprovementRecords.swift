@@ -65,7 +65,8 @@ public struct ImprovementRecords: Sendable {
         return (ImprovementLog(events: events), records.last?.seq ?? 0)
     }
 
-    static func pinnedPlaybook(of run: RunRecord) throws(ImprovementLoadError) -> Playbook {
+    /// The copy of its playbook a run was declared with (not re-validated: it was valid then).
+    public static func pinnedPlaybook(of run: RunRecord) throws(ImprovementLoadError) -> Playbook {
         let loaded = PlaybookLoader.load(text: run.playbookText, file: "\(run.id):playbook.yaml", semanticChecks: false)
         guard let playbook = loaded.playbook else { throw .unreadablePlaybook(runID: run.id, diagnostics: loaded.diagnostics) }
         return playbook

@@ -189,7 +189,8 @@ enum Improvement {
 
     static func object(_ a: ImprovementAction, today: Day) -> [String: Any] {
         ["id": a.id, "title": a.draft.title, "status": a.status.rawValue, "owner": a.draft.owner, "organization": a.draft.organization,
-         "due": "\(a.draft.due)", "lessons": a.draft.lessons, "element": a.draft.element.rawValue, "overdue": a.isOverdue(today: today)]
+         "due": "\(a.draft.due)", "lessons": a.draft.lessons, "element": a.draft.element.rawValue, "overdue": a.isOverdue(today: today),
+         "capability": a.draft.capability, "issue": a.draft.issue]
     }
 
     static func list(_ state: ServerState, _ user: UserRecord) throws -> Response {
@@ -206,12 +207,20 @@ enum Improvement {
             throw APIError.badRequest("field 'element': '\(elementText)' is not one of \(CapabilityElement.allCases.map(\.rawValue).joined(separator: ", "))", field: "element")
         }
         let lesson = try body.string("lesson")
-        if cites([lesson], anyOf: try hiddenRunIDs(state, user)) {
-            throw APIError(404, "no lesson '\(lesson)'")
+        // As `muster actions add`: the lesson must exist (and be one this person may see), and capability and
+        // issue default to what the lesson says.
+        let hidden = try hiddenRunIDs(state, user)
+        let records: ImprovementRecords
+        do { records = try ImprovementRecords.load(state.journal, now: state.now) } catch { throw APIError(500, error.description) }
+        let draft: ActionDraft
+        do {
+            draft = try ActionDraft.answering(
+                [lesson], among: records.lessons.filter { !hidden.contains($0.runID) }, title: try body.string("title"),
+                owner: try body.string("owner"), organization: try body.string("organization"), element: element, due: due,
+                capability: try body.optionalString("capability"), issue: try body.optionalString("issue"))
+        } catch let unknown as ActionDraft.UnknownLesson {
+            throw APIError(404, "no lesson '\(unknown.id)'; lesson ids are RUN/SEQ as GET /api/lessons gives them")
         }
-        let draft = ActionDraft(lessons: [lesson], title: try body.string("title"), capability: try body.optionalString("capability") ?? "",
-                                issue: try body.optionalString("issue") ?? "", owner: try body.string("owner"),
-                                organization: try body.string("organization"), element: element, due: due)
         return try apply(state, user, .add(draft), status: .created)
     }
 

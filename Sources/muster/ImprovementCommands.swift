@@ -155,19 +155,13 @@ struct ActionsCommand: ParsableCommand {
             var state = try ImprovementState.load(journal)
             guard let dueDay = Day(due) else { throw Console.fail("--due '\(due)' is not a date (YYYY-MM-DD)") }
             guard !lesson.isEmpty else { throw Console.fail("name the lesson the action answers with --lesson RUN/SEQ (see muster lessons list)") }
-            var found: [LessonEntry] = []
-            for id in lesson {
-                guard let entry = state.lessons.first(where: { $0.id == id || $0.id.dropFirst(2) == id }) else {
-                    throw Console.fail("no lesson '\(id)'; lesson ids are RUN/SEQ as muster lessons list prints them")
-                }
-                found.append(entry)
+            let draft: ActionDraft
+            do {
+                draft = try ActionDraft.answering(lesson, among: state.lessons, title: title, owner: owner, organization: org,
+                                                  element: element, due: dueDay, capability: capability, issue: issue)
+            } catch {
+                throw Console.fail("no lesson '\(error.id)'; lesson ids are RUN/SEQ as muster lessons list prints them")
             }
-            let first = found[0]
-            let draft = ActionDraft(
-                lessons: found.map(\.id), title: title,
-                capability: capability ?? first.playbookTitle + (first.phases.isEmpty ? "" : " (\(first.phases.map(\.rawValue).joined(separator: ", ")))"),
-                issue: issue ?? found.map(\.lesson.text).joined(separator: "; "), owner: owner, organization: org,
-                element: element, due: dueDay)
             let action = try state.execute(.add(draft), actor: actor.name)
             Console.out("\(action.id) open: \(action.draft.title) (owner \(action.draft.owner), due \(action.draft.due))\n")
         }

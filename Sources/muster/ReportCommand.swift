@@ -28,12 +28,14 @@ enum JournalAccess {
     }
 
     static func playbook(of run: RunRecord) throws -> Playbook {
-        let loaded = PlaybookLoader.load(text: run.playbookText, file: "\(run.id):playbook.yaml", semanticChecks: false)
-        guard let playbook = loaded.playbook else {
-            for d in loaded.diagnostics { Console.err(d.description + "\n") }
-            throw Console.fail("run \(run.id): its pinned playbook copy does not load")
+        do {
+            return try ImprovementRecords.pinnedPlaybook(of: run)
+        } catch {
+            if case .unreadablePlaybook(_, let diagnostics) = error {
+                for d in diagnostics { Console.err(d.description + "\n") }
+            }
+            throw Console.fail(error.description)
         }
-        return playbook
     }
 
     static func now() -> Instant {

@@ -194,11 +194,17 @@ struct APITests {
             let lessons = try await client.call(f, "Olga", .get, "/api/lessons")
             #expect((lessons.json["lessons"] as? [[String: Any]])?.first?["text"] as? String == "Find backups faster")
             // The id an action cites: RUN/SEQ of the lesson's event.
-            #expect((lessons.json["lessons"] as? [[String: Any]])?.first?["id"] as? String == "\(id)/\(try f.state.journal.head(runID: id).sequence)")
-            let add = try await client.call(f, "Dana", .post, "/api/actions", ["lesson": "\(id)/1", "title": "Name a deputy", "owner": "Dana", "organization": "IT Operations", "due": "2027-01-31"])
+            let lessonID = "\(id)/\(try f.state.journal.head(runID: id).sequence)"
+            #expect((lessons.json["lessons"] as? [[String: Any]])?.first?["id"] as? String == lessonID)
+            // As muster actions add: an id that names no lesson (seq 1 is the run's start) is refused.
+            let notALesson = try await client.call(f, "Dana", .post, "/api/actions", ["lesson": "\(id)/1", "title": "Name a deputy", "owner": "Dana", "organization": "IT Operations", "due": "2027-01-31"])
+            #expect(notALesson.status == 404, "\(notALesson.text)")
+            let add = try await client.call(f, "Dana", .post, "/api/actions", ["lesson": lessonID, "title": "Name a deputy", "owner": "Dana", "organization": "IT Operations", "due": "2027-01-31"])
             #expect(add.status == 201, "\(add.text)")
             if add.status != 201 { return }
             #expect(add.json["id"] as? String == "A-1")
+            // Capability and issue default to the lesson's playbook and text, as muster actions add does.
+            #expect((add.json["issue"] as? String) == "Find backups faster", "\(add.text)")
             #expect(try await client.call(f, "Dana", .post, "/api/actions/A-1/transitions", ["to": "done"]).status == 409)
             #expect(try await client.call(f, "Dana", .post, "/api/actions/A-1/transitions", ["to": "start"]).status == 200)
             #expect(try await client.call(f, "Dana", .post, "/api/actions/A-9/transitions", ["to": "start"]).status == 404)

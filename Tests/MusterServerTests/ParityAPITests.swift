@@ -64,7 +64,7 @@ struct ParityAPITests {
         let f = try ServerFixture()
         try await f.app.test(.router) { client async throws in
             #expect(try await client.call(f, nil, .get, "/api/actions/verify").status == 401)
-            let added = try await client.call(f, "Lee", .post, "/api/actions", Self.action)
+            let added = try await client.call(f, "Lee", .post, "/api/actions", Self.action(try await client.recordLesson(f)))
             #expect(added.status == 201, "\(added.text)")
             let r = try await client.call(f, "Olga", .get, "/api/actions/verify")
             #expect(r.status == 200 && r.json["intact"] as? Bool == true && r.json["event_count"] as? Int == 1)
@@ -186,14 +186,16 @@ struct ParityAPITests {
 
     // MARK: Improvement plan and programme
 
-    static var action: [String: Any] { ["lesson": "r-1/5", "title": "Print the contact list", "owner": "Lee", "organization": "IT",
-                                        "due": "2027-01-31", "element": "planning"] }
+    /// An action answering `lesson`.
+    static func action(_ lesson: String) -> [String: Any] {
+        ["lesson": lesson, "title": "Print the contact list", "owner": "Lee", "organization": "IT", "due": "2027-01-31", "element": "planning"]
+    }
 
     @Test("GET /api/actions/report?format=html|md|csv answers what muster actions report prints")
     func actionsReport() async throws {
         let f = try ServerFixture()
         try await f.app.test(.router) { client async throws in
-            #expect(try await client.call(f, "Lee", .post, "/api/actions", Self.action).status == 201)
+            #expect(try await client.call(f, "Lee", .post, "/api/actions", Self.action(try await client.recordLesson(f))).status == 201)
             for format in ["md", "html", "csv"] {
                 let (status, _, body) = try await client.document(f, "Olga", "/api/actions/report?format=\(format)")
                 #expect(status == 200)

@@ -81,6 +81,14 @@ extension TestClientProtocol {
         }
         return id
     }
+
+    /// Declares a run (`declareRun`), records a lesson on it as Sam, and returns the lesson's id (`RUN/SEQ`).
+    func recordLesson(_ fixture: ServerFixture, _ text: String = "The contact list was out of date") async throws -> String {
+        let id = try await declareRun(fixture)
+        let r = try await call(fixture, "Sam", .post, "/api/runs/\(id)/commands", ["type": "lesson", "text": text])
+        guard r.status == 200 else { throw Failure("lesson answered \(r.status): \(r.text)") }
+        return "\(id)/\(try fixture.state.journal.head(runID: id).sequence)"
+    }
 }
 
 /// Polls `condition` every 50 ms until it holds or `seconds` pass; whether it held.
