@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MusterCore
+import MusterDelivery
 import MusterExercise
 import MusterJournal
 import MusterReports

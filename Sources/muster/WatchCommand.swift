@@ -2,7 +2,9 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import MusterCore
+import MusterDelivery
 import MusterJournal
+import MusterNotify
 import MusterRuntime
 
 /// `muster watch [RUN]`: fires timers as they come due and shows the run live, until Ctrl-C or SIGTERM.
@@ -35,7 +37,11 @@ struct Watch: ParsableCommand {
             IncidentCLI.out("watching \(record.id) from event #\(record.lastSequence) (Ctrl-C to stop)")
             fflush(nil)
         }
-        let delivery = WatchDelivery(journal: runtime.journal, clock: runtime.clock) { IncidentCLI.printError($0) }
+        // The outbox worker, on a thread of its own: the attempts it records show up in the watched timeline.
+        let clock = runtime.clock
+        let delivery = DeliveryLoop(
+            worker: OutboxWorker(journal: runtime.journal, transport: CurlTransport(), environment: DeliveryCLI.environment, clock: { clock.now }),
+            idleCheck: TimeSpan(milliseconds: 250), onError: { IncidentCLI.printError($0) })
         delivery.start()
         defer { delivery.stop() }
         do {

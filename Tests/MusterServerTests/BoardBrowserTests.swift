@@ -17,7 +17,7 @@ struct BoardBrowserTests {
                                     "chromium is not installed (apt-get install -y chromium); this test fails rather than skips")
         let name = UUID().uuidString
         let domFile = folder + "/dom-\(name).html"
-        FileManager.default.createFile(atPath: domFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: domFile, contents: nil)
         let output = try #require(FileHandle(forWritingAtPath: domFile))
         let process = Process()
         // Chromium's helpers may linger; `timeout` ends the whole run after 30 s at most.
