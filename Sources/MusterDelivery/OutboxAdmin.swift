@@ -3,6 +3,9 @@ import MusterJournal
 
 /// What a person does to the outbox by hand.
 public enum OutboxAdmin {
+    /// The statuses `requeue` takes back to pending.
+    public static let requeueable: Set<OutboxStatus> = [.dead, .failed]
+
     /// Sends a dead or failed item back to `pending` (due at once) and records who did it on the run's
     /// timeline, in one transaction. The item gets a fresh set of attempts (counted from its attempts so far).
     @discardableResult
@@ -16,7 +19,7 @@ public enum OutboxAdmin {
             } catch {
                 throw .journal(error)
             }
-            guard item.status == .dead || item.status == .failed else { throw .notRetryable(item) }
+            guard requeueable.contains(item.status) else { throw .notRetryable(item) }
             let event = RunEvent(at: now, actor: actor, role: nil, .notificationRequeued(
                 id: item.notificationID, channel: item.channel, previousStatus: item.status.rawValue, attempts: item.attempts))
             do {

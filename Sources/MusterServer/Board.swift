@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MusterCore
+import MusterDelivery
 import MusterExercise
 import MusterJournal
 import MusterReports
@@ -29,7 +30,7 @@ enum Board {
     static func notifications(_ state: ServerState, _ user: UserRecord, _ runID: String, dead: Bool = false) throws -> Response {
         _ = try Runs.authorize(state, user, runID, .read)
         let items = try state.journal.outboxItems(runID: runID)
-        let retryableIDs = Set(items.filter { retryable.contains($0.status) }.map(\.notificationID))
+        let retryableIDs = Set(items.filter { OutboxAdmin.requeueable.contains($0.status) }.map(\.notificationID))
         var list = try progress(state, runID, items: items)
         if dead { list = list.filter { if case .deadLettered = $0.status { true } else { false } } }
         return API.json(["run": runID, "notifications": list.map {
@@ -38,9 +39,6 @@ enum Board {
             return o
         }])
     }
-
-    /// Outbox statuses `POST …/notifications/{nid}/retry` takes back to pending (as `muster outbox retry` does).
-    static let retryable: Set<OutboxStatus> = [.dead, .failed]
 
     static func progress(_ state: ServerState, _ runID: String, items: [OutboxItem]? = nil) throws -> [NotificationProgress] {
         let events = try state.journal.events(runID: runID)

@@ -12,7 +12,7 @@ enum NotificationRetry {
         _ = try Runs.authorize(state, user, runID, .retryNotification(byAdmin: user.admin))
         let items = try state.journal.outboxItems(runID: runID).filter { $0.notificationID == notificationID }
         guard !items.isEmpty else { throw APIError.notFound("run \(runID) has no notification '\(notificationID)' in the outbox") }
-        let retryable = items.filter { Board.retryable.contains($0.status) }
+        let retryable = items.filter { OutboxAdmin.requeueable.contains($0.status) }
         guard !retryable.isEmpty else {
             let statuses = items.map { "\($0.channel): \($0.status.rawValue)" }.joined(separator: ", ")
             throw APIError(409, "notification \(notificationID) is not dead-lettered or failed (\(statuses)); nothing to retry")
