@@ -82,11 +82,7 @@ public enum ChannelPayloads {
         return "\(atom(runID)).\(atom(notificationID))@muster"
     }
 
-    /// `sha256=<lowercase hex of HMAC-SHA256(secret, body)>`.
-    public static func signature(body: [UInt8], secret: String) -> String {
-        signatureText(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8))))
-    }
-
+    /// The signature header's value: `sha256=<lowercase hex of HMAC-SHA256(secret, body)>`.
     static func signatureText(_ code: HashedAuthenticationCode<SHA256>) -> String {
         let hex = Array("0123456789abcdef".utf8)
         var out = Array("sha256=".utf8)
@@ -143,6 +139,17 @@ public enum ChannelPayloads {
         let redactor: Redactor
         let label: String
 
+        /// Reads the webhook's settings (after its timeouts), in the order errors are reported: url, secret, headers.
+        init(settings: inout ResolvedSettings, timeouts: DeliveryTimeouts) throws(ChannelConfigurationError) {
+            url = try settings.httpURL("url")
+            self.timeouts = timeouts
+            signer = try settings.secret("secret").map { HMAC<SHA256>(key: SymmetricKey(data: Array($0.utf8))) }
+            extraHeaders = try settings.extraHeaders(reserved: webhookReservedHeaders)
+            // Last: resolving the secret adds it to the redactor.
+            redactor = settings.redactor
+            label = settings.channelID
+        }
+
         func request(notification: Notification, context: NotificationContext) -> DeliveryRequest {
             let message = text(of: notification, mode: context.mode)
             let key = idempotencyKey(runID: context.runID, notificationID: notification.id)
@@ -177,11 +184,7 @@ public enum ChannelPayloads {
         if channel.type.value == .webhook {
             // Replaying: these read what the probe resolved, and add nothing to the redactor.
             var replay = settings
-            webhook = PreparedWebhook(
-                url: try replay.httpURL("url"), timeouts: try replay.timeouts(),
-                signer: try replay.secret("secret").map { HMAC<SHA256>(key: SymmetricKey(data: Array($0.utf8))) },
-                extraHeaders: try replay.extraHeaders(reserved: webhookReservedHeaders),
-                redactor: replay.redactor, label: replay.channelID)
+            webhook = try PreparedWebhook(settings: &replay, timeouts: try replay.timeouts())
         }
         return PreparedChannel(channel: channel, settings: settings, webhook: webhook)
     }
@@ -194,15 +197,7 @@ public enum ChannelPayloads {
         let message = text(of: notification, mode: context.mode)
         switch channel.type.value {
         case .webhook:
-            let url = try settings.httpURL("url")
-            let body = webhookPayload(notification: notification, message: message, context: context).bytes
-            var headers = [HTTPHeader("Content-Type", "application/json"),
-                           HTTPHeader(idempotencyHeader, idempotencyKey(runID: context.runID, notificationID: notification.id))]
-            if let secret = try settings.secret("secret") {
-                headers.append(HTTPHeader(signatureHeader, signature(body: body, secret: secret)))
-            }
-            headers += try settings.extraHeaders(reserved: webhookReservedHeaders)
-            return settings.finish(.httpPost(HTTPPost(url: url, headers: headers, body: body)), timeouts: timeouts)
+            return try PreparedWebhook(settings: &settings, timeouts: timeouts).request(notification: notification, context: context)
         case .slack:
             let url = try settings.httpURL("url")
             let body = slackPayload(message: message, context: context).bytes
@@ -244,25 +239,9 @@ public enum ChannelPayloads {
 
     // MARK: - Payloads
 
-    /// The webhook body: notification id, run, playbook, state, event, message, time, mode.
-    public static func webhookPayload(notification: Notification, message: String, context: NotificationContext) -> JSONValue {
-        [
-            "notification_id": .string(notification.id),
-            "idempotency_key": .string(idempotencyKey(runID: context.runID, notificationID: notification.id)),
-            "run": ["id": .string(context.runID), "title": .string(context.runTitle), "severity": .string(context.severity.rawValue)],
-            "playbook": ["id": .string(context.playbookID), "title": .optional(context.playbookTitle)],
-            "state": ["id": .string(context.state), "title": .optional(context.stateTitle)],
-            "event": .string(context.event ?? notification.trigger),
-            "trigger": .string(notification.trigger),
-            "message": .string(message),
-            "time": .string(context.time.iso8601),
-            "mode": .string(context.mode.rawValue),
-            "link": .optional(context.link),
-        ]
-    }
-
-    /// `webhookPayload(...).bytes`, written directly (no tree of values: this runs for every webhook sent).
-    /// The same bytes: `ChannelPayloadTests` compares the two.
+    /// The webhook body: notification id, idempotency key, run, playbook, state, event, trigger, message, time,
+    /// mode and link, written directly as canonical JSON (no tree of values: this runs for every webhook sent).
+    /// `PreparedWebhookTests` checks it against the same object built as a `JSONValue` and serialized.
     static func writeWebhookPayload(
         notification: Notification, message: String, context: NotificationContext, idempotencyKey key: String, into out: inout [UInt8]
     ) {

@@ -321,7 +321,24 @@ struct PreparedWebhookTests {
         ChannelPayloads.writeWebhookPayload(
             notification: notification, message: message, context: context,
             idempotencyKey: ChannelPayloads.idempotencyKey(runID: context.runID, notificationID: notification.id), into: &direct)
-        #expect(direct == ChannelPayloads.webhookPayload(notification: notification, message: message, context: context).bytes)
+        #expect(direct == Self.payload(notification: notification, message: message, context: context).bytes)
+    }
+
+    /// The webhook body as a tree of values, serialized by `JSONValue` (the specification the direct writer meets).
+    static func payload(notification: MusterCore.Notification, message: String, context: NotificationContext) -> JSONValue {
+        [
+            "notification_id": .string(notification.id),
+            "idempotency_key": .string(ChannelPayloads.idempotencyKey(runID: context.runID, notificationID: notification.id)),
+            "run": ["id": .string(context.runID), "title": .string(context.runTitle), "severity": .string(context.severity.rawValue)],
+            "playbook": ["id": .string(context.playbookID), "title": .optional(context.playbookTitle)],
+            "state": ["id": .string(context.state), "title": .optional(context.stateTitle)],
+            "event": .string(context.event ?? notification.trigger),
+            "trigger": .string(notification.trigger),
+            "message": .string(message),
+            "time": .string(context.time.iso8601),
+            "mode": .string(context.mode.rawValue),
+            "link": .optional(context.link),
+        ]
     }
 
     @Test("a webhook without a secret or extra headers is prepared the same as built each time")
