@@ -294,78 +294,28 @@ public final class OutboxWorker: @unchecked Sendable {
         return batch
     }
 
-    /// The items' payloads as notifications (nil for one that does not decode). One decoder call for the
-    /// whole batch, as a JSON array of the stored payloads (far cheaper than one call per item); item by
-    /// item only when that fails.
+    /// The items' payloads as notifications (nil for one that does not decode).
     static func decodeNotifications(_ items: [OutboxItem]) -> [MusterCore.Notification?] {
-        // Stored payloads are canonical JSON of a `Notification` (the journal canonicalizes them): a flat
-        // object of four strings, read directly. Anything else (escapes, other keys) goes to the decoder.
-        var decoded = items.map { flatNotification($0.payload) }
-        let rest = decoded.indices.filter { decoded[$0] == nil }
-        guard !rest.isEmpty else { return decoded }
-        let decoder = JSONDecoder()
-        var joined = "["
-        joined.reserveCapacity(rest.reduce(2) { $0 + items[$1].payload.utf8.count + 1 })
-        for (n, index) in rest.enumerated() {
-            if n > 0 { joined += "," }
-            joined += items[index].payload
-        }
-        joined += "]"
-        if let all = try? decoder.decode([MusterCore.Notification].self, from: Data(joined.utf8)), all.count == rest.count {
-            for (index, notification) in zip(rest, all) { decoded[index] = notification }
-            return decoded
-        }
-        for index in rest { decoded[index] = try? decoder.decode(MusterCore.Notification.self, from: Data(items[index].payload.utf8)) }
-        return decoded
+        items.map { notification(payload: $0.payload) }
     }
 
-    /// `{"channel":"…","id":"…","message":"…","trigger":"…"}` (keys in any order, each once, no whitespace,
-    /// no escape in any string) as a notification; nil for anything else, which the JSON decoder then reads.
-    static func flatNotification(_ payload: String) -> MusterCore.Notification? {
-        var payload = payload
-        return payload.withUTF8 { bytes -> MusterCore.Notification? in
-            let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
-            var i = 0
-            // A string's bytes (after its opening quote), or nil when it has an escape or does not end.
-            func string() -> UnsafeBufferPointer<UInt8>? {
-                guard i < bytes.count, bytes[i] == quote else { return nil }
-                i += 1
-                let start = i
-                while i < bytes.count {
-                    let byte = bytes[i]
-                    if byte == quote {
-                        i += 1
-                        return UnsafeBufferPointer(rebasing: bytes[start..<(i - 1)])
-                    }
-                    if byte == backslash || byte < 0x20 { return nil }
-                    i += 1
-                }
-                return nil
+    /// A stored payload (JSON of a `Notification`, read with the journal's strict parser) as a notification: its
+    /// four strings, other members ignored (as `Codable` would); nil when it is not one.
+    static func notification(payload: String) -> MusterCore.Notification? {
+        guard case .object(let members)? = try? CanonicalJSON.parse(Array(payload.utf8)) else { return nil }
+        var id: String?, channel: String?, message: String?, trigger: String?
+        for (key, value) in members {
+            guard case .string(let bytes) = value else { continue }
+            switch String(decoding: key, as: UTF8.self) {
+            case "id": id = String(decoding: bytes, as: UTF8.self)
+            case "channel": channel = String(decoding: bytes, as: UTF8.self)
+            case "message": message = String(decoding: bytes, as: UTF8.self)
+            case "trigger": trigger = String(decoding: bytes, as: UTF8.self)
+            default: continue
             }
-            func equals(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
-                key.count == name.utf8CodeUnitCount && memcmp(key.baseAddress!, name.utf8Start, key.count) == 0
-            }
-            guard bytes.count > 2, bytes[0] == UInt8(ascii: "{") else { return nil }
-            i = 1
-            var id: String?, channel: String?, message: String?, trigger: String?
-            while true {
-                guard let key = string(), key.count > 0, i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
-                i += 1
-                guard let raw = string() else { return nil }
-                let value = String(decoding: raw, as: UTF8.self)
-                if equals(key, "id"), id == nil { id = value }
-                else if equals(key, "channel"), channel == nil { channel = value }
-                else if equals(key, "message"), message == nil { message = value }
-                else if equals(key, "trigger"), trigger == nil { trigger = value }
-                else { return nil }
-                guard i < bytes.count else { return nil }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                guard bytes[i] == UInt8(ascii: "}"), i + 1 == bytes.count else { return nil }
-                break
-            }
-            guard let id, let channel, let message, let trigger else { return nil }
-            return MusterCore.Notification(id: id, channel: channel, message: message, trigger: trigger)
         }
+        guard let id, let channel, let message, let trigger else { return nil }
+        return MusterCore.Notification(id: id, channel: channel, message: message, trigger: trigger)
     }
 
     /// `channel` of the run's stored playbook, resolved against this worker's environment once.
