@@ -98,9 +98,7 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// append timer and command events with their outbox rows in one transaction, then apply. A rejected command
     /// still records the timers that fired before it. Retries on a sequence conflict, up to `maximumAttempts`.
     public func execute(_ command: Command, on runID: String) throws(RuntimeError) -> CommandResult {
-        try perform(runID: runID) { timed, now in
-            timed.handle(command, at: now, fireAtDueTimes: false)
-        }
+        try perform(runID: runID) { timed, now in [timed.handle(command, at: now, fireAtDueTimes: false)] }[0]!
     }
 
     /// Fires the timers that are due on a run, and nothing else (what `muster watch` calls). Writes nothing when
@@ -109,39 +107,8 @@ public final class IncidentRuntime: @unchecked Sendable {
     public func tick(runID: String) throws(RuntimeError) -> CommandResult {
         try perform(runID: runID) { timed, now in
             let fired = timed.advance(to: now, fireAtDueTimes: false)
-            return StepResult(timerEvents: fired, events: [], effects: Run.effects(of: fired), rejection: nil)
-        }
-    }
-
-    private func perform(runID: String, _ step: (inout TimedRun, Instant) -> StepResult) throws(RuntimeError) -> CommandResult {
-        for attempt in 1...maximumAttempts {
-            let open = try refreshed(runID: runID)
-            // Never before the last event: another process's clock (or a pinned test clock) may lag behind.
-            let now = max(clock.now, open.lastEventAt)
-            var timed = open.timed
-            let result = step(&timed, now)
-            let toAppend = result.timerEvents + result.events
-            guard !toAppend.isEmpty else {
-                return CommandResult(runID: runID, timerEvents: [], events: [], effects: [], rejection: result.rejection,
-                                     sequences: nil, run: open.timed.run, attempts: attempt, timerRejection: timed.timerRejection)
-            }
-            let outbox = try outboxRequests(for: result.effects, run: timed.run)
-            let appended: AppendResult
-            do {
-                appended = try journal.append(runID: runID, expectedSequence: open.sequence, events: toAppend, outbox: outbox)
-            } catch .sequenceConflict {
-                continue  // someone else appended first: decide again against the new state
-            } catch {
-                throw .journal(error)
-            }
-            // Applied (kept) only now that the journal has it: state never gets ahead of the journal.
-            store(OpenRun(sha: open.sha, timed: timed, sequence: appended.head.sequence, lastEventAt: toAppend.last!.at),
-                  runID: runID)
-            return CommandResult(runID: runID, timerEvents: result.timerEvents, events: result.events, effects: result.effects,
-                                 rejection: result.rejection, sequences: appended.sequences, run: timed.run, attempts: attempt,
-                                 timerRejection: timed.timerRejection)
-        }
-        throw .tooManyConflicts(runID: runID, attempts: maximumAttempts)
+            return [StepResult(timerEvents: fired, events: [], effects: Run.effects(of: fired), rejection: nil)]
+        }[0]!
     }
 
     /// Group commit: several commands on one run, decided one after another against the state the previous ones
@@ -154,19 +121,34 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// nil. It may be called again for the same `i` after a lost race. Each result's `run` is the run after the
     /// whole batch; its `sequences` are the seqs of that command's own timer and command events.
     public func executeBatch(_ commands: [Command], on runID: String, admit: (Int, Run) -> Bool) throws(RuntimeError) -> [CommandResult?] {
+        try perform(runID: runID) { timed, now in
+            var steps: [StepResult?] = []
+            for (index, command) in commands.enumerated() {
+                steps.append(admit(index, timed.run) ? timed.handle(command, at: now, fireAtDueTimes: false) : nil)
+            }
+            return steps
+        }
+    }
+
+    /// Decides steps against the run as the journal has it (`decide` gets the run and now, never before its last
+    /// event: another process's clock, or a pinned test clock, may lag behind), appends all their events with
+    /// their outbox rows in one transaction with the expected sequence, then keeps the new state. A lost race
+    /// decides again against the new state, up to `maximumAttempts`. A nil step is a command left out.
+    private func perform(runID: String, _ decide: (inout TimedRun, Instant) -> [StepResult?]) throws(RuntimeError) -> [CommandResult?] {
         for attempt in 1...maximumAttempts {
             let open = try refreshed(runID: runID)
             let now = max(clock.now, open.lastEventAt)
             var timed = open.timed
-            var steps: [(step: StepResult, offset: Int)?] = []
+            let steps = decide(&timed, now)
+            var offsets: [Int?] = []
             var toAppend: [RunEvent] = []
             var effects: [Effect] = []
-            for (index, command) in commands.enumerated() {
-                guard admit(index, timed.run) else { steps.append(nil); continue }
-                let step = timed.handle(command, at: now, fireAtDueTimes: false)
-                steps.append((step, toAppend.count))
-                toAppend += step.timerEvents + step.events
-                effects += step.effects
+            for step in steps {
+                offsets.append(step.map { _ in toAppend.count })
+                if let step {
+                    toAppend += step.timerEvents + step.events
+                    effects += step.effects
+                }
             }
             var base = open.sequence
             var written: [WrittenEvent] = []
@@ -177,14 +159,15 @@ public final class IncidentRuntime: @unchecked Sendable {
                     base = appended.head.sequence - toAppend.count
                     written = appended.written
                 } catch .sequenceConflict {
-                    continue  // someone else appended first: decide the batch again against the new state
+                    continue  // someone else appended first: decide again against the new state
                 } catch {
                     throw .journal(error)
                 }
+                // Kept only now that the journal has it: state never gets ahead of the journal.
                 store(OpenRun(sha: open.sha, timed: timed, sequence: base + toAppend.count, lastEventAt: toAppend.last!.at), runID: runID)
             }
-            return steps.map { entry -> CommandResult? in
-                guard let (step, offset) = entry else { return nil }
+            return zip(steps, offsets).map { step, offset -> CommandResult? in
+                guard let step, let offset else { return nil }
                 let count = step.timerEvents.count + step.events.count
                 return CommandResult(runID: runID, timerEvents: step.timerEvents, events: step.events, effects: step.effects,
                                      rejection: step.rejection, sequences: count == 0 ? nil : (base + offset + 1)...(base + offset + count),
@@ -402,7 +385,7 @@ public struct CommandResult: Sendable {
     public var attempts: Int
     /// Why the catch-up stopped at a timer the engine refused to fire (the timer stays armed).
     public var timerRejection: Rejection?
-    /// Payload and hash of each event in `sequences` as stored (filled by `executeBatch`; empty elsewhere).
+    /// Payload and hash of each event in `sequences` as stored.
     public var written: [WrittenEvent] = []
 
     public var isAccepted: Bool { rejection == nil }
