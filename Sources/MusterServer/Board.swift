@@ -126,7 +126,7 @@ enum ExerciseView {
                 o["contingency"] = inject.contingency
                 o["withheld_reason"] = x.withheld[id] ?? NSNull()
                 o["questions"] = inject.questions
-                o["expectations"] = (results[id]?.expectations ?? []).map(expectation)
+                o["expectations"] = results[id].map { expectations(of: $0, ended: evaluation.ended) } ?? []
             }
             injects.append(o)
         }
@@ -156,17 +156,22 @@ enum ExerciseView {
     static func expectationsByObjective(_ evaluation: ExerciseEvaluation) -> [String: [[String: Any]]] {
         var byObjective: [String: [[String: Any]]] = [:]
         for inject in evaluation.injects {
-            for e in inject.expectations {
-                var o = expectation(e)
+            for var o in expectations(of: inject, ended: evaluation.ended) {
                 o["inject"] = inject.id
-                byObjective[e.objective ?? "", default: []].append(o)
+                byObjective[(o["objective"] as? String) ?? "", default: []].append(o)
             }
         }
         return byObjective
     }
 
-    /// met (on time) / late / missed / pending / not-delivered.
-    static func expectation(_ e: ExerciseEvaluation.ExpectationResult) -> [String: Any] {
+    /// An inject's expectations: met (on time) / late / missed / pending / not-delivered, and awaiting-inject for
+    /// those of an inject still to come in an exercise that has not ended (not delivered yet, not withheld).
+    static func expectations(of inject: ExerciseEvaluation.InjectResult, ended: Bool) -> [[String: Any]] {
+        let awaiting = !ended && inject.delivered == nil && inject.withheld == nil
+        return inject.expectations.map { expectation($0, awaitingInject: awaiting) }
+    }
+
+    private static func expectation(_ e: ExerciseEvaluation.ExpectationResult, awaitingInject: Bool) -> [String: Any] {
         let status: String
         var late: Any = NSNull()
         switch e.outcome {
@@ -176,7 +181,7 @@ enum ExerciseView {
             late = by.description
         case .unmet: status = "missed"
         case .pending: status = "pending"
-        case .notDelivered: status = "not-delivered"
+        case .notDelivered: status = awaitingInject ? "awaiting-inject" : "not-delivered"
         }
         return ["text": e.text, "objective": e.objective ?? NSNull(), "within": e.within?.description ?? NSNull(), "status": status,
                 "late_by": late, "met_at": e.metAt?.iso8601 ?? NSNull()]

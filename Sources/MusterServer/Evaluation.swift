@@ -97,7 +97,7 @@ enum Evaluation {
         }
         let injects: [[String: Any]] = e.injects.map { i in
             ["id": i.id, "at": i.at.description, "contingency": i.contingency, "delivered_at": i.delivered?.iso8601 ?? NSNull(),
-             "withheld": i.withheld ?? NSNull(), "expectations": i.expectations.map(ExerciseView.expectation)]
+             "withheld": i.withheld ?? NSNull(), "expectations": ExerciseView.expectations(of: i, ended: e.ended)]
         }
         let lessons = snapshot.run.lessons.map(API.lessonObject)
         return [

@@ -115,6 +115,9 @@ struct BoardAPITests {
             #expect(objectives.map { $0["id"] as? String } == ["O1", "O2", "O3"])
             let o1 = (objectives.first?["expectations"] as? [[String: Any]] ?? []).map { $0["status"] as? String }
             #expect(o1 == ["pending", "pending"])
+            // An inject still to come: its expectations wait for it (not "not-delivered" while the exercise runs).
+            let coming = (injects[2]["expectations"] as? [[String: Any]] ?? []).map { $0["status"] as? String }
+            #expect(!coming.isEmpty && coming.allSatisfy { $0 == "awaiting-inject" }, "\(coming)")
 
             for player in ["Lee", "Dana"] {  // players: it_ops, and the incident commander (not the facilitator)
                 let view = try await client.call(f, player, .get, "/api/runs/\(run)/exercise")

@@ -17,7 +17,7 @@ async function api(method, path, body) {
     body ? { "Content-Type": "application/json" } : {}), body: body ? JSON.stringify(body) : undefined });
   const data = await response.json().catch(() => ({}));
   if (response.status === 401) { signOut(); throw new Error(data.error || "sign in again"); }
-  if (!response.ok) throw new Error(data.error || response.statusText);
+  if (!response.ok) throw Object.assign(new Error(data.error || response.statusText), { status: response.status });
   return data;
 }
 function show(section) { for (const s of ["login", "runs", "board"]) $(s).hidden = s !== section; }
@@ -91,7 +91,7 @@ async function refresh() {
   status = s; notifications = n.notifications;
   // A practice run declared in exercise mode has no scenario: after its 404, do not ask again on every event.
   if (s.mode === "exercise" && !noScenario) {
-    try { exercise = await api("GET", `/api/runs/${id}/exercise`); exerciseFetchedAt = Date.now(); } catch (e) { exercise = null; noScenario = /scenario|not an exercise/.test(e.message); }
+    try { exercise = await api("GET", `/api/runs/${id}/exercise`); exerciseFetchedAt = Date.now(); } catch (e) { exercise = null; noScenario = e.status === 404; }
 
     // The facilitator and the commander see the evaluation while the exercise runs, everyone once it ended (403 before).
     evaluation = noScenario ? null : await api("GET", `/api/runs/${id}/evaluation`).catch(() => null);
@@ -166,8 +166,7 @@ function renderExercise() {
   document.querySelector("[data-control=pause]").hidden = x.clock.paused;
   document.querySelector("[data-control=resume]").hidden = !x.clock.paused;
   $("inject-heading").textContent = full ? "Inject queue" : "Injects delivered";
-  // An expectation of an inject still to come is not "not delivered" yet: it waits for its inject.
-  const expectText = (e) => e.status === "not-delivered" && !x.clock.ended ? "after its inject" : e.status;
+  const expectText = (e) => e.status === "awaiting-inject" ? "after its inject" : e.status;
   setHTML("inject-queue", x.injects.map(i => {
     const when = i.status === "delivered" ? `delivered ${hhmm(i.delivered_at)}` : i.status === "withheld" ? `withheld: ${esc(i.withheld_reason)}` : `coming at ${hhmm(i.scenario_at)} (+${esc(i.at)})`;
     const release = full && i.status === "coming" && x.driven && !x.clock.ended ? ` <button data-deliver="${esc(i.id)}">${i.contingency ? "Release contingency" : "Deliver now"}</button>` : "";
