@@ -109,7 +109,7 @@ function render() {
   const s = status, can = s.you.can || {}, active = s.status === "active";
   $("run-title").textContent = s.title;
   $("run-meta").innerHTML = `<span id="run-state">${esc(s.state ? s.state.title : "?")}</span> · phase <span id="run-phase">${esc(s.state ? s.state.phases.join(", ") : "")}</span> · ${esc(s.severity)} · ${esc(s.mode)} · ${esc(s.status)} · you: ${esc(s.you.roles.join(", ") || (s.you.facilitator ? "facilitator" : "observer"))}`;
-  $("report").href = "#"; $("report").onclick = async (ev) => { ev.preventDefault(); const r = await fetch(`/api/runs/${encodeURIComponent(runID)}/report?format=html`, { headers: { Authorization: "Bearer " + token } }); const w = window.open(); w.document.write(await r.text()); };
+  $("report").href = "#"; $("report").onclick = async (ev) => { ev.preventDefault(); const r = await document_(`/api/runs/${encodeURIComponent(runID)}/report?format=html`); if (r) window.open().document.write(await r.text()); };
   $("tasks").innerHTML = s.tasks.map(g => `<div class="role"><strong>${esc(g.title)}</strong> — ${esc(g.holder || "unassigned")}` +
     g.tasks.map(t => `<div class="task ${esc(t.status)}" data-task="${esc(t.id)}"><span>${esc(t.title)} (${esc(t.status)})</span>` +
       (t.status === "open" && t.can_act && active ? `<span><button class="primary" data-done="${esc(t.id)}" data-evidence="${t.evidence}">Done</button> <button data-skip="${esc(t.id)}">Skip</button></span>` : "") + `</div>`).join("") + `</div>`).join("") || "<p>No tasks in this state.</p>";
@@ -256,11 +256,17 @@ async function verifyChain() {
     chain.textContent = v.intact ? `intact: ${v.event_count} events, head ${v.head_hash.slice(0, 12)}` : `BROKEN at event ${v.first_broken.seq}: ${v.first_broken.problem}`;
   } catch (e) { chain.textContent = e.message; }
 }
-// Downloads go through fetch with the Authorization header and a blob, so no token ever sits in a URL.
-async function download(format) {
+// Documents (report, timeline downloads) go through fetch with the Authorization header, so no token ever sits
+// in a URL; a refusal is shown in the message line and gives null.
+async function document_(path) {
   $("message").textContent = "";
-  const response = await fetch(`/api/runs/${encodeURIComponent(runID)}/timeline?format=${format}`, { headers: { Authorization: "Bearer " + token } });
-  if (!response.ok) { $("message").textContent = (await response.json().catch(() => ({}))).error || response.statusText; return; }
+  const response = await fetch(path, { headers: { Authorization: "Bearer " + token } });
+  if (!response.ok) { $("message").textContent = (await response.json().catch(() => ({}))).error || response.statusText; return null; }
+  return response;
+}
+async function download(format) {
+  const response = await document_(`/api/runs/${encodeURIComponent(runID)}/timeline?format=${format}`);
+  if (!response) return;
   const url = URL.createObjectURL(await response.blob()), a = document.createElement("a");
   a.href = url; a.download = `${runID}-timeline${format === "scenario" ? "-scenario.txt" : "." + format}`;
   document.body.appendChild(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 1000);
