@@ -15,7 +15,7 @@ struct ShowAndGraphCommandTests {
             "The customer portal is unreachable; fail over to site B if it stays down.",
         ])
         #expect(lines.contains("    RTO 2h  RPO 0m  MTPD 8h"))
-        #expect(lines.contains("  bridge  slack"))
+        #expect(lines.contains("  bridge  slack (live only)"))
         #expect(lines.contains("  1. triage  [detect, assess]  (start)"))
         #expect(lines.contains("  4. closed  [learn]  (terminal)"))
         #expect(!result.stdout.contains("hooks.example.com"))

@@ -23,7 +23,7 @@ roles:
   incident_commander: { title: Incident Commander, required: true }
   ops: { title: Operations lead, required: true, responsibilities: Diagnosis and failover }
 channels:
-  bridge: { type: slack, url: "https://hooks.example.com/services/T000/SECRET" }
+  bridge: { type: slack, url: "https://hooks.example.com/services/T000/SECRET", live_only: true }
 start: triage
 timers:
   - { id: rto-warning, at: services.portal.rto - 30m, notify: bridge, message: "RTO of {{services.portal.title}} in 30 minutes" }
@@ -96,7 +96,7 @@ Roles
                       Diagnosis and failover
 
 Channels
-  bridge  slack
+  bridge  slack (live only)
 
 Timers (run-wide)
   rto-warning  at services.portal.rto - 30m  notify bridge "RTO of {{services.portal.title}} in 30 minutes"

@@ -456,6 +456,20 @@ struct PlaybookValidatorTests {
         #expect(validate(p) == [warning("no-owner", "state 'open' has no owner (add 'owner: ROLE')", 30, 3)])
     }
 
+    @Test("a channel that would reach its live audience in an exercise is a warning; rerouted, live_only and exercise channels are not")
+    func liveChannelInExercises() {
+        var p = B.ransomware()
+        p.channels = [
+            Channel(id: B.name("bridge", 18, 3), type: Located(.slack, at: B.at(18, 19)), exerciseOverride: B.name("bridge-exercise", 18, 40)),
+            Channel(id: B.name("bridge-exercise", 19, 3), type: Located(.slack, at: B.at(19, 19))),
+            Channel(id: B.name("execs", 20, 3), type: Located(.email, at: B.at(20, 18))),
+            Channel(id: B.name("pager", 21, 3), type: Located(.pagerduty, at: B.at(21, 18)), liveOnly: true),
+        ]
+        #expect(validate(p) == [
+            warning("live-channel-in-exercises", "channel 'execs' would reach its live audience in exercise runs: add 'exercise: CHANNEL' (where exercise messages go) or 'live_only: true'", 20, 3),
+        ])
+    }
+
     @Test("a decision without a deadline is a warning")
     func noDeadline() {
         var p = B.ransomware()

@@ -24,8 +24,8 @@ struct ValidatorFileTests {
           it_ops: { title: IT Operations lead, required: true }
           comms: { title: Communications lead }
         channels:
-          bridge: { type: slack, url: "${MUSTER_SLACK_URL}" }
-          execs: { type: email, to: [crisis-team@example.com] }
+          bridge: { type: slack, url: "${MUSTER_SLACK_URL}", live_only: true }
+          execs: { type: email, to: [crisis-team@example.com], live_only: true }
         start: triage
         timers:
           - id: rto-warning
@@ -158,7 +158,7 @@ struct ValidatorFileTests {
     @Test("references to unknown channels")
     func unknownChannels() throws {
         let text = Self.edits([
-            (16, #"  bridge: { type: slack, url: "${MUSTER_SLACK_URL}" }"#, #"  bridge: { type: slack, url: "${MUSTER_SLACK_URL}", exercise: drill }"#),
+            (16, #"  bridge: { type: slack, url: "${MUSTER_SLACK_URL}", live_only: true }"#, #"  bridge: { type: slack, url: "${MUSTER_SLACK_URL}", exercise: drill }"#),
             (22, "    notify: execs", "    notify: exec"),
             (30, "      - notify: bridge", "      - notify: brige"),
         ])

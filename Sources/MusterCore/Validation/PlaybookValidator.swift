@@ -192,6 +192,17 @@ private struct Validation {
     }
 
     mutating func checkChannels() {
+        // A channel that stands in for another in exercises is where exercise traffic belongs; any other channel
+        // reaches its live audience in an exercise unless it is rerouted or live_only (a tabletop must never
+        // email the real crisis team).
+        let exerciseTargets = Set(playbook.channels.compactMap { $0.exerciseOverride?.value })
+        for channel in playbook.channels
+        where channel.exerciseOverride == nil && !channel.liveOnly && !exerciseTargets.contains(channel.id.value) {
+            diagnostics.append(.warning(
+                "live-channel-in-exercises",
+                "channel '\(channel.id.value)' would reach its live audience in exercise runs: add 'exercise: CHANNEL' (where exercise messages go) or 'live_only: true'",
+                at: channel.id.location))
+        }
         for channel in playbook.channels {
             guard let other = channel.exerciseOverride else { continue }
             if !channelIDs.contains(other.value) {

@@ -103,8 +103,8 @@ enum B {
             role("comms", 16),
         ]
         let channels = [
-            Channel(id: name("bridge", 18, 3), type: Located(.slack, at: at(18, 19))),
-            Channel(id: name("execs", 19, 3), type: Located(.email, at: at(19, 18))),
+            Channel(id: name("bridge", 18, 3), type: Located(.slack, at: at(18, 19)), liveOnly: true),
+            Channel(id: name("execs", 19, 3), type: Located(.email, at: at(19, 18)), liveOnly: true),
         ]
         let timers = [
             TimerSpec(
