@@ -18,7 +18,7 @@ extension Metric {
         switch value {
         case .duration(let d): ReportFormat.span(d)
         case .count(let c): String(c)
-        case .notReached: "not reached"
+        case .notReached: notReachedText
         }
     }
 

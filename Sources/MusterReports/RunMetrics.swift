@@ -29,14 +29,20 @@ public struct Metric: Sendable, Hashable {
     public var value: Value
     public var from: Anchor?
     public var to: Anchor?
+    /// What a person reads when the end anchor was never reached ("not reached", "not notified").
+    public var notReachedText: String
 
-    public init(id: String, name: String, definition: String, value: Value, from: Anchor? = nil, to: Anchor? = nil) {
+    public init(
+        id: String, name: String, definition: String, value: Value, from: Anchor? = nil, to: Anchor? = nil,
+        notReachedText: String = "not reached"
+    ) {
         self.id = id
         self.name = name
         self.definition = definition
         self.value = value
         self.from = from
         self.to = to
+        self.notReachedText = notReachedText
     }
 
     public var duration: TimeSpan? { if case .duration(let d) = value { d } else { nil } }
@@ -292,7 +298,9 @@ public struct RunMetrics: Sendable, Hashable {
         self.runClosed = runClosedAt
         self.observedUntil = end
         self.marks = marks
-        self.firstNotification = notifications.first?.queuedAt
+        // Notified means somebody could read it: the first delivery, not the first message queued (a run whose
+        // every notification was dead-lettered notified nobody).
+        self.firstNotification = notifications.compactMap(\.deliveredAt).min()
         self.visits = visits
         self.phaseTimes = Phase.allCases.compactMap { p in phaseTotals[p].map { PhaseTime(phase: p, time: $0) } }
         self.services = services
@@ -319,9 +327,10 @@ public struct RunMetrics: Sendable, Hashable {
             since("time-to-declare", "Time to declare", .declared,
                   "From the disruption's start to the first entry into a state marked `declared` (the incident was declared)."),
             Metric(id: "time-to-notify", name: "Time to notify",
-                   definition: "From the disruption's start to the first notification the run queued (any channel).",
+                   definition: "From the disruption's start to the first notification delivered (any channel); queued, failed and dead-lettered ones do not count.",
                    value: firstNotification.map { .duration($0 - disruption) } ?? .notReached,
-                   from: disruptionAnchor, to: Anchor("first-notification", at: firstNotification)),
+                   from: disruptionAnchor, to: Anchor("first-notification", at: firstNotification),
+                   notReachedText: notifications.isEmpty ? "not notified (nothing queued)" : "not notified (none of \(notifications.count) delivered)"),
             since("time-to-contain", "Time to contain", .contained,
                   "From the disruption's start to the first entry into a state marked `contained`."),
             since("time-to-recover", "Time to recover", .recovered,

@@ -85,12 +85,12 @@ public enum ReportFormat {
 
     /// `1h30m`, `0m`, `−15m`.
     public static func span(_ span: TimeSpan) -> String {
-        span.milliseconds < 0 ? "−" + (-span).description : span.description
+        span.milliseconds < 0 ? "−" + (-span).forPeople() : span.forPeople()
     }
 
     /// A margin with its sign spelled out: `+1h20m` (to spare) or `−35m` (over).
     public static func margin(_ span: TimeSpan) -> String {
-        span.milliseconds < 0 ? "−" + (-span).description : "+" + span.description
+        span.milliseconds < 0 ? "−" + (-span).forPeople() : "+" + span.forPeople()
     }
 }
 

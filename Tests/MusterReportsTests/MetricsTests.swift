@@ -11,7 +11,7 @@ struct MetricsTests {
         // (timeline, metric, description of the case, expected span or nil for "not reached")
         ("loop", "time-to-detect", "detected at start, disruption 20m earlier", "20m"),
         ("loop", "time-to-declare", "declared on first entry into contain", "30m"),
-        ("loop", "time-to-notify", "first notification on entering contain", "30m"),
+        ("loop", "time-to-notify", "three queued, none delivered: nobody was notified", nil),
         ("loop", "time-to-contain", "contained mark is set on the first entry only", "30m"),
         ("loop", "time-to-recover", "recovered mark", "3h20m"),
         ("loop", "total-duration", "closed mark, not the hot-wash lesson after close", "5h20m"),
@@ -143,6 +143,25 @@ struct MetricsTests {
         #expect(m.count(.deadLettered) == 1)
         #expect(m.count(.pending) == 0)
         #expect(m.notifications.first { $0.id == "n1" }?.deliveredAt == at("11m"))
+    }
+
+    @Test("time to notify runs to the first delivery, not the first message queued; none delivered says so")
+    func timeToNotifyIsTheFirstDelivery() throws {
+        let facts = [
+            DeliveryFact(notificationID: "n1", at: at("11m"), outcome: .deadLettered),
+            DeliveryFact(notificationID: "n2", at: at("1h5m"), outcome: .delivered),
+        ]
+        let delivered = RunMetrics(playbook: loadPlaybook(), events: loopTimeline, extraDeliveries: facts)
+        let metric = try #require(delivered.metric("time-to-notify"))
+        // The disruption began 20m before the run; n2 was delivered 1h5m into it.
+        #expect(metric.value == .duration(TimeSpan(parsing: "1h25m")!))
+        #expect(metric.to?.at == at("1h5m"))
+
+        let deadOnly = RunMetrics(playbook: loadPlaybook(), events: loopTimeline, extraDeliveries: [facts[0]])
+        let none = try #require(deadOnly.metric("time-to-notify"))
+        #expect(none.value == .notReached)
+        #expect(none.valueText == "not notified (none of 3 delivered)")
+        #expect(try #require(Self.open.metric("time-to-notify")).valueText == "not notified (nothing queued)")
     }
 
     @Test("the outbox worker's attempt events on the timeline are the delivery facts")

@@ -53,7 +53,7 @@ public struct RunTemplateContext: TemplateContext, Sendable {
                 case "title": return run.title
                 case "mode": return run.mode.rawValue
                 case "severity": return run.severity.rawValue
-                case "elapsed": return (now - (run.disruptionStart ?? now)).description
+                case "elapsed": return (now - (run.disruptionStart ?? now)).forPeople(unit: .minutes(1))
                 default: return nil
                 }
             case "playbook":
@@ -82,7 +82,7 @@ public struct RunTemplateContext: TemplateContext, Sendable {
                 guard let timer else { return nil }
                 switch name {
                 case "id": return timer.id
-                case "elapsed": return timer.elapsed.description
+                case "elapsed": return timer.elapsed.forPeople(unit: .minutes(1))
                 default: return nil
                 }
             default:

@@ -56,6 +56,19 @@ public struct TimeSpan: Hashable, Sendable, Codable, Comparable, CustomStringCon
         return out
     }
 
+    /// For people: rounded to the nearest `unit` (a second in reports and on the console, a minute in messages
+    /// sent to channels), so nobody reads "5h47m42s84ms". A nonzero span shorter than half the unit reads `<1s`
+    /// (`<1m`). Machine formats (JSON, CSV, the journal) keep the milliseconds.
+    public func forPeople(unit: TimeSpan = .seconds(1)) -> String {
+        let size = Swift.max(unit.milliseconds, 1)
+        let magnitude = Swift.abs(milliseconds)
+        let rounded = (magnitude + size / 2) / size * size
+        if rounded == 0 {
+            return magnitude == 0 ? "0m" : "<" + TimeSpan(milliseconds: size).description
+        }
+        return (milliseconds < 0 ? "-" : "") + TimeSpan(milliseconds: rounded).description
+    }
+
     /// `01:30:00` style, for elapsed times and countdowns; days roll into hours.
     public var clock: String {
         let sign = milliseconds < 0 ? "-" : ""

@@ -117,7 +117,7 @@ public enum TimelineText {
         case .timerArmed(let key, let due, let repeatEvery):
             return "\(key) due \(offsetText(due - origin))" + (repeatEvery.map { ", every \($0.description)" } ?? "")
         case .timerFired(let key, _, let lateBy):
-            return "\(key)" + (lateBy > .zero ? " (late by \(lateBy.description))" : "")
+            return "\(key)" + (lateBy > .zero ? " (late by \(lateBy.forPeople()))" : "")
         case .timerCancelled(let key): return "\(key)"
         case .notificationQueued(let notification):
             return "\(notification.id) to \(notification.channel): \(quoted(notification.message))"
