@@ -247,12 +247,25 @@ public final class ExerciseConsole {
     /// Lessons from the room after the end: `+ TEXT` a strength, `- TEXT` or plain text an area for
     /// improvement, `as NAME: ...` to say who; an empty line or the end of input finishes.
     func hotWash(session: ExerciseSession) throws {
-        out("\nhot wash: record lessons, one per line ('+ text' a strength, '- text' an area for improvement); an empty line ends\n")
+        out("\n" + ExerciseText.hotWashPrompt + "\n")
         while case .line(let raw) = input.next(before: nil) {
-            guard let (actor, lesson) = ConsoleCommand.hotWashLesson(raw) else { break }
-            guard !lesson.text.isEmpty else { continue }
-            let who = actor ?? session.exercise.facilitator
-            show(try session.handle(.player(Command(actor: who, .lesson(lesson))), by: who))
+            switch ConsoleCommand.hotWash(raw) {
+            case .end:
+                return
+            case .lesson(let actor, let lesson):
+                guard !lesson.text.isEmpty else { continue }
+                let who = actor ?? session.exercise.facilitator
+                show(try session.handle(.player(Command(actor: who, .lesson(lesson))), by: who))
+            case .overrule(let actor, let objective, let rating, let note):
+                let who = actor ?? session.exercise.exercise.evaluators.first ?? session.exercise.facilitator
+                show(try session.handle(.overrule(objective: objective, rating: rating, note: note), by: who))
+            case .evaluate:
+                out(ExerciseText.evaluation(session.exercise.evaluation()))
+            case .help:
+                err(ConsoleCommand.hotWashHelpText + "\n")
+            case .refused(let reason):
+                err("refused: \(reason)\n")
+            }
         }
     }
 }

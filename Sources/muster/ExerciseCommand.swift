@@ -145,17 +145,35 @@ struct ExerciseEvaluateCommand: ParsableCommand {
             let replay = try ExerciseReplay.load(record, from: journal)
             Console.out("run \(record.id)\n" + ExerciseText.evaluation(replay.exercise.evaluation()))
             guard !noHotwash else { return }
-            Console.out("\nhot wash: record lessons, one per line ('+ text' a strength, '- text' an area for improvement); an empty line ends\n")
-            var lessons: [(actor: String, lesson: Lesson)] = []
-            let who = actor ?? replay.exercise.exercise.facilitator
-            while let raw = readLine(), let (author, lesson) = ConsoleCommand.hotWashLesson(raw) {
-                if !lesson.text.isEmpty { lessons.append((author ?? who, lesson)) }
-            }
-            let events = try ExerciseReplay.recordLessons(lessons, on: record, in: journal)
-            for event in events {
-                for line in ExerciseText.lines(event, origin: replay.exercise.origin, exercise: replay.exercise.exercise) {
-                    Console.out(line + "\n")
+            Console.out("\n" + ExerciseText.hotWashPrompt + "\n")
+            // Each line is recorded as it is typed, so an interrupted hot wash keeps what was said.
+            func show(_ events: [RunEvent]) {
+                for event in events {
+                    for line in ExerciseText.lines(event, origin: replay.exercise.origin, exercise: replay.exercise.exercise) {
+                        Console.out(line + "\n")
+                    }
                 }
+            }
+            hotWash: while let raw = readLine() {
+                switch ConsoleCommand.hotWash(raw) {
+                case .end:
+                    break hotWash
+                case .lesson(let author, let lesson):
+                    guard !lesson.text.isEmpty else { continue }
+                    let who = author ?? actor ?? replay.exercise.exercise.facilitator
+                    show(try ExerciseReplay.recordLessons([(who, lesson)], on: record, in: journal))
+                case .overrule(let author, let objective, let rating, let note):
+                    let who = author ?? actor ?? replay.exercise.exercise.evaluators.first ?? replay.exercise.exercise.facilitator
+                    show([try ExerciseReplay.overrule(record, objective: objective, rating: rating, note: note, by: who, in: journal)])
+                case .evaluate:
+                    let current = try ExerciseReplay.load(try journal.run(record.id), from: journal)
+                    Console.out(ExerciseText.evaluation(current.exercise.evaluation()))
+                case .help:
+                    Console.err(ConsoleCommand.hotWashHelpText + "\n")
+                case .refused(let reason):
+                    Console.err("refused: \(reason)\n")
+                }
+                record = try journal.run(record.id)
             }
         } catch let error as ExerciseError {
             for diagnostic in error.diagnostics { Console.err(diagnostic.description + "\n") }

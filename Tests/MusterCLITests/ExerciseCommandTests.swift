@@ -96,6 +96,30 @@ struct ExerciseCommandTests {
         #expect(empty.stderr.hasPrefix("error: no journal at "))
     }
 
+    @Test("the hot wash takes an overrule and help, and refuses a console command instead of storing it as a lesson")
+    func hotWashOverrule() throws {
+        let folder = try Self.scratch()
+        let input = "overrule O2 S because the team improvised well\nhelp\ndone confirm with EDR\n- Backups took long to find\n\n"
+        let run = try Self.muster(["exercise", "run", Self.exercise("ransomware-tabletop"), "--speed", "max"], in: folder, input: input)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains(Self.row("+04:00:00", "Robin", "rating-overruled", "O2: S \"the team improvised well\"")))
+        #expect(!run.stdout.contains("improvement: \"overrule"))
+        #expect(run.stderr.contains("overrule OBJECTIVE P|S|M|U because NOTE | evaluate | help"))
+        #expect(run.stderr.contains("refused: 'done' is a console command, and the exercise has ended: nothing was recorded."))
+        #expect(!run.stdout.contains("improvement: \"done confirm"))
+        #expect(run.stdout.contains("improvement: \"Backups took long to find\""))
+
+        // The same in `muster exercise evaluate`'s hot wash, recorded line by line.
+        let evaluated = try Self.muster(["exercise", "evaluate"], in: folder,
+                                        input: "overrule O3 M because the statement was late\nevaluate\nnote this is not a lesson\n\n")
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        #expect(evaluated.stdout.contains("O3: M \"the statement was late\""))
+        #expect(evaluated.stdout.contains("ratings: O1 P, O2 S, O3 M"))
+        #expect(evaluated.stderr.contains("refused: 'note' is a console command"))
+        let timeline = try Self.muster(["exercise", "timeline", "x-ransomware"], in: folder)
+        #expect(!timeline.stdout.contains("this is not a lesson"))
+    }
+
     @Test("each example exercise runs unattended to its documented ratings, the same bytes every time",
           arguments: [
               ("ransomware-tabletop", "ratings: O1 P, O2 M, O3 S"),

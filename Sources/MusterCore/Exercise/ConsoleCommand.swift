@@ -8,6 +8,18 @@
 ///
 /// A player action may name who acts: `as Lee: done confirm`; otherwise the participant holding the role the
 /// action needs acts (see `ExerciseRun.defaultActor(for:)`). `#` starts a comment line.
+/// One line of the hot wash (see `ConsoleCommand.hotWash`).
+public enum HotWashLine: Sendable, Hashable {
+    /// An empty line, `done` or `end`: the hot wash is over.
+    case end
+    case lesson(actor: String?, Lesson)
+    case overrule(actor: String?, objective: String, rating: Rating, note: String)
+    case evaluate
+    case help
+    /// Not recorded, with the reason to show.
+    case refused(String)
+}
+
 public enum ConsoleCommand: Sendable, Hashable {
     case nothing
     /// A player action through the engine; `actor` nil means "whoever holds the needed role".
@@ -120,33 +132,56 @@ public enum ConsoleCommand: Sendable, Hashable {
         case "help", "?":
             return .success(.help)
         default:
-            let words = ["done", "skip", "event", "decide", "assign", "relieve", "note", "lesson", "close", "pause", "resume",
-                         "speed", "inject", "end", "overrule", "status", "evaluate", "help"]
-            return .failure(ConsoleError("unknown command '\(word)'\(Suggestion.hint(for: word, in: words)) (type 'help')"))
+            return .failure(ConsoleError("unknown command '\(word)'\(Suggestion.hint(for: word, in: consoleWords)) (type 'help')"))
         }
     }
 
-    /// A hot-wash line: `+ TEXT` a strength, `- TEXT` or plain text an area for improvement, `lesson ...` as on
-    /// the console, optionally `as NAME:` first. Nil for an empty line, `done` or `end` (the hot wash is over).
-    public static func hotWashLesson(_ line: String) -> (actor: String?, lesson: Lesson)? {
+    /// One line of the hot wash, the lessons round after the end: `+ TEXT` a strength, `- TEXT` or plain text an
+    /// area for improvement, `lesson ...` as on the console, optionally `as NAME:` first; `overrule` (the natural
+    /// moment for it is right after reading the ratings), `evaluate` and `help` work too. A line that starts with
+    /// another console command is refused, never stored as a lesson by accident (the journal is append-only).
+    public static func hotWash(_ line: String) -> HotWashLine {
         var text = trimmed(line)
-        if text.isEmpty || text == "done" || text == "end" { return nil }
+        if text.isEmpty || text == "done" || text == "end" { return .end }
         var actor: String?
         if text.hasPrefix("as "), let colon = text.firstIndex(of: ":") {
             actor = trimmed(String(text[text.index(text.startIndex, offsetBy: 3)..<colon]))
             text = trimmed(String(text[text.index(after: colon)...]))
         }
-        var kind = LessonKind.improvement
-        if text.hasPrefix("+") {
-            kind = .strength
-            text = trimmed(String(text.dropFirst()))
-        } else if text.hasPrefix("-") {
-            text = trimmed(String(text.dropFirst()))
-        } else if text.hasPrefix("lesson "), case .success(.action(_, .lesson(let lesson))) = parse(text) {
-            return (actor, lesson)
+        if text.hasPrefix("+") { return .lesson(actor: actor, Lesson(text: unquoted(trimmed(String(text.dropFirst()))), kind: .strength)) }
+        if text.hasPrefix("-") { return .lesson(actor: actor, Lesson(text: unquoted(trimmed(String(text.dropFirst()))), kind: .improvement)) }
+        let word = split(text).0
+        switch word {
+        case "lesson", "overrule":
+            switch parse(text) {
+            case .success(.action(_, .lesson(let lesson))): return .lesson(actor: actor, lesson)
+            case .success(.control(_, .overrule(let objective, let rating, let note))):
+                return .overrule(actor: actor, objective: objective, rating: rating, note: note)
+            case .failure(let error): return .refused(error.message)
+            default: return .refused("write 'overrule OBJECTIVE P|S|M|U because NOTE'")
+            }
+        case "help", "?": return .help
+        case "evaluate", "status": return .evaluate
+        case _ where consoleWords.contains(word):
+            return .refused("'\(word)' is a console command, and the exercise has ended: nothing was recorded. The hot wash takes "
+                + "lessons ('+ text', '- text'), 'overrule OBJECTIVE P|S|M|U because NOTE', 'evaluate' and 'help'; to record "
+                + "this line as a lesson, start it with '-'")
+        default:
+            return .lesson(actor: actor, Lesson(text: unquoted(text), kind: .improvement))
         }
-        return (actor, Lesson(text: unquoted(text), kind: kind))
     }
+
+    public static let hotWashHelpText = """
+        hot wash:  + TEXT (a strength) | - TEXT or TEXT (an area for improvement) | lesson [strength|improvement] TEXT
+                   prefix with 'as NAME:' to say who | overrule OBJECTIVE P|S|M|U because NOTE | evaluate | help
+                   an empty line, 'done' or 'end' finishes
+        """
+
+    /// The first words of console commands (a hot-wash line starting with one is refused, not stored).
+    static let consoleWords: [String] = [
+        "done", "skip", "event", "raise", "decide", "assign", "relieve", "note", "lesson", "close", "pause", "resume",
+        "speed", "inject", "end", "overrule", "status", "evaluate", "help",
+    ]
 
     static func trimmed(_ text: String) -> String {
         var scalars = Substring(text)

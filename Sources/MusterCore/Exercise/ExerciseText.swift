@@ -68,6 +68,10 @@ public enum ExerciseText {
 
     // MARK: Evaluation
 
+    /// Printed when the hot wash starts.
+    public static let hotWashPrompt = "hot wash: record lessons, one per line ('+ text' a strength, '- text' an area for improvement); "
+        + "'overrule OBJECTIVE P|S|M|U because NOTE' changes a rating, 'help' lists the rest; an empty line ends"
+
     public static func evaluation(_ e: ExerciseEvaluation) -> String {
         var out: [String] = []
         let origin = e.origin
