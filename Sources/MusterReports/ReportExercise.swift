@@ -26,8 +26,10 @@ extension ExerciseEvaluation.Outcome {
 /// evaluator's notes; contingency injects used.
 enum ReportExercise {
     static func ratingText(_ o: ExerciseEvaluation.ObjectiveResult) -> String {
-        guard let rating = o.rating else { return "not rated" }
-        return "\(rating.rawValue): \(rating.meaning)"
+        guard let rating = o.rating else {
+            return o.partiallyExercised ? "partially exercised (\(o.coverageText)): not rated" : "not rated"
+        }
+        return "\(rating.rawValue): \(rating.meaning)" + (o.partiallyExercised ? " (partially exercised: \(o.coverageText))" : "")
     }
 
     static func markdown(_ r: RunReport, _ e: ExerciseEvaluation, into o: inout TextBuffer) {
@@ -115,6 +117,9 @@ enum ReportExercise {
             w.key("late"); w.int(obj.late)
             w.key("unmet"); w.int(obj.unmet)
             w.key("pending"); w.int(obj.pending)
+            w.key("planned"); w.int(obj.planned)
+            w.key("inPlay"); w.int(obj.inPlay)
+            w.key("partiallyExercised"); w.bool(obj.partiallyExercised)
             w.key("scorePercent"); w.int64(obj.scorePercent.map(Int64.init))
             w.key("computed"); w.string(obj.computed?.rawValue)
             w.key("rating"); w.string(obj.rating?.rawValue)

@@ -90,7 +90,8 @@ enum Evaluation {
         let byObjective = ExerciseView.expectationsByObjective(e)
         let objectives: [[String: Any]] = e.objectives.map { o in
             ["id": o.id, "text": o.text, "capability": o.capability ?? NSNull(), "met": o.onTime, "late": o.late, "missed": o.unmet,
-             "pending": o.pending, "score_percent": o.scorePercent ?? NSNull(), "computed_rating": o.computed?.rawValue ?? NSNull(),
+             "pending": o.pending, "planned": o.planned, "in_play": o.inPlay, "partially_exercised": o.partiallyExercised,
+             "score_percent": o.scorePercent ?? NSNull(), "computed_rating": o.computed?.rawValue ?? NSNull(),
              "rating": o.rating?.rawValue ?? NSNull(), "rating_meaning": o.rating?.meaning ?? NSNull(),
              "overrule": o.overrule.map { ["rating": $0.rating.rawValue, "note": $0.note, "by": $0.by, "at": $0.at.iso8601] as [String: Any] } ?? NSNull(),
              "expectations": byObjective[o.id] ?? []]

@@ -120,6 +120,22 @@ struct ExerciseCommandTests {
         #expect(!timeline.stdout.contains("this is not a lesson"))
     }
 
+    @Test("an exercise ended early shows each objective's coverage and rates none from a minority of its expectations")
+    func endedEarly() throws {
+        let folder = try Self.scratch()
+        let run = try Self.muster(["exercise", "run", Self.exercise("ransomware-tabletop"), "--no-players", "--speed", "manual", "--no-hotwash"],
+                                  in: folder, input: "skip 50m\nend\n")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("  O2  -  score 0%: 0 on time, 0 late, 1 unmet; 1 of 4 expectations in play: partially exercised, not rated"))
+        #expect(run.stdout.contains("  O1  U  score 0%: 0 on time, 0 late, 2 unmet; 2 of 2 expectations in play"))
+        let report = try Self.muster(["report", "--format", "json"], in: folder)
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains(#""id":"O2","text":"Restore file shares within the RTO""#))
+        #expect(report.stdout.contains(#""planned":4,"inPlay":1,"partiallyExercised":true,"scorePercent":0,"computed":null,"rating":null"#))
+        let markdown = try Self.muster(["report", "--format", "md"], in: folder)
+        #expect(markdown.stdout.contains("partially exercised (1 of 4 expectations in play): not rated"))
+    }
+
     @Test("each example exercise runs unattended to its documented ratings, the same bytes every time",
           arguments: [
               ("ransomware-tabletop", "ratings: O1 P, O2 M, O3 S"),

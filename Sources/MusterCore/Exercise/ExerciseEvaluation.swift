@@ -107,9 +107,21 @@ public struct ExerciseEvaluation: Sendable, Hashable {
         public var scorePercent: Int?
         public var computed: Rating?
         public var overrule: RatingOverrule?
+        /// The objective's expectations that were meant to be played: those of every planned inject, and of the
+        /// contingency injects that were released (a withheld contingency was never meant to count).
+        public var planned: Int
+        /// Fewer than half of `planned` came into play (an exercise ended early): no rating is computed, since a
+        /// P from 1 of 4 expectations says nothing about the other three. An evaluator can still overrule.
+        public var partiallyExercised: Bool
+
+        /// The expectations whose inject was delivered.
+        public var inPlay: Int { onTime + late + unmet + pending }
 
         /// The rating that stands: the evaluator's when overruled.
         public var rating: Rating? { overrule?.rating ?? computed }
+
+        /// "3 of 4 expectations in play".
+        public var coverageText: String { "\(inPlay) of \(planned) expectation\(planned == 1 ? "" : "s") in play" }
     }
 
     public struct AdHocInject: Sendable, Hashable {
@@ -165,8 +177,12 @@ public struct ExerciseEvaluation: Sendable, Hashable {
     ) -> ExerciseEvaluation {
         var injects: [InjectResult] = []
         var counts: [String: (onTime: Int, late: Int, unmet: Int, pending: Int)] = [:]
+        var planned: [String: Int] = [:]
         for inject in exercise.injectsInDeliveryOrder {
             let delivered = deliveries[inject.id.value]
+            if !inject.contingency || delivered != nil {
+                for case let objective? in inject.expect.map(\.objective?.value) { planned[objective, default: 0] += 1 }
+            }
             var results: [ExpectationResult] = []
             for expectation in inject.expect {
                 let (outcome, metAt, latency) = outcome(
@@ -193,10 +209,12 @@ public struct ExerciseEvaluation: Sendable, Hashable {
         let objectives = exercise.objectives.map { objective in
             let c = counts[objective.id.value] ?? (0, 0, 0, 0)
             let (rating, score) = rate(onTime: c.onTime, late: c.late, unmet: c.unmet, thresholds: exercise.ratings)
+            let plannedCount = planned[objective.id.value] ?? 0
+            let partial = plannedCount > 0 && (c.onTime + c.late + c.unmet + c.pending) * 2 < plannedCount
             return ObjectiveResult(
                 id: objective.id.value, text: objective.text, capability: objective.capability, onTime: c.onTime,
-                late: c.late, unmet: c.unmet, pending: c.pending, scorePercent: score, computed: rating,
-                overrule: overrules[objective.id.value])
+                late: c.late, unmet: c.unmet, pending: c.pending, scorePercent: score, computed: partial ? nil : rating,
+                overrule: overrules[objective.id.value], planned: plannedCount, partiallyExercised: partial)
         }
         let contingencies = exercise.injectsInDeliveryOrder.filter(\.contingency).map(\.id.value)
         return ExerciseEvaluation(

@@ -122,6 +122,8 @@ public enum ExerciseText {
             if let score = o.scorePercent {
                 line += "score \(score)%: \(o.onTime) on time, \(o.late) late, \(o.unmet) unmet"
                 if o.pending > 0 { line += ", \(o.pending) pending" }
+                line += "; \(o.coverageText)"
+                if o.partiallyExercised { line += ": partially exercised, not rated" }
             } else {
                 line += o.pending > 0 ? "\(o.pending) pending" : "not rated: no expectation was counted"
             }
