@@ -24,19 +24,29 @@ struct RunTimerTests {
         #expect(h.run.nextDue == at(90))
     }
 
-    @Test("catching up late fires each due timer once, at now, marked late")
+    @Test("catching up late fires a repeating timer once for all its missed firings, rendered at its due time, and says how many")
     func catchUpLate() {
         var h = startedHarness()
         let events = h.advance(to: at(65), fireAtDueTimes: false)
+        let message = "Triage still open after 1h (2 reminders fell due while Muster was not running, every 30m from "
+            + "\(TimelineText.utc(at(30))) to \(TimelineText.utc(at(60))): sent once)"
         #expect(events == [
             ev(at(65), system, nil, .timerFired(key: key("triage-overdue"), due: at(30), lateBy: .minutes(35))),
-            ev(at(65), system, nil, .notificationQueued(Notification(id: "n2", channel: "execs", message: "Triage still open after 1h5m", trigger: "timer:triage-overdue"))),
-            ev(at(65), system, nil, .timerArmed(key: key("triage-overdue"), due: at(60), repeatEvery: .minutes(30))),
-            ev(at(65), system, nil, .timerFired(key: key("triage-overdue"), due: at(60), lateBy: .minutes(5))),
-            ev(at(65), system, nil, .notificationQueued(Notification(id: "n3", channel: "execs", message: "Triage still open after 1h5m", trigger: "timer:triage-overdue"))),
+            ev(at(65), system, nil, .notificationQueued(Notification(id: "n2", channel: "execs", message: message, trigger: "timer:triage-overdue"))),
             ev(at(65), system, nil, .timerArmed(key: key("triage-overdue"), due: at(90), repeatEvery: .minutes(30))),
         ])
         #expect(h.advance(to: at(65), fireAtDueTimes: false) == [])
+    }
+
+    @Test("a single late firing renders with its own due time, not the time it was caught up")
+    func lateFiringRendersAtDue() {
+        var h = startedHarness()
+        let events = h.advance(to: at(45), fireAtDueTimes: false)
+        #expect(events == [
+            ev(at(45), system, nil, .timerFired(key: key("triage-overdue"), due: at(30), lateBy: .minutes(15))),
+            ev(at(45), system, nil, .notificationQueued(Notification(id: "n2", channel: "execs", message: "Triage still open after 30m", trigger: "timer:triage-overdue"))),
+            ev(at(45), system, nil, .timerArmed(key: key("triage-overdue"), due: at(60), repeatEvery: .minutes(30))),
+        ])
     }
 
     @Test("timers due at the same time fire in key order; nothing fires before its due time")

@@ -119,7 +119,7 @@ struct IncidentRuntimeTests {
         #expect(notes == ["from another process", "last"])
     }
 
-    @Test("one command after a long gap fires every due timer once, in order, late by the right amount")
+    @Test("one command after a long gap fires every due timer once, in order, late by the right amount; a repeat's missed firings as one")
     func catchUp() throws {
         let folder = try RuntimeTempFolder()
         defer { folder.remove() }
@@ -127,16 +127,23 @@ struct IncidentRuntimeTests {
         let runtime = try makeRuntime(folder, clock: clock)
         let id = try declared(runtime)
         // Disruption at 17:20. Due by 19:45: triage-overdue at 18:10, 18:40, 19:10, 19:40 (a repeat every 30m
-        // from entry at 17:40) and identity-rto-warning at 19:20 - 30m = 18:50.
+        // from entry at 17:40), which fires once for all four and comes back at 20:10, and identity-rto-warning at
+        // 19:20 - 30m = 18:50.
         clock.set(to: Instant(iso8601: "2026-03-06T19:45:00Z")!)
         let result = try runtime.must("Kim", .note("Staff told by email"), on: id)
         let fired = result.timerEvents.compactMap { event -> (String, Instant, TimeSpan, Instant)? in
             if case let .timerFired(key, due, late) = event.body { (key.id, due, late, event.at) } else { nil }
         }
-        let expected: [(String, String)] = [
-            ("triage-overdue", "18:10"), ("triage-overdue", "18:40"), ("identity-rto-warning", "18:50"),
-            ("triage-overdue", "19:10"), ("triage-overdue", "19:40"),
-        ]
+        let expected: [(String, String)] = [("triage-overdue", "18:10"), ("identity-rto-warning", "18:50")]
+        let rearmed = result.timerEvents.compactMap { event -> Instant? in
+            if case let .timerArmed(key, due, _) = event.body, key.id == "triage-overdue" { due } else { nil }
+        }
+        #expect(rearmed == [Instant(iso8601: "2026-03-06T20:10:00Z")!])
+        let messages = result.timerEvents.compactMap { event -> String? in
+            if case let .notificationQueued(n) = event.body, n.trigger == "timer:triage-overdue" { n.message } else { nil }
+        }
+        #expect(messages.count == 1)
+        #expect(messages.first?.contains("4 reminders fell due while Muster was not running, every 30m from 2026-03-06 18:10:00Z to 2026-03-06 19:40:00Z: sent once") == true, "\(messages)")
         #expect(fired.map(\.0) == expected.map(\.0))
         #expect(fired.map(\.1) == expected.map { Instant(iso8601: "2026-03-06T\($0.1):00Z")! })
         for (_, due, late, at) in fired {

@@ -263,10 +263,24 @@ struct Decider {
             }
             try settle()
         case .spec(let spec):
+            // Catching up after downtime, a repeating timer may have fallen due several times: it fires once for
+            // all of them (one message saying so, not a burst of identical ones) and comes back after `now`.
+            var missed: Int64 = 1
+            if let interval = slot.repeatEvery, interval.milliseconds > 0, now > timer.due {
+                missed = (now - timer.due).milliseconds / interval.milliseconds + 1
+            }
+            let lastDue = timer.due + (slot.repeatEvery ?? .zero) * (missed - 1)
             if let channel = spec.notify?.value, let message = spec.message?.value {
-                let context = RunTemplateContext(run: work, now: now, timer: (id: key.id, elapsed: now - timer.anchor))
+                // Rendered as of the (last) due time, so "still open after 30m" says when it fell due, not when
+                // a late catch-up happened to send it.
+                let context = RunTemplateContext(run: work, now: lastDue, timer: (id: key.id, elapsed: lastDue - timer.anchor))
+                var text = message.render(context)
+                if missed > 1, let interval = slot.repeatEvery {
+                    text += " (\(missed) reminders fell due while Muster was not running, every \(interval) from "
+                        + "\(TimelineText.utc(timer.due)) to \(TimelineText.utc(lastDue)): sent once)"
+                }
                 emit(.notificationQueued(Notification(
-                    id: "n\(work.notificationCount + 1)", channel: channel, message: message.render(context), trigger: "timer:\(key.id)"
+                    id: "n\(work.notificationCount + 1)", channel: channel, message: text, trigger: "timer:\(key.id)"
                 )))
             }
             if let name = spec.raise?.value {
@@ -278,7 +292,7 @@ struct Decider {
             if let interval = slot.repeatEvery, interval.milliseconds > 0, work.status == .active, !work.isInTerminalState,
                work.slotStates[s].instance == key.instance, work.armedTimer(key) == nil,
                slot.owner < 0 || slot.owner == work.stateIndex {
-                emit(.timerArmed(key: key, due: timer.due + interval, repeatEvery: interval))
+                emit(.timerArmed(key: key, due: lastDue + interval, repeatEvery: interval))
             }
         }
     }
