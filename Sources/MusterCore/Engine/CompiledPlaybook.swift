@@ -131,8 +131,13 @@ final class CompiledPlaybook: Sendable, Equatable {
         let kind: SlotKind
         let timing: Timing
         let repeatEvery: TimeSpan?
+        /// The timer's `when:`, compiled (set once in `CompiledPlaybook.init`, when tasks and decisions are known).
+        fileprivate(set) var guardExpression: CGuard?
+        /// Cancelled when the run is marked recovered (an RTO or MTPD deadline).
+        let endsAtRecovery: Bool
 
         init(id: String, owner: Int, kind: SlotKind, timing: Timing, repeatEvery: TimeSpan?) {
+            if case .spec(let spec) = kind { endsAtRecovery = spec.endsAtRecovery } else { endsAtRecovery = false }
             self.id = id
             self.owner = owner
             self.kind = kind
@@ -258,6 +263,11 @@ final class CompiledPlaybook: Sendable, Equatable {
         self.taskIndex = taskIndex
         self.decisionIndex = decisionIndex
         // Guards name tasks and decisions, which are only known now.
+        for slot in slots {
+            if case .spec(let spec) = slot.kind, let when = spec.when {
+                slot.guardExpression = CGuard(when.value, roles: roleIndex, tasks: taskIndex, decisions: decisionIndex)
+            }
+        }
         for (s, state) in playbook.states.enumerated() {
             for transition in state.transitions {
                 let compiled = CTransition(

@@ -270,7 +270,8 @@ struct Decider {
                 missed = (now - timer.due).milliseconds / interval.milliseconds + 1
             }
             let lastDue = timer.due + (slot.repeatEvery ?? .zero) * (missed - 1)
-            if let channel = spec.notify?.value, let message = spec.message?.value {
+            let active = slot.guardExpression.map { work.evaluateCompiled($0) } ?? true
+            if active, let channel = spec.notify?.value, let message = spec.message?.value {
                 // Rendered as of the (last) due time, so "still open after 30m" says when it fell due, not when
                 // a late catch-up happened to send it.
                 let context = RunTemplateContext(run: work, now: lastDue, timer: (id: key.id, elapsed: lastDue - timer.anchor))
@@ -283,7 +284,7 @@ struct Decider {
                     id: "n\(work.notificationCount + 1)", channel: channel, message: text, trigger: "timer:\(key.id)"
                 )))
             }
-            if let name = spec.raise?.value {
+            if active, let name = spec.raise?.value {
                 try raised(name)
             }
             try settle()
@@ -343,6 +344,11 @@ struct Decider {
         }
         emit(.stateEntered(state: state.id, from: from.map { pb.states[$0].id }, cause: cause))
         for mark in state.marks where work.mark(mark) == nil { emit(.markSet(mark)) }
+        if state.marks.contains(.recovered) {
+            // Services are back: their RTO and MTPD warnings would only mislead.
+            let pb = self.pb
+            cancelTimers { pb.slots[$0].endsAtRecovery }
+        }
         var raises: [String] = []
         for action in state.onEnter {
             switch action {
@@ -368,6 +374,7 @@ struct Decider {
 
     mutating func arm(_ s: Int) throws(Rejection) {
         let slot = pb.slots[s]
+        if slot.endsAtRecovery, work.mark(.recovered) != nil { return }
         let due: Instant
         switch slot.timing {
         case .afterEntry(let span):

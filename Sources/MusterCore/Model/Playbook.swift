@@ -296,11 +296,15 @@ public struct TimerSpec: Sendable, Hashable {
     public var message: Located<Template>?
     /// The event raised when it fires (an escalation that moves the run on).
     public var raise: Located<String>?
+    /// A condition read when the timer fires: when it does not hold, the firing is recorded but neither notifies
+    /// nor raises (a repeat still comes back).
+    public var when: Located<GuardExpression>?
     public var location: SourceLocation
 
     public init(
         id: Located<String>, anchor: TimerAnchor, repeatEvery: Located<TimeSpan>? = nil, notify: Located<String>? = nil,
-        message: Located<Template>? = nil, raise: Located<String>? = nil, location: SourceLocation
+        message: Located<Template>? = nil, raise: Located<String>? = nil, when: Located<GuardExpression>? = nil,
+        location: SourceLocation
     ) {
         self.id = id
         self.anchor = anchor
@@ -308,7 +312,15 @@ public struct TimerSpec: Sendable, Hashable {
         self.notify = notify
         self.message = message
         self.raise = raise
+        self.when = when
         self.location = location
+    }
+
+    /// A deadline of a service's continuity objective (`at: services.ID.rto|mtpd ± …`): once the run is marked
+    /// recovered it has no more meaning, and is cancelled.
+    public var endsAtRecovery: Bool {
+        guard case .at(let expression) = anchor, case .objective(_, let objective) = expression.value.base else { return false }
+        return objective == .rto || objective == .mtpd
     }
 }
 

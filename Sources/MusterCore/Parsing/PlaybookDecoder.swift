@@ -27,7 +27,7 @@ public enum PlaybookDecoder {
         static let task = ["id", "title", "role", "evidence"]
         static let transition = ["on", "when", "to"]
         static let decision = ["id", "question", "by", "options", "deadline", "default"]
-        static let timer = ["id", "after", "at", "repeat", "notify", "message", "raise"]
+        static let timer = ["id", "after", "at", "repeat", "notify", "message", "raise", "when"]
         static let action = ["notify", "message", "raise"]
         static let channelCommon = ["type", "exercise", "live_only", "max_attempts", "timeout"]
         static let channelSettings = ["url", "secret", "headers", "to", "from", "subject", "smtp", "username", "password",
@@ -426,6 +426,7 @@ struct Decoding {
             let notify = fields["notify"].flatMap { locatedText($0, "notify") }
             let message = fields["message"].flatMap { template($0, "message") }
             let raise = fields["raise"].flatMap { locatedText($0, "raise") }
+            let when = fields["when"].flatMap { guardExpression($0) }
             if fields["notify"] == nil, fields["raise"] == nil {
                 report("missing-key", "\(context) needs 'notify' (with 'message') or 'raise', or both", at: fields.location)
             }
@@ -436,7 +437,9 @@ struct Decoding {
                 report("invalid-action", "'message' goes with 'notify' (\(context) notifies no channel)", at: entry.key.location)
             }
             guard let id, let anchor else { return nil }
-            return TimerSpec(id: id, anchor: anchor, repeatEvery: repeatEvery, notify: notify, message: message, raise: raise, location: fields.location)
+            if fields["when"] != nil, when == nil { return nil }
+            return TimerSpec(id: id, anchor: anchor, repeatEvery: repeatEvery, notify: notify, message: message, raise: raise,
+                             when: when, location: fields.location)
         }
     }
 

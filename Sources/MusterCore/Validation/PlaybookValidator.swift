@@ -63,7 +63,7 @@ private struct Validation {
         checkRoles()
         checkServices()
         checkChannels()
-        for timer in playbook.timers { checkTimer(timer) }
+        for timer in playbook.timers { checkTimer(timer, state: nil) }
         for index in playbook.states.indices { checkState(index) }
         checkRequiredRolesOwnSomething()
         checkGraph()
@@ -214,8 +214,11 @@ private struct Validation {
         }
     }
 
-    mutating func checkTimer(_ timer: TimerSpec) {
+    /// `state` is nil for a run-wide timer.
+    mutating func checkTimer(_ timer: TimerSpec, state: Int?) {
         let name = timer.id.value
+        // A run-wide timer's condition may name any task; a state's timer is read like that state's transitions.
+        if let when = timer.when { checkGuard(when.value, state: state ?? -1) }
         switch timer.anchor {
         case .after(let span):
             if span.value <= .zero {
@@ -319,7 +322,7 @@ private struct Validation {
             }
         }
         for task in state.tasks { checkRole(task.role, as: "task role") }
-        for timer in state.timers { checkTimer(timer) }
+        for timer in state.timers { checkTimer(timer, state: index) }
 
         for transition in state.transitions {
             checkStateReference(transition.to, as: "transition target")
@@ -415,7 +418,7 @@ private struct Validation {
                     at: task.location))
                 return
             }
-            if owner.state != state {
+            if state >= 0, owner.state != state {
                 let here = playbook.states[state].id.value
                 let there = playbook.states[owner.state].id.value
                 diagnostics.append(.warning(
