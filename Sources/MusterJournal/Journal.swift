@@ -23,12 +23,17 @@ public final class Journal: Sendable {
     /// The database file.
     public let path: String
     public let durability: Durability
-    let pool: DatabasePool
+    /// Opened by `openForReading` on a file this process may not write (an auditor's copy): every write is
+    /// refused with `JournalError.readOnly`, and nothing is written to the folder, not even a WAL index.
+    public let isReadOnly: Bool
+    /// A `DatabasePool` (WAL) normally; a read-only `DatabaseQueue` on an immutable file for `isReadOnly`.
+    let pool: any DatabaseWriter
 
-    private init(path: String, durability: Durability, pool: DatabasePool) {
+    private init(path: String, durability: Durability, pool: any DatabaseWriter, isReadOnly: Bool = false) {
         self.path = path
         self.durability = durability
         self.pool = pool
+        self.isReadOnly = isReadOnly
     }
 
     // MARK: - Opening
@@ -50,6 +55,57 @@ public final class Journal: Sendable {
             throw .cannotOpen(path: dbPath, detail: "cannot create the folder \(home): \(error.localizedDescription)")
         }
         return try open(path: dbPath, durability: durability)
+    }
+
+    /// For commands that only read (`verify`, `report`, `timeline`, `lessons list`, `actions list|report`,
+    /// `programme`): opens `HOME/muster.db` as `open` does when this process may write the file and its folder,
+    /// and read-only otherwise (a copy of `muster.db` handed to an auditor, a read-only mount).
+    public static func openForReading(home: String) throws(JournalError) -> Journal {
+        try openForReading(path: (home as NSString).appendingPathComponent("muster.db"))
+    }
+
+    public static func openForReading(path: String) throws(JournalError) -> Journal {
+        guard FileManager.default.fileExists(atPath: path) else { throw .missing(path: path) }
+        let folder = (path as NSString).deletingLastPathComponent
+        if access(path, W_OK) == 0, access(folder.isEmpty ? "." : folder, W_OK) == 0 {
+            return try open(path: path, create: false)
+        }
+        return try openReadOnly(path: path)
+    }
+
+    /// The file opened `immutable`: SQLite takes no lock and creates no `-shm`, so a file in a folder nobody may
+    /// write opens. The WAL is not read that way, so a non-empty `-wal` beside it (commits not yet copied into
+    /// the file) is refused rather than silently left out.
+    static func openReadOnly(path: String) throws(JournalError) -> Journal {
+        let wal = path + "-wal"
+        if let size = (try? FileManager.default.attributesOfItem(atPath: wal))?[.size] as? NSNumber, size.intValue > 0 {
+            throw .cannotOpen(path: path, detail: "it can only be opened read-only here, and \((wal as NSString).lastPathComponent) "
+                + "beside it holds commits not yet in the database file; open it once where it can be written, or copy it "
+                + "whole with: sqlite3 \(path) \".backup COPY.db\"")
+        }
+        let absolute = (path as NSString).isAbsolutePath ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "?#%")
+        let uri = "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute) + "?immutable=1"
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.label = "MusterJournal (read-only)"
+        do {
+            let queue = try DatabaseQueue(path: uri, configuration: configuration)
+            do {
+                let found = try queue.read { db in try formatVersion(db) }
+                guard let found else { throw JournalError.notAJournal(path: path) }
+                if found > formatVersion { throw JournalError.newerFormat(path: path, found: found, supported: formatVersion) }
+            } catch {
+                try? queue.close()
+                throw error
+            }
+            return Journal(path: path, durability: .full, pool: queue, isReadOnly: true)
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw openError(path: path, error)
+        }
     }
 
     /// Opens the journal at `path`, creating it when the file does not exist (its folder must) unless `create`
@@ -115,7 +171,7 @@ public final class Journal: Sendable {
     /// the next writer opens the file: safe, but surprising when the database file alone is copied.)
     public func close() throws(JournalError) {
         do {
-            try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+            if !isReadOnly { try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) } }
             try pool.close()
         } catch {
             throw mapped(error)
@@ -200,6 +256,7 @@ public final class Journal: Sendable {
     /// Runs `body` in one IMMEDIATE write transaction (the write lock is taken before the head is read, so a
     /// concurrent writer in another process waits instead of failing halfway).
     func write<T>(_ body: (Database) throws -> T) throws(JournalError) -> T {
+        guard !isReadOnly else { throw .readOnly(path: path) }
         do {
             return try pool.writeWithoutTransaction { db in
                 var result: T?

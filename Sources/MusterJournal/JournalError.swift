@@ -29,9 +29,13 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownUser(String)
     /// Any other database failure, with SQLite's message.
     case database(path: String, detail: String)
+    /// A write to a journal opened read-only (`Journal.openForReading` on a file this process may not write).
+    case readOnly(path: String)
 
     public var description: String {
         switch self {
+        case let .readOnly(path):
+            "\(path) is open read-only (this process may not write it or its folder): nothing was changed"
         case let .notADatabase(path, detail):
             "\(path): not a Muster journal: the file is not an SQLite database (\(detail))"
         case let .notAJournal(path):

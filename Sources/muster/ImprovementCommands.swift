@@ -70,7 +70,7 @@ struct LessonsCommand: ParsableCommand {
         @Option(help: "strength or improvement.") var kind: LessonKind?
 
         func run() throws {
-            let journal = try JournalAccess.open()
+            let journal = try JournalAccess.openForReading()
             defer { try? journal.close() }
             let state = try ImprovementState.load(journal)
             let runID = try runFilter.map { try JournalAccess.run(journal, $0).id }
@@ -174,7 +174,7 @@ struct ActionsCommand: ParsableCommand {
         @Option(help: "Only this owner.") var owner: String?
 
         func run() throws {
-            let journal = try JournalAccess.open()
+            let journal = try JournalAccess.openForReading()
             defer { try? journal.close() }
             let state = try ImprovementState.load(journal)
             let recurring = state.recurring
@@ -246,7 +246,7 @@ struct ActionsCommand: ParsableCommand {
         enum PlanFormat: String, ExpressibleByArgument { case html, md, csv }
 
         func run() throws {
-            let journal = try JournalAccess.open()
+            let journal = try JournalAccess.openForReading()
             defer { try? journal.close() }
             let state = try ImprovementState.load(journal)
             let text: String
@@ -274,7 +274,7 @@ struct ProgrammeCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument { case html, md }
 
     func run() throws {
-        let journal = try JournalAccess.open()
+        let journal = try JournalAccess.openForReading()
         defer { try? journal.close() }
         let state = try ImprovementState.loadRecords(journal, withReports: true)
         let entries = state.programme(playbooksFolder: playbooks)

@@ -157,7 +157,7 @@ struct IncidentStatus: ParsableCommand {
     @Argument(help: "The run (default: the one open run, else the latest).") var runName: String?
 
     func run() throws {
-        let runtime = try IncidentCLI.runtime()
+        let runtime = try IncidentCLI.readingRuntime()
         let record = try IncidentCLI.resolve(runtime, runName)
         let snapshot: RunSnapshot
         do { snapshot = try runtime.snapshot(runID: record.id) } catch { throw IncidentCLI.fail(error) }
@@ -169,7 +169,7 @@ struct IncidentList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List runs, oldest first.")
 
     func run() throws {
-        let runtime = try IncidentCLI.runtime()
+        let runtime = try IncidentCLI.readingRuntime()
         do {
             let closed = try runtime.journal.closedRunIDs()
             let runs = try runtime.journal.runs()
@@ -191,7 +191,7 @@ struct IncidentTimeline: ParsableCommand {
     @Option(help: "text, json or csv.") var format: TimelineFormat = .text
 
     func run() throws {
-        let runtime = try IncidentCLI.runtime()
+        let runtime = try IncidentCLI.readingRuntime()
         let record = try IncidentCLI.resolve(runtime, runName)
         let events: [StoredEvent]
         do { events = try runtime.journal.storedEvents(runID: record.id) } catch { throw IncidentCLI.fail(.journal(error)) }

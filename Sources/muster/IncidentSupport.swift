@@ -39,6 +39,17 @@ enum IncidentCLI {
         }
     }
 
+    /// For commands that only read (`verify`, `incident timeline|status|list`): a journal this process may not
+    /// write (an auditor's copy) opens read-only.
+    static func readingRuntime() throws -> IncidentRuntime {
+        let clock = try clock()
+        do {
+            return IncidentRuntime(journal: try Journal.openForReading(home: home), clock: clock)
+        } catch {
+            throw fail(.journal(error))
+        }
+    }
+
     /// `--as NAME`, else `$MUSTER_USER`.
     static func person(_ option: String?) throws -> String {
         if let option, !option.trimmingCharacters(in: .whitespaces).isEmpty { return option }

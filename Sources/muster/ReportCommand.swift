@@ -17,6 +17,15 @@ enum JournalAccess {
         }
     }
 
+    /// For commands that only read: a journal this process may not write (an auditor's copy) opens read-only.
+    static func openForReading() throws -> Journal {
+        do {
+            return try Journal.openForReading(home: Journal.defaultHome())
+        } catch {
+            throw Console.fail(error.description)
+        }
+    }
+
     static func run(_ journal: Journal, _ argument: String?) throws -> RunRecord {
         do {
             if let argument { return try journal.resolveRun(prefix: argument) }
@@ -108,7 +117,7 @@ struct ReportCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
-        let journal = try JournalAccess.open()
+        let journal = try JournalAccess.openForReading()
         defer { try? journal.close() }
         let record = try JournalAccess.run(journal, runID)
         var report = try JournalAccess.report(journal, record, now: ImprovementState.clock())

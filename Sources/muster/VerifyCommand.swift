@@ -14,7 +14,7 @@ struct Verify: ParsableCommand {
     @Flag(help: "Verify every run in the journal.") var all = false
 
     func run() throws {
-        let runtime = try IncidentCLI.runtime()
+        let runtime = try IncidentCLI.readingRuntime()
         let reports: [VerificationReport]
         do {
             if all {
