@@ -419,6 +419,11 @@ public enum ChannelPayloads {
         let to = try settings.list("to")
         guard !to.isEmpty else { throw settings.missing("to") }
         let from = try settings.text("from") ?? defaultFrom
+        // After `${VAR}` expansion: a line break or a bracket in an address would rewrite the SMTP envelope.
+        for mailbox in to {
+            if let problem = MailboxRule.problem(mailbox) { throw settings.invalid("to", "has an address that \(problem)") }
+        }
+        if let problem = MailboxRule.problem(from) { throw settings.invalid("from", "has an address that \(problem)") }
         let smtpURL = try settings.text("smtp", secret: true) ?? defaultSMTPURL
         let lower = smtpURL.lowercased()
         guard lower.hasPrefix("smtp://") || lower.hasPrefix("smtps://") else {

@@ -105,7 +105,7 @@ func waitUntil(within seconds: Double = 10, _ condition: () async throws -> Bool
 /// A `hook-test` run on a live server with the outbox worker inside it: Dana declared "Portal down" and raised
 /// `confirmed`, whose state notifies the `hook` webhook, and the receiver has had its first request.
 struct HookedRun: Sendable {
-    /// One webhook channel, `hook` (`HOOK_URL`), notified on entering `contain` with "Containing: {{run.title}}".
+    /// One webhook channel, `hook` (`MUSTER_HOOK_URL`), notified on entering `contain` with "Containing: {{run.title}}".
     static let playbook = """
         muster: 1
         id: hook-test
@@ -115,7 +115,7 @@ struct HookedRun: Sendable {
         roles:
           incident_commander: { title: Incident commander }
         channels:
-          hook: { type: webhook, url: "${HOOK_URL}" }
+          hook: { type: webhook, url: "${MUSTER_HOOK_URL}" }
         start: detect
         states:
           detect:
@@ -158,7 +158,7 @@ struct HookedRun: Sendable {
         let receiver = try await HTTPTestReceiver(routes: routes)
         defer { receiver.stop() }
         let f = try ServerFixture(playbooks: playbooks)
-        let hook = OutboxWorkerHook(environment: ["HOOK_URL": "http://127.0.0.1:\(receiver.port)/hook\(query)"], idleCheck: idleCheck)
+        let hook = OutboxWorkerHook(environment: ["MUSTER_HOOK_URL": "http://127.0.0.1:\(receiver.port)/hook\(query)"], idleCheck: idleCheck)
         try await buildApplication(state: f.state, extraServices: hook.services(for: f.state)).test(.live) { client async throws in
             let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "hook-test", "title": "Portal down"])
             guard declared.status == 201, let id = declared.json["id"] as? String else { throw Failure("declare answered \(declared.status): \(declared.text)") }
