@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import MusterCore
 import MusterJournal
 import MusterRuntime
@@ -26,7 +27,7 @@ final class ServerFixture: @unchecked Sendable {
     /// `clock`: a fixed clock, for answers that print the time (compared with the CLI's under `MUSTER_NOW`).
     /// `pumpInterval`: how often the timer pump brings runs up to the clock (the server's default otherwise).
     init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil, clock: (any MusterRuntime.Clock)? = nil,
-         pumpInterval: Duration? = nil) throws {
+         pumpInterval: Duration? = nil, logger: Logger? = nil) throws {
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let journal = try Journal.open(home: folder, durability: .normal)
@@ -35,7 +36,7 @@ final class ServerFixture: @unchecked Sendable {
             host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
             streamPollInterval: poll, failedLoginLimit: failedLoginLimit)
         if let pumpInterval { configuration.pumpInterval = pumpInterval }
-        state = ServerState(runtime: runtime, configuration: configuration)
+        state = logger.map { ServerState(runtime: runtime, configuration: configuration, logger: $0) } ?? ServerState(runtime: runtime, configuration: configuration)
         for (name, admin) in [("Dana", true), ("Lee", false), ("Sam", false), ("Olga", false)] {
             let token = Tokens.make()
             try runtime.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: runtime.clock.now)
