@@ -485,11 +485,16 @@ public final class OutboxWorker: @unchecked Sendable {
             DeliveryOutcome(itemID: item.id, runID: item.runID, notificationID: id, channel: plan.channel, attempt: attempt,
                             status: status, latency: latency, result: result)
         }
-        func giveUp(_ reason: String, status: Int? = nil, latency: TimeSpan? = nil) -> ([RunEvent], OutboxUpdate, DeliveryOutcome) {
+        /// The outbox row's error: the reason, and the body of a 401/403 that the timeline's reason leaves out.
+        func rowError(_ clean: String, _ result: DeliveryResult?) -> String {
+            guard let body = result?.withheldBody else { return clean }
+            return clean + "; response body: " + plan.redactor.redact(String(body.prefix(200)))
+        }
+        func giveUp(_ reason: String, status: Int? = nil, latency: TimeSpan? = nil, result: DeliveryResult? = nil) -> ([RunEvent], OutboxUpdate, DeliveryOutcome) {
             let clean = plan.redactor.redact(reason)
             return ([event(.notificationFailed(id: id, channel: plan.channel, reason: clean, attempt: attempt, nextAttempt: nil)),
                      event(.notificationDeadLettered(id: id, channel: plan.channel, reason: clean, attempts: attempt))],
-                    OutboxUpdate(id: item.id, status: .dead, error: clean, expected: [.sending]),
+                    OutboxUpdate(id: item.id, status: .dead, error: rowError(clean, result), expected: [.sending]),
                     outcome(.deadLettered(clean), status: status, latency: latency))
         }
         switch plan.action {
@@ -509,18 +514,18 @@ public final class OutboxWorker: @unchecked Sendable {
                         outcome(.sent, status: result.status, latency: result.latency))
             }
             if failure.isPermanent {
-                return giveUp("permanent failure: \(failure.reason)", status: result.status, latency: result.latency)
+                return giveUp("permanent failure: \(failure.reason)", status: result.status, latency: result.latency, result: result)
             }
             if plan.attemptsUsed >= plan.maxAttempts {
                 return giveUp("gave up after \(plan.attemptsUsed) attempts (max_attempts \(plan.maxAttempts)); last error: \(failure.reason)",
-                              status: result.status, latency: result.latency)
+                              status: result.status, latency: result.latency, result: result)
             }
             let wait = policy.delay(afterAttempt: plan.attemptsUsed, key: item.idempotencyKey, status: result.status,
                                     retryAfter: result.retryAfter, now: now)
             let next = now + wait
             let clean = plan.redactor.redact(failure.reason)
             return ([event(.notificationFailed(id: id, channel: plan.channel, reason: clean, attempt: attempt, nextAttempt: next))],
-                    OutboxUpdate(id: item.id, status: .failed, error: clean, nextAttempt: next, expected: [.sending]),
+                    OutboxUpdate(id: item.id, status: .failed, error: rowError(clean, result), nextAttempt: next, expected: [.sending]),
                     outcome(.retrying(clean, next: next), status: result.status, latency: result.latency))
         }
     }

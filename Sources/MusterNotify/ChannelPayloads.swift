@@ -298,17 +298,45 @@ public enum ChannelPayloads {
         ]
     }
 
-    /// Mattermost incoming webhook: `text` and one attachment with run (linked), state, severity and mode.
+    /// Text for a Markdown chat (Mattermost, Teams) that can neither ping people nor hide a link behind other words:
+    /// run titles, notes and names reach messages through templates, so every text is treated alike. A zero-width
+    /// space (U+200B, invisible) goes after an `@` that starts a word (`@channel`, `@here`, `@all`, `@everyone`,
+    /// `@user`; `ops@example.org` is left alone), after every `<` (Teams `<at>` mentions, Mattermost's Slack-style
+    /// `<!channel>` and `<url|text>` links) and between `]` and `(`, `[` or `:` (Markdown links, images and
+    /// reference definitions). A bare URL stays, and chat clients show it as the address it is.
+    public static func neutralised(_ text: String) -> String {
+        let zwsp: Unicode.Scalar = "\u{200B}"
+        let scalars = text.unicodeScalars
+        guard scalars.contains(where: { $0 == "@" || $0 == "<" || $0 == "]" }) else { return text }
+        var out = String.UnicodeScalarView()
+        var previous: Unicode.Scalar?
+        for scalar in scalars {
+            if let p = previous {
+                if p == "]" && (scalar == "(" || scalar == "[" || scalar == ":") { out.append(zwsp) }
+            }
+            out.append(scalar)
+            if scalar == "<" { out.append(zwsp) }
+            if scalar == "@", !(previous.map { $0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "." || $0 == "_" || $0 == "-" } ?? false) {
+                out.append(zwsp)
+            }
+            previous = scalar
+        }
+        return String(out)
+    }
+
+    /// Mattermost incoming webhook: `text` and one attachment with run (linked), state, severity and mode. Texts
+    /// are `neutralised` (no mentions, no disguised links).
     public static func mattermostPayload(message: String, context: NotificationContext) -> JSONValue {
+        let message = neutralised(message)
         var attachment: [(String, JSONValue)] = [
             ("fallback", .string(message)),
             ("color", .string(color(context.severity))),
-            ("title", .string(context.runTitle)),
+            ("title", .string(neutralised(context.runTitle))),
         ]
         if let link = context.link { attachment.append(("title_link", .string(link))) }
         attachment.append(("text", .string(message)))
         attachment.append(("fields", [
-            ["short": true, "title": "State", "value": .string(context.stateDisplay)],
+            ["short": true, "title": "State", "value": .string(neutralised(context.stateDisplay))],
             ["short": true, "title": "Severity", "value": .string(context.severity.rawValue)],
             ["short": true, "title": "Mode", "value": .string(context.mode.rawValue)],
             ["short": true, "title": "Run", "value": .string(context.runID)],
@@ -316,18 +344,19 @@ public enum ChannelPayloads {
         return ["username": "Muster", "text": .string(message), "attachments": [.object(attachment)]]
     }
 
-    /// Microsoft Teams (Workflows or incoming webhook): a message with one Adaptive Card attachment.
+    /// Microsoft Teams (Workflows or incoming webhook): a message with one Adaptive Card attachment. Texts are
+    /// `neutralised` (no `<at>` mentions, no disguised links).
     public static func teamsPayload(message: String, context: NotificationContext) -> JSONValue {
         var card: [(String, JSONValue)] = [
             ("$schema", "http://adaptivecards.io/schemas/adaptive-card.json"),
             ("type", "AdaptiveCard"),
             ("version", "1.4"),
             ("body", [
-                ["type": "TextBlock", "text": .string(context.runTitle), "weight": "Bolder", "size": "Medium", "wrap": true],
-                ["type": "TextBlock", "text": .string(message), "wrap": true],
+                ["type": "TextBlock", "text": .string(neutralised(context.runTitle)), "weight": "Bolder", "size": "Medium", "wrap": true],
+                ["type": "TextBlock", "text": .string(neutralised(message)), "wrap": true],
                 ["type": "FactSet", "facts": [
                     ["title": "Run", "value": .string(context.runID)],
-                    ["title": "State", "value": .string(context.stateDisplay)],
+                    ["title": "State", "value": .string(neutralised(context.stateDisplay))],
                     ["title": "Severity", "value": .string(context.severity.rawValue)],
                     ["title": "Mode", "value": .string(context.mode.rawValue)],
                     ["title": "Time", "value": .string(context.time.iso8601)],
@@ -419,6 +448,11 @@ public enum ChannelPayloads {
         let to = try settings.list("to")
         guard !to.isEmpty else { throw settings.missing("to") }
         let from = try settings.text("from") ?? defaultFrom
+        // After `${VAR}` expansion: a line break or a bracket in an address would rewrite the SMTP envelope.
+        for mailbox in to {
+            if let problem = MailboxRule.problem(mailbox) { throw settings.invalid("to", "has an address that \(problem)") }
+        }
+        if let problem = MailboxRule.problem(from) { throw settings.invalid("from", "has an address that \(problem)") }
         let smtpURL = try settings.text("smtp", secret: true) ?? defaultSMTPURL
         let lower = smtpURL.lowercased()
         guard lower.hasPrefix("smtp://") || lower.hasPrefix("smtps://") else {

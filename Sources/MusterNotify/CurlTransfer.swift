@@ -174,6 +174,12 @@ final class CurlTransfer {
         case .smtp(let smtp):
             try set(CURLOPT_PROTOCOLS_STR, "smtp,smtps", "CURLOPT_PROTOCOLS_STR")
             try set(CURLOPT_URL, smtp.url, "CURLOPT_URL")
+            // Defence in depth (the channel refused these already): a line break would add an SMTP command.
+            for address in [smtp.mailFrom] + smtp.recipients {
+                if let problem = MailboxRule.problem(address) {
+                    throw TransferSetupError(code: CURLE_BAD_FUNCTION_ARGUMENT, failure: .permanent("an envelope address \(problem)"))
+                }
+            }
             try set(CURLOPT_MAIL_FROM, "<\(smtp.mailFrom)>", "CURLOPT_MAIL_FROM")
             var list: UnsafeMutablePointer<curl_slist>?
             for recipient in smtp.recipients {

@@ -130,6 +130,13 @@ public struct DeliveryResult: Sendable, Hashable {
     }
 
     public var delivered: Bool { failure == nil }
+
+    /// The response body of a 401 or 403, which the failure's reason leaves out (it may quote the credential
+    /// in an encoding the redactor misses): for the outbox row, never for the run's timeline. Nil otherwise.
+    public var withheldBody: String? {
+        guard let status, DeliveryClassifier.withholdsBody(status: status) else { return nil }
+        return responseSnippet
+    }
 }
 
 /// Why a delivery failed, and whether trying again can help. The reason never contains a secret.

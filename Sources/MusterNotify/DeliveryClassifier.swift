@@ -39,7 +39,11 @@ enum DeliveryClassifier {
         var reason = "HTTP \(status)"
         if let phrase = statusLine.flatMap(reasonPhrase), !phrase.isEmpty { reason += " \(phrase)" }
         if let retryAfter { reason += " (Retry-After: \(retryAfter))" }
-        if let snippet { reason += ": " + String(snippet.prefix(200)) }
+        // A refused credential's answer often quotes the credential (in any encoding): it stays out of the
+        // reason, which goes on the run's timeline; the result's `responseSnippet` (redacted) still has it.
+        if let snippet {
+            if withholdsBody(status: status) { reason += " (response body withheld: it may quote the credential)" } else { reason += ": " + String(snippet.prefix(200)) }
+        }
         switch status {
         case 200..<300: return nil
         case 408, 429: return .transient(reason)
@@ -49,6 +53,9 @@ enum DeliveryClassifier {
         default: return .transient(reason + " (not an HTTP status Muster understands)")
         }
     }
+
+    /// 401 and 403: the answers to a credential, whose bodies are kept off the timeline.
+    static func withholdsBody(status: Int) -> Bool { status == 401 || status == 403 }
 
     /// `HTTP/1.1 429 Too Many Requests` -> `Too Many Requests`.
     static func reasonPhrase(_ statusLine: String) -> String? {

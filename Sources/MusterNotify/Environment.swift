@@ -5,6 +5,8 @@ import MusterCore
 public struct ChannelConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Code: String, Sendable, Hashable {
         case unsetVariable = "unset-variable"
+        /// A name outside the allowed prefixes (`VariablePolicy`): never looked up.
+        case disallowedVariable = "disallowed-variable"
         case emptyVariable = "empty-variable"
         case malformedReference = "malformed-reference"
         case missingSetting = "missing-setting"
@@ -35,11 +37,16 @@ public struct ChannelConfigurationError: Error, Sendable, Hashable, CustomString
 }
 
 /// Resolves `${NAME}` references (NAME is `[A-Za-z_][A-Za-z0-9_]*`) against an injected environment.
-/// `$$` stands for a literal `$`; a `$` not followed by `{` or `$` is kept as it is.
+/// `$$` stands for a literal `$`; a `$` not followed by `{` or `$` is kept as it is. Only names the environment's
+/// `VariablePolicy` allows are read (`MUSTER_` unless `MUSTER_SECRET_PREFIXES` says otherwise); any other is refused.
 public struct EnvironmentResolver: Sendable, Hashable {
     public var environment: [String: String]
+    public var policy: VariablePolicy
 
-    public init(_ environment: [String: String]) { self.environment = environment }
+    public init(_ environment: [String: String]) {
+        self.environment = environment
+        self.policy = VariablePolicy(environment: environment)
+    }
 
     public struct Resolved: Sendable, Hashable {
         public var value: String
@@ -48,22 +55,7 @@ public struct EnvironmentResolver: Sendable, Hashable {
     }
 
     /// The names referenced by `text`, in order, without resolving them.
-    public static func references(in text: String) -> [String] {
-        var names: [String] = []
-        var chars = Substring(text)
-        while let dollar = chars.firstIndex(of: "$") {
-            let after = chars[chars.index(after: dollar)...]
-            if after.first == "$" {
-                chars = after.dropFirst()
-            } else if after.first == "{", let close = after.firstIndex(of: "}") {
-                names.append(String(after[after.index(after: after.startIndex)..<close]))
-                chars = after[after.index(after: close)...]
-            } else {
-                chars = after
-            }
-        }
-        return names
-    }
+    public static func references(in text: String) -> [String] { VariablePolicy.references(in: text) }
 
     public func resolve(_ text: String, setting: String, channel: String, at location: SourceLocation? = nil) throws(ChannelConfigurationError) -> Resolved {
         var out = ""
@@ -93,6 +85,11 @@ public struct EnvironmentResolver: Sendable, Hashable {
                     code: .malformedReference, channel: channel, setting: setting, location: location,
                     message: "channel '\(channel)': \(setting) refers to '${\(name)}', which is not a variable name (letters, digits and _, not starting with a digit)")
             }
+            guard policy.allows(name) else {
+                throw ChannelConfigurationError(
+                    code: .disallowedVariable, channel: channel, setting: setting, variable: name, location: location,
+                    message: "channel '\(channel)': \(setting) refers to ${\(name)}, which channels may not read: only variables starting with \(policy.prefixList) are (\(VariablePolicy.setting) lists the allowed prefixes)")
+            }
             guard let value = environment[name] else {
                 throw ChannelConfigurationError(
                     code: .unsetVariable, channel: channel, setting: setting, variable: name, location: location,
@@ -111,8 +108,5 @@ public struct EnvironmentResolver: Sendable, Hashable {
         return Resolved(value: out, substitutions: substitutions)
     }
 
-    static func isValidName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
-        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
-    }
+    static func isValidName(_ name: String) -> Bool { VariablePolicy.isValidName(name) }
 }

@@ -19,26 +19,13 @@ public enum ImprovementPlan {
                 a.draft.owner, start, completion, status]
     }
 
-    /// RFC 4180: CRLF line ends, every field quoted, quotes doubled, a UTF-8 byte-order mark so spreadsheets
-    /// read non-ASCII text right. A field that a spreadsheet would run as a formula (`= + - @` first) gets a
-    /// leading apostrophe.
+    /// RFC 4180 with a UTF-8 byte-order mark, so that spreadsheets read non-ASCII text right; formulas guarded
+    /// (`CSVWriter`).
     public static func csv(_ actions: [ImprovementAction], today: Day) -> String {
-        var o = TextBuffer()
-        o.write("\u{FEFF}")
-        func line(_ fields: [String]) {
-            for (i, field) in fields.enumerated() {
-                if i > 0 { o.write(",") }
-                var text = field
-                if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
-                o.write("\"")
-                o.write(text.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\""))
-                o.write("\"")
-            }
-            o.write("\r\n")
-        }
-        line(columns)
-        for a in actions { line(cells(a, today: today)) }
-        return o.string
+        var o = CSVWriter(byteOrderMark: true)
+        o.row(columns)
+        for a in actions { o.row(cells(a, today: today)) }
+        return o.text
     }
 
     public static func markdown(_ actions: [ImprovementAction], today: Day, title: String = "Improvement plan") -> String {

@@ -209,7 +209,7 @@ public enum ReportHTML {
         return o.bytes
     }
 
-    static let css = """
+    public static let css = """
         :root { --ink: #1f2933; --muted: #52606d; --line: #d9e2ec; --bg: #f5f7fa; --accent: #243b53; }
         * { box-sizing: border-box; }
         body { margin: 0; background: #e9edf2; color: var(--ink); font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }

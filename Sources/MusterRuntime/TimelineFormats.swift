@@ -1,6 +1,7 @@
 import Foundation
 import MusterCore
 import MusterJournal
+import MusterReports
 
 /// `muster incident timeline --format text|json|csv` and `GET /api/runs/{id}/timeline?format=`: one function,
 /// so the CLI and the server give the same bytes for the same journal.
@@ -45,20 +46,16 @@ public enum TimelineFormats {
         return out
     }
 
-    /// RFC 4180 CSV with a header row: seq, at, actor, role, type, description, payload, hash.
+    /// RFC 4180 CSV with a header row: seq, at, actor, role, type, description, payload, hash. Written by the
+    /// exports' one `CSVWriter`: every field quoted, formulas guarded (an actor named `=cmd|...` comes out as text).
     public static func csv(_ events: [StoredEvent]) -> String {
-        var out = "seq,at,actor,role,type,description,payload,hash\r\n"
+        var out = CSVWriter()
+        out.row(["seq", "at", "actor", "role", "type", "description", "payload", "hash"])
         for e in events {
-            let fields = ["\(e.seq)", e.event.at.iso8601, e.event.actor, e.event.role ?? "", e.type,
-                          RunText.describe(e.event.body), e.payload, e.hash]
-            out += fields.map(csvField).joined(separator: ",") + "\r\n"
+            out.row(["\(e.seq)", e.event.at.iso8601, e.event.actor, e.event.role ?? "", e.type,
+                     RunText.describe(e.event.body), e.payload, e.hash])
         }
-        return out
-    }
-
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return out.text
     }
 
     /// A JSON string literal (control characters escaped, non-ASCII kept as is): the journal's canonical one.

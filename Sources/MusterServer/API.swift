@@ -294,7 +294,7 @@ enum Static {
         }
         let type = name.hasSuffix(".html") ? "text/html; charset=utf-8" : name.hasSuffix(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8"
         return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache",
-                                               .contentSecurityPolicy: "default-src 'self'; connect-src 'self'; frame-ancestors 'none'"],
+                                               .contentSecurityPolicy: SecurityHeaders.boardPolicy],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 

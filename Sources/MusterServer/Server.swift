@@ -90,6 +90,9 @@ public final class ServerState: @unchecked Sendable {
         self.hub = EventHub(journal: runtime.journal, interval: configuration.streamPollInterval)
         self.auth = Authenticator(journal: runtime.journal)
         self.limiter = LoginLimiter(limit: configuration.failedLoginLimit)
+        // Request text reaches log lines (paths, names, refusals): one wrapper escapes its control characters.
+        var logger = logger
+        logger.handler = EscapingLogHandler(logger.handler)
         self.logger = logger
         self.writer = CommandWriter(state: self)
     }
@@ -200,7 +203,7 @@ public func buildApplication(
     let router = Router(context: MusterRequestContext.self)
     API.register(on: router, state: state)
     var app = Application(
-        router: router,
+        responder: SecurityHeadersResponder(inner: router.buildResponder()),
         configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port), serverName: "muster"),
         services: services(state) + extraServices,
         onServerRunning: onServerRunning,

@@ -19,7 +19,8 @@ struct NotifyTest: ParsableCommand {
         commandName: "test",
         abstract: "Send a clearly marked test message through a channel and print the result.",
         discussion: """
-            Resolves the channel's ${VAR} settings from the environment first: an unset or empty variable is \
+            Resolves the channel's ${VAR} settings from the environment first: an unset or empty variable, or \
+            one outside the allowed prefixes (MUSTER_, or those MUSTER_SECRET_PREFIXES lists), is \
             reported (with where the playbook uses it) and nothing is sent. With --exercise the channel is \
             routed as in an exercise run (its exercise: override, live_only skipped). Exits 0 when the \
             receiver accepted the message, 1 otherwise. Nothing is written to the journal.

@@ -14,7 +14,9 @@ struct ServeCommand: ParsableCommand {
             Same journal as the other commands ($MUSTER_HOME/muster.db, default ./.muster); both may work at once.
             Every API call needs 'Authorization: Bearer TOKEN' (muster users add NAME). SIGTERM or Ctrl-C stops
             accepting connections, lets in-flight requests finish and exits 0. Notifications are delivered by the
-            server's outbox worker, with channel ${VAR}s resolved from this process's environment. See docs/server.md.
+            server's outbox worker, with channel ${VAR}s resolved from this process's environment: only names \
+            starting with MUSTER_, or with a prefix listed in MUSTER_SECRET_PREFIXES (comma-separated). \
+            See docs/server.md and docs/notifications.md.
             """)
 
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"

@@ -17,7 +17,7 @@ extension RealReceivers {
             roles:
               incident_commander: { title: Incident commander }
             channels:
-              hook: { type: webhook, url: "${HOOK_URL}" }
+              hook: { type: webhook, url: "${MUSTER_HOOK_URL}" }
             start: detect
             states:
               detect:
@@ -46,7 +46,7 @@ extension RealReceivers {
             _ = try store.start(Self.playbook, id: "r-two", at: t0)
             func pass(limit: Int) throws -> PassReport {
                 let worker = OutboxWorker(
-                    journal: store.journal, transport: CurlTransport(), environment: ["HOOK_URL": http.url("/hook")],
+                    journal: store.journal, transport: CurlTransport(), environment: ["MUSTER_HOOK_URL": http.url("/hook")],
                     batchSize: 3, maximumItemsPerPass: limit, clock: clock.function)
                 return try worker.deliverDueBlocking()
             }

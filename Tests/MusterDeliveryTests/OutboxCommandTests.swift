@@ -15,7 +15,7 @@ extension RealReceivers {
             let http = try await HTTPReceiver(routes: ["/hook": ["delays": [30, 0]]])
             let store = try TestJournal()
             _ = try store.start(webhookPlaybook(), at: t0)
-            let env = ["MUSTER_HOME": store.home.path, "HOOK_URL": http.url("/hook"), "MUSTER_NOW": "2026-03-06T17:40:00Z"]
+            let env = ["MUSTER_HOME": store.home.path, "MUSTER_HOOK_URL": http.url("/hook"), "MUSTER_NOW": "2026-03-06T17:40:00Z"]
 
             // The first pass sends; the receiver holds its answer; the process dies before it can record anything.
             let (process, _, _) = try MusterBinary.start(["outbox", "deliver"], environment: env, scratch: store.home)
@@ -53,7 +53,7 @@ extension RealReceivers {
             let http = try await HTTPReceiver(routes: ["/hooks/\(token)": ["status": 404, "body": "unknown hook \(token)"]])
             let store = try TestJournal()
             _ = try store.start(webhookPlaybook(), at: t0)
-            let env = ["MUSTER_HOME": store.home.path, "HOOK_URL": http.url("/hooks/\(token)"), "MUSTER_NOW": "2026-03-06T17:40:00Z"]
+            let env = ["MUSTER_HOME": store.home.path, "MUSTER_HOOK_URL": http.url("/hooks/\(token)"), "MUSTER_NOW": "2026-03-06T17:40:00Z"]
             var outputs: [String] = []
 
             let deliver = try MusterBinary.run(["outbox", "deliver"], environment: env, scratch: store.home)
@@ -94,19 +94,19 @@ extension RealReceivers {
             let http = try await HTTPReceiver()
             let store = try TestJournal()
             let playbook = store.home.appendingPathComponent("hook.yaml")
-            try webhookPlaybook(extra: ", secret: \"${HOOK_SECRET}\"").write(to: playbook, atomically: true, encoding: .utf8)
+            try webhookPlaybook(extra: ", secret: \"${MUSTER_HOOK_SECRET}\"").write(to: playbook, atomically: true, encoding: .utf8)
 
             let unset = try MusterBinary.run(["notify", "test", "hook", "--playbook", playbook.path], environment: [:], scratch: store.home)
             #expect(unset.status == 1)
-            #expect(unset.stderr.contains("url refers to ${HOOK_URL}, which is not set in the environment"), "\(unset.stderr)")
-            #expect(unset.stderr.contains("secret refers to ${HOOK_SECRET}, which is not set in the environment"))
+            #expect(unset.stderr.contains("url refers to ${MUSTER_HOOK_URL}, which is not set in the environment"), "\(unset.stderr)")
+            #expect(unset.stderr.contains("secret refers to ${MUSTER_HOOK_SECRET}, which is not set in the environment"))
             #expect(unset.stderr.hasSuffix("error: no test message sent: channel 'hook' cannot be used in this environment (2 problems)\n"))
             #expect(try http.hits().isEmpty)
 
             let unknown = try MusterBinary.run(["notify", "test", "hoook", "--playbook", playbook.path], environment: [:], scratch: store.home)
             #expect(unknown.stderr == "error: playbook 'hook-test' has no channel 'hoook' (did you mean 'hook'?)\n")
 
-            let env = ["HOOK_URL": http.url("/hook/s3cr3tT0ken99"), "HOOK_SECRET": "sign-me"]
+            let env = ["MUSTER_HOOK_URL": http.url("/hook/s3cr3tT0ken99"), "MUSTER_HOOK_SECRET": "sign-me"]
             let sent = try MusterBinary.run(["notify", "test", "hook", "--playbook", playbook.path], environment: env, scratch: store.home)
             #expect(sent.status == 0, "\(sent.stderr)")
             #expect(sent.stdout.hasPrefix("sent a test message to 'hook' (webhook), answer 200 in "), "\(sent.stdout)")

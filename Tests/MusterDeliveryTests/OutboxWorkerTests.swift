@@ -16,9 +16,9 @@ extension RealReceivers {
             let store = try TestJournal()
             let clock = TestClock()
             let env = [
-                "HOOK_URL": http.url("/hook"), "HOOK_SECRET": "hook-signing-secret", "DRILL_URL": http.url("/drill"),
-                "SLACK_URL": http.url("/slack"), "TEAMS_URL": http.url("/teams"), "MM_URL": http.url("/mm"),
-                "PD_URL": http.url("/pd"), "PD_KEY": "R0UTINGKEY0123456789", "SMTP_URL": sink.url,
+                "MUSTER_HOOK_URL": http.url("/hook"), "MUSTER_HOOK_SECRET": "hook-signing-secret", "MUSTER_DRILL_URL": http.url("/drill"),
+                "MUSTER_SLACK_URL": http.url("/slack"), "MUSTER_TEAMS_URL": http.url("/teams"), "MUSTER_MM_URL": http.url("/mm"),
+                "MUSTER_PD_URL": http.url("/pd"), "MUSTER_PD_KEY": "R0UTINGKEY0123456789", "MUSTER_SMTP_URL": sink.url,
             ]
             var run = try store.start(sixChannelPlaybook, at: t0)
             let first = try await worker(store, environment: env, clock: clock).deliverDue()
@@ -86,7 +86,7 @@ extension RealReceivers {
             let http = try await HTTPReceiver(routes: ["/hook": ["statuses": [500, 200], "body": "try later"]])
             let store = try TestJournal()
             let clock = TestClock()
-            let env = ["HOOK_URL": http.url("/hook")]
+            let env = ["MUSTER_HOOK_URL": http.url("/hook")]
             _ = try store.start(webhookPlaybook(), at: t0)
             let policy = RetryPolicy.standard
             let worker = worker(store, environment: env, clock: clock, policy: policy)
@@ -126,7 +126,7 @@ extension RealReceivers {
             let store = try TestJournal()
             let clock = TestClock()
             _ = try store.start(webhookPlaybook(), at: t0)
-            _ = try await worker(store, environment: ["HOOK_URL": http.url("/hook")], clock: clock).deliverDue()
+            _ = try await worker(store, environment: ["MUSTER_HOOK_URL": http.url("/hook")], clock: clock).deliverDue()
             let item = try #require(try store.items().first)
             #expect(item.status == .failed)
             #expect(item.nextAttempt == t0 + .seconds(120))
@@ -139,7 +139,7 @@ extension RealReceivers {
             let store = try TestJournal()
             let clock = TestClock()
             _ = try store.start(webhookPlaybook(extra: ", max_attempts: 3"), at: t0)
-            let worker = worker(store, environment: ["HOOK_URL": http.url("/hook")], clock: clock)
+            let worker = worker(store, environment: ["MUSTER_HOOK_URL": http.url("/hook")], clock: clock)
             for attempt in 1...3 {
                 let report = try await worker.deliverDue()
                 #expect(report.outcomes.count == 1, "attempt \(attempt)")
@@ -183,7 +183,7 @@ extension RealReceivers {
             let store = try TestJournal()
             let clock = TestClock()
             _ = try store.start(webhookPlaybook(), at: t0)
-            let worker = worker(store, environment: ["HOOK_URL": http.url("/hook")], clock: clock)
+            let worker = worker(store, environment: ["MUSTER_HOOK_URL": http.url("/hook")], clock: clock)
             let report = try await worker.deliverDue()
             #expect(report.deadLettered == 1)
             let item = try #require(try store.items().first)
@@ -204,7 +204,7 @@ extension RealReceivers {
             let store = try TestJournal()
             let clock = TestClock()
             _ = try store.start(webhookPlaybook(), at: t0)
-            let env = ["HOOK_URL": "http://127.0.0.1:\(port)/hook"]
+            let env = ["MUSTER_HOOK_URL": "http://127.0.0.1:\(port)/hook"]
             let worker = worker(store, environment: env, clock: clock)
             let down = try await worker.deliverDue()
             #expect(down.retrying == 1)
@@ -226,9 +226,9 @@ extension RealReceivers {
             let store = try TestJournal()
             let clock = TestClock()
             let env = [
-                "HOOK_URL": http.url("/hook"), "HOOK_SECRET": "hook-signing-secret", "DRILL_URL": http.url("/drill"),
-                "SLACK_URL": http.url("/slack"), "TEAMS_URL": http.url("/teams"), "MM_URL": http.url("/mm"),
-                "PD_URL": http.url("/pd"), "PD_KEY": "R0UTINGKEY0123456789", "SMTP_URL": sink.url,
+                "MUSTER_HOOK_URL": http.url("/hook"), "MUSTER_HOOK_SECRET": "hook-signing-secret", "MUSTER_DRILL_URL": http.url("/drill"),
+                "MUSTER_SLACK_URL": http.url("/slack"), "MUSTER_TEAMS_URL": http.url("/teams"), "MUSTER_MM_URL": http.url("/mm"),
+                "MUSTER_PD_URL": http.url("/pd"), "MUSTER_PD_KEY": "R0UTINGKEY0123456789", "MUSTER_SMTP_URL": sink.url,
             ]
             _ = try store.start(sixChannelPlaybook, mode: .exercise, at: t0)
             let report = try await worker(store, environment: env, clock: clock).deliverDue()
@@ -255,7 +255,7 @@ extension RealReceivers {
             #expect(report.deadLettered == 1)
             let item = try #require(try store.items().first)
             #expect(item.status == .dead)
-            #expect(item.lastError == "not sent: channel 'hook': url refers to ${HOOK_URL}, which is not set in the environment")
+            #expect(item.lastError == "not sent: channel 'hook': url refers to ${MUSTER_HOOK_URL}, which is not set in the environment")
             #expect(try http.hits().isEmpty)
         }
 
@@ -266,8 +266,8 @@ extension RealReceivers {
             let http = try await HTTPReceiver(routes: ["/services/\(token)": ["status": 500, "body": "no such hook /services/\(token) (secret \(signing))"]])
             let store = try TestJournal()
             let clock = TestClock()
-            _ = try store.start(webhookPlaybook(extra: ", secret: \"${HOOK_SECRET}\""), at: t0)
-            let env = ["HOOK_URL": http.url("/services/\(token)"), "HOOK_SECRET": signing]
+            _ = try store.start(webhookPlaybook(extra: ", secret: \"${MUSTER_HOOK_SECRET}\""), at: t0)
+            let env = ["MUSTER_HOOK_URL": http.url("/services/\(token)"), "MUSTER_HOOK_SECRET": signing]
             let report = try await worker(store, environment: env, clock: clock).deliverDue()
             #expect(try http.hits().count == 1)
             let texts = try store.journal.storedEvents(runID: "r-test01").map(\.payload)

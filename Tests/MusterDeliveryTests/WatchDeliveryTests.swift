@@ -14,20 +14,20 @@ extension RealReceivers {
         func declareWarns() throws {
             let store = try TestJournal()
             let playbook = store.home.appendingPathComponent("hook.yaml")
-            try webhookPlaybook(extra: ", secret: \"${HOOK_SECRET}\"").write(to: playbook, atomically: true, encoding: .utf8)
+            try webhookPlaybook(extra: ", secret: \"${MUSTER_HOOK_SECRET}\"").write(to: playbook, atomically: true, encoding: .utf8)
             let env = ["MUSTER_HOME": store.home.appendingPathComponent("cli").path, "MUSTER_NOW": "2026-03-06T17:40:00Z"]
             let declared = try MusterBinary.run(["incident", "declare", playbook.path, "--title", "Portal down", "--as", "Dana"],
                                                 environment: env, scratch: store.home)
             #expect(declared.status == 0, "\(declared.stderr)")
             #expect(declared.stdout.hasPrefix("r-"))
             #expect(declared.stderr == """
-                muster: warning: channel 'hook': secret refers to ${HOOK_SECRET}, which is not set in the environment: its notifications cannot be sent until this is fixed (then `muster outbox retry`)
-                muster: warning: channel 'hook': url refers to ${HOOK_URL}, which is not set in the environment: its notifications cannot be sent until this is fixed (then `muster outbox retry`)
+                muster: warning: channel 'hook': secret refers to ${MUSTER_HOOK_SECRET}, which is not set in the environment: its notifications cannot be sent until this is fixed (then `muster outbox retry`)
+                muster: warning: channel 'hook': url refers to ${MUSTER_HOOK_URL}, which is not set in the environment: its notifications cannot be sent until this is fixed (then `muster outbox retry`)
 
                 """)
             var withVars = env
-            withVars["HOOK_URL"] = "http://127.0.0.1:9/hook"
-            withVars["HOOK_SECRET"] = "a-signing-secret"
+            withVars["MUSTER_HOOK_URL"] = "http://127.0.0.1:9/hook"
+            withVars["MUSTER_HOOK_SECRET"] = "a-signing-secret"
             let quiet = try MusterBinary.run(["incident", "declare", playbook.path, "--title", "Second", "--as", "Dana"],
                                              environment: withVars, scratch: store.home)
             #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
@@ -38,7 +38,7 @@ extension RealReceivers {
             let http = try await HTTPReceiver()
             let store = try TestJournal()
             _ = try store.start(webhookPlaybook(), at: t0)
-            let env = ["MUSTER_HOME": store.home.path, "HOOK_URL": http.url("/hook")]
+            let env = ["MUSTER_HOME": store.home.path, "MUSTER_HOOK_URL": http.url("/hook")]
             let (process, outURL, _) = try MusterBinary.start(["watch", "r-test01", "--plain"], environment: env, scratch: store.home)
             defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
             let hits = try await http.waitForHits(1)

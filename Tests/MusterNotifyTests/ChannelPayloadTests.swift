@@ -21,8 +21,8 @@ extension RealServers {
         func webhook() async throws {
             let receiver = try await HTTPReceiver()
             defer { receiver.stop() }
-            let hook = channel("ops", .webhook, ["url": .text(receiver.url("/hook")), "headers": .map(["X-Team": "ops", "Authorization": "Bearer ${HOOK_TOKEN}"])])
-            let (_, request) = try await deliver(hook, environment: ["HOOK_TOKEN": "tok-123"], to: receiver)
+            let hook = channel("ops", .webhook, ["url": .text(receiver.url("/hook")), "headers": .map(["X-Team": "ops", "Authorization": "Bearer ${MUSTER_HOOK_TOKEN}"])])
+            let (_, request) = try await deliver(hook, environment: ["MUSTER_HOOK_TOKEN": "tok-123"], to: receiver)
             #expect(request.path == "/hook")
             #expect(request.headers["content-type"] == "application/json")
             #expect(request.headers["idempotency-key"] == "run-7.n3")
@@ -49,8 +49,8 @@ extension RealServers {
         func webhookSignature() async throws {
             let receiver = try await HTTPReceiver()
             defer { receiver.stop() }
-            let hook = channel("ops", .webhook, ["url": .text(receiver.url("/signed")), "secret": .text("${HOOK_SECRET}")])
-            let (_, request) = try await deliver(hook, environment: ["HOOK_SECRET": "s3cr3t-signing-key"], to: receiver)
+            let hook = channel("ops", .webhook, ["url": .text(receiver.url("/signed")), "secret": .text("${MUSTER_HOOK_SECRET}")])
+            let (_, request) = try await deliver(hook, environment: ["MUSTER_HOOK_SECRET": "s3cr3t-signing-key"], to: receiver)
             let header = try #require(request.headers["x-muster-signature"])
             #expect(header.hasPrefix("sha256="))
             let mac = HMAC<SHA256>.authenticationCode(for: request.bodyBytes, using: SymmetricKey(data: Array("s3cr3t-signing-key".utf8)))
@@ -142,8 +142,8 @@ extension RealServers {
         func pagerDuty() async throws {
             let receiver = try await HTTPReceiver()
             defer { receiver.stop() }
-            let pager = channel("pager", .pagerduty, ["routing_key": .text("${PD_KEY}"), "url": .text(receiver.url("/v2/enqueue"))])
-            let (_, request) = try await deliver(pager, environment: ["PD_KEY": "R0UT1NGKEY0123456789"], context: context(severity: .p2), to: receiver)
+            let pager = channel("pager", .pagerduty, ["routing_key": .text("${MUSTER_PD_KEY}"), "url": .text(receiver.url("/v2/enqueue"))])
+            let (_, request) = try await deliver(pager, environment: ["MUSTER_PD_KEY": "R0UT1NGKEY0123456789"], context: context(severity: .p2), to: receiver)
             #expect(request.path == "/v2/enqueue")
             let json = try request.json()
             #expect(json["routing_key"] as? String == "R0UT1NGKEY0123456789")
@@ -255,18 +255,18 @@ struct ChannelRoutingTests {
 @Suite("Channels resolved once for many requests")
 struct PreparedChannelTests {
     static let environment = [
-        "HOOK_URL": "https://hooks.example/services/T0KEN-abc123", "HOOK_SECRET": "s3cret-value", "HOOK_TOKEN": "tok-123",
-        "PD_KEY": "R0UTING-key-42", "SMTP_PASS": "p4ss-word",
+        "MUSTER_HOOK_URL": "https://hooks.example/services/T0KEN-abc123", "MUSTER_HOOK_SECRET": "s3cret-value", "MUSTER_HOOK_TOKEN": "tok-123",
+        "MUSTER_PD_KEY": "R0UTING-key-42", "MUSTER_SMTP_PASS": "p4ss-word",
     ]
     static let channels: [Channel] = [
-        channel("hook", .webhook, ["url": .text("${HOOK_URL}"), "secret": .text("${HOOK_SECRET}"), "timeout": .text("5s"),
-                                   "headers": .map(["X-Team": "ops", "Authorization": "Bearer ${HOOK_TOKEN}"])]),
-        channel("chat", .slack, ["url": .text("${HOOK_URL}")]),
+        channel("hook", .webhook, ["url": .text("${MUSTER_HOOK_URL}"), "secret": .text("${MUSTER_HOOK_SECRET}"), "timeout": .text("5s"),
+                                   "headers": .map(["X-Team": "ops", "Authorization": "Bearer ${MUSTER_HOOK_TOKEN}"])]),
+        channel("chat", .slack, ["url": .text("${MUSTER_HOOK_URL}")]),
         channel("mm", .mattermost, ["url": .text("https://mm.example/hooks/abc")]),
-        channel("teams", .teams, ["url": .text("${HOOK_URL}")]),
-        channel("pager", .pagerduty, ["routing_key": .text("${PD_KEY}")]),
+        channel("teams", .teams, ["url": .text("${MUSTER_HOOK_URL}")]),
+        channel("pager", .pagerduty, ["routing_key": .text("${MUSTER_PD_KEY}")]),
         channel("mail", .email, ["to": .list(["a@example.org", "b@example.org"]), "smtp": .text("smtp://mail.example:2525"),
-                                 "username": .text("muster"), "password": .text("${SMTP_PASS}"), "subject": .text("Incident")]),
+                                 "username": .text("muster"), "password": .text("${MUSTER_SMTP_PASS}"), "subject": .text("Incident")]),
     ]
 
     @Test("a prepared channel builds exactly the requests (bodies, headers, signature, redactor) that request(for:) builds", arguments: channels)
@@ -281,7 +281,7 @@ struct PreparedChannelTests {
 
     @Test("preparing a channel with an unset variable fails as request(for:) does")
     func unsetVariable() {
-        let hook = channel("hook", .webhook, ["url": .text("${MISSING_URL}")])
+        let hook = channel("hook", .webhook, ["url": .text("${MUSTER_MISSING_URL}")])
         #expect(throws: ChannelConfigurationError.self) { try ChannelPayloads.prepare(hook, environment: [:]) }
     }
 

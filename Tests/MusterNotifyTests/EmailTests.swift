@@ -79,13 +79,13 @@ extension RealServers {
         func login() async throws {
             let sink = try await SMTPSink(users: ["muster": "pa55-w0rd-xyz"])
             defer { sink.stop() }
-            let good = channel("mail", .email, ["to": .text("ops@example.org"), "smtp": .text(sink.url), "username": .text("muster"), "password": .text("${SMTP_PASSWORD}")])
-            let request = try ChannelPayloads.request(for: good, notification: sampleNotification, context: context(), environment: ["SMTP_PASSWORD": "pa55-w0rd-xyz"])
+            let good = channel("mail", .email, ["to": .text("ops@example.org"), "smtp": .text(sink.url), "username": .text("muster"), "password": .text("${MUSTER_SMTP_PASSWORD}")])
+            let request = try ChannelPayloads.request(for: good, notification: sampleNotification, context: context(), environment: ["MUSTER_SMTP_PASSWORD": "pa55-w0rd-xyz"])
             let result = await sharedTransport.send(request)
             #expect(result.delivered, "\(String(describing: result.failure))")
             #expect(try sink.messages().first?.login == "muster")
 
-            let wrong = try ChannelPayloads.request(for: good, notification: sampleNotification, context: context(), environment: ["SMTP_PASSWORD": "not-the-password"])
+            let wrong = try ChannelPayloads.request(for: good, notification: sampleNotification, context: context(), environment: ["MUSTER_SMTP_PASSWORD": "not-the-password"])
             let refused = await sharedTransport.send(wrong)
             #expect(refused.failure?.isPermanent == true, "\(String(describing: refused.failure))")
             #expect(refused.curlCode == 67)

@@ -13,8 +13,8 @@ extension RealServers {
             let path = "/services/\(Self.token)"
             let receiver = try await HTTPReceiver(routes: [path: ["status": 400, "body": "no such hook \(path) (token \(Self.token))"]])
             defer { receiver.stop() }
-            let hook = channel("chat", .slack, ["url": .text("${SLACK_URL}")])
-            let request = try ChannelPayloads.request(for: hook, notification: sampleNotification, context: context(), environment: ["SLACK_URL": receiver.url(path)])
+            let hook = channel("chat", .slack, ["url": .text("${MUSTER_SLACK_URL}")])
+            let request = try ChannelPayloads.request(for: hook, notification: sampleNotification, context: context(), environment: ["MUSTER_SLACK_URL": receiver.url(path)])
             let result = await sharedTransport.send(request)
             #expect(result.failure?.isPermanent == true)
             let texts = [result.failure?.reason ?? "", result.failure?.description ?? "", result.responseSnippet ?? "", String(describing: result)]
@@ -40,14 +40,14 @@ extension RealServers {
 
         @Test("the request's redactor knows every secret: URL, routing key, signing secret, password, sensitive headers, ${VAR} values")
         func redactorCollectsSecrets() throws {
-            let env = ["PD": "pd-routing-key-1", "PW": "smtp-pass-2", "TEAM": "team-from-env-3"]
-            let pager = try ChannelPayloads.request(for: channel("p", .pagerduty, ["routing_key": .text("${PD}")]), notification: sampleNotification, context: context(), environment: env)
+            let env = ["MUSTER_PD": "pd-routing-key-1", "MUSTER_PW": "smtp-pass-2", "MUSTER_TEAM": "team-from-env-3"]
+            let pager = try ChannelPayloads.request(for: channel("p", .pagerduty, ["routing_key": .text("${MUSTER_PD}")]), notification: sampleNotification, context: context(), environment: env)
             #expect(pager.redactor.redact("key pd-routing-key-1 used") == "key [redacted] used")
-            let mail = try ChannelPayloads.request(for: channel("m", .email, ["to": .text("a@b.c"), "password": .text("${PW}"), "username": .text("u")]), notification: sampleNotification, context: context(), environment: env)
+            let mail = try ChannelPayloads.request(for: channel("m", .email, ["to": .text("a@b.c"), "password": .text("${MUSTER_PW}"), "username": .text("u")]), notification: sampleNotification, context: context(), environment: env)
             #expect(mail.redactor.redact("login smtp-pass-2") == "login [redacted]")
             let hook = try ChannelPayloads.request(
                 for: channel("h", .webhook, ["url": .text("https://hooks.example/abc/XYZ"), "secret": .text("sig-secret-4"),
-                                             "headers": .map(["X-Api-Key": "api-key-5", "X-Team": "${TEAM}", "X-Plain": "plain-6"])]),
+                                             "headers": .map(["X-Api-Key": "api-key-5", "X-Team": "${MUSTER_TEAM}", "X-Plain": "plain-6"])]),
                 notification: sampleNotification, context: context(), environment: env)
             let text = "https://hooks.example/abc/XYZ /abc/XYZ sig-secret-4 api-key-5 team-from-env-3 plain-6"
             #expect(hook.redactor.redact(text) == "[redacted] [redacted] [redacted] [redacted] [redacted] plain-6")
@@ -55,36 +55,37 @@ extension RealServers {
 
         @Test("an unset ${VAR} is an error naming the variable and the channel, and nothing is built")
         func unsetVariable() {
-            let hook = channel("ops-hook", .webhook, ["url": .text("https://hooks.example/${HOOK_PATH}")])
+            let hook = channel("ops-hook", .webhook, ["url": .text("https://hooks.example/${MUSTER_HOOK_PATH}")])
             #expect {
                 try ChannelPayloads.request(for: hook, notification: sampleNotification, context: context(), environment: ["OTHER": "x"])
             } throws: { error in
                 guard let error = error as? ChannelConfigurationError else { return false }
-                return error.code == .unsetVariable && error.variable == "HOOK_PATH" && error.channel == "ops-hook" && error.setting == "url"
-                    && error.message == "channel 'ops-hook': url refers to ${HOOK_PATH}, which is not set in the environment"
-                    && error.description == "playbooks/test.yaml:1:1: error: channel 'ops-hook': url refers to ${HOOK_PATH}, which is not set in the environment"
+                return error.code == .unsetVariable && error.variable == "MUSTER_HOOK_PATH" && error.channel == "ops-hook" && error.setting == "url"
+                    && error.message == "channel 'ops-hook': url refers to ${MUSTER_HOOK_PATH}, which is not set in the environment"
+                    && error.description == "playbooks/test.yaml:1:1: error: channel 'ops-hook': url refers to ${MUSTER_HOOK_PATH}, which is not set in the environment"
             }
         }
 
         @Test("an empty ${VAR} is an error too: never an empty URL")
         func emptyVariable() {
-            let hook = channel("ops", .slack, ["url": .text("${SLACK_URL}")])
+            let hook = channel("ops", .slack, ["url": .text("${MUSTER_SLACK_URL}")])
             #expect(throws: ChannelConfigurationError.self) {
-                try ChannelPayloads.request(for: hook, notification: sampleNotification, context: context(), environment: ["SLACK_URL": ""])
+                try ChannelPayloads.request(for: hook, notification: sampleNotification, context: context(), environment: ["MUSTER_SLACK_URL": ""])
             }
         }
 
         @Test("check reports every unset variable of a channel at once")
         func checkAll() {
-            let mail = channel("mail", .email, ["to": .text("${TO}"), "smtp": .text("${SMTP_URL}"), "password": .text("${PW}")])
-            let errors = ChannelPayloads.check(mail, environment: ["TO": "a@b.c"])
-            #expect(errors.map(\.variable) == ["PW", "SMTP_URL"])
-            #expect(ChannelPayloads.check(mail, environment: ["TO": "a@b.c", "SMTP_URL": "smtp://x", "PW": "p"]).isEmpty)
+            let mail = channel("mail", .email, ["to": .text("${MUSTER_TO}"), "smtp": .text("${MUSTER_SMTP_URL}"), "password": .text("${MUSTER_PW}")])
+            let errors = ChannelPayloads.check(mail, environment: ["MUSTER_TO": "a@b.c"])
+            #expect(errors.map(\.variable) == ["MUSTER_PW", "MUSTER_SMTP_URL"])
+            #expect(ChannelPayloads.check(mail, environment: ["MUSTER_TO": "a@b.c", "MUSTER_SMTP_URL": "smtp://x", "MUSTER_PW": "p"]).isEmpty)
         }
 
         @Test("resolution: several references, $$ for a literal $, a lone $ kept, malformed references refused")
         func resolution() throws {
-            let resolver = EnvironmentResolver(["HOST": "hooks.example", "TOKEN": "abc"])
+            // Names outside MUSTER_ only where MUSTER_SECRET_PREFIXES allows them.
+            let resolver = EnvironmentResolver(["HOST": "hooks.example", "TOKEN": "abc", "MUSTER_SECRET_PREFIXES": "HOST, TOKEN"])
             let resolved = try resolver.resolve("https://${HOST}/x/${TOKEN}?p=$$1&q=$", setting: "url", channel: "c")
             #expect(resolved.value == "https://hooks.example/x/abc?p=$1&q=$")
             #expect(resolved.substitutions == ["hooks.example", "abc"])

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import MusterCore
 import MusterJournal
 import MusterRuntime
@@ -26,7 +27,7 @@ final class ServerFixture: @unchecked Sendable {
     /// `clock`: a fixed clock, for answers that print the time (compared with the CLI's under `MUSTER_NOW`).
     /// `pumpInterval`: how often the timer pump brings runs up to the clock (the server's default otherwise).
     init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil, clock: (any MusterRuntime.Clock)? = nil,
-         pumpInterval: Duration? = nil) throws {
+         pumpInterval: Duration? = nil, logger: Logger? = nil) throws {
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let journal = try Journal.open(home: folder, durability: .normal)
@@ -35,7 +36,7 @@ final class ServerFixture: @unchecked Sendable {
             host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
             streamPollInterval: poll, failedLoginLimit: failedLoginLimit)
         if let pumpInterval { configuration.pumpInterval = pumpInterval }
-        state = ServerState(runtime: runtime, configuration: configuration)
+        state = logger.map { ServerState(runtime: runtime, configuration: configuration, logger: $0) } ?? ServerState(runtime: runtime, configuration: configuration)
         for (name, admin) in [("Dana", true), ("Lee", false), ("Sam", false), ("Olga", false)] {
             let token = Tokens.make()
             try runtime.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: runtime.clock.now)
@@ -105,7 +106,7 @@ func waitUntil(within seconds: Double = 10, _ condition: () async throws -> Bool
 /// A `hook-test` run on a live server with the outbox worker inside it: Dana declared "Portal down" and raised
 /// `confirmed`, whose state notifies the `hook` webhook, and the receiver has had its first request.
 struct HookedRun: Sendable {
-    /// One webhook channel, `hook` (`HOOK_URL`), notified on entering `contain` with "Containing: {{run.title}}".
+    /// One webhook channel, `hook` (`MUSTER_HOOK_URL`), notified on entering `contain` with "Containing: {{run.title}}".
     static let playbook = """
         muster: 1
         id: hook-test
@@ -115,7 +116,7 @@ struct HookedRun: Sendable {
         roles:
           incident_commander: { title: Incident commander }
         channels:
-          hook: { type: webhook, url: "${HOOK_URL}" }
+          hook: { type: webhook, url: "${MUSTER_HOOK_URL}" }
         start: detect
         states:
           detect:
@@ -158,7 +159,7 @@ struct HookedRun: Sendable {
         let receiver = try await HTTPTestReceiver(routes: routes)
         defer { receiver.stop() }
         let f = try ServerFixture(playbooks: playbooks)
-        let hook = OutboxWorkerHook(environment: ["HOOK_URL": "http://127.0.0.1:\(receiver.port)/hook\(query)"], idleCheck: idleCheck)
+        let hook = OutboxWorkerHook(environment: ["MUSTER_HOOK_URL": "http://127.0.0.1:\(receiver.port)/hook\(query)"], idleCheck: idleCheck)
         try await buildApplication(state: f.state, extraServices: hook.services(for: f.state)).test(.live) { client async throws in
             let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "hook-test", "title": "Portal down"])
             guard declared.status == 201, let id = declared.json["id"] as? String else { throw Failure("declare answered \(declared.status): \(declared.text)") }

@@ -99,7 +99,7 @@ struct LoaderTests {
                 live_only: false
                 max_attempts: "5"
                 timeout: 90s
-              hook: { type: webhook, url: "http://127.0.0.1:8080/", headers: { X-Token: "${TOKEN}" }, live_only: true }
+              hook: { type: webhook, url: "http://127.0.0.1:8080/", headers: { X-Token: "${MUSTER_TOKEN}" }, live_only: true }
               drill: { type: pagerduty, routing_key: abc, url: "http://127.0.0.1:9/" }
             """)
         #expect(loaded.diagnostics == [])
@@ -117,7 +117,7 @@ struct LoaderTests {
         #expect(mail.liveOnly == false)
         #expect(mail.maxAttempts == 5)
         let hook = try #require(p.channel("hook"))
-        #expect(hook.settings["headers"]?.value == .map(["X-Token": "${TOKEN}"]))
+        #expect(hook.settings["headers"]?.value == .map(["X-Token": "${MUSTER_TOKEN}"]))
         #expect(hook.liveOnly)
         #expect(p.channel("drill")?.settings["routing_key"]?.value == .text("abc"))
     }

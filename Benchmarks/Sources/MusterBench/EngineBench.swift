@@ -17,7 +17,7 @@ enum EngineBench {
           ops: { title: Operations lead }
           comms: { title: Communications lead }
         channels:
-          bridge: { type: slack, url: "${BENCH_SLACK_URL}" }
+          bridge: { type: slack, url: "${MUSTER_BENCH_SLACK_URL}" }
         start: work
         states:
           work:

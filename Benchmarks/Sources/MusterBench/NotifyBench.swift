@@ -34,7 +34,7 @@ enum NotifyBench {
         roles:
           incident_commander: { title: Incident Commander }
         channels:
-          hook: { type: webhook, url: "${BENCH_HOOK_URL}", secret: "${BENCH_HOOK_SECRET}" }
+          hook: { type: webhook, url: "${MUSTER_BENCH_HOOK_URL}", secret: "${MUSTER_BENCH_HOOK_SECRET}" }
         start: work
         states:
           work:
@@ -113,7 +113,7 @@ enum NotifyBench {
         let context = NotificationContext(runID: "r-bench1", runTitle: "Benchmark run", playbookID: "notify-bench", playbookTitle: playbook.title,
                                           state: "work", mode: .live, severity: .p2, time: Instant(millisecondsSinceEpoch: 1_772_818_800_000))
         return try ChannelPayloads.request(for: channel, notification: notification, context: context,
-                                           environment: ["BENCH_HOOK_URL": url, "BENCH_HOOK_SECRET": "bench-secret-123456"])
+                                           environment: ["MUSTER_BENCH_HOOK_URL": url, "MUSTER_BENCH_HOOK_SECRET": "bench-secret-123456"])
     }
 
     static func benchPlaybook() throws -> Playbook {
@@ -161,7 +161,7 @@ enum NotifyBench {
         let transport = CurlTransport(configuration: configuration)
         let worker = OutboxWorker(
             journal: journal, transport: transport,
-            environment: ["BENCH_HOOK_URL": url, "BENCH_HOOK_SECRET": "bench-secret-123456"],
+            environment: ["MUSTER_BENCH_HOOK_URL": url, "MUSTER_BENCH_HOOK_SECRET": "bench-secret-123456"],
             batchSize: Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_BATCH"] ?? "") ?? 1000,
             clock: { start })
         let requestsBefore = try nginx.requestCount()

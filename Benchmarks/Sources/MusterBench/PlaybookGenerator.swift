@@ -26,9 +26,9 @@ enum PlaybookGenerator {
           comms: { title: Communications lead }
           security: { title: Security lead }
         channels:
-          bridge: { type: slack, url: "${BENCH_SLACK_URL}" }
+          bridge: { type: slack, url: "${MUSTER_BENCH_SLACK_URL}" }
           execs: { type: email, to: [crisis-team@example.com] }
-          hook: { type: webhook, url: "https://hooks.example.com/\(index)", secret: "${BENCH_SECRET}" }
+          hook: { type: webhook, url: "https://hooks.example.com/\(index)", secret: "${MUSTER_BENCH_SECRET}" }
         start: s0
         timers:
           - id: rto-warning

@@ -204,12 +204,45 @@ private struct Validation {
                 at: channel.id.location))
         }
         for channel in playbook.channels {
+            checkChannelSettings(channel)
             guard let other = channel.exerciseOverride else { continue }
             if !channelIDs.contains(other.value) {
                 diagnostics.append(.error(
                     "unknown-channel",
                     "exercise channel '\(other.value)' is not a channel\(Suggestion.hint(for: other.value, in: channelNames))",
                     at: other.location))
+            }
+        }
+    }
+
+    /// `${NAME}`s outside the standard prefix (a warning: where the playbook runs, `MUSTER_SECRET_PREFIXES` may
+    /// allow them; the resolver refuses them otherwise), and email addresses that could add SMTP commands.
+    mutating func checkChannelSettings(_ channel: Channel) {
+        let name = channel.id.value
+        for key in channel.settings.keys.sorted() {
+            guard let located = channel.settings[key] else { continue }
+            let texts: [String] = switch located.value {
+            case .text(let t): [t]
+            case .list(let l): l
+            case .map(let m): m.keys.sorted().compactMap { m[$0] }
+            case .flag: []
+            }
+            for text in texts {
+                for variable in VariablePolicy.references(in: text) where VariablePolicy.isValidName(variable) && !VariablePolicy.standard.allows(variable) {
+                    diagnostics.append(.warning(
+                        "variable-not-allowed",
+                        "channel '\(name)': \(key) refers to ${\(variable)}, outside the variables channels may read (names starting with \(VariablePolicy.standard.prefixList), or those \(VariablePolicy.setting) lists where the playbook runs); it will not be resolved",
+                        at: located.location))
+                }
+            }
+            guard channel.type.value == .email, key == "to" || key == "from" else { continue }
+            var mailboxes = texts
+            if key == "to", case .text(let t) = located.value { mailboxes = t.split(separator: ",").map(String.init) }
+            for mailbox in mailboxes {
+                // A reference stands for a value resolved later (and checked then): judge the literal text around it.
+                if let problem = MailboxRule.problem(VariablePolicy.replacingReferences(in: mailbox, with: "x")) {
+                    diagnostics.append(.error("unsafe-address", "channel '\(name)': \(key) has an address that \(problem)", at: located.location))
+                }
             }
         }
     }

@@ -8,6 +8,8 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1));
 if (params.get("token")) { sessionStorage.setItem("muster-token", params.get("token")); params.delete("token"); history.replaceState(null, "", "#" + params.toString()); }
 let token = sessionStorage.getItem("muster-token");
+// `#run=ID&report` opens the run's after-action report once the board has loaded (a link to a report).
+let reportOnLoad = params.has("report");
 let noScenario = false, me = null, runID = params.get("run"), status = null, notifications = [], exercise = null, evaluation = null, exerciseFetchedAt = 0, lastSeq = 0, streamAbort = null;
 
 // Escapes for text and for quoted attribute values (names and titles come from people and playbooks).
@@ -109,7 +111,8 @@ function render() {
   const s = status, can = s.you.can || {}, active = s.status === "active";
   $("run-title").textContent = s.title;
   $("run-meta").innerHTML = `<span id="run-state">${esc(s.state ? s.state.title : "?")}</span> · phase <span id="run-phase">${esc(s.state ? s.state.phases.join(", ") : "")}</span> · ${esc(s.severity)} · ${esc(s.mode)} · ${esc(s.status)} · you: ${esc(s.you.roles.join(", ") || (s.you.facilitator ? "facilitator" : "observer"))}`;
-  $("report").href = "#"; $("report").onclick = async (ev) => { ev.preventDefault(); const r = await document_(`/api/runs/${encodeURIComponent(runID)}/report?format=html`); if (r) window.open().document.write(await r.text()); };
+  $("report").href = "#"; $("report").onclick = async (ev) => { ev.preventDefault(); const r = await document_(`/api/runs/${encodeURIComponent(runID)}/report?format=html`); if (r) showReport(await r.blob()); };
+  if (reportOnLoad) { reportOnLoad = false; $("report").click(); }
   $("tasks").innerHTML = s.tasks.map(g => `<div class="role"><strong>${esc(g.title)}</strong> — ${esc(g.holder || "unassigned")}` +
     g.tasks.map(t => `<div class="task ${esc(t.status)}" data-task="${esc(t.id)}"><span>${esc(t.title)} (${esc(t.status)})</span>` +
       (t.status === "open" && t.can_act && active ? `<span><button class="primary" data-done="${esc(t.id)}" data-evidence="${t.evidence}">Done</button> <button data-skip="${esc(t.id)}">Skip</button></span>` : "") + `</div>`).join("") + `</div>`).join("") || "<p>No tasks in this state.</p>";
@@ -264,6 +267,21 @@ async function document_(path) {
   if (!response.ok) { $("message").textContent = (await response.json().catch(() => ({}))).error || response.statusText; return null; }
   return response;
 }
+// The after-action report goes into a sandboxed frame (`sandbox` without allow-same-origin or allow-scripts): an
+// opaque origin that runs nothing and cannot read this page's session token. Its blob: URL inherits the board's
+// CSP, which admits exactly the report's stylesheet by its hash, so it looks as `muster report` writes it.
+function showReport(blob) {
+  const frame = $("report-frame"), previous = frame.src;
+  const url = URL.createObjectURL(new Blob([blob], { type: "text/html" }));
+  frame.onload = () => { if (frame.src === url) $("report-view").hidden = false; };
+  frame.src = url; $("report-save").href = url;
+  if (previous.startsWith("blob:")) URL.revokeObjectURL(previous);
+}
+$("report-close").addEventListener("click", () => {
+  const frame = $("report-frame"); $("report-view").hidden = true;
+  if (frame.src.startsWith("blob:")) URL.revokeObjectURL(frame.src);
+  frame.removeAttribute("src"); $("report-save").removeAttribute("href");
+});
 async function download(format) {
   const response = await document_(`/api/runs/${encodeURIComponent(runID)}/timeline?format=${format}`);
   if (!response) return;

@@ -128,13 +128,13 @@ let sixChannelPlaybook = """
     roles:
       incident_commander: { title: Incident commander }
     channels:
-      hook: { type: webhook, url: "${HOOK_URL}", secret: "${HOOK_SECRET}", exercise: drill }
-      drill: { type: webhook, url: "${DRILL_URL}" }
-      chat: { type: slack, url: "${SLACK_URL}" }
-      teams: { type: teams, url: "${TEAMS_URL}" }
-      mm: { type: mattermost, url: "${MM_URL}" }
-      pager: { type: pagerduty, url: "${PD_URL}", routing_key: "${PD_KEY}", live_only: true }
-      mail: { type: email, smtp: "${SMTP_URL}", to: [ops@example.org], from: "Muster <muster@example.org>" }
+      hook: { type: webhook, url: "${MUSTER_HOOK_URL}", secret: "${MUSTER_HOOK_SECRET}", exercise: drill }
+      drill: { type: webhook, url: "${MUSTER_DRILL_URL}" }
+      chat: { type: slack, url: "${MUSTER_SLACK_URL}" }
+      teams: { type: teams, url: "${MUSTER_TEAMS_URL}" }
+      mm: { type: mattermost, url: "${MUSTER_MM_URL}" }
+      pager: { type: pagerduty, url: "${MUSTER_PD_URL}", routing_key: "${MUSTER_PD_KEY}", live_only: true }
+      mail: { type: email, smtp: "${MUSTER_SMTP_URL}", to: [ops@example.org], from: "Muster <muster@example.org>" }
     start: detect
     states:
       detect:
@@ -170,7 +170,7 @@ func webhookPlaybook(extra: String = "") -> String {
     roles:
       incident_commander: { title: Incident commander }
     channels:
-      hook: { type: webhook, url: "${HOOK_URL}"\(extra) }
+      hook: { type: webhook, url: "${MUSTER_HOOK_URL}"\(extra) }
     start: detect
     states:
       detect:
