@@ -150,8 +150,10 @@ enum API {
 
     // MARK: - Plumbing
 
+    /// A path parameter, percent-decoded (`/api/users/Zo%C3%AB%20O'Brien` names `Zoë O'Brien`).
     static func id(_ context: Ctx, _ name: String = "id") throws(APIError) -> String {
-        guard let id = context.parameters.get(name) else { throw .badRequest("missing \(name) in the path") }
+        guard let raw = context.parameters.get(name) else { throw .badRequest("missing \(name) in the path") }
+        guard let id = raw.removingPercentEncoding else { throw .badRequest("the path segment '\(raw)' is not valid percent-encoded UTF-8") }
         return id
     }
 

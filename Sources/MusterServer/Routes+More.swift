@@ -88,14 +88,13 @@ enum Exercises {
         let session: ExerciseSession
         do {
             (session, _) = try ExerciseSession.start(journal: state.journal, loaded: loaded, playersFile: nil, pace: pace, clock: state.runtime.clock,
-                                                     facilitator: user.name, driver: ServerState.exerciseDriver)
+                                                     facilitator: user.name, driver: ServerState.exerciseDriver, restricted: restricted)
         } catch let error as ExerciseError {
             throw APIError(409, error.message)
         }
         state.keep(ServerState.ExerciseHandle(session: session, facilitator: user.name), runID: session.runID)
         state.wrote(runID: session.runID)
-        try state.journal.setRestricted(runID: session.runID, restricted, by: user.name, at: state.now)
-        state.logger.info("exercise started", metadata: ["run": "\(session.runID)", "facilitator": "\(user.name)"])
+        state.logger.info("exercise started", metadata: ["run": "\(session.runID)", "facilitator": "\(user.name)", "restricted": "\(restricted)"])
         return API.json(["id": session.runID, "facilitator": user.name, "exercise": name], status: .created)
     }
 
@@ -291,11 +290,12 @@ enum Users {
         let token = Tokens.make()
         let admin = try body.bool("admin", default: false)
         let result = Result { () throws(JournalError) in
-            try state.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: state.now)
+            try state.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: state.now, by: user.name)
         }
         switch result {
         case .success: break
         case .failure(.userExists): throw APIError(409, "a user named '\(name)' exists already", field: "name")
+        case .failure(.invalidUserName(_, let reason)): throw APIError.badRequest("field 'name': \(reason)", field: "name")
         case .failure(let error): throw error
         }
         return API.json(["name": name, "token": token], status: .created)
@@ -303,7 +303,7 @@ enum Users {
 
     static func revoke(_ state: ServerState, _ user: UserRecord, _ name: String) throws -> Response {
         try requireAdmin(user)
-        let result = Result { () throws(JournalError) in try state.journal.revokeUser(name: name, at: state.now) }
+        let result = Result { () throws(JournalError) in try state.journal.revokeUser(name: name, at: state.now, by: user.name) }
         switch result {
         case .success: break
         case .failure(.unknownUser): throw APIError(404, "no active user named '\(name)'")
