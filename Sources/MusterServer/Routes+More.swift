@@ -224,7 +224,8 @@ enum Improvement {
     }
 
     static func transition(_ state: ServerState, _ user: UserRecord, _ id: String, _ bytes: [UInt8]) throws -> Response {
-        let body = try JSONBody(bytes, allowed: ["to", "note", "method", "result", "reviewer"])
+        // No "reviewer": the reviewer recorded is the signed-in user (who must not be who marked the action done).
+        let body = try JSONBody(bytes, allowed: ["to", "note", "method", "result"])
         let to = try body.string("to")
         let command: ActionCommand
         switch to {
@@ -235,16 +236,27 @@ enum Improvement {
             guard let result = ReviewResult(rawValue: resultText) else {
                 throw APIError.badRequest("field 'result': '\(resultText)' is not a review result", field: "result")
             }
-            command = .review(id, method: try body.string("method"), result: result, reviewer: try body.optionalString("reviewer") ?? user.name,
-                              note: try body.optionalString("note"))
+            command = .review(id, method: try body.string("method"), result: result, reviewer: user.name, note: try body.optionalString("note"))
         case "close": command = .close(id, note: try body.optionalString("note"))
         default: throw APIError.badRequest("field 'to': '\(to)' is not one of start, done, review, close", field: "to")
         }
-        let hidden = try hiddenRunIDs(state, user)
-        if !hidden.isEmpty, let action = try load(state).0.action(ImprovementLog.normalizedActionID(id)), cites(action.draft.lessons, anyOf: hidden) {
-            throw APIError(404, "no improvement action '\(id)'")
+        if let action = try load(state).0.action(ImprovementLog.normalizedActionID(id)) {
+            let hidden = try hiddenRunIDs(state, user)
+            if cites(action.draft.lessons, anyOf: hidden) { throw APIError(404, "no improvement action '\(id)'") }
+            try requireTransitionRight(state, user, action)
         }
         return try apply(state, user, command, status: .ok)
+    }
+
+    /// An action's transitions belong to its owner, an admin, or the incident commander of a run one of its
+    /// lessons comes from (403 otherwise).
+    static func requireTransitionRight(_ state: ServerState, _ user: UserRecord, _ action: ImprovementAction) throws {
+        if user.admin || action.draft.owner == user.name { return }
+        let runIDs = Set(action.draft.lessons.map { String($0.prefix { $0 != "/" }) })
+        for runID in runIDs.sorted() {
+            if let snapshot = try? state.runtime.snapshot(runID: runID), snapshot.run.holder(of: Playbook.incidentCommander) == user.name { return }
+        }
+        throw APIError(403, "only the owner of \(action.id) (\(action.draft.owner)), an admin or the incident commander of a run it answers may move it")
     }
 
     /// `ImprovementRecords.apply` (as `muster actions` does), in HTTP terms.

@@ -191,13 +191,17 @@ enum Runs {
     }
 
     static func report(_ state: ServerState, _ user: UserRecord, _ runID: String, format: String) throws -> Response {
-        let (snapshot, _) = try authorize(state, user, runID, .read)
+        let (snapshot, access) = try authorize(state, user, runID, .read)
         guard ["html", "md", "json"].contains(format) else {
             throw APIError.badRequest("query parameter 'format': '\(format)' is not one of html, md, json", field: "format")
         }
         let journal = state.journal
-        let built = try RunReportBuilder.build(journal, snapshot.record, playbook: snapshot.run.playbook, now: state.now) {
-            try ExerciseReplay.load($0, from: journal).exercise.evaluation()
+        // The evaluation follows `GET /api/runs/{id}/evaluation`'s rule: before the exercise ends only the facilitator
+        // and the incident commander see it; anyone else gets the report without it.
+        let built = try RunReportBuilder.build(journal, snapshot.record, playbook: snapshot.run.playbook, now: state.now) { record in
+            let evaluation = try ExerciseReplay.load(record, from: journal).exercise.evaluation()
+            let decision = Permissions.decide(.readEvaluation(exerciseEnded: evaluation.ended), by: user.name, on: access)
+            return decision.isAllowed ? evaluation : nil
         }
         for warning in built.warnings { state.logger.warning("report: \(warning)") }
         let report = built.report

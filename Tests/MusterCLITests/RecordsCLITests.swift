@@ -79,4 +79,25 @@ struct RecordsCLITests {
         #expect(try cli.run(["users", "revoke", "Zoë O'Brien"]).status == 0)
     }
 
+    @Test("actions review: the reviewer defaults to who records it and may not be who marked the action done")
+    func reviewer() throws {
+        let cli = try IncidentCLIHarness()
+        defer { cli.remove() }
+        let id = try declare(cli)
+        #expect(try cli.run(["incident", "lesson", "Backups took too long to find", "--kind", "improvement", "--run", id], user: "Dana", now: IncidentCLITests.at(5)).status == 0)
+        let lesson = try #require(try cli.run(["lessons", "list"]).lines.compactMap { $0.split(separator: " ").first.map(String.init) }.first { $0.hasPrefix("r-") })
+        let add = try cli.run(["actions", "add", "--lesson", lesson, "--title", "Index the backups", "--owner", "Lee", "--org", "IT", "--due", "2027-01-31",
+                               "--element", "planning"], user: "Lee")
+        #expect(add.status == 0, "\(add.stderr)")
+        #expect(try cli.run(["actions", "start", "A-1"], user: "Lee").status == 0)
+        #expect(try cli.run(["actions", "done", "A-1"], user: "Lee").status == 0)
+        let own = try cli.run(["actions", "review", "A-1", "--method", "drill", "--result", "effective"], user: "Lee")
+        #expect(own.status != 0)
+        #expect(own.stderr.contains("Lee marked A-1 done and cannot also review"), "\(own.stderr)")
+        let named = try cli.run(["actions", "review", "A-1", "--method", "drill", "--result", "effective", "--reviewer", "Lee"], user: "Dana")
+        #expect(named.status != 0)
+        let review = try cli.run(["actions", "review", "A-1", "--method", "drill", "--result", "effective"], user: "Dana")
+        #expect(review.status == 0, "\(review.stderr)")
+        #expect(try cli.run(["actions", "list"]).stdout.contains("last review effective by Dana"))
+    }
 }
