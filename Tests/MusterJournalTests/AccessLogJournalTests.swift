@@ -86,6 +86,19 @@ struct AccessLogJournalTests {
         }
     }
 
+    @Test("the access-log hash is the documented canonical array (values computed with Python's hashlib and json)")
+    func documentedHash() throws {
+        // python3: canon = json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        //   start = sha256(canon(["muster-access-log/1"]))
+        //   sha256(canon(["muster-access/1", 1, 1772818800000, "muster", "Dana", "user-added", {"admin": True, "token_sha256": "ab"*32}, start]))
+        #expect(Chain.accessLogStart == "84bc9c7b19be82e022f93b47e08729615646656c730a3e27bfd45675551269eb")
+        let payload = AccessChange.userAdded(name: "Dana", admin: true, tokenSHA256: token).payload
+        #expect(payload == (try CanonicalJSON.canonicalize(Array(payload.utf8))))
+        let hash = Chain.logEntryHash(tag: Chain.accessEventTag, seq: 1, atMS: 1_772_818_800_000, actor: "muster", subject: "Dana",
+                                      type: "user-added", payload: payload, prevHash: Chain.accessLogStart)
+        #expect(hash == "646cc5b6e899161a936ad61dd64749207e97b0271852fd36d0b33b9202da6de3")
+    }
+
     @Test("a format 3 journal opens as format 4: runs without an access row become public rows, existing users and rows start the log")
     func migratesV3() throws {
         let folder = try TempFolder()
