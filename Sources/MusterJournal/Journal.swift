@@ -1,6 +1,8 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import GRDB
 import MusterCore
@@ -134,8 +136,14 @@ public final class Journal: Sendable {
     /// database file's permissions), and takes group and other access away from existing ones this user owns.
     private static func restrictPermissions(path: String) throws(JournalError) {
         if !FileManager.default.fileExists(atPath: path) {
+            #if canImport(Glibc)
             let fd = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-            if fd >= 0 { Glibc.close(fd) } else if errno != EEXIST {
+            if fd >= 0 { _ = Glibc.close(fd) }
+            #else
+            let fd = Darwin.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+            if fd >= 0 { _ = Darwin.close(fd) }
+            #endif
+            if fd < 0, errno != EEXIST {
                 throw .cannotOpen(path: path, detail: "cannot create the file: \(String(cString: strerror(errno)))")
             }
         }
