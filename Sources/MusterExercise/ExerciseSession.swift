@@ -52,7 +52,7 @@ public final class ExerciseSession {
     /// starts the exercise for a person (see `ExerciseRun.start`).
     public static func start(
         journal: Journal, loaded: LoadedExercise, playersFile: String?, pace: ScenarioPace? = nil, runID: String? = nil,
-        clock: any Clock = SystemClock(), facilitator: String? = nil, driver: String? = nil
+        clock: any Clock = SystemClock(), facilitator: String? = nil, driver: String? = nil, restricted: Bool = false
     ) throws -> (ExerciseSession, ExerciseStep) {
         guard var exercise = loaded.exercise, let playbook = loaded.playbook?.playbook, let playbookText = loaded.playbook?.text,
               !loaded.hasErrors else {
@@ -67,7 +67,7 @@ public final class ExerciseSession {
                              facilitator: facilitator, driver: driver)
         if let refusal = step.refusal { throw ExerciseError(refusal) }
         let header = RunHeader(id: id, playbookID: playbook.id.value, playbookVersion: playbook.version, playbookText: playbookText,
-                               mode: .exercise, title: exercise.title, createdAt: wall)
+                               mode: .exercise, title: exercise.title, createdAt: wall, restricted: restricted)
         let appended = try journal.createRun(header, entries: entries(step.events, wall: wall), outbox: outbox(step, playbook: playbook))
         return (ExerciseSession(journal: journal, runID: id, exercise: run, sequence: appended.head.sequence, clock: clock), step)
     }

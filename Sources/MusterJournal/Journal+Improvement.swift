@@ -19,17 +19,26 @@ extension Chain {
     static let improvementEventTag = "muster-action/1"
 
     /// The `prev_hash` of the improvement log's first event: SHA-256 of `["muster-improvement-log/1"]`.
-    static var improvementLogStart: String {
+    static var improvementLogStart: String { logStart(tag: improvementLogTag) }
+
+    /// SHA-256 of `["muster-action/1",SEQ,AT_MS,ACTOR,ACTION_ID,TYPE,PAYLOAD,PREV_HASH]` in canonical JSON.
+    static func improvementHash(seq: Int, atMS: Int64, actor: String, actionID: String, type: String, payload: String, prevHash: String) -> String {
+        logEntryHash(tag: improvementEventTag, seq: seq, atMS: atMS, actor: actor, subject: actionID, type: type, payload: payload, prevHash: prevHash)
+    }
+
+    /// The `prev_hash` of a log's first entry: SHA-256 of `[TAG]` in canonical JSON.
+    static func logStart(tag: String) -> String {
         var out: [UInt8] = [0x5B]
-        CanonicalJSON.writeString(improvementLogTag, to: &out)
+        CanonicalJSON.writeString(tag, to: &out)
         out.append(0x5D)
         return Digest256.hex(of: out)
     }
 
-    /// SHA-256 of `["muster-action/1",SEQ,AT_MS,ACTOR,ACTION_ID,TYPE,PAYLOAD,PREV_HASH]` in canonical JSON.
-    static func improvementHash(seq: Int, atMS: Int64, actor: String, actionID: String, type: String, payload: String, prevHash: String) -> String {
+    /// SHA-256 of `[TAG,SEQ,AT_MS,ACTOR,SUBJECT,TYPE,PAYLOAD,PREV_HASH]` in canonical JSON: an entry of a journal-wide
+    /// log (the improvement log, the access log), PAYLOAD embedded as stored (canonical JSON itself).
+    static func logEntryHash(tag: String, seq: Int, atMS: Int64, actor: String, subject: String, type: String, payload: String, prevHash: String) -> String {
         var out: [UInt8] = [0x5B]
-        CanonicalJSON.writeString(improvementEventTag, to: &out)
+        CanonicalJSON.writeString(tag, to: &out)
         out.append(0x2C)
         out.append(contentsOf: Array(String(seq).utf8))
         out.append(0x2C)
@@ -37,7 +46,7 @@ extension Chain {
         out.append(0x2C)
         CanonicalJSON.writeString(actor, to: &out)
         out.append(0x2C)
-        CanonicalJSON.writeString(actionID, to: &out)
+        CanonicalJSON.writeString(subject, to: &out)
         out.append(0x2C)
         CanonicalJSON.writeString(type, to: &out)
         out.append(0x2C)

@@ -21,7 +21,8 @@ extension Journal {
         throw .database(path: path, detail: "could not find a free run id")
     }
 
-    /// Records a new run: its header and its first events (and any outbox rows they cause) in one transaction.
+    /// Records a new run: its header, its access row (`header.restricted`, on the access log) and its first events
+    /// (and any outbox rows they cause) in one transaction, so no reader ever sees the run without its access.
     @discardableResult
     public func createRun(_ header: RunHeader, events: [RunEvent], outbox: [OutboxRequest] = []) throws(JournalError) -> AppendResult {
         try createRun(header, entries: events.map { JournalEntry($0) }, outbox: outbox)
@@ -45,6 +46,10 @@ extension Journal {
                     """,
                 arguments: [header.id, header.playbookID, header.playbookVersion, sha, header.playbookText,
                             header.mode.rawValue, header.title, header.createdAt.millisecondsSinceEpoch])
+            let actor = entries.first?.event.actor ?? Journal.systemActor
+            try db.execute(sql: "INSERT INTO run_access (run_id, restricted, set_by, set_at) VALUES (?, ?, ?, ?)",
+                           arguments: [header.id, header.restricted ? 1 : 0, actor, header.createdAt.millisecondsSinceEpoch])
+            try Journal.appendAccess(db, .runAccess(runID: header.id, restricted: header.restricted), actor: actor, at: header.createdAt)
             let start = Head(sequence: 0, hash: Chain.headerHash(
                 runID: header.id, playbookID: header.playbookID, playbookVersion: header.playbookVersion, playbookSHA256: sha))
             return try insert(db, runID: header.id, after: start, rows: rows, outbox: outbox)
@@ -336,9 +341,11 @@ extension Journal {
 
     /// All runs, oldest first.
     public func runs() throws(JournalError) -> [RunRecord] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Journal.runColumns) FROM runs r ORDER BY r.created_at, r.rowid").map(Journal.runRecord)
-        }
+        try read { db in try Journal.runs(db) }
+    }
+
+    static func runs(_ db: Database) throws -> [RunRecord] {
+        try Row.fetchAll(db, sql: "SELECT \(Journal.runColumns) FROM runs r ORDER BY r.created_at, r.rowid").map(Journal.runRecord)
     }
 
     /// The most recently created run, or nil in an empty journal.

@@ -12,16 +12,60 @@ public struct UserRecord: Sendable, Hashable {
     public var isActive: Bool { revokedAt == nil }
 }
 
+/// User names: what roles are assigned to, what the timeline shows as the actor, and a path segment of
+/// `DELETE /api/users/{name}`.
+public enum UserName {
+    /// `muster`, the system actor on timelines (timers, the outbox worker): no person may take it, in any case.
+    public static let reserved = "muster"
+    public static let maximumLength = 64
+
+    /// Why `name` is not a valid user name, or nil when it is: 1 to 64 characters of letters, digits (any script),
+    /// combining marks, space and `. _ - ' ,`, not starting or ending with a space, and not `muster`.
+    public static func problem(_ name: String) -> String? {
+        let scalars = name.unicodeScalars
+        guard !scalars.isEmpty, scalars.count <= maximumLength else {
+            return "a user name is 1 to \(maximumLength) characters ('\(name.prefix(80))' has \(scalars.count))"
+        }
+        if name.lowercased() == reserved {
+            return "'\(name)' is reserved: it is the name Muster itself writes on timelines"
+        }
+        for scalar in scalars where !allowed(scalar) {
+            let shown = scalar.properties.generalCategory == .control || scalar.properties.isWhitespace && scalar != " "
+                ? "U+" + String(scalar.value, radix: 16, uppercase: true) : String(scalar)
+            return "a user name may hold letters, digits, spaces and . _ - ' , only ('\(shown)' is not allowed)"
+        }
+        if name.first == " " || name.last == " " { return "a user name does not start or end with a space" }
+        return nil
+    }
+
+    static func allowed(_ scalar: Unicode.Scalar) -> Bool {
+        if " ._-',".unicodeScalars.contains(scalar) { return true }
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+             .decimalNumber, .nonspacingMark, .spacingMark:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
 extension Journal {
-    /// Adds a user with the SHA-256 (64 lower-case hex digits) of their token. A name already taken (even by a
-    /// revoked user) is refused with `.userExists`.
-    public func addUser(name: String, tokenSHA256: String, admin: Bool, at: Instant) throws(JournalError) {
+    /// The actor Muster writes for what no person did (a migration, a run created without events).
+    public static let systemActor = UserName.reserved
+
+    /// Adds a user with the SHA-256 (64 lower-case hex digits) of their token, on the access log. A name already
+    /// taken (even by a revoked user) is refused with `.userExists`; a name outside `UserName`'s set with
+    /// `.invalidUserName`.
+    public func addUser(name: String, tokenSHA256: String, admin: Bool, at: Instant, by actor: String = Journal.systemActor) throws(JournalError) {
+        if let problem = UserName.problem(name) { throw .invalidUserName(name, reason: problem) }
         try write { db in
             if try Int.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [name]) != nil {
                 throw JournalError.userExists(name)
             }
             try db.execute(sql: "INSERT INTO users (name, token_sha256, admin, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [name, tokenSHA256, admin ? 1 : 0, at.millisecondsSinceEpoch])
+            try Journal.appendAccess(db, .userAdded(name: name, admin: admin, tokenSHA256: tokenSHA256), actor: actor, at: at)
         }
     }
 
@@ -40,27 +84,22 @@ extension Journal {
         }
     }
 
-    /// Revokes a user's token (the row stays, so the name is never reused by someone else).
-    public func revokeUser(name: String, at: Instant) throws(JournalError) {
+    /// Revokes a user's token (the row stays, so the name is never reused by someone else), on the access log.
+    /// Any existing name can be revoked, also one a newer muster would no longer accept.
+    public func revokeUser(name: String, at: Instant, by actor: String = Journal.systemActor) throws(JournalError) {
         try write { db in
             guard try Int.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ? AND revoked_at IS NULL", arguments: [name]) != nil else {
                 throw JournalError.unknownUser(name)
             }
             try db.execute(sql: "UPDATE users SET revoked_at = ? WHERE name = ?", arguments: [at.millisecondsSinceEpoch, name])
+            try Journal.appendAccess(db, .userRevoked(name: name), actor: actor, at: at)
         }
     }
 
-    /// Marks a run restricted (only the people on it see it) or not. Set once, when the run is declared.
-    public func setRestricted(runID: String, _ restricted: Bool, by actor: String, at: Instant) throws(JournalError) {
-        try write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO run_access (run_id, restricted, set_by, set_at) VALUES (?, ?, ?, ?)",
-                           arguments: [runID, restricted ? 1 : 0, actor, at.millisecondsSinceEpoch])
-        }
-    }
-
-    /// The ids of restricted runs.
+    /// The ids of restricted runs, and of runs without an access row (fail closed). To list runs with their access,
+    /// use `runsWithAccess()`, which reads both in one transaction.
     public func restrictedRunIDs() throws(JournalError) -> Set<String> {
-        try read { db in Set(try String.fetchAll(db, sql: "SELECT run_id FROM run_access WHERE restricted = 1")) }
+        try read { db in try Journal.restrictedRunIDs(db) }
     }
 
     private static func user(_ row: Row) -> UserRecord {

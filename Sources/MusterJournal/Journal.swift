@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import GRDB
 import MusterCore
 
@@ -9,7 +14,7 @@ import MusterCore
 /// All methods are synchronous and block the calling thread for the database access.
 public final class Journal: Sendable {
     /// The journal format this build reads and writes (`meta.format_version`).
-    public static let formatVersion = 3
+    public static let formatVersion = 4
 
     /// How hard a commit waits for the disk.
     public enum Durability: Sendable, Hashable {
@@ -50,7 +55,11 @@ public final class Journal: Sendable {
         let dbPath = (home as NSString).appendingPathComponent("muster.db")
         guard create || FileManager.default.fileExists(atPath: dbPath) else { throw .missing(path: dbPath) }
         do {
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            // Only its owner reads the journal: the folder is created 0700 (an existing folder is left as it is;
+            // the database files in it are made 0600 by `open(path:)`).
+            if !FileManager.default.fileExists(atPath: home) {
+                try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
         } catch {
             throw .cannotOpen(path: dbPath, detail: "cannot create the folder \(home): \(error.localizedDescription)")
         }
@@ -115,6 +124,7 @@ public final class Journal: Sendable {
     public static func open(path: String, durability: Durability = .full, create: Bool = true) throws(JournalError) -> Journal {
         guard create || FileManager.default.fileExists(atPath: path) else { throw .missing(path: path) }
         try preflight(path: path)
+        try restrictPermissions(path: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.label = "MusterJournal"
@@ -175,6 +185,28 @@ public final class Journal: Sendable {
             try pool.close()
         } catch {
             throw mapped(error)
+        }
+    }
+
+    /// Creates the database file 0600 when it does not exist (SQLite gives the `-wal` and `-shm` files it creates the
+    /// database file's permissions), and takes group and other access away from existing ones this user owns.
+    private static func restrictPermissions(path: String) throws(JournalError) {
+        if !FileManager.default.fileExists(atPath: path) {
+            #if canImport(Glibc)
+            let fd = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+            if fd >= 0 { _ = Glibc.close(fd) }
+            #else
+            let fd = Darwin.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+            if fd >= 0 { _ = Darwin.close(fd) }
+            #endif
+            if fd < 0, errno != EEXIST {
+                throw .cannotOpen(path: path, detail: "cannot create the file: \(String(cString: strerror(errno)))")
+            }
+        }
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o077 != 0 else { continue }
+            _ = chmod(file, info.st_mode & 0o700)
         }
     }
 

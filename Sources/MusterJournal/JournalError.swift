@@ -27,6 +27,8 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     case userExists(String)
     /// No active user of that name.
     case unknownUser(String)
+    /// A user name outside the safe set (`UserName.problem`), or the reserved `muster`.
+    case invalidUserName(String, reason: String)
     /// Any other database failure, with SQLite's message.
     case database(path: String, detail: String)
     /// A write to a journal opened read-only (`Journal.openForReading` on a file this process may not write).
@@ -70,6 +72,8 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
             "a user named '\(name)' exists already (revoked names are not reused)"
         case let .unknownUser(name):
             "no active user named '\(name)'"
+        case let .invalidUserName(_, reason):
+            reason
         case let .database(path, detail):
             "\(path): \(detail)"
         }

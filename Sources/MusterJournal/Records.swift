@@ -12,8 +12,11 @@ public struct RunHeader: Sendable, Hashable {
     public var mode: RunMode
     public var title: String
     public var createdAt: Instant
+    /// Only the people on the run see it (the server's rule); written with the run, in the same transaction.
+    public var restricted: Bool
 
-    public init(id: String, playbookID: String, playbookVersion: Int, playbookText: String, mode: RunMode, title: String, createdAt: Instant) {
+    public init(id: String, playbookID: String, playbookVersion: Int, playbookText: String, mode: RunMode, title: String, createdAt: Instant,
+                restricted: Bool = false) {
         self.id = id
         self.playbookID = playbookID
         self.playbookVersion = playbookVersion
@@ -21,6 +24,7 @@ public struct RunHeader: Sendable, Hashable {
         self.mode = mode
         self.title = title
         self.createdAt = createdAt
+        self.restricted = restricted
     }
 
     /// Lower-case hex SHA-256 of the playbook text's UTF-8 bytes.
@@ -137,6 +141,8 @@ public struct BrokenLink: Sendable, Hashable {
         case playbookAltered(stored: String, computed: String)
         /// The stored type column does not name the payload's kind, or the payload is not canonical JSON.
         case malformedRow(String)
+        /// A table the log records (`users`, `run_access`) says something the log does not.
+        case recordDisagrees(String)
 
         public var description: String {
             switch self {
@@ -150,6 +156,8 @@ public struct BrokenLink: Sendable, Hashable {
                 "the stored playbook text was altered (recorded sha256 \(stored.prefix(12)), text hashes to \(computed.prefix(12)))"
             case let .malformedRow(detail):
                 "malformed row: \(detail)"
+            case let .recordDisagrees(detail):
+                "\(detail)"
             }
         }
     }

@@ -1,4 +1,5 @@
 import GRDB
+import MusterCore
 
 /// The journal's schema, as GRDB migrations. A shipped migration NEVER changes: a new format is a new
 /// migration appended here that also raises `meta.format_version` (and `Journal.formatVersion`).
@@ -8,6 +9,7 @@ enum Schema {
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2", migrate: v2)
         migrator.registerMigration("v3", migrate: v3)
+        migrator.registerMigration("v4", migrate: v4)
         return migrator
     }
 
@@ -132,6 +134,54 @@ enum Schema {
             UPDATE meta SET value = '3' WHERE key = 'format_version';
             """)
     }
+
+    /// Format 4: the access log, one hash-chained, append-only log of access changes (users added and revoked, each
+    /// run's restricted flag), checked against the `users` and `run_access` tables by `verifyAccessLog`. Every run
+    /// now has an access row, written with the run; a run of an older journal without one was public and gets a
+    /// row saying so. The users and access rows already present open the log, in time order, as `muster` did them.
+    /// Do not edit.
+    static func v4(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE access_events (
+                seq INTEGER NOT NULL PRIMARY KEY CHECK (seq >= 1),
+                at_ms INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                type TEXT NOT NULL CHECK (type IN ('user-added', 'user-revoked', 'run-access')),
+                payload TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            );
+            CREATE INDEX access_events_by_subject ON access_events (subject, seq);
+            CREATE TRIGGER access_events_append_only_update BEFORE UPDATE ON access_events
+            BEGIN SELECT RAISE(ABORT, 'muster journal: the access log is append-only'); END;
+            CREATE TRIGGER access_events_append_only_delete BEFORE DELETE ON access_events
+            BEGIN SELECT RAISE(ABORT, 'muster journal: the access log is append-only'); END;
+            CREATE TRIGGER access_events_in_sequence BEFORE INSERT ON access_events
+            WHEN NEW.seq <> COALESCE((SELECT MAX(seq) FROM access_events), 0) + 1
+            BEGIN SELECT RAISE(ABORT, 'muster journal: access events are appended in seq order without gaps'); END;
+            INSERT INTO run_access (run_id, restricted, set_by, set_at)
+            SELECT id, 0, 'muster', created_at FROM runs WHERE id NOT IN (SELECT run_id FROM run_access);
+            """)
+        var changes: [(at: Int64, actor: String, change: AccessChange)] = []
+        for row in try Row.fetchAll(db, sql: "SELECT name, admin, token_sha256, created_at, revoked_at FROM users ORDER BY created_at, name") {
+            changes.append((row[3], "muster", .userAdded(name: row[0], admin: (row[1] as Int) != 0, tokenSHA256: row[2])))
+            if let revoked = row[4] as Int64? { changes.append((revoked, "muster", .userRevoked(name: row[0]))) }
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT run_id, restricted, set_by, set_at FROM run_access ORDER BY set_at, run_id") {
+            changes.append((row[3], row[2], .runAccess(runID: row[0], restricted: (row[1] as Int) != 0)))
+        }
+        // Stable: a user's revocation stays after its addition at the same millisecond.
+        for item in changes.enumerated().sorted(by: { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }).map(\.element) {
+            try Journal.appendAccess(db, item.change, actor: item.actor, at: Instant(millisecondsSinceEpoch: item.at))
+        }
+        try db.execute(sql: "UPDATE meta SET value = '4' WHERE key = 'format_version'")
+    }
+
+    /// The triggers `verifyAccessLog` expects.
+    static let accessTriggers = [
+        "access_events_append_only_update", "access_events_append_only_delete", "access_events_in_sequence",
+    ]
 
     /// The triggers `verify` expects; a missing one is reported as a warning.
     static let guardTriggers = [

@@ -132,6 +132,8 @@ public struct ImprovementAction: Sendable, Hashable {
     public var createdBy: String
     public var startedAt: Instant?
     public var doneAt: Instant?
+    /// Who marked it done (the actor of its last `done`); its effectiveness reviewer must be someone else.
+    public var doneBy: String?
     public var closedAt: Instant?
     public var reviews: [EffectivenessReview]
     /// Times it was reopened by a not-effective review.
@@ -218,6 +220,9 @@ public struct ImprovementLog: Sendable, Hashable {
                 guard !method.trimmingCharacters().isEmpty, !reviewer.trimmingCharacters().isEmpty else {
                     return .failure(Rejection("a review needs a method (--method) and a reviewer (--reviewer)"))
                 }
+                if let doneBy = a.doneBy, doneBy.trimmingCharacters() == reviewer.trimmingCharacters() {
+                    return .failure(Rejection("\(reviewer) marked \(a.id) done and cannot also review its effectiveness: someone else reviews it"))
+                }
                 return .success((a.id, .reviewed(method: method, result: result, reviewer: reviewer, note: note)))
             }
         case .close(let id, let note):
@@ -242,7 +247,7 @@ public struct ImprovementLog: Sendable, Hashable {
             index[event.actionID] = actions.count
             actions.append(ImprovementAction(
                 id: event.actionID, draft: draft, status: .open, createdAt: event.at, createdBy: event.actor,
-                startedAt: nil, doneAt: nil, closedAt: nil, reviews: [], reopened: 0))
+                startedAt: nil, doneAt: nil, doneBy: nil, closedAt: nil, reviews: [], reopened: 0))
             return
         }
         guard let i = index[event.actionID] else { return }
@@ -254,6 +259,7 @@ public struct ImprovementLog: Sendable, Hashable {
         case .done:
             actions[i].status = .done
             actions[i].doneAt = event.at
+            actions[i].doneBy = event.actor
         case .reviewed(let method, let result, let reviewer, let note):
             actions[i].reviews.append(EffectivenessReview(method: method, result: result, reviewer: reviewer, at: event.at, note: note))
             if result == .effective {
@@ -261,6 +267,7 @@ public struct ImprovementLog: Sendable, Hashable {
             } else {
                 actions[i].status = .open
                 actions[i].doneAt = nil
+                actions[i].doneBy = nil
                 actions[i].reopened += 1
             }
         case .closed:

@@ -73,7 +73,8 @@ public final class IncidentRuntime: @unchecked Sendable {
                                      sequences: nil, run: run, attempts: attempt, timerRejection: nil)
             case .accepted(let events, let effects):
                 let header = RunHeader(id: runID, playbookID: playbook.id.value, playbookVersion: playbook.version,
-                                       playbookText: text, mode: request.mode, title: request.title, createdAt: now)
+                                       playbookText: text, mode: request.mode, title: request.title, createdAt: now,
+                                       restricted: request.restricted)
                 let outbox = try outboxRequests(for: effects, run: run)
                 let appended: AppendResult
                 do {
@@ -353,9 +354,11 @@ public struct DeclareRequest: Sendable, Hashable {
     public var severity: Severity?
     public var disruption: Disruption
     public var commander: String?
+    /// Only the people on the run see it in the server; recorded with the run, in the same transaction.
+    public var restricted: Bool
 
     public init(playbookPath: String, title: String, actor: String, mode: RunMode = .live, severity: Severity? = nil,
-                disruption: Disruption = .none, commander: String? = nil) {
+                disruption: Disruption = .none, commander: String? = nil, restricted: Bool = false) {
         self.playbookPath = playbookPath
         self.title = title
         self.actor = actor
@@ -363,6 +366,7 @@ public struct DeclareRequest: Sendable, Hashable {
         self.severity = severity
         self.disruption = disruption
         self.commander = commander
+        self.restricted = restricted
     }
 }
 

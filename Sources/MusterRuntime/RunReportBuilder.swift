@@ -12,9 +12,10 @@ public enum RunReportBuilder {
     }
 
     /// `evaluate` loads an exercise run's evaluation (`MusterExercise` replays it); it is asked only for an
-    /// exercise run with an exercise record, and a failure leaves the evaluation out with a warning.
+    /// exercise run with an exercise record; nil leaves the evaluation out (the reader may not see it yet), and a
+    /// failure leaves it out with a warning.
     public static func build(_ journal: Journal, _ run: RunRecord, playbook: Playbook, now: Instant,
-                             evaluate: (RunRecord) throws -> ExerciseEvaluation) throws(JournalError) -> Built {
+                             evaluate: (RunRecord) throws -> ExerciseEvaluation?) throws(JournalError) -> Built {
         let verification = try journal.verify(runID: run.id)
         var events = try events(journal, run, intact: verification.isIntact)
         var warnings: [String] = []

@@ -150,8 +150,10 @@ enum API {
 
     // MARK: - Plumbing
 
+    /// A path parameter, percent-decoded (`/api/users/Zo%C3%AB%20O'Brien` names `Zoë O'Brien`).
     static func id(_ context: Ctx, _ name: String = "id") throws(APIError) -> String {
-        guard let id = context.parameters.get(name) else { throw .badRequest("missing \(name) in the path") }
+        guard let raw = context.parameters.get(name) else { throw .badRequest("missing \(name) in the path") }
+        guard let id = raw.removingPercentEncoding else { throw .badRequest("the path segment '\(raw)' is not valid percent-encoded UTF-8") }
         return id
     }
 
@@ -196,13 +198,16 @@ enum API {
     ) async throws -> Response {
         let remote = address(context)
         let now = state.now
+        // The token is checked first and only failures are throttled: a correct token is never refused, also
+        // from an address (a proxy, a shared NAT) where someone else keeps failing.
+        func throttled() -> Response? {
+            guard let wait = state.limiter.retryAfter(remote, now: now) else { return nil }
+            state.logger.warning("denied: too many failed logins", metadata: ["remote": "\(remote)", "path": "\(request.uri.path)"])
+            var response = error(APIError(429, "too many failed logins from \(remote); try again in \(wait) s"))
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
         do {
-            if let wait = state.limiter.retryAfter(remote, now: now) {
-                state.logger.warning("denied: too many failed logins", metadata: ["remote": "\(remote)", "path": "\(request.uri.path)"])
-                var response = error(APIError(429, "too many failed logins from \(remote); try again in \(wait) s"))
-                response.headers[.retryAfter] = String(wait)
-                return response
-            }
             var token: String?
             if let header = request.headers[.authorization] {
                 let parts = header.split(separator: " ", maxSplits: 1)
@@ -211,11 +216,13 @@ enum API {
                 token = request.uri.queryParameters.get("token").map { String(describing: $0) }
             }
             guard let token, !token.isEmpty else {
+                if let refused = throttled() { return refused }
                 state.limiter.recordFailure(remote, now: now)
                 state.logger.warning("denied: no bearer token", metadata: ["remote": "\(remote)", "path": "\(request.uri.path)"])
                 return unauthorized("missing 'Authorization: Bearer TOKEN' (create a token with: muster users add NAME)")
             }
             guard let user = try state.auth.user(token: token, now: now) else {
+                if let refused = throttled() { return refused }
                 state.limiter.recordFailure(remote, now: now)
                 state.logger.warning("denied: unknown or revoked token", metadata: ["remote": "\(remote)", "path": "\(request.uri.path)"])
                 return unauthorized("the token is unknown or revoked")

@@ -57,7 +57,8 @@ final class Authenticator: @unchecked Sendable {
 }
 
 /// Failed logins per remote address in a sliding window: after `limit` failures within `window`, further
-/// requests from that address are refused (429) until the oldest failure leaves the window.
+/// failing requests from that address are answered 429 (not 401) until the oldest failure leaves the window.
+/// A request with a valid token is never throttled: the token is checked before this limiter is asked.
 final class LoginLimiter: @unchecked Sendable {
     let limit: Int
     let window: TimeSpan

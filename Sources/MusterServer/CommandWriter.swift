@@ -69,7 +69,7 @@ final class CommandWriter: @unchecked Sendable {
         defer { lock.unlock() }
         var refusals = [APIError?](repeating: nil, count: batch.count)
         do {
-            let restricted = try state.journal.restrictedRunIDs().contains(runID)
+            let restricted = try state.journal.isRestricted(runID: runID)
             let facilitator = state.exercise(runID)?.facilitator
             var index: RoleIndex?
             let results = try state.runtime.executeBatch(batch.map { Command(actor: $0.user.name, $0.action) }, on: runID) { i, run in

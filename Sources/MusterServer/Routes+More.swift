@@ -88,14 +88,13 @@ enum Exercises {
         let session: ExerciseSession
         do {
             (session, _) = try ExerciseSession.start(journal: state.journal, loaded: loaded, playersFile: nil, pace: pace, clock: state.runtime.clock,
-                                                     facilitator: user.name, driver: ServerState.exerciseDriver)
+                                                     facilitator: user.name, driver: ServerState.exerciseDriver, restricted: restricted)
         } catch let error as ExerciseError {
             throw APIError(409, error.message)
         }
         state.keep(ServerState.ExerciseHandle(session: session, facilitator: user.name), runID: session.runID)
         state.wrote(runID: session.runID)
-        try state.journal.setRestricted(runID: session.runID, restricted, by: user.name, at: state.now)
-        state.logger.info("exercise started", metadata: ["run": "\(session.runID)", "facilitator": "\(user.name)"])
+        state.logger.info("exercise started", metadata: ["run": "\(session.runID)", "facilitator": "\(user.name)", "restricted": "\(restricted)"])
         return API.json(["id": session.runID, "facilitator": user.name, "exercise": name], status: .created)
     }
 
@@ -225,7 +224,8 @@ enum Improvement {
     }
 
     static func transition(_ state: ServerState, _ user: UserRecord, _ id: String, _ bytes: [UInt8]) throws -> Response {
-        let body = try JSONBody(bytes, allowed: ["to", "note", "method", "result", "reviewer"])
+        // No "reviewer": the reviewer recorded is the signed-in user (who must not be who marked the action done).
+        let body = try JSONBody(bytes, allowed: ["to", "note", "method", "result"])
         let to = try body.string("to")
         let command: ActionCommand
         switch to {
@@ -236,16 +236,27 @@ enum Improvement {
             guard let result = ReviewResult(rawValue: resultText) else {
                 throw APIError.badRequest("field 'result': '\(resultText)' is not a review result", field: "result")
             }
-            command = .review(id, method: try body.string("method"), result: result, reviewer: try body.optionalString("reviewer") ?? user.name,
-                              note: try body.optionalString("note"))
+            command = .review(id, method: try body.string("method"), result: result, reviewer: user.name, note: try body.optionalString("note"))
         case "close": command = .close(id, note: try body.optionalString("note"))
         default: throw APIError.badRequest("field 'to': '\(to)' is not one of start, done, review, close", field: "to")
         }
-        let hidden = try hiddenRunIDs(state, user)
-        if !hidden.isEmpty, let action = try load(state).0.action(ImprovementLog.normalizedActionID(id)), cites(action.draft.lessons, anyOf: hidden) {
-            throw APIError(404, "no improvement action '\(id)'")
+        if let action = try load(state).0.action(ImprovementLog.normalizedActionID(id)) {
+            let hidden = try hiddenRunIDs(state, user)
+            if cites(action.draft.lessons, anyOf: hidden) { throw APIError(404, "no improvement action '\(id)'") }
+            try requireTransitionRight(state, user, action)
         }
         return try apply(state, user, command, status: .ok)
+    }
+
+    /// An action's transitions belong to its owner, an admin, or the incident commander of a run one of its
+    /// lessons comes from (403 otherwise).
+    static func requireTransitionRight(_ state: ServerState, _ user: UserRecord, _ action: ImprovementAction) throws {
+        if user.admin || action.draft.owner == user.name { return }
+        let runIDs = Set(action.draft.lessons.map { String($0.prefix { $0 != "/" }) })
+        for runID in runIDs.sorted() {
+            if let snapshot = try? state.runtime.snapshot(runID: runID), snapshot.run.holder(of: Playbook.incidentCommander) == user.name { return }
+        }
+        throw APIError(403, "only the owner of \(action.id) (\(action.draft.owner)), an admin or the incident commander of a run it answers may move it")
     }
 
     /// `ImprovementRecords.apply` (as `muster actions` does), in HTTP terms.
@@ -291,11 +302,12 @@ enum Users {
         let token = Tokens.make()
         let admin = try body.bool("admin", default: false)
         let result = Result { () throws(JournalError) in
-            try state.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: state.now)
+            try state.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: state.now, by: user.name)
         }
         switch result {
         case .success: break
         case .failure(.userExists): throw APIError(409, "a user named '\(name)' exists already", field: "name")
+        case .failure(.invalidUserName(_, let reason)): throw APIError.badRequest("field 'name': \(reason)", field: "name")
         case .failure(let error): throw error
         }
         return API.json(["name": name, "token": token], status: .created)
@@ -303,7 +315,7 @@ enum Users {
 
     static func revoke(_ state: ServerState, _ user: UserRecord, _ name: String) throws -> Response {
         try requireAdmin(user)
-        let result = Result { () throws(JournalError) in try state.journal.revokeUser(name: name, at: state.now) }
+        let result = Result { () throws(JournalError) in try state.journal.revokeUser(name: name, at: state.now, by: user.name) }
         switch result {
         case .success: break
         case .failure(.unknownUser): throw APIError(404, "no active user named '\(name)'")

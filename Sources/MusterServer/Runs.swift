@@ -13,7 +13,7 @@ enum Runs {
     // MARK: Access
 
     static func access(_ state: ServerState, _ snapshot: RunSnapshot) throws -> RunAccess {
-        let restricted = try state.journal.restrictedRunIDs().contains(snapshot.record.id)
+        let restricted = try state.journal.isRestricted(runID: snapshot.record.id)
         return RunAccess(holders: snapshot.run.holders, restricted: restricted,
                          facilitator: state.facilitator(runID: snapshot.record.id, mode: snapshot.record.mode))
     }
@@ -42,10 +42,9 @@ enum Runs {
 
     /// The runs `user` may read (a restricted run they are not on is left out).
     static func readableRunIDs(_ state: ServerState, _ user: UserRecord) throws -> Set<String> {
-        let restricted = try state.journal.restrictedRunIDs()
         var out: Set<String> = []
-        for record in try state.journal.runs() {
-            guard restricted.contains(record.id) else { out.insert(record.id); continue }
+        for (record, restricted) in try state.journal.runsWithAccess() {
+            guard restricted else { out.insert(record.id); continue }
             let holders = (try? state.runtime.snapshot(runID: record.id))?.run.holders ?? [:]
             let access = RunAccess(holders: holders, restricted: true, facilitator: state.facilitator(runID: record.id, mode: record.mode))
             if Permissions.decide(.read, by: user.name, on: access) == .allowed { out.insert(record.id) }
@@ -57,23 +56,23 @@ enum Runs {
 
     static func list(_ state: ServerState, _ user: UserRecord) throws -> Response {
         let closed = try state.journal.closedRunIDs()
-        let restricted = try state.journal.restrictedRunIDs()
         var out: [[String: Any]] = []
-        for record in try state.journal.runs().reversed() {
+        // Runs and their access in one read: a run never appears without its restricted flag.
+        for (record, restricted) in try state.journal.runsWithAccess().reversed() {
             var holders: [String: String] = [:]
             var stateID: Any = NSNull()
             if let snapshot = try? state.runtime.snapshot(runID: record.id) {
                 holders = snapshot.run.holders
                 stateID = snapshot.run.currentState ?? NSNull()
             }
-            let access = RunAccess(holders: holders, restricted: restricted.contains(record.id),
+            let access = RunAccess(holders: holders, restricted: restricted,
                                    facilitator: state.facilitator(runID: record.id, mode: record.mode))
             guard Permissions.decide(.read, by: user.name, on: access) == .allowed else { continue }
             out.append([
                 "id": record.id, "title": record.title, "mode": record.mode.rawValue, "playbook_id": record.playbookID,
                 "playbook_version": record.playbookVersion, "created_at": record.createdAt.iso8601, "events": record.lastSequence,
                 "status": closed.contains(record.id) ? "closed" : "open", "state": stateID,
-                "restricted": restricted.contains(record.id), "on_run": access.isOn(user.name),
+                "restricted": restricted, "on_run": access.isOn(user.name),
             ])
         }
         return API.json(["runs": out])
@@ -106,7 +105,7 @@ enum Runs {
         }
         let path = try playbookPath(state, playbookName)
         let request = DeclareRequest(playbookPath: path, title: title, actor: user.name, mode: mode, severity: severity,
-                                     disruption: disruption, commander: commander)
+                                     disruption: disruption, commander: commander, restricted: restricted)
         let declared = Result { () throws(RuntimeError) in try state.runtime.declare(request) }
         let result: CommandResult
         switch declared {
@@ -118,7 +117,6 @@ enum Runs {
         }
         if let rejection = result.rejection { throw APIError(409, rejection.reason) }
         state.wrote(runID: result.runID, effects: result.effects)
-        try state.journal.setRestricted(runID: result.runID, restricted, by: user.name, at: state.now)
         state.logger.info("run declared", metadata: ["run": "\(result.runID)", "by": "\(user.name)", "restricted": "\(restricted)"])
         let snapshot = try snapshot(state, result.runID)
         return API.json(StatusJSON.object(snapshot, access: try access(state, snapshot), user: user, now: state.now), status: .created)
@@ -193,13 +191,17 @@ enum Runs {
     }
 
     static func report(_ state: ServerState, _ user: UserRecord, _ runID: String, format: String) throws -> Response {
-        let (snapshot, _) = try authorize(state, user, runID, .read)
+        let (snapshot, access) = try authorize(state, user, runID, .read)
         guard ["html", "md", "json"].contains(format) else {
             throw APIError.badRequest("query parameter 'format': '\(format)' is not one of html, md, json", field: "format")
         }
         let journal = state.journal
-        let built = try RunReportBuilder.build(journal, snapshot.record, playbook: snapshot.run.playbook, now: state.now) {
-            try ExerciseReplay.load($0, from: journal).exercise.evaluation()
+        // The evaluation follows `GET /api/runs/{id}/evaluation`'s rule: before the exercise ends only the facilitator
+        // and the incident commander see it; anyone else gets the report without it.
+        let built = try RunReportBuilder.build(journal, snapshot.record, playbook: snapshot.run.playbook, now: state.now) { record in
+            let evaluation = try ExerciseReplay.load(record, from: journal).exercise.evaluation()
+            let decision = Permissions.decide(.readEvaluation(exerciseEnded: evaluation.ended), by: user.name, on: access)
+            return decision.isAllowed ? evaluation : nil
         }
         for warning in built.warnings { state.logger.warning("report: \(warning)") }
         let report = built.report

@@ -216,10 +216,10 @@ struct ActionsCommand: ParsableCommand {
         @Argument(help: "Action id (A-1).") var id: String
         @Option(help: "How effectiveness was checked (exercise, audit, test, ...).") var method: String
         @Option(help: "effective or not-effective.") var result: ReviewResult
-        @Option(help: "Who reviewed.") var reviewer: String
+        @Option(help: "Who reviewed (default: who records it, --as or $MUSTER_USER); never who marked the action done.") var reviewer: String?
         @Option(help: "Findings.") var note: String?
         @OptionGroup var actor: Actor
-        func run() throws { try change(.review(id, method: method, result: result, reviewer: reviewer, note: note), actor.name) }
+        func run() throws { try change(.review(id, method: method, result: result, reviewer: reviewer ?? actor.name, note: note), actor.name) }
     }
 
     struct Close: ParsableCommand {

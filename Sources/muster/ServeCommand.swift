@@ -59,7 +59,7 @@ struct UsersCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user and print their token (shown once; only its SHA-256 is stored).")
-        @Argument(help: "The person's name as runs know it (the name roles are assigned to).") var name: String
+        @Argument(help: "The person's name as runs know it (the name roles are assigned to): 1-64 letters, digits, spaces, . _ - ' , (not 'muster').") var name: String
         @Flag(help: "May manage users through the API.") var admin = false
 
         func run() throws {
@@ -67,7 +67,7 @@ struct UsersCommand: ParsableCommand {
             defer { try? runtime.journal.close() }
             let token = Tokens.make()
             do {
-                try runtime.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: runtime.clock.now)
+                try runtime.journal.addUser(name: name, tokenSHA256: Tokens.sha256(token), admin: admin, at: runtime.clock.now, by: defaultActor())
             } catch {
                 throw IncidentCLI.fail(.journal(error))
             }
@@ -96,7 +96,7 @@ struct UsersCommand: ParsableCommand {
         func run() throws {
             let runtime = try IncidentCLI.runtime(create: true)
             defer { try? runtime.journal.close() }
-            do { try runtime.journal.revokeUser(name: name, at: runtime.clock.now) } catch { throw IncidentCLI.fail(.journal(error)) }
+            do { try runtime.journal.revokeUser(name: name, at: runtime.clock.now, by: defaultActor()) } catch { throw IncidentCLI.fail(.journal(error)) }
             IncidentCLI.out("revoked \(name)")
         }
     }

@@ -43,6 +43,8 @@ struct ImprovementLogTests {
          .close("A-1", note: nil), "found it not effective"),
         ("review before done", [.start("A-1")], .review("A-1", method: "audit", result: .effective, reviewer: "Alex", note: nil), "comes after the action is done"),
         ("done before started", [], .done("A-1", note: nil), "start it first"),
+        ("review by who marked it done", [.start("A-1"), .done("A-1", note: nil)], .review("A-1", method: "audit", result: .effective, reviewer: "Dana", note: nil),
+         "Dana marked A-1 done and cannot also review"),
         ("start twice", [.start("A-1")], .start("A-1"), "only an open action can be started"),
         ("unknown action", [], .start("A-9"), "no improvement action 'A-9'"),
         ("close twice", [.start("A-1"), .done("A-1", note: nil), .review("A-1", method: "m", result: .effective, reviewer: "r", note: nil), .close("A-1", note: nil)],
