@@ -199,20 +199,26 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// `mode`, when given, narrows the default to runs of that mode (incident commands and `watch` default to
     /// live runs, so an exercise left open is never picked up and driven on the wall clock by accident); when
     /// there is no run of that mode at all, every run is considered. A name given explicitly is always honoured.
-    public func resolve(_ name: String?, mode: RunMode? = nil) throws(RuntimeError) -> RunRecord {
+    public func resolve(_ name: String?) throws(RuntimeError) -> RunRecord {
+        try Self.resolve(name, in: journal)
+    }
+
+    /// The run a command means: `name` (an id or a unique prefix of it), else the default run, one rule for every
+    /// command (`incident ...`, `watch`, `verify`, `report`): the one open run; among several open runs the one
+    /// open live incident (an exercise running beside it is not what `muster incident note` means); with no run
+    /// open, the latest. Several open live runs are ambiguous: refused, listing them.
+    public static func resolve(_ name: String?, in journal: Journal) throws(RuntimeError) -> RunRecord {
         do {
             if let name { return try journal.resolveRun(prefix: name) }
-            let all = try journal.runs()
-            let ofMode = mode.map { mode in all.filter { $0.mode == mode } } ?? all
-            let runs = ofMode.isEmpty ? all : ofMode
+            let runs = try journal.runs()
             guard let latest = runs.last else { throw RuntimeError.noRuns(path: journal.path) }
             let closed = try journal.closedRunIDs()
             let open = runs.filter { !closed.contains($0.id) }
-            switch open.count {
-            case 0: return latest
-            case 1: return open[0]
-            default: throw RuntimeError.ambiguousDefaultRun(open: open)
-            }
+            if open.count == 1 { return open[0] }
+            if open.isEmpty { return latest }
+            let openLive = open.filter { $0.mode == .live }
+            if openLive.count == 1 { return openLive[0] }
+            throw RuntimeError.ambiguousDefaultRun(open: openLive.isEmpty ? open : openLive)
         } catch let error as RuntimeError {
             throw error
         } catch let error as JournalError {

@@ -155,10 +155,11 @@ struct IncidentClose: ParsableCommand {
 struct IncidentStatus: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a run now (reads only; due timers fire on the next command or in watch).")
     @Argument(help: "The run (default: the one open run, else the latest).") var runName: String?
+    @OptionGroup var target: RunOption
 
     func run() throws {
         let runtime = try IncidentCLI.readingRuntime()
-        let record = try IncidentCLI.resolve(runtime, runName)
+        let record = try IncidentCLI.resolve(runtime, try target.or(runName))
         let snapshot: RunSnapshot
         do { snapshot = try runtime.snapshot(runID: record.id) } catch { throw IncidentCLI.fail(error) }
         for line in RunText.status(snapshot, now: max(runtime.clock.now, snapshot.lastEventAt), maxTimers: 20) { IncidentCLI.out(line) }
@@ -188,11 +189,12 @@ struct IncidentTimeline: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "timeline", abstract: "Print a run's timeline.")
 
     @Argument(help: "The run (default: the one open run, else the latest).") var runName: String?
+    @OptionGroup var target: RunOption
     @Option(help: "text, json or csv.") var format: TimelineFormat = .text
 
     func run() throws {
         let runtime = try IncidentCLI.readingRuntime()
-        let record = try IncidentCLI.resolve(runtime, runName)
+        let record = try IncidentCLI.resolve(runtime, try target.or(runName))
         let events: [StoredEvent]
         do { events = try runtime.journal.storedEvents(runID: record.id) } catch { throw IncidentCLI.fail(.journal(error)) }
         // The library renders it, so `GET /api/runs/{id}/timeline` gives the same bytes.

@@ -58,8 +58,8 @@ enum IncidentCLI {
     }
 
     /// The run named, or by default the one open live run (see `IncidentRuntime.resolve`).
-    static func resolve(_ runtime: IncidentRuntime, _ name: String?, mode: RunMode? = .live) throws -> RunRecord {
-        do { return try runtime.resolve(name, mode: mode) } catch { throw fail(error) }
+    static func resolve(_ runtime: IncidentRuntime, _ name: String?) throws -> RunRecord {
+        do { return try runtime.resolve(name) } catch { throw fail(error) }
     }
 
     // MARK: Failing
@@ -161,4 +161,13 @@ struct PersonOption: ParsableArguments {
 struct RunOption: ParsableArguments {
     @Option(name: .customLong("run"), help: ArgumentHelp("The run: its id or a prefix of it (default: the one open run, else the latest).", valueName: "RUN"))
     var run: String?
+
+    /// For commands that also take the run as an argument: `--run RUN` and `RUN` mean the same; both, naming
+    /// different runs, is a mistake.
+    func or(_ positional: String?) throws -> String? {
+        if let run, let positional, run != positional {
+            throw ValidationError("the run is given twice, as '\(positional)' and --run \(run): give one")
+        }
+        return run ?? positional
+    }
 }

@@ -26,12 +26,11 @@ enum JournalAccess {
         }
     }
 
+    /// `argument`, else the default run (`IncidentRuntime.resolve`: the one rule every command follows).
     static func run(_ journal: Journal, _ argument: String?) throws -> RunRecord {
         do {
-            if let argument { return try journal.resolveRun(prefix: argument) }
-            guard let latest = try journal.latestRun() else { throw Console.fail("no run in \(journal.path) yet") }
-            return latest
-        } catch let error as JournalError {
+            return try IncidentRuntime.resolve(argument, in: journal)
+        } catch {
             throw Console.fail(error.description)
         }
     }
@@ -109,6 +108,7 @@ struct ReportCommand: ParsableCommand {
 
     @Argument(help: "The run id or a unique prefix of it (default: the most recent run).")
     var runID: String?
+    @OptionGroup var target: RunOption
 
     @Option(help: "html (one self-contained printable file), md (Markdown) or json (docs/report-schema.json). Default: from the -o extension, else md.")
     var format: ReportFormatOption?
@@ -119,7 +119,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         let journal = try JournalAccess.openForReading()
         defer { try? journal.close() }
-        let record = try JournalAccess.run(journal, runID)
+        let record = try JournalAccess.run(journal, try target.or(runID))
         var report = try JournalAccess.report(journal, record, now: ImprovementState.clock())
         // Lessons carry the actions that answer them, overdue ones flagged.
         let log = try ImprovementState.load(journal)

@@ -18,6 +18,7 @@ struct Verify: ParsableCommand {
     )
 
     @Argument(help: "The run (default: the one open run, else the latest).") var runName: String?
+    @OptionGroup var target: RunOption
     @Flag(help: "Verify every run in the journal.") var all = false
     @Option(name: .customLong("export-heads"), help: ArgumentHelp("Write every chain's head (seq and hash) as JSON to FILE, after verifying them all.", valueName: "FILE"))
     var exportHeads: String?
@@ -25,7 +26,7 @@ struct Verify: ParsableCommand {
     var against: String?
 
     func validate() throws {
-        if (exportHeads != nil || against != nil), runName != nil {
+        if (exportHeads != nil || against != nil), runName != nil || target.run != nil {
             throw ValidationError("--export-heads and --against cover every run; leave out the run name")
         }
     }
@@ -49,7 +50,7 @@ struct Verify: ParsableCommand {
             if everything {
                 reports = try journal.verifyAll()
             } else {
-                let record = try IncidentCLI.resolve(runtime, runName, mode: nil)
+                let record = try IncidentCLI.resolve(runtime, try target.or(runName))
                 reports = [try journal.verify(runID: record.id)]
             }
             accessLog = try journal.verifyAccessLog()

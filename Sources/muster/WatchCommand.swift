@@ -21,12 +21,13 @@ struct Watch: ParsableCommand {
     )
 
     @Argument(help: "The run (default: the one open run, else the latest).") var runName: String?
+    @OptionGroup var target: RunOption
     @Flag(help: "Print appended events line by line instead of redrawing the screen.") var plain = false
     @Option(help: "How many recent timeline events the live view shows.") var events = 10
 
     func run() throws {
         let runtime = try IncidentCLI.runtime()
-        let record = try IncidentCLI.resolve(runtime, runName)
+        let record = try IncidentCLI.resolve(runtime, try target.or(runName))
         let stop = StopSignal()
         let sources = stop.install(signals: [SIGINT, SIGTERM])
         defer { sources.forEach { $0.cancel() } }

@@ -28,6 +28,22 @@ struct CommandLineTests {
         #expect(validate.status == 0, "\(validate.stderr)")
     }
 
+    @Test("every command that picks a run takes --run RUN as well as RUN, and they must agree")
+    func runOption() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("muster-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let exercise = CLI.packageRoot.appendingPathComponent("exercises/ransomware-tabletop.yaml").path
+        #expect(try CLI.run(["exercise", "run", exercise, "--speed", "max", "--no-hotwash"], in: folder).status == 0)
+        for command in [["incident", "status"], ["incident", "timeline"], ["verify"], ["report", "--format", "md"]] {
+            let named = try CLI.run(command + ["--run", "x-ransomware"], in: folder)
+            #expect(named.status == 0, "\(command): \(named.stderr)")
+            let twice = try CLI.run(command + ["x-ransomware", "--run", "r-other"], in: folder)
+            #expect(twice.status != 0)
+            #expect(twice.stderr.contains("the run is given twice"), "\(command): \(twice.stderr)")
+        }
+    }
+
     @Test("--version prints the version")
     func version() throws {
         let result = try CLI.run(["--version"])

@@ -244,20 +244,25 @@ struct IncidentRuntimeTests {
         #expect(try fresh.journal.run(id).playbookText == text)
     }
 
-    @Test("by default, incident commands pick the one open live run, never an exercise left open")
-    func defaultRunIsLive() throws {
+    @Test("one default run for every command: the one open run; among several the one open live run; none open, the latest")
+    func defaultRun() throws {
         let folder = try RuntimeTempFolder()
         defer { folder.remove() }
         let runtime = try makeRuntime(folder, clock: ManualClock(start))
         let exercise = try runtime.declare(DeclareRequest(playbookPath: ransomwarePlaybook, title: "drill", actor: "Dana", mode: .exercise)).runID
         // Only an exercise exists: it is what there is to show.
-        #expect(try runtime.resolve(nil, mode: .live).id == exercise)
+        #expect(try runtime.resolve(nil).id == exercise)
         let live = try runtime.declare(DeclareRequest(playbookPath: ransomwarePlaybook, title: "real", actor: "Dana")).runID
-        #expect(try runtime.resolve(nil, mode: .live).id == live)
-        #expect(try runtime.resolve(nil, mode: .exercise).id == exercise)
-        // Without a mode, two open runs are ambiguous; a name is always honoured.
+        // An exercise left open beside a live incident: the incident.
+        #expect(try runtime.resolve(nil).id == live)
+        #expect(try IncidentRuntime.resolve(nil, in: runtime.journal).id == live)
+        // Two open live incidents are ambiguous; a name is always honoured.
+        let second = try runtime.declare(DeclareRequest(playbookPath: ransomwarePlaybook, title: "second", actor: "Dana")).runID
         #expect(throws: RuntimeError.self) { try runtime.resolve(nil) }
-        #expect(try runtime.resolve(exercise, mode: .live).id == exercise)
+        #expect(try runtime.resolve(exercise).id == exercise)
+        // Nothing open: the latest run.
+        for id in [exercise, live, second] { try runtime.must("Dana", .close(reason: "done"), on: id) }
+        #expect(try runtime.resolve(nil).id == second)
     }
 }
 
