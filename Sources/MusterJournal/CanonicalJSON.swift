@@ -112,6 +112,13 @@ public enum CanonicalJSON {
     public indirect enum Value {
         case null, bool(Bool), number([UInt8]), string([UInt8]), array([Value]), object([([UInt8], Value)])
 
+        /// The canonical text of the value (keys sorted, no spaces).
+        public var text: String {
+            var out: [UInt8] = []
+            write(to: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+
         func write(to out: inout [UInt8]) {
             switch self {
             case .null: out.append(contentsOf: Array("null".utf8))

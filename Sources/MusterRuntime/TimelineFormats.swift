@@ -48,14 +48,46 @@ public enum TimelineFormats {
 
     /// RFC 4180 CSV with a header row: seq, at, actor, role, type, description, payload, hash. Written by the
     /// exports' one `CSVWriter`: every field quoted, formulas guarded (an actor named `=cmd|...` comes out as text).
+    /// The payload is the readable form (`readablePayload`); the JSON export keeps the canonical one, which the
+    /// hash covers.
     public static func csv(_ events: [StoredEvent]) -> String {
         var out = CSVWriter()
         out.row(["seq", "at", "actor", "role", "type", "description", "payload", "hash"])
         for e in events {
             out.row(["\(e.seq)", e.event.at.iso8601, e.event.actor, e.event.role ?? "", e.type,
-                     RunText.describe(e.event.body), e.payload, e.hash])
+                     RunText.describe(e.event.body), readablePayload(e.payload), e.hash])
         }
         return out.text
+    }
+
+    /// The stored payload as a person reads it in a spreadsheet: without the wrapper named for the event type (the
+    /// type column says it) and Swift's encoding artefacts (`_0`), instants as RFC 3339 and spans as `1h30m`
+    /// instead of `millisecondsSinceEpoch` and `milliseconds` objects, payload-less cases as their names.
+    public static func readablePayload(_ payload: String) -> String {
+        guard var value = try? CanonicalJSON.parse(Array(payload.utf8)) else { return payload }
+        if case .object(let members) = value, members.count == 1 { value = members[0].1 }
+        return readable(value).text
+    }
+
+    private static func readable(_ value: CanonicalJSON.Value) -> CanonicalJSON.Value {
+        switch value {
+        case .array(let items):
+            return .array(items.map(readable))
+        case .object(let members):
+            if members.count == 1 {
+                let (key, inner) = members[0]
+                let name = String(decoding: key, as: UTF8.self)
+                if name == "_0" { return readable(inner) }
+                if case .number(let digits) = inner, let number = Int64(String(decoding: digits, as: UTF8.self)) {
+                    if name == "millisecondsSinceEpoch" { return .string(Array(Instant(millisecondsSinceEpoch: number).iso8601.utf8)) }
+                    if name == "milliseconds" { return .string(Array(TimeSpan(milliseconds: number).description.utf8)) }
+                }
+                if case .object(let empty) = inner, empty.isEmpty { return .string(key) }
+            }
+            return .object(members.map { ($0.0, readable($0.1)) })
+        default:
+            return value
+        }
     }
 
     /// A JSON string literal (control characters escaped, non-ASCII kept as is): the journal's canonical one.
