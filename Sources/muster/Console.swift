@@ -22,7 +22,21 @@ enum Console {
 
 /// Finding and loading one playbook named on the command line, by path or by id in `playbooks/`.
 enum PlaybookLookup {
-    static let defaultFolder = "playbooks"
+    /// Where playbook ids are looked up: `$MUSTER_PLAYBOOKS`, else `./playbooks` (`--playbooks DIR` overrides it
+    /// on the commands that take it).
+    static var defaultFolder: String {
+        if let folder = ProcessInfo.processInfo.environment["MUSTER_PLAYBOOKS"], !folder.isEmpty { return folder }
+        return "playbooks"
+    }
+
+    /// A `--playbooks DIR` that must exist: a mistyped folder is an error, not an empty programme.
+    static func existingFolder(_ folder: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw Console.fail("no playbooks folder at \(folder)")
+        }
+        return folder
+    }
 
     /// Loads the playbook; prints its diagnostics and throws when it does not load or fails validation.
     static func loadValid(_ argument: String) throws -> (loaded: LoadedPlaybook, playbook: Playbook) {

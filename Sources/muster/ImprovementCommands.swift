@@ -268,7 +268,7 @@ struct ProgrammeCommand: ParsableCommand {
         abstract: "For each playbook and service: last exercised or used live, outcome, open actions, review due.")
 
     @Option(help: "html or md.") var format: Format = .md
-    @Option(help: "Folder of playbooks to include even if never run.") var playbooks = "playbooks"
+    @Option(help: "Folder of playbooks to include even if never run (default: $MUSTER_PLAYBOOKS, else playbooks).") var playbooks: String?
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
 
     enum Format: String, ExpressibleByArgument { case html, md }
@@ -277,7 +277,7 @@ struct ProgrammeCommand: ParsableCommand {
         let journal = try JournalAccess.openForReading()
         defer { try? journal.close() }
         let state = try ImprovementState.loadRecords(journal, withReports: true)
-        let entries = state.programme(playbooksFolder: playbooks)
+        let entries = state.programme(playbooksFolder: try PlaybookLookup.existingFolder(playbooks ?? PlaybookLookup.defaultFolder))
         let text = format == .html ? ProgrammeReport.html(entries, now: state.now) : ProgrammeReport.markdown(entries, now: state.now)
         try JournalAccess.emit(text, to: output)
     }

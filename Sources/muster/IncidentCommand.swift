@@ -25,7 +25,7 @@ struct Incident: ParsableCommand {
 struct IncidentDeclare: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "declare", abstract: "Start a live run of a playbook; prints its run id.")
 
-    @Argument(help: "A playbook file, or the id of a playbook in ./playbooks.")
+    @Argument(help: "A playbook file, or the id of a playbook in --playbooks DIR ($MUSTER_PLAYBOOKS, else ./playbooks).")
     var playbook: String
     @Option(help: "What happened, in a few words.")
     var title: String
@@ -33,12 +33,14 @@ struct IncidentDeclare: ParsableCommand {
     var severity: String?
     @Option(name: .customLong("disruption-started"), help: "When the disruption began: how long ago (20m) or a UTC instant.")
     var disruptionStarted: String?
+    @Option(help: ArgumentHelp("Where playbook ids are looked up (default: $MUSTER_PLAYBOOKS, else ./playbooks).", valueName: "DIR"))
+    var playbooks: String?
     @OptionGroup var person: PersonOption
 
     func run() throws {
         let actor = try IncidentCLI.person(person.name)
         let request = DeclareRequest(
-            playbookPath: try IncidentCLI.playbookPath(playbook), title: title, actor: actor, mode: .live,
+            playbookPath: try IncidentCLI.playbookPath(playbook, folder: playbooks), title: title, actor: actor, mode: .live,
             severity: try IncidentCLI.severity(severity), disruption: try IncidentCLI.disruption(disruptionStarted))
         let runtime = try IncidentCLI.runtime(create: true)
         let result: CommandResult

@@ -139,10 +139,10 @@ enum IncidentCLI {
     }
 
     /// A playbook file path, or the id of a playbook in `./playbooks` (file `ID.yaml`, else any file declaring it).
-    static func playbookPath(_ name: String) throws -> String {
+    static func playbookPath(_ name: String, folder: String? = nil) throws -> String {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory), !isDirectory.boolValue { return name }
-        let folder = "playbooks"
+        let folder = folder ?? PlaybookLookup.defaultFolder
         switch PlaybookLoader.locate(id: name, in: folder) {
         case .found(let path): return path
         case .notFound(let known):

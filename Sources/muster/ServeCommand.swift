@@ -21,7 +21,7 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port (0 picks a free one; the chosen port is printed).") var port: Int = 8080
-    @Option(help: "Folder of playbooks that POST /api/runs declares by id.") var playbooks: String = "playbooks"
+    @Option(help: "Folder of playbooks that POST /api/runs declares by id (default: $MUSTER_PLAYBOOKS, else playbooks).") var playbooks: String = PlaybookLookup.defaultFolder
     @Option(help: "Folder of exercises for /api/exercises.") var exercises: String = "exercises"
 
     func run() throws {

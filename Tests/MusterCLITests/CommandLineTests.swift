@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// The command line itself: typos in command names, `--version`.
@@ -42,6 +43,32 @@ struct CommandLineTests {
             #expect(twice.status != 0)
             #expect(twice.stderr.contains("the run is given twice"), "\(command): \(twice.stderr)")
         }
+    }
+
+    @Test("playbook ids resolve from --playbooks or MUSTER_PLAYBOOKS as well as ./playbooks; a missing folder is an error")
+    func playbooksFolder() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("muster-pb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bundled = CLI.packageRoot.appendingPathComponent("playbooks").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["MUSTER_USER"] = "Dana"
+        environment["MUSTER_HOME"] = folder.appendingPathComponent("home").path
+        let binary = try MusterBinary.checked()
+        let option = try CLI.runProgram(binary, ["incident", "declare", "ransomware-file-servers", "--title", "a", "--playbooks", bundled],
+                                        in: folder, environment: environment)
+        #expect(option.status == 0, "\(option.stderr)")
+        environment["MUSTER_PLAYBOOKS"] = bundled
+        let variable = try CLI.runProgram(binary, ["incident", "declare", "cloud-region-loss", "--title", "b"], in: folder, environment: environment)
+        #expect(variable.status == 0, "\(variable.stderr)")
+        let show = try CLI.runProgram(binary, ["show", "ddos-customer-portal"], in: folder, environment: environment)
+        #expect(show.status == 0, "\(show.stderr)")
+        let programme = try CLI.runProgram(binary, ["programme"], in: folder, environment: environment)
+        #expect(programme.status == 0, "\(programme.stderr)")
+        #expect(programme.stdout.contains("ddos-customer-portal"))
+        let missing = try CLI.runProgram(binary, ["programme", "--playbooks", "/nonexistent"], in: folder, environment: environment)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no playbooks folder at /nonexistent"))
     }
 
     @Test("--version prints the version")
