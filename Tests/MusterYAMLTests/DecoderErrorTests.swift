@@ -46,6 +46,20 @@ struct DecoderErrorTests {
         #expect(loaded.playbook != nil)
     }
 
+    @Test("an unquoted comma in a flow mapping is explained: quote the value it split")
+    func unquotedComma() throws {
+        let loaded = try loadPlaybook(Self.header + """
+            states:
+              triage:
+                phase: detect
+                tasks:
+                  - { id: evacuate, title: Leave the building, use the fire exits, role: incident_commander }
+            """)
+        #expect(loaded.diagnostics.map(\.description).contains(
+            "\(loaded.path):12:52: error: unknown key 'use the fire exits' in task 'evacuate' (an unquoted comma in '{ ... }' ends a value: quote the value of 'title', e.g. title: \"..., use the fire exits\")"),
+            "\(loaded.diagnostics)")
+    }
+
     @Test("unknown keys at every level name where they are; no suggestion when nothing is close")
     func unknownKeysEverywhere() throws {
         #expect(try errors(Self.header + """

@@ -488,8 +488,15 @@ struct Decoding {
     // MARK: - Keys
 
     mutating func checkKeys(_ m: Mapping, allowed: [String], in context: String) {
-        for entry in m.entries where !allowed.contains(entry.key.text) {
-            report("unknown-key", "unknown key '\(entry.key.text)' in \(context)\(Suggestion.hint(for: entry.key.text, in: allowed))", at: entry.key.location)
+        for (index, entry) in m.entries.enumerated() where !allowed.contains(entry.key.text) {
+            var hint = Suggestion.hint(for: entry.key.text, in: allowed)
+            // `{ title: Capture memory, disk images, role: x }`: the comma ended the title, and the rest became a
+            // key without a value. No key has a space, so say what happened.
+            if index > 0, entry.key.text.contains(" "), case .scalar(let value) = entry.value, value.isNull {
+                let before = m.entries[index - 1].key.text
+                hint = " (an unquoted comma in '{ ... }' ends a value: quote the value of '\(before)', e.g. \(before): \"..., \(entry.key.text)\")"
+            }
+            report("unknown-key", "unknown key '\(entry.key.text)' in \(context)\(hint)", at: entry.key.location)
         }
     }
 
