@@ -68,6 +68,7 @@ struct LessonsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List lessons across runs; recurring root causes are flagged.")
         @Option(name: .customLong("run"), help: "Only this run (id or unique prefix).") var runFilter: String?
         @Option(help: "strength or improvement.") var kind: LessonKind?
+        @OptionGroup var output: ListFormatOption
 
         func run() throws {
             let journal = try JournalAccess.openForReading()
@@ -75,10 +76,24 @@ struct LessonsCommand: ParsableCommand {
             let state = try ImprovementState.load(journal)
             let runID = try runFilter.map { try JournalAccess.run(journal, $0).id }
             let recurring = state.recurring
+            let entries = state.lessons.filter { entry in
+                (runID == nil || entry.runID == runID) && (kind == nil || entry.lesson.kind == kind)
+            }
+            if output.format == .json {
+                Console.out(JSONValue.array(entries.map { entry in
+                    let actions = state.log.actions.filter { $0.draft.lessons.contains(entry.id) }
+                    return .object([
+                        ("id", .string(entry.id)), ("run", .string(entry.runID)), ("playbook", .string(entry.playbookID)),
+                        ("mode", .string(entry.mode.rawValue)), ("kind", .string(entry.lesson.kind.rawValue)),
+                        ("text", .string(entry.lesson.text)), ("root_cause", .optional(entry.lesson.rootCause)),
+                        ("recurring", .bool(entry.lesson.rootCause.map { recurring[$0.lowercased()] != nil } ?? false)),
+                        ("actions", .array(actions.map { .string($0.id) })),
+                    ])
+                }).rendered() + "\n")
+                return
+            }
             var lines: [String] = []
-            for entry in state.lessons {
-                if let runID, entry.runID != runID { continue }
-                if let kind, entry.lesson.kind != kind { continue }
+            for entry in entries {
                 var line = "\(entry.id)  \(entry.lesson.kind.rawValue.padding(11))  \(entry.lesson.text)"
                 if let cause = entry.lesson.rootCause {
                     line += "  [root cause: \(cause)"
@@ -172,17 +187,30 @@ struct ActionsCommand: ParsableCommand {
         @Flag(help: "Only actions not closed.") var open = false
         @Flag(help: "Only overdue actions.") var overdue = false
         @Option(help: "Only this owner.") var owner: String?
+        @OptionGroup var output: ListFormatOption
 
         func run() throws {
             let journal = try JournalAccess.openForReading()
             defer { try? journal.close() }
             let state = try ImprovementState.load(journal)
             let recurring = state.recurring
+            let actions = state.log.actions.filter { a in
+                (!open || a.isOpen) && (!overdue || a.isOverdue(today: state.today)) && (owner == nil || a.draft.owner == owner)
+            }
+            if output.format == .json {
+                Console.out(JSONValue.array(actions.map { a in
+                    .object([
+                        ("id", .string(a.id)), ("title", .string(a.draft.title)), ("status", .string(a.status.rawValue)),
+                        ("owner", .string(a.draft.owner)), ("organization", .string(a.draft.organization)),
+                        ("due", .string("\(a.draft.due)")), ("overdue", .bool(a.isOverdue(today: state.today))),
+                        ("element", .string(a.draft.element.rawValue)), ("lessons", .array(a.draft.lessons.map { .string($0) })),
+                        ("last_review", a.reviews.last.map { .object([("result", .string($0.result.rawValue)), ("reviewer", .string($0.reviewer))]) } ?? .null),
+                    ])
+                }).rendered() + "\n")
+                return
+            }
             var shown = 0
-            for a in state.log.actions {
-                if open, !a.isOpen { continue }
-                if overdue, !a.isOverdue(today: state.today) { continue }
-                if let owner, a.draft.owner != owner { continue }
+            for a in actions {
                 shown += 1
                 var line = "\(a.id.padding(5)) \(a.status.rawValue.padding(11)) due \(a.draft.due)"
                 if a.isOverdue(today: state.today) { line += " OVERDUE" }

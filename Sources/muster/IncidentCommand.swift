@@ -170,12 +170,24 @@ struct IncidentStatus: ParsableCommand {
 
 struct IncidentList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List runs, oldest first.")
+    @OptionGroup var output: ListFormatOption
 
     func run() throws {
         let runtime = try IncidentCLI.readingRuntime()
         do {
             let closed = try runtime.journal.closedRunIDs()
             let runs = try runtime.journal.runs()
+            if output.format == .json {
+                IncidentCLI.out(JSONValue.array(runs.map { run in
+                    .object([
+                        ("id", .string(run.id)), ("status", .string(closed.contains(run.id) ? "closed" : "open")),
+                        ("created_at", .string(run.createdAt.iso8601)), ("mode", .string(run.mode.rawValue)),
+                        ("playbook", .string(run.playbookID)), ("playbook_version", .int(run.playbookVersion)),
+                        ("events", .int(run.lastSequence)), ("title", .string(run.title)),
+                    ])
+                }).rendered())
+                return
+            }
             if runs.isEmpty { IncidentCLI.out("no runs yet") }
             for run in runs {
                 let status = closed.contains(run.id) ? "closed" : "open"

@@ -1,4 +1,14 @@
+import ArgumentParser
 import MusterRuntime
+
+/// `--format text|json` of the list commands: text for people, JSON (an array of objects) for scripts.
+enum ListFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+struct ListFormatOption: ParsableArguments {
+    @Option(help: "text or json.") var format: ListFormat = .text
+}
 
 /// A small JSON writer whose output is byte-for-byte stable: keys stay in the order given.
 enum JSONValue {

@@ -57,6 +57,7 @@ struct OutboxList: ParsableCommand {
 
     @Flag(help: "Only dead-lettered items (waiting for `muster outbox retry`).") var dead = false
     @Option(name: .customLong("run"), help: "Only the items of this run (id or unique prefix).") var runName: String?
+    @OptionGroup var output: ListFormatOption
 
     func run() throws {
         let journal = try DeliveryCLI.journal()
@@ -67,6 +68,17 @@ struct OutboxList: ParsableCommand {
         let items: [OutboxItem]
         do { items = try journal.outboxItems(statuses: dead ? [.dead] : nil, runID: runID) } catch {
             throw Console.fail(error.description)
+        }
+        if output.format == .json {
+            Console.out(JSONValue.array(items.map { item in
+                .object([
+                    ("id", .int(Int(item.id))), ("status", .string(item.status.rawValue)), ("run", .string(item.runID)),
+                    ("notification", .string(item.notificationID)), ("channel", .string(item.channel)),
+                    ("attempts", .int(item.attempts)), ("next_attempt", .string(item.nextAttempt.iso8601)),
+                    ("last_error", .optional(item.lastError)),
+                ])
+            }).rendered() + "\n")
+            return
         }
         if items.isEmpty {
             Console.out(dead ? "no dead-lettered items\n" : "the outbox is empty\n")

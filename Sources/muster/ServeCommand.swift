@@ -78,11 +78,19 @@ struct UsersCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List users (never tokens).")
+        @OptionGroup var output: ListFormatOption
         func run() throws {
             let runtime = try IncidentCLI.runtime(create: true)
             defer { try? runtime.journal.close() }
             let users: [UserRecord]
             do { users = try runtime.journal.users() } catch { throw IncidentCLI.fail(.journal(error)) }
+            if output.format == .json {
+                IncidentCLI.out(JSONValue.array(users.map { u in
+                    .object([("name", .string(u.name)), ("admin", .bool(u.admin)), ("added_at", .string(u.createdAt.iso8601)),
+                             ("revoked_at", .optional(u.revokedAt?.iso8601))])
+                }).rendered())
+                return
+            }
             if users.isEmpty { IncidentCLI.out("no users yet (muster users add NAME)") }
             for u in users {
                 IncidentCLI.out("\(u.name)\(u.admin ? "  admin" : "")  added \(u.createdAt.iso8601)\(u.revokedAt.map { "  REVOKED \($0.iso8601)" } ?? "")")

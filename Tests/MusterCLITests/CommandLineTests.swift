@@ -71,6 +71,42 @@ struct CommandLineTests {
         #expect(missing.stderr.contains("no playbooks folder at /nonexistent"))
     }
 
+    @Test("every list command takes --format json: an array of objects scripts can read")
+    func listsAsJSON() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("muster-json-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let exercise = CLI.packageRoot.appendingPathComponent("exercises/ransomware-tabletop.yaml").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["MUSTER_HOME"] = folder.appendingPathComponent("home").path
+        environment["MUSTER_USER"] = "Dana"
+        let binary = try MusterBinary.checked()
+        func muster(_ arguments: [String], input: String? = nil) throws -> CLIResult {
+            try CLI.runProgram(binary, arguments, in: folder, environment: environment, input: input)
+        }
+        #expect(try muster(["exercise", "run", exercise, "--speed", "max"], input: "- Backups took long to find\n\n").status == 0)
+        #expect(try muster(["users", "add", "Lee"]).status == 0)
+        let lessons = try muster(["lessons", "list", "--format", "json"])
+        let lesson = try #require((try JSONSerialization.jsonObject(with: Data(lessons.stdout.utf8)) as? [[String: Any]])?.first { ($0["text"] as? String) == "Backups took long to find" })
+        let lessonID = try #require(lesson["id"] as? String)
+        #expect(lesson["kind"] as? String == "improvement")
+        #expect(try muster(["actions", "add", "--lesson", lessonID, "--title", "Find backups faster", "--owner", "Lee",
+                            "--org", "IT Operations", "--due", "2027-01-31", "--element", "planning"]).status == 0)
+        let checks: [([String], String, String)] = [
+            (["incident", "list"], "id", "x-ransomware-tabletop-2026q4-1"),
+            (["lessons", "list"], "id", lessonID),
+            (["actions", "list"], "due", "2027-01-31"),
+            (["users", "list"], "name", "Lee"),
+            (["outbox", "list"], "run", "x-ransomware-tabletop-2026q4-1"),
+        ]
+        for (command, key, value) in checks {
+            let result = try muster(command + ["--format", "json"])
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+            let objects = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]], "\(command): \(result.stdout)")
+            #expect(objects.contains { ($0[key] as? String) == value }, "\(command): \(result.stdout)")
+        }
+    }
+
     @Test("--version prints the version")
     func version() throws {
         let result = try CLI.run(["--version"])
