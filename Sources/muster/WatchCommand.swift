@@ -17,6 +17,8 @@ struct Watch: ParsableCommand {
             Delivers the outbox's due notifications meanwhile (all runs), as `muster outbox deliver` does.
             With --plain, prints each appended event on its own line instead of redrawing (for logs).
             Stops between two steps on SIGINT or SIGTERM, so nothing is half-written, and exits 0.
+            Ends by itself once the run is closed and its last notifications are delivered or dead-lettered (it says
+            so while it waits for them).
             """
     )
 
@@ -45,9 +47,22 @@ struct Watch: ParsableCommand {
             idleCheck: TimeSpan(milliseconds: 250), onError: { IncidentCLI.printError($0) })
         delivery.start()
         defer { delivery.stop() }
+        // A closed run has nothing left to watch once its outbox is settled.
+        var closed = false
+        var announced = -1
+        func settled() -> Bool {
+            guard closed else { return false }
+            let open = (try? runtime.journal.outboxItems(statuses: [.pending, .sending, .failed], runID: record.id).count) ?? 0
+            if open > 0, open != announced {
+                announced = open
+                IncidentCLI.out("run \(record.id) is closed; delivering its last \(open) notification\(open == 1 ? "" : "s") before stopping (Ctrl-C stops now)")
+                fflush(nil)
+            }
+            return open == 0
+        }
         do {
             try pump.run(
-                shouldStop: { stop.isStopped },
+                shouldStop: { stop.isStopped || settled() },
                 sleep: { stop.sleep($0) },
                 onStep: { step in
                     if plain {
@@ -62,12 +77,17 @@ struct Watch: ParsableCommand {
                         print(screen, terminator: "")
                     }
                     if let rejection = step.timerRejection { IncidentCLI.printError("a due timer could not fire: \(rejection.reason)") }
+                    if step.snapshot.run.status == .closed { closed = true }
                     fflush(nil)
                 })
         } catch {
             throw IncidentCLI.fail(error)
         }
-        if plain { IncidentCLI.out("stopped watching \(record.id)") }
+        if closed, !stop.isStopped {
+            IncidentCLI.out("run \(record.id) is closed: stopped watching")
+        } else if plain {
+            IncidentCLI.out("stopped watching \(record.id)")
+        }
         fflush(nil)
     }
 }

@@ -107,6 +107,20 @@ struct CommandLineTests {
         }
     }
 
+    @Test("muster watch ends by itself once its run is closed and the run's outbox is settled")
+    func watchEndsWhenClosed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("muster-watch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let exercise = CLI.packageRoot.appendingPathComponent("exercises/ransomware-tabletop.yaml").path
+        #expect(try CLI.run(["exercise", "run", exercise, "--speed", "max", "--no-hotwash"], in: folder).status == 0)
+        let started = Date()
+        let watch = try CLI.run(["watch", "--plain"], in: folder)
+        #expect(watch.status == 0, "\(watch.stderr)")
+        #expect(watch.stdout.contains("run x-ransomware-tabletop-2026q4-1 is closed: stopped watching"), "\(watch.stdout)")
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
     @Test("--version prints the version")
     func version() throws {
         let result = try CLI.run(["--version"])
