@@ -55,7 +55,8 @@ public enum ActionChange: Sendable, Hashable, Codable {
     case created(draft: ActionDraft)
     case started
     case done(note: String?)
-    case reviewed(method: String, result: ReviewResult, reviewer: String, note: String?)
+    /// `on`: the day the review took place when it is recorded later (nil: the day it was recorded).
+    case reviewed(method: String, result: ReviewResult, reviewer: String, note: String?, on: Day? = nil)
     case closed(note: String?)
 
     /// The journal's `type` column.
@@ -119,8 +120,14 @@ public struct EffectivenessReview: Sendable, Hashable {
     public var method: String
     public var result: ReviewResult
     public var reviewer: String
+    /// When it was recorded.
     public var at: Instant
+    /// The findings.
     public var note: String?
+    /// The day the review took place (the day it was recorded, unless it was recorded later).
+    public var on: Day
+    /// Who recorded it.
+    public var recordedBy: String
 }
 
 /// One improvement action as its events leave it.
@@ -152,14 +159,16 @@ public enum ActionCommand: Sendable, Hashable {
     case add(ActionDraft)
     case start(String)
     case done(String, note: String?)
-    case review(String, method: String, result: ReviewResult, reviewer: String, note: String?)
+    /// `on`: the day the review took place, when it is recorded afterwards (not in the future, not before the
+    /// action was done).
+    case review(String, method: String, result: ReviewResult, reviewer: String, note: String?, on: Day? = nil)
     case close(String, note: String?)
 
     /// The action the command names, as typed (nil for `add`).
     public var actionID: String? {
         switch self {
         case .add: nil
-        case .start(let id), .done(let id, _), .review(let id, _, _, _, _), .close(let id, _): id
+        case .start(let id), .done(let id, _), .review(let id, _, _, _, _, _), .close(let id, _): id
         }
     }
 }
@@ -186,7 +195,8 @@ public struct ImprovementLog: Sendable, Hashable {
         id.uppercased().hasPrefix("A-") ? "A-" + id.dropFirst(2) : "A-" + id
     }
 
-    public func decide(_ command: ActionCommand) -> Result<(actionID: String, change: ActionChange), Rejection> {
+    /// `today` (the recorder's day) bounds a review's date; nil skips that check.
+    public func decide(_ command: ActionCommand, today: Day? = nil) -> Result<(actionID: String, change: ActionChange), Rejection> {
         func existing(_ id: String) -> Result<ImprovementAction, Rejection> {
             guard let action = action(Self.normalizedActionID(id)) else {
                 return .failure(Rejection("no improvement action '\(id)' (actions are A-1 to A-\(actions.count))"))
@@ -212,7 +222,7 @@ public struct ImprovementLog: Sendable, Hashable {
                 default: .failure(Rejection("\(a.id) is \(a.status.rawValue) already"))
                 }
             }
-        case .review(let id, let method, let result, let reviewer, let note):
+        case .review(let id, let method, let result, let reviewer, let note, let day):
             return existing(id).flatMap { a in
                 guard a.status == .done else {
                     return .failure(Rejection("\(a.id) is \(a.status.rawValue): an effectiveness review comes after the action is done"))
@@ -223,7 +233,13 @@ public struct ImprovementLog: Sendable, Hashable {
                 if let doneBy = a.doneBy, doneBy.trimmingCharacters() == reviewer.trimmingCharacters() {
                     return .failure(Rejection("\(reviewer) marked \(a.id) done and cannot also review its effectiveness: someone else reviews it"))
                 }
-                return .success((a.id, .reviewed(method: method, result: result, reviewer: reviewer, note: note)))
+                if let day, let today, day > today {
+                    return .failure(Rejection("a review cannot be dated \(day), after today (\(today))"))
+                }
+                if let day, let done = a.doneAt, day < Day(done) {
+                    return .failure(Rejection("a review cannot be dated \(day), before \(a.id) was done (\(Day(done)))"))
+                }
+                return .success((a.id, .reviewed(method: method, result: result, reviewer: reviewer, note: note, on: day)))
             }
         case .close(let id, let note):
             return existing(id).flatMap { a in
@@ -260,8 +276,10 @@ public struct ImprovementLog: Sendable, Hashable {
             actions[i].status = .done
             actions[i].doneAt = event.at
             actions[i].doneBy = event.actor
-        case .reviewed(let method, let result, let reviewer, let note):
-            actions[i].reviews.append(EffectivenessReview(method: method, result: result, reviewer: reviewer, at: event.at, note: note))
+        case .reviewed(let method, let result, let reviewer, let note, let day):
+            actions[i].reviews.append(EffectivenessReview(
+                method: method, result: result, reviewer: reviewer, at: event.at, note: note, on: day ?? Day(event.at),
+                recordedBy: event.actor))
             if result == .effective {
                 actions[i].status = .verified
             } else {

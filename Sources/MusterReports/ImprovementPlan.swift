@@ -2,9 +2,12 @@ import MusterCore
 
 /// The improvement plan (HSEEP columns) as Markdown, HTML or CSV.
 public enum ImprovementPlan {
+    /// HSEEP's improvement-plan columns, then the evidence an auditor asks for next: the due date, the lessons
+    /// (and so the runs) the action answers, every effectiveness review, and when it was closed.
     public static let columns = [
         "Action", "Capability/objective", "Issue", "Corrective action", "Capability element",
         "Responsible organisation", "Point of contact", "Start date", "Completion date", "Status",
+        "Due date", "Lessons (run/event)", "Effectiveness reviews", "Closed",
     ]
 
     /// One row's cells, in `columns` order. Start: when work started (else when the action was recorded);
@@ -16,7 +19,20 @@ public enum ImprovementPlan {
         if a.isOverdue(today: today) { status += " (OVERDUE)" }
         if a.reopened > 0 { status += ", reopened \(a.reopened)×" }
         return [a.id, a.draft.capability, a.draft.issue, a.draft.title, a.draft.element.rawValue, a.draft.organization,
-                a.draft.owner, start, completion, status]
+                a.draft.owner, start, completion, status,
+                a.draft.due.description, a.draft.lessons.joined(separator: "; "),
+                a.reviews.map(reviewText).joined(separator: "; "), a.closedAt.map { Day($0).description } ?? ""]
+    }
+
+    /// Where the status badge goes in the HTML table.
+    static let statusColumn = columns.firstIndex(of: "Status")!
+
+    /// `2027-02-10 drill: effective, reviewer Alex: "no repeat in the March exercise" (recorded 2027-02-12 by Dana)`.
+    public static func reviewText(_ r: EffectivenessReview) -> String {
+        var text = "\(r.on) \(r.method): \(r.result.rawValue), reviewer \(r.reviewer)"
+        if let note = r.note, !note.isEmpty { text += ": \"\(note)\"" }
+        if Day(r.at) != r.on || r.recordedBy != r.reviewer { text += " (recorded \(Day(r.at)) by \(r.recordedBy))" }
+        return text
     }
 
     /// RFC 4180 with a UTF-8 byte-order mark, so that spreadsheets read non-ASCII text right; formulas guarded
@@ -54,7 +70,7 @@ public enum ImprovementPlan {
             o.write(a.isOverdue(today: today) ? "<tr class=\"default\">" : "<tr>")
             for (i, cell) in cells(a, today: today).enumerated() {
                 o.write("<td>")
-                if i == columns.count - 1 {
+                if i == statusColumn {
                     let cls = a.isOverdue(today: today) ? "missed" : a.status == .closed || a.status == .verified ? "met" : "open"
                     o.write("<span class=\"badge \(cls)\">"); o.html(cell); o.write("</span>")
                 } else {

@@ -141,7 +141,7 @@ extension ImprovementRecords {
             if attempt > 0 {
                 do { (log, head) = try actionLog(journal) } catch { throw .load(error) }
             }
-            switch log.decide(command) {
+            switch log.decide(command, today: Day(now)) {
             case .failure(let rejection):
                 let unknown = command.actionID.map { log.action(ImprovementLog.normalizedActionID($0)) == nil } ?? false
                 throw .rejected(rejection, unknownAction: unknown)

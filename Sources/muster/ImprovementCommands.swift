@@ -246,8 +246,17 @@ struct ActionsCommand: ParsableCommand {
         @Option(help: "effective or not-effective.") var result: ReviewResult
         @Option(help: "Who reviewed (default: who records it, --as or $MUSTER_USER); never who marked the action done.") var reviewer: String?
         @Option(help: "Findings.") var note: String?
+        @Option(help: ArgumentHelp("The day the review took place, when it is recorded later (default: today); who recorded it and when are kept too.", valueName: "YYYY-MM-DD"))
+        var date: String?
         @OptionGroup var actor: Actor
-        func run() throws { try change(.review(id, method: method, result: result, reviewer: reviewer ?? actor.name, note: note), actor.name) }
+        func run() throws {
+            var day: Day?
+            if let date {
+                guard let parsed = Day(date) else { throw Console.fail("--date '\(date)' is not a date like 2027-01-31") }
+                day = parsed
+            }
+            try change(.review(id, method: method, result: result, reviewer: reviewer ?? actor.name, note: note, on: day), actor.name)
+        }
     }
 
     struct Close: ParsableCommand {

@@ -36,6 +36,41 @@ struct ImprovementLogTests {
         #expect(log.action("A-1")?.status == .closed)
     }
 
+    @Test("a review may be dated in the past, never in the future nor before the action was done; the plan carries the evidence")
+    func datedReviewsAndTheirEvidence() throws {
+        var log = ImprovementLog()
+        let day = { (text: String) in Day(text)! }
+        func step(_ command: ActionCommand, at: String, actor: String, today: String) -> Rejection? {
+            switch log.decide(command, today: day(today)) {
+            case .failure(let r): return r
+            case .success(let (id, change)):
+                log.apply(ActionEvent(seq: 0, at: Instant(iso8601: at + "T09:00:00Z")!, actor: actor, actionID: id, change: change))
+                return nil
+            }
+        }
+        #expect(step(.add(Self.draft), at: "2027-01-02", actor: "Dana", today: "2027-01-02") == nil)
+        #expect(step(.start("A-1"), at: "2027-01-03", actor: "Dana", today: "2027-01-03") == nil)
+        #expect(step(.done("A-1", note: nil), at: "2027-01-20", actor: "Dana", today: "2027-01-20") == nil)
+        let future = step(.review("A-1", method: "drill", result: .effective, reviewer: "Alex", note: nil, on: day("2027-03-01")),
+                          at: "2027-02-12", actor: "Sam", today: "2027-02-12")
+        #expect(future?.reason == "a review cannot be dated 2027-03-01, after today (2027-02-12)")
+        let early = step(.review("A-1", method: "drill", result: .effective, reviewer: "Alex", note: nil, on: day("2027-01-10")),
+                         at: "2027-02-12", actor: "Sam", today: "2027-02-12")
+        #expect(early?.reason == "a review cannot be dated 2027-01-10, before A-1 was done (2027-01-20)")
+        #expect(step(.review("A-1", method: "drill", result: .effective, reviewer: "Alex", note: "no repeat in the drill", on: day("2027-02-10")),
+                     at: "2027-02-12", actor: "Sam", today: "2027-02-12") == nil)
+        #expect(step(.close("A-1", note: nil), at: "2027-02-13", actor: "Dana", today: "2027-02-13") == nil)
+
+        let action = try #require(log.action("A-1"))
+        let cells = ImprovementPlan.cells(action, today: day("2027-02-14"))
+        let row = Dictionary(uniqueKeysWithValues: zip(ImprovementPlan.columns, cells))
+        #expect(row["Due date"] == "2027-01-31")
+        #expect(row["Lessons (run/event)"] == "r-100001/27")
+        #expect(row["Effectiveness reviews"] == #"2027-02-10 drill: effective, reviewer Alex: "no repeat in the drill" (recorded 2027-02-12 by Sam)"#)
+        #expect(row["Closed"] == "2027-02-13")
+        #expect(ImprovementPlan.csv([action], today: day("2027-02-14")).contains("2027-02-10 drill: effective, reviewer Alex"))
+    }
+
     static let refusals: [(String, [ActionCommand], ActionCommand, String)] = [
         ("close without a review", [.start("A-1"), .done("A-1", note: nil)], .close("A-1", note: nil), "no effectiveness review that found it effective"),
         ("close an open action", [], .close("A-1", note: nil), "cannot close A-1 (open)"),
@@ -86,7 +121,7 @@ struct ImprovementLogTests {
         #expect(log.action("A-1")!.isOverdue(today: Day("2027-02-01")!))
         step(&log, .done("A-1", note: nil))
         #expect(!log.action("A-1")!.isOverdue(today: Day("2027-02-01")!))
-        #expect(ImprovementPlan.cells(log.action("A-1")!, today: Day("2027-02-01")!).last == "done")
+        #expect(ImprovementPlan.cells(log.action("A-1")!, today: Day("2027-02-01")!)[ImprovementPlan.columns.firstIndex(of: "Status")!] == "done")
     }
 
     @Test("a root cause recurring in two runs is flagged, case-insensitively; one run twice is not")
