@@ -31,11 +31,15 @@ extension Chain {
 enum AccessChange {
     case userAdded(name: String, admin: Bool, tokenSHA256: String)
     case userRevoked(name: String)
+    /// A new token for an active user; the old one stops working at once.
+    case userTokenRotated(name: String, tokenSHA256: String)
+    /// A revoked user may sign in again, with a new token.
+    case userReinstated(name: String, tokenSHA256: String)
     case runAccess(runID: String, restricted: Bool)
 
     var subject: String {
         switch self {
-        case .userAdded(let name, _, _), .userRevoked(let name): name
+        case .userAdded(let name, _, _), .userRevoked(let name), .userTokenRotated(let name, _), .userReinstated(let name, _): name
         case .runAccess(let runID, _): runID
         }
     }
@@ -44,6 +48,8 @@ enum AccessChange {
         switch self {
         case .userAdded: "user-added"
         case .userRevoked: "user-revoked"
+        case .userTokenRotated: "user-token-rotated"
+        case .userReinstated: "user-reinstated"
         case .runAccess: "run-access"
         }
     }
@@ -53,6 +59,7 @@ enum AccessChange {
         switch self {
         case .userAdded(_, let admin, let token): #"{"admin":\#(admin),"token_sha256":\#(Self.quoted(token))}"#
         case .userRevoked: "{}"
+        case .userTokenRotated(_, let token), .userReinstated(_, let token): #"{"token_sha256":\#(Self.quoted(token))}"#
         case .runAccess(_, let restricted): #"{"restricted":\#(restricted)}"#
         }
     }
@@ -161,6 +168,13 @@ extension Journal {
                 case "user-revoked":
                     if var user = users[subject] {
                         user.0.revoked = true
+                        user.seq = seq
+                        users[subject] = user
+                    }
+                case "user-token-rotated", "user-reinstated":
+                    if var user = users[subject] {
+                        user.0.token = object["token_sha256"] as? String ?? ""
+                        if type == "user-reinstated" { user.0.revoked = false }
                         user.seq = seq
                         users[subject] = user
                     }

@@ -96,6 +96,29 @@ extension Journal {
         }
     }
 
+    /// Gives an active user a new token (its SHA-256), on the access log: the old token stops working at once
+    /// (a running server's token cache drops it within its lifetime, 2 s).
+    public func rotateUserToken(name: String, tokenSHA256: String, at: Instant, by actor: String = Journal.systemActor) throws(JournalError) {
+        try write { db in
+            guard try Int.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ? AND revoked_at IS NULL", arguments: [name]) != nil else {
+                throw JournalError.unknownUser(name)
+            }
+            try db.execute(sql: "UPDATE users SET token_sha256 = ? WHERE name = ?", arguments: [tokenSHA256, name])
+            try Journal.appendAccess(db, .userTokenRotated(name: name, tokenSHA256: tokenSHA256), actor: actor, at: at)
+        }
+    }
+
+    /// Lets a revoked user sign in again with a new token, on the access log (the revocation stays on it too).
+    public func reinstateUser(name: String, tokenSHA256: String, at: Instant, by actor: String = Journal.systemActor) throws(JournalError) {
+        try write { db in
+            guard try Int.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ? AND revoked_at IS NOT NULL", arguments: [name]) != nil else {
+                throw JournalError.notRevoked(name)
+            }
+            try db.execute(sql: "UPDATE users SET token_sha256 = ?, revoked_at = NULL WHERE name = ?", arguments: [tokenSHA256, name])
+            try Journal.appendAccess(db, .userReinstated(name: name, tokenSHA256: tokenSHA256), actor: actor, at: at)
+        }
+    }
+
     /// The ids of restricted runs, and of runs without an access row (fail closed). To list runs with their access,
     /// use `runsWithAccess()`, which reads both in one transaction.
     public func restrictedRunIDs() throws(JournalError) -> Set<String> {

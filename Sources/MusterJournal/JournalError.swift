@@ -27,6 +27,8 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     case userExists(String)
     /// No active user of that name.
     case unknownUser(String)
+    /// `reinstateUser` of a name that is not a revoked user.
+    case notRevoked(String)
     /// A user name outside the safe set (`UserName.problem`), or the reserved `muster`.
     case invalidUserName(String, reason: String)
     /// Any other database failure, with SQLite's message.
@@ -72,6 +74,8 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
             "a user named '\(name)' exists already (revoked names are not reused)"
         case let .unknownUser(name):
             "no active user named '\(name)'"
+        case let .notRevoked(name):
+            "no revoked user named '\(name)' (muster users reinstate takes back a revocation; muster users rotate gives an active user a new token)"
         case let .invalidUserName(_, reason):
             reason
         case let .database(path, detail):

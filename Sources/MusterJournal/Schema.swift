@@ -147,7 +147,7 @@ enum Schema {
                 at_ms INTEGER NOT NULL,
                 actor TEXT NOT NULL,
                 subject TEXT NOT NULL,
-                type TEXT NOT NULL CHECK (type IN ('user-added', 'user-revoked', 'run-access')),
+                type TEXT NOT NULL CHECK (type IN ('user-added', 'user-revoked', 'user-token-rotated', 'user-reinstated', 'run-access')),
                 payload TEXT NOT NULL,
                 prev_hash TEXT NOT NULL,
                 hash TEXT NOT NULL

@@ -54,8 +54,38 @@ final class FailureBox: @unchecked Sendable {
 /// `muster users add|list|revoke`: who may use `muster serve`.
 struct UsersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "users", abstract: "Server users: add (prints the token once), list, revoke.",
-        subcommands: [Add.self, List.self, Revoke.self])
+        commandName: "users", abstract: "Server users: add (prints the token once), list, revoke, rotate, reinstate.",
+        subcommands: [Add.self, List.self, Revoke.self, Rotate.self, Reinstate.self])
+
+    /// A new token for `name` through `change`, printed once.
+    static func issueToken(_ name: String, verb: String, _ change: (Journal, String, Instant) throws(JournalError) -> Void) throws {
+        let runtime = try IncidentCLI.runtime(create: false)
+        defer { try? runtime.journal.close() }
+        let token = Tokens.make()
+        do { try change(runtime.journal, Tokens.sha256(token), runtime.clock.now) } catch { throw IncidentCLI.fail(.journal(error)) }
+        IncidentCLI.out(token)
+        FileHandle.standardError.write(Data("\(verb) \(name); the token above is shown only now\n".utf8))
+    }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a user a new token (printed once); the old one stops working at once.")
+        @Argument var name: String
+        func run() throws {
+            try UsersCommand.issueToken(name, verb: "new token for") { journal, hash, now throws(JournalError) in
+                try journal.rotateUserToken(name: name, tokenSHA256: hash, at: now, by: defaultActor())
+            }
+        }
+    }
+
+    struct Reinstate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a revoked user sign in again, with a new token (printed once).")
+        @Argument var name: String
+        func run() throws {
+            try UsersCommand.issueToken(name, verb: "reinstated") { journal, hash, now throws(JournalError) in
+                try journal.reinstateUser(name: name, tokenSHA256: hash, at: now, by: defaultActor())
+            }
+        }
+    }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user and print their token (shown once; only its SHA-256 is stored).")

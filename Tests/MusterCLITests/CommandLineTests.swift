@@ -121,6 +121,26 @@ struct CommandLineTests {
         #expect(Date().timeIntervalSince(started) < 30)
     }
 
+    @Test("users rotate prints a new token for a lost one; users reinstate takes a revoked user back; both on the access log")
+    func rotateAndReinstateUsers() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("muster-users-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let added = try CLI.run(["users", "add", "Sam"], in: folder)
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(try CLI.run(["users", "revoke", "Sam"], in: folder).status == 0)
+        #expect(try CLI.run(["users", "add", "Sam"], in: folder).status != 0)
+        #expect(try CLI.run(["users", "rotate", "Sam"], in: folder).stderr.contains("no active user named 'Sam'"))
+        let reinstated = try CLI.run(["users", "reinstate", "Sam"], in: folder)
+        #expect(reinstated.status == 0, "\(reinstated.stderr)")
+        let rotated = try CLI.run(["users", "rotate", "Sam"], in: folder)
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        let tokens = [added.stdout, reinstated.stdout, rotated.stdout].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(Set(tokens).count == 3 && tokens.allSatisfy { $0.hasPrefix("mst_") })
+        let verify = try CLI.run(["verify", "--all"], in: folder)
+        #expect(verify.stdout.contains("intact: access log: 4 entries"), "\(verify.stdout)")
+    }
+
     @Test("--version prints the version")
     func version() throws {
         let result = try CLI.run(["--version"])

@@ -86,6 +86,36 @@ struct AccessLogJournalTests {
         }
     }
 
+    @Test("a lost token is rotated and a revoked user reinstated, each with a new token, on the access log; the old token is dead")
+    func rotateAndReinstate() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let journal = try Journal.open(path: folder.database)
+        defer { try? journal.close() }
+        let first = String(repeating: "ab", count: 32), second = String(repeating: "cd", count: 32), third = String(repeating: "ef", count: 32)
+        try journal.addUser(name: "Sam", tokenSHA256: first, admin: false, at: t0)
+        try journal.rotateUserToken(name: "Sam", tokenSHA256: second, at: t0 + .minutes(1), by: "Dana")
+        #expect(try journal.user(tokenSHA256: first) == nil)
+        #expect(try journal.user(tokenSHA256: second)?.name == "Sam")
+        try journal.revokeUser(name: "Sam", at: t0 + .minutes(2), by: "Dana")
+        #expect(try journal.user(tokenSHA256: second) == nil)
+        #expect(throws: JournalError.self) { try journal.rotateUserToken(name: "Sam", tokenSHA256: third, at: t0, by: "Dana") }
+        #expect(throws: JournalError.self) { try journal.addUser(name: "Sam", tokenSHA256: third, admin: false, at: t0) }
+        try journal.reinstateUser(name: "Sam", tokenSHA256: third, at: t0 + .minutes(3), by: "Dana")
+        #expect(try journal.user(tokenSHA256: third)?.name == "Sam")
+        #expect(throws: JournalError.self) { try journal.reinstateUser(name: "Sam", tokenSHA256: first, at: t0, by: "Dana") }
+        #expect(try journal.accessEvents().map(\.type) == ["user-added", "user-token-rotated", "user-revoked", "user-reinstated"])
+        #expect(try journal.verifyAccessLog().isIntact)
+
+        // A token changed in SQL, outside Muster, no longer agrees with the log.
+        let queue = try DatabaseQueue(path: folder.database)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE users SET token_sha256 = ? WHERE name = 'Sam'", arguments: [first])
+        }
+        try queue.close()
+        #expect(try !journal.verifyAccessLog().isIntact)
+    }
+
     @Test("the access-log hash is the documented canonical array (values computed with Python's hashlib and json)")
     func documentedHash() throws {
         // python3: canon = json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
