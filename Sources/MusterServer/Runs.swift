@@ -44,10 +44,9 @@ enum Runs {
     static func readableRunIDs(_ state: ServerState, _ user: UserRecord) throws -> Set<String> {
         let restricted = try state.journal.restrictedRunIDs()
         var out: Set<String> = []
-        for record in try state.journal.runs() {
+        for record in try state.journal.runListings() {
             guard restricted.contains(record.id) else { out.insert(record.id); continue }
-            let holders = (try? state.runtime.snapshot(runID: record.id))?.run.holders ?? [:]
-            let access = RunAccess(holders: holders, restricted: true, facilitator: state.facilitator(runID: record.id, mode: record.mode))
+            let access = RunAccess(holders: record.holders, restricted: true, facilitator: state.facilitator(runID: record.id, mode: record.mode))
             if Permissions.decide(.read, by: user.name, on: access) == .allowed { out.insert(record.id) }
         }
         return out
@@ -55,24 +54,19 @@ enum Runs {
 
     // MARK: Routes
 
+    /// Reads the runs' summaries (state, holders, closed), never their events or playbooks: the cost grows
+    /// with the number of runs only.
     static func list(_ state: ServerState, _ user: UserRecord) throws -> Response {
-        let closed = try state.journal.closedRunIDs()
         let restricted = try state.journal.restrictedRunIDs()
         var out: [[String: Any]] = []
-        for record in try state.journal.runs().reversed() {
-            var holders: [String: String] = [:]
-            var stateID: Any = NSNull()
-            if let snapshot = try? state.runtime.snapshot(runID: record.id) {
-                holders = snapshot.run.holders
-                stateID = snapshot.run.currentState ?? NSNull()
-            }
-            let access = RunAccess(holders: holders, restricted: restricted.contains(record.id),
+        for record in try state.journal.runListings().reversed() {
+            let access = RunAccess(holders: record.holders, restricted: restricted.contains(record.id),
                                    facilitator: state.facilitator(runID: record.id, mode: record.mode))
             guard Permissions.decide(.read, by: user.name, on: access) == .allowed else { continue }
             out.append([
                 "id": record.id, "title": record.title, "mode": record.mode.rawValue, "playbook_id": record.playbookID,
                 "playbook_version": record.playbookVersion, "created_at": record.createdAt.iso8601, "events": record.lastSequence,
-                "status": closed.contains(record.id) ? "closed" : "open", "state": stateID,
+                "status": record.isClosed ? "closed" : "open", "state": record.state ?? NSNull(),
                 "restricted": restricted.contains(record.id), "on_run": access.isOn(user.name),
             ])
         }

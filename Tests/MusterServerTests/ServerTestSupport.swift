@@ -26,7 +26,7 @@ final class ServerFixture: @unchecked Sendable {
     /// `clock`: a fixed clock, for answers that print the time (compared with the CLI's under `MUSTER_NOW`).
     /// `pumpInterval`: how often the timer pump brings runs up to the clock (the server's default otherwise).
     init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil, clock: (any MusterRuntime.Clock)? = nil,
-         pumpInterval: Duration? = nil) throws {
+         pumpInterval: Duration? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let journal = try Journal.open(home: folder, durability: .normal)
@@ -35,6 +35,7 @@ final class ServerFixture: @unchecked Sendable {
             host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
             streamPollInterval: poll, failedLoginLimit: failedLoginLimit)
         if let pumpInterval { configuration.pumpInterval = pumpInterval }
+        configure(&configuration)
         state = ServerState(runtime: runtime, configuration: configuration)
         for (name, admin) in [("Dana", true), ("Lee", false), ("Sam", false), ("Olga", false)] {
             let token = Tokens.make()
