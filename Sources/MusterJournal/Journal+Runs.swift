@@ -85,6 +85,8 @@ extension Journal {
         var type: String
         var payload: String
         var notificationID: String?
+        /// What the event changes in the run's `run_summary` row (state, holders, closed), if anything.
+        var change: RunDigest.Change?
     }
 
     func prepare(runID: String, entries: [JournalEntry]) throws(JournalError) -> [PreparedRow] {
@@ -109,7 +111,7 @@ extension Journal {
             rows.append(PreparedRow(
                 atMS: entry.event.at.millisecondsSinceEpoch, scenarioMS: entry.scenarioTime?.millisecondsSinceEpoch,
                 actor: entry.event.actor, role: entry.event.role, type: entry.event.body.typeName,
-                payload: payload, notificationID: notificationID))
+                payload: payload, notificationID: notificationID, change: RunDigest.Change(entry.event.body)))
         }
         return rows
     }
@@ -161,6 +163,12 @@ extension Journal {
             sqlite3_reset(raw)
             written.append(WrittenEvent(seq: seq, payload: row.payload, hash: hash))
             prev = hash
+        }
+        // The run's summary row, in the same transaction as the events that change it (and created with the run).
+        if head.sequence == 0 || rows.contains(where: { $0.change != nil }) {
+            var digest = try RunDigest.load(db, runID: runID)
+            for row in rows { if let change = row.change { digest.apply(change, atMS: row.atMS) } }
+            try digest.save(db, runID: runID)
         }
         var ids: [Int64] = []
         if !outbox.isEmpty {

@@ -17,14 +17,28 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// How many times a command is decided again after losing a race for the same run.
     public let maximumAttempts: Int
 
+    /// At most this many runs are kept in memory (least recently used leave first).
+    public let cacheLimit: Int
+    /// Of which at most this many closed runs: a closed run only takes notes and lessons and is read now and
+    /// then, so it leaves the cache soon after; memory does not grow with the runs a process has ever touched.
+    public let closedCacheLimit: Int
+
     private let lock = NSLock()
-    private var cache: [String: OpenRun] = [:]
+    private var cache: [String: Cached] = [:]
+    private var uses: UInt64 = 0
     private var playbooks: [String: Playbook] = [:]
 
-    public init(journal: Journal, clock: any Clock = SystemClock(), maximumAttempts: Int = 10) {
+    private struct Cached {
+        var open: OpenRun
+        var used: UInt64
+    }
+
+    public init(journal: Journal, clock: any Clock = SystemClock(), maximumAttempts: Int = 10, cacheLimit: Int = 256, closedCacheLimit: Int = 8) {
         self.journal = journal
         self.clock = clock
         self.maximumAttempts = max(1, maximumAttempts)
+        self.cacheLimit = max(1, cacheLimit)
+        self.closedCacheLimit = max(0, closedCacheLimit)
     }
 
     /// Opens the journal in `home` (`create: false` refuses a missing one).
@@ -189,6 +203,19 @@ public final class IncidentRuntime: @unchecked Sendable {
         return RunSnapshot(record: record, run: open.timed.run, sequence: open.sequence, lastEventAt: open.lastEventAt)
     }
 
+    /// When the run's next timer is due (nil: none armed), from the run as remembered and brought up to date;
+    /// reads no run header (the timer pump asks this of every open run twice a second).
+    public func nextDue(runID: String) throws(RuntimeError) -> Instant? {
+        try refreshed(runID: runID).timed.run.nextDue
+    }
+
+    /// How many runs this runtime keeps in memory now (bounded by `cacheLimit`).
+    public var cachedRunCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return cache.count
+    }
+
     /// Replays a run from scratch, bypassing what this runtime remembers (tests compare it with the live state).
     public func replay(runID: String) throws(RuntimeError) -> Run {
         try load(runID: runID).timed.run
@@ -240,7 +267,9 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// The run as remembered, brought up to date with the events appended since (by any process).
     private func refreshed(runID: String) throws(RuntimeError) -> OpenRun {
         lock.lock()
-        let cached = cache[runID]
+        uses += 1
+        cache[runID]?.used = uses
+        let cached = cache[runID]?.open
         lock.unlock()
         guard var open = cached else {
             let open = try load(runID: runID)
@@ -282,6 +311,7 @@ public final class IncidentRuntime: @unchecked Sendable {
         if let known { return known }
         let playbook = try storedPlaybook(text: record.playbookText, runID: record.id)
         lock.lock()
+        if playbooks.count >= 64 { playbooks.removeAll() }  // bounded: playbooks are few; a miss re-parses one
         playbooks[record.playbookSHA256] = playbook
         lock.unlock()
         return playbook
@@ -299,20 +329,30 @@ public final class IncidentRuntime: @unchecked Sendable {
 
     private func remember(_ open: OpenRun, runID: String, playbook: Playbook) {
         lock.lock()
+        if playbooks.count >= 64 { playbooks.removeAll() }
         playbooks[open.sha] = playbook
-        cache[runID] = open
         lock.unlock()
+        store(open, runID: runID)
     }
 
-    /// Keeps `open` unless another thread already stored a run further along.
+    /// Keeps `open` unless another thread already stored a run further along; then keeps the cache within its
+    /// bounds (closed runs beyond `closedCacheLimit`, then any run beyond `cacheLimit`, least recently used first).
     private func store(_ open: OpenRun, runID: String) {
         lock.lock()
-        if let current = cache[runID], current.sequence > open.sequence {
-            lock.unlock()
-            return
+        defer { lock.unlock() }
+        if let current = cache[runID], current.open.sequence > open.sequence { return }
+        uses += 1
+        cache[runID] = Cached(open: open, used: uses)
+        if open.timed.run.status == .closed {
+            var closed = cache.filter { $0.value.open.timed.run.status == .closed }
+            while closed.count > closedCacheLimit, let oldest = closed.min(by: { $0.value.used < $1.value.used }) {
+                closed[oldest.key] = nil
+                cache[oldest.key] = nil
+            }
         }
-        cache[runID] = open
-        lock.unlock()
+        while cache.count > cacheLimit, let oldest = cache.min(by: { $0.value.used < $1.value.used }) {
+            cache[oldest.key] = nil
+        }
     }
 
     /// Forgets what this runtime remembers about runs (the next command replays from the journal).

@@ -96,7 +96,7 @@ enum API {
             try await handle(state, request, context, allowQueryToken: true) { user in
                 let header = request.headers[.lastEventID].flatMap { Int($0) }
                 let last = try header ?? query(request, "after") ?? 0
-                return try Stream.response(state, user, try id(context), after: last)
+                return try Stream.response(state, user, token: bearerToken(request, allowQueryToken: true) ?? "", try id(context), after: last)
             }
         }
         api.post("runs/:id/exercise") { request, context in
@@ -208,14 +208,7 @@ enum API {
             return response
         }
         do {
-            var token: String?
-            if let header = request.headers[.authorization] {
-                let parts = header.split(separator: " ", maxSplits: 1)
-                if parts.count == 2, parts[0].lowercased() == "bearer" { token = trimmedWhitespace(parts[1]) }
-            } else if allowQueryToken {
-                token = request.uri.queryParameters.get("token").map { String(describing: $0) }
-            }
-            guard let token, !token.isEmpty else {
+            guard let token = bearerToken(request, allowQueryToken: allowQueryToken) else {
                 if let refused = throttled() { return refused }
                 state.limiter.recordFailure(remote, now: now)
                 state.logger.warning("denied: no bearer token", metadata: ["remote": "\(remote)", "path": "\(request.uri.path)"])
@@ -249,6 +242,19 @@ enum API {
             state.logger.error("runtime error", metadata: ["error": "\(e.description)"])
             return error(APIError(500, e.description))
         }
+    }
+
+    /// The request's token: `Authorization: Bearer TOKEN`, or (routes that allow it) `?token=`; nil when none.
+    static func bearerToken(_ request: Request, allowQueryToken: Bool) -> String? {
+        var token: String?
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { token = trimmedWhitespace(parts[1]) }
+        } else if allowQueryToken {
+            token = request.uri.queryParameters.get("token").map { String(describing: $0) }
+        }
+        guard let token, !token.isEmpty else { return nil }
+        return token
     }
 
     /// `trimmingCharacters(in: .whitespaces)` without the NSString bridge (a measurable cost on every request):

@@ -54,6 +54,13 @@ final class Authenticator: @unchecked Sendable {
         lock.unlock()
         return user
     }
+
+    /// Drops cached answers for `name` (revoked through this server: effective at once, not within `cacheFor`).
+    func forget(name: String) {
+        lock.lock()
+        cache = cache.filter { $0.value.user?.name != name }
+        lock.unlock()
+    }
 }
 
 /// Failed logins per remote address in a sliding window: after `limit` failures within `window`, further

@@ -104,8 +104,17 @@ final class CommandWriter: @unchecked Sendable {
     private func roleIndex(_ runID: String, _ playbook: Playbook) -> RoleIndex {
         if let known = roles[runID] { return known }
         let made = RoleIndex(playbook)
+        if roles.count >= 1_024 { roles.removeAll() }  // bounded; an index is rebuilt from the playbook on demand
         roles[runID] = made
         return made
+    }
+
+    /// Runs with a role index or pending commands (bounded: see `roleIndex`; pending entries leave with their batch).
+    var trackedRuns: Int {
+        lock.lock()
+        let waiting = pending.count
+        lock.unlock()
+        return waiting + queue.sync { roles.count }
     }
 }
 

@@ -15,12 +15,38 @@ import NIOCore
 /// Each event is encoded as its SSE frame once per poll, not once per subscriber: with 100 subscribers the JSON
 /// encoding was most of the server's work under load. Subscribers share the frames' storage (`ByteBuffer` is
 /// copy-on-write).
+///
+/// Each subscriber's queue is bounded (`bufferBatches`): a client that stops reading while events keep coming is
+/// dropped (its stream ends after what was queued, with nothing skipped) and resumes with `Last-Event-ID`.
 final class EventHub: @unchecked Sendable {
     let journal: Journal
     let interval: Duration
+    let bufferBatches: Int
     private let lock = NSLock()
     private var feeds: [String: Feed] = [:]
+    private var streamsByUser: [String: Int] = [:]
     private var stopped = false
+
+    /// What a live stream's handler receives: new events, or a reason to look at its access or its idle time.
+    enum Signal: Sendable {
+        case batch(FrameBatch)
+        /// Check the token and read permission again now (a user was revoked through this server).
+        case recheck
+        /// The handler's own timer: heartbeat and periodic re-authorization.
+        case tick
+    }
+
+    struct Subscriber {
+        let user: String
+        let continuation: AsyncStream<Signal>.Continuation
+    }
+
+    /// A subscription: its id, its signals, and the continuation the handler's timer yields ticks to.
+    struct Subscription {
+        let id: UUID
+        let signals: AsyncStream<Signal>
+        let continuation: AsyncStream<Signal>.Continuation
+    }
 
     final class Feed: @unchecked Sendable {
         var last: Int
@@ -29,7 +55,7 @@ final class EventHub: @unchecked Sendable {
         /// JSON decoding was the largest cost of the stream under load). Only seqs above `last`; the rest (other
         /// processes, exercises, the timer pump) still come from the journal.
         var recent: [Int: (event: RunEvent, written: WrittenEvent)] = [:]
-        var subscribers: [UUID: AsyncStream<FrameBatch>.Continuation] = [:]
+        var subscribers: [UUID: Subscriber] = [:]
         var task: _Concurrency.Task<Void, Never>?
         var wake: AsyncStream<Void>.Continuation?
         init(last: Int) { self.last = last }
@@ -38,22 +64,30 @@ final class EventHub: @unchecked Sendable {
     /// The shortest time between two polls of one run.
     static let coalesce: Duration = .milliseconds(50)
 
-    init(journal: Journal, interval: Duration = .milliseconds(200)) {
+    init(journal: Journal, interval: Duration = .milliseconds(200), bufferBatches: Int = 256) {
         self.journal = journal
         self.interval = interval
+        self.bufferBatches = max(1, bufferBatches)
     }
 
-    /// Subscribes to a run's new events; the stream ends when the hub stops.
-    func subscribe(runID: String) throws(JournalError) -> (UUID, AsyncStream<FrameBatch>) {
+    /// Subscribes `user` to a run's new events; the stream ends when the hub stops or the subscriber falls
+    /// `bufferBatches` behind. Nil when `user` already has `limit` streams open.
+    func subscribe(runID: String, user: String, limit: Int = .max) throws(JournalError) -> Subscription? {
         let id = UUID()
-        let (stream, continuation) = AsyncStream<FrameBatch>.makeStream(bufferingPolicy: .unbounded)
+        let (stream, continuation) = AsyncStream<Signal>.makeStream(bufferingPolicy: .bufferingOldest(bufferBatches))
         let head = try journal.head(runID: runID).sequence
         lock.lock()
         if stopped {
             lock.unlock()
             continuation.finish()
-            return (id, stream)
+            return Subscription(id: id, signals: stream, continuation: continuation)
         }
+        guard streamsByUser[user, default: 0] < limit else {
+            lock.unlock()
+            continuation.finish()
+            return nil
+        }
+        streamsByUser[user, default: 0] += 1
         let feed: Feed
         if let existing = feeds[runID] {
             feed = existing
@@ -62,16 +96,18 @@ final class EventHub: @unchecked Sendable {
             feeds[runID] = feed
             start(feed, runID: runID)
         }
-        feed.subscribers[id] = continuation
+        feed.subscribers[id] = Subscriber(user: user, continuation: continuation)
         lock.unlock()
+        // Also when the response is dropped before its body ever runs: the stream's end releases the user's slot.
         continuation.onTermination = { [weak self] _ in self?.unsubscribe(runID: runID, id: id) }
-        return (id, stream)
+        return Subscription(id: id, signals: stream, continuation: continuation)
     }
 
     func unsubscribe(runID: String, id: UUID) {
         lock.lock()
-        guard let feed = feeds[runID] else { lock.unlock(); return }
-        feed.subscribers[id] = nil
+        guard let feed = feeds[runID], let subscriber = feed.subscribers.removeValue(forKey: id) else { lock.unlock(); return }
+        let left = streamsByUser[subscriber.user, default: 1] - 1
+        streamsByUser[subscriber.user] = left > 0 ? left : nil
         if feed.subscribers.isEmpty {
             feeds[runID] = nil
             feed.task?.cancel()
@@ -105,12 +141,28 @@ final class EventHub: @unchecked Sendable {
         stopped = true
         let all = feeds.values
         feeds.removeAll()
+        streamsByUser.removeAll()
         lock.unlock()
         for feed in all {
             feed.task?.cancel()
             feed.wake?.finish()
-            for c in feed.subscribers.values { c.finish() }
+            for s in feed.subscribers.values { s.continuation.finish() }
         }
+    }
+
+    /// Asks every open stream to check its token and permission now (after a revocation).
+    func recheckAll() {
+        lock.lock()
+        let all = feeds.values.flatMap { $0.subscribers.values }
+        lock.unlock()
+        for s in all { s.continuation.yield(.recheck) }
+    }
+
+    /// Open streams, all runs.
+    var subscriberCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return feeds.values.reduce(0) { $0 + $1.subscribers.count }
     }
 
     private func start(_ feed: Feed, runID: String) {
@@ -149,15 +201,27 @@ final class EventHub: @unchecked Sendable {
         lock.unlock()
         let read = (try? journal.storedEvents(runID: runID, after: last)) ?? []
         guard !known.isEmpty || !read.isEmpty else { return }
+        let changesAccess = known.contains { Self.changesAccess($0.event) } || read.contains { Self.changesAccess($0.event) }
         let batch = FrameBatch(known.map { (seq: $0.seq, frame: Self.frame(seq: $0.seq, event: $0.event, payload: $0.written.payload, hash: $0.written.hash, scenario: nil)) }
-                               + read.map { (seq: $0.seq, frame: Self.frame($0)) })
+                               + read.map { (seq: $0.seq, frame: Self.frame($0)) }, changesAccess: changesAccess)
         lock.lock()
         feed.last = read.last?.seq ?? last
         let final = feed.last
         if !feed.recent.isEmpty { feed.recent = feed.recent.filter { $0.key > final } }
         let subscribers = Array(feed.subscribers.values)
         lock.unlock()
-        for s in subscribers { s.yield(batch) }
+        for s in subscribers {
+            // A full queue: this client stopped reading. End its stream after what it has queued (no gap); it
+            // resumes from its last seq with `Last-Event-ID`.
+            if case .dropped = s.continuation.yield(.batch(batch)) { s.continuation.finish() }
+        }
+    }
+
+    static func changesAccess(_ event: RunEvent) -> Bool {
+        switch event.body {
+        case .roleAssigned, .roleRelieved: true
+        default: false
+        }
     }
 
     /// One timeline event as an SSE frame: `id: SEQ`, `event: timeline`, `data: {json}` (`EventJSON.bytes`).
@@ -226,8 +290,12 @@ struct FrameBatch: Sendable {
     let seqs: [Int]
     let frames: [ByteBuffer]
     let joined: ByteBuffer
+    /// Whether an event of the batch changes who holds a role: a stream checks its reader's permission again
+    /// before writing it (a person relieved from a restricted run gets nothing more).
+    let changesAccess: Bool
 
-    init(_ framed: [(seq: Int, frame: ByteBuffer)]) {
+    init(_ framed: [(seq: Int, frame: ByteBuffer)], changesAccess: Bool = false) {
+        self.changesAccess = changesAccess
         seqs = framed.map(\.seq)
         frames = framed.map(\.frame)
         var joined = ByteBuffer()

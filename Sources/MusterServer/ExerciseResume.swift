@@ -25,19 +25,27 @@ final class ExerciseStarts: @unchecked Sendable {
         let known = starts[runID]
         lock.unlock()
         if let known { return known }
-        guard let events = try? journal.storedEvents(runID: runID), !events.isEmpty else { return nil }
+        guard let head = try? journal.head(runID: runID), head.sequence > 0 else { return nil }
+        let first: RunEvent?
+        do { first = try journal.firstEvent(runID: runID, type: "exercise-started") } catch { return nil }
         // A practice run (exercise mode without a scenario) has no such event; as the event comes in the run's
         // first transaction, its absence is as final as its presence.
         var start = Start(facilitator: nil, serverDriven: false)
-        if let started = events.lazy.compactMap({ event -> ExerciseStarted? in
-            if case .exerciseStarted(let s) = event.event.body { s } else { nil }
-        }).first {
+        if case .exerciseStarted(let started)? = first?.body {
             start = Start(facilitator: started.facilitator, serverDriven: started.driver == ServerState.exerciseDriver)
         }
         lock.lock()
+        if starts.count >= 4_096 { starts.removeAll() }  // bounded; read again on demand
         starts[runID] = start
         lock.unlock()
         return start
+    }
+
+    /// Runs remembered (both kinds).
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return starts.count + notExercises.count
     }
 
     /// Whether `runID` is an exercise run, remembering the runs that are not.
@@ -49,6 +57,7 @@ final class ExerciseStarts: @unchecked Sendable {
         guard let record = try? journal.run(runID) else { return false }
         if record.mode != .exercise {
             lock.lock()
+            if notExercises.count >= 65_536 { notExercises.removeAll() }  // bounded; looked up again on demand
             notExercises.insert(runID)
             lock.unlock()
         }
@@ -70,8 +79,7 @@ extension ServerState {
 
     /// Whether `runID` is an open exercise run started through a server (this one or another, before a restart).
     func isServerDrivenExercise(_ runID: String) -> Bool {
-        guard exerciseStarts.isExercise(runID, in: journal),
-              let closed = try? journal.closedRunIDs(), !closed.contains(runID) else { return false }
+        guard exerciseStarts.isExercise(runID, in: journal), (try? journal.isClosed(runID: runID)) == false else { return false }
         return exerciseStarts.start(of: runID, in: journal)?.serverDriven == true
     }
 

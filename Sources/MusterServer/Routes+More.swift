@@ -11,13 +11,38 @@ import NIOCore
 import ServiceLifecycle
 
 /// `GET /api/runs/{id}/stream`: Server-Sent Events, one per timeline event, `id:` its seq.
+///
+/// An open stream is authorized again while it runs: every `streamReauthInterval`, before writing events that
+/// change who holds a role, and at once when a user is revoked through this server. When the token is no longer
+/// valid or its user may no longer read the run (a person relieved from a restricted run), the stream ends
+/// without writing anything more. A stream with nothing to send for `heartbeatInterval` writes an SSE comment,
+/// so a departed client's socket fails and is closed instead of waiting for the run's next event.
 enum Stream {
-    static func response(_ state: ServerState, _ user: UserRecord, _ runID: String, after: Int) throws -> Response {
+    static func response(_ state: ServerState, _ user: UserRecord, token: String, _ runID: String, after: Int) throws -> Response {
         _ = try Runs.authorize(state, user, runID, .read)
+        let limits = state.configuration
         // Subscribe before reading the backlog: nothing appended in between is missed; the seq filter drops repeats.
-        let (_, stream) = try state.hub.subscribe(runID: runID)
+        guard let subscription = try state.hub.subscribe(runID: runID, user: user.name, limit: limits.maxStreamsPerUser) else {
+            state.logger.warning("denied: too many open streams", metadata: ["user": "\(user.name)", "run": "\(runID)"])
+            var response = API.error(APIError(429, "\(user.name) already has \(limits.maxStreamsPerUser) live streams open; close one first"))
+            response.headers[.retryAfter] = "5"
+            return response
+        }
         let backlog = try state.journal.storedEvents(runID: runID, after: after)
         let body = ResponseBody { writer in
+            // The handler's timer: heartbeats and periodic re-authorization come through the same queue as events.
+            let tick = min(limits.heartbeatInterval, limits.streamReauthInterval)
+            let ticker = _Concurrency.Task {
+                while !_Concurrency.Task.isCancelled {
+                    try? await _Concurrency.Task.sleep(for: tick)
+                    subscription.continuation.yield(.tick)
+                }
+            }
+            defer {
+                ticker.cancel()
+                subscription.continuation.finish()
+            }
+            let clock = ContinuousClock()
             var last = after
             var buffer = ByteBuffer()
             buffer.writeString("retry: 1000\n: muster live timeline of \(runID)\n\n")
@@ -26,15 +51,49 @@ enum Stream {
                 last = event.seq
             }
             try await writer.write(buffer)
+            var lastWrite = clock.now
+            var lastCheck = clock.now
+            // Whether the stream may go on: the token still valid (the authenticator's cache lasts 2 s; a
+            // revocation through this server clears it) and its user still allowed to read the run.
+            func allowed() -> Bool {
+                lastCheck = clock.now
+                guard let current = try? state.auth.user(token: token, now: state.now), current.name == user.name else {
+                    state.logger.notice("stream ended: token revoked", metadata: ["user": "\(user.name)", "run": "\(runID)"])
+                    return false
+                }
+                do {
+                    _ = try Runs.authorize(state, current, runID, .read)
+                    return true
+                } catch {
+                    state.logger.notice("stream ended: may no longer read the run", metadata: ["user": "\(user.name)", "run": "\(runID)"])
+                    return false
+                }
+            }
             // Hummingbird shuts its HTTP server down before the app's other services (it is last in their group)
             // and waits for open connections; a stream left open would hold shutdown forever. So the stream
             // itself ends the feeds when the server's graceful shutdown begins (this handler runs in the server's
             // task tree, whose graceful-shutdown signal it sees).
             try await withGracefulShutdownHandler {
-                for await batch in stream {
-                    let (out, newLast) = batch.after(last)
-                    last = newLast
-                    if let out { try await writer.write(out) }
+                streaming: for await signal in subscription.signals {
+                    switch signal {
+                    case .batch(let batch):
+                        if batch.changesAccess, !allowed() { break streaming }
+                        let (out, newLast) = batch.after(last)
+                        last = newLast
+                        if let out {
+                            try await writer.write(out)
+                            lastWrite = clock.now
+                        }
+                    case .recheck:
+                        if !allowed() { break streaming }
+                    case .tick:
+                        let now = clock.now
+                        if now - lastCheck >= limits.streamReauthInterval - tick / 2, !allowed() { break streaming }
+                        if now - lastWrite >= limits.heartbeatInterval - tick / 2 {
+                            try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                            lastWrite = now
+                        }
+                    }
                 }
             } onGracefulShutdown: {
                 state.hub.stop()
@@ -321,6 +380,9 @@ enum Users {
         case .failure(.unknownUser): throw APIError(404, "no active user named '\(name)'")
         case .failure(let error): throw error
         }
+        // Takes effect at once in this server: no cached answer for the token, and open streams check again.
+        state.auth.forget(name: name)
+        state.hub.recheckAll()
         return API.json(["name": name, "revoked": true])
     }
 }

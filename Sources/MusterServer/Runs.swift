@@ -43,10 +43,9 @@ enum Runs {
     /// The runs `user` may read (a restricted run they are not on is left out).
     static func readableRunIDs(_ state: ServerState, _ user: UserRecord) throws -> Set<String> {
         var out: Set<String> = []
-        for (record, restricted) in try state.journal.runsWithAccess() {
-            guard restricted else { out.insert(record.id); continue }
-            let holders = (try? state.runtime.snapshot(runID: record.id))?.run.holders ?? [:]
-            let access = RunAccess(holders: holders, restricted: true, facilitator: state.facilitator(runID: record.id, mode: record.mode))
+        for record in try state.journal.runListings() {
+            guard record.restricted else { out.insert(record.id); continue }
+            let access = RunAccess(holders: record.holders, restricted: true, facilitator: state.facilitator(runID: record.id, mode: record.mode))
             if Permissions.decide(.read, by: user.name, on: access) == .allowed { out.insert(record.id) }
         }
         return out
@@ -54,25 +53,20 @@ enum Runs {
 
     // MARK: Routes
 
+    /// Reads the runs' summaries (state, holders, closed), never their events or playbooks: the cost grows
+    /// with the number of runs only.
     static func list(_ state: ServerState, _ user: UserRecord) throws -> Response {
-        let closed = try state.journal.closedRunIDs()
         var out: [[String: Any]] = []
-        // Runs and their access in one read: a run never appears without its restricted flag.
-        for (record, restricted) in try state.journal.runsWithAccess().reversed() {
-            var holders: [String: String] = [:]
-            var stateID: Any = NSNull()
-            if let snapshot = try? state.runtime.snapshot(runID: record.id) {
-                holders = snapshot.run.holders
-                stateID = snapshot.run.currentState ?? NSNull()
-            }
-            let access = RunAccess(holders: holders, restricted: restricted,
+        // Runs and their restricted flags in one read: a run never appears without its flag.
+        for record in try state.journal.runListings().reversed() {
+            let access = RunAccess(holders: record.holders, restricted: record.restricted,
                                    facilitator: state.facilitator(runID: record.id, mode: record.mode))
             guard Permissions.decide(.read, by: user.name, on: access) == .allowed else { continue }
             out.append([
                 "id": record.id, "title": record.title, "mode": record.mode.rawValue, "playbook_id": record.playbookID,
                 "playbook_version": record.playbookVersion, "created_at": record.createdAt.iso8601, "events": record.lastSequence,
-                "status": closed.contains(record.id) ? "closed" : "open", "state": stateID,
-                "restricted": restricted, "on_run": access.isOn(user.name),
+                "status": record.isClosed ? "closed" : "open", "state": record.state ?? NSNull(),
+                "restricted": record.restricted, "on_run": access.isOn(user.name),
             ])
         }
         return API.json(["runs": out])

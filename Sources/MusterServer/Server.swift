@@ -27,10 +27,29 @@ public struct ServerConfiguration: Sendable {
     public var pumpInterval: Duration
     /// Failed logins per remote address per minute before 429.
     public var failedLoginLimit: Int
+    /// How often an open live stream checks again that its token is valid and its user may still read the run
+    /// (also at once when the run's roles change and when a user is revoked through this server).
+    public var streamReauthInterval: Duration
+    /// A live stream with nothing to send for this long sends an SSE comment, so departed clients are noticed.
+    public var heartbeatInterval: Duration
+    /// Open live streams per user; 429 beyond.
+    public var maxStreamsPerUser: Int
+    /// Batches of events queued for one live stream's client; a client that falls further behind is dropped
+    /// (its stream ends after what was queued; it resumes with `Last-Event-ID`).
+    public var streamBufferBatches: Int
+    /// Time from a connection's opening (or the end of its previous response) to a complete request head.
+    public var requestHeadTimeout: Duration
+    /// A request whose next part (its body) does not arrive for this long closes the connection (Hummingbird's
+    /// idle timeout; responses being written, live streams included, are not idle).
+    public var idleTimeout: Duration
+    /// Open connections at most; a connection beyond is closed at once.
+    public var maxConnections: Int
 
     public init(host: String = "127.0.0.1", port: Int = 8080, playbooksFolder: String = "playbooks", exercisesFolder: String = "exercises",
                 maxBodyBytes: Int = 64 * 1024, streamPollInterval: Duration = .milliseconds(200), pumpInterval: Duration = .milliseconds(500),
-                failedLoginLimit: Int = 10) {
+                failedLoginLimit: Int = 10, streamReauthInterval: Duration = .seconds(5), heartbeatInterval: Duration = .seconds(15),
+                maxStreamsPerUser: Int = 16, streamBufferBatches: Int = 256, requestHeadTimeout: Duration = .seconds(10),
+                idleTimeout: Duration = .seconds(30), maxConnections: Int = 512) {
         self.host = host
         self.port = port
         self.playbooksFolder = playbooksFolder
@@ -39,6 +58,13 @@ public struct ServerConfiguration: Sendable {
         self.streamPollInterval = streamPollInterval
         self.pumpInterval = pumpInterval
         self.failedLoginLimit = failedLoginLimit
+        self.streamReauthInterval = streamReauthInterval
+        self.heartbeatInterval = heartbeatInterval
+        self.maxStreamsPerUser = maxStreamsPerUser
+        self.streamBufferBatches = streamBufferBatches
+        self.requestHeadTimeout = requestHeadTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
     }
 }
 
@@ -64,12 +90,16 @@ public final class ServerState: @unchecked Sendable {
     let auth: Authenticator
     let limiter: LoginLimiter
     let logger: Logger
+    /// Open HTTP connections (at most `configuration.maxConnections`).
+    let connections: ConnectionCounter
     /// Rung after anything in this server queued notifications; the outbox service (when running) wakes on it.
     public let deliveryBell = DeliveryBell()
     /// Group commit of live runs' commands, off the cooperative pool (set once in `init`).
     private(set) var writer: CommandWriter!
     private let lock = NSLock()
-    private var runLocks: [String: NSLock] = [:]
+    /// Striped per-run locks: a fixed number, so run ids (unknown ones posted to `/commands` too) never grow
+    /// memory. Two runs may share a stripe (they then wait for each other briefly); nothing holds two at once.
+    private let runLocks: [NSLock] = (0..<64).map { _ in NSLock() }
     private var exercises: [String: ExerciseHandle] = [:]
     /// Facilitator and driver of exercise runs, as recorded at their start.
     let exerciseStarts = ExerciseStarts()
@@ -87,25 +117,26 @@ public final class ServerState: @unchecked Sendable {
     public init(runtime: IncidentRuntime, configuration: ServerConfiguration, logger: Logger = Logger(label: "muster.server")) {
         self.runtime = runtime
         self.configuration = configuration
-        self.hub = EventHub(journal: runtime.journal, interval: configuration.streamPollInterval)
+        self.hub = EventHub(journal: runtime.journal, interval: configuration.streamPollInterval, bufferBatches: configuration.streamBufferBatches)
         self.auth = Authenticator(journal: runtime.journal)
         self.limiter = LoginLimiter(limit: configuration.failedLoginLimit)
         // Request text reaches log lines (paths, names, refusals): one wrapper escapes its control characters.
         var logger = logger
         logger.handler = EscapingLogHandler(logger.handler)
+        self.connections = ConnectionCounter(limit: configuration.maxConnections)
         self.logger = logger
         self.writer = CommandWriter(state: self)
     }
 
     /// Commands on one run are serialized in this process (other processes still race through the journal's
     /// expected-sequence check), so 200 clients on one run do not exhaust the runtime's retries.
+    /// Per-run locks held (a constant: the stripes).
+    var runLockCount: Int { runLocks.count }
+
     func runLock(_ runID: String) -> NSLock {
-        lock.lock()
-        defer { lock.unlock() }
-        if let l = runLocks[runID] { return l }
-        let l = NSLock()
-        runLocks[runID] = l
-        return l
+        var hasher = Hasher()
+        hasher.combine(runID)
+        return runLocks[Int(UInt(bitPattern: hasher.finalize()) % UInt(runLocks.count))]
     }
 
     func exercise(_ runID: String) -> ExerciseHandle? {
@@ -159,16 +190,18 @@ struct TimerPumpService: ServiceLifecycle.Service {
     }
 
     func pumpOnce() {
-        let journal = state.journal
-        guard let runs = try? journal.runs(), let closed = try? journal.closedRunIDs() else { return }
+        // Open runs come from an index of open runs, and each one's next due time from the runtime's copy
+        // (brought up to date with one indexed read): the cost depends on the open runs only, not on closed
+        // runs or on how many events there are.
+        guard let runs = try? state.journal.openRuns() else { return }
         let now = state.now
-        for record in runs where record.mode == .live && !closed.contains(record.id) {
-            guard let snapshot = try? state.runtime.snapshot(runID: record.id), let due = snapshot.run.nextDue, due <= now else { continue }
-            let lock = state.runLock(record.id)
+        for run in runs where run.mode == .live {
+            guard let due = try? state.runtime.nextDue(runID: run.id), due <= now else { continue }
+            let lock = state.runLock(run.id)
             lock.lock()
-            let result = try? state.runtime.tick(runID: record.id)
+            let result = try? state.runtime.tick(runID: run.id)
             lock.unlock()
-            if let result, result.sequences != nil { state.wrote(runID: record.id, effects: result.effects) }
+            if let result, result.sequences != nil { state.wrote(runID: run.id, effects: result.effects) }
         }
         // Exercises held here: bring the scenario up to its clock, so injects and timers arrive on the boards
         // while nobody acts.
@@ -202,9 +235,15 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let router = Router(context: MusterRequestContext.self)
     API.register(on: router, state: state)
+    let limits = state.configuration
+    let headTimeout = TimeAmount(limits.requestHeadTimeout)
+    let connections = state.connections
     var app = Application(
         responder: SecurityHeadersResponder(inner: router.buildResponder()),
-        configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port), serverName: "muster"),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionLimitHandler(counter: connections), RequestHeadTimeoutHandler(timeout: headTimeout)],
+            idleTimeout: TimeAmount(limits.idleTimeout))),
+        configuration: .init(address: .hostname(limits.host, port: limits.port), serverName: "muster"),
         services: services(state) + extraServices,
         onServerRunning: onServerRunning,
         logger: state.logger
@@ -234,4 +273,11 @@ public enum MusterServerMain {
 /// Test and shutdown hook: ends every open live stream.
 public enum StreamControl {
     public static func stop(_ state: ServerState) { state.hub.stop() }
+    /// Live streams open now (subscribers of every run's feed).
+    public static func openStreams(_ state: ServerState) -> Int { state.hub.subscriberCount }
+    /// Entries this server keeps per run id outside the runtime's bounded cache (the command writer's role
+    /// indexes and pending queues, known exercise starts): what a flood of unknown run ids could grow.
+    public static func perRunEntries(_ state: ServerState) -> Int {
+        state.runLockCount + state.writer.trackedRuns + state.exerciseStarts.count
+    }
 }

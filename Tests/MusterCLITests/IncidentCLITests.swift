@@ -162,7 +162,7 @@ struct IncidentCLITests {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: cli.database))
         let newer = try cli.run(["incident", "note", "hi", "--run", first], user: "Dana")
         #expect(newer.status == 2)
-        #expect(newer.stderr.contains("journal format version 99 is newer than this muster supports (4)"))
+        #expect(newer.stderr.contains("journal format version 99 is newer than this muster supports (5)"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: cli.database)) == bytes)
         // A corrupt file.
         try FileManager.default.removeItem(atPath: cli.home)

@@ -27,7 +27,7 @@ final class ServerFixture: @unchecked Sendable {
     /// `clock`: a fixed clock, for answers that print the time (compared with the CLI's under `MUSTER_NOW`).
     /// `pumpInterval`: how often the timer pump brings runs up to the clock (the server's default otherwise).
     init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil, clock: (any MusterRuntime.Clock)? = nil,
-         pumpInterval: Duration? = nil, logger: Logger? = nil) throws {
+         pumpInterval: Duration? = nil, logger: Logger? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let journal = try Journal.open(home: folder, durability: .normal)
@@ -36,6 +36,7 @@ final class ServerFixture: @unchecked Sendable {
             host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
             streamPollInterval: poll, failedLoginLimit: failedLoginLimit)
         if let pumpInterval { configuration.pumpInterval = pumpInterval }
+        configure(&configuration)
         state = logger.map { ServerState(runtime: runtime, configuration: configuration, logger: $0) } ?? ServerState(runtime: runtime, configuration: configuration)
         for (name, admin) in [("Dana", true), ("Lee", false), ("Sam", false), ("Olga", false)] {
             let token = Tokens.make()
