@@ -117,6 +117,7 @@ let package = Package(
             name: "MusterDeliveryTests",
             dependencies: [
                 "MusterCore", "MusterYAML", "MusterJournal", "MusterNotify", "MusterDelivery", "MusterTestSupport",
+                "MusterReports", "MusterRuntime",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -543,6 +543,11 @@ public final class OutboxWorker: @unchecked Sendable {
         }
         for _ in 0..<50 {
             do {
+                // A closed run's chain ends with its close (and what people add at the hot wash): the head a report
+                // told its readers to keep stays the head. Outcomes of notifications still in delivery at the close
+                // go on their outbox rows only, which the report reads. The expected sequence makes this check and
+                // the append one decision: a close that lands in between is a conflict, and the loop looks again.
+                let events = try journal.isClosed(runID: runID) ? [] : events
                 var claimed: [OutboxItem]?
                 if let claim {
                     claimed = try journal.append(runID: runID, expectedSequence: expected, events: events, outboxUpdates: updates,

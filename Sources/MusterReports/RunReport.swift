@@ -132,15 +132,17 @@ public struct RunReport: Sendable {
     /// by the shell from the improvement log.
     public var lessonActions: [String: [String]] = [:]
 
+    /// `extraDeliveries`: outcomes recorded on outbox rows only (a closed run's notifications delivered after its
+    /// close; see `RunReportBuilder`).
     public init(run: ReportRun, playbook: Playbook, events: [ReportEvent], integrity: ReportIntegrity, generatedAt: Instant,
-                lateAfter: TimeSpan = .minutes(5), exercise: ExerciseEvaluation? = nil) {
+                lateAfter: TimeSpan = .minutes(5), exercise: ExerciseEvaluation? = nil, extraDeliveries: [DeliveryFact] = []) {
         self.run = run
         self.exercise = exercise
         self.playbook = playbook
         self.events = events
         self.integrity = integrity
         self.generatedAt = generatedAt
-        self.metrics = RunMetrics(playbook: playbook, events: events.map(\.event), lateAfter: lateAfter)
+        self.metrics = RunMetrics(playbook: playbook, events: events.map(\.event), lateAfter: lateAfter, extraDeliveries: extraDeliveries)
 
         var started: RunStarted?
         var finalState: String?

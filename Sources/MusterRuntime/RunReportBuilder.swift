@@ -42,8 +42,32 @@ public enum RunReportBuilder {
         let report = RunReport(
             run: ReportRun(id: run.id, title: run.title, playbookID: run.playbookID, playbookVersion: run.playbookVersion,
                            playbookSHA256: run.playbookSHA256, mode: run.mode, createdAt: run.createdAt),
-            playbook: playbook, events: events, integrity: integrity, generatedAt: now, exercise: evaluation)
+            playbook: playbook, events: events, integrity: integrity, generatedAt: now, exercise: evaluation,
+            extraDeliveries: try afterClose(journal, run, events))
         return Built(report: report, warnings: warnings)
+    }
+
+    /// Outcomes of the notifications settled after the run closed: the worker records them on the outbox rows only
+    /// (the run's chain ends with its close), so the report reads them there. Dated by the row's last change, or,
+    /// for an exercise reported on the scenario clock, at the close.
+    static func afterClose(_ journal: Journal, _ run: RunRecord, _ events: [ReportEvent]) throws(JournalError) -> [DeliveryFact] {
+        guard let close = events.first(where: { if case .runClosed = $0.event.body { true } else { false } }) else { return [] }
+        let closedAt = close.wallTime ?? close.event.at
+        var reported = Set<String>()
+        for event in events {
+            for fact in DeliveryFact.facts(in: event.event) where fact.outcome == .delivered || fact.outcome == .deadLettered {
+                reported.insert(fact.notificationID)
+            }
+        }
+        return try journal.outbox(runID: run.id).compactMap { item in
+            guard item.updatedAt >= closedAt, !reported.contains(item.notificationID) else { return nil }
+            let at = close.wallTime == nil ? item.updatedAt : close.event.at
+            switch item.status {
+            case .sent: return DeliveryFact(notificationID: item.notificationID, at: at, outcome: .delivered)
+            case .dead: return DeliveryFact(notificationID: item.notificationID, at: at, outcome: .deadLettered, detail: item.lastError)
+            default: return nil
+            }
+        }
     }
 
     /// The run's events with seqs. A run whose chain is intact has seqs 1...n, so the lean reader (no payload

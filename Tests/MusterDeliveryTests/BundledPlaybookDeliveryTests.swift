@@ -83,15 +83,28 @@ extension RealReceivers {
                     }
                     #expect(report.retrying == 0 && report.deadLettered == 0, "\(where_): \(report.outcomes.filter { if case .sent = $0.result { false } else { true } })")
 
-                    // The timeline says where each went; the receivers got exactly that.
+                    // The timeline says where each went (and, for a run closed before delivery, the outbox rows do:
+                    // a closed run's chain ends with its close); the receivers got exactly that.
                     var queued: [String: MusterCore.Notification] = [:]
                     var expectedHits: [String: [String]] = [:]  // path -> messages
                     var expectedMails: [String] = []            // Message-IDs
+                    var sent: [(id: String, channel: String)] = []
                     for event in try store.events(started.runID) {
                         switch event.body {
                         case .notificationQueued(let n): queued[n.id] = n
                         case .notificationSent(let id, let channelID, _, _, let attempt):
                             #expect(attempt == 1)
+                            sent.append((id, channelID))
+                        default: break
+                        }
+                    }
+                    for item in items where item.status == .sent && !sent.contains(where: { $0.id == item.notificationID }) {
+                        guard case .send(let routed) = ChannelRouting.route(channel: item.channel, in: playbook, mode: mode) else { continue }
+                        #expect(item.attempts == 1)
+                        sent.append((item.notificationID, routed.id.value))
+                    }
+                    for (id, channelID) in sent {
+                        do {
                             let channel = try #require(playbook.channel(channelID))
                             let notification = try #require(queued[id])
                             let message = ChannelPayloads.text(of: notification, mode: mode)
@@ -103,7 +116,6 @@ extension RealReceivers {
                                 expectedHits["/\(name)", default: []].append(channel.type.value.rawValue + ":" + message)
                             }
                             delivered += 1
-                        default: break
                         }
                     }
                     var gotHits: [String: [String]] = [:]
