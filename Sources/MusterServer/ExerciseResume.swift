@@ -93,7 +93,7 @@ extension ServerState {
         return reattach(runID)
     }
 
-    /// Takes up every open exercise run that a server started (called before the server starts listening).
+    /// Takes up every open exercise run that a server started (called once the server is listening: one that cannot bind its port never touches a run).
     func reattachExercises() {
         guard let runs = try? journal.runs(), let closed = try? journal.closedRunIDs() else { return }
         for record in runs where record.mode == .exercise && !closed.contains(record.id) && exercise(record.id) == nil {

@@ -238,18 +238,21 @@ public func buildApplication(
     let limits = state.configuration
     let headTimeout = TimeAmount(limits.requestHeadTimeout)
     let connections = state.connections
-    var app = Application(
+    let app = Application(
         responder: SecurityHeadersResponder(inner: router.buildResponder()),
         server: .http1(configuration: .init(
             additionalChannelHandlers: [ConnectionLimitHandler(counter: connections), RequestHeadTimeoutHandler(timeout: headTimeout)],
             idleTimeout: TimeAmount(limits.idleTimeout))),
         configuration: .init(address: .hostname(limits.host, port: limits.port), serverName: "muster"),
         services: services(state) + extraServices,
-        onServerRunning: onServerRunning,
+        onServerRunning: { channel in
+            // Exercises a server started are taken up again once this server is listening, never before: a
+            // server that cannot bind its port (another one has it) must not touch a running exercise.
+            state.reattachExercises()
+            await onServerRunning(channel)
+        },
         logger: state.logger
     )
-    // Exercises a server started are driven again before the first request (see docs/server.md).
-    app.beforeServerStarts { state.reattachExercises() }
     return app
 }
 
@@ -266,8 +269,23 @@ public enum MusterServerMain {
             let port = channel.localAddress?.port ?? state.configuration.port
             FileHandle.standardOutput.write(Data("muster: serving \(state.journal.path) on http://\(state.configuration.host):\(port)/\n".utf8))
         }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        do {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            // NIO says `bind(descriptor:ptr:bytes:): Address already in use (errno: 98)`.
+            if "\(error)".contains("Address already in use") {
+                throw ServerStartError(message: "port \(state.configuration.port) on \(state.configuration.host) is already in use "
+                    + "(is another muster serve running?); choose another with --port")
+            }
+            throw error
+        }
     }
+}
+
+/// Why `muster serve` could not start, in one line.
+public struct ServerStartError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 /// Test and shutdown hook: ends every open live stream.

@@ -8,6 +8,34 @@ import Glibc
 /// `muster serve` as a process: an exercise started through it survives a SIGTERM and a SIGKILL.
 @Suite("muster serve restarts")
 struct ServeResumeTests {
+    @Test("a second muster serve that cannot bind the port says so in one line and leaves the first server's exercise alone")
+    func secondServerOnTheSamePort() throws {
+        let cli = try IncidentCLIHarness()
+        defer { cli.remove() }
+        let added = try cli.run(["users", "add", "Olga"])
+        #expect(added.status == 0, "\(added.stderr)")
+        let olga = added.lines.last ?? ""
+        let first = try ServeProcess.start(cli, name: "serve-a")
+        defer { first.kill() }
+        let started = try first.call(olga, "POST", "/api/exercises", #"{"exercise": "ransomware-tabletop-2026q4", "speed": "30"}"#)
+        #expect(started.status == 201, "\(started.json)")
+        let run = try #require(started.json["id"] as? String)
+
+        let second = try cli.run(["serve", "--port", "\(first.port)", "--playbooks", IncidentCLIHarness.root + "/playbooks"])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("port \(first.port) on 127.0.0.1 is already in use (is another muster serve running?)"), "\(second.stderr)")
+        #expect(!second.stderr.contains("bind(descriptor"), "\(second.stderr)")
+
+        // The first server still drives the exercise: its clock was never suspended.
+        let view = try first.call(olga, "GET", "/api/runs/\(run)/exercise")
+        #expect((view.json["clock"] as? [String: Any])?["paused"] as? Bool == false, "\(view.json)")
+        let events = try first.call(olga, "GET", "/api/runs/\(run)/events")
+        let descriptions = (events.json["events"] as? [[String: Any]] ?? []).compactMap { $0["description"] as? String }
+        #expect(!descriptions.contains { $0.hasPrefix("scenario clock suspended") }, "\(descriptions)")
+        first.server.kill(SIGTERM)
+        try first.expectExit()
+    }
+
     @Test("start an exercise, SIGTERM, restart: paused, the facilitator resumes; SIGKILL, restart: paused again, chain intact")
     func sigtermAndSigkill() throws {
         let cli = try IncidentCLIHarness()
