@@ -113,7 +113,34 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// append timer and command events with their outbox rows in one transaction, then apply. A rejected command
     /// still records the timers that fired before it. Retries on a sequence conflict, up to `maximumAttempts`.
     public func execute(_ command: Command, on runID: String) throws(RuntimeError) -> CommandResult {
-        try perform(runID: runID) { timed, now in [timed.handle(command, at: now, fireAtDueTimes: false)] }[0]!
+        let (command, unknown) = try knownPeople(command)
+        return try perform(runID: runID) { timed, now in [Self.step(&timed, command, unknown, now)] }[0]!
+    }
+
+    /// `handle`, or for a command naming an unknown person, the timers caught up and the refusal.
+    private static func step(_ timed: inout TimedRun, _ command: Command, _ unknown: Rejection?, _ now: Instant) -> StepResult {
+        guard let unknown else { return timed.handle(command, at: now, fireAtDueTimes: false) }
+        let fired = timed.advance(to: now, fireAtDueTimes: false)
+        return StepResult(timerEvents: fired, events: [], effects: Run.effects(of: fired), rejection: unknown)
+    }
+
+    /// Where people are known (the journal has users), a role goes to one of them: a name is matched without
+    /// regard to case and stored as the known spelling (`lee` → `Lee`); an unknown one is refused with the closest
+    /// known name, instead of a role held by a name nobody signs in with. Without users, any name is taken.
+    func knownPeople(_ command: Command) throws(RuntimeError) -> (Command, Rejection?) {
+        guard case .assign(let role, let person) = command.action else { return (command, nil) }
+        let users: [UserRecord]
+        do { users = try journal.users().filter { $0.revokedAt == nil } } catch { throw .journal(error) }
+        guard !users.isEmpty, !users.contains(where: { $0.name == person }) else { return (command, nil) }
+        let folded = person.lowercased()
+        let matches = users.filter { $0.name.lowercased() == folded }
+        if matches.count == 1 {
+            var known = command
+            known.action = .assign(role: role, person: matches[0].name)
+            return (known, nil)
+        }
+        let hint = Suggestion.hint(for: person, in: users.map(\.name))
+        return (command, Rejection("no person named '\(person)'\(hint): roles go to people Muster knows (muster users list; muster users add NAME)"))
     }
 
     /// Fires the timers that are due on a run, and nothing else (what `muster watch` calls). Writes nothing when
@@ -136,10 +163,12 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// nil. It may be called again for the same `i` after a lost race. Each result's `run` is the run after the
     /// whole batch; its `sequences` are the seqs of that command's own timer and command events.
     public func executeBatch(_ commands: [Command], on runID: String, admit: (Int, Run) -> Bool) throws(RuntimeError) -> [CommandResult?] {
-        try perform(runID: runID) { timed, now in
+        var resolved: [(Command, Rejection?)] = []
+        for command in commands { resolved.append(try knownPeople(command)) }
+        return try perform(runID: runID) { timed, now in
             var steps: [StepResult?] = []
-            for (index, command) in commands.enumerated() {
-                steps.append(admit(index, timed.run) ? timed.handle(command, at: now, fireAtDueTimes: false) : nil)
+            for (index, (command, unknown)) in resolved.enumerated() {
+                steps.append(admit(index, timed.run) ? Self.step(&timed, command, unknown, now) : nil)
             }
             return steps
         }

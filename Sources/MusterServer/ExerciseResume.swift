@@ -94,7 +94,7 @@ extension ServerState {
     }
 
     /// Takes up every open exercise run that a server started (called once the server is listening: one that cannot bind its port never touches a run).
-    func reattachExercises() {
+    public func reattachExercises() {
         guard let runs = try? journal.runs(), let closed = try? journal.closedRunIDs() else { return }
         for record in runs where record.mode == .exercise && !closed.contains(record.id) && exercise(record.id) == nil {
             guard exerciseStarts.start(of: record.id, in: journal)?.serverDriven == true else { continue }

@@ -141,6 +141,30 @@ struct CommandLineTests {
         #expect(verify.stdout.contains("intact: access log: 4 entries"), "\(verify.stdout)")
     }
 
+    @Test("where people are known, a role goes to one of them: matched regardless of case, stored as known; an unknown name refused with a suggestion")
+    func knownPeople() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("muster-people-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["MUSTER_HOME"] = folder.appendingPathComponent("home").path
+        environment["MUSTER_USER"] = "Dana"
+        let binary = try MusterBinary.checked()
+        func muster(_ arguments: [String]) throws -> CLIResult { try CLI.runProgram(binary, arguments, in: folder, environment: environment) }
+        #expect(try muster(["incident", "declare", CLI.packageRoot.appendingPathComponent("playbooks/ransomware-file-servers.yaml").path, "--title", "t"]).status == 0)
+        // No users yet: any name is taken.
+        #expect(try muster(["incident", "assign", "comms", "Sam"]).status == 0)
+        for name in ["Dana", "Lee"] { #expect(try muster(["users", "add", name]).status == 0) }
+        let typo = try muster(["incident", "assign", "it_ops", "Leee"])
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("no person named 'Leee' (did you mean 'Lee'?)"), "\(typo.stderr)")
+        let lower = try muster(["incident", "assign", "it_ops", "lee"])
+        #expect(lower.status == 0, "\(lower.stderr)")
+        let status = try muster(["incident", "status"])
+        #expect(status.stdout.contains("Lee"), "\(status.stdout)")
+        #expect(!status.stdout.contains("it_ops: lee") && !status.stdout.contains(" lee"), "\(status.stdout)")
+    }
+
     @Test("--version prints the version")
     func version() throws {
         let result = try CLI.run(["--version"])

@@ -32,6 +32,20 @@ struct APITests {
         }
     }
 
+    @Test("a role goes to a known user: 'Leee' is refused with the closest name, 'lee' is stored as 'Lee'")
+    func rolesGoToKnownPeople() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.router) { client async throws in
+            let id = try await client.declareRun(f)
+            let typo = try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "assign", "role": "security_lead", "person": "Leee"])
+            #expect(typo.status == 409, "\(typo.text)")
+            #expect(typo.text.contains("no person named 'Leee' (did you mean 'Lee'?)"), "\(typo.text)")
+            let lower = try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "assign", "role": "security_lead", "person": "olga"])
+            #expect(lower.status == 200, "\(lower.text)")
+            #expect(try f.state.runtime.snapshot(runID: id).run.holder(of: "security_lead") == "Olga")
+        }
+    }
+
     @Test("the board, its assets and the OpenAPI 3.1 document are served without a token")
     func staticFiles() async throws {
         let f = try ServerFixture()

@@ -14,9 +14,13 @@ import Testing
 @Suite("Exercises across server restarts")
 struct ExerciseResumeAPITests {
     /// Another server on the fixture's journal file (a new process would open it the same way).
+    /// The next server on the same journal, as `muster serve` leaves it once listening: its exercises taken up
+    /// (the router test harness binds no port, so nothing calls the running hook).
     static func nextServer(_ f: ServerFixture) throws -> ServerState {
-        ServerState(runtime: IncidentRuntime(journal: try Journal.open(home: f.folder, durability: .normal)),
-                    configuration: f.state.configuration)
+        let state = ServerState(runtime: IncidentRuntime(journal: try Journal.open(home: f.folder, durability: .normal)),
+                                configuration: f.state.configuration)
+        state.reattachExercises()
+        return state
     }
 
     static func clockEvents(_ journal: Journal, _ runID: String) throws -> [ExerciseClockChange] {
