@@ -15,11 +15,7 @@ extension RealReceivers {
             let sink = try await SMTPSink()
             let store = try TestJournal()
             let clock = TestClock()
-            let env = [
-                "MUSTER_HOOK_URL": http.url("/hook"), "MUSTER_HOOK_SECRET": "hook-signing-secret", "MUSTER_DRILL_URL": http.url("/drill"),
-                "MUSTER_SLACK_URL": http.url("/slack"), "MUSTER_TEAMS_URL": http.url("/teams"), "MUSTER_MM_URL": http.url("/mm"),
-                "MUSTER_PD_URL": http.url("/pd"), "MUSTER_PD_KEY": "R0UTINGKEY0123456789", "MUSTER_SMTP_URL": sink.url,
-            ]
+            let env = sixChannelEnvironment(http, sink)
             var run = try store.start(sixChannelPlaybook, at: t0)
             clock.advance(.minutes(1))
             try store.command(&run, .close(reason: "false alarm"), at: clock.now)

@@ -119,6 +119,15 @@ final class TestJournal: @unchecked Sendable {
 let t0 = Instant(iso8601: "2026-03-06T17:40:00Z")!
 
 /// A playbook with one channel of each type (settings from the environment) and two notifying states.
+/// The variables `sixChannelPlaybook` reads, pointed at the test receivers.
+func sixChannelEnvironment(_ http: HTTPReceiver, _ sink: SMTPSink) -> [String: String] {
+    [
+        "MUSTER_HOOK_URL": http.url("/hook"), "MUSTER_HOOK_SECRET": "hook-signing-secret", "MUSTER_DRILL_URL": http.url("/drill"),
+        "MUSTER_SLACK_URL": http.url("/slack"), "MUSTER_TEAMS_URL": http.url("/teams"), "MUSTER_MM_URL": http.url("/mm"),
+        "MUSTER_PD_URL": http.url("/pd"), "MUSTER_PD_KEY": "R0UTINGKEY0123456789", "MUSTER_SMTP_URL": sink.url,
+    ]
+}
+
 let sixChannelPlaybook = """
     muster: 1
     id: delivery-test
