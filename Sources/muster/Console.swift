@@ -18,6 +18,16 @@ enum Console {
         err("error: \(message)\n")
         return ExitCode.failure
     }
+
+    /// The exit status of a command that cannot act at all (no journal, an unknown run, an unreadable playbook),
+    /// as the README promises for every command: 2. A refusal or a failed check is 1 (`fail`).
+    static let cannotActStatus: Int32 = IncidentCLI.failedExit
+
+    /// Prints `error: MESSAGE` and returns exit status 2: the command could not act.
+    static func cannotAct(_ message: String) -> ExitCode {
+        err("error: \(message)\n")
+        return ExitCode(cannotActStatus)
+    }
 }
 
 /// Finding and loading one playbook named on the command line, by path or by id in `playbooks/`.

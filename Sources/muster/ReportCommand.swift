@@ -13,7 +13,7 @@ enum JournalAccess {
         do {
             return try Journal.open(home: Journal.defaultHome(), create: false)
         } catch {
-            throw Console.fail(error.description)
+            throw Console.cannotAct(error.description)
         }
     }
 
@@ -22,7 +22,7 @@ enum JournalAccess {
         do {
             return try Journal.openForReading(home: Journal.defaultHome())
         } catch {
-            throw Console.fail(error.description)
+            throw Console.cannotAct(error.description)
         }
     }
 
@@ -31,7 +31,7 @@ enum JournalAccess {
         do {
             return try IncidentRuntime.resolve(argument, in: journal)
         } catch {
-            throw Console.fail(error.description)
+            throw Console.cannotAct(error.description)
         }
     }
 
@@ -42,7 +42,7 @@ enum JournalAccess {
             if case .unreadablePlaybook(_, let diagnostics) = error {
                 for d in diagnostics { Console.err(d.description + "\n") }
             }
-            throw Console.fail(error.description)
+            throw Console.cannotAct(error.description)
         }
     }
 

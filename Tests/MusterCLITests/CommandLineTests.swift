@@ -165,6 +165,21 @@ struct CommandLineTests {
         #expect(!status.stdout.contains("it_ops: lee") && !status.stdout.contains(" lee"), "\(status.stdout)")
     }
 
+    @Test("a command that cannot act exits 2 as the README says: no journal, an unknown run")
+    func cannotActExitsTwo() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("muster-exit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try CLI.run(["report"], in: folder).status == 2)
+        let exercise = CLI.packageRoot.appendingPathComponent("exercises/ransomware-tabletop.yaml").path
+        #expect(try CLI.run(["exercise", "run", exercise, "--speed", "max", "--no-hotwash"], in: folder).status == 0)
+        for command in [["report", "r-zzz"], ["lessons", "list", "--run", "r-zzz"], ["incident", "status", "r-zzz"], ["verify", "r-zzz"]] {
+            let result = try CLI.run(command, in: folder)
+            #expect(result.status == 2, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("r-zzz"), "\(command): \(result.stderr)")
+        }
+    }
+
     @Test("--version prints the version")
     func version() throws {
         let result = try CLI.run(["--version"])
