@@ -74,7 +74,7 @@ final class CommandWriter: @unchecked Sendable {
             var index: RoleIndex?
             let results = try state.runtime.executeBatch(batch.map { Command(actor: $0.user.name, $0.action) }, on: runID) { i, run in
                 if index == nil { index = roleIndex(runID, run.playbook) }
-                let access = RunAccess(holders: run.holders, restricted: restricted, facilitator: facilitator)
+                let access = RunAccess(holders: run.holders, restricted: restricted, facilitator: facilitator, commanderRole: run.commanderRole)
                 refusals[i] = Permissions.decide(index!.action(batch[i].action), by: batch[i].user.name, on: access).refusal(runID: runID)
                 if refusals[i] == nil, run.status == .closed, !batch[i].action.isNote {
                     refusals[i] = APIError(409, "run \(runID) is closed")

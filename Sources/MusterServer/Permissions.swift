@@ -30,12 +30,19 @@ public struct RunAccess: Sendable, Hashable {
     public var holders: [String: String]
     public var restricted: Bool
     public var facilitator: String?
+    /// The run's commanding role (`Run.commanderRole`: `incident_commander` unless its playbook names another).
+    public var commanderRole: String
 
-    public init(holders: [String: String], restricted: Bool = false, facilitator: String? = nil) {
+    public init(holders: [String: String], restricted: Bool = false, facilitator: String? = nil,
+                commanderRole: String = Playbook.incidentCommander) {
         self.holders = holders
         self.restricted = restricted
         self.facilitator = facilitator
+        self.commanderRole = commanderRole
     }
+
+    /// Who commands the run.
+    public var commander: String? { holders[commanderRole] }
 
     public func holds(_ person: String, _ role: String) -> Bool { holders[role] == person }
     public func isOn(_ person: String) -> Bool { holders.values.contains(person) || facilitator == person }
@@ -75,14 +82,14 @@ public enum Permissions {
     public static func decide(_ action: RunAction, by person: String, on access: RunAccess) -> PermissionDecision {
         let onRun = access.isOn(person)
         if access.restricted, !onRun { return .hidden }
-        let commander = access.holds(person, Playbook.incidentCommander)
+        let commander = access.holds(person, access.commanderRole)
         switch action {
         case .read, .note:
             return .allowed
         case .lesson, .raiseEvent:
             return onRun ? .allowed : .forbidden("\(person) is not on this run (an observer reads and adds notes only)")
         case .assign, .relieve, .close:
-            return commander ? .allowed : .forbidden("only the incident commander (\(access.holders[Playbook.incidentCommander] ?? "unassigned")) may \(verb(action))")
+            return commander ? .allowed : .forbidden("only the incident commander (\(access.commander ?? "unassigned")) may \(verb(action))")
         case .task(let role):
             guard let role else {
                 return onRun ? .allowed : .forbidden("\(person) is not on this run (an observer reads and adds notes only)")
@@ -100,13 +107,13 @@ public enum Permissions {
             return .forbidden("only the facilitator (\(access.facilitator ?? "none in this server")) controls the exercise clock and injects")
         case .readEvaluation(let ended):
             if ended || commander || access.facilitator == person { return .allowed }
-            return .forbidden("until the exercise ends only the facilitator (\(access.facilitator ?? "none in this server")) and the incident commander (\(access.holders[Playbook.incidentCommander] ?? "unassigned")) see its evaluation")
+            return .forbidden("until the exercise ends only the facilitator (\(access.facilitator ?? "none in this server")) and the incident commander (\(access.commander ?? "unassigned")) see its evaluation")
         case .overruleRating:
             if commander || access.facilitator == person { return .allowed }
-            return .forbidden("only the facilitator (\(access.facilitator ?? "none in this server")) or the incident commander (\(access.holders[Playbook.incidentCommander] ?? "unassigned")) may overrule a rating")
+            return .forbidden("only the facilitator (\(access.facilitator ?? "none in this server")) or the incident commander (\(access.commander ?? "unassigned")) may overrule a rating")
         case .retryNotification(let admin):
             if commander || admin { return .allowed }
-            return .forbidden("only the incident commander (\(access.holders[Playbook.incidentCommander] ?? "unassigned")) or an admin may retry a notification")
+            return .forbidden("only the incident commander (\(access.commander ?? "unassigned")) or an admin may retry a notification")
         }
     }
 

@@ -313,7 +313,7 @@ enum Improvement {
         if user.admin || action.draft.owner == user.name { return }
         let runIDs = Set(action.draft.lessons.map { String($0.prefix { $0 != "/" }) })
         for runID in runIDs.sorted() {
-            if let snapshot = try? state.runtime.snapshot(runID: runID), snapshot.run.holder(of: Playbook.incidentCommander) == user.name { return }
+            if let snapshot = try? state.runtime.snapshot(runID: runID), snapshot.run.commander == user.name { return }
         }
         throw APIError(403, "only the owner of \(action.id) (\(action.draft.owner)), an admin or the incident commander of a run it answers may move it")
     }

@@ -15,7 +15,8 @@ enum Runs {
     static func access(_ state: ServerState, _ snapshot: RunSnapshot) throws -> RunAccess {
         let restricted = try state.journal.isRestricted(runID: snapshot.record.id)
         return RunAccess(holders: snapshot.run.holders, restricted: restricted,
-                         facilitator: state.facilitator(runID: snapshot.record.id, mode: snapshot.record.mode))
+                         facilitator: state.facilitator(runID: snapshot.record.id, mode: snapshot.record.mode),
+                         commanderRole: snapshot.run.commanderRole)
     }
 
     static func snapshot(_ state: ServerState, _ runID: String) throws -> RunSnapshot {
@@ -231,7 +232,7 @@ enum StatusJSON {
         let run = snapshot.run
         let playbook = run.playbook
         let state = run.currentState.flatMap { playbook.state($0) }
-        let commander = access.holds(user.name, Playbook.incidentCommander)
+        let commander = access.holds(user.name, access.commanderRole)
         var roles: [[String: Any]] = []
         for role in playbook.roles {
             roles.append(["role": role.id.value, "title": role.title, "holder": run.holder(of: role.id.value) ?? NSNull(),

@@ -48,7 +48,7 @@ struct IncidentDeclare: ParsableCommand {
         if let rejection = result.rejection { throw IncidentCLI.reject(rejection) }
         let run = result.run
         IncidentCLI.out(result.runID)
-        IncidentCLI.out("declared '\(run.title)' (\(run.severity.rawValue)) from playbook \(run.playbook.id.value) v\(run.playbook.version): state \(run.currentState ?? "?"), incident commander \(run.holder(of: Playbook.incidentCommander) ?? "?")")
+        IncidentCLI.out("declared '\(run.title)' (\(run.severity.rawValue)) from playbook \(run.playbook.id.value) v\(run.playbook.version): state \(run.currentState ?? "?"), incident commander \(run.commander ?? "?")")
         for warning in DeliveryCLI.unsetVariableWarnings(playbook: run.playbook, mode: run.mode) {
             FileHandle.standardError.write(Data("muster: warning: \(warning)\n".utf8))
         }

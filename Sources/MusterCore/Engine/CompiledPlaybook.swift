@@ -160,6 +160,8 @@ final class CompiledPlaybook: Sendable, Equatable {
     let roleIndex: [String: Int]
     let roleIDs: [String]
     let commander: Int
+    /// The commanding role's id (`Playbook.commanderRole`).
+    let commanderRole: String
     let decisionIndex: [String: Int]
     let decisions: [CDecision]
     let slotIndex: [String: Int]
@@ -186,7 +188,8 @@ final class CompiledPlaybook: Sendable, Equatable {
         self.roleIDs = roleIDs
         self.roleIndex = roleIndex
         self.serviceIndex = serviceIndex
-        commander = roleIndex[Playbook.incidentCommander] ?? -1
+        commanderRole = playbook.commanderRole
+        commander = roleIndex[commanderRole] ?? -1
         start = stateIndex[playbook.start.value] ?? -1
 
         var tasks: [CTask] = []

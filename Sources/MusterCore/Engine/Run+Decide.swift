@@ -108,7 +108,7 @@ struct Decider {
         let commander = start.commander ?? actor
         guard !commander.isEmpty else { throw Rejection("the incident commander needs a name") }
         guard pb.commander >= 0 else {
-            throw Rejection("playbook '\(pb.id)' defines no \(Playbook.incidentCommander) role: a run needs one")
+            throw Rejection("playbook '\(pb.id)' defines no \(pb.commanderRole) role: a run needs one")
         }
         guard pb.start >= 0 else {
             throw Rejection("start state '\(pb.playbook.start.value)' is not a state of playbook '\(pb.id)'")
@@ -121,7 +121,7 @@ struct Decider {
             runID: start.runID, playbookID: pb.id, playbookVersion: pb.playbook.version, mode: start.mode,
             title: start.title, severity: start.severity ?? pb.playbook.severity, disruptionStart: disruption
         )))
-        emit(.roleAssigned(role: Playbook.incidentCommander, person: commander))
+        emit(.roleAssigned(role: pb.commanderRole, person: commander))
         try enter(pb.start, from: nil, cause: .start)
         try settle()
     }
@@ -132,10 +132,10 @@ struct Decider {
         guard !person.isEmpty else { throw Rejection("assigning \(roleID) needs a person's name") }
         if let holder = work.holderByRole[r] {
             guard holder != person else { throw Rejection("\(person) already holds \(roleID)") }
-            role = Playbook.incidentCommander
+            role = pb.commanderRole
             emit(.roleRelieved(role: roleID, person: holder, handover: nil))
         }
-        role = Playbook.incidentCommander
+        role = pb.commanderRole
         emit(.roleAssigned(role: roleID, person: person))
         try settle()
     }
@@ -147,7 +147,7 @@ struct Decider {
             throw Rejection("a run always has exactly one incident commander: assign a successor instead")
         }
         guard let holder = work.holderByRole[r] else { throw Rejection("\(roleID) is not assigned: nothing to relieve") }
-        role = Playbook.incidentCommander
+        role = pb.commanderRole
         emit(.roleRelieved(role: roleID, person: holder, handover: handover))
         try settle()
     }
@@ -172,7 +172,7 @@ struct Decider {
         if task.role >= 0, work.holderByRole[task.role] == actor {
             role = task.roleName
         } else if work.holderByRole[pb.commander] == actor {
-            role = Playbook.incidentCommander
+            role = pb.commanderRole
         } else {
             let holder = task.role >= 0 ? work.holderByRole[task.role] : nil
             throw Rejection("only the holder of \(task.roleName) (\(holder ?? "unassigned")) or the incident commander can \(verb) '\(taskID)'")
@@ -307,7 +307,7 @@ struct Decider {
         guard work.isInTerminalState || reason != nil else {
             throw Rejection("\(runName) is in '\(currentName)', which is not a terminal state: give a reason to close it early")
         }
-        role = Playbook.incidentCommander
+        role = pb.commanderRole
         cancelTimers { _ in true }
         if work.mark(.closed) == nil { emit(.markSet(.closed)) }
         emit(.runClosed(reason: reason))
@@ -441,7 +441,7 @@ struct Decider {
             let owner = pb.states[work.stateIndex].owner
             if owner >= 0, work.holderByRole[owner] == person { return pb.roleIDs[owner] }
         }
-        if pb.commander >= 0, work.holderByRole[pb.commander] == person { return Playbook.incidentCommander }
+        if pb.commander >= 0, work.holderByRole[pb.commander] == person { return pb.commanderRole }
         for (r, holder) in work.holderByRole.enumerated() where holder == person { return pb.roleIDs[r] }
         return nil
     }

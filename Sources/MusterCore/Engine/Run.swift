@@ -75,6 +75,12 @@ public struct Run: Sendable, Equatable {
         compiled.roleIndex[role].flatMap { holderByRole[$0] }
     }
 
+    /// The commanding role's id (`incident_commander` unless the playbook names another with `commander:`).
+    public var commanderRole: String { compiled.commanderRole }
+
+    /// Who commands the run now.
+    public var commander: String? { holder(of: commanderRole) }
+
     /// The roles a person holds, in playbook order.
     public func roles(of person: String) -> [String] {
         holderByRole.indices.filter { holderByRole[$0] == person }.map { compiled.roleIDs[$0] }

@@ -71,6 +71,9 @@ public struct Exercise: Sendable, Hashable {
     /// The person who starts the run: the incident commander's participant.
     public var commander: String? { participant(for: Playbook.incidentCommander) }
 
+    /// The person who starts a run of `playbook`: the participant of its commanding role.
+    public func commander(in playbook: Playbook) -> String? { participant(for: playbook.commanderRole) }
+
     /// Who acts for the facilitator when no name is given: the first controller.
     public var facilitator: String { controllers.first ?? "facilitator" }
 }

@@ -83,7 +83,7 @@ public struct ExerciseRun: Sendable {
         guard !started else { return ExerciseStep(refusal: "the exercise has already started") }
         self.facilitator = facilitator ?? exercise.facilitator
         self.driver = driver
-        let commander = exercise.commander ?? exercise.facilitator
+        let commander = exercise.commander(in: run.playbook) ?? exercise.facilitator
         let start = StartRun(
             runID: runID, mode: .exercise, title: exercise.title, severity: nil,
             disruptionStart: exercise.clock.disruptionStarted.map { origin - $0 }, commander: commander)
@@ -96,7 +96,7 @@ public struct ExerciseRun: Sendable {
         emit(.exerciseStarted(ExerciseStarted(
             exercise: exercise.id.value, title: exercise.title, type: exercise.type.rawValue, file: file, text: text,
             players: players, speed: exercise.clock.pace.description, facilitator: facilitator, driver: driver)), by: self.facilitator, into: &step)
-        for participant in exercise.participants where participant.role.value != Playbook.incidentCommander {
+        for participant in exercise.participants where participant.role.value != run.commanderRole {
             player(Command(actor: commander, .assign(role: participant.role.value, person: participant.person.value)), into: &step)
         }
         emit(.exerciseClock(.started(speed: exercise.clock.pace.description)), by: self.facilitator, into: &step)
@@ -188,7 +188,7 @@ public struct ExerciseRun: Sendable {
     /// notes and lessons are the facilitator's.
     public func defaultActor(for action: Command.Action) -> String {
         let playbook = run.playbook
-        let commander = run.holder(of: Playbook.incidentCommander) ?? exercise.commander ?? facilitator
+        let commander = run.commander ?? exercise.commander(in: playbook) ?? facilitator
         func holder(_ role: String?) -> String { role.flatMap { run.holder(of: $0) } ?? commander }
         switch action {
         case .completeTask(let task, _), .skipTask(let task, _): return holder(playbook.task(task)?.task.role.value)
@@ -331,7 +331,7 @@ public struct ExerciseRun: Sendable {
 
     mutating func finish(reason: String, by actor: String, into step: inout ExerciseStep) {
         emit(.exerciseClock(.ended(reason: reason)), by: actor, into: &step)
-        if run.status == .active, let commander = run.holder(of: Playbook.incidentCommander) {
+        if run.status == .active, let commander = run.commander {
             let result = timed.handle(Command(actor: commander, .close(reason: "exercise ended: \(reason)")), at: now, fireAtDueTimes: true)
             absorbEngine(result.timerEvents + result.events, into: &step)
         }

@@ -60,9 +60,9 @@ public enum ExerciseValidator {
             for participant in exercise.participants {
                 reference(participant.role, kind: "role", in: roles, what: "participant role")
             }
-            if exercise.commander == nil {
+            if exercise.commander(in: playbook) == nil {
                 error("missing-commander",
-                      "participants must name who plays \(Playbook.incidentCommander) (the run starts with them as incident commander)",
+                      "participants must name who plays \(playbook.commanderRole) (the run starts with them as incident commander)",
                       at: exercise.location)
             }
             var used: Set<String> = []

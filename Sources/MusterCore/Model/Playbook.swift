@@ -18,15 +18,21 @@ public struct Playbook: Sendable, Hashable {
     public var start: Located<String>
     public var timers: [TimerSpec]
     public var states: [State]
+    /// `commander: ROLE`: the role that commands the run, when it is not called `incident_commander`.
+    public var commander: Located<String>?
     /// Where the playbook itself begins (the top mapping), for findings about the whole file.
     public var location: SourceLocation
+
+    /// The id of the commanding role: `commander:`, else `incident_commander`.
+    public var commanderRole: String { commander?.value ?? Playbook.incidentCommander }
 
     public init(
         formatVersion: Int = 1, id: Located<String>, version: Int, title: String, summary: String? = nil,
         severity: Severity, reviewEvery: TimeSpan? = nil, services: [Service] = [], roles: [Role] = [],
         channels: [Channel] = [], start: Located<String>, timers: [TimerSpec] = [], states: [State],
-        location: SourceLocation
+        commander: Located<String>? = nil, location: SourceLocation
     ) {
+        self.commander = commander
         self.formatVersion = formatVersion
         self.id = id
         self.version = version
@@ -43,7 +49,8 @@ public struct Playbook: Sendable, Hashable {
         self.location = location
     }
 
-    /// The role every playbook must define and every run must always have exactly one holder of.
+    /// The commanding role's id unless the playbook names another with `commander:`. Every run always has exactly
+    /// one holder of its commanding role.
     public static let incidentCommander = "incident_commander"
 
     public func state(_ id: String) -> State? { states.first { $0.id.value == id } }

@@ -19,7 +19,7 @@ public enum PlaybookDecoder {
 
     enum Keys {
         static let playbook = ["muster", "id", "version", "title", "summary", "severity", "review_every", "services",
-                               "roles", "channels", "start", "timers", "states"]
+                               "roles", "commander", "channels", "start", "timers", "states"]
         static let service = ["title", "rto", "rpo", "mtpd", "minimum_capacity", "depends_on"]
         static let role = ["title", "required", "responsibilities"]
         static let state = ["title", "phase", "owner", "marks", "on_enter", "tasks", "timers", "transitions", "decision",
@@ -102,6 +102,7 @@ struct Decoding {
         let roles = top["roles"].flatMap { mapping($0, "roles") }.map { decodeRoles($0) } ?? []
         let channels = top["channels"].flatMap { mapping($0, "channels") }.map { decodeChannels($0) } ?? []
         let start = required(top, "start", in: context).flatMap { locatedText($0, "start") }
+        let commander = top["commander"].flatMap { locatedText($0, "commander") }
         let timers = top["timers"].flatMap { list($0, "timers") }.map { decodeTimers($0, of: nil) } ?? []
         let states = required(top, "states", in: context).flatMap { mapping($0, "states") }.map { decodeStates($0) } ?? []
 
@@ -109,7 +110,7 @@ struct Decoding {
         return Playbook(
             formatVersion: PlaybookDecoder.formatVersion, id: id, version: version, title: title, summary: summary,
             severity: severity, reviewEvery: reviewEvery?.value, services: services, roles: roles, channels: channels,
-            start: start, timers: timers, states: states, location: top.location)
+            start: start, timers: timers, states: states, commander: commander, location: top.location)
     }
 
     mutating func failFormat(_ format: Int, at location: SourceLocation) -> Playbook? {

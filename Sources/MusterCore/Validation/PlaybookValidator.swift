@@ -152,8 +152,15 @@ private struct Validation {
     // MARK: - Pass 2: elements
 
     mutating func checkRoles() {
-        let commander = Playbook.incidentCommander
+        let commander = playbook.commanderRole
         guard !roleIDs.contains(commander) else { return }
+        if let named = playbook.commander {
+            diagnostics.append(.error(
+                "unknown-role",
+                "commander role '\(named.value)' is not a role\(Suggestion.hint(for: named.value, in: roleNames))",
+                at: named.location))
+            return
+        }
         if let near = Suggestion.closest(to: commander, in: roleNames),
            let role = playbook.roles.first(where: { $0.id.value == near }) {
             diagnostics.append(.error(
@@ -427,7 +434,7 @@ private struct Validation {
     }
 
     mutating func checkRequiredRolesOwnSomething() {
-        for role in playbook.roles where role.required && role.id.value != Playbook.incidentCommander {
+        for role in playbook.roles where role.required && role.id.value != playbook.commanderRole {
             // The incident commander may act for every role, so it needs nothing of its own.
             guard !owningRoles.contains(role.id.value) else { continue }
             diagnostics.append(.warning(
