@@ -137,6 +137,11 @@ public enum ExerciseLoader {
                 .error("unreadable-file", "cannot read '\(path)': \(reason.message)", at: SourceLocation(file: path, line: 1, column: 1)),
             ])
         }
+        return loadPlayers(text: text, file: path, for: exercise)
+    }
+
+    /// The same as `loadPlayers(file:for:)` for text already in memory; `file` names it in diagnostics.
+    public static func loadPlayers(text: String, file path: String, for exercise: Exercise?) -> LoadedPlayerScript {
         let (node, yamlDiagnostics) = YAMLSource.parse(text, file: path)
         guard let node, !yamlDiagnostics.hasErrors else {
             return LoadedPlayerScript(path: path, text: text, script: nil, diagnostics: yamlDiagnostics.sortedByLocation())
