@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 import MusterCore
 import MusterJournal
 import MusterYAML
@@ -130,11 +131,16 @@ struct Supervisor {
 
 // MARK: - Worker
 
-/// What the watchdog thread reads: the main thread's CPU clock and the CPU time when the current input started.
-nonisolated(unsafe) private var inputStartedAt: Int64 = 0
-/// The resident set when the current input started (0 between inputs): the watchdog measures growth from it.
-nonisolated(unsafe) private var inputStartRSS = 0
-nonisolated(unsafe) private var inputsDone = 0
+/// What the main thread and the watchdog thread share, as atomics (plain globals let the optimiser drop the
+/// stores that mark the end of an input, and the watchdog then saw an input that had long finished).
+final class Progress: Sendable {
+    /// The main thread's CPU time when the current input started; 0 between inputs.
+    let inputStartedAt = Atomic<Int64>(0)
+    /// The resident set when the current input started (0 between inputs): memory is measured from it.
+    let inputStartRSS = Atomic<Int>(0)
+    let inputsDone = Atomic<Int>(0)
+}
+private let progress = Progress()
 nonisolated(unsafe) private var mainCPUClock = clockid_t()
 /// The self-test's endless loop (a global, so that the optimiser keeps it).
 nonisolated(unsafe) var spins = 0
@@ -202,12 +208,13 @@ struct Worker {
             var lastCount = -1
             while true {
                 Thread.sleep(forTimeInterval: 0.02)
-                let started = inputStartedAt
+                let started = progress.inputStartedAt.load(ordering: .acquiring)
                 if started != 0, cpuNanoseconds(mainCPUClock) - started > Worker.hangCPUNanoseconds { Worker.die("hang", folder) }
-                let base = inputStartRSS
+                let base = progress.inputStartRSS.load(ordering: .acquiring)
                 if base != 0, residentBytes() > base + Worker.memoryBytes { Worker.die("memory", folder) }
-                if inputsDone != lastCount {
-                    lastCount = inputsDone
+                let done = progress.inputsDone.load(ordering: .relaxed)
+                if done != lastCount {
+                    lastCount = done
                     try? String(lastCount).write(toFile: "\(folder)/count", atomically: true, encoding: .utf8)
                 }
             }
@@ -229,12 +236,12 @@ struct Worker {
                 // (its corpus, malloc's free lists) does not count against the input.
                 let before = residentBytes()
                 let peakBefore = peakResidentBytes()
-                inputStartRSS = before
-                inputStartedAt = cpuNanoseconds(mainCPUClock)
+                progress.inputStartRSS.store(before, ordering: .releasing)
+                progress.inputStartedAt.store(cpuNanoseconds(mainCPUClock), ordering: .releasing)
                 let features = target.run(input)
-                inputStartedAt = 0
-                inputStartRSS = 0
-                inputsDone += 1
+                progress.inputStartedAt.store(0, ordering: .releasing)
+                progress.inputStartRSS.store(0, ordering: .releasing)
+                progress.inputsDone.add(1, ordering: .relaxed)
                 let peakAfter = peakResidentBytes()
                 if peakAfter > peakBefore, peakAfter > before + Self.memoryBytes { Worker.die("memory", folder) }
                 var novel = false
@@ -245,12 +252,12 @@ struct Worker {
                 }
             }
         }
-        try? String(inputsDone).write(toFile: "\(folder)/count", atomically: true, encoding: .utf8)
+        try? String(progress.inputsDone.load(ordering: .relaxed)).write(toFile: "\(folder)/count", atomically: true, encoding: .utf8)
         exit(0)
     }
 
     static func die(_ kind: String, _ folder: String) -> Never {
-        try? String(inputsDone).write(toFile: "\(folder)/count", atomically: true, encoding: .utf8)
+        try? String(progress.inputsDone.load(ordering: .relaxed)).write(toFile: "\(folder)/count", atomically: true, encoding: .utf8)
         try? kind.write(toFile: "\(folder)/kind", atomically: true, encoding: .utf8)
         _exit(3)
     }
