@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import Foundation
-import Synchronization
 import MusterCore
 import MusterJournal
 import MusterYAML
@@ -131,14 +130,20 @@ struct Supervisor {
 
 // MARK: - Worker
 
-/// What the main thread and the watchdog thread share, as atomics (plain globals let the optimiser drop the
-/// stores that mark the end of an input, and the watchdog then saw an input that had long finished).
-final class Progress: Sendable {
+/// What the main thread and the watchdog thread share, under a lock (plain globals let the optimiser drop the
+/// stores that mark the end of an input, and the watchdog could then see an input that had long finished).
+/// NSLock rather than `Atomic`, which needs macOS 15; uncontended, it costs tens of nanoseconds per input.
+final class Progress: @unchecked Sendable {
+    private let lock = NSLock()
     /// The main thread's CPU time when the current input started; 0 between inputs.
-    let inputStartedAt = Atomic<Int64>(0)
+    private var startedAt: Int64 = 0
     /// The resident set when the current input started (0 between inputs): memory is measured from it.
-    let inputStartRSS = Atomic<Int>(0)
-    let inputsDone = Atomic<Int>(0)
+    private var startRSS = 0
+    private var done = 0
+
+    func start(cpu: Int64, rss: Int) { lock.withLock { startedAt = cpu; startRSS = rss } }
+    func finish() { lock.withLock { startedAt = 0; startRSS = 0; done += 1 } }
+    var current: (startedAt: Int64, startRSS: Int, done: Int) { lock.withLock { (startedAt, startRSS, done) } }
 }
 private let progress = Progress()
 nonisolated(unsafe) private var mainCPUClock = clockid_t()
@@ -208,11 +213,9 @@ struct Worker {
             var lastCount = -1
             while true {
                 Thread.sleep(forTimeInterval: 0.02)
-                let started = progress.inputStartedAt.load(ordering: .acquiring)
+                let (started, base, done) = progress.current
                 if started != 0, cpuNanoseconds(mainCPUClock) - started > Worker.hangCPUNanoseconds { Worker.die("hang", folder) }
-                let base = progress.inputStartRSS.load(ordering: .acquiring)
                 if base != 0, residentBytes() > base + Worker.memoryBytes { Worker.die("memory", folder) }
-                let done = progress.inputsDone.load(ordering: .relaxed)
                 if done != lastCount {
                     lastCount = done
                     try? String(lastCount).write(toFile: "\(folder)/count", atomically: true, encoding: .utf8)
@@ -236,12 +239,9 @@ struct Worker {
                 // (its corpus, malloc's free lists) does not count against the input.
                 let before = residentBytes()
                 let peakBefore = peakResidentBytes()
-                progress.inputStartRSS.store(before, ordering: .releasing)
-                progress.inputStartedAt.store(cpuNanoseconds(mainCPUClock), ordering: .releasing)
+                progress.start(cpu: cpuNanoseconds(mainCPUClock), rss: before)
                 let features = target.run(input)
-                progress.inputStartedAt.store(0, ordering: .releasing)
-                progress.inputStartRSS.store(0, ordering: .releasing)
-                progress.inputsDone.add(1, ordering: .relaxed)
+                progress.finish()
                 let peakAfter = peakResidentBytes()
                 if peakAfter > peakBefore, peakAfter > before + Self.memoryBytes { Worker.die("memory", folder) }
                 var novel = false
@@ -252,12 +252,12 @@ struct Worker {
                 }
             }
         }
-        try? String(progress.inputsDone.load(ordering: .relaxed)).write(toFile: "\(folder)/count", atomically: true, encoding: .utf8)
+        try? String(progress.current.done).write(toFile: "\(folder)/count", atomically: true, encoding: .utf8)
         exit(0)
     }
 
     static func die(_ kind: String, _ folder: String) -> Never {
-        try? String(progress.inputsDone.load(ordering: .relaxed)).write(toFile: "\(folder)/count", atomically: true, encoding: .utf8)
+        try? String(progress.current.done).write(toFile: "\(folder)/count", atomically: true, encoding: .utf8)
         try? kind.write(toFile: "\(folder)/kind", atomically: true, encoding: .utf8)
         _exit(3)
     }
