@@ -3,6 +3,7 @@
 // `notify` needs nginx-light, wrk and curl: apt-get install -y nginx-light wrk curl
 // `serve` needs wrk: apt-get install -y wrk
 // Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|notify|serve|all]
+// Fuzz: swift run -c release --package-path Benchmarks muster-fuzz TARGET --seconds N   (muster-fuzz list: the targets)
 import PackageDescription
 
 let package = Package(
@@ -34,6 +35,16 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Sources/MusterBench"
+        ),
+        // A mutation fuzzer for the parsers of outside input (README, "Reliability"); needs no server or journal database.
+        .executableTarget(
+            name: "muster-fuzz",
+            dependencies: [
+                .product(name: "MusterCore", package: "Muster"),
+                .product(name: "MusterYAML", package: "Muster"),
+                .product(name: "MusterJournal", package: "Muster"),
+            ],
+            path: "Sources/MusterFuzz"
         ),
     ],
     swiftLanguageModes: [.v6]

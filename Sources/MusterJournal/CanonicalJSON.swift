@@ -15,6 +15,10 @@ public enum CanonicalJSON {
         public var description: String { "malformed JSON at byte \(offset): \(reason)" }
     }
 
+    /// Arrays and objects inside each other. The parser, `Value`'s writer and the server's conversion of request
+    /// bodies all recurse; journal payloads nest a few levels, request bodies one or two.
+    public static let maxDepth = 100
+
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -169,7 +173,7 @@ public enum CanonicalJSON {
         }
 
         mutating func parseValue(depth: Int) throws(Malformed) -> Value {
-            guard depth < 512 else { throw fail("nesting too deep") }
+            guard depth < CanonicalJSON.maxDepth else { throw fail("nesting deeper than \(CanonicalJSON.maxDepth) levels") }
             guard index < bytes.count else { throw fail("unexpected end") }
             switch bytes[index] {
             case 0x6E: try expect("null"); return .null

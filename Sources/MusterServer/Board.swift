@@ -16,7 +16,7 @@ enum Board {
     static func playbooks(_ state: ServerState) throws -> Response {
         var out: [[String: Any]] = []
         var seen: Set<String> = []
-        for loaded in PlaybookLoader.loadAll(paths: [state.configuration.playbooksFolder]) {
+        for loaded in PlaybookLoader.loadAll(paths: [state.configuration.playbooksFolder], cache: state.playbookCache) {
             guard let playbook = loaded.playbook, !loaded.diagnostics.contains(where: { $0.severity == .error }),
                   seen.insert(playbook.id.value).inserted else { continue }
             out.append(["id": playbook.id.value, "title": playbook.title, "version": playbook.version, "severity": playbook.severity.rawValue])

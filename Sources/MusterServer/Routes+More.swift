@@ -120,7 +120,7 @@ enum Exercises {
     static func list(_ state: ServerState) throws -> Response {
         var out: [[String: Any]] = []
         for path in files(state) {
-            let loaded = ExerciseLoader.load(file: path)
+            let loaded = ExerciseLoader.load(file: path, cache: state.playbookCache)
             guard let exercise = loaded.exercise else { continue }
             out.append(["id": exercise.id.value, "title": exercise.title, "file": path, "playbook": loaded.playbook?.playbook?.id.value ?? NSNull(),
                         "valid": !loaded.hasErrors, "pace": exercise.clock.pace.description])
@@ -140,10 +140,10 @@ enum Exercises {
             pace = p
         }
         let restricted = try body.bool("restricted", default: false)
-        guard let path = files(state).first(where: { ExerciseLoader.load(file: $0).exercise?.id.value == name }) else {
+        guard let path = files(state).first(where: { ExerciseLoader.load(file: $0, cache: state.playbookCache).exercise?.id.value == name }) else {
             throw APIError(404, "no exercise '\(name)' in \(state.configuration.exercisesFolder)")
         }
-        let loaded = ExerciseLoader.load(file: path)
+        let loaded = ExerciseLoader.load(file: path, cache: state.playbookCache)
         let session: ExerciseSession
         do {
             (session, _) = try ExerciseSession.start(journal: state.journal, loaded: loaded, playersFile: nil, pace: pace, clock: state.runtime.clock,

@@ -122,7 +122,7 @@ enum Runs {
             throw APIError.badRequest("field 'playbook': '\(name)' is not a playbook id", field: "playbook")
         }
         let folder = state.configuration.playbooksFolder
-        switch PlaybookLoader.locate(id: name, in: folder) {
+        switch PlaybookLoader.locate(id: name, in: folder, cache: state.playbookCache) {
         case .found(let path): return path
         case .notFound(let known): throw APIError(404, "no playbook '\(name)' in \(folder)" + Suggestion.hint(for: name, in: known))
         }

@@ -103,6 +103,8 @@ public final class ServerState: @unchecked Sendable {
     private var exercises: [String: ExerciseHandle] = [:]
     /// Facilitator and driver of exercise runs, as recorded at their start.
     let exerciseStarts = ExerciseStarts()
+    /// Playbook files as last parsed, by path, modification time and size: requests do not re-read the folder.
+    public let playbookCache = PlaybookCache()
 
     final class ExerciseHandle: @unchecked Sendable {
         let session: ExerciseSession

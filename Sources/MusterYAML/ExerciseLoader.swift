@@ -65,10 +65,11 @@ public enum ExerciseLoader {
         return ExerciseDecoder.isExercise(node)
     }
 
-    public static func load(file path: String, playbookFolders: [String]? = nil) -> LoadedExercise {
+    /// With a `cache`, the playbook under test is read through it.
+    public static func load(file path: String, playbookFolders: [String]? = nil, cache: PlaybookCache? = nil) -> LoadedExercise {
         switch PlaybookLoader.readFile(path) {
         case .success(let text):
-            return load(text: text, file: path, playbookFolders: playbookFolders ?? self.playbookFolders(for: path))
+            return load(text: text, file: path, playbookFolders: playbookFolders ?? self.playbookFolders(for: path), cache: cache)
         case .failure(let reason):
             return LoadedExercise(path: path, text: "", exercise: nil, playbook: nil, diagnostics: [
                 .error("unreadable-file", "cannot read '\(path)': \(reason.message)", at: SourceLocation(file: path, line: 1, column: 1)),
@@ -76,7 +77,7 @@ public enum ExerciseLoader {
         }
     }
 
-    public static func load(text: String, file: String, playbookFolders: [String]) -> LoadedExercise {
+    public static func load(text: String, file: String, playbookFolders: [String], cache: PlaybookCache? = nil) -> LoadedExercise {
         let (node, yamlDiagnostics) = YAMLSource.parse(text, file: file)
         guard let node else {
             return LoadedExercise(path: file, text: text, exercise: nil, playbook: nil, diagnostics: yamlDiagnostics.sortedByLocation())
@@ -85,8 +86,9 @@ public enum ExerciseLoader {
         let exercise = yamlDiagnostics.hasErrors ? nil : decoded
         var diagnostics = yamlDiagnostics + decodeDiagnostics
         var loadedPlaybook: LoadedPlaybook?
-        if let exercise {
-            let (found, problem) = findPlaybook(exercise.playbook, in: playbookFolders)
+        // An id that is not one (`../secrets`) was reported by the decoder; no file is looked for.
+        if let exercise, Playbook.isValidID(exercise.playbook.value) {
+            let (found, problem) = findPlaybook(exercise.playbook, in: playbookFolders, cache: cache)
             loadedPlaybook = found
             if let problem { diagnostics.append(problem) }
             if let found, let playbook = found.playbook, !found.hasErrors {
@@ -104,7 +106,10 @@ public enum ExerciseLoader {
 
     /// The playbook with this id: the file named after it in the first folder that has one, else any file in
     /// the folders that declares the id. A missing playbook is a diagnostic at the exercise's `playbook:`.
-    public static func findPlaybook(_ id: Located<String>, in folders: [String]) -> (LoadedPlaybook?, Diagnostic?) {
+    public static func findPlaybook(_ id: Located<String>, in folders: [String], cache: PlaybookCache? = nil) -> (LoadedPlaybook?, Diagnostic?) {
+        guard Playbook.isValidID(id.value) else {
+            return (nil, .error("invalid-id", "'\(id.value)' is not a playbook id (use lowercase letters, digits, '-' and '_', starting with a letter or digit)", at: id.location))
+        }
         var seenIDs: [String] = []
         var searched: [String] = []
         for folder in folders {
@@ -114,11 +119,11 @@ public enum ExerciseLoader {
             for ext in ["yaml", "yml"] {
                 let path = folder + "/" + id.value + "." + ext
                 if FileManager.default.fileExists(atPath: path) {
-                    let loaded = PlaybookLoader.load(file: path)
+                    let loaded = cache?.load(file: path) ?? PlaybookLoader.load(file: path)
                     if loaded.playbook == nil || loaded.playbook?.id.value == id.value { return (loaded, nil) }
                 }
             }
-            for loaded in PlaybookLoader.loadAll(paths: [folder]) {
+            for loaded in PlaybookLoader.loadAll(paths: [folder], cache: cache) {
                 if loaded.playbook?.id.value == id.value { return (loaded, nil) }
                 if let other = loaded.playbook?.id.value { seenIDs.append(other) }
             }
@@ -137,6 +142,11 @@ public enum ExerciseLoader {
                 .error("unreadable-file", "cannot read '\(path)': \(reason.message)", at: SourceLocation(file: path, line: 1, column: 1)),
             ])
         }
+        return loadPlayers(text: text, file: path, for: exercise)
+    }
+
+    /// The same as `loadPlayers(file:for:)` for text already in memory; `file` names it in diagnostics.
+    public static func loadPlayers(text: String, file path: String, for exercise: Exercise?) -> LoadedPlayerScript {
         let (node, yamlDiagnostics) = YAMLSource.parse(text, file: path)
         guard let node, !yamlDiagnostics.hasErrors else {
             return LoadedPlayerScript(path: path, text: text, script: nil, diagnostics: yamlDiagnostics.sortedByLocation())

@@ -65,14 +65,16 @@ public enum PlaybookLoader {
     /// Where the playbook `id` lives in `folder`: the file `ID.yaml` (or `ID.yml`), else the first file (in name
     /// order) whose playbook declares that id. When none does, the ids the folder's valid playbooks declare.
     /// `muster incident declare` (folder `playbooks`) and the server's `POST /api/runs` (its playbooks folder).
-    public static func locate(id: String, in folder: String) -> PlaybookLookup {
+    public static func locate(id: String, in folder: String, cache: PlaybookCache? = nil) -> PlaybookLookup {
+        // The id becomes part of a path: only a real id may (the CLI and the server check it first too).
+        guard Playbook.isValidID(id) else { return .notFound(known: []) }
         for ext in ["yaml", "yml"] {
             let candidate = "\(folder)/\(id).\(ext)"
             if FileManager.default.fileExists(atPath: candidate) { return .found(path: candidate) }
         }
         var known: [String] = []
         if FileManager.default.fileExists(atPath: folder) {
-            for loaded in loadAll(paths: [folder]) {
+            for loaded in loadAll(paths: [folder], cache: cache) {
                 guard let playbook = loaded.playbook else { continue }
                 if playbook.id.value == id { return .found(path: loaded.path) }
                 known.append(playbook.id.value)
@@ -81,7 +83,8 @@ public enum PlaybookLoader {
         return .notFound(known: known)
     }
 
-    public static func loadAll(paths: [String]) -> [LoadedPlaybook] {
+    /// With a `cache`, files that have not changed since it last read them are not read again.
+    public static func loadAll(paths: [String], cache: PlaybookCache? = nil) -> [LoadedPlaybook] {
         var loaded: [LoadedPlaybook] = []
         for path in paths {
             var isDirectory: ObjCBool = false
@@ -101,10 +104,10 @@ public enum PlaybookLoader {
                     var isSubfolder: ObjCBool = false
                     let file = base + name
                     if FileManager.default.fileExists(atPath: file, isDirectory: &isSubfolder), isSubfolder.boolValue { continue }
-                    loaded.append(load(file: file))
+                    loaded.append(cache?.load(file: file) ?? load(file: file))
                 }
             } else {
-                loaded.append(load(file: path))
+                loaded.append(cache?.load(file: path) ?? load(file: path))
             }
         }
         return loaded
@@ -173,4 +176,55 @@ public enum PlaybookLookup: Sendable, Hashable {
     case found(path: String)
     /// No such playbook; the ids the folder does declare (for "did you mean").
     case notFound(known: [String])
+}
+
+/// Loaded playbook files kept by path while the file stays the same (size, modification time, inode and change
+/// time as `stat` reports them), for a process that reads the same folder again and again: the server read and
+/// validated its whole playbooks folder on every `GET /api/playbooks`, `POST /api/runs` and `GET /api/exercises`.
+/// A changed, new or removed file is read again (or reported) on its next use. Safe to share between threads.
+public final class PlaybookCache: @unchecked Sendable {
+    private struct Stamp: Hashable {
+        var size: Int64
+        var modified: Int64
+        var changed: Int64
+        var inode: UInt64
+    }
+
+    /// Files kept at most; past it the cache starts again (a folder of playbooks is far smaller).
+    public static let capacity = 1024
+    private let lock = NSLock()
+    private var entries: [String: (stamp: Stamp, loaded: LoadedPlaybook)] = [:]
+    private var reads = 0
+
+    public init() {}
+
+    /// How many times a file was read and parsed (not answered from the cache).
+    public var parses: Int { lock.withLock { reads } }
+
+    /// `PlaybookLoader.load(file:)`, from the cache while the file has not changed.
+    public func load(file path: String) -> LoadedPlaybook {
+        guard let stamp = Self.stamp(path) else { return PlaybookLoader.load(file: path) }
+        if let hit = lock.withLock({ entries[path] }), hit.stamp == stamp { return hit.loaded }
+        // Stamped before reading: a file that changes while it is read gets a new stamp, and is read again next time.
+        let loaded = PlaybookLoader.load(file: path)
+        lock.withLock {
+            if entries.count >= Self.capacity { entries.removeAll() }
+            entries[path] = (stamp, loaded)
+            reads += 1
+        }
+        return loaded
+    }
+
+    private static func stamp(_ path: String) -> Stamp? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        #if canImport(Darwin)
+        let modified = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+        let changed = Int64(info.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(info.st_ctimespec.tv_nsec)
+        #else
+        let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        let changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        #endif
+        return Stamp(size: Int64(info.st_size), modified: modified, changed: changed, inode: UInt64(info.st_ino))
+    }
 }

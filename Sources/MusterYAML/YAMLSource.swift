@@ -5,8 +5,10 @@ import Yams
 /// at the line and column libyaml reported.
 public enum YAMLSource {
     /// Parses one YAML document. Returns nil and a diagnostic when the text is not valid YAML;
-    /// returns an empty mapping at 1:1 for an empty document.
+    /// returns an empty mapping at 1:1 for an empty document. A document nested too deeply or whose aliases
+    /// expand too far (`YAMLLimits`) is refused before anything is built from it.
     public static func parse(_ text: String, file: String) -> (node: SourceNode?, diagnostics: [Diagnostic]) {
+        if let refusal = YAMLLimits.check(text, file: file) { return (nil, [refusal]) }
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 return (.mapping(.init([], at: SourceLocation(file: file, line: 1, column: 1))), [])

@@ -78,6 +78,10 @@ struct ExerciseReading {
                 playbookID = d.locatedText(node, "playbook", what: "a playbook id or a mapping with 'id' and 'version'")
             }
         }
+        // The id names a file in the playbooks folder: nothing that could make a path leave it.
+        if let id = playbookID, !Playbook.isValidID(id.value) {
+            d.report("invalid-id", "'\(id.value)' is not a playbook id (use lowercase letters, digits, '-' and '_', starting with a letter or digit)", at: id.location)
+        }
         let scenario = top["scenario"].flatMap { d.text($0, "scenario") }
         let objectives = top["objectives"].flatMap { d.list($0, "objectives") }.map { decodeObjectives($0) } ?? []
         let participants = top["participants"].flatMap { d.mapping($0, "participants") }.map { decodeParticipants($0) } ?? []

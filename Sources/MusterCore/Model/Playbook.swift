@@ -4,6 +4,13 @@
 /// Every part keeps where it was written so that the validator and the engine can point back at the file.
 /// Collections keep file order (people read playbooks top to bottom).
 public struct Playbook: Sendable, Hashable {
+    /// Whether `text` can be a playbook id: `[a-z0-9][a-z0-9-_]*`. An id also names
+    /// its file (`playbooks/ID.yaml`), so it holds no `/`, `.` or anything a path could climb out with.
+    public static func isValidID(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, ("a"..."z").contains(first) || ("0"..."9").contains(first) else { return false }
+        return text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
+    }
+
     public var formatVersion: Int
     public var id: Located<String>
     public var version: Int

@@ -9,7 +9,14 @@
 ///              | (decisions.ID | severity | mode) ("==" | "!=") STRING
 ///
 /// Strings are quoted with `"` or `'`. Errors point at the column inside the guard where the problem is.
+/// The parser is recursive, as is everything that walks a guard (evaluation, rendering, the validator), so a guard
+/// is bounded: at most `maxDepth` parentheses and `not`s inside each other, at most `maxConditions` conditions.
 public enum GuardParser {
+    /// Parentheses and `not` nested inside each other (10,000 of them overflowed the stack).
+    public static let maxDepth = 64
+    /// Conditions joined in one guard: each `and`/`or` deepens the tree the walkers recurse on.
+    public static let maxConditions = 256
+
     public static func parse(_ text: String, at location: SourceLocation) throws(Diagnostic) -> GuardExpression {
         var parser = try Parser(text: text, at: location)
         return try parser.parseGuard()
@@ -129,6 +136,9 @@ public enum GuardParser {
         let tokens: [Token]
         let location: SourceLocation
         var index = 0
+        /// Open parentheses and `not`s around the current token.
+        var depth = 0
+        var conditions = 0
 
         init(text: String, at location: SourceLocation) throws(Diagnostic) {
             self.tokens = try GuardParser.tokenize(text, at: location)
@@ -178,10 +188,21 @@ public enum GuardParser {
         mutating func parseUnary(after: Token?) throws(Diagnostic) -> GuardExpression {
             if current.kind == .not {
                 let op = current
+                try enter(op)
+                defer { depth -= 1 }
                 index += 1
                 return .not(try parseUnary(after: op))
             }
             return try parsePrimary(after: after)
+        }
+
+        /// One level deeper, at a `(` or a `not`; refused past `maxDepth`.
+        mutating func enter(_ token: Token) throws(Diagnostic) {
+            depth += 1
+            guard depth <= GuardParser.maxDepth else {
+                throw GuardParser.error(
+                    "'\(token.spelling)' nested more than \(GuardParser.maxDepth) levels deep (simplify the guard)", at: at(token))
+            }
         }
 
         func expectedOperand(after: Token?) -> Diagnostic {
@@ -196,6 +217,8 @@ public enum GuardParser {
             let token = current
             switch token.kind {
             case .leftParen:
+                try enter(token)
+                defer { depth -= 1 }
                 index += 1
                 let inner = try parseOr(after: token)
                 guard current.kind == .rightParen else {
@@ -207,6 +230,10 @@ public enum GuardParser {
                 index += 1
                 return inner
             case .word(let word):
+                conditions += 1
+                guard conditions <= GuardParser.maxConditions else {
+                    throw GuardParser.error("more than \(GuardParser.maxConditions) conditions in one guard (split the transition)", at: at(token))
+                }
                 index += 1
                 return try condition(word, at: token.offset)
             default:

@@ -481,10 +481,8 @@ struct Decoding {
     }
 
     /// `[a-z0-9][a-z0-9-_]*`
-    static func isSlug(_ s: String) -> Bool {
-        guard let first = s.unicodeScalars.first, ("a"..."z").contains(first) || ("0"..."9").contains(first) else { return false }
-        return s.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
-    }
+    static func isSlug(_ s: String) -> Bool { Playbook.isValidID(s) }
+
 
     // MARK: - Keys
 
