@@ -203,7 +203,7 @@ public func buildApplication(
     let router = Router(context: MusterRequestContext.self)
     API.register(on: router, state: state)
     var app = Application(
-        responder: SecurityHeadersResponder(inner: router.buildResponder()),
+        responder: SecurityHeadersResponder(inner: APIFallbackResponder(inner: router.buildResponder(), routes: .shipped)),
         configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port), serverName: "muster"),
         services: services(state) + extraServices,
         onServerRunning: onServerRunning,
