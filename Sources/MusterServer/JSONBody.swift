@@ -88,7 +88,7 @@ struct JSONBody {
     }
 
     /// Empty, or only white space: every scalar has Unicode's `White_Space` property (the set openapi.json spells
-    /// out as `nonBlank`'s pattern, so a client can check it before sending).
+    /// out as the `Text` schema's pattern, so a client can check it before sending).
     static func isBlank(_ value: String) -> Bool {
         value.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
     }
