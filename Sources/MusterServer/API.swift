@@ -184,6 +184,9 @@ enum API {
             return Array(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(413, "the request body is larger than \(limit) bytes")
+        } catch is NIOTooManyBytesError {
+            // A chunked body (no Content-Length) found too large while it streams in: the same JSON 413.
+            throw APIError(413, "the request body is larger than \(limit) bytes")
         }
     }
 
@@ -191,7 +194,7 @@ enum API {
         context.remoteAddress?.ipAddress ?? "unknown"
     }
 
-    /// Authenticates, runs the route, maps errors to statuses with a JSON body `{"error": ..., "field": ...}`.
+    /// Authenticates, runs the route, maps errors to statuses with a JSON body `{"error", "status", "code", "field"?}`.
     static func handle(
         _ state: ServerState, _ request: Request, _ context: Ctx, allowQueryToken: Bool = false,
         _ body: (UserRecord) async throws -> Response
@@ -273,7 +276,7 @@ enum API {
     }
 
     static func error(_ e: APIError) -> Response {
-        var object: [String: Any] = ["error": e.message, "status": e.status]
+        var object: [String: Any] = ["error": e.message, "status": e.status, "code": e.code.rawValue]
         if let field = e.field { object["field"] = field }
         return json(object, status: HTTPResponse.Status(integerLiteral: e.status))
     }
@@ -311,10 +314,12 @@ enum Static {
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    static func openAPIData() -> Data? {
+        Bundle.module.url(forResource: "openapi", withExtension: "json").flatMap { try? Data(contentsOf: $0) }
+    }
+
     static func openAPI() throws -> Response {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"), let data = try? Data(contentsOf: url) else {
-            throw HTTPError(.notFound)
-        }
+        guard let data = openAPIData() else { throw HTTPError(.notFound) }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

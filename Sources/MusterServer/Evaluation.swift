@@ -32,7 +32,9 @@ enum Evaluation {
         let record = try endedExercise(state, snapshot, what: "ratings are overruled")
         let ids = try replay(state, record).exercise.exercise.objectives.map(\.id.value)
         guard ids.contains(objective) else {
-            throw APIError.badRequest("field 'objective': no objective '\(objective)' in this exercise\(Suggestion.hint(for: objective, in: ids)) (objectives: \(ids.joined(separator: ", ")))", field: "objective")
+            // Like an unknown lesson or action: a well-formed id that names nothing here is 404, not a malformed request.
+            throw APIError(404, "no objective '\(objective)' in this exercise\(Suggestion.hint(for: objective, in: ids)) (objectives: \(ids.joined(separator: ", ")))",
+                           field: "objective")
         }
         try write(state, runID) { try ExerciseReplay.overrule(record, objective: objective, rating: rating, note: note, by: user.name, in: state.journal, clock: state.runtime.clock) }
         let after = try replay(state, try state.journal.run(runID))

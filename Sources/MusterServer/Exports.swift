@@ -16,7 +16,8 @@ enum Exports {
         let (snapshot, _) = try Runs.authorize(state, user, runID, .read)
         if format == "scenario" {
             guard snapshot.record.mode == .exercise else {
-                throw APIError.badRequest("query parameter 'format': 'scenario' is for exercise runs; run \(runID) is live", field: "format")
+                // A state of the run, not a malformed request: the same format is fine on an exercise run.
+                throw APIError(409, "format 'scenario' is for exercise runs; run \(runID) is live")
             }
             let replay: ExerciseReplay
             do { replay = try ExerciseReplay.load(snapshot.record, from: state.journal) } catch let error as ExerciseError {

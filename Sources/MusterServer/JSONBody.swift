@@ -2,22 +2,6 @@ import Foundation
 import MusterCore
 import MusterJournal
 
-/// A refusal at the HTTP edge: status and one message a person can act on (and, for bad input, the field).
-public struct APIError: Error, Sendable, Hashable {
-    public var status: Int
-    public var message: String
-    public var field: String?
-
-    public init(_ status: Int, _ message: String, field: String? = nil) {
-        self.status = status
-        self.message = message
-        self.field = field
-    }
-
-    static func badRequest(_ message: String, field: String? = nil) -> APIError { APIError(400, message, field: field) }
-    static func notFound(_ message: String) -> APIError { APIError(404, message) }
-}
-
 /// Any JSON value, with booleans, numbers and strings kept apart.
 enum JSONAny {
     case null, bool(Bool), int(Int), number(Double), string(String), array([JSONAny]), object([String: JSONAny])
@@ -95,12 +79,18 @@ struct JSONBody {
         case nil, .null?: return nil
         case .string(let value)?:
             // Not `trimmingCharacters`: it goes through NSString, a measurable cost on every command.
-            guard !value.unicodeScalars.allSatisfy({ CharacterSet.whitespacesAndNewlines.contains($0) }) else {
+            guard !JSONBody.isBlank(value) else {
                 throw .badRequest("field '\(key)' must not be empty", field: key)
             }
             return value
         default: throw .badRequest("field '\(key)' must be a string", field: key)
         }
+    }
+
+    /// Empty, or only white space: every scalar has Unicode's `White_Space` property (the set openapi.json spells
+    /// out as the `Text` schema's pattern, so a client can check it before sending).
+    static func isBlank(_ value: String) -> Bool {
+        value.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
     }
 
     func bool(_ key: String, default value: Bool) throws(APIError) -> Bool {

@@ -157,9 +157,21 @@ enum Exercises {
         return API.json(["id": session.runID, "facilitator": user.name, "exercise": name], status: .created)
     }
 
+    /// The fields of each facilitator control.
+    static let controlFields: [String: Set<String>] = [
+        "tick": ["control"], "pause": ["control"], "resume": ["control"], "next": ["control"],
+        "skip": ["control", "by"], "speed": ["control", "speed"], "inject": ["control", "message", "to"],
+        "deliver": ["control", "inject"], "end": ["control", "reason"],
+    ]
+
     static func control(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8]) throws -> Response {
-        let body = try JSONBody(bytes, allowed: ["control", "by", "speed", "message", "to", "inject", "reason"])
-        let control = try body.string("control")
+        let loose = try JSONBody(bytes, allowed: Set(controlFields.values.flatMap { $0 }))
+        let control = try loose.string("control")
+        guard let allowed = controlFields[control] else {
+            throw APIError.badRequest("field 'control': '\(control)' is not one of tick, pause, resume, skip, speed, inject, deliver, next, end", field: "control")
+        }
+        // Each control takes its own fields (openapi.json's oneOf): a field another control takes is a 400 naming it.
+        let body = try JSONBody(fields: loose.fields, allowed: allowed)
         // Permission before taking a run up again from the journal: a player's control re-attaches nothing.
         guard let handle = try state.drivenExercise(runID, check: { _ = try Runs.authorize(state, user, runID, .exerciseControl) }) else {
             _ = try Runs.authorize(state, user, runID, .read)
@@ -282,10 +294,20 @@ enum Improvement {
         return try apply(state, user, .add(draft), status: .created)
     }
 
+    /// The fields of each move of an improvement action.
+    static let transitionFields: [String: Set<String>] = [
+        "start": ["to"], "done": ["to", "note"], "review": ["to", "method", "result", "note"], "close": ["to", "note"],
+    ]
+
     static func transition(_ state: ServerState, _ user: UserRecord, _ id: String, _ bytes: [UInt8]) throws -> Response {
         // No "reviewer": the reviewer recorded is the signed-in user (who must not be who marked the action done).
-        let body = try JSONBody(bytes, allowed: ["to", "note", "method", "result"])
-        let to = try body.string("to")
+        let loose = try JSONBody(bytes, allowed: ["to", "note", "method", "result"])
+        let to = try loose.string("to")
+        guard let allowed = transitionFields[to] else {
+            throw APIError.badRequest("field 'to': '\(to)' is not one of start, done, review, close", field: "to")
+        }
+        // Each move takes its own fields (openapi.json's oneOf): `method` and `result` belong to a review only.
+        let body = try JSONBody(fields: loose.fields, allowed: allowed)
         let command: ActionCommand
         switch to {
         case "start": command = .start(id)
@@ -328,7 +350,7 @@ enum Improvement {
         case .success(let applied):
             return API.json(object(applied.action, today: Day(state.now)), status: status)
         case .failure(.rejected(let rejection, let unknownAction)):
-            throw APIError(unknownAction ? 404 : 409, rejection.reason)
+            throw unknownAction ? APIError(404, rejection.reason) : APIError.rejected(rejection.reason)
         case .failure(.busy):
             throw APIError(503, "the improvement log is busy; try again")
         case .failure(.load(let error)):

@@ -241,7 +241,7 @@ public func buildApplication(
     let headTimeout = TimeAmount(limits.requestHeadTimeout)
     let connections = state.connections
     let app = Application(
-        responder: SecurityHeadersResponder(inner: router.buildResponder()),
+        responder: SecurityHeadersResponder(inner: APIFallbackResponder(inner: router.buildResponder(), routes: .shipped)),
         server: .http1(configuration: .init(
             additionalChannelHandlers: [ConnectionLimitHandler(counter: connections), RequestHeadTimeoutHandler(timeout: headTimeout)],
             idleTimeout: TimeAmount(limits.idleTimeout))),

@@ -13,8 +13,8 @@ struct ServeProcess {
 
     /// Starts the server (output in `NAME.out`/`NAME.err` in the harness's folder) and waits (30 s at most) for
     /// its address; one that does not print it is killed and reported.
-    static func start(_ cli: IncidentCLIHarness, name: String) throws -> ServeProcess {
-        let server = try cli.spawn(try cli.muster(), ["serve", "--port", "0", "--playbooks", IncidentCLIHarness.root + "/playbooks"],
+    static func start(_ cli: IncidentCLIHarness, name: String, arguments: [String] = []) throws -> ServeProcess {
+        let server = try cli.spawn(try cli.muster(), ["serve", "--port", "0", "--playbooks", IncidentCLIHarness.root + "/playbooks"] + arguments,
                                    env: cli.baseEnvironment, name: name)
         let listening = server.waitForOutput(timeout: 30) { $0.contains("muster: serving") }
         // "muster: serving PATH on http://127.0.0.1:PORT/"

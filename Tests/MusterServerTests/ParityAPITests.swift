@@ -97,7 +97,7 @@ struct ParityAPITests {
             let bad = try await client.call(f, "Olga", .get, "/api/runs/\(id)/timeline?format=xml")
             #expect(bad.status == 400 && bad.json["field"] as? String == "format")
             let scenario = try await client.call(f, "Olga", .get, "/api/runs/\(id)/timeline?format=scenario")
-            #expect(scenario.status == 400 && scenario.json["field"] as? String == "format")
+            #expect(scenario.status == 409 && scenario.json["code"] as? String == "conflict")
             #expect(try await client.call(f, nil, .get, "/api/runs/\(id)/timeline").status == 401)
             #expect(try await client.call(f, "Olga", .get, "/api/runs/r-000000/timeline").status == 404)
         }
@@ -134,7 +134,7 @@ struct ParityAPITests {
             #expect(denied.status == 403 && (denied.json["error"] as? String)?.contains("facilitator (Olga) or the incident commander (Dana)") == true, "\(denied.text)")
             #expect(try await client.call(f, "Olga", .post, path, ["objective": "O2", "rating": "X", "note": "fair"]).json["field"] as? String == "rating")
             let unknown = try await client.call(f, "Olga", .post, path, ["objective": "O9", "rating": "S", "note": "fair"])
-            #expect(unknown.status == 400 && unknown.json["field"] as? String == "objective")
+            #expect(unknown.status == 404 && unknown.json["code"] as? String == "not-found" && unknown.json["field"] as? String == "objective")
             #expect(try await client.call(f, "Olga", .post, path, ["objective": "O2", "rating": "S"]).json["field"] as? String == "note")
             #expect(try await client.call(f, "Olga", .post, path, ["objective": "O2", "rating": "S", "note": "x", "by": "Olga"]).json["field"] as? String == "by")
             #expect(try await client.call(f, "Olga", .post, "/api/runs/r-000000/evaluation", ["objective": "O2", "rating": "S", "note": "x"]).status == 404)
