@@ -39,6 +39,31 @@ struct BoardAPITests {
         }
     }
 
+    @Test("the status labels each armed timer for people (the decision it ends and its default, the service objective, the message) and names the decision's default")
+    func timerLabels() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.router) { client async throws in
+            let id = try await client.declareRun(f)
+            func labels() async throws -> [String: String] {
+                let status = try await client.call(f, "Dana", .get, "/api/runs/\(id)")
+                let timers = status.json["timers"] as? [[String: Any]] ?? []
+                return Dictionary(uniqueKeysWithValues: timers.compactMap { t in (t["id"] as? String).map { ($0, t["label"] as? String ?? "") } })
+            }
+            let first = try await labels()
+            #expect(first["identity-rto-warning"] == "RTO of Active Directory sign-in", "\(first)")
+            #expect(first["triage-overdue"]?.hasPrefix("Triage still open after {{timer.elapsed}}") == true, "\(first)")
+            for (actor, body) in [("Lee", ["type": "task-done", "task": "confirm"]), ("Lee", ["type": "event", "name": "confirmed"])] {
+                let r = try await client.call(f, actor, .post, "/api/runs/\(id)/commands", body)
+                #expect(r.status == 200, "\(r.text)")
+            }
+            let status = try await client.call(f, "Dana", .get, "/api/runs/\(id)")
+            let decision = try #require(status.json["decision"] as? [String: Any])
+            #expect(decision["default"] as? String == "declare")
+            let deadline = try await labels()["deadline:declare-major"]
+            #expect(deadline?.hasPrefix("deadline for the decision: ") == true && deadline?.hasSuffix("; then the default: declare") == true, "\(String(describing: deadline))")
+        }
+    }
+
     @Test("the status says which events the state takes and what the caller may do, as Permissions decides")
     func statusPermissions() async throws {
         let f = try ServerFixture()

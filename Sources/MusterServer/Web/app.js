@@ -117,13 +117,13 @@ function render() {
     g.tasks.map(t => `<div class="task ${esc(t.status)}" data-task="${esc(t.id)}"><span>${esc(t.title)} (${esc(t.status)})</span>` +
       (t.status === "open" && t.can_act && active ? `<span><button class="primary" data-done="${esc(t.id)}" data-evidence="${t.evidence}">Done</button> <button data-skip="${esc(t.id)}">Skip</button></span>` : "") + `</div>`).join("") + `</div>`).join("") || "<p>No tasks in this state.</p>";
   const d = s.decision;
-  setHTML("decision", d ? `<p><strong>${esc(d.question)}</strong> (by ${esc(d.by)}: ${esc(d.holder || "unassigned")}${d.deadline ? ", default in <span data-until='" + esc(d.deadline) + "'></span>" : ""})</p>` +
+  setHTML("decision", d ? `<p><strong>${esc(d.question)}</strong> (by ${esc(d.by)}: ${esc(d.holder || "unassigned")}${d.deadline ? (d.default ? `, default <strong>${esc(d.default)}</strong>` : ", deadline") + " in <span data-until='" + esc(d.deadline) + "'></span>" : ""})</p>` +
     (d.can_decide && active ? `<textarea id="rationale" name="rationale" placeholder="Rationale (required)"></textarea>` + d.options.map(o => `<button data-option="${esc(o.option)}">${esc(o.option)}</button> `).join("") : "") : "<p>No pending decision.</p>");
   // Events the current state's transitions take, and closing: for people on the run / the commander.
   const raise = active && can.raise && s.raisable_events.length ? `<h2>Raise an event</h2><p id="raise-buttons">` + s.raisable_events.map(e => `<button data-raise="${esc(e)}">${esc(e)}</button> `).join("") + `</p>` : "";
   const close = active && can.close ? `<form id="close-form" class="inline"><h2>Close the run</h2><input name="close-reason" placeholder="Reason (e.g. restored and verified)" required> <button>Close</button></form>` : "";
   setHTML("move-on", raise + close);
-  const clocks = s.timers.map(t => `<li>${esc(t.id)}: <span data-until="${esc(t.due)}"></span></li>`)
+  const clocks = s.timers.map(t => `<li title="${esc(t.id)}">${esc(t.label || t.id)}: <span data-until="${esc(t.due)}"></span></li>`)
     .concat(s.services.flatMap(v => [v.rto_due ? `<li>${esc(v.title)} RTO ${esc(v.rto)}: <span data-until="${esc(v.rto_due)}"></span></li>` : "", v.mtpd_due ? `<li>${esc(v.title)} MTPD ${esc(v.mtpd)}: <span data-until="${esc(v.mtpd_due)}"></span></li>` : ""]));
   $("clocks").innerHTML = clocks.join("") || "<li>None running.</li>";
   setHTML("roles", s.roles.map(r => `<li data-role="${esc(r.role)}">${esc(r.title)}: <strong>${esc(r.holder || "unassigned")}</strong>` +
