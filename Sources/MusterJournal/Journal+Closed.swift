@@ -3,10 +3,14 @@ import MusterCore
 
 extension Journal {
     /// The ids of runs that have a `run-closed` event (closed runs still take notes and lessons). Read from
-    /// `run_summary` (format 4), not by scanning the events.
+    /// `run_summary` (format 5), not by scanning the events; a read-only copy of an older journal, which cannot be
+    /// migrated, has no summaries and is scanned.
     public func closedRunIDs() throws(JournalError) -> Set<String> {
         try read { db in
-            Set(try String.fetchAll(db, sql: "SELECT run_id FROM run_summary WHERE closed_at IS NOT NULL"))
+            guard try db.tableExists("run_summary") else {
+                return Set(try String.fetchAll(db, sql: "SELECT DISTINCT run_id FROM events WHERE type = 'run-closed'"))
+            }
+            return Set(try String.fetchAll(db, sql: "SELECT run_id FROM run_summary WHERE closed_at IS NOT NULL"))
         }
     }
 }

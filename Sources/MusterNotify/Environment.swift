@@ -60,26 +60,22 @@ public struct EnvironmentResolver: Sendable, Hashable {
     public func resolve(_ text: String, setting: String, channel: String, at location: SourceLocation? = nil) throws(ChannelConfigurationError) -> Resolved {
         var out = ""
         var substitutions: [String] = []
-        var rest = Substring(text)
-        while let dollar = rest.firstIndex(of: "$") {
-            out += rest[..<dollar]
-            let after = rest[rest.index(after: dollar)...]
-            if after.first == "$" {
-                out += "$"
-                rest = after.dropFirst()
+        for piece in VariablePolicy.pieces(of: text) {
+            let name: String
+            switch piece {
+            case .text(let literal):
+                out += literal
                 continue
-            }
-            guard after.first == "{" else {
+            case .escapedDollar:
                 out += "$"
-                rest = after
                 continue
-            }
-            guard let close = after.firstIndex(of: "}") else {
+            case .unterminated:
                 throw ChannelConfigurationError(
                     code: .malformedReference, channel: channel, setting: setting, location: location,
                     message: "channel '\(channel)': \(setting) has a '${' without a closing '}' (write $$ for a literal $)")
+            case .reference(let referenced):
+                name = referenced
             }
-            let name = String(after[after.index(after: after.startIndex)..<close])
             guard Self.isValidName(name) else {
                 throw ChannelConfigurationError(
                     code: .malformedReference, channel: channel, setting: setting, location: location,
@@ -102,9 +98,7 @@ public struct EnvironmentResolver: Sendable, Hashable {
             }
             out += value
             substitutions.append(value)
-            rest = after[after.index(after: close)...]
         }
-        out += rest
         return Resolved(value: out, substitutions: substitutions)
     }
 

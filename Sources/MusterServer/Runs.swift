@@ -263,7 +263,7 @@ enum StatusJSON {
                         "can_decide": access.holds(user.name, d.by.value)] as [String: Any]
         }
         let timers: [[String: Any]] = run.armedTimers.map {
-            ["key": $0.key.description, "id": $0.key.id, "label": TimerLabel.text(of: $0.key.id, in: playbook),
+            ["key": $0.key.description, "id": $0.key.id, "label": PresentationText.timerLabel(id: $0.key.id, in: playbook),
              "due": $0.due.iso8601, "due_ms": $0.due.millisecondsSinceEpoch,
              "repeat_ms": $0.repeatEvery.map { NSNumber(value: $0.milliseconds) } ?? NSNull()]
         }
@@ -307,20 +307,3 @@ enum StatusJSON {
     }
 }
 
-/// What a person reads for an armed timer on the board: what it is about, not its id.
-enum TimerLabel {
-    static func text(of id: String, in playbook: Playbook) -> String {
-        for decision in playbook.states.compactMap(\.decision) where TimerKey.deadline(of: decision.id.value) == id {
-            let fallback = decision.defaultOption.map { "; then the default: \($0.value)" } ?? ""
-            return "deadline for the decision: \(decision.question)\(fallback)"
-        }
-        guard let spec = (playbook.timers + playbook.states.flatMap(\.timers)).first(where: { $0.id.value == id }) else { return id }
-        if case .at(let expression) = spec.anchor, case .objective(let service, let objective) = expression.value.base {
-            let title = playbook.service(service.value)?.title ?? service.value
-            return "\(objective.rawValue.uppercased()) of \(title)"
-        }
-        if let message = spec.message?.value.source { return message }
-        if let event = spec.raise?.value { return "raises \(event)" }
-        return id
-    }
-}

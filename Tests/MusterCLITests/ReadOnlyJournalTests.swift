@@ -64,5 +64,24 @@ struct ReadOnlyJournalTests {
         #expect(note.status == 2)
         #expect(try Data(contentsOf: copy) == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: audit.path) == ["muster.db"])
+
+        // A copy of a journal written before format 4 cannot be migrated read-only: it has neither the access
+        // log nor run summaries, and still verifies, lists and reports.
+        let old = work.appendingPathComponent("old")
+        try FileManager.default.createDirectory(at: old, withIntermediateDirectories: true)
+        let oldCopy = old.appendingPathComponent("muster.db")
+        try FileManager.default.copyItem(at: work.appendingPathComponent("home/muster.db"), to: oldCopy)
+        _ = try SQLite3.run(oldCopy.path, """
+            DROP TRIGGER access_events_append_only_update; DROP TRIGGER access_events_append_only_delete;
+            DROP TRIGGER access_events_in_sequence; DROP TABLE access_events; DROP TABLE run_summary;
+            DELETE FROM grdb_migrations WHERE identifier IN ('v4', 'v5'); UPDATE meta SET value = '3' WHERE key = 'format_version';
+            """)
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: oldCopy.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: old.path)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: old.path) }
+        for command in [["verify"], ["incident", "list"], ["report", "--format", "md"]] {
+            let result = try Self.asReader(command, home: old, in: work)
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+        }
     }
 }

@@ -62,36 +62,58 @@ public struct VariablePolicy: Sendable, Hashable {
     /// `MUSTER_` or `MUSTER_, OPS_`, for messages.
     public var prefixList: String { prefixes.joined(separator: ", ") }
 
+    /// One piece of a setting's text, as `${NAME}` references are read: the one scanner behind `references`,
+    /// `replacingReferences` and `EnvironmentResolver.resolve`.
+    public enum Piece: Sendable, Hashable {
+        /// Text as written.
+        case text(Substring)
+        /// `$$`: a literal `$`.
+        case escapedDollar
+        /// `${NAME}` (the name as written, valid or not).
+        case reference(String)
+        /// A `${` with no closing `}`: the rest of the text, from the `$`.
+        case unterminated(Substring)
+    }
+
+    public static func pieces(of text: String) -> [Piece] {
+        var pieces: [Piece] = []
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            if dollar > rest.startIndex { pieces.append(.text(rest[..<dollar])) }
+            let after = rest[rest.index(after: dollar)...]
+            if after.first == "$" {
+                pieces.append(.escapedDollar)
+                rest = after.dropFirst()
+            } else if after.first == "{" {
+                guard let close = after.firstIndex(of: "}") else {
+                    pieces.append(.unterminated(rest[dollar...]))
+                    return pieces
+                }
+                pieces.append(.reference(String(after[after.index(after: after.startIndex)..<close])))
+                rest = after[after.index(after: close)...]
+            } else {
+                pieces.append(.text(rest[dollar..<after.startIndex]))
+                rest = after
+            }
+        }
+        if !rest.isEmpty { pieces.append(.text(rest)) }
+        return pieces
+    }
+
     /// The names referenced by `text` (`${NAME}`; `$$` is a literal `$`), in order, without resolving them.
     public static func references(in text: String) -> [String] {
-        var names: [String] = []
-        _ = scan(text) { names.append($0); return "" }
-        return names
+        pieces(of: text).compactMap { if case .reference(let name) = $0 { name } else { nil } }
     }
 
     /// `text` with each `${NAME}` replaced by `replacement` (`$$` kept as it is).
     public static func replacingReferences(in text: String, with replacement: String) -> String {
-        scan(text) { _ in replacement }
-    }
-
-    private static func scan(_ text: String, _ each: (String) -> String) -> String {
-        var out = ""
-        var chars = Substring(text)
-        while let dollar = chars.firstIndex(of: "$") {
-            out += chars[..<dollar]
-            let after = chars[chars.index(after: dollar)...]
-            if after.first == "$" {
-                out += "$$"
-                chars = after.dropFirst()
-            } else if after.first == "{", let close = after.firstIndex(of: "}") {
-                out += each(String(after[after.index(after: after.startIndex)..<close]))
-                chars = after[after.index(after: close)...]
-            } else {
-                out += "$"
-                chars = after
+        pieces(of: text).map { piece in
+            switch piece {
+            case .text(let t), .unterminated(let t): String(t)
+            case .escapedDollar: "$$"
+            case .reference: replacement
             }
-        }
-        return out + chars
+        }.joined()
     }
 
     /// Letters, digits and `_`, not starting with a digit (ASCII).

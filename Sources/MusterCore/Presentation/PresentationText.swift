@@ -16,6 +16,23 @@ public enum PresentationText {
         return "\(base) + \(expression.offset.description)"
     }
 
+    /// What a person reads for an armed timer (the board's clocks): what it is about, not its id. A decision's
+    /// deadline names the question and the default, a service objective's timer `RTO of Payroll`, any other its
+    /// message template or the event it raises.
+    public static func timerLabel(id: String, in playbook: Playbook) -> String {
+        for decision in playbook.states.compactMap(\.decision) where TimerKey.deadline(of: decision.id.value) == id {
+            let fallback = decision.defaultOption.map { "; then the default: \($0.value)" } ?? ""
+            return "deadline for the decision: \(decision.question)\(fallback)"
+        }
+        guard let spec = (playbook.timers + playbook.states.flatMap(\.timers)).first(where: { $0.id.value == id }) else { return id }
+        if case .at(let expression) = spec.anchor, case .objective(let service, let objective) = expression.value.base {
+            return "\(objective.rawValue.uppercased()) of \(playbook.service(service.value)?.title ?? service.value)"
+        }
+        if let message = spec.message?.value.source { return message }
+        if let event = spec.raise?.value { return "raises \(event)" }
+        return id
+    }
+
     /// `after 30m, every 30m` or `at services.file-shares.rto - 1h`.
     public static func timerScheduleText(_ timer: TimerSpec) -> String {
         var text: String
