@@ -30,7 +30,7 @@ final class ServerFixture: @unchecked Sendable {
          pumpInterval: Duration? = nil, logger: Logger? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let journal = try Journal.open(home: folder, durability: .normal)
+        let journal = try TestDatabase.open(home: folder, durability: .normal)
         let runtime = clock.map { IncidentRuntime(journal: journal, clock: $0) } ?? IncidentRuntime(journal: journal)
         var configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
