@@ -83,12 +83,24 @@ public enum TestPostgres {
     nonisolated(unsafe) private static var clusterFolder: String?
 
     /// Runs a PostgreSQL program as an unprivileged user: PostgreSQL refuses to run as root.
+    /// (Through python3, which runs it with every descriptor above stderr closed: Foundation's `Process` learns
+    /// that a child ended when a socket the child inherited closes, and the server `pg_ctl start` leaves running
+    /// would otherwise hold it open, so `pg_ctl` would seem never to end.)
     public static func asServerUser(_ program: String, _ arguments: [String], timeout: Double = 60) throws -> ProgramOutput {
-        if geteuid() == 0 {
-            return try SpawnedProcess.run(URL(fileURLWithPath: "/usr/sbin/runuser"), ["-u", "postgres", "--", program] + arguments, timeout: timeout)
-        }
-        return try SpawnedProcess.run(URL(fileURLWithPath: program), arguments, timeout: timeout)
+        let command = geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--", program] + arguments : [program] + arguments
+        return try SpawnedProcess.run(URL(fileURLWithPath: "/usr/bin/python3"), ["-c", defaultSignals] + command, timeout: timeout)
     }
+
+    static let defaultSignals = """
+        import os, signal, sys
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        pid = os.fork()
+        if pid == 0:
+            os.closerange(3, 65536)
+            os.execv(sys.argv[1], sys.argv[1:])
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
 
     /// A folder the server user owns (`/tmp/muster-pg-XXXX`).
     public static func serverFolder(_ prefix: String) throws -> String {
