@@ -118,8 +118,9 @@ extension Journal {
     /// does not grow with closed runs or events.
     public func openRuns() throws(JournalError) -> [(id: String, mode: RunMode)] {
         try read { db in
+            // SQLite is told to use the partial index (its planner may not); PostgreSQL's finds it by itself.
             try db.all("""
-                SELECT s.run_id, r.mode FROM run_summary s INDEXED BY run_summary_open JOIN runs r ON r.id = s.run_id
+                SELECT s.run_id, r.mode FROM run_summary s \(db.dialect == .sqlite ? "INDEXED BY run_summary_open" : "") JOIN runs r ON r.id = s.run_id
                 WHERE s.closed_at IS NULL ORDER BY s.run_id
                 """).map { (id: $0[0], mode: RunMode(rawValue: $0[1]) ?? .live) }
         }

@@ -42,6 +42,26 @@ public enum TestDatabase {
     }
 }
 
+extension TestDatabase {
+    /// Runs SQL on `home`'s journal with the backend's own tool (`sqlite3`, `psql`), as a person with access to
+    /// the database would, behind Muster's back.
+    public static func behindMustersBack(home: String, _ sql: String, backend: TestBackend = .selected) throws -> ProgramOutput {
+        switch backend {
+        case .sqlite: try SQLite3.run((home as NSString).appendingPathComponent("muster.db"), sql)
+        case .postgresql: try TestPostgres.psql(sql, schema: try TestPostgres.schema(forHome: home))
+        }
+    }
+
+    /// Switches one of the journal's guard triggers off (SQLite: drops it; PostgreSQL: disables it), then runs
+    /// `sql`: how someone would edit rows the journal protects.
+    public static func tamper(home: String, table: String, trigger: String, _ sql: String, backend: TestBackend = .selected) throws -> ProgramOutput {
+        switch backend {
+        case .sqlite: try behindMustersBack(home: home, "DROP TRIGGER \(trigger); \(sql)", backend: backend)
+        case .postgresql: try behindMustersBack(home: home, "ALTER TABLE \(table) DISABLE TRIGGER \(trigger); \(sql)", backend: backend)
+        }
+    }
+}
+
 /// A PostgreSQL server for tests: `MUSTER_TEST_POSTGRES_URL` when set (`.ci/run` starts one), otherwise a
 /// throw-away cluster this test process starts on first use (initdb in a temporary folder, a free port on
 /// 127.0.0.1, as the `postgres` user when running as root) and stops when it exits. PostgreSQL not installed
