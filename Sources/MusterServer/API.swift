@@ -199,6 +199,13 @@ enum API {
         _ state: ServerState, _ request: Request, _ context: Ctx, allowQueryToken: Bool = false,
         _ body: (UserRecord) async throws -> Response
     ) async throws -> Response {
+        try await DatabaseExecutor.run { try await authenticated(state, request, context, allowQueryToken: allowQueryToken, body) }
+    }
+
+    private static func authenticated(
+        _ state: ServerState, _ request: Request, _ context: Ctx, allowQueryToken: Bool,
+        _ body: (UserRecord) async throws -> Response
+    ) async throws -> Response {
         let remote = address(context)
         let now = state.now
         // The token is checked first and only failures are throttled: a correct token is never refused, also

@@ -184,9 +184,11 @@ struct TimerPumpService: ServiceLifecycle.Service {
     func run() async throws {
         let interval = state.configuration.pumpInterval
         await cancelWhenGracefulShutdown {
-            while !_Concurrency.Task.isCancelled && !_Concurrency.Task.isShuttingDownGracefully {
-                pumpOnce()
-                try? await _Concurrency.Task.sleep(for: interval)
+            await DatabaseExecutor.run {
+                while !_Concurrency.Task.isCancelled && !_Concurrency.Task.isShuttingDownGracefully {
+                    pumpOnce()
+                    try? await _Concurrency.Task.sleep(for: interval)
+                }
             }
         }
     }

@@ -180,14 +180,23 @@ public enum TestPostgres {
 
     /// `psql` on the test server (the superuser), one command; stdout without headers, fields split by `|`.
     public static func psql(_ sql: String, schema: String? = nil, timeout: Double = 60) throws -> ProgramOutput {
+        let (arguments, environment) = try psqlCommand(sql, schema: schema)
+        return try SpawnedProcess.run(URL(fileURLWithPath: "/usr/bin/psql"), arguments, environment: environment, timeout: timeout)
+    }
+
+    /// `psql` started in the background (a session that holds a lock while the test acts); output in `folder`.
+    public static func startPsql(_ sql: String, schema: String? = nil, outputIn folder: URL) throws -> SpawnedProcess {
+        let (arguments, environment) = try psqlCommand(sql, schema: schema)
+        return try SpawnedProcess.start(URL(fileURLWithPath: "/usr/bin/psql"), arguments, environment: environment, directory: folder, outputIn: folder)
+    }
+
+    private static func psqlCommand(_ sql: String, schema: String?) throws -> ([String], [String: String]) {
         let server = try server()
         var environment = ["PGPASSWORD": server.password, "PGCONNECT_TIMEOUT": "10"]
         if let schema { environment["PGOPTIONS"] = "-csearch_path=\(schema)" }
-        return try SpawnedProcess.run(
-            URL(fileURLWithPath: "/usr/bin/psql"),
-            ["-h", server.host, "-p", String(server.port), "-U", server.user, "-d", server.database, "-X", "-q", "-A", "-t",
-             "-v", "ON_ERROR_STOP=1", "-c", sql],
-            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, timeout: timeout)
+        return (["-h", server.host, "-p", String(server.port), "-U", server.user, "-d", server.database, "-X", "-q", "-A", "-t",
+                 "-v", "ON_ERROR_STOP=1", "-c", sql],
+                ProcessInfo.processInfo.environment.merging(environment) { $1 })
     }
 
     private static let schemas = NSLock()
