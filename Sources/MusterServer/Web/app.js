@@ -309,7 +309,7 @@ function sentence(e) {
       return first("byDefault", "by_default") ? `${option} was chosen by default at the deadline for “${question}”` : `${who} chose ${option} for “${question}”${tail(first("rationale"))}`;
     }
     case "note-added": return `${who} noted: ${first("text", "_0")}`;
-    case "lesson-recorded": { const l = first("lesson", "_0") || {}; return `${who} recorded a lesson (${l.kind || "lesson"}): ${l.text || ""}`; }
+    case "lesson-recorded": { const l = b.lesson || b; return `${who} recorded a lesson (${l.kind || "lesson"}): ${l.text || ""}`; }
     case "timer-armed": return `Timer set: ${title("timers", (b.key || {}).id)}`;
     case "timer-fired": return `Timer fired: ${title("timers", (b.key || {}).id)}`;
     case "timer-cancelled": return `Timer stopped: ${title("timers", (b.key || b).id)}`;
