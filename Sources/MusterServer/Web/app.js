@@ -380,12 +380,15 @@ function watchShared(id) {
   } catch (e) { shared = null; return false; }
 }
 function leaveShared() { if (shared && sharedRun) shared.port.postMessage({ type: "leave" }); sharedRun = null; }
-let refreshTimer = null, verifyTimer = null;
-// After events: the status (debounced), and the chain check, so that its count and head stay current (at most
-// every two seconds under a burst).
+let refreshTimer = null, verifyTimer = null, verifyDue = 0;
+// After events: the status (debounced), and the chain check, so that its count and head stay current: two seconds
+// after the last event, and at least every ten seconds while events keep coming (a verify reads the whole chain).
 function scheduleRefresh() {
   clearTimeout(refreshTimer); refreshTimer = setTimeout(() => refresh().catch(() => {}), 150);
-  if (!verifyTimer) verifyTimer = setTimeout(() => { verifyTimer = null; verifyChain(false).catch(() => {}); }, 2000);
+  const now = Date.now();
+  if (!verifyTimer) verifyDue = now + 10000;
+  clearTimeout(verifyTimer);
+  verifyTimer = setTimeout(() => { verifyTimer = null; verifyChain(false).catch(() => {}); }, Math.max(0, Math.min(2000, verifyDue - now)));
 }
 async function post(path, body) {
   $("message").textContent = "";
@@ -417,15 +420,17 @@ async function document_(path) {
 // The after-action report goes into a sandboxed frame (`sandbox` without allow-same-origin or allow-scripts): an
 // opaque origin that runs nothing and cannot read this page's session token. Its blob: URL inherits the board's
 // CSP, which admits exactly the report's stylesheet by its hash, so it looks as `muster report` writes it.
+function setInert(on) { for (const el of document.querySelectorAll("body > header, body > main")) el.inert = on; }
 function showReport(blob) {
   const frame = $("report-frame"), previous = frame.src;
   const url = URL.createObjectURL(new Blob([blob], { type: "text/html" }));
-  frame.onload = () => { if (frame.src === url) { $("report-view").hidden = false; $("report-close").focus(); } };
+  // A modal dialog: what is behind it is inert (no Tab into it) until the report is closed.
+  frame.onload = () => { if (frame.src === url) { $("report-view").hidden = false; setInert(true); $("report-close").focus(); } };
   frame.src = url; $("report-save").href = url;
   if (previous.startsWith("blob:")) URL.revokeObjectURL(previous);
 }
 $("report-close").addEventListener("click", () => {
-  const frame = $("report-frame"); $("report-view").hidden = true;
+  const frame = $("report-frame"); $("report-view").hidden = true; setInert(false);
   if (frame.src.startsWith("blob:")) URL.revokeObjectURL(frame.src);
   frame.removeAttribute("src"); $("report-save").removeAttribute("href");
   $("report").focus();
