@@ -19,6 +19,7 @@ enum API {
         router.get("/") { _, _ in try Static.file("index.html") }
         router.get("/app.js") { _, _ in try Static.file("app.js") }
         router.get("/style.css") { _, _ in try Static.file("style.css") }
+        router.get("/stream-worker.js") { _, _ in try Static.file("stream-worker.js") }
         router.get("/openapi.json") { _, _ in try Static.openAPI() }
         router.get("/healthz") { _, _ in "ok" }
 
