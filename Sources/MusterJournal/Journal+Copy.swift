@@ -31,6 +31,15 @@ public struct JournalCopyReport: Sendable, Hashable {
 }
 
 extension Journal {
+    /// Whether this journal can take writes now: the database answers, and (PostgreSQL) it is a primary, not a
+    /// standby in recovery. For a server's health check.
+    public func isWritable() throws(JournalError) -> Bool {
+        guard !isReadOnly else { return false }
+        return try read { db in
+            db.dialect == .postgres ? try db.value(Bool.self, "SELECT NOT pg_is_in_recovery()") ?? false : try db.value(Int.self, "SELECT 1") == 1
+        }
+    }
+
     public func statistics() throws(JournalError) -> JournalStatistics {
         let location = self.location
         return try read { db in

@@ -111,7 +111,7 @@ public enum TestPostgres {
         return try SpawnedProcess.run(URL(fileURLWithPath: "/usr/bin/python3"), ["-c", defaultSignals] + command, timeout: timeout)
     }
 
-    static let defaultSignals = """
+    public static let defaultSignals = """
         import os, signal, sys
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         pid = os.fork()
