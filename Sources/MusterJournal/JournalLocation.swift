@@ -112,7 +112,14 @@ extension Journal {
             throw .cannotOpen(path: shown, detail: error.message)
         }
         do {
-            let found = try store.read { db in try postgresFormat(db, shown: shown) }
+            // Outside the migration lock a schema being created by another process may look half made (PostgreSQL's
+            // catalog lookups do not follow the transaction's snapshot): when creating, the locked migration decides.
+            let found: Int?
+            do {
+                found = try store.read { db in try postgresFormat(db, shown: shown) }
+            } catch JournalError.notAJournal where create {
+                found = nil
+            }
             if let found, found > formatVersion { throw JournalError.newerFormat(path: shown, found: found, supported: formatVersion) }
             if found == nil || found! < formatVersion {
                 guard create else {

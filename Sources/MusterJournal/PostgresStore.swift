@@ -234,7 +234,10 @@ final class PostgresSession: SQLSession {
 
     func tableExists(_ name: String) throws -> Bool {
         var found = false
-        try connection.execute("SELECT to_regclass(?) IS NOT NULL", [.text(name)]) { found = $0[0] }
+        // From pg_tables (the statement's snapshot), not to_regclass (the session's catalog cache, which may not yet
+        // show a schema another process committed while this one waited for the migration lock).
+        try connection.execute("SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?)",
+                               [.text(name)]) { found = $0[0] }
         return found
     }
 
