@@ -191,8 +191,10 @@ enum API {
         }
     }
 
-    static func address(_ context: Ctx) -> String {
-        context.remoteAddress?.ipAddress ?? "unknown"
+    /// The client's address (the peer, or what a trusted proxy says in `X-Forwarded-For`).
+    static func address(_ context: Ctx, _ request: Request, _ state: ServerState) -> String {
+        ClientAddress.resolve(peer: context.remoteAddress?.ipAddress ?? "unknown", forwardedFor: request.headers[ClientAddress.forwardedFor],
+                              trusted: state.configuration.trustedProxies)
     }
 
     /// Authenticates, runs the route, maps errors to statuses with a JSON body `{"error", "status", "code", "field"?}`.
@@ -207,7 +209,7 @@ enum API {
         _ state: ServerState, _ request: Request, _ context: Ctx, allowQueryToken: Bool,
         _ body: (UserRecord) async throws -> Response
     ) async throws -> Response {
-        let remote = address(context)
+        let remote = address(context, request, state)
         let now = state.now
         // The token is checked first and only failures are throttled: a correct token is never refused, also
         // from an address (a proxy, a shared NAT) where someone else keeps failing.

@@ -44,6 +44,9 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Duration
     /// Open connections at most; a connection beyond is closed at once.
     public var maxConnections: Int
+    /// Proxies (load balancers) whose `X-Forwarded-For` names the client, for login throttling; empty: the
+    /// connection's peer is the client.
+    public var trustedProxies: [AddressRange] = []
 
     public init(host: String = "127.0.0.1", port: Int = 8080, playbooksFolder: String = "playbooks", exercisesFolder: String = "exercises",
                 maxBodyBytes: Int = 64 * 1024, streamPollInterval: Duration = .milliseconds(200), pumpInterval: Duration = .milliseconds(500),

@@ -25,15 +25,23 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Folder of exercises for /api/exercises.") var exercises: String = "exercises"
     @Option(help: "Failed logins per remote address per minute before 429 (behind a proxy, every client has its address).")
     var failedLoginLimit: Int = 10
+    @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp(
+        "A load balancer or proxy (an address or CIDR, repeatable) whose X-Forwarded-For names the client for login throttling; from anyone else the header is ignored.",
+        valueName: "CIDR"))
+    var trustedProxies: [String] = []
 
     func validate() throws {
         guard failedLoginLimit >= 1 else { throw ValidationError("--failed-login-limit must be at least 1") }
+        for proxy in trustedProxies where AddressRange(proxy) == nil {
+            throw ValidationError("--trusted-proxy '\(proxy)' is not an IPv4 or IPv6 address or CIDR range (like 10.0.0.0/8)")
+        }
     }
 
     func run() throws {
         let runtime = try IncidentCLI.runtime(create: true)
-        let configuration = ServerConfiguration(host: host, port: port, playbooksFolder: playbooks, exercisesFolder: exercises,
+        var configuration = ServerConfiguration(host: host, port: port, playbooksFolder: playbooks, exercisesFolder: exercises,
                                                 failedLoginLimit: failedLoginLimit)
+        configuration.trustedProxies = trustedProxies.compactMap(AddressRange.init)
         let state = ServerState(runtime: runtime, configuration: configuration)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()

@@ -22,10 +22,13 @@ struct IncidentCLIHarness {
     static let binary: String? = MusterBinary.located?.path
 
     let folder: String
+    /// Where this harness's journal lives: `TestBackend.selected`, or SQLite for tests about the file itself.
+    let backend: TestBackend
     var home: String { folder + "/home" }
     var database: String { home + "/muster.db" }
 
-    init() throws {
+    init(backend: TestBackend = .selected) throws {
+        self.backend = backend
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
@@ -44,7 +47,7 @@ struct IncidentCLIHarness {
         var env = ProcessInfo.processInfo.environment
         env["MUSTER_HOME"] = home
         env.removeValue(forKey: "MUSTER_DATABASE_URL")
-        if TestBackend.selected == .postgresql {
+        if backend == .postgresql {
             // The whole suite on PostgreSQL: this home's own schema (created on first use).
             env.merge((try? TestDatabase.environment(home: home, backend: .postgresql)) ?? [:]) { $1 }
         }
@@ -76,10 +79,34 @@ struct IncidentCLIHarness {
         return Result(status: output.status, stdout: output.stdout, stderr: output.stderr)
     }
 
-    /// `sqlite3 DB SQL`; the tool must be installed (`apt-get install -y sqlite3`): missing fails the test.
+    /// SQL on this home's journal behind Muster's back: `sqlite3 DB SQL`, or on PostgreSQL (`TestBackend.selected`)
+    /// the same statements through `psql`, translated where the dialects differ (`DROP TRIGGER` disables the
+    /// trigger, `json_extract` becomes `->>`, SQLite's PRAGMAs are dropped). The tools must be installed
+    /// (`scripts/setup`): missing fails the test.
     func sqlite(_ sql: String) throws -> Result {
-        let output = try SQLite3.run(database, sql)
+        guard backend == .postgresql else {
+            let output = try SQLite3.run(database, sql)
+            return Result(status: output.status, stdout: output.stdout, stderr: output.stderr)
+        }
+        let output = try TestDatabase.behindMustersBack(home: home, Self.postgresDialect(sql), backend: .postgresql)
         return Result(status: output.status, stdout: output.stdout, stderr: output.stderr)
+    }
+
+    static func postgresDialect(_ sql: String) -> String {
+        var text = sql
+        // DROP TRIGGER name  ->  ALTER TABLE table DISABLE TRIGGER name (the table is the name's stem).
+        let drop = try! Regex(#"DROP TRIGGER (\w+?)_(append_only_update|append_only_delete|in_sequence)"#)
+        text = text.replacing(drop) { match in
+            let table = String(match.output[1].substring ?? "")
+            let trigger = table + "_" + String(match.output[2].substring ?? "")
+            return "ALTER TABLE \(table) DISABLE TRIGGER \(trigger)"
+        }
+        let json = try! Regex(#"json_extract\((\w+), '\$\.(\w+)\.(\w+)'\)"#)
+        text = text.replacing(json) { match in
+            "(\(match.output[1].substring ?? "")::json->'\(match.output[2].substring ?? "")'->>'\(match.output[3].substring ?? "")')"
+        }
+        text = text.replacing(try! Regex(#"PRAGMA [^;]*;?"#), with: "SELECT 1;")
+        return text
     }
 }
 

@@ -105,7 +105,8 @@ struct IncidentCLITests {
 
     @Test("bad input gets one clear line and a non-zero exit, and the journal is left as it was")
     func badInput() throws {
-        let cli = try IncidentCLIHarness()
+        // The journal file itself (missing, newer, corrupt): SQLite's; PostgresCLITests covers PostgreSQL's.
+        let cli = try IncidentCLIHarness(backend: .sqlite)
         defer { cli.remove() }
         // No journal yet.
         let missing = try cli.run(["incident", "status"])
