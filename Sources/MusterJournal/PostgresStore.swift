@@ -50,6 +50,22 @@ final class PostgresConnection {
 
     var isBroken: Bool { PQstatus(raw) != CONNECTION_OK }
 
+    /// Waits at most `milliseconds` for something to read on the connection, reads it, and returns the
+    /// notifications that arrived (`LISTEN`), as (channel, payload). Throws when the connection is lost.
+    func notifications(waitingAtMost milliseconds: Int32) throws(PostgresError) -> [(channel: String, payload: String)] {
+        var descriptor = pollfd(fd: PQsocket(raw), events: Int16(POLLIN), revents: 0)
+        _ = poll(&descriptor, 1, milliseconds)
+        guard PQconsumeInput(raw) == 1, !isBroken else {
+            throw PostgresError(sqlState: nil, message: Self.trimmed(String(cString: PQerrorMessage(raw))), connectionLost: true)
+        }
+        var received: [(String, String)] = []
+        while let notification = PQnotifies(raw) {
+            received.append((String(cString: notification.pointee.relname), String(cString: notification.pointee.extra)))
+            PQfreemem(notification)
+        }
+        return received
+    }
+
     private static func trimmed(_ message: String) -> String {
         message.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: "; ")
     }
@@ -136,6 +152,9 @@ final class PostgresStore: JournalStore, @unchecked Sendable {
 
     var dialect: SQLDialect { .postgres }
 
+    /// The NOTIFY channel of appends: payload `RUN_ID HEAD_SEQ`.
+    static let appendChannel = "muster_appends"
+
     init(url: String, synchronousCommit: String) throws(PostgresError) {
         self.url = url
         self.synchronousCommit = synchronousCommit
@@ -216,6 +235,11 @@ final class PostgresSession: SQLSession {
 
     func lockRun(_ runID: String) throws {
         try connection.execute("SELECT 1 FROM run_summary WHERE run_id = ? FOR UPDATE", [.text(runID)])
+    }
+
+    /// Tells listening servers at commit (NOTIFY is delivered then, in commit order, and not at all on rollback).
+    func announceAppend(runID: String, head: Int) throws {
+        try connection.execute("SELECT pg_notify('\(PostgresStore.appendChannel)', ?)", [.text("\(runID) \(head)")])
     }
 
     func lockLog(_ table: String) throws {

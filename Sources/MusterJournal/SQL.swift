@@ -150,6 +150,9 @@ protocol SQLSession: AnyObject {
     /// head and appending after it cannot interleave with another writer of the same run. Writers of other
     /// runs do not wait. (SQLite's write lock already serializes every writer: nothing to do there.)
     func lockRun(_ runID: String) throws
+    /// Within a write transaction: lets other processes know, once it commits, that `runID` grew to `head`
+    /// (PostgreSQL `NOTIFY`; SQLite has no such thing: readers poll).
+    func announceAppend(runID: String, head: Int) throws
     /// Within a write transaction: the same for a journal-wide log (`access_events`, `improvement_events`).
     func lockLog(_ table: String) throws
     /// The names of the enabled triggers on the journal's tables.

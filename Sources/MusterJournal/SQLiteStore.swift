@@ -108,6 +108,7 @@ final class SQLiteSession: SQLSession {
     }
 
     func lockRun(_ runID: String) throws {}
+    func announceAppend(runID: String, head: Int) throws {}
     func lockLog(_ table: String) throws {}
 
     func triggerNames() throws -> Set<String> {

@@ -135,6 +135,14 @@ final class EventHub: @unchecked Sendable {
         wake?.yield()
     }
 
+    /// Polls every watched run now (the notifications of other processes may have been missed).
+    func nudgeAll() {
+        lock.lock()
+        let wakes = feeds.values.compactMap(\.wake)
+        lock.unlock()
+        for wake in wakes { wake.yield() }
+    }
+
     /// Ends every stream (graceful shutdown: open SSE responses finish so in-flight requests can complete).
     func stop() {
         lock.lock()

@@ -228,6 +228,20 @@ struct TimerPumpService: ServiceLifecycle.Service {
     }
 }
 
+/// On PostgreSQL, wakes the live streams of a run as soon as any server or `muster` process appends to it
+/// (`LISTEN`/`NOTIFY`): events reach every server's subscribers without waiting for their poll, which stays as the
+/// safety net (a missed notification delays, never loses). On SQLite it does nothing.
+struct AppendListenerService: ServiceLifecycle.Service {
+    let state: ServerState
+
+    func run() async throws {
+        let hub = state.hub
+        let listener = state.journal.listenForAppends(onAppend: { runID, _ in hub.nudge(runID: runID) }, onReconnect: { hub.nudgeAll() })
+        try? await gracefulShutdown()
+        listener?.stop()
+    }
+}
+
 /// Ends the live streams when shutdown begins, so in-flight SSE responses finish and the server can drain.
 struct StreamShutdownService: ServiceLifecycle.Service {
     let hub: EventHub
@@ -268,7 +282,8 @@ public func buildApplication(
 
 /// The server's own services. The exercise suspender comes first so that it is shut down last.
 func services(_ state: ServerState) -> [any ServiceLifecycle.Service] {
-    [ExerciseSuspendService(state: state), TimerPumpService(state: state), StreamShutdownService(hub: state.hub)]
+    [ExerciseSuspendService(state: state), TimerPumpService(state: state), StreamShutdownService(hub: state.hub),
+     AppendListenerService(state: state)]
 }
 
 /// What `muster serve` runs: the application with graceful shutdown on SIGTERM and SIGINT. Prints the bound

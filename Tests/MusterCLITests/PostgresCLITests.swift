@@ -121,7 +121,7 @@ struct PostgresCLITests {
                 end=$((SECONDS + 20)); i=0
                 while [ $i -lt 12 ] && [ $SECONDS -lt $end ]; do
                   i=$((i + 1))
-                  "$MUSTER" incident note "w\(index) n$i" --run \(run) >/dev/null 2>>errors-\(index) && echo "w\(index) n$i"
+                  "$MUSTER" incident note "w\(index) n$i" --run \(run) >/dev/null 2>>\(cli.folder)/errors-\(index) && echo "w\(index) n$i"
                 done
                 """
             var env = cli.baseEnvironment.merging(pg) { $1 }
