@@ -23,7 +23,7 @@ struct Muster: ParsableCommand {
     static func main() {
         if let typo = CommandTypos.check(Array(CommandLine.arguments.dropFirst()), root: Muster.self) {
             FileHandle.standardError.write(Data("muster: error: \(typo)\n".utf8))
-            Muster.exit(withError: ExitCode(2))
+            Muster.exit(withError: ExitCode(ExitStatus.cannotAct))
         }
         main(nil)
     }
