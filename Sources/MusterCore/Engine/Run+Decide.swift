@@ -31,17 +31,18 @@ extension Run {
         }
         // Every rule is checked before the first event on this playbook: decide in place. The run's tables have
         // one owner, so applying an event changes them where they are instead of copying them first.
-        var decider = Decider(work: consume self, now: now, actor: command.actor)
+        // The run is swapped in and out (moves, no retains), a placeholder sharing its playbook standing in for it.
+        var decider = Decider(work: Run(placeholderFor: self), now: now, actor: command.actor)
+        swap(&self, &decider.work)
         do throws(Rejection) {
             try decider.handle(command.action)
         } catch {
             precondition(decider.events.isEmpty, "a refusal after an event on a playbook that checks every rule first")
-            self = decider.finish()
+            swap(&self, &decider.work)
             return .rejected(error)
         }
-        let events = decider.events
-        self = decider.finish()
-        return .accepted(events: events, effects: Run.effects(of: events))
+        swap(&self, &decider.work)
+        return .accepted(events: decider.events, effects: Run.effects(of: decider.events))
     }
 }
 
@@ -69,8 +70,6 @@ struct Decider {
 
     var runName: String { "run \(work.runID)" }
 
-    /// The run as decided, moved out (no copy of its references).
-    consuming func finish() -> Run { work }
 
     /// `index`: the playbook index of the state, role, task or decision the event names, when known here.
     mutating func emit(_ body: RunEvent.Body, index: Int? = nil) {

@@ -43,6 +43,16 @@ public struct Run: Sendable, Equatable {
         slotStates = Array(repeating: SlotState(instance: 0, anchor: Instant(millisecondsSinceEpoch: 0)), count: compiled.slots.count)
     }
 
+    /// A run of `other`'s playbook with nothing in it, to swap with `other` (two references, no tables).
+    init(placeholderFor other: Run) {
+        compiled = other.compiled
+        info = other.info
+        holderByRole = []
+        taskStatusByIndex = []
+        decisionByIndex = []
+        slotStates = []
+    }
+
     public var runID: String { info.runID }
     public var mode: RunMode { info.mode }
     public var title: String { info.title }
