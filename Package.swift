@@ -34,11 +34,14 @@ let package = Package(
         .target(name: "MusterYAML", dependencies: ["MusterCore", .product(name: "Yams", package: "Yams")]),
         // Pure: run metrics, after-action reports (HTML, Markdown, JSON, SVG) and the improvement log's rules.
         .target(name: "MusterReports", dependencies: ["MusterCore"]),
-        // Adapter: the append-only, hash-chained run journal and the notification outbox in SQLite (GRDB).
+        // The system libpq (PostgreSQL's C client).
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Adapter: the append-only, hash-chained run journal and the notification outbox, in SQLite (GRDB, the
+        // embedded default) or PostgreSQL (libpq), behind one seam.
         .target(
             name: "MusterJournal",
             dependencies: [
-                "MusterCore",
+                "MusterCore", "CLibPQ",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The SQLite C API GRDB is built on: appends bind event rows to their statement directly.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -78,7 +81,7 @@ let package = Package(
         // Test support: a manual clock (and other fakes) for tests of the runtime and its users; the real test
         // receivers (the Python scripts in Receivers/, started on 127.0.0.1 port 0) and the built `muster` binary
         // for every test target that needs them. Only test targets depend on it.
-        .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterRuntime"], exclude: ["Receivers"]),
+        .target(name: "MusterTestSupport", dependencies: ["MusterCore", "MusterJournal", "MusterRuntime"], exclude: ["Receivers"]),
         // Thin shell: the `muster` command.
         .executableTarget(
             name: "muster",
@@ -90,7 +93,7 @@ let package = Package(
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),
         .testTarget(name: "MusterYAMLTests", dependencies: ["MusterCore", "MusterYAML"], exclude: ["Fixtures"]),
-        .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "MusterJournalTests", dependencies: ["MusterCore", "MusterJournal", "MusterTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "MusterNotifyTests",
             dependencies: ["MusterCore", "MusterNotify", "MusterTestSupport", .product(name: "Crypto", package: "swift-crypto")]

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MusterCore
 
 /// One entry of the access log: a hash-chained, append-only record of who may use the server and which runs are
@@ -74,23 +73,24 @@ enum AccessChange {
 extension Journal {
     /// Appends one access-log entry inside the caller's write transaction (the change it records is written in the
     /// same transaction, so the table and the log never disagree after a commit).
-    static func appendAccess(_ db: Database, _ change: AccessChange, actor: String, at: Instant) throws {
-        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM access_events ORDER BY seq DESC LIMIT 1")
+    static func appendAccess(_ db: any SQLSession, _ change: AccessChange, actor: String, at: Instant) throws {
+        try db.lockLog("access_events")
+        let head = try db.one("SELECT seq, hash FROM access_events ORDER BY seq DESC LIMIT 1")
         let seq: Int = (head?[0] ?? 0) + 1
         let prev: String = head?[1] ?? Chain.accessLogStart
         let payload = change.payload
         let hash = Chain.logEntryHash(tag: Chain.accessEventTag, seq: seq, atMS: at.millisecondsSinceEpoch, actor: actor,
                                       subject: change.subject, type: change.type, payload: payload, prevHash: prev)
-        try db.execute(sql: """
+        try db.execute("""
             INSERT INTO access_events (seq, at_ms, actor, subject, type, payload, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [seq, at.millisecondsSinceEpoch, actor, change.subject, change.type, payload, prev, hash])
+            """, [seq, at.millisecondsSinceEpoch, actor, change.subject, change.type, payload, prev, hash])
     }
 
     /// The whole access log in seq order.
     public func accessEvents() throws(JournalError) -> [AccessRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, at_ms, actor, subject, type, payload, prev_hash, hash FROM access_events ORDER BY seq").map {
+            try db.all("SELECT seq, at_ms, actor, subject, type, payload, prev_hash, hash FROM access_events ORDER BY seq").map {
                 AccessRecord(seq: $0[0], at: Instant(millisecondsSinceEpoch: $0[1]), actor: $0[2], subject: $0[3], type: $0[4],
                              payload: $0[5], prevHash: $0[6], hash: $0[7])
             }
@@ -109,13 +109,13 @@ extension Journal {
     /// Whether the run is restricted; a run without its access row counts as restricted (fail closed).
     public func isRestricted(runID: String) throws(JournalError) -> Bool {
         try read { db in
-            try Int.fetchOne(db, sql: "SELECT restricted FROM run_access WHERE run_id = ?", arguments: [runID]) != 0
+            try db.value(Int.self, "SELECT restricted FROM run_access WHERE run_id = ?", [runID]) != 0
         }
     }
 
     /// The ids of restricted runs, and of runs without an access row (fail closed).
-    static func restrictedRunIDs(_ db: Database) throws -> Set<String> {
-        Set(try String.fetchAll(db, sql: """
+    static func restrictedRunIDs(_ db: any SQLSession) throws -> Set<String> {
+        Set(try db.column(String.self, """
             SELECT r.id FROM runs r LEFT JOIN run_access a ON a.run_id = r.id WHERE a.restricted IS NOT 0
             """))
     }
@@ -131,7 +131,7 @@ extension Journal {
                 report.warnings.append("this journal predates format 4 and has no access log: user and access changes are not on a chain")
                 return report
             }
-            let present = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            let present = try db.triggerNames()
             for trigger in Schema.accessTriggers where !present.contains(trigger) {
                 report.warnings.append("the append-only trigger \(trigger) is missing: the database was modified outside Muster")
             }
@@ -139,8 +139,8 @@ extension Journal {
             var users: [String: (User, seq: Int)] = [:]
             var access: [String: (Bool, seq: Int)] = [:]
             var expected = 1
-            let rows = try Row.fetchCursor(db, sql: "SELECT seq, at_ms, actor, subject, type, payload, prev_hash, hash FROM access_events ORDER BY seq")
-            while let row = try rows.next() {
+            let rows = try db.all("SELECT seq, at_ms, actor, subject, type, payload, prev_hash, hash FROM access_events ORDER BY seq")
+            for row in rows {
                 let seq: Int = row[0]
                 guard seq == expected else {
                     report.firstBroken = BrokenLink(seq: expected, problem: .sequenceGap(expected: expected, found: seq))
@@ -189,7 +189,7 @@ extension Journal {
                 expected += 1
             }
             // The tables as the log says they must be.
-            for row in try Row.fetchAll(db, sql: "SELECT name, admin, token_sha256, revoked_at FROM users ORDER BY name") {
+            for row in try db.all("SELECT name, admin, token_sha256, revoked_at FROM users ORDER BY name") {
                 let name: String = row[0]
                 let revokedAt: Int64? = row[3]
                 let table = User(admin: (row[1] as Int) != 0, token: row[2], revoked: revokedAt != nil)
@@ -206,8 +206,8 @@ extension Journal {
                 report.firstBroken = BrokenLink(seq: logged.seq, problem: .recordDisagrees("user '\(name)' is in the access log but was removed from the users table"))
                 return report
             }
-            let table = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT run_id, restricted FROM run_access").map { ($0[0] as String, ($0[1] as Int) != 0) })
-            for id in try String.fetchAll(db, sql: "SELECT id FROM runs ORDER BY created_at, rowid") {
+            let table = Dictionary(uniqueKeysWithValues: try db.all("SELECT run_id, restricted FROM run_access").map { ($0[0] as String, ($0[1] as Int) != 0) })
+            for id in try db.column(String.self, "SELECT id FROM runs ORDER BY created_at, \(db.dialect.runInsertionOrder)") {
                 guard let logged = access[id] else {
                     report.firstBroken = BrokenLink(seq: 0, problem: .recordDisagrees("run \(id) has no access entry in the access log"))
                     return report
@@ -232,9 +232,9 @@ extension Journal {
         let path = self.path
         return try read { db in
             var runs: [String: Head] = [:]
-            for id in try String.fetchAll(db, sql: "SELECT id FROM runs") { runs[id] = try Journal.head(db, runID: id, path: path) }
+            for id in try db.column(String.self, "SELECT id FROM runs") { runs[id] = try Journal.head(db, runID: id, path: path) }
             func logHead(_ table: String, start: String) throws -> Head {
-                guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM \(table) ORDER BY seq DESC LIMIT 1") else {
+                guard let row = try db.one("SELECT seq, hash FROM \(table) ORDER BY seq DESC LIMIT 1") else {
                     return Head(sequence: 0, hash: start)
                 }
                 return Head(sequence: row[0], hash: row[1])
@@ -291,13 +291,13 @@ extension Journal {
         try read { db in
             if let runID {
                 if seq == 0 {
-                    guard let run = try Row.fetchOne(db, sql: "SELECT playbook_id, playbook_version, playbook_sha256 FROM runs WHERE id = ?", arguments: [runID]) else { return nil }
+                    guard let run = try db.one("SELECT playbook_id, playbook_version, playbook_sha256 FROM runs WHERE id = ?", [runID]) else { return nil }
                     return Chain.headerHash(runID: runID, playbookID: run[0], playbookVersion: run[1], playbookSHA256: run[2])
                 }
-                return try String.fetchOne(db, sql: "SELECT hash FROM events WHERE run_id = ? AND seq = ?", arguments: [runID, seq])
+                return try db.value(String.self, "SELECT hash FROM events WHERE run_id = ? AND seq = ?", [runID, seq])
             }
             if seq == 0 { return table == "access_events" ? Chain.accessLogStart : Chain.improvementLogStart }
-            return try String.fetchOne(db, sql: "SELECT hash FROM \(table) WHERE seq = ?", arguments: [seq])
+            return try db.value(String.self, "SELECT hash FROM \(table) WHERE seq = ?", [seq])
         }
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 import MusterCore
 
 extension Journal {
@@ -8,9 +7,9 @@ extension Journal {
     public func closedRunIDs() throws(JournalError) -> Set<String> {
         try read { db in
             guard try db.tableExists("run_summary") else {
-                return Set(try String.fetchAll(db, sql: "SELECT DISTINCT run_id FROM events WHERE type = 'run-closed'"))
+                return Set(try db.column(String.self, "SELECT DISTINCT run_id FROM events WHERE type = 'run-closed'"))
             }
-            return Set(try String.fetchAll(db, sql: "SELECT run_id FROM run_summary WHERE closed_at IS NOT NULL"))
+            return Set(try db.column(String.self, "SELECT run_id FROM run_summary WHERE closed_at IS NOT NULL"))
         }
     }
 }

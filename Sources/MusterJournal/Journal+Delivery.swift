@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MusterCore
 
 /// A change of one outbox item's status, written in the same transaction as the events that record it.
@@ -46,8 +45,9 @@ extension Journal {
 
     /// Inside a write transaction: checks the expected sequence, applies the status changes, inserts the events.
     private func record(
-        _ db: Database, runID: String, expectedSequence: Int, rows: [PreparedRow], outboxUpdates: [OutboxUpdate], at now: Instant
+        _ db: any SQLSession, runID: String, expectedSequence: Int, rows: [PreparedRow], outboxUpdates: [OutboxUpdate], at now: Instant
     ) throws -> AppendResult {
+        try db.lockRun(runID)
         let head = try Journal.head(db, runID: runID, path: path)
         guard head.sequence == expectedSequence else {
             throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
@@ -76,7 +76,7 @@ extension Journal {
     /// that all went through, say) are made by one statement over all their ids, inside a savepoint: when
     /// it does not change exactly one row per update, it is undone and the updates are made one by one,
     /// which says which one could not be made. The result is the same as one `apply` per update.
-    private static func apply(_ changes: [OutboxUpdate], runID: String, at now: Instant, _ db: Database) throws {
+    private static func apply(_ changes: [OutboxUpdate], runID: String, at now: Instant, _ db: any SQLSession) throws {
         var start = 0
         while start < changes.count {
             let first = changes[start]
@@ -88,20 +88,16 @@ extension Journal {
             let group = changes[start..<end]
             var applied = false
             let from = predecessors(of: first)
-            // An SQLite without JSON functions (older than 3.38 and built without them) cannot prepare the
-            // statement: then one by one.
-            if group.count > 1, !from.isEmpty, let update = try? db.cachedStatement(sql: """
-                UPDATE outbox SET status = ?1, attempts = attempts + ?2, next_attempt_ms = COALESCE(?3, next_attempt_ms),
-                                  last_error = COALESCE(?4, last_error), updated_at = ?5
-                WHERE id IN (SELECT value FROM json_each(?6)) AND run_id = ?7
-                  AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
-                """) {
-                try db.inSavepoint {
-                    let ids = "[" + group.map { String($0.id) }.joined(separator: ",") + "]"
-                    try update.execute(arguments: [first.status.rawValue, first.status == .sending ? 1 : 0, nextAttemptMS(first, now),
-                                                   first.error, now.millisecondsSinceEpoch, ids, runID])
-                    applied = db.changesCount == group.count
-                    return applied ? .commit : .rollback
+            if group.count > 1, !from.isEmpty {
+                applied = try db.savepoint {
+                    let changed = try db.execute("""
+                        UPDATE outbox SET status = ?, attempts = attempts + ?, next_attempt_ms = COALESCE(?, next_attempt_ms),
+                                          last_error = COALESCE(?, last_error), updated_at = ?
+                        WHERE \(db.dialect.inIntegerList("id")) AND run_id = ?
+                          AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
+                        """, [first.status.rawValue, first.status == .sending ? 1 : 0, nextAttemptMS(first, now), first.error,
+                              now.millisecondsSinceEpoch, db.dialect.integerList(group.map(\.id)), runID])
+                    return changed == group.count
                 }
             }
             if !applied {
@@ -122,21 +118,19 @@ extension Journal {
 
     /// One status change in one statement, guarded by the statuses it may come from (`expected`, and those
     /// `change.status` may follow); when nothing matched, the row is read to say why.
-    private static func apply(_ change: OutboxUpdate, runID: String, at now: Instant, _ db: Database) throws {
+    private static func apply(_ change: OutboxUpdate, runID: String, at now: Instant, _ db: any SQLSession) throws {
         let from = predecessors(of: change)
         if !from.isEmpty {
-            // The statuses are the enum's raw values (fixed words), so one cached statement per set.
-            let update = try db.cachedStatement(sql: """
-                UPDATE outbox SET status = ?1, attempts = attempts + ?2, next_attempt_ms = COALESCE(?3, next_attempt_ms),
-                                  last_error = COALESCE(?4, last_error), updated_at = ?5
-                WHERE id = ?6 AND run_id = ?7 AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
-                """)
-            let next = nextAttemptMS(change, now)
-            try update.execute(arguments: [change.status.rawValue, change.status == .sending ? 1 : 0, next, change.error,
-                                           now.millisecondsSinceEpoch, change.id, runID])
-            if db.changesCount == 1 { return }
+            // The statuses are the enum's raw values (fixed words), so one prepared statement per set.
+            let changed = try db.execute("""
+                UPDATE outbox SET status = ?, attempts = attempts + ?, next_attempt_ms = COALESCE(?, next_attempt_ms),
+                                  last_error = COALESCE(?, last_error), updated_at = ?
+                WHERE id = ? AND run_id = ? AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
+                """, [change.status.rawValue, change.status == .sending ? 1 : 0, nextAttemptMS(change, now), change.error,
+                      now.millisecondsSinceEpoch, change.id, runID])
+            if changed == 1 { return }
         }
-        guard let row = try Row.fetchOne(db, sql: "SELECT run_id, status FROM outbox WHERE id = ?", arguments: [change.id]) else {
+        guard let row = try db.one("SELECT run_id, status FROM outbox WHERE id = ?", [change.id]) else {
             throw JournalError.unknownOutboxItem(change.id)
         }
         let itemRun: String = row[0]
@@ -147,23 +141,22 @@ extension Journal {
     /// Outbox items, oldest first: all of them, or those with one of `statuses`, of one run when `runID` is given.
     public func outboxItems(statuses: Set<OutboxStatus>? = nil, runID: String? = nil, limit: Int? = nil) throws(JournalError) -> [OutboxItem] {
         var conditions: [String] = []
-        var arguments: [(any DatabaseValueConvertible)?] = []
+        var arguments: SQLArguments = []
         if let statuses {
             guard !statuses.isEmpty else { return [] }
             conditions.append("status IN (\(statuses.map { _ in "?" }.joined(separator: ", ")))")
-            arguments += statuses.map(\.rawValue).sorted()
+            arguments = arguments + SQLArguments(statuses.map(\.rawValue).sorted().map { .text($0) })
         }
         if let runID {
             conditions.append("run_id = ?")
-            arguments.append(runID)
+            arguments = arguments + [runID]
         }
         var sql = "SELECT \(Journal.listColumns) FROM outbox"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY id"
         if let limit { sql += " LIMIT \(max(0, limit))" }
-        let statementArguments = StatementArguments(arguments)
         return try read { db in
-            try Row.fetchAll(db, sql: sql, arguments: statementArguments).map { row in
+            try db.all(sql, arguments).map { row in
                 OutboxItem(
                     id: row[0], runID: row[1], seq: row[2], notificationID: row[3], channel: row[4], payload: row[5],
                     status: OutboxStatus(rawValue: row[6]) ?? .failed, attempts: row[7],
@@ -176,7 +169,7 @@ extension Journal {
     /// The earliest `next_attempt` of a pending or failed item (when the worker should run next), or nil.
     public func nextOutboxAttempt() throws(JournalError) -> Instant? {
         try read { db in
-            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_ms) FROM outbox WHERE status IN ('pending', 'failed')")
+            try db.value(Int64.self, "SELECT MIN(next_attempt_ms) FROM outbox WHERE status IN ('pending', 'failed')")
                 .map { Instant(millisecondsSinceEpoch: $0) }
         }
     }
@@ -202,14 +195,13 @@ extension Journal {
             var summaries: [EventSummary] = []
             var decodeAt: [Int] = []
             var joined = "["
-            let condition = wanted.isEmpty ? "0" : "type IN (\(wanted.map { _ in "?" }.joined(separator: ", ")))"
-            var arguments: [(any DatabaseValueConvertible)?] = wanted
-            arguments += [runID, after]
-            let rows = try Row.fetchCursor(db, sql: """
+            let condition = wanted.isEmpty ? "1 = 0" : "type IN (\(wanted.map { _ in "?" }.joined(separator: ", ")))"
+            let arguments = SQLArguments(wanted.map { .text($0) }) + [runID, after]
+            let rows = try db.all("""
                 SELECT at_ms, CASE WHEN \(condition) THEN payload END FROM events
                 WHERE run_id = ? AND seq > ? ORDER BY seq
-                """, arguments: StatementArguments(arguments))
-            while let row = try rows.next() {
+                """, arguments)
+            for row in rows {
                 if let payload: String = row[1] {
                     if !decodeAt.isEmpty { joined += "," }
                     joined += payload

@@ -1,4 +1,3 @@
-import GRDB
 import MusterCore
 
 /// One stored event of the improvement log (an improvement action's change).
@@ -70,16 +69,17 @@ extension Journal {
             throw .database(path: path, detail: "improvement event payload is not JSON: \(error)")
         }
         return try write { db in
-            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM improvement_events ORDER BY seq DESC LIMIT 1")
+            try db.lockLog("improvement_events")
+            let head = try db.one("SELECT seq, hash FROM improvement_events ORDER BY seq DESC LIMIT 1")
             let seq: Int = head?[0] ?? 0
             guard seq == expectedSequence else { throw JournalError.sequenceConflict(expected: expectedSequence, actual: seq) }
             let prev: String = head?[1] ?? Chain.improvementLogStart
             let hash = Chain.improvementHash(seq: seq + 1, atMS: at.millisecondsSinceEpoch, actor: actor, actionID: actionID,
                                              type: type, payload: canonical, prevHash: prev)
-            try db.execute(sql: """
+            try db.execute("""
                 INSERT INTO improvement_events (seq, at_ms, actor, action_id, type, payload, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [seq + 1, at.millisecondsSinceEpoch, actor, actionID, type, canonical, prev, hash])
+                """, [seq + 1, at.millisecondsSinceEpoch, actor, actionID, type, canonical, prev, hash])
             return ImprovementRecord(seq: seq + 1, at: at, actor: actor, actionID: actionID, type: type, payload: canonical, prevHash: prev, hash: hash)
         }
     }
@@ -87,7 +87,7 @@ extension Journal {
     /// The whole improvement log in seq order.
     public func improvementEvents() throws(JournalError) -> [ImprovementRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, at_ms, actor, action_id, type, payload, prev_hash, hash FROM improvement_events ORDER BY seq").map {
+            try db.all("SELECT seq, at_ms, actor, action_id, type, payload, prev_hash, hash FROM improvement_events ORDER BY seq").map {
                 ImprovementRecord(seq: $0[0], at: Instant(millisecondsSinceEpoch: $0[1]), actor: $0[2], actionID: $0[3], type: $0[4],
                                   payload: $0[5], prevHash: $0[6], hash: $0[7])
             }
@@ -98,13 +98,13 @@ extension Journal {
     public func verifyImprovementLog() throws(JournalError) -> VerificationReport {
         try read { db in
             var report = VerificationReport(runID: "improvement-log", eventCount: 0, headHash: Chain.improvementLogStart, firstBroken: nil, warnings: [])
-            let present = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            let present = try db.triggerNames()
             for trigger in Schema.improvementTriggers where !present.contains(trigger) {
                 report.warnings.append("the append-only trigger \(trigger) is missing: the database was modified outside Muster")
             }
             var expected = 1
-            let rows = try Row.fetchCursor(db, sql: "SELECT seq, at_ms, actor, action_id, type, payload, prev_hash, hash FROM improvement_events ORDER BY seq")
-            while let row = try rows.next() {
+            let rows = try db.all("SELECT seq, at_ms, actor, action_id, type, payload, prev_hash, hash FROM improvement_events ORDER BY seq")
+            for row in rows {
                 let seq: Int = row[0]
                 guard seq == expected else {
                     report.firstBroken = BrokenLink(seq: expected, problem: .sequenceGap(expected: expected, found: seq))

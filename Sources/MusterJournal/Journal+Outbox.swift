@@ -1,4 +1,3 @@
-import GRDB
 import MusterCore
 
 extension Journal {
@@ -7,7 +6,7 @@ extension Journal {
         idempotency_key, updated_at
         """
 
-    private static func outboxItem(_ row: Row) -> OutboxItem {
+    private static func outboxItem(_ row: SQLRow) -> OutboxItem {
         OutboxItem(
             id: row[0], runID: row[1], seq: row[2], notificationID: row[3], channel: row[4], payload: row[5],
             status: OutboxStatus(rawValue: row[6]) ?? .failed, attempts: row[7],
@@ -22,14 +21,14 @@ extension Journal {
     private static let dueIDs = """
         SELECT id FROM (
             SELECT * FROM (SELECT id, next_attempt_ms FROM outbox WHERE status = 'pending' AND next_attempt_ms <= ?1
-                           ORDER BY next_attempt_ms, id LIMIT ?3)
+                           ORDER BY next_attempt_ms, id LIMIT ?3) AS pending_due
             UNION ALL
             SELECT * FROM (SELECT id, next_attempt_ms FROM outbox WHERE status = 'failed' AND next_attempt_ms <= ?1
-                           ORDER BY next_attempt_ms, id LIMIT ?3)
+                           ORDER BY next_attempt_ms, id LIMIT ?3) AS failed_due
             UNION ALL
             SELECT * FROM (SELECT id, next_attempt_ms FROM outbox WHERE status = 'sending' AND updated_at <= ?2
-                           ORDER BY next_attempt_ms, id LIMIT ?3)
-        ) ORDER BY next_attempt_ms, id LIMIT ?3
+                           ORDER BY next_attempt_ms, id LIMIT ?3) AS lease_expired
+        ) AS due ORDER BY next_attempt_ms, id LIMIT ?3
         """
 
     /// Items due for an attempt at `now`, earliest first: `pending` and `failed` items whose next attempt has come,
@@ -37,10 +36,10 @@ extension Journal {
     /// at-least-once delivery sends them again, with the same idempotency key).
     public func dueOutbox(now: Instant, limit: Int = 100, lease: TimeSpan = .minutes(5)) throws(JournalError) -> [OutboxItem] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.all("""
                 SELECT \(Journal.outboxColumns) FROM outbox WHERE id IN (\(Journal.dueIDs))
                 ORDER BY next_attempt_ms, id
-                """, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit]).map(Journal.outboxItem)
+                """, [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit]).map(Journal.outboxItem)
         }
     }
 
@@ -50,17 +49,17 @@ extension Journal {
         try write { db in try Journal.claim(db, now: now, limit: limit, lease: lease) }
     }
 
-    static func claim(_ db: Database, now: Instant, limit: Int, lease: TimeSpan) throws -> [OutboxItem] {
-        let claim = try db.cachedStatement(sql: """
-            UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?1
-            WHERE id IN (\(Journal.dueIDs))
-            RETURNING \(Journal.outboxColumns)
-            """)
-        // A cursor's rows are read in place (`fetchAll` copies every row before it is decoded).
+    static func claim(_ db: any SQLSession, now: Instant, limit: Int, lease: TimeSpan) throws -> [OutboxItem] {
+        // The condition is repeated on the updated row itself: on PostgreSQL a claim that waited for another
+        // worker's claim of the same row re-checks it (now `sending`, just claimed) and leaves it.
         var items: [OutboxItem] = []
         items.reserveCapacity(max(0, limit))
-        let rows = try Row.fetchCursor(claim, arguments: [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit])
-        while let row = try rows.next() { items.append(Journal.outboxItem(row)) }
+        try db.forEach("""
+            UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?1
+            WHERE id IN (\(Journal.dueIDs))
+              AND (status IN ('pending', 'failed') AND next_attempt_ms <= ?1 OR status = 'sending' AND updated_at <= ?2)
+            RETURNING \(Journal.outboxColumns)
+            """, [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit]) { items.append(Journal.outboxItem($0)) }
         // RETURNING gives no order; the claim does not change `next_attempt_ms`.
         return items.sorted { ($0.nextAttempt, $0.id) < ($1.nextAttempt, $1.id) }
     }
@@ -71,7 +70,7 @@ extension Journal {
     @discardableResult
     public func markOutbox(id: Int64, status: OutboxStatus, at now: Instant, error: String? = nil, nextAttempt: Instant? = nil) throws(JournalError) -> OutboxItem {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE id = ?", arguments: [id]) else {
+            guard let row = try db.one("SELECT \(Journal.outboxColumns) FROM outbox WHERE id = ?", [id]) else {
                 throw JournalError.unknownOutboxItem(id)
             }
             var item = Journal.outboxItem(row)
@@ -84,8 +83,8 @@ extension Journal {
             item.status = status
             item.updatedAt = now
             try db.execute(
-                sql: "UPDATE outbox SET status = ?, attempts = ?, next_attempt_ms = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                arguments: [status.rawValue, item.attempts, item.nextAttempt.millisecondsSinceEpoch, item.lastError,
+                "UPDATE outbox SET status = ?, attempts = ?, next_attempt_ms = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                [status.rawValue, item.attempts, item.nextAttempt.millisecondsSinceEpoch, item.lastError,
                             now.millisecondsSinceEpoch, id])
             return item
         }
@@ -94,7 +93,7 @@ extension Journal {
     /// One item by id.
     public func outboxItem(id: Int64) throws(JournalError) -> OutboxItem {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE id = ?", arguments: [id]) else {
+            guard let row = try db.one("SELECT \(Journal.outboxColumns) FROM outbox WHERE id = ?", [id]) else {
                 throw JournalError.unknownOutboxItem(id)
             }
             return Journal.outboxItem(row)
@@ -104,14 +103,14 @@ extension Journal {
     /// A run's outbox items in the order they were written.
     public func outbox(runID: String) throws(JournalError) -> [OutboxItem] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE run_id = ? ORDER BY id", arguments: [runID]).map(Journal.outboxItem)
+            try db.all("SELECT \(Journal.outboxColumns) FROM outbox WHERE run_id = ? ORDER BY id", [runID]).map(Journal.outboxItem)
         }
     }
 
     /// Every dead-lettered item, oldest first.
     public func deadLetters() throws(JournalError) -> [OutboxItem] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Journal.outboxColumns) FROM outbox WHERE status = 'dead' ORDER BY id").map(Journal.outboxItem)
+            try db.all("SELECT \(Journal.outboxColumns) FROM outbox WHERE status = 'dead' ORDER BY id").map(Journal.outboxItem)
         }
     }
 }

@@ -1,6 +1,4 @@
 import Foundation
-import GRDB
-import GRDBSQLite
 import MusterCore
 
 extension Journal {
@@ -15,7 +13,7 @@ extension Journal {
             var hex = String(value, radix: 16)
             hex = String(repeating: "0", count: digits - hex.count) + hex
             let id = "r-" + hex
-            let taken = try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?)", arguments: [id]) ?? false }
+            let taken = try read { db in try db.value(Bool.self, "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?)", [id]) ?? false }
             if !taken { return id }
         }
         throw .database(path: path, detail: "could not find a free run id")
@@ -36,19 +34,22 @@ extension Journal {
         let rows = try prepare(runID: header.id, entries: entries)
         let sha = header.playbookSHA256
         return try write { db in
-            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?)", arguments: [header.id]) == true {
+            if try db.value(Bool.self, "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?)", [header.id]) == true {
                 throw JournalError.runExists(header.id)
             }
-            try db.execute(
-                sql: """
+            do {
+                try db.execute("""
                     INSERT INTO runs (id, playbook_id, playbook_version, playbook_sha256, playbook_text, mode, title, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [header.id, header.playbookID, header.playbookVersion, sha, header.playbookText,
-                            header.mode.rawValue, header.title, header.createdAt.millisecondsSinceEpoch])
+                    """, [header.id, header.playbookID, header.playbookVersion, sha, header.playbookText,
+                          header.mode.rawValue, header.title, header.createdAt.millisecondsSinceEpoch])
+            } catch let error as PostgresError where error.sqlState == PostgresError.uniqueViolation {
+                // Another process created the same id after the check above (PostgreSQL does not serialize them).
+                throw JournalError.runExists(header.id)
+            }
             let actor = entries.first?.event.actor ?? Journal.systemActor
-            try db.execute(sql: "INSERT INTO run_access (run_id, restricted, set_by, set_at) VALUES (?, ?, ?, ?)",
-                           arguments: [header.id, header.restricted ? 1 : 0, actor, header.createdAt.millisecondsSinceEpoch])
+            try db.execute("INSERT INTO run_access (run_id, restricted, set_by, set_at) VALUES (?, ?, ?, ?)",
+                           [header.id, header.restricted ? 1 : 0, actor, header.createdAt.millisecondsSinceEpoch])
             try Journal.appendAccess(db, .runAccess(runID: header.id, restricted: header.restricted), actor: actor, at: header.createdAt)
             let start = Head(sequence: 0, hash: Chain.headerHash(
                 runID: header.id, playbookID: header.playbookID, playbookVersion: header.playbookVersion, playbookSHA256: sha))
@@ -68,6 +69,7 @@ extension Journal {
         let rows = try prepare(runID: runID, entries: entries)
         let path = self.path
         return try write { db in
+            try db.lockRun(runID)
             let head = try Journal.head(db, runID: runID, path: path)
             guard head.sequence == expectedSequence else {
                 throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
@@ -116,54 +118,24 @@ extension Journal {
         return rows
     }
 
-    /// SQLITE_TRANSIENT: SQLite copies the bound bytes before the call returns.
-    static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
-
-    func insert(_ db: Database, runID: String, after head: Head, rows: [PreparedRow], outbox: [OutboxRequest]) throws -> AppendResult {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO events (run_id, seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+    func insert(_ db: any SQLSession, runID: String, after head: Head, rows: [PreparedRow], outbox: [OutboxRequest]) throws -> AppendResult {
         var prev = head.hash
         var seq = head.sequence
         var written: [WrittenEvent] = []
         written.reserveCapacity(rows.count)
-        // Bound through the C API (as GRDB binds them: integers, NUL-terminated UTF-8 text, NULL for nil):
-        // building `StatementArguments` for every row cost as much as SQLite's own insert.
-        let raw = statement.sqliteStatement
-        sqlite3_reset(raw)
-        sqlite3_clear_bindings(raw)
-        defer {
-            sqlite3_reset(raw)
-            sqlite3_clear_bindings(raw)
-        }
-        func text(_ index: Int32, _ value: String?) {
-            if let value { sqlite3_bind_text(raw, index, value, -1, Journal.transient) } else { sqlite3_bind_null(raw, index) }
-        }
+        var eventRows: [EventRow] = []
+        eventRows.reserveCapacity(rows.count)
         for row in rows {
             seq += 1
             let hash = Chain.eventHash(
                 runID: runID, seq: seq, atMS: row.atMS, scenarioMS: row.scenarioMS, actor: row.actor,
                 role: row.role, type: row.type, payload: row.payload, prevHash: prev)
-            text(1, runID)
-            sqlite3_bind_int64(raw, 2, Int64(seq))
-            sqlite3_bind_int64(raw, 3, row.atMS)
-            if let scenario = row.scenarioMS { sqlite3_bind_int64(raw, 4, scenario) } else { sqlite3_bind_null(raw, 4) }
-            text(5, row.actor)
-            text(6, row.role)
-            text(7, row.type)
-            text(8, row.payload)
-            text(9, prev)
-            text(10, hash)
-            let code = sqlite3_step(raw)
-            guard code == SQLITE_DONE else {
-                let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
-            }
-            sqlite3_reset(raw)
+            eventRows.append(EventRow(runID: runID, seq: seq, atMS: row.atMS, scenarioMS: row.scenarioMS, actor: row.actor, role: row.role,
+                                      type: row.type, payload: row.payload, prevHash: prev, hash: hash))
             written.append(WrittenEvent(seq: seq, payload: row.payload, hash: hash))
             prev = hash
         }
+        if !eventRows.isEmpty { try db.insertEvents(eventRows) }
         // The run's summary row, in the same transaction as the events that change it (and created with the run).
         if head.sequence == 0 || rows.contains(where: { $0.change != nil }) {
             var digest = try RunDigest.load(db, runID: runID)
@@ -172,11 +144,6 @@ extension Journal {
         }
         var ids: [Int64] = []
         if !outbox.isEmpty {
-            let outboxStatement = try db.cachedStatement(sql: """
-                INSERT INTO outbox (run_id, seq, notification_id, channel, payload, status, attempts, next_attempt_ms,
-                                    last_error, idempotency_key, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
-                """)
             for request in outbox {
                 let index: Int
                 if let causeIndex = request.causeIndex {
@@ -195,12 +162,17 @@ extension Journal {
                 let payload = try CanonicalJSON.canonicalize(Array(request.payload.utf8))
                 let cause = rows[index]
                 let due = request.notBefore?.millisecondsSinceEpoch ?? cause.atMS
-                try outboxStatement.execute(arguments: [
+                let id = try db.value(Int64.self, """
+                    INSERT INTO outbox (run_id, seq, notification_id, channel, payload, status, attempts, next_attempt_ms,
+                                        last_error, idempotency_key, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id
+                    """, [
                     runID, head.sequence + 1 + index, request.notificationID, request.channel, payload,
                     request.status.rawValue, due, request.note,
                     request.idempotencyKey ?? "\(runID)/\(request.notificationID)", cause.atMS,
                 ])
-                ids.append(db.lastInsertedRowID)
+                guard let id else { throw JournalError.invalidOutbox("notification \(request.notificationID): the database returned no id") }
+                ids.append(id)
             }
         }
         return AppendResult(
@@ -218,11 +190,11 @@ extension Journal {
         return try read { db in try Journal.head(db, runID: runID, path: path) }
     }
 
-    static func head(_ db: Database, runID: String, path: String) throws -> Head {
-        if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", arguments: [runID]) {
+    static func head(_ db: any SQLSession, runID: String, path: String) throws -> Head {
+        if let row = try db.one("SELECT seq, hash FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", [runID]) {
             return Head(sequence: row[0], hash: row[1])
         }
-        guard let run = try Row.fetchOne(db, sql: "SELECT playbook_id, playbook_version, playbook_sha256 FROM runs WHERE id = ?", arguments: [runID]) else {
+        guard let run = try db.one("SELECT playbook_id, playbook_version, playbook_sha256 FROM runs WHERE id = ?", [runID]) else {
             throw JournalError.unknownRun(runID, path: path)
         }
         return Head(sequence: 0, hash: Chain.headerHash(runID: runID, playbookID: run[0], playbookVersion: run[1], playbookSHA256: run[2]))
@@ -237,8 +209,8 @@ extension Journal {
             var roles: [String?] = []
             var seqs: [Int] = []
             var joined = "["
-            let rows = try Row.fetchCursor(db, sql: "SELECT seq, at_ms, actor, role, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", arguments: [runID, after])
-            while let row = try rows.next() {
+            let rows = try db.all("SELECT seq, at_ms, actor, role, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", [runID, after])
+            for row in rows {
                 seqs.append(row[0])
                 ats.append(row[1])
                 actors.append(row[2])
@@ -260,7 +232,7 @@ extension Journal {
 
     /// The payloads of a run's rows after `after`, joined as one JSON array, decoded in one call: far cheaper than
     /// one decoder call per row (replay and the live stream read every row). On failure, names the first bad row.
-    static func decodeBodies(_ joinedArray: String, _ db: Database, runID: String, after: Int) throws -> [RunEvent.Body] {
+    static func decodeBodies(_ joinedArray: String, _ db: any SQLSession, runID: String, after: Int) throws -> [RunEvent.Body] {
         do {
             return try JSONDecoder().decode([RunEvent.Body].self, from: Data(joinedArray.utf8))
         } catch {
@@ -269,9 +241,9 @@ extension Journal {
     }
 
     /// Finds the first row whose payload does not decode, for a precise error.
-    static func undecodable(_ db: Database, runID: String, after: Int, fallback: any Error) throws -> JournalError {
-        let rows = try Row.fetchCursor(db, sql: "SELECT seq, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", arguments: [runID, after])
-        while let row = try rows.next() {
+    static func undecodable(_ db: any SQLSession, runID: String, after: Int, fallback: any Error) throws -> JournalError {
+        let rows = try db.all("SELECT seq, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", [runID, after])
+        for row in rows {
             let seq: Int = row[0]
             let payload: String = row[1]
             do { _ = try JSONDecoder().decode(RunEvent.Body.self, from: Data(payload.utf8)) } catch {
@@ -295,7 +267,7 @@ extension Journal {
     /// Each event's scenario time (exercises), in seq order: nil where none was recorded.
     public func scenarioTimes(runID: String) throws(JournalError) -> [Instant?] {
         try read { db in
-            try Int64?.fetchAll(db, sql: "SELECT scenario_ms FROM events WHERE run_id = ? ORDER BY seq", arguments: [runID])
+            try db.column(Int64?.self, "SELECT scenario_ms FROM events WHERE run_id = ? ORDER BY seq", [runID])
                 .map { $0.map { Instant(millisecondsSinceEpoch: $0) } }
         }
     }
@@ -308,11 +280,11 @@ extension Journal {
                             var payload: String; var prevHash: String; var hash: String }
             var fields: [Fields] = []
             var joined = "["
-            let rows = try Row.fetchCursor(db, sql: """
+            let rows = try db.all("""
                 SELECT seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash
                 FROM events WHERE run_id = ? AND seq > ? ORDER BY seq
-                """, arguments: [runID, after])
-            while let row = try rows.next() {
+                """, [runID, after])
+            for row in rows {
                 let f = Fields(seq: row[0], at: row[1], scenario: row[2], actor: row[3], role: row[4], type: row[5], payload: row[6],
                                prevHash: row[7], hash: row[8])
                 if !fields.isEmpty { joined += "," }
@@ -340,7 +312,7 @@ extension Journal {
         COALESCE((SELECT MAX(seq) FROM events e WHERE e.run_id = r.id), 0)
         """
 
-    private static func runRecord(_ row: Row) -> RunRecord {
+    private static func runRecord(_ row: SQLRow) -> RunRecord {
         RunRecord(
             id: row[0], playbookID: row[1], playbookVersion: row[2], playbookSHA256: row[3], playbookText: row[4],
             mode: RunMode(rawValue: row[5]) ?? .live, title: row[6],
@@ -352,14 +324,14 @@ extension Journal {
         try read { db in try Journal.runs(db) }
     }
 
-    static func runs(_ db: Database) throws -> [RunRecord] {
-        try Row.fetchAll(db, sql: "SELECT \(Journal.runColumns) FROM runs r ORDER BY r.created_at, r.rowid").map(Journal.runRecord)
+    static func runs(_ db: any SQLSession) throws -> [RunRecord] {
+        try db.all("SELECT \(Journal.runColumns) FROM runs r ORDER BY r.created_at, r.\(db.dialect.runInsertionOrder)").map(Journal.runRecord)
     }
 
     /// The most recently created run, or nil in an empty journal.
     public func latestRun() throws(JournalError) -> RunRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Journal.runColumns) FROM runs r ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1").map(Journal.runRecord)
+            try db.one("SELECT \(Journal.runColumns) FROM runs r ORDER BY r.created_at DESC, r.\(db.dialect.runInsertionOrder) DESC LIMIT 1").map(Journal.runRecord)
         }
     }
 
@@ -367,7 +339,7 @@ extension Journal {
     public func run(_ id: String) throws(JournalError) -> RunRecord {
         let path = self.path
         return try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Journal.runColumns) FROM runs r WHERE r.id = ?", arguments: [id]) else {
+            guard let row = try db.one("SELECT \(Journal.runColumns) FROM runs r WHERE r.id = ?", [id]) else {
                 throw JournalError.unknownRun(id, path: path)
             }
             return Journal.runRecord(row)
@@ -384,19 +356,19 @@ extension Journal {
             var prefixes = [wanted]
             if !wanted.hasPrefix("r-") { prefixes.append("r-" + wanted) }
             for candidate in prefixes {
-                if let row = try Row.fetchOne(db, sql: "SELECT \(Journal.runColumns) FROM runs r WHERE r.id = ?", arguments: [candidate]) {
+                if let row = try db.one("SELECT \(Journal.runColumns) FROM runs r WHERE r.id = ?", [candidate]) {
                     return Journal.runRecord(row)
                 }
             }
             var matches: [String] = []
             for candidate in prefixes {
-                matches += try String.fetchAll(db, sql: "SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id", arguments: [candidate])
+                matches += try db.column(String.self, "SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id", [candidate])
             }
             matches = Array(Set(matches)).sorted()
             switch matches.count {
             case 0: throw JournalError.unknownRun(prefix, path: path)
             case 1:
-                let row = try Row.fetchOne(db, sql: "SELECT \(Journal.runColumns) FROM runs r WHERE r.id = ?", arguments: [matches[0]])!
+                let row = try db.one("SELECT \(Journal.runColumns) FROM runs r WHERE r.id = ?", [matches[0]])!
                 return Journal.runRecord(row)
             default: throw JournalError.ambiguousRun(prefix, candidates: matches)
             }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MusterCore
 
 /// A person who may use `muster serve`. The token itself is never stored: only its SHA-256.
@@ -60,11 +59,11 @@ extension Journal {
     public func addUser(name: String, tokenSHA256: String, admin: Bool, at: Instant, by actor: String = Journal.systemActor) throws(JournalError) {
         if let problem = UserName.problem(name) { throw .invalidUserName(name, reason: problem) }
         try write { db in
-            if try Int.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [name]) != nil {
+            if try db.value(Int.self, "SELECT 1 FROM users WHERE name = ?", [name]) != nil {
                 throw JournalError.userExists(name)
             }
-            try db.execute(sql: "INSERT INTO users (name, token_sha256, admin, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [name, tokenSHA256, admin ? 1 : 0, at.millisecondsSinceEpoch])
+            try db.execute("INSERT INTO users (name, token_sha256, admin, created_at) VALUES (?, ?, ?, ?)",
+                           [name, tokenSHA256, admin ? 1 : 0, at.millisecondsSinceEpoch])
             try Journal.appendAccess(db, .userAdded(name: name, admin: admin, tokenSHA256: tokenSHA256), actor: actor, at: at)
         }
     }
@@ -72,15 +71,15 @@ extension Journal {
     /// Every user, by name.
     public func users() throws(JournalError) -> [UserRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT name, admin, created_at, revoked_at FROM users ORDER BY name").map(Self.user)
+            try db.all("SELECT name, admin, created_at, revoked_at FROM users ORDER BY name").map(Self.user)
         }
     }
 
     /// The active (not revoked) user whose token hashes to `tokenSHA256`, if any.
     public func user(tokenSHA256: String) throws(JournalError) -> UserRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT name, admin, created_at, revoked_at FROM users WHERE token_sha256 = ? AND revoked_at IS NULL",
-                             arguments: [tokenSHA256]).map(Self.user)
+            try db.one("SELECT name, admin, created_at, revoked_at FROM users WHERE token_sha256 = ? AND revoked_at IS NULL",
+                             [tokenSHA256]).map(Self.user)
         }
     }
 
@@ -88,10 +87,10 @@ extension Journal {
     /// Any existing name can be revoked, also one a newer muster would no longer accept.
     public func revokeUser(name: String, at: Instant, by actor: String = Journal.systemActor) throws(JournalError) {
         try write { db in
-            guard try Int.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ? AND revoked_at IS NULL", arguments: [name]) != nil else {
+            guard try db.value(Int.self, "SELECT 1 FROM users WHERE name = ? AND revoked_at IS NULL", [name]) != nil else {
                 throw JournalError.unknownUser(name)
             }
-            try db.execute(sql: "UPDATE users SET revoked_at = ? WHERE name = ?", arguments: [at.millisecondsSinceEpoch, name])
+            try db.execute("UPDATE users SET revoked_at = ? WHERE name = ?", [at.millisecondsSinceEpoch, name])
             try Journal.appendAccess(db, .userRevoked(name: name), actor: actor, at: at)
         }
     }
@@ -100,10 +99,10 @@ extension Journal {
     /// (a running server's token cache drops it within its lifetime, 2 s).
     public func rotateUserToken(name: String, tokenSHA256: String, at: Instant, by actor: String = Journal.systemActor) throws(JournalError) {
         try write { db in
-            guard try Int.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ? AND revoked_at IS NULL", arguments: [name]) != nil else {
+            guard try db.value(Int.self, "SELECT 1 FROM users WHERE name = ? AND revoked_at IS NULL", [name]) != nil else {
                 throw JournalError.unknownUser(name)
             }
-            try db.execute(sql: "UPDATE users SET token_sha256 = ? WHERE name = ?", arguments: [tokenSHA256, name])
+            try db.execute("UPDATE users SET token_sha256 = ? WHERE name = ?", [tokenSHA256, name])
             try Journal.appendAccess(db, .userTokenRotated(name: name, tokenSHA256: tokenSHA256), actor: actor, at: at)
         }
     }
@@ -111,10 +110,10 @@ extension Journal {
     /// Lets a revoked user sign in again with a new token, on the access log (the revocation stays on it too).
     public func reinstateUser(name: String, tokenSHA256: String, at: Instant, by actor: String = Journal.systemActor) throws(JournalError) {
         try write { db in
-            guard try Int.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ? AND revoked_at IS NOT NULL", arguments: [name]) != nil else {
+            guard try db.value(Int.self, "SELECT 1 FROM users WHERE name = ? AND revoked_at IS NOT NULL", [name]) != nil else {
                 throw JournalError.notRevoked(name)
             }
-            try db.execute(sql: "UPDATE users SET token_sha256 = ?, revoked_at = NULL WHERE name = ?", arguments: [tokenSHA256, name])
+            try db.execute("UPDATE users SET token_sha256 = ?, revoked_at = NULL WHERE name = ?", [tokenSHA256, name])
             try Journal.appendAccess(db, .userReinstated(name: name, tokenSHA256: tokenSHA256), actor: actor, at: at)
         }
     }
@@ -125,10 +124,10 @@ extension Journal {
         try read { db in try Journal.restrictedRunIDs(db) }
     }
 
-    private static func user(_ row: Row) -> UserRecord {
-        let revoked: Int64? = row["revoked_at"]
-        return UserRecord(name: row["name"], admin: (row["admin"] as Int) != 0,
-                          createdAt: Instant(millisecondsSinceEpoch: row["created_at"]),
+    private static func user(_ row: SQLRow) -> UserRecord {
+        let revoked: Int64? = row[3]
+        return UserRecord(name: row[0], admin: (row[1] as Int) != 0,
+                          createdAt: Instant(millisecondsSinceEpoch: row[2]),
                           revokedAt: revoked.map { Instant(millisecondsSinceEpoch: $0) })
     }
 }

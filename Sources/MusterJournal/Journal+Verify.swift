@@ -1,4 +1,3 @@
-import GRDB
 import MusterCore
 
 extension Journal {
@@ -10,11 +9,11 @@ extension Journal {
     public func verify(runID: String) throws(JournalError) -> VerificationReport {
         let path = self.path
         return try read { db in
-            guard let run = try Row.fetchOne(db, sql: "SELECT playbook_id, playbook_version, playbook_sha256, playbook_text FROM runs WHERE id = ?", arguments: [runID]) else {
+            guard let run = try db.one("SELECT playbook_id, playbook_version, playbook_sha256, playbook_text FROM runs WHERE id = ?", [runID]) else {
                 throw JournalError.unknownRun(runID, path: path)
             }
             var warnings: [String] = []
-            let present = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            let present = try db.triggerNames()
             for trigger in Schema.guardTriggers where !present.contains(trigger) {
                 warnings.append("the append-only trigger \(trigger) is missing: the database was modified outside Muster")
             }
@@ -30,11 +29,11 @@ extension Journal {
                 return report
             }
             var expected = 1
-            let rows = try Row.fetchCursor(db, sql: """
+            let rows = try db.all("""
                 SELECT seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash
                 FROM events WHERE run_id = ? ORDER BY seq
-                """, arguments: [runID])
-            while let row = try rows.next() {
+                """, [runID])
+            for row in rows {
                 let seq: Int = row[0]
                 guard seq == expected else {
                     report.firstBroken = BrokenLink(seq: expected, problem: .sequenceGap(expected: expected, found: seq))

@@ -7,9 +7,11 @@ import Darwin
 import GRDB
 import MusterCore
 
-/// The run journal: one SQLite database (WAL) holding runs, their append-only hash-chained events, and the
-/// notification outbox. Several `Journal`s (in one process or several) may use the same file at once:
-/// appends are serialized by SQLite's write lock and checked against the expected sequence number.
+/// The run journal: runs, their append-only hash-chained events, the notification outbox, users and the
+/// journal-wide logs, in one of two backends behind one seam (`JournalStore`): an embedded SQLite file (WAL, the
+/// default) or a PostgreSQL database (`JournalLocation`). Several `Journal`s (in one process or several) may use
+/// the same database at once: appends are checked against the expected sequence number, and serialized per run
+/// (PostgreSQL) or database-wide (SQLite's write lock).
 ///
 /// All methods are synchronous and block the calling thread for the database access.
 public final class Journal: Sendable {
@@ -25,21 +27,27 @@ public final class Journal: Sendable {
         case normal
     }
 
-    /// The database file.
+    /// The database file, or the PostgreSQL URL without its password (`JournalLocation.description`): what
+    /// messages name.
     public let path: String
+    /// Where the journal lives.
+    public let location: JournalLocation
     public let durability: Durability
     /// Opened by `openForReading` on a file this process may not write (an auditor's copy): every write is
     /// refused with `JournalError.readOnly`, and nothing is written to the folder, not even a WAL index.
     public let isReadOnly: Bool
-    /// A `DatabasePool` (WAL) normally; a read-only `DatabaseQueue` on an immutable file for `isReadOnly`.
-    let pool: any DatabaseWriter
+    let store: any JournalStore
 
-    private init(path: String, durability: Durability, pool: any DatabaseWriter, isReadOnly: Bool = false) {
-        self.path = path
+    init(location: JournalLocation, durability: Durability, store: any JournalStore, isReadOnly: Bool = false) {
+        self.location = location
+        self.path = location.description
         self.durability = durability
-        self.pool = pool
+        self.store = store
         self.isReadOnly = isReadOnly
     }
+
+    /// The backend's SQL dialect (what `db status` reports as the backend).
+    public var backend: JournalLocation.Backend { location.backend }
 
     // MARK: - Opening
 
@@ -109,7 +117,7 @@ public final class Journal: Sendable {
                 try? queue.close()
                 throw error
             }
-            return Journal(path: path, durability: .full, pool: queue, isReadOnly: true)
+            return Journal(location: .sqlite(path: path), durability: .full, store: SQLiteStore(pool: queue), isReadOnly: true)
         } catch let error as JournalError {
             throw error
         } catch {
@@ -172,7 +180,7 @@ public final class Journal: Sendable {
             try? pool.close()
             throw openError(path: path, error)
         }
-        return Journal(path: path, durability: durability, pool: pool)
+        return Journal(location: .sqlite(path: path), durability: durability, store: SQLiteStore(pool: pool))
     }
 
     /// Copies the WAL into the database file (a passive checkpoint: it never waits for other processes) and
@@ -181,8 +189,10 @@ public final class Journal: Sendable {
     /// the next writer opens the file: safe, but surprising when the database file alone is copied.)
     public func close() throws(JournalError) {
         do {
-            if !isReadOnly { try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) } }
-            try pool.close()
+            if !isReadOnly, let pool = (store as? SQLiteStore)?.pool {
+                try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+            }
+            try store.close()
         } catch {
             throw mapped(error)
         }
@@ -273,6 +283,11 @@ public final class Journal: Sendable {
 
     func mapped(_ error: any Error) -> JournalError {
         if let error = error as? JournalError { return error }
+        if let error = error as? PostgresError {
+            return error.connectionLost
+                ? .unavailable(path: path, detail: error.message)
+                : .database(path: path, detail: error.sqlState.map { "\(error.message) (SQLSTATE \($0))" } ?? error.message)
+        }
         if let error = error as? DatabaseError {
             switch error.resultCode {
             case .SQLITE_NOTADB, .SQLITE_CORRUPT: return Journal.openError(path: path, error)
@@ -285,30 +300,23 @@ public final class Journal: Sendable {
 
     // MARK: - Database access helpers
 
-    /// Runs `body` in one IMMEDIATE write transaction (the write lock is taken before the head is read, so a
-    /// concurrent writer in another process waits instead of failing halfway).
-    func write<T>(_ body: (Database) throws -> T) throws(JournalError) -> T {
+    /// Runs `body` in one write transaction (SQLite: IMMEDIATE, the write lock is taken before the head is read,
+    /// so a concurrent writer in another process waits instead of failing halfway).
+    func write<T>(_ body: (any SQLSession) throws -> T) throws(JournalError) -> T {
         guard !isReadOnly else { throw .readOnly(path: path) }
-        do {
-            return try pool.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
-        } catch {
-            throw mapped(error)
-        }
+        do { return try store.write(body) } catch { throw mapped(error) }
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws(JournalError) -> T {
-        do { return try pool.read(body) } catch { throw mapped(error) }
+    func read<T>(_ body: (any SQLSession) throws -> T) throws(JournalError) -> T {
+        do { return try store.read(body) } catch { throw mapped(error) }
     }
 
     /// `PRAGMA journal_mode` and `PRAGMA synchronous` as the writer connection sees them.
     public func settings() throws(JournalError) -> JournalSettings {
+        guard let pool = (store as? SQLiteStore)?.pool else {
+            let value = try read { db in try db.value(String.self, "SHOW synchronous_commit") }
+            return JournalSettings(journalMode: "postgresql", synchronous: value == "on" ? 2 : value == "local" ? 1 : 0)
+        }
         do {
             return try pool.writeWithoutTransaction { db in
                 JournalSettings(

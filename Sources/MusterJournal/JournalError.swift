@@ -33,6 +33,11 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidUserName(String, reason: String)
     /// Any other database failure, with SQLite's message.
     case database(path: String, detail: String)
+    /// The database server cannot be reached (or the connection was lost): nothing was written by this call.
+    case unavailable(path: String, detail: String)
+    /// A PostgreSQL journal at an older format: `muster db init` upgrades it (never done implicitly, since other
+    /// servers may still run the older muster on it).
+    case olderFormat(path: String, found: Int, supported: Int)
     /// A write to a journal opened read-only (`Journal.openForReading` on a file this process may not write).
     case readOnly(path: String)
 
@@ -40,12 +45,18 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case let .readOnly(path):
             "\(path) is open read-only (this process may not write it or its folder): nothing was changed"
+        case let .unavailable(path, detail):
+            "\(path): the database cannot be reached: \(detail)"
+        case let .olderFormat(path, found, supported):
+            "\(path): journal format version \(found) is older than this muster's (\(supported)); upgrade it with: muster db init"
         case let .notADatabase(path, detail):
             "\(path): not a Muster journal: the file is not an SQLite database (\(detail))"
         case let .notAJournal(path):
-            "\(path): not a Muster journal: the SQLite database has tables but no journal format record"
+            "\(path): not a Muster journal: the database has tables but no journal format record"
         case let .newerFormat(path, found, supported):
             "\(path): journal format version \(found) is newer than this muster supports (\(supported)); upgrade muster (the file was not modified)"
+        case let .missing(path) where path.contains("://") || path.contains("dbname="):
+            "no Muster journal in \(path) yet: create it with muster db init (or start a run)"
         case let .missing(path):
             "no journal at \(path): no run has been started here (set MUSTER_HOME to use another folder)"
         case let .cannotOpen(path, detail):

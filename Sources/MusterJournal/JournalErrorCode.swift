@@ -12,6 +12,10 @@ extension JournalError {
         public static let unreadable = Code(rawValue: "journal-unreadable")
         /// Written by a newer Muster (the file was not modified).
         public static let newerFormat = Code(rawValue: "journal-newer-format")
+        /// A PostgreSQL journal at an older format (`muster db init` upgrades it).
+        public static let olderFormat = Code(rawValue: "journal-older-format")
+        /// The database server cannot be reached: nothing was written.
+        public static let unavailable = Code(rawValue: "journal-unavailable")
         /// A write to a journal open read-only.
         public static let readOnly = Code(rawValue: "journal-read-only")
         /// Another writer appended first: retry against the new state.
@@ -32,6 +36,8 @@ extension JournalError {
         case .missing: .missing
         case .notADatabase, .notAJournal, .cannotOpen, .settingRefused: .unreadable
         case .newerFormat: .newerFormat
+        case .olderFormat: .olderFormat
+        case .unavailable: .unavailable
         case .readOnly: .readOnly
         case .sequenceConflict: .conflict
         case .unknownRun, .unknownOutboxItem, .unknownUser, .notRevoked: .notFound

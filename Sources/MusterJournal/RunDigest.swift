@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MusterCore
 
 /// What `run_summary` keeps of a run (format 4): its current state, its role holders and when it closed, as the
@@ -56,16 +55,19 @@ struct RunDigest: Sendable, Hashable {
         (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
     }
 
-    static func load(_ db: Database, runID: String) throws -> RunDigest {
-        guard let row = try Row.fetchOne(db, sql: "SELECT state, holders, closed_at FROM run_summary WHERE run_id = ?", arguments: [runID]) else {
+    static func load(_ db: any SQLSession, runID: String) throws -> RunDigest {
+        guard let row = try db.one("SELECT state, holders, closed_at FROM run_summary WHERE run_id = ?", [runID]) else {
             return RunDigest()
         }
         return RunDigest(state: row[0], holders: holders(json: row[1]), closedAtMS: row[2])
     }
 
-    func save(_ db: Database, runID: String) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO run_summary (run_id, state, holders, closed_at) VALUES (?, ?, ?, ?)",
-                       arguments: [runID, state, RunDigest.holdersJSON(holders), closedAtMS])
+    func save(_ db: any SQLSession, runID: String) throws {
+        try db.execute("""
+            INSERT INTO run_summary (run_id, state, holders, closed_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, holders = excluded.holders, closed_at = excluded.closed_at
+            """,
+                       [runID, state, RunDigest.holdersJSON(holders), closedAtMS])
     }
 }
 
@@ -96,12 +98,12 @@ extension Journal {
     /// reading any event or playbook text.
     public func runListings() throws(JournalError) -> [RunListing] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.all("""
                 SELECT r.id, r.playbook_id, r.playbook_version, r.mode, r.title, r.created_at,
                        COALESCE((SELECT MAX(seq) FROM events e WHERE e.run_id = r.id), 0), s.state, s.holders, s.closed_at,
                        COALESCE(a.restricted, 1)
                 FROM runs r LEFT JOIN run_summary s ON s.run_id = r.id LEFT JOIN run_access a ON a.run_id = r.id
-                ORDER BY r.created_at, r.rowid
+                ORDER BY r.created_at, r.\(db.dialect.runInsertionOrder)
                 """).map { row in
                 let closed: Int64? = row[9]
                 return RunListing(id: row[0], playbookID: row[1], playbookVersion: row[2], mode: RunMode(rawValue: row[3]) ?? .live,
@@ -116,8 +118,9 @@ extension Journal {
     /// does not grow with closed runs or events.
     public func openRuns() throws(JournalError) -> [(id: String, mode: RunMode)] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT s.run_id, r.mode FROM run_summary s INDEXED BY run_summary_open JOIN runs r ON r.id = s.run_id
+            // SQLite is told to use the partial index (its planner may not); PostgreSQL's finds it by itself.
+            try db.all("""
+                SELECT s.run_id, r.mode FROM run_summary s \(db.dialect == .sqlite ? "INDEXED BY run_summary_open" : "") JOIN runs r ON r.id = s.run_id
                 WHERE s.closed_at IS NULL ORDER BY s.run_id
                 """).map { (id: $0[0], mode: RunMode(rawValue: $0[1]) ?? .live) }
         }
@@ -126,15 +129,15 @@ extension Journal {
     /// Whether the run has a `run-closed` event (one indexed row read).
     public func isClosed(runID: String) throws(JournalError) -> Bool {
         try read { db in
-            try Bool.fetchOne(db, sql: "SELECT closed_at IS NOT NULL FROM run_summary WHERE run_id = ?", arguments: [runID]) ?? false
+            try db.value(Bool.self, "SELECT closed_at IS NOT NULL FROM run_summary WHERE run_id = ?", [runID]) ?? false
         }
     }
 
     /// The first event of a type in a run (`exercise-started` comes in a run's first transaction), decoded.
     public func firstEvent(runID: String, type: String) throws(JournalError) -> RunEvent? {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT at_ms, actor, role, payload FROM events WHERE run_id = ? AND type = ? ORDER BY seq LIMIT 1",
-                                             arguments: [runID, type]) else { return nil }
+            guard let row = try db.one("SELECT at_ms, actor, role, payload FROM events WHERE run_id = ? AND type = ? ORDER BY seq LIMIT 1",
+                                             [runID, type]) else { return nil }
             let body = try JSONDecoder().decode(RunEvent.Body.self, from: Data((row[3] as String).utf8))
             return RunEvent(at: Instant(millisecondsSinceEpoch: row[0]), actor: row[1], role: row[2], body)
         }

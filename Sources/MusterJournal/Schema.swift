@@ -175,7 +175,7 @@ enum Schema {
         }
         // Stable: a user's revocation stays after its addition at the same millisecond.
         for item in changes.enumerated().sorted(by: { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }).map(\.element) {
-            try Journal.appendAccess(db, item.change, actor: item.actor, at: Instant(millisecondsSinceEpoch: item.at))
+            try Journal.appendAccess(SQLiteSession(db), item.change, actor: item.actor, at: Instant(millisecondsSinceEpoch: item.at))
         }
         try db.execute(sql: "UPDATE meta SET value = '4' WHERE key = 'format_version'")
     }
@@ -214,7 +214,7 @@ enum Schema {
             guard let body = try? decoder.decode(RunEvent.Body.self, from: Data(payload.utf8)), let change = RunDigest.Change(body) else { continue }
             digests[runID, default: RunDigest()].apply(change, atMS: row[1])
         }
-        for (runID, digest) in digests { try digest.save(db, runID: runID) }
+        for (runID, digest) in digests { try digest.save(SQLiteSession(db), runID: runID) }
         try db.execute(sql: "UPDATE meta SET value = '5' WHERE key = 'format_version'")
     }
 

@@ -59,9 +59,10 @@ public enum ImprovementPlan {
 
     public static func html(_ actions: [ImprovementAction], today: Day, title: String = "Improvement plan") -> String {
         var o = TextBuffer()
-        o.write("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>")
+        // `main.wide`: printed on landscape A4 (its fourteen columns are cramped on portrait).
+        o.write("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>")
         o.html(title)
-        o.write("</title>\n<style>\n\(ReportHTML.css)</style>\n</head>\n<body>\n<main>\n<header class=\"cover\">\n<p class=\"kicker\">Improvement plan · as of \(today)</p>\n<h1>")
+        o.write("</title>\n<style>\n\(ReportHTML.css)</style>\n</head>\n<body>\n<main class=\"wide\">\n<header class=\"cover\">\n<p class=\"kicker\">Improvement plan · as of \(today)</p>\n<h1>")
         o.html(title)
         o.write("</h1>\n</header>\n<section id=\"plan\">\n<table>\n<thead><tr>")
         for c in columns { o.write("<th>"); o.html(c); o.write("</th>") }
@@ -158,7 +159,7 @@ public enum ProgrammeReport {
 
     public static func html(_ entries: [ProgrammeEntry], now: Instant) -> String {
         var o = TextBuffer()
-        o.write("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Exercise and review programme</title>\n<style>\n\(ReportHTML.css)</style>\n</head>\n<body>\n<main>\n<header class=\"cover\">\n<p class=\"kicker\">Programme · as of \(Day(now))</p>\n<h1>Exercise and review programme</h1>\n</header>\n<section id=\"programme\">\n<table>\n<thead><tr>")
+        o.write("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Exercise and review programme</title>\n<style>\n\(ReportHTML.css)</style>\n</head>\n<body>\n<main class=\"wide\">\n<header class=\"cover\">\n<p class=\"kicker\">Programme · as of \(Day(now))</p>\n<h1>Exercise and review programme</h1>\n</header>\n<section id=\"programme\">\n<table>\n<thead><tr>")
         for c in ["Playbook", "Service", "Last exercised", "Last used live", "Outcome", "RTO", "Open actions", "Next due", "Status"] {
             o.write("<th>\(c)</th>")
         }

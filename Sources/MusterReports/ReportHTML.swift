@@ -249,11 +249,25 @@ public enum ReportHTML {
         svg.timeline { max-width: 100%; height: auto; display: block; }
         figcaption { color: var(--muted); font-size: 12px; margin-top: 4px; }
         footer { margin-top: 30px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 8px; }
+        @media (max-width: 640px) {
+          main { margin: 0; padding: 16px 12px; }
+          dl.facts { grid-template-columns: minmax(0, 1fr); }
+          dl.facts div { flex-direction: column; gap: 0; }
+          dt { min-width: 0; }
+          .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+          .two { grid-template-columns: minmax(0, 1fr); }
+          table { font-size: 12px; }
+          th, td { padding: 3px 4px; overflow-wrap: anywhere; }
+          td.num, th.num, td.anchors, .badge { white-space: normal; }
+        }
         @page { size: A4; margin: 14mm; }
+        @page wide { size: A4 landscape; margin: 12mm; }
+        main.wide { page: wide; }
         @media print {
           body { background: #fff; font-size: 11px; }
           main { box-shadow: none; margin: 0; padding: 0; max-width: none; }
-          h2 { break-after: avoid; }
+          h2, h3 { break-after: avoid; page-break-after: avoid; }
+          h2 + *, h3 + * { break-before: avoid; }
           tr, figure, .card { break-inside: avoid; }
           thead { display: table-header-group; }
           .alert { -webkit-print-color-adjust: exact; print-color-adjust: exact; }

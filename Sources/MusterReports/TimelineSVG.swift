@@ -178,8 +178,11 @@ public enum TimelineSVG {
         // Vertical lines: key marks, then objectives; their labels share four rows above the plot, each
         // label in the first row where it does not overlap the one before it.
         let markColours: [Mark: String] = [.detected: "#e0a526", .declared: "#d9822b", .contained: "#c23030", .recovered: "#29a634", .closed: "#2b95d6"]
+        // Labels are text: a darker shade of each line's colour, at least 4.5:1 on white (WCAG AA).
+        let textColours = ["#e0a526": "#8a5a00", "#d9822b": "#9a4a00", "#29a634": "#1e7a2a", "#2b95d6": "#1f6fa8"]
         var labelRowEnds = [-1.0, -1.0, -1.0, -1.0]
-        func label(_ text: String, at px: Double, colour: String) {
+        func label(_ text: String, at px: Double, colour line: String) {
+            let colour = textColours[line] ?? line
             let w = Double(text.count) * 5.5
             let a = max(2, min(px - w / 2, width - w - 2))
             let row = labelRowEnds.firstIndex { $0 < a - 4 } ?? labelRowEnds.indices.min { labelRowEnds[$0] < labelRowEnds[$1] }!
@@ -196,7 +199,7 @@ public enum TimelineSVG {
         var edgeFlags = 0
         for line in objectiveLines {
             if line.at > end {
-                out.write("<text x=\"\(fmt(right))\" y=\"\(fmt(legendY + 18 + Double(edgeFlags) * 11))\" font-size=\"9\" text-anchor=\"end\" fill=\"\(line.colour)\">")
+                out.write("<text x=\"\(fmt(right))\" y=\"\(fmt(legendY + 18 + Double(edgeFlags) * 11))\" font-size=\"9\" text-anchor=\"end\" fill=\"\(textColours[line.colour] ?? line.colour)\">")
                 out.html("\(line.label) falls at \(ReportFormat.offset(line.at, from: m.disruptionStart)), beyond the axis →")
                 out.write("</text>")
                 edgeFlags += 1

@@ -43,8 +43,13 @@ public final class IncidentRuntime: @unchecked Sendable {
 
     /// Opens the journal in `home` (`create: false` refuses a missing one).
     public static func open(home: String, clock: any Clock = SystemClock(), durability: Journal.Durability = .full, create: Bool) throws(RuntimeError) -> IncidentRuntime {
+        try open(.resolve(home: home, environment: [:]), clock: clock, durability: durability, create: create)
+    }
+
+    /// Opens the journal at `location` (`create: false` refuses a missing one).
+    public static func open(_ location: JournalLocation, clock: any Clock = SystemClock(), durability: Journal.Durability = .full, create: Bool) throws(RuntimeError) -> IncidentRuntime {
         do {
-            return IncidentRuntime(journal: try Journal.open(home: home, durability: durability, create: create), clock: clock)
+            return IncidentRuntime(journal: try Journal.open(location, durability: durability, create: create), clock: clock)
         } catch {
             throw .journal(error)
         }

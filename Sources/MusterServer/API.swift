@@ -19,8 +19,9 @@ enum API {
         router.get("/") { _, _ in try Static.file("index.html") }
         router.get("/app.js") { _, _ in try Static.file("app.js") }
         router.get("/style.css") { _, _ in try Static.file("style.css") }
+        router.get("/stream-worker.js") { _, _ in try Static.file("stream-worker.js") }
         router.get("/openapi.json") { _, _ in try Static.openAPI() }
-        router.get("/healthz") { _, _ in "ok" }
+        router.get("/healthz") { _, _ in await DatabaseExecutor.run { state.health.response() } }
 
         let api = router.group("api")
         api.get("me") { request, context in
@@ -199,6 +200,13 @@ enum API {
         _ state: ServerState, _ request: Request, _ context: Ctx, allowQueryToken: Bool = false,
         _ body: (UserRecord) async throws -> Response
     ) async throws -> Response {
+        try await DatabaseExecutor.run { try await authenticated(state, request, context, allowQueryToken: allowQueryToken, body) }
+    }
+
+    private static func authenticated(
+        _ state: ServerState, _ request: Request, _ context: Ctx, allowQueryToken: Bool,
+        _ body: (UserRecord) async throws -> Response
+    ) async throws -> Response {
         let remote = address(context)
         let now = state.now
         // The token is checked first and only failures are throttled: a correct token is never refused, also
@@ -237,14 +245,25 @@ enum API {
         } catch let e as JournalError {
             switch e {
             case .unknownRun: return error(APIError(404, e.description))
+            case .unavailable: return databaseUnavailable(state, e)
             default:
                 state.logger.error("journal error", metadata: ["error": "\(e.description)"])
                 return error(APIError(500, e.description))
             }
         } catch let e as RuntimeError {
+            if case .journal(let journalError) = e, case .unavailable = journalError { return databaseUnavailable(state, journalError) }
             state.logger.error("runtime error", metadata: ["error": "\(e.description)"])
             return error(APIError(500, e.description))
         }
+    }
+
+    /// The database cannot be reached (a restart, a failover): 503 with `Retry-After`, never a hang or a 500.
+    /// Nothing of the request was recorded; the journal reconnects by itself on the next request.
+    static func databaseUnavailable(_ state: ServerState, _ e: JournalError) -> Response {
+        state.logger.warning("database unavailable", metadata: ["error": "\(e.description)"])
+        var response = error(APIError(503, "the database cannot be reached just now; nothing was recorded, try again: \(e.description)"))
+        response.headers[.retryAfter] = "5"
+        return response
     }
 
     /// The request's token: `Authorization: Bearer TOKEN`, or (routes that allow it) `?token=`; nil when none.

@@ -180,7 +180,7 @@ final class EventHub: @unchecked Sendable {
             defer { ticker.cancel() }
             for await _ in wakes {
                 guard let self, !_Concurrency.Task.isCancelled else { return }
-                self.poll(feed, runID: runID)
+                await DatabaseExecutor.run { self.poll(feed, runID: runID) }
                 // At most one poll per `coalesce` (20 a second: still live for a board): under a burst of commands
                 // every nudge would otherwise cost a journal read and one write per subscriber; now a batch collects
                 // what came meanwhile.

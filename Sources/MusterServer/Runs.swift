@@ -290,8 +290,27 @@ enum StatusJSON {
             "lesson": may(.lesson), "note": may(.note), "exercise_control": may(.exerciseControl),
             "overrule_rating": may(.overruleRating), "retry_notification": may(.retryNotification(byAdmin: user.admin)),
         ]
+        // Titles for every id the timeline's events name (tasks and decisions of any state, not only the current
+        // one), so that the board writes its lines as sentences ("Lee completed Evacuate the building").
+        var taskNames: [String: String] = [:], stateNames: [String: String] = [:], decisionNames: [String: String] = [:]
+        var timerNames: [String: String] = [:]
+        for s in playbook.states {
+            stateNames[s.id.value] = s.title ?? s.id.value
+            for task in s.tasks { taskNames[task.id.value] = task.title }
+            if let d = s.decision {
+                decisionNames[d.id.value] = d.question
+                let deadline = TimerKey.deadline(of: d.id.value)
+                timerNames[deadline] = PresentationText.timerLabel(id: deadline, in: playbook)
+            }
+            for timer in s.timers { timerNames[timer.id.value] = PresentationText.timerLabel(id: timer.id.value, in: playbook) }
+        }
+        for timer in playbook.timers { timerNames[timer.id.value] = PresentationText.timerLabel(id: timer.id.value, in: playbook) }
+        let names: [String: Any] = [
+            "tasks": taskNames, "states": stateNames, "decisions": decisionNames, "timers": timerNames,
+            "roles": Dictionary(playbook.roles.map { ($0.id.value, $0.title) }, uniquingKeysWith: { a, _ in a }),
+        ]
         return [
-            "raisable_events": raisable,
+            "raisable_events": raisable, "names": names,
             "id": snapshot.record.id, "title": run.title, "mode": run.mode.rawValue, "severity": run.severity.rawValue,
             "status": run.status.rawValue, "restricted": access.restricted, "sequence": snapshot.sequence, "now": now.iso8601,
             "playbook": ["id": playbook.id.value, "version": playbook.version, "title": playbook.title],

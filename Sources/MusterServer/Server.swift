@@ -89,6 +89,8 @@ public final class ServerState: @unchecked Sendable {
     let hub: EventHub
     let auth: Authenticator
     let limiter: LoginLimiter
+    /// `GET /healthz`: can this server reach a writable database?
+    let health: DatabaseHealth
     let logger: Logger
     /// Open HTTP connections (at most `configuration.maxConnections`).
     let connections: ConnectionCounter
@@ -122,6 +124,7 @@ public final class ServerState: @unchecked Sendable {
         self.hub = EventHub(journal: runtime.journal, interval: configuration.streamPollInterval, bufferBatches: configuration.streamBufferBatches)
         self.auth = Authenticator(journal: runtime.journal)
         self.limiter = LoginLimiter(limit: configuration.failedLoginLimit)
+        self.health = DatabaseHealth(journal: runtime.journal)
         // Request text reaches log lines (paths, names, refusals): one wrapper escapes its control characters.
         var logger = logger
         logger.handler = EscapingLogHandler(logger.handler)
@@ -184,9 +187,11 @@ struct TimerPumpService: ServiceLifecycle.Service {
     func run() async throws {
         let interval = state.configuration.pumpInterval
         await cancelWhenGracefulShutdown {
-            while !_Concurrency.Task.isCancelled && !_Concurrency.Task.isShuttingDownGracefully {
-                pumpOnce()
-                try? await _Concurrency.Task.sleep(for: interval)
+            await DatabaseExecutor.run {
+                while !_Concurrency.Task.isCancelled && !_Concurrency.Task.isShuttingDownGracefully {
+                    pumpOnce()
+                    try? await _Concurrency.Task.sleep(for: interval)
+                }
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MusterJournal
 
 /// The `muster` executable that `swift build --build-tests` puts beside the test bundle, for tests that run the
 /// real command. Missing is a failure the tests report, never a skip.
@@ -44,15 +45,26 @@ public enum MusterBinary {
     /// Starts `muster ARGS` in `scratch` with the given environment added; output to files in `scratch`. The
     /// caller waits for it or kills it.
     public static func start(_ arguments: [String], environment: [String: String], scratch: URL) throws -> (Process, URL, URL) {
-        let spawned = try SpawnedProcess.start(try checked(), arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+        let spawned = try SpawnedProcess.start(try checked(), arguments, environment: try backendEnvironment(environment),
                                                directory: scratch, outputIn: scratch)
         return (spawned.process, URL(fileURLWithPath: spawned.stdoutPath), URL(fileURLWithPath: spawned.stderrPath))
     }
 
     /// Runs `muster ARGS` to the end (bounded: killed after `timeout` seconds).
     public static func run(_ arguments: [String], environment: [String: String], scratch: URL, timeout: Double = 60) throws -> (status: Int32, stdout: String, stderr: String) {
-        let output = try SpawnedProcess.run(try checked(), arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+        let output = try SpawnedProcess.run(try checked(), arguments, environment: try backendEnvironment(environment),
                                             directory: scratch, timeout: timeout)
         return (output.status, output.stdout, output.stderr)
+    }
+
+    /// This process's environment with `environment` added, and, when the suite runs on PostgreSQL
+    /// (`TestBackend.selected`), the database of the `MUSTER_HOME` given (unless the test chose one itself).
+    static func backendEnvironment(_ environment: [String: String]) throws -> [String: String] {
+        var merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        merged[JournalLocation.environmentVariable] = environment[JournalLocation.environmentVariable]
+        if TestBackend.selected == .postgresql, environment[JournalLocation.environmentVariable] == nil, let home = environment["MUSTER_HOME"] {
+            merged.merge(try TestDatabase.environment(home: home, backend: .postgresql)) { $1 }
+        }
+        return merged
     }
 }

@@ -23,7 +23,7 @@ enum DeliveryCLI {
     /// The journal in `MUSTER_HOME` (never created here: delivering needs runs).
     static func journal() throws -> Journal {
         do {
-            return try Journal.open(home: Journal.defaultHome(), create: false)
+            return try Journal.open(JournalChoice.location, create: false)
         } catch {
             throw Console.fail(error.description)
         }

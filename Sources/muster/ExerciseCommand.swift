@@ -22,7 +22,7 @@ enum ExerciseJournal {
     /// the last commits of a rehearsal.
     static func open(create: Bool) throws -> Journal {
         do {
-            return try Journal.open(home: Journal.defaultHome(), durability: .normal, create: create)
+            return try Journal.open(JournalChoice.location, durability: .normal, create: create)
         } catch {
             throw Console.fail(error.description)
         }

@@ -30,7 +30,7 @@ enum IncidentCLI {
     static func runtime(create: Bool = false) throws -> IncidentRuntime {
         let clock = try clock()
         do {
-            return try IncidentRuntime.open(home: home, clock: clock, create: create)
+            return try IncidentRuntime.open(JournalChoice.location, clock: clock, create: create)
         } catch {
             throw fail(error)
         }
@@ -41,7 +41,7 @@ enum IncidentCLI {
     static func readingRuntime() throws -> IncidentRuntime {
         let clock = try clock()
         do {
-            return IncidentRuntime(journal: try Journal.openForReading(home: home), clock: clock)
+            return IncidentRuntime(journal: try Journal.openForReading(JournalChoice.location), clock: clock)
         } catch {
             throw fail(.journal(error))
         }

@@ -10,21 +10,31 @@ struct Muster: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "muster",
         abstract: "Incident playbooks, live incidents and tabletop exercises, on one engine.",
+        discussion: """
+            The journal is $MUSTER_HOME/muster.db (default ./.muster), or the PostgreSQL database of \
+            MUSTER_DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/DB. Any command takes --database URL (or the path of an \
+            SQLite journal) to choose another.
+            """,
         version: version,
         subcommands: [
             ValidateCommand.self, ShowCommand.self, GraphCommand.self, SimulateCommand.self,
             Incident.self, Verify.self, Watch.self, ExerciseCommand.self,
             ReportCommand.self, LessonsCommand.self, ActionsCommand.self, ProgrammeCommand.self,
             OutboxCommand.self, NotifyCommand.self,
-            ServeCommand.self, UsersCommand.self,
+            ServeCommand.self, UsersCommand.self, DatabaseCommand.self,
         ]
     )
 
     static func main() {
-        if let typo = CommandTypos.check(Array(CommandLine.arguments.dropFirst()), root: Muster.self) {
+        let (arguments, problem) = JournalChoice.extractDatabaseOption(Array(CommandLine.arguments.dropFirst()))
+        if let problem {
+            FileHandle.standardError.write(Data("muster: error: \(problem)\n".utf8))
+            Muster.exit(withError: ExitCode(ExitStatus.cannotAct))
+        }
+        if let typo = CommandTypos.check(arguments, root: Muster.self) {
             FileHandle.standardError.write(Data("muster: error: \(typo)\n".utf8))
             Muster.exit(withError: ExitCode(ExitStatus.cannotAct))
         }
-        main(nil)
+        main(arguments)
     }
 }

@@ -11,7 +11,7 @@ import MusterYAML
 enum JournalAccess {
     static func open() throws -> Journal {
         do {
-            return try Journal.open(home: Journal.defaultHome(), create: false)
+            return try Journal.open(JournalChoice.location, create: false)
         } catch {
             throw Console.cannotAct(error.description)
         }
@@ -20,7 +20,7 @@ enum JournalAccess {
     /// For commands that only read: a journal this process may not write (an auditor's copy) opens read-only.
     static func openForReading() throws -> Journal {
         do {
-            return try Journal.openForReading(home: Journal.defaultHome())
+            return try Journal.openForReading(JournalChoice.location)
         } catch {
             throw Console.cannotAct(error.description)
         }

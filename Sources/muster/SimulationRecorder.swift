@@ -14,7 +14,7 @@ enum SimulationRecorder {
             throw Console.fail("--record keeps only exercise runs: a simulation is not a live incident (set start.mode: exercise in the script)")
         }
         do {
-            let journal = try Journal.open(home: Journal.defaultHome())
+            let journal = try Journal.open(JournalChoice.location)
             defer { try? journal.close() }
             let id = try journal.makeRunID()
             started.runID = id

@@ -43,6 +43,11 @@ struct IncidentCLIHarness {
     var baseEnvironment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["MUSTER_HOME"] = home
+        env.removeValue(forKey: "MUSTER_DATABASE_URL")
+        if TestBackend.selected == .postgresql {
+            // The whole suite on PostgreSQL: this home's own schema (created on first use).
+            env.merge((try? TestDatabase.environment(home: home, backend: .postgresql)) ?? [:]) { $1 }
+        }
         env.removeValue(forKey: "MUSTER_USER")
         env.removeValue(forKey: "MUSTER_NOW")
         return env

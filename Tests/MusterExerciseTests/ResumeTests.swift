@@ -14,7 +14,7 @@ struct ResumeTests {
     static func startServerDriven(pace: ScenarioPace, facilitator: String? = "Dana", driver: String? = "server")
         throws -> (Journal, ManualClock, ExerciseSession) {
         let folder = try Fixture.temporaryFolder()
-        let journal = try Journal.open(home: folder.path, durability: .normal)
+        let journal = try TestDatabase.open(home: folder.path, durability: .normal)
         let clock = ManualClock(Fixture.wall0)
         let loaded = ExerciseLoader.load(file: Fixture.exercisePath("ransomware-tabletop"))
         let (session, _) = try ExerciseSession.start(journal: journal, loaded: loaded, playersFile: nil, pace: pace, clock: clock,

@@ -12,7 +12,7 @@ struct SessionTests {
     /// printed output and the evaluation.
     static func runUnattended(_ name: String, wallStart: Instant = Fixture.wall0) throws -> (Journal, String, String, ExerciseEvaluation) {
         let folder = try Fixture.temporaryFolder()
-        let journal = try Journal.open(home: folder.path, durability: .normal)
+        let journal = try TestDatabase.open(home: folder.path, durability: .normal)
         let path = Fixture.exercisePath(name)
         let loaded = ExerciseLoader.load(file: path)
         let playersPath = ExerciseLoader.playersPath(for: path)
@@ -54,7 +54,7 @@ struct SessionTests {
     @Test("an outbox worker's delivery outcomes appended meanwhile do not stop the session; any other event does")
     func deliveryOutcomesAppendedMeanwhile() throws {
         let folder = try Fixture.temporaryFolder()
-        let journal = try Journal.open(home: folder.path, durability: .normal)
+        let journal = try TestDatabase.open(home: folder.path, durability: .normal)
         let loaded = ExerciseLoader.load(file: Fixture.exercisePath("ransomware-tabletop"))
         let clock = ManualClock(Fixture.wall0)
         let (session, _) = try ExerciseSession.start(journal: journal, loaded: loaded, playersFile: nil, pace: .manual, clock: clock)

@@ -39,10 +39,10 @@ struct RunSummaryTests {
         #expect(try !journal.isClosed(runID: "r-aaaaaa"))
         // Finding open runs reads the partial index of open runs, not the events or every run.
         let plan = try journal.read { db in
-            try Row.fetchAll(db, sql: """
+            try db.all("""
                 EXPLAIN QUERY PLAN SELECT s.run_id, r.mode FROM run_summary s INDEXED BY run_summary_open JOIN runs r ON r.id = s.run_id
                 WHERE s.closed_at IS NULL ORDER BY s.run_id
-                """).map { $0["detail"] as String }
+                """).map { $0[3] as String }
         }
         #expect(plan.contains { $0.contains("run_summary_open") }, "\(plan)")
         #expect(!plan.contains { $0.contains("events") }, "\(plan)")
@@ -78,7 +78,7 @@ struct RunSummaryTests {
         #expect(listed.map(\.closedAt) == [nil, t0 + .minutes(30)])
         #expect(try journal.openRuns().map(\.id) == ["r-aaaaaa"])
         #expect(try journal.verify(runID: "r-aaaaaa").isIntact)
-        let version = try journal.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format_version'") }
+        let version = try journal.read { db in try db.value(String.self, "SELECT value FROM meta WHERE key = 'format_version'") }
         #expect(version == "5")
     }
 }

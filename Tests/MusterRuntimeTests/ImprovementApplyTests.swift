@@ -1,3 +1,4 @@
+import MusterTestSupport
 import Foundation
 import MusterCore
 import MusterJournal
@@ -14,7 +15,7 @@ struct ImprovementApplyTests {
     func retriesAfterConflict() throws {
         let folder = try RuntimeTempFolder()
         defer { folder.remove() }
-        let journal = try Journal.open(home: folder.path)
+        let journal = try TestDatabase.open(home: folder.path)
         let stale = try ImprovementRecords.actionLog(journal)
         _ = try ImprovementRecords.apply(.add(draft), actor: "Dana", at: start, in: journal, log: stale.0, head: stale.1)
         let second = try ImprovementRecords.apply(.add(draft), actor: "Sam", at: start, in: journal, log: stale.0, head: stale.1)
@@ -27,7 +28,7 @@ struct ImprovementApplyTests {
     func rejections() throws {
         let folder = try RuntimeTempFolder()
         defer { folder.remove() }
-        let journal = try Journal.open(home: folder.path)
+        let journal = try TestDatabase.open(home: folder.path)
         let added = try ImprovementRecords.apply(.add(draft), actor: "Dana", at: start, in: journal, log: ImprovementLog(), head: 0)
         #expect(throws: ImprovementApplyError.self) {
             try ImprovementRecords.apply(.start("a-9"), actor: "Dana", at: start, in: journal, log: added.log, head: added.head)

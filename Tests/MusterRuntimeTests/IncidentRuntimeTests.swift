@@ -279,7 +279,7 @@ struct RuntimeConflictTests {
         // b reads its clock after it has read the run and before it appends: the hook makes `a` win the race
         // exactly there, every time.
         let racing = RacingClock(clock)
-        let b = IncidentRuntime(journal: try Journal.open(home: folder.path), clock: racing)
+        let b = IncidentRuntime(journal: try TestDatabase.open(home: folder.path), clock: racing)
         racing.beforeNextRead { _ = try? a.must("Lee", .completeTask("confirm", note: "a was first"), on: id) }
         let late = try b.execute(Command(actor: "Dana", .completeTask("confirm", note: "b too")), on: id)
         #expect(late.rejection?.reason == "task 'confirm' is already done")
@@ -301,7 +301,7 @@ struct RuntimeConflictTests {
         let a = try makeRuntime(folder, clock: clock)
         let id = try a.declare(DeclareRequest(playbookPath: ransomwarePlaybook, title: "t", actor: "Dana")).runID
         let racing = RacingClock(clock, always: true)
-        let b = IncidentRuntime(journal: try Journal.open(home: folder.path), clock: racing, maximumAttempts: 3)
+        let b = IncidentRuntime(journal: try TestDatabase.open(home: folder.path), clock: racing, maximumAttempts: 3)
         racing.beforeNextRead { _ = try? a.must("Dana", .note("a again"), on: id) }
         #expect {
             try b.execute(Command(actor: "Dana", .note("never")), on: id)

@@ -12,7 +12,7 @@ struct RuntimeCacheTests {
         let folder = try RuntimeTempFolder()
         defer { folder.remove() }
         let clock = ManualClock(start)
-        let runtime = IncidentRuntime(journal: try Journal.open(home: folder.path), clock: clock, cacheLimit: 4, closedCacheLimit: 1)
+        let runtime = IncidentRuntime(journal: try TestDatabase.open(home: folder.path), clock: clock, cacheLimit: 4, closedCacheLimit: 1)
         var ids: [String] = []
         for i in 0..<6 {
             let declared = try runtime.declare(DeclareRequest(playbookPath: ransomwarePlaybook, title: "Run \(i)", actor: "Dana"))

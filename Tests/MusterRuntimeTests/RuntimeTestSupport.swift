@@ -37,7 +37,7 @@ let start = Instant(iso8601: "2026-03-06T17:40:00Z")!
 
 /// A runtime on a journal in `folder`, with its own connection to the file (as another process would have).
 func makeRuntime(_ folder: RuntimeTempFolder, clock: ManualClock, attempts: Int = 10) throws -> IncidentRuntime {
-    IncidentRuntime(journal: try Journal.open(home: folder.path), clock: clock, maximumAttempts: attempts)
+    IncidentRuntime(journal: try TestDatabase.open(home: folder.path), clock: clock, maximumAttempts: attempts)
 }
 
 extension IncidentRuntime {

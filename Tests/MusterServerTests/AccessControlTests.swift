@@ -1,5 +1,5 @@
+import MusterTestSupport
 import Foundation
-import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -53,9 +53,8 @@ struct AccessControlTests {
         try await f.app.test(.router) { client async throws in
             let id = try await client.declareRun(f)
             #expect(Self.ids(try await client.call(f, "Olga", .get, "/api/runs")) == [id])
-            let queue = try DatabaseQueue(path: f.state.journal.path)
-            try await queue.write { db in try db.execute(sql: "DELETE FROM run_access WHERE run_id = ?", arguments: [id]) }
-            try queue.close()
+            let deleted = try TestDatabase.behindMustersBack(home: f.folder, "DELETE FROM run_access WHERE run_id = '\(id)'")
+            #expect(deleted.status == 0, "\(deleted.stderr)")
             #expect(Self.ids(try await client.call(f, "Olga", .get, "/api/runs")).isEmpty)
             #expect(try await client.call(f, "Olga", .get, "/api/runs/\(id)").status == 404)
             #expect(try await client.call(f, "Olga", .post, "/api/runs/\(id)/commands", ["type": "note", "text": "probe"]).status == 404)

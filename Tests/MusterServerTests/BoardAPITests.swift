@@ -64,6 +64,23 @@ struct BoardAPITests {
         }
     }
 
+    @Test("the status names every task, state, role, decision and timer of the playbook by id, not only the current state's, for the timeline's sentences")
+    func names() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.router) { client async throws in
+            let id = try await client.declareRun(f)
+            let status = try await client.call(f, "Lee", .get, "/api/runs/\(id)")
+            let names = try #require(status.json["names"] as? [String: [String: String]], "\(status.text)")
+            #expect(names["tasks"]?["confirm"]?.hasPrefix("Confirm encryption activity") == true)
+            #expect(names["tasks"]?["restore-backup"] == "Restore shares from the immutable backup")   // a later state's task
+            #expect(names["states"]?["contain"] == "Contain the spread")
+            #expect(names["roles"]?["it_ops"] == "IT Operations lead")
+            #expect(names["decisions"]?["declare-major"] == "Declare a major incident and invoke the crisis team?")
+            #expect(names["timers"]?["identity-rto-warning"] == "RTO of Active Directory sign-in")
+            #expect(names["timers"]?["deadline:declare-major"]?.hasPrefix("deadline for the decision: ") == true, "\(names["timers"] ?? [:])")
+        }
+    }
+
     @Test("the status says which events the state takes and what the caller may do, as Permissions decides")
     func statusPermissions() async throws {
         let f = try ServerFixture()

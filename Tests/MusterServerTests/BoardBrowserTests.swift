@@ -115,7 +115,7 @@ struct BoardBrowserTests {
             #expect(queue.contains("class=\"inject delivered\" data-inject=\"I1\""))
             #expect(queue.contains("class=\"inject coming\" data-inject=\"I2\""))
             #expect(queue.contains("<em>contingency</em>"))
-            #expect(queue.contains("data-deliver=\"I2\">Release contingency"))
+            #expect(queue.contains("data-deliver=\"I2\" aria-label=\"Release contingency: I2\">Release contingency"))
             #expect(queue.contains("coming at 18:25 (+45m)"))
             #expect(olga.contains("<form id=\"adhoc-form\">"))
             let objectives = Self.element("objectives", in: olga)
@@ -167,7 +167,7 @@ struct BoardBrowserTests {
             let facilitator = try await Self.dom(port: port, fragment: "run=\(run)&token=\(f.tokens["Olga"]!)", folder: f.folder)
             StreamControl.stop(f.state)
 
-            #expect(Self.element("notifications", in: dana).contains("data-retry=\"n1\">Retry</button>"), "\(Self.element("notifications", in: dana))")
+            #expect(Self.element("notifications", in: dana).contains("data-retry=\"n1\" aria-label=\"Retry n1 to bridge\">Retry</button>"), "\(Self.element("notifications", in: dana))")
             #expect(Self.element("notifications", in: lee).contains("dead-lettered"))
             #expect(!lee.contains("data-retry="))
             #expect(facilitator.contains("id=\"overrule-form\""), "\(Self.element("evaluation-panel", in: facilitator))")

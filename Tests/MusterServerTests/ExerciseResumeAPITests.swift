@@ -1,3 +1,4 @@
+import MusterTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -17,7 +18,7 @@ struct ExerciseResumeAPITests {
     /// The next server on the same journal, as `muster serve` leaves it once listening: its exercises taken up
     /// (the router test harness binds no port, so nothing calls the running hook).
     static func nextServer(_ f: ServerFixture) throws -> ServerState {
-        let state = ServerState(runtime: IncidentRuntime(journal: try Journal.open(home: f.folder, durability: .normal)),
+        let state = ServerState(runtime: IncidentRuntime(journal: try TestDatabase.open(home: f.folder, durability: .normal)),
                                 configuration: f.state.configuration)
         state.reattachExercises()
         return state

@@ -87,9 +87,11 @@ struct LiveTests {
                     "\(tasks)")
             #expect(dom.contains("data-done=\"scope\""))  // Lee's own open task has its button
             #expect(!dom.contains("data-done=\"preserve-evidence\""))  // not Lee's role
-            // The timeline has Lee's completion with its note, as `HH:MM:SS actor: description`.
+            // The timeline has Lee's completion with its note as a sentence, with the task's title (issue 13).
             let timeline = BoardBrowserTests.element("timeline", in: dom)
-            let entry = #/<li [^>]*>\d{2}:\d{2}:\d{2} Lee: task 'confirm' done: EDR shows renames</li>/#
+            let entry = #/<li [^>]*data-type="task-completed"[^>]*>\d{2}:\d{2}:\d{2} Lee completed Confirm encryption activity on shares \(EDR alerts, file rename rate, ransom notes\): EDR shows renames</li>/#
+            #expect(timeline.contains(" Dana assigned Lee as IT Operations lead</li>"), "\(timeline)")
+            #expect(!timeline.contains("task 'confirm' done") && !timeline.contains("assigned to it_ops"))  // the descriptions of old
             #expect(timeline.contains(entry), "\(timeline)")
         }
     }

@@ -33,10 +33,8 @@ struct ParityAPITests {
             #expect(try await client.call(f, nil, .get, "/api/runs/\(id)/verify").status == 401)
             #expect(try await client.call(f, "Olga", .get, "/api/runs/r-000000/verify").status == 404)
 
-            let edit = try sqlite(f, """
-                DROP TRIGGER events_append_only_update;
-                UPDATE events SET actor = 'Mallory' WHERE run_id = '\(id)' AND seq = 2;
-                """)
+            let edit = try TestDatabase.tamper(home: f.folder, table: "events", trigger: "events_append_only_update",
+                                               "UPDATE events SET actor = 'Mallory' WHERE run_id = '\(id)' AND seq = 2;")
             #expect(edit.status == 0, "\(edit.stderr)")
             let broken = try await client.call(f, "Olga", .get, "/api/runs/\(id)/verify")
             #expect(broken.status == 200, "\(broken.text)")
@@ -297,12 +295,8 @@ extension TestClientProtocol {
 /// The real `muster` binary (built beside the test bundle) on the fixture's journal, bounded by a 60 s wait.
 func muster(_ arguments: [String], home: String, now: String? = nil) throws -> ProgramOutput {
     var environment = ProcessInfo.processInfo.environment
-    environment["MUSTER_HOME"] = home
+    environment["MUSTER_DATABASE_URL"] = nil
+    environment.merge(try TestDatabase.environment(home: home)) { $1 }
     environment["MUSTER_NOW"] = now
     return try SpawnedProcess.run(try MusterBinary.checked(), arguments, environment: environment, timeout: 60)
-}
-
-/// `sqlite3 DB SQL` on the fixture's journal.
-func sqlite(_ fixture: ServerFixture, _ sql: String) throws -> ProgramOutput {
-    try SQLite3.run(fixture.folder + "/muster.db", sql)
 }

@@ -27,10 +27,11 @@ final class ServerFixture: @unchecked Sendable {
     /// `clock`: a fixed clock, for answers that print the time (compared with the CLI's under `MUSTER_NOW`).
     /// `pumpInterval`: how often the timer pump brings runs up to the clock (the server's default otherwise).
     init(failedLoginLimit: Int = 10, poll: Duration = .milliseconds(200), playbooks: String? = nil, clock: (any MusterRuntime.Clock)? = nil,
-         pumpInterval: Duration? = nil, logger: Logger? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+         pumpInterval: Duration? = nil, logger: Logger? = nil, backend: TestBackend = .selected, journal given: Journal? = nil,
+         configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let journal = try Journal.open(home: folder, durability: .normal)
+        let journal = try given ?? TestDatabase.open(home: folder, backend: backend, durability: .normal)
         let runtime = clock.map { IncidentRuntime(journal: journal, clock: $0) } ?? IncidentRuntime(journal: journal)
         var configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",

@@ -62,7 +62,7 @@ final class TestJournal: @unchecked Sendable {
     init() throws {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("muster-delivery-home-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        journal = try Journal.open(home: home.path, durability: .normal)
+        journal = try TestDatabase.open(home: home.path, durability: .normal)
     }
 
     deinit { try? FileManager.default.removeItem(at: home) }
