@@ -20,19 +20,12 @@ enum ExitStatus {
     /// Usage (swift-argument-parser's own: an unknown option, a missing argument).
     static let usage: Int32 = 64
 
-    /// A rule's refusal. Every rejection code is a refusal: the command reached the rules, and they said no.
-    static func of(_ code: Rejection.Code) -> Int32 {
-        switch code {
-        default: refused
-        }
-    }
+    /// A rule's refusal. Every rejection code is a refusal (the command reached the rules, and they said no); a
+    /// code that should exit otherwise gets its case here.
+    static func of(_ code: Rejection.Code) -> Int32 { refused }
 
-    /// The journal's errors: it could not be used as asked.
-    static func of(_ code: JournalError.Code) -> Int32 {
-        switch code {
-        default: cannotAct
-        }
-    }
+    /// The journal's errors: it could not be used as asked, whichever code.
+    static func of(_ code: JournalError.Code) -> Int32 { cannotAct }
 
     static func of(_ error: RuntimeError) -> Int32 {
         switch error {
@@ -42,6 +35,4 @@ enum ExitStatus {
             cannotAct
         }
     }
-
-    static func exit(_ status: Int32) -> ExitCode { ExitCode(status) }
 }
