@@ -199,45 +199,45 @@ public struct ImprovementLog: Sendable, Hashable {
     public func decide(_ command: ActionCommand, today: Day? = nil) -> Result<(actionID: String, change: ActionChange), Rejection> {
         func existing(_ id: String) -> Result<ImprovementAction, Rejection> {
             guard let action = action(Self.normalizedActionID(id)) else {
-                return .failure(Rejection("no improvement action '\(id)' (actions are A-1 to A-\(actions.count))"))
+                return .failure(Rejection(.unknownAction, "no improvement action '\(id)' (actions are A-1 to A-\(actions.count))"))
             }
             return .success(action)
         }
         switch command {
         case .add(let draft):
-            if draft.title.trimmingCharacters().isEmpty { return .failure(Rejection("an action needs a title (the corrective action)")) }
-            if draft.owner.trimmingCharacters().isEmpty { return .failure(Rejection("an action needs an owner (--owner)")) }
-            if draft.organization.trimmingCharacters().isEmpty { return .failure(Rejection("an action needs a responsible organisation (--org)")) }
+            if draft.title.trimmingCharacters().isEmpty { return .failure(Rejection(.invalidArgument, "an action needs a title (the corrective action)")) }
+            if draft.owner.trimmingCharacters().isEmpty { return .failure(Rejection(.invalidArgument, "an action needs an owner (--owner)")) }
+            if draft.organization.trimmingCharacters().isEmpty { return .failure(Rejection(.invalidArgument, "an action needs a responsible organisation (--org)")) }
             return .success((nextID, .created(draft: draft)))
         case .start(let id):
             return existing(id).flatMap { a in
                 a.status == .open ? .success((a.id, .started))
-                    : .failure(Rejection("\(a.id) is \(a.status.rawValue): only an open action can be started"))
+                    : .failure(Rejection(.wrongStatus, "\(a.id) is \(a.status.rawValue): only an open action can be started"))
             }
         case .done(let id, let note):
             return existing(id).flatMap { a in
                 switch a.status {
                 case .inProgress: .success((a.id, .done(note: note)))
-                case .open: .failure(Rejection("\(a.id) is open: start it first (muster actions start \(a.id))"))
-                default: .failure(Rejection("\(a.id) is \(a.status.rawValue) already"))
+                case .open: .failure(Rejection(.wrongStatus, "\(a.id) is open: start it first (muster actions start \(a.id))"))
+                default: .failure(Rejection(.wrongStatus, "\(a.id) is \(a.status.rawValue) already"))
                 }
             }
         case .review(let id, let method, let result, let reviewer, let note, let day):
             return existing(id).flatMap { a in
                 guard a.status == .done else {
-                    return .failure(Rejection("\(a.id) is \(a.status.rawValue): an effectiveness review comes after the action is done"))
+                    return .failure(Rejection(.wrongStatus, "\(a.id) is \(a.status.rawValue): an effectiveness review comes after the action is done"))
                 }
                 guard !method.trimmingCharacters().isEmpty, !reviewer.trimmingCharacters().isEmpty else {
-                    return .failure(Rejection("a review needs a method (--method) and a reviewer (--reviewer)"))
+                    return .failure(Rejection(.invalidArgument, "a review needs a method (--method) and a reviewer (--reviewer)"))
                 }
                 if let doneBy = a.doneBy, doneBy.trimmingCharacters() == reviewer.trimmingCharacters() {
-                    return .failure(Rejection("\(reviewer) marked \(a.id) done and cannot also review its effectiveness: someone else reviews it"))
+                    return .failure(Rejection(.notPermitted, "\(reviewer) marked \(a.id) done and cannot also review its effectiveness: someone else reviews it"))
                 }
                 if let day, let today, day > today {
-                    return .failure(Rejection("a review cannot be dated \(day), after today (\(today))"))
+                    return .failure(Rejection(.invalidArgument, "a review cannot be dated \(day), after today (\(today))"))
                 }
                 if let day, let done = a.doneAt, day < Day(done) {
-                    return .failure(Rejection("a review cannot be dated \(day), before \(a.id) was done (\(Day(done)))"))
+                    return .failure(Rejection(.invalidArgument, "a review cannot be dated \(day), before \(a.id) was done (\(Day(done)))"))
                 }
                 return .success((a.id, .reviewed(method: method, result: result, reviewer: reviewer, note: note, on: day)))
             }
@@ -245,12 +245,12 @@ public struct ImprovementLog: Sendable, Hashable {
             return existing(id).flatMap { a in
                 switch a.status {
                 case .verified: return .success((a.id, .closed(note: note)))
-                case .closed: return .failure(Rejection("\(a.id) is closed already"))
+                case .closed: return .failure(Rejection(.wrongStatus, "\(a.id) is closed already"))
                 default:
                     let why = a.reviews.last?.result == .notEffective
                         ? "its last effectiveness review found it not effective (it was reopened)"
                         : "it has no effectiveness review that found it effective"
-                    return .failure(Rejection("cannot close \(a.id) (\(a.status.rawValue)): \(why); run muster actions review \(a.id) --result effective ... once it is done"))
+                    return .failure(Rejection(.wrongStatus, "cannot close \(a.id) (\(a.status.rawValue)): \(why); run muster actions review \(a.id) --result effective ... once it is done"))
                 }
             }
         }

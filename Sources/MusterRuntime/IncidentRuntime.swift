@@ -145,7 +145,7 @@ public final class IncidentRuntime: @unchecked Sendable {
             return (known, nil)
         }
         let hint = Suggestion.hint(for: person, in: users.map(\.name))
-        return (command, Rejection("no person named '\(person)'\(hint): roles go to people Muster knows (muster users list; muster users add NAME)"))
+        return (command, Rejection(.unknownPerson, "no person named '\(person)'\(hint): roles go to people Muster knows (muster users list; muster users add NAME)"))
     }
 
     /// Fires the timers that are due on a run, and nothing else (what `muster watch` calls). Writes nothing when

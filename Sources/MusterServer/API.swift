@@ -299,6 +299,7 @@ enum API {
     static func error(_ e: APIError) -> Response {
         var object: [String: Any] = ["error": e.message, "status": e.status, "code": e.code.rawValue]
         if let field = e.field { object["field"] = field }
+        if let rejection = e.rejection { object["rejection"] = rejection.rawValue }
         return json(object, status: HTTPResponse.Status(integerLiteral: e.status))
     }
 

@@ -1,3 +1,5 @@
+import MusterCore
+
 /// A refusal at the HTTP edge: status, a machine-readable `code`, one message a person can act on (and, for bad
 /// input, the field). Every 4xx of every route answers `{"error", "status", "code", "field"?}` (openapi.json's
 /// `Error`); the code is stable, the message may be reworded.
@@ -6,6 +8,10 @@ public struct APIError: Error, Sendable, Hashable {
     public var message: String
     public var field: String?
     public var code: Code
+    /// For `code` `rejected`: the engine's (or the improvement log's) code for the rule that refused the command
+    /// (`Rejection.Code`, e.g. `not-permitted`, `unknown-role`): the body's `rejection`. The CLI's exit status
+    /// follows the same code.
+    public var rejection: Rejection.Code?
 
     /// The codes an error body carries. Clients switch on these, never on the message.
     public enum Code: String, Sendable, Hashable, CaseIterable {
@@ -59,6 +65,11 @@ public struct APIError: Error, Sendable, Hashable {
 
     static func badRequest(_ message: String, field: String? = nil) -> APIError { APIError(400, message, field: field) }
     static func notFound(_ message: String) -> APIError { APIError(404, message) }
-    /// A 409 for a rule of the engine (the playbook's or the improvement log's).
-    static func rejected(_ message: String) -> APIError { APIError(409, message, code: .rejected) }
+    /// A refusal by a rule of the engine (the playbook's) or of the improvement log, mapped by its code: 404 for a
+    /// name that does not exist where the route's path named it (an improvement action), 409 otherwise.
+    static func rejected(_ rejection: Rejection) -> APIError {
+        var error = rejection.code == .unknownAction ? APIError(404, rejection.reason) : APIError(409, rejection.reason, code: .rejected)
+        error.rejection = rejection.code
+        return error
+    }
 }

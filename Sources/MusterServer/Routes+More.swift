@@ -349,8 +349,8 @@ enum Improvement {
         switch result {
         case .success(let applied):
             return API.json(object(applied.action, today: Day(state.now)), status: status)
-        case .failure(.rejected(let rejection, let unknownAction)):
-            throw unknownAction ? APIError(404, rejection.reason) : APIError.rejected(rejection.reason)
+        case .failure(.rejected(let rejection, _)):
+            throw APIError.rejected(rejection)
         case .failure(.busy):
             throw APIError(503, "the improvement log is busy; try again")
         case .failure(.load(let error)):

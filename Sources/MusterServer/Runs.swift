@@ -110,7 +110,7 @@ enum Runs {
                            field: "playbook")
         case .failure(let error): throw error
         }
-        if let rejection = result.rejection { throw APIError.rejected(rejection.reason) }
+        if let rejection = result.rejection { throw APIError.rejected(rejection) }
         state.wrote(runID: result.runID, effects: result.effects)
         state.logger.info("run declared", metadata: ["run": "\(result.runID)", "by": "\(user.name)", "restricted": "\(restricted)"])
         let snapshot = try snapshot(state, result.runID)
@@ -151,7 +151,7 @@ enum Runs {
         } ?? []
         if let rejection = result.rejection {
             return API.json(["error": rejection.reason, "status": 409, "code": APIError.Code.rejected.rawValue, "accepted": false,
-                             "events": produced.map { EventJSON.object(seq: $0.seq, event: $0.event) }], status: .conflict)
+                             "rejection": rejection.code.rawValue, "events": produced.map { EventJSON.object(seq: $0.seq, event: $0.event) }], status: .conflict)
         }
         // Written directly (same JSON as `API.json` would give): the hot path under load.
         var out: [UInt8] = []
@@ -180,7 +180,8 @@ enum Runs {
         if let refusal = step.refusal { throw APIError(409, refusal) }
         let events = step.events.map(API.eventSummary)
         if let rejection = step.rejection {
-            return API.json(["error": rejection.reason, "status": 409, "code": APIError.Code.rejected.rawValue, "accepted": false, "events": events],
+            return API.json(["error": rejection.reason, "status": 409, "code": APIError.Code.rejected.rawValue, "accepted": false,
+                             "rejection": rejection.code.rawValue, "events": events],
                             status: .conflict)
         }
         return API.json(["accepted": true, "command": request.name, "events": events])

@@ -48,12 +48,19 @@ public enum PlaybookLoader {
         guard let node else {
             return LoadedPlaybook(path: file, text: text, playbook: nil, diagnostics: yamlDiagnostics.sortedByLocation())
         }
-        let (decoded, decodeDiagnostics) = PlaybookDecoder.decode(node)
+        let decoded = PlaybookDecoder.decodeForValidation(node)
         // A YAML error (such as a duplicate key) means the tree lost something: nothing later may run on it.
-        let playbook = yamlDiagnostics.hasErrors ? nil : decoded
-        var diagnostics = yamlDiagnostics + decodeDiagnostics
-        if let playbook, semanticChecks {
-            for finding in PlaybookValidator.validate(playbook) where !diagnostics.contains(finding) {
+        let playbook = yamlDiagnostics.hasErrors ? nil : decoded.playbook
+        var diagnostics = yamlDiagnostics + decoded.diagnostics
+        if semanticChecks {
+            var findings: [Diagnostic] = []
+            if let playbook {
+                findings = PlaybookValidator.validate(playbook)
+            } else if !yamlDiagnostics.hasErrors, let partial = decoded.partial {
+                // The decoder stopped short somewhere: still report every error of the rest of the file, in this run.
+                findings = PlaybookValidator.independentFindings(partial, missingKinds: decoded.missingKinds)
+            }
+            for finding in findings where !diagnostics.contains(finding) {
                 diagnostics.append(finding)
             }
         }

@@ -16,12 +16,24 @@ enum Console {
     /// Prints `error: MESSAGE` to standard error and returns the failure exit code to throw.
     static func fail(_ message: String) -> ExitCode {
         err("error: \(message)\n")
-        return ExitCode.failure
+        return ExitCode(ExitStatus.refused)
     }
 
     /// The exit status of a command that cannot act at all (no journal, an unknown run, an unreadable playbook),
     /// as the README promises for every command: 2. A refusal or a failed check is 1 (`fail`).
-    static let cannotActStatus: Int32 = IncidentCLI.failedExit
+    static let cannotActStatus: Int32 = ExitStatus.cannotAct
+
+    /// Prints `error: REASON [CODE]` and returns the status `ExitStatus` gives the rule's code.
+    static func refuse(_ rejection: Rejection) -> ExitCode {
+        err("error: \(rejection.reason) [\(rejection.code)]\n")
+        return ExitCode(ExitStatus.of(rejection.code))
+    }
+
+    /// Prints `error: MESSAGE` and returns `status` (from `ExitStatus`).
+    static func exit(_ message: String, status: Int32) -> ExitCode {
+        err("error: \(message)\n")
+        return ExitCode(status)
+    }
 
     /// Prints `error: MESSAGE` and returns exit status 2: the command could not act.
     static func cannotAct(_ message: String) -> ExitCode {

@@ -95,7 +95,7 @@ struct DatabaseCommand: ParsableCommand {
             for run in report.headMismatches {
                 Console.err("error: run \(run) has a different head in the copy (it changed in the source meanwhile); copy again\n")
             }
-            guard report.isIntact else { throw ExitCode.failure }
+            guard report.isIntact else { throw ExitCode(ExitStatus.refused) }
             print("verified: \(report.verifications.count - 2) run chains, the access log and the improvement log are intact")
         }
     }

@@ -45,7 +45,11 @@ struct ImprovementState {
             return applied.action
         } catch {
             for d in error.diagnostics { Console.err(d.description + "\n") }
-            throw Console.fail(error.description)
+            switch error {
+            case .rejected(let rejection, _): throw Console.refuse(rejection)
+            case .journal(let journal): throw Console.exit(journal.description, status: ExitStatus.of(journal.code))
+            default: throw Console.fail(error.description)
+            }
         }
     }
 

@@ -8,11 +8,8 @@ import MusterYAML
 /// What the incident, verify and watch commands share: where the journal is, who acts, what time it is,
 /// which run is meant, and how failures are printed (one line on stderr, then a non-zero exit).
 ///
-/// Exit codes: 0 done; 1 the engine refused the command (or `verify` found a broken chain); 2 the command could
-/// not act (no journal, unknown run, invalid playbook, bad argument, damaged database).
+/// Exit statuses come from `ExitStatus`, the one table.
 enum IncidentCLI {
-    static let rejectedExit: Int32 = 1
-    static let failedExit: Int32 = 2
 
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
@@ -74,17 +71,18 @@ enum IncidentCLI {
         for diagnostic in error.diagnostics {
             FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
         }
-        return ExitCode(failedExit)
+        return ExitCode(ExitStatus.of(error))
     }
 
     static func fail(_ message: String) -> ExitCode {
         printError(message)
-        return ExitCode(failedExit)
+        return ExitCode(ExitStatus.cannotAct)
     }
 
+    /// `muster: rejected: REASON [CODE]`: the reason for people, the rule's stable code for scripts.
     static func reject(_ rejection: Rejection) -> ExitCode {
-        FileHandle.standardError.write(Data("muster: rejected: \(rejection.reason)\n".utf8))
-        return ExitCode(rejectedExit)
+        FileHandle.standardError.write(Data("muster: rejected: \(rejection.reason) [\(rejection.code)]\n".utf8))
+        return ExitCode(ExitStatus.of(rejection.code))
     }
 
     static func out(_ line: String) {

@@ -29,11 +29,11 @@ struct Muster: ParsableCommand {
         let (arguments, problem) = JournalChoice.extractDatabaseOption(Array(CommandLine.arguments.dropFirst()))
         if let problem {
             FileHandle.standardError.write(Data("muster: error: \(problem)\n".utf8))
-            Muster.exit(withError: ExitCode(2))
+            Muster.exit(withError: ExitCode(ExitStatus.cannotAct))
         }
         if let typo = CommandTypos.check(arguments, root: Muster.self) {
             FileHandle.standardError.write(Data("muster: error: \(typo)\n".utf8))
-            Muster.exit(withError: ExitCode(2))
+            Muster.exit(withError: ExitCode(ExitStatus.cannotAct))
         }
         main(arguments)
     }

@@ -140,7 +140,7 @@ struct ReportCommand: ParsableCommand {
         if let output { Console.err("wrote \(output) (\(chosen.rawValue), run \(record.id), \(report.events.count) events)\n") }
         if !report.integrity.intact {
             Console.err("error: \(report.integrity.problem ?? "run \(record.id): chain broken"); the report says so at the top\n")
-            throw ExitCode.failure
+            throw ExitCode(ExitStatus.refused)
         }
     }
 }

@@ -37,7 +37,7 @@ struct SimulateCommand: ParsableCommand {
         case .text: Console.out(TimelineText.render(result))
         case .json: Console.out(SimulationJSON.render(result) + "\n")
         }
-        if !result.succeeded { throw ExitCode.failure }
+        if !result.succeeded { throw ExitCode(ExitStatus.refused) }
     }
 
     private func loadScript(for playbook: Playbook) throws -> SimulationScript {

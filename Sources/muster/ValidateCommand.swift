@@ -69,7 +69,7 @@ struct ValidateCommand: ParsableCommand {
             })
             Console.out(array.rendered() + "\n")
         }
-        if errors > 0 || (strict && warnings > 0) { throw ExitCode.failure }
+        if errors > 0 || (strict && warnings > 0) { throw ExitCode(ExitStatus.refused) }
     }
 
     /// Files named on the command line or found in folders (`*.yaml`, `*.yml`, sorted), sorted into playbooks,

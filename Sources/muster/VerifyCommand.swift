@@ -87,7 +87,7 @@ struct Verify: ParsableCommand {
         if let exportHeads {
             guard !broken else {
                 IncidentCLI.out("heads not exported: a chain is broken")
-                throw ExitCode(IncidentCLI.rejectedExit)
+                throw ExitCode(ExitStatus.refused)
             }
             do {
                 let heads = try journal.heads()
@@ -99,6 +99,6 @@ struct Verify: ParsableCommand {
                 throw IncidentCLI.fail("cannot write \(exportHeads): \(error.localizedDescription)")
             }
         }
-        if broken { throw ExitCode(IncidentCLI.rejectedExit) }
+        if broken { throw ExitCode(ExitStatus.refused) }
     }
 }

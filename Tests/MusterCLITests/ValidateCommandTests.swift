@@ -87,4 +87,16 @@ struct ValidateCommandTests {
         #expect(result.status == 0, "\(result.stdout)")
         #expect(result.stdout.contains(" files, 0 errors, "), "\(result.stdout)")
     }
+
+    @Test("five independent mistakes, two of which stop the decoder, are all reported in one run")
+    func fiveMistakesInOneRun() throws {
+        let result = try CLI.run(["validate", "--format", "json", "rounds/five-mistakes.yaml"])
+        #expect(result.status == 1)
+        let findings = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(findings.map { "\($0["line"]!):\($0["code"]!)" } == [
+            "3:missing-key", "18:unknown-channel", "21:unknown-role", "22:wrong-type", "24:unknown-state",
+        ])
+        let text = try CLI.run(["validate", "rounds/five-mistakes.yaml"])
+        #expect(text.stdout.hasSuffix("1 file, 5 errors, 0 warnings\n"))
+    }
 }

@@ -48,7 +48,7 @@ struct RunEdgeCaseTests {
         #expect(result.timerEvents == [])
         #expect(result.rejection == nil)
         #expect(result.events == [ev(at(10), "Dana", ic, .noteAdded(text: "still here"))])
-        #expect(timed.timerRejection == Rejection("""
+        #expect(timed.timerRejection == Rejection(.doesNotSettle, """
             the run does not settle: more than 64 transitions in one step (the last into 'b'); \
             check playbook 'timer-loop' for a loop of eventless transitions or raised events
             """))

@@ -157,7 +157,7 @@ struct RunTimerTests {
         result = timed.handle(cmd("Lee", .completeTask("confirm", note: nil)), at: at(31), fireAtDueTimes: true)
         #expect(result.timerEvents.map(\.body.typeName) == ["timer-fired", "notification-queued", "timer-armed"])
         #expect(result.events == [])
-        #expect(result.rejection == Rejection("only the holder of it_ops (unassigned) or the incident commander can complete 'confirm'"))
+        #expect(result.rejection == Rejection(.notPermitted, "only the holder of it_ops (unassigned) or the incident commander can complete 'confirm'"))
         #expect(result.effects == [
             .sendNotification(Notification(id: "n2", channel: "execs", message: "Triage still open after 30m", trigger: "timer:triage-overdue")),
             .startTimer(key: key("triage-overdue"), due: at(60), repeatEvery: .minutes(30)),

@@ -66,6 +66,22 @@ struct APIContractTests {
         }
     }
 
+    @Test("an engine refusal carries the rule's code as rejection, the same code the CLI prints and maps to its exit status")
+    func rejectionCodes() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.router) { client async throws in
+            let id = try await client.declareRun(f)
+            let unknownRole = try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "assign", "role": "it_opps", "person": "Lee"])
+            try Self.expectError(unknownRole, 409, "rejected")
+            #expect(unknownRole.json["rejection"] as? String == "unknown-role", "\(unknownRole.text)")
+            let unknownTask = try await client.call(f, "Lee", .post, "/api/runs/\(id)/commands", ["type": "task-done", "task": "no-such-task"])
+            #expect(unknownTask.json["rejection"] as? String == "unknown-task", "\(unknownTask.text)")
+            // An improvement action that does not exist is the log's `unknown-action`: a 404, with the code beside it.
+            let noAction = try await client.call(f, "Dana", .post, "/api/actions/A-99/transitions", ["to": "start"])
+            #expect(noAction.status == 404, "\(noAction.text)")
+        }
+    }
+
     @Test("a documented path with another method is 405 with Allow and the JSON error; an unknown /api path is a JSON 404")
     func methodsAndUnknownPaths() async throws {
         let f = try ServerFixture()

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MusterCore
 import MusterYAML
 
@@ -5,6 +10,9 @@ import MusterYAML
 /// eventless transitions, raised events, role handovers, notes, and a share of refused commands), fed to
 /// `Run.execute` in a loop. Baseline measured in the same run: replaying the very events the commands
 /// produced through `Run.apply` alone, which is the floor of what a command can cost.
+///
+/// Times are the benchmark thread's CPU time, not wall time: on a machine shared with other work (two cores and
+/// several builds) wall time mostly measures the others; `scripts/bench-engine-vs` compares two engines this way.
 enum EngineBench {
     static let playbookText = """
         muster: 1
@@ -75,8 +83,7 @@ enum EngineBench {
         run.execute(Command(actor: "Dana", .start(StartRun(runID: "r-bench", mode: .live, title: "Bench"))), at: time)
         var produced: [RunEvent] = []
         produced.reserveCapacity(total * 2)
-        let clock = ContinuousClock()
-        let start = clock.now
+        let start = cpuSeconds()
         var i = 0
         while counts.commands < total {
             time = time + TimeSpan(milliseconds: 250)
@@ -90,18 +97,25 @@ enum EngineBench {
             counts.commands += 1
             i = i + 1 == cycle.count ? 0 : i + 1
         }
-        let seconds = seconds(clock.now - start)
+        let seconds = cpuSeconds() - start
 
         var replay = Run(playbook: playbook)
         replay.execute(Command(actor: "Dana", .start(StartRun(runID: "r-bench", mode: .live, title: "Bench"))), at: Instant(iso8601: "2026-01-01T09:00:00Z")!)
-        let replayStart = clock.now
+        let replayStart = cpuSeconds()
         for event in produced { replay.apply(event) }
-        let replaySeconds = Self.seconds(clock.now - replayStart)
+        let replaySeconds = cpuSeconds() - replayStart
         precondition(replay == run, "replay must rebuild the live state")
         return (seconds, replaySeconds, counts)
     }
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// This thread's CPU time.
+    static func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 }

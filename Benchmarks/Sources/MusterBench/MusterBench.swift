@@ -110,6 +110,7 @@ struct MusterBench {
         print("  decide + apply:          \(format(perSecond / 1_000_000, 2)) million commands per second (target: at least 1)")
         print("  apply only (baseline):   \(format(Double(r.counts.events) / r.replaySeconds / 1_000_000, 2)) million events per second")
         print("  a command costs \(format(r.seconds / r.replaySeconds, 2))x replaying the events it produced")
+        print("  (CPU time of the benchmark thread; against the first version of this benchmark, target 1.4x: scripts/bench-engine-vs b9bd783)")
     }
 
     static func exercise() throws {

@@ -11,25 +11,28 @@ final class CompiledPlaybook: Sendable, Equatable {
         let phases: String
         let marks: [Mark]
         let onEnter: [EntryAction]
+        /// The `on_enter` notify messages, compiled (nil for a raise), parallel to `onEnter`.
+        let onEnterMessages: [CompiledTemplate?]
         let tasks: [Int]
         /// Timer slots armed on entry, in playbook order.
         let timerSlots: [Int]
         let decision: Int?
-        var eventless: [CTransition]
+        let eventless: [CTransition]
         /// Transitions by event name, each list in playbook order.
-        var onEvent: [String: [CTransition]]
+        let onEvent: EventTable
         /// The event names the state takes, sorted, for messages.
-        var eventNames: [String]
+        let eventNames: [String]
         let terminal: Bool
         let owner: Int
 
 
-        init(id: String, title: String, phases: String, marks: [Mark], onEnter: [EntryAction], tasks: [Int], timerSlots: [Int], decision: Int?, eventless: [CTransition], onEvent: [String: [CTransition]], eventNames: [String], terminal: Bool, owner: Int) {
+        init(id: String, title: String, phases: String, marks: [Mark], onEnter: [EntryAction], onEnterMessages: [CompiledTemplate?], tasks: [Int], timerSlots: [Int], decision: Int?, eventless: [CTransition], onEvent: EventTable, eventNames: [String], terminal: Bool, owner: Int) {
             self.id = id
             self.title = title
             self.phases = phases
             self.marks = marks
             self.onEnter = onEnter
+            self.onEnterMessages = onEnterMessages
             self.tasks = tasks
             self.timerSlots = timerSlots
             self.decision = decision
@@ -131,12 +134,17 @@ final class CompiledPlaybook: Sendable, Equatable {
         let kind: SlotKind
         let timing: Timing
         let repeatEvery: TimeSpan?
-        /// The timer's `when:`, compiled (set once in `CompiledPlaybook.init`, when tasks and decisions are known).
-        fileprivate(set) var guardExpression: CGuard?
+        /// The timer's `when:`, compiled.
+        let guardExpression: CGuard?
+        /// The timer's `message`, compiled.
+        let message: CompiledTemplate?
         /// Cancelled when the run is marked recovered (an RTO or MTPD deadline).
         let endsAtRecovery: Bool
 
-        init(id: String, owner: Int, kind: SlotKind, timing: Timing, repeatEvery: TimeSpan?) {
+        init(id: String, owner: Int, kind: SlotKind, timing: Timing, repeatEvery: TimeSpan?, guardExpression: CGuard?,
+             message: CompiledTemplate?) {
+            self.guardExpression = guardExpression
+            self.message = message
             if case .spec(let spec) = kind { endsAtRecovery = spec.endsAtRecovery } else { endsAtRecovery = false }
             self.id = id
             self.owner = owner
@@ -153,32 +161,35 @@ final class CompiledPlaybook: Sendable, Equatable {
 
     let playbook: Playbook
     let id: String
-    let stateIndex: [String: Int]
+    let stateIndex: NameIndex
     let states: [CState]
-    let taskIndex: [String: Int]
+    /// For each state, what `stateIndex` gives for its id (itself, unless a hand-built playbook repeats an id).
+    let canonicalState: [Int]
+    let taskIndex: NameIndex
     let tasks: [CTask]
-    let roleIndex: [String: Int]
+    let roleIndex: NameIndex
     let roleIDs: [String]
     let commander: Int
     /// The commanding role's id (`Playbook.commanderRole`).
     let commanderRole: String
-    let decisionIndex: [String: Int]
+    let decisionIndex: NameIndex
     let decisions: [CDecision]
-    let slotIndex: [String: Int]
+    let slotIndex: NameIndex
     let slots: [CSlot]
     let runWideSlots: [Int]
-    let serviceIndex: [String: Int]
+    let serviceIndex: NameIndex
     let start: Int
+    /// True when some command could be refused after the engine has applied events to its working copy (a
+    /// target or a timer's objective the playbook lacks; automatic moves, eventless or raised on entry, that
+    /// may loop or chain past `Run.maximumTransitionsPerStep`). When false, every rule is checked before the first
+    /// event, so `Run.execute` decides in place instead of on a copy (no copy-on-write of the run's tables).
+    let mayRefuseAfterEmitting: Bool
 
     init(_ playbook: Playbook) {
         self.playbook = playbook
         id = playbook.id.value
 
-        func indexed(_ names: [String]) -> [String: Int] {
-            var map: [String: Int] = [:]
-            for (i, name) in names.enumerated() where map[name] == nil { map[name] = i }
-            return map
-        }
+        func indexed(_ names: [String]) -> NameIndex { NameIndex(names) }
 
         let stateIndex = indexed(playbook.states.map(\.id.value))
         let roleIDs = playbook.roles.map(\.id.value)
@@ -191,6 +202,18 @@ final class CompiledPlaybook: Sendable, Equatable {
         commanderRole = playbook.commanderRole
         commander = roleIndex[commanderRole] ?? -1
         start = stateIndex[playbook.start.value] ?? -1
+
+        // Guards name tasks and decisions: index them first (the same order the loop below gives them).
+        let taskIndex = indexed(playbook.states.flatMap { $0.tasks.map(\.id.value) })
+        let decisionIndex = indexed(playbook.states.compactMap { $0.decision?.id.value })
+        self.taskIndex = taskIndex
+        self.decisionIndex = decisionIndex
+        func compiledGuard(_ g: GuardExpression) -> CGuard {
+            CGuard(g, roles: roleIndex, tasks: taskIndex, decisions: decisionIndex)
+        }
+        func compiledTemplate(_ t: Template) -> CompiledTemplate {
+            CompiledTemplate(t, roles: roleIndex, decisions: decisionIndex)
+        }
 
         var tasks: [CTask] = []
         var decisions: [CDecision] = []
@@ -215,12 +238,16 @@ final class CompiledPlaybook: Sendable, Equatable {
                 }
             }
         }
+        func slot(_ spec: TimerSpec, owner: Int) -> CSlot {
+            CSlot(id: spec.id.value, owner: owner, kind: .spec(spec), timing: timing(of: spec, inState: owner >= 0),
+                  repeatEvery: spec.repeatEvery?.value, guardExpression: spec.when.map { compiledGuard($0.value) },
+                  message: spec.message.map { compiledTemplate($0.value) })
+        }
 
         var runWide: [Int] = []
         for spec in playbook.timers {
             runWide.append(slots.count)
-            slots.append(CSlot(id: spec.id.value, owner: -1, kind: .spec(spec), timing: timing(of: spec, inState: false),
-                               repeatEvery: spec.repeatEvery?.value))
+            slots.append(slot(spec, owner: -1))
         }
         runWideSlots = runWide
 
@@ -235,18 +262,17 @@ final class CompiledPlaybook: Sendable, Equatable {
             var timerSlots: [Int] = []
             for spec in state.timers {
                 timerSlots.append(slots.count)
-                slots.append(CSlot(id: spec.id.value, owner: s, kind: .spec(spec), timing: timing(of: spec, inState: true),
-                                   repeatEvery: spec.repeatEvery?.value))
+                slots.append(slot(spec, owner: s))
             }
-            var decisionIndex: Int?
+            var decisionNumber: Int?
             if let decision = state.decision {
-                decisionIndex = decisions.count
+                decisionNumber = decisions.count
                 var slot: Int?
                 if let deadline = decision.deadline {
                     slot = slots.count
                     timerSlots.append(slots.count)
                     slots.append(CSlot(id: TimerKey.deadline(of: decision.id.value), owner: s, kind: .deadline(decision: decisions.count),
-                                       timing: .afterEntry(deadline.value), repeatEvery: nil))
+                                       timing: .afterEntry(deadline.value), repeatEvery: nil, guardExpression: nil, message: nil))
                 }
                 decisions.append(CDecision(
                     id: decision.id.value, state: s, by: roleIndex[decision.by.value] ?? -1, byName: decision.by.value,
@@ -254,45 +280,79 @@ final class CompiledPlaybook: Sendable, Equatable {
                     deadline: decision.deadline?.value, defaultOption: decision.defaultOption?.value, slot: slot
                 ))
             }
-            states.append(CState(
-                id: state.id.value, title: state.displayTitle, phases: state.phases.map(\.rawValue).joined(separator: ", "),
-                marks: state.marks, onEnter: state.onEnter, tasks: taskIDs, timerSlots: timerSlots, decision: decisionIndex,
-                eventless: [], onEvent: [:], eventNames: [], terminal: state.terminal,
-                owner: state.owner.flatMap { roleIndex[$0.value] } ?? -1
-            ))
-        }
-        let taskIndex = indexed(tasks.map(\.id))
-        let decisionIndex = indexed(decisions.map(\.id))
-        self.taskIndex = taskIndex
-        self.decisionIndex = decisionIndex
-        // Guards name tasks and decisions, which are only known now.
-        for slot in slots {
-            if case .spec(let spec) = slot.kind, let when = spec.when {
-                slot.guardExpression = CGuard(when.value, roles: roleIndex, tasks: taskIndex, decisions: decisionIndex)
-            }
-        }
-        for (s, state) in playbook.states.enumerated() {
+            var eventless: [CTransition] = []
+            var onEvent: [String: [CTransition]] = [:]
             for transition in state.transitions {
                 let compiled = CTransition(
                     on: transition.on?.value,
-                    guardExpression: transition.when.map { CGuard($0.value, roles: roleIndex, tasks: taskIndex, decisions: decisionIndex) },
+                    guardExpression: transition.when.map { compiledGuard($0.value) },
                     guardText: transition.when.map { $0.value.text },
                     target: stateIndex[transition.to.value] ?? -1,
                     targetName: transition.to.value
                 )
                 if let event = compiled.on {
-                    states[s].onEvent[event, default: []].append(compiled)
+                    onEvent[event, default: []].append(compiled)
                 } else {
-                    states[s].eventless.append(compiled)
+                    eventless.append(compiled)
                 }
             }
-            states[s].eventNames = states[s].onEvent.keys.sorted()
+            states.append(CState(
+                id: state.id.value, title: state.displayTitle, phases: state.phases.map(\.rawValue).joined(separator: ", "),
+                marks: state.marks, onEnter: state.onEnter,
+                onEnterMessages: state.onEnter.map { if case .notify(let n) = $0 { compiledTemplate(n.message.value) } else { nil } },
+                tasks: taskIDs, timerSlots: timerSlots, decision: decisionNumber,
+                eventless: eventless, onEvent: EventTable(onEvent), eventNames: onEvent.keys.sorted(), terminal: state.terminal,
+                owner: state.owner.flatMap { roleIndex[$0.value] } ?? -1
+            ))
         }
         self.tasks = tasks
         self.decisions = decisions
         self.slots = slots
         self.slotIndex = indexed(slots.map(\.id))
         self.states = states
+        canonicalState = states.map { stateIndex[$0.id] ?? -1 }
+        mayRefuseAfterEmitting = CompiledPlaybook.mayRefuseAfterEmitting(states: states, decisions: decisions, slots: slots)
+    }
+
+    /// See `mayRefuseAfterEmitting`.
+    static func mayRefuseAfterEmitting(states: [CState], decisions: [CDecision], slots: [CSlot]) -> Bool {
+        for state in states {
+            if state.eventless.contains(where: { $0.target < 0 }) { return true }
+            if state.onEvent.transitions.contains(where: { $0.contains { $0.target < 0 } }) { return true }
+        }
+        if decisions.contains(where: { $0.options.contains { $0.target < 0 } }) { return true }
+        for slot in slots {
+            if case .afterDisruption(nil, _) = slot.timing { return true }
+        }
+        // The moves a command can cause without anyone asking: eventless transitions, and transitions on the events
+        // a state raises when entered. One command takes its own move (a raise, a decision, a start) and then these.
+        let next: [[Int]] = states.map { state in
+            var targets = state.eventless.map(\.target)
+            for action in state.onEnter {
+                if case .raise(let name) = action { targets += (state.onEvent[name.value] ?? []).map(\.target) }
+            }
+            return targets
+        }
+        // Longest automatic chain from each state (depth-first, a cycle means unbounded).
+        var longest = Array(repeating: -1, count: states.count)
+        var onPath = Array(repeating: false, count: states.count)
+        func depth(_ s: Int) -> Int? {
+            if onPath[s] { return nil }
+            if longest[s] >= 0 { return longest[s] }
+            onPath[s] = true
+            var best = 0
+            for t in next[s] {
+                guard let d = depth(t) else { return nil }
+                best = max(best, d + 1)
+            }
+            onPath[s] = false
+            longest[s] = best
+            return best
+        }
+        for s in states.indices {
+            guard let d = depth(s), d + 1 <= Run.maximumTransitionsPerStep else { return true }
+        }
+        return false
     }
 
     static func == (a: CompiledPlaybook, b: CompiledPlaybook) -> Bool { a === b || a.playbook == b.playbook }
@@ -315,7 +375,7 @@ indirect enum CGuard: Sendable {
     case and(CGuard, CGuard)
     case or(CGuard, CGuard)
 
-    init(_ g: GuardExpression, roles: [String: Int], tasks: [String: Int], decisions: [String: Int]) {
+    init(_ g: GuardExpression, roles: NameIndex, tasks: NameIndex, decisions: NameIndex) {
         func c(_ g: GuardExpression) -> CGuard {
             switch g {
             case .literal(let b): .literal(b)
@@ -339,3 +399,42 @@ indirect enum CGuard: Sendable {
     }
 }
 
+
+/// Names to their index in a list, the first occurrence winning. A playbook's lists are short: up to
+/// `linearLimit` names a scan (short ASCII names compare as two machine words) beats hashing the name.
+struct NameIndex: Sendable {
+    static let linearLimit = 12
+    let names: [String]
+    private let map: [String: Int]?
+
+    init(_ names: [String]) {
+        self.names = names
+        if names.count > NameIndex.linearLimit {
+            var map: [String: Int] = [:]
+            for (i, name) in names.enumerated() where map[name] == nil { map[name] = i }
+            self.map = map
+        } else {
+            map = nil
+        }
+    }
+
+    subscript(name: String) -> Int? {
+        if let map { return map[name] }
+        for i in names.indices where names[i] == name { return i }
+        return nil
+    }
+}
+
+/// A state's transitions by event name, each list in playbook order.
+struct EventTable: Sendable {
+    let names: NameIndex
+    let transitions: [[CompiledPlaybook.CTransition]]
+
+    init(_ byName: [String: [CompiledPlaybook.CTransition]]) {
+        let keys = byName.keys.sorted()
+        names = NameIndex(keys)
+        transitions = keys.map { byName[$0]! }
+    }
+
+    subscript(name: String) -> [CompiledPlaybook.CTransition]? { names[name].map { transitions[$0] } }
+}

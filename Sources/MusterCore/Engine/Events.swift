@@ -13,8 +13,10 @@ public struct RunEvent: Sendable, Hashable, Codable {
         self.body = body
     }
 
+    /// Cases whose payload is larger than a few words, or rare, are `indirect`: an event is copied and stored
+    /// many times (a journal replays thousands), and an enum is as large as its largest case.
     public enum Body: Sendable, Hashable, Codable {
-        case runStarted(RunStarted)
+        indirect case runStarted(RunStarted)
         /// The run entered `state`, from `from` (nil at start), because of `cause`.
         case stateEntered(state: String, from: String?, cause: TransitionCause)
         case markSet(Mark)
@@ -30,36 +32,36 @@ public struct RunEvent: Sendable, Hashable, Codable {
         case timerArmed(key: TimerKey, due: Instant, repeatEvery: TimeSpan?)
         case timerFired(key: TimerKey, due: Instant, lateBy: TimeSpan)
         case timerCancelled(key: TimerKey)
-        case notificationQueued(Notification)
+        indirect case notificationQueued(Notification)
         case runClosed(reason: String?)
         /// Delivery facts, recorded by the outbox worker (actor `muster`); they never change the run's workflow.
         /// `id` is the notification's id, `channel` the channel it was sent through (in an exercise, the
         /// `exercise:` override). One of `notificationSent` / `notificationFailed` per attempt.
         /// An attempt the receiver accepted: its status (HTTP status or last SMTP reply), how long it took.
-        case notificationSent(id: String, channel: String, status: Int?, latencyMs: Int64, attempt: Int)
+        indirect case notificationSent(id: String, channel: String, status: Int?, latencyMs: Int64, attempt: Int)
         /// An attempt that failed, with the reason (secrets redacted) and, when it will be tried again, when.
-        case notificationFailed(id: String, channel: String, reason: String, attempt: Int, nextAttempt: Instant?)
+        indirect case notificationFailed(id: String, channel: String, reason: String, attempt: Int, nextAttempt: Instant?)
         /// Given up: a permanent failure or the channel's `max_attempts` reached; a person may retry it.
-        case notificationDeadLettered(id: String, channel: String, reason: String, attempts: Int)
+        indirect case notificationDeadLettered(id: String, channel: String, reason: String, attempts: Int)
         /// Deliberately not sent (a `live_only` channel in an exercise run).
-        case notificationSkipped(id: String, channel: String, reason: String)
+        indirect case notificationSkipped(id: String, channel: String, reason: String)
         /// A person sent a dead or failed notification back to the outbox (`muster outbox retry`); it gets
         /// a fresh set of attempts, counted from `attempts` (the attempts made before).
-        case notificationRequeued(id: String, channel: String, previousStatus: String, attempts: Int)
+        indirect case notificationRequeued(id: String, channel: String, previousStatus: String, attempts: Int)
 
         // Facts of the exercise layer (`ExerciseRun`): journaled with the run's events, ignored by `Run.apply`.
         /// An exercise run began: which exercise, and the exercise file's text so that it can be evaluated later.
-        case exerciseStarted(ExerciseStarted)
+        indirect case exerciseStarted(ExerciseStarted)
         /// A master scenario events list row (or an ad-hoc message) reached the players.
-        case injectDelivered(InjectDelivery)
+        indirect case injectDelivered(InjectDelivery)
         /// A contingency inject (or an inject with `unless`) was not delivered, and why.
-        case injectWithheld(inject: String, reason: String)
+        indirect case injectWithheld(inject: String, reason: String)
         /// The scenario clock started, paused, resumed, changed speed, skipped ahead or ended.
-        case exerciseClock(ExerciseClockChange)
+        indirect case exerciseClock(ExerciseClockChange)
         /// A player's action the engine refused: recorded, as in a real exercise, with the engine's reason.
-        case playerActionRejected(action: String, reason: String)
+        indirect case playerActionRejected(action: String, reason: String)
         /// An evaluator replaced an objective's computed rating (`P`, `S`, `M`, `U`), with a note saying why.
-        case ratingOverruled(objective: String, rating: String, note: String)
+        indirect case ratingOverruled(objective: String, rating: String, note: String)
 
         /// A stable name for the kind of event (journal column, timeline filters).
         public var typeName: String {
@@ -192,7 +194,7 @@ public enum TransitionCause: Sendable, Hashable, Codable {
     /// An eventless transition whose guard came to hold.
     case guardHeld
     case event(String)
-    case decision(id: String, option: String)
+    indirect case decision(id: String, option: String)
 }
 
 /// A notification the run wants delivered: the rendered text for a playbook channel.
@@ -219,11 +221,114 @@ public enum Effect: Sendable, Hashable {
     case sendNotification(Notification)
 }
 
-/// A refused command: nothing changes and the reason says why, in words a responder can act on.
+/// A refused command: nothing changes; `code` says which rule refused it (stable: edges map it to an exit
+/// status or an HTTP answer), `reason` says why in words a responder can act on (may be reworded).
+///
+/// The engine builds the reason only when someone reads it: a refused command costs a comparison, not the
+/// formatting of a sentence nobody may print (a benchmark or a player script refuses thousands).
 public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
-    public var reason: String
-    public init(_ reason: String) { self.reason = reason }
+    /// A machine-readable name for the rule that refused a command (like postgres-nio's `PSQLError.Code`):
+    /// a string with named values, so that new codes do not break exhaustive switches. Documented in
+    /// `docs/engine.md`; the CLI's exit statuses and the API's error bodies follow it.
+    public struct Code: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        // The run's life.
+        /// A command before `start`.
+        public static let notStarted = Code("not-started")
+        /// `start` on a run that has started.
+        public static let alreadyStarted = Code("already-started")
+        /// Anything but a note or a lesson on a closed run.
+        public static let runClosed = Code("run-closed")
+        /// The run's state, a target or the commanding role is not in the playbook it is replayed with.
+        public static let playbookMismatch = Code("playbook-mismatch")
+        /// More than `Run.maximumTransitionsPerStep` transitions in one command.
+        public static let doesNotSettle = Code("does-not-settle")
+
+        // Names the playbook does not define.
+        public static let unknownRole = Code("unknown-role")
+        public static let unknownTask = Code("unknown-task")
+        public static let unknownDecision = Code("unknown-decision")
+        public static let unknownOption = Code("unknown-option")
+        /// An event the current state takes no transition on.
+        public static let unknownEvent = Code("unknown-event")
+        /// A timer that is not armed (cancelled, fired, re-armed, never existed).
+        public static let unknownTimer = Code("unknown-timer")
+        /// A person the shell does not know (roles go to known people where the shell has a directory).
+        public static let unknownPerson = Code("unknown-person")
+
+        // Who may act.
+        /// The actor does not hold the role the rule needs (incident commander, a task's or decision's role).
+        public static let notPermitted = Code("not-permitted")
+        /// The actor holds no role at all (raising events needs one).
+        public static let noRole = Code("no-role")
+
+        // When it may happen.
+        /// The task or decision belongs to another state than the current one.
+        public static let wrongState = Code("wrong-state")
+        /// The task is done or skipped, the decision made in this visit, the role held by that person already.
+        public static let alreadyDone = Code("already-done")
+        /// Relieving a role nobody holds.
+        public static let notAssigned = Code("not-assigned")
+        /// The transition's guard does not hold yet.
+        public static let guardFailed = Code("guard-failed")
+        /// A timer fired before its due time.
+        public static let notDue = Code("not-due")
+        /// Relieving the commanding role, or closing outside a terminal state without a reason.
+        public static let ruleViolated = Code("rule-violated")
+
+        // What the command carries.
+        /// Empty text, a missing rationale, a missing name or id, a disruption after the start.
+        public static let invalidArgument = Code("invalid-argument")
+        /// A task that needs evidence completed without a note.
+        public static let evidenceRequired = Code("evidence-required")
+        /// A timer whose due time cannot be worked out (an objective the playbook lacks).
+        public static let timerUnresolvable = Code("timer-unresolvable")
+
+        // The improvement log's rules (`MusterReports.ImprovementRecords`).
+        /// No improvement action with that id.
+        public static let unknownAction = Code("unknown-action")
+        /// The action's status does not allow the move (start before open, review before done, ...).
+        public static let wrongStatus = Code("wrong-status")
+    }
+
+    public let code: Code
+    private let message: Message
+
+    private enum Message: Sendable {
+        case text(String)
+        case deferred(@Sendable () -> String)
+    }
+
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        message = .text(reason)
+    }
+
+    /// The reason is built when it is first read (each read builds it again: it is for printing).
+    public init(_ code: Code, reason: @escaping @Sendable () -> String) {
+        self.code = code
+        message = .deferred(reason)
+    }
+
+    public var reason: String {
+        switch message {
+        case .text(let text): text
+        case .deferred(let build): build()
+        }
+    }
+
     public var description: String { reason }
+
+    public static func == (a: Rejection, b: Rejection) -> Bool { a.code == b.code && a.reason == b.reason }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(reason)
+    }
 }
 
 /// The engine's answer to a command.

@@ -18,10 +18,27 @@ extension Run {
     /// applying the returned events one by one.
     @discardableResult
     public mutating func execute(_ command: Command, at now: Instant) -> Outcome {
-        var decider = Decider(work: self, now: now, actor: command.actor)
+        guard !compiled.mayRefuseAfterEmitting else {
+            // A refusal may come after events were applied: decide on a copy, keep it only when accepted.
+            var decider = Decider(work: self, now: now, actor: command.actor)
+            do throws(Rejection) {
+                try decider.handle(command.action)
+            } catch {
+                return .rejected(error)
+            }
+            swap(&self, &decider.work)
+            return .accepted(events: decider.events, effects: Run.effects(of: decider.events))
+        }
+        // Every rule is checked before the first event on this playbook: decide in place. The run's tables have
+        // one owner, so applying an event changes them where they are instead of copying them first.
+        // The run is swapped in and out (moves, no retains), a placeholder sharing its playbook standing in for it.
+        var decider = Decider(work: Run(placeholderFor: self), now: now, actor: command.actor)
+        swap(&self, &decider.work)
         do throws(Rejection) {
             try decider.handle(command.action)
         } catch {
+            precondition(decider.events.isEmpty, "a refusal after an event on a playbook that checks every rule first")
+            swap(&self, &decider.work)
             return .rejected(error)
         }
         swap(&self, &decider.work)
@@ -53,10 +70,13 @@ struct Decider {
 
     var runName: String { "run \(work.runID)" }
 
-    mutating func emit(_ body: RunEvent.Body) {
+
+    /// `index`: the playbook index of the state, role, task or decision the event names, when known here.
+    mutating func emit(_ body: RunEvent.Body, index: Int? = nil) {
         let event = RunEvent(at: now, actor: actor, role: role, body)
-        work.apply(event)
-        events.append(event)
+        work.apply(event, index: index)
+        if events.isEmpty { events.reserveCapacity(8) }
+        events.append(consume event)
     }
 
     // MARK: Commands
@@ -65,15 +85,15 @@ struct Decider {
         if case .start(let start) = action { return try self.start(start) }
         switch work.status {
         case .notStarted:
-            throw Rejection("the run has not started: start it first")
+            throw Rejection(.notStarted, "the run has not started: start it first")
         case .closed:
             switch action {
             case .note, .lesson: break
-            default: throw Rejection("\(runName) is closed")
+            default: throw Rejection(.runClosed, "\(runName) is closed")
             }
         case .active:
             guard work.stateIndex >= 0 else {
-                throw Rejection("\(runName) is in no state of playbook '\(pb.id)' version \(pb.playbook.version): replay it with the playbook it ran")
+                throw Rejection(.playbookMismatch, "\(runName) is in no state of playbook '\(pb.id)' version \(pb.playbook.version): replay it with the playbook it ran")
             }
         }
         switch action {
@@ -85,11 +105,11 @@ struct Decider {
         case .raise(let name): try raise(name)
         case .decide(let decision, let option, let rationale): try decide(decision, option: option, rationale: rationale)
         case .note(let text):
-            guard !text.isEmpty else { throw Rejection("a note needs text") }
+            guard !text.isEmpty else { throw Rejection(.invalidArgument, "a note needs text") }
             role = primaryRole(of: actor)
             emit(.noteAdded(text: text))
         case .lesson(let lesson):
-            guard !lesson.text.isEmpty else { throw Rejection("a lesson needs text") }
+            guard !lesson.text.isEmpty else { throw Rejection(.invalidArgument, "a lesson needs text") }
             role = primaryRole(of: actor)
             emit(.lessonRecorded(lesson))
         case .fireTimer(let key): try fire(key)
@@ -100,28 +120,28 @@ struct Decider {
     mutating func start(_ start: StartRun) throws(Rejection) {
         switch work.status {
         case .notStarted: break
-        case .active: throw Rejection("\(runName) has already started")
-        case .closed: throw Rejection("\(runName) is closed")
+        case .active: throw Rejection(.alreadyStarted, "\(runName) has already started")
+        case .closed: throw Rejection(.runClosed, "\(runName) is closed")
         }
-        guard !start.runID.isEmpty else { throw Rejection("a run needs an id") }
-        guard !start.title.isEmpty else { throw Rejection("a run needs a title") }
+        guard !start.runID.isEmpty else { throw Rejection(.invalidArgument, "a run needs an id") }
+        guard !start.title.isEmpty else { throw Rejection(.invalidArgument, "a run needs a title") }
         let commander = start.commander ?? actor
-        guard !commander.isEmpty else { throw Rejection("the incident commander needs a name") }
+        guard !commander.isEmpty else { throw Rejection(.invalidArgument, "the incident commander needs a name") }
         guard pb.commander >= 0 else {
-            throw Rejection("playbook '\(pb.id)' defines no \(pb.commanderRole) role: a run needs one")
+            throw Rejection(.playbookMismatch, "playbook '\(pb.id)' defines no \(pb.commanderRole) role: a run needs one")
         }
         guard pb.start >= 0 else {
-            throw Rejection("start state '\(pb.playbook.start.value)' is not a state of playbook '\(pb.id)'")
+            throw Rejection(.playbookMismatch, "start state '\(pb.playbook.start.value)' is not a state of playbook '\(pb.id)'")
         }
         let disruption = start.disruptionStart ?? now
         guard disruption <= now else {
-            throw Rejection("the disruption cannot begin after the run starts (disruption \(disruption), start \(now))")
+            throw Rejection(.invalidArgument, "the disruption cannot begin after the run starts (disruption \(disruption), start \(now))")
         }
         emit(.runStarted(RunStarted(
             runID: start.runID, playbookID: pb.id, playbookVersion: pb.playbook.version, mode: start.mode,
             title: start.title, severity: start.severity ?? pb.playbook.severity, disruptionStart: disruption
         )))
-        emit(.roleAssigned(role: pb.commanderRole, person: commander))
+        emit(.roleAssigned(role: pb.commanderRole, person: commander), index: pb.commander)
         try enter(pb.start, from: nil, cause: .start)
         try settle()
     }
@@ -129,14 +149,14 @@ struct Decider {
     mutating func assign(_ roleID: String, to person: String) throws(Rejection) {
         let r = try knownRole(roleID)
         try requireCommander(to: "assign roles")
-        guard !person.isEmpty else { throw Rejection("assigning \(roleID) needs a person's name") }
+        guard !person.isEmpty else { throw Rejection(.invalidArgument, "assigning \(roleID) needs a person's name") }
         if let holder = work.holderByRole[r] {
-            guard holder != person else { throw Rejection("\(person) already holds \(roleID)") }
+            guard holder != person else { throw Rejection(.alreadyDone, "\(person) already holds \(roleID)") }
             role = pb.commanderRole
-            emit(.roleRelieved(role: roleID, person: holder, handover: nil))
+            emit(.roleRelieved(role: roleID, person: holder, handover: nil), index: r)
         }
         role = pb.commanderRole
-        emit(.roleAssigned(role: roleID, person: person))
+        emit(.roleAssigned(role: roleID, person: person), index: r)
         try settle()
     }
 
@@ -144,11 +164,11 @@ struct Decider {
         let r = try knownRole(roleID)
         try requireCommander(to: "relieve roles")
         guard r != pb.commander else {
-            throw Rejection("a run always has exactly one incident commander: assign a successor instead")
+            throw Rejection(.ruleViolated, "a run always has exactly one incident commander: assign a successor instead")
         }
-        guard let holder = work.holderByRole[r] else { throw Rejection("\(roleID) is not assigned: nothing to relieve") }
+        guard let holder = work.holderByRole[r] else { throw Rejection(.notAssigned, "\(roleID) is not assigned: nothing to relieve") }
         role = pb.commanderRole
-        emit(.roleRelieved(role: roleID, person: holder, handover: handover))
+        emit(.roleRelieved(role: roleID, person: holder, handover: handover), index: r)
         try settle()
     }
 
@@ -157,52 +177,54 @@ struct Decider {
             let here = work.stateIndex >= 0 ? pb.states[work.stateIndex].tasks.map { pb.tasks[$0].id } : []
             var hint = Suggestion.hint(for: taskID, in: pb.tasks.map(\.id))
             if hint.isEmpty, !here.isEmpty { hint = " (tasks in '\(pb.states[work.stateIndex].id)': \(here.joined(separator: ", ")))" }
-            throw Rejection("task '\(taskID)' is not defined in playbook '\(pb.id)'\(hint)")
+            throw Rejection(.unknownTask, "task '\(taskID)' is not defined in playbook '\(pb.id)'\(hint)")
         }
         let task = pb.tasks[t]
         guard task.state == work.stateIndex else {
-            throw Rejection("task '\(taskID)' belongs to state '\(pb.states[task.state].id)', but \(runName) is in '\(currentName)'")
+            throw Rejection(.wrongState, "task '\(taskID)' belongs to state '\(pb.states[task.state].id)', but \(runName) is in '\(currentName)'")
         }
         switch work.taskStatusByIndex[t] {
         case .open: break
-        case .done: throw Rejection("task '\(taskID)' is already done")
-        case .skipped: throw Rejection("task '\(taskID)' is already skipped")
+        case .done: throw Rejection(.alreadyDone, "task '\(taskID)' is already done")
+        case .skipped: throw Rejection(.alreadyDone, "task '\(taskID)' is already skipped")
         }
-        let verb = skip ? "skip" : "complete"
         if task.role >= 0, work.holderByRole[task.role] == actor {
             role = task.roleName
         } else if work.holderByRole[pb.commander] == actor {
             role = pb.commanderRole
         } else {
             let holder = task.role >= 0 ? work.holderByRole[task.role] : nil
-            throw Rejection("only the holder of \(task.roleName) (\(holder ?? "unassigned")) or the incident commander can \(verb) '\(taskID)'")
+            let roleName = task.roleName
+            throw Rejection(.notPermitted) {
+                "only the holder of \(roleName) (\(holder ?? "unassigned")) or the incident commander can \(skip ? "skip" : "complete") '\(taskID)'"
+            }
         }
         let text = text.flatMap { $0.isEmpty ? nil : $0 }
         if skip {
-            emit(.taskSkipped(task: taskID, reason: text))
+            emit(.taskSkipped(task: taskID, reason: text), index: t)
         } else {
             guard !task.evidenceRequired || text != nil else {
-                throw Rejection("task '\(taskID)' needs evidence: add a note saying what shows it is done")
+                throw Rejection(.evidenceRequired, "task '\(taskID)' needs evidence: add a note saying what shows it is done")
             }
-            emit(.taskCompleted(task: taskID, note: text))
+            emit(.taskCompleted(task: taskID, note: text), index: t)
         }
         try settle()
     }
 
     mutating func raise(_ name: String) throws(Rejection) {
         guard let acting = primaryRole(of: actor) else {
-            throw Rejection("\(actor) holds no role in \(runName): only people with a role can raise events")
+            throw Rejection(.noRole, "\(actor) holds no role in \(runName): only people with a role can raise events")
         }
         let state = pb.states[work.stateIndex]
         guard let candidates = state.onEvent[name] else {
             let hint = Suggestion.hint(for: name, in: state.eventNames)
             let takes = state.eventNames.isEmpty ? "it takes no events" : "it takes: \(state.eventNames.joined(separator: ", "))"
-            throw Rejection("state '\(state.id)' does not take event '\(name)'\(hint); \(takes)")
+            throw Rejection(.unknownEvent, "state '\(state.id)' does not take event '\(name)'\(hint); \(takes)")
         }
         guard let transition = candidates.first(where: { holds($0) }) else {
             let guards = candidates.compactMap(\.guardText).map { "'\($0)'" }
             let what = guards.count == 1 ? "its guard \(guards[0]) does not hold" : "none of its guards \(guards.joined(separator: ", ")) holds"
-            throw Rejection("event '\(name)' cannot be taken in state '\(state.id)' yet: \(what)")
+            throw Rejection(.guardFailed, "event '\(name)' cannot be taken in state '\(state.id)' yet: \(what)")
         }
         role = acting
         emit(.eventRaised(name: name))
@@ -212,24 +234,24 @@ struct Decider {
 
     mutating func decide(_ decisionID: String, option: String, rationale: String) throws(Rejection) {
         guard let d = pb.decisionIndex[decisionID] else {
-            throw Rejection("decision '\(decisionID)' is not defined in playbook '\(pb.id)'\(Suggestion.hint(for: decisionID, in: pb.decisions.map(\.id)))")
+            throw Rejection(.unknownDecision, "decision '\(decisionID)' is not defined in playbook '\(pb.id)'\(Suggestion.hint(for: decisionID, in: pb.decisions.map(\.id)))")
         }
         let decision = pb.decisions[d]
         guard decision.state == work.stateIndex else {
-            throw Rejection("decision '\(decisionID)' belongs to state '\(pb.states[decision.state].id)', but \(runName) is in '\(currentName)'")
+            throw Rejection(.wrongState, "decision '\(decisionID)' belongs to state '\(pb.states[decision.state].id)', but \(runName) is in '\(currentName)'")
         }
         if let made = work.decisionByIndex[d] {
-            throw Rejection("decision '\(decisionID)' was already made in this visit of '\(currentName)' ('\(made.option)' by \(made.actor))")
+            throw Rejection(.alreadyDone, "decision '\(decisionID)' was already made in this visit of '\(currentName)' ('\(made.option)' by \(made.actor))")
         }
         let holder = decision.by >= 0 ? work.holderByRole[decision.by] : nil
         guard let holder, holder == actor else {
-            throw Rejection("only the holder of \(decision.byName) (\(holder ?? "unassigned")) can decide '\(decisionID)'")
+            throw Rejection(.notPermitted, "only the holder of \(decision.byName) (\(holder ?? "unassigned")) can decide '\(decisionID)'")
         }
         guard let chosen = decision.option(option) else {
             let names = decision.options.map(\.name)
-            throw Rejection("'\(option)' is not an option of decision '\(decisionID)'\(Suggestion.hint(for: option, in: names)); options: \(names.joined(separator: ", "))")
+            throw Rejection(.unknownOption, "'\(option)' is not an option of decision '\(decisionID)'\(Suggestion.hint(for: option, in: names)); options: \(names.joined(separator: ", "))")
         }
-        guard !rationale.isEmpty else { throw Rejection("decision '\(decisionID)' needs a rationale: say why") }
+        guard !rationale.isEmpty else { throw Rejection(.invalidArgument, "decision '\(decisionID)' needs a rationale: say why") }
         role = decision.byName
         try decide(decision, chosen, rationale: rationale, byDefault: false)
         try settle()
@@ -237,7 +259,7 @@ struct Decider {
 
     mutating func decide(_ decision: CompiledPlaybook.CDecision, _ option: CompiledPlaybook.COption, rationale: String, byDefault: Bool) throws(Rejection) {
         guard option.target >= 0 else {
-            throw Rejection("option '\(option.name)' of decision '\(decision.id)' leads to '\(option.targetName)', which is not a state of playbook '\(pb.id)'")
+            throw Rejection(.playbookMismatch, "option '\(option.name)' of decision '\(decision.id)' leads to '\(option.targetName)', which is not a state of playbook '\(pb.id)'")
         }
         emit(.decisionMade(decision: decision.id, option: option.name, rationale: rationale, byDefault: byDefault))
         try enter(option.target, from: work.stateIndex, cause: .decision(id: decision.id, option: option.name))
@@ -245,9 +267,9 @@ struct Decider {
 
     mutating func fire(_ key: TimerKey) throws(Rejection) {
         guard let timer = work.armedTimer(key) else {
-            throw Rejection("timer \(key) is not armed: it was cancelled, has already fired, or never existed")
+            throw Rejection(.unknownTimer, "timer \(key) is not armed: it was cancelled, has already fired, or never existed")
         }
-        guard timer.due <= now else { throw Rejection("timer \(key) is not due until \(timer.due)") }
+        guard timer.due <= now else { throw Rejection(.notDue, "timer \(key) is not due until \(timer.due)") }
         actor = Command.system
         role = nil
         emit(.timerFired(key: key, due: timer.due, lateBy: now - timer.due))
@@ -274,8 +296,9 @@ struct Decider {
             if active, let channel = spec.notify?.value, let message = spec.message?.value {
                 // Rendered as of the (last) due time, so "still open after 30m" says when it fell due, not when
                 // a late catch-up happened to send it.
-                let context = RunTemplateContext(run: work, now: lastDue, timer: (id: key.id, elapsed: lastDue - timer.anchor))
-                var text = message.render(context)
+                let timerValues = (id: key.id, elapsed: lastDue - timer.anchor)
+                var text = slot.message.map { work.render($0, now: lastDue, timer: timerValues) }
+                    ?? message.render(RunTemplateContext(run: work, now: lastDue, timer: timerValues))
                 if missed > 1, let interval = slot.repeatEvery {
                     text += " (\(missed) reminders fell due while Muster was not running, every \(interval) from "
                         + "\(TimelineText.utc(timer.due)) to \(TimelineText.utc(lastDue)): sent once)"
@@ -301,11 +324,11 @@ struct Decider {
     mutating func close(reason: String?) throws(Rejection) {
         let commander = work.holderByRole[pb.commander]
         guard commander == actor else {
-            throw Rejection("only the incident commander (\(commander ?? "unassigned")) can close \(runName)")
+            throw Rejection(.notPermitted, "only the incident commander (\(commander ?? "unassigned")) can close \(runName)")
         }
         let reason = reason.flatMap { $0.isEmpty ? nil : $0 }
         guard work.isInTerminalState || reason != nil else {
-            throw Rejection("\(runName) is in '\(currentName)', which is not a terminal state: give a reason to close it early")
+            throw Rejection(.ruleViolated, "\(runName) is in '\(currentName)', which is not a terminal state: give a reason to close it early")
         }
         role = pb.commanderRole
         cancelTimers { _ in true }
@@ -325,7 +348,7 @@ struct Decider {
 
     mutating func take(_ transition: CompiledPlaybook.CTransition, cause: TransitionCause) throws(Rejection) {
         guard transition.target >= 0 else {
-            throw Rejection("transition target '\(transition.targetName)' of state '\(currentName)' is not a state of playbook '\(pb.id)'")
+            throw Rejection(.playbookMismatch, "transition target '\(transition.targetName)' of state '\(currentName)' is not a state of playbook '\(pb.id)'")
         }
         try enter(transition.target, from: work.stateIndex, cause: cause)
     }
@@ -334,7 +357,7 @@ struct Decider {
         steps += 1
         let state = pb.states[target]
         if steps > Run.maximumTransitionsPerStep {
-            throw Rejection("the run does not settle: more than \(Run.maximumTransitionsPerStep) transitions in one step (the last into '\(state.id)'); check playbook '\(pb.id)' for a loop of eventless transitions or raised events")
+            throw Rejection(.doesNotSettle, "the run does not settle: more than \(Run.maximumTransitionsPerStep) transitions in one step (the last into '\(state.id)'); check playbook '\(pb.id)' for a loop of eventless transitions or raised events")
         }
         if state.terminal {
             cancelTimers { _ in true }
@@ -342,7 +365,7 @@ struct Decider {
             let pb = self.pb
             cancelTimers { pb.slots[$0].owner == from }
         }
-        emit(.stateEntered(state: state.id, from: from.map { pb.states[$0].id }, cause: cause))
+        emit(.stateEntered(state: state.id, from: from.map { pb.states[$0].id }, cause: cause), index: pb.canonicalState[target])
         for mark in state.marks where work.mark(mark) == nil { emit(.markSet(mark)) }
         if state.marks.contains(.recovered) {
             // Services are back: their RTO and MTPD warnings would only mislead.
@@ -350,13 +373,14 @@ struct Decider {
             cancelTimers { pb.slots[$0].endsAtRecovery }
         }
         var raises: [String] = []
-        for action in state.onEnter {
+        for (a, action) in state.onEnter.enumerated() {
             switch action {
             case .notify(let notify):
-                let context = RunTemplateContext(run: work, now: now, timer: nil)
+                let message = state.onEnterMessages[a].map { work.render($0, now: now, timer: nil) }
+                    ?? notify.message.value.render(RunTemplateContext(run: work, now: now, timer: nil))
                 emit(.notificationQueued(Notification(
                     id: "n\(work.notificationCount + 1)", channel: notify.channel.value,
-                    message: notify.message.value.render(context), trigger: "enter:\(state.id)"
+                    message: message, trigger: "enter:\(state.id)"
                 )))
             case .raise(let name):
                 raises.append(name.value)
@@ -380,7 +404,7 @@ struct Decider {
         case .afterEntry(let span):
             due = now + span
         case .afterDisruption(let span, let problem):
-            guard let span else { throw Rejection("timer '\(slot.id)' cannot be armed: \(problem ?? "its time is unknown")") }
+            guard let span else { throw Rejection(.timerUnresolvable, "timer '\(slot.id)' cannot be armed: \(problem ?? "its time is unknown")") }
             due = (work.disruptionStart ?? now) + span
         }
         emit(.timerArmed(key: TimerKey(id: slot.id, instance: work.slotStates[s].instance + 1), due: due, repeatEvery: slot.repeatEvery))
@@ -424,13 +448,13 @@ struct Decider {
         if let r = pb.roleIndex[roleID] { return r }
         var hint = Suggestion.hint(for: roleID, in: pb.roleIDs)
         if hint.isEmpty { hint = " (roles: \(pb.roleIDs.joined(separator: ", ")))" }
-        throw Rejection("role '\(roleID)' is not defined in playbook '\(pb.id)'\(hint)")
+        throw Rejection(.unknownRole, "role '\(roleID)' is not defined in playbook '\(pb.id)'\(hint)")
     }
 
     func requireCommander(to what: String) throws(Rejection) {
         let commander = work.holderByRole[pb.commander]
         guard commander == actor else {
-            throw Rejection("only the incident commander (\(commander ?? "unassigned")) can \(what)")
+            throw Rejection(.notPermitted, "only the incident commander (\(commander ?? "unassigned")) can \(what)")
         }
     }
 

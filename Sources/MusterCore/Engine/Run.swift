@@ -43,6 +43,16 @@ public struct Run: Sendable, Equatable {
         slotStates = Array(repeating: SlotState(instance: 0, anchor: Instant(millisecondsSinceEpoch: 0)), count: compiled.slots.count)
     }
 
+    /// A run of `other`'s playbook with nothing in it, to swap with `other` (two references, no tables).
+    init(placeholderFor other: Run) {
+        compiled = other.compiled
+        info = other.info
+        holderByRole = []
+        taskStatusByIndex = []
+        decisionByIndex = []
+        slotStates = []
+    }
+
     public var runID: String { info.runID }
     public var mode: RunMode { info.mode }
     public var title: String { info.title }
@@ -152,6 +162,13 @@ public struct Run: Sendable, Equatable {
     /// Changes the run by one journaled event. Never fails: names the playbook does not know are ignored,
     /// so that a journal always replays.
     public mutating func apply(_ event: RunEvent) {
+        apply(event, index: nil)
+    }
+
+    /// `apply`, with the playbook index of the state, role, task or decision the event names when the caller
+    /// (the decider, which has just resolved it) knows it: the same index the name's lookup would give, so the
+    /// run changes exactly as a replay changes it, without hashing the name again.
+    mutating func apply(_ event: RunEvent, index known: Int?) {
         switch event.body {
         case .runStarted(let started):
             status = .active
@@ -159,7 +176,8 @@ public struct Run: Sendable, Equatable {
                            startedAt: event.at, disruptionStart: started.disruptionStart)
         case .stateEntered(let state, _, _):
             visits += 1
-            stateIndex = compiled.stateIndex[state] ?? -1
+            assert(known == nil || known == compiled.stateIndex[state])
+            stateIndex = known ?? compiled.stateIndex[state] ?? -1
             if stateIndex >= 0 {
                 let entered = compiled.states[stateIndex]
                 for t in entered.tasks where taskStatusByIndex[t] != .open { taskStatusByIndex[t] = .open }
@@ -168,17 +186,22 @@ public struct Run: Sendable, Equatable {
         case .markSet(let mark):
             markTimes[mark.slot] = event.at
         case .roleAssigned(let role, let person):
-            if let r = compiled.roleIndex[role] { holderByRole[r] = person }
+            assert(known == nil || known == compiled.roleIndex[role])
+            if let r = known ?? compiled.roleIndex[role] { holderByRole[r] = person }
         case .roleRelieved(let role, _, _):
-            if let r = compiled.roleIndex[role] { holderByRole[r] = nil }
+            assert(known == nil || known == compiled.roleIndex[role])
+            if let r = known ?? compiled.roleIndex[role] { holderByRole[r] = nil }
         case .taskCompleted(let task, _):
-            if let t = compiled.taskIndex[task] { taskStatusByIndex[t] = .done }
+            assert(known == nil || known == compiled.taskIndex[task])
+            if let t = known ?? compiled.taskIndex[task] { taskStatusByIndex[t] = .done }
         case .taskSkipped(let task, _):
-            if let t = compiled.taskIndex[task] { taskStatusByIndex[t] = .skipped }
+            assert(known == nil || known == compiled.taskIndex[task])
+            if let t = known ?? compiled.taskIndex[task] { taskStatusByIndex[t] = .skipped }
         case .eventRaised:
             break
         case .decisionMade(let decision, let option, let rationale, let byDefault):
-            if let d = compiled.decisionIndex[decision] {
+            assert(known == nil || known == compiled.decisionIndex[decision])
+            if let d = known ?? compiled.decisionIndex[decision] {
                 decisionByIndex[d] = DecisionRecord(option: option, rationale: rationale, byDefault: byDefault, actor: event.actor, at: event.at)
             }
         case .noteAdded(let text):

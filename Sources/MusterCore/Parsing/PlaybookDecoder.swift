@@ -10,9 +10,34 @@ public enum PlaybookDecoder {
     public static let formatVersion = 1
 
     public static func decode(_ node: SourceNode) -> (playbook: Playbook?, diagnostics: [Diagnostic]) {
+        let decoded = decodeForValidation(node)
+        return (decoded.playbook, decoded.diagnostics)
+    }
+
+    /// What the decoder made of a tree, whole or not.
+    public struct Decoded: Sendable {
+        /// The playbook, when no error left a hole in it.
+        public var playbook: Playbook?
+        /// When the tree is a mapping: the playbook as far as it decoded, holes filled with placeholders located
+        /// at line 0 (`PlaybookDecoder.placeholderLine`), items without a usable id left out. For validating
+        /// the rest of a broken file in the same pass (`PlaybookValidator.independentFindings`), never for running.
+        public var partial: Playbook?
+        /// The kinds of item (`state`, `role`, `channel`, `task`, `decision`, `service`, `timer`, `transition`)
+        /// of which at least one was left out of `partial`: references to that kind may point at the missing one.
+        public var missingKinds: Set<String>
+        public var diagnostics: [Diagnostic]
+    }
+
+    /// The line of the placeholders in `Decoded.partial`: no finding about a placeholder is real.
+    public static let placeholderLine = 0
+
+    /// `decode`, with the partial model of a file that has errors, so that the validator can report every
+    /// independent error of the file in the same run.
+    public static func decodeForValidation(_ node: SourceNode) -> Decoded {
         var decoding = Decoding()
-        let playbook = decoding.playbook(node)
-        return (decoding.complete ? playbook : nil, decoding.diagnostics.sortedByLocation())
+        let partial = decoding.playbook(node)
+        return Decoded(playbook: decoding.complete ? partial : nil, partial: partial, missingKinds: decoding.missingKinds,
+                       diagnostics: decoding.diagnostics.sortedByLocation())
     }
 
     static let durationHint = "(write 30m, 4h, 1h30m, 2d)"
@@ -50,6 +75,8 @@ struct Decoding {
     var diagnostics: [Diagnostic] = []
     /// False once an error left the model without a value it needs.
     var complete = true
+    /// Kinds of item left out of the model (see `PlaybookDecoder.Decoded.missingKinds`).
+    var missingKinds: Set<String> = []
     private var firstTask: [String: SourceLocation] = [:]
     private var firstTimer: [String: SourceLocation] = [:]
     private var firstDecision: [String: SourceLocation] = [:]
@@ -66,6 +93,19 @@ struct Decoding {
     /// An error after which the model is still whole (the value read is usable as written).
     mutating func report(_ code: String, _ message: String, at location: SourceLocation) {
         diagnostics.append(.error(code, message, at: location))
+    }
+
+    /// A stand-in for a value an error left out (never seen by anything that runs: `complete` is false).
+    func placeholder<T>(_ value: T, near location: SourceLocation) -> Located<T> {
+        Located(value, at: SourceLocation(file: location.file, line: PlaybookDecoder.placeholderLine, column: 0))
+    }
+
+    /// A section (`roles:`, `tasks:`...) that is there but not of the right type: all its items are missing.
+    mutating func section<T>(_ node: SourceNode?, kind: String, _ read: (inout Decoding, SourceNode) -> T?) -> T? {
+        guard let node else { return nil }
+        let value = read(&self, node)
+        if value == nil { missingKinds.insert(kind) }
+        return value
     }
 
     // MARK: - The playbook
@@ -98,19 +138,22 @@ struct Decoding {
         var severity = Severity.p3
         if let node = top["severity"], let s = severityValue(node) { severity = s }
         let reviewEvery = top["review_every"].flatMap { duration($0, "review_every") }
-        let services = top["services"].flatMap { mapping($0, "services") }.map { decodeServices($0) } ?? []
-        let roles = top["roles"].flatMap { mapping($0, "roles") }.map { decodeRoles($0) } ?? []
-        let channels = top["channels"].flatMap { mapping($0, "channels") }.map { decodeChannels($0) } ?? []
+        let services = section(top["services"], kind: "service") { $0.mapping($1, "services") }.map { decodeServices($0) } ?? []
+        let roles = section(top["roles"], kind: "role") { $0.mapping($1, "roles") }.map { decodeRoles($0) } ?? []
+        let channels = section(top["channels"], kind: "channel") { $0.mapping($1, "channels") }.map { decodeChannels($0) } ?? []
         let start = required(top, "start", in: context).flatMap { locatedText($0, "start") }
         let commander = top["commander"].flatMap { locatedText($0, "commander") }
-        let timers = top["timers"].flatMap { list($0, "timers") }.map { decodeTimers($0, of: nil) } ?? []
-        let states = required(top, "states", in: context).flatMap { mapping($0, "states") }.map { decodeStates($0) } ?? []
+        let timers = section(top["timers"], kind: "timer") { $0.list($1, "timers") }.map { decodeTimers($0, of: nil) } ?? []
+        let statesNode = required(top, "states", in: context)
+        if statesNode == nil { missingKinds.insert("state") }
+        let states = section(statesNode, kind: "state") { $0.mapping($1, "states") }.map { decodeStates($0) } ?? []
 
-        guard let id, let version, let title, let start else { return nil }
         return Playbook(
-            formatVersion: PlaybookDecoder.formatVersion, id: id, version: version, title: title, summary: summary,
+            formatVersion: PlaybookDecoder.formatVersion, id: id ?? placeholder("", near: top.location), version: version ?? 1,
+            title: title ?? "", summary: summary,
             severity: severity, reviewEvery: reviewEvery?.value, services: services, roles: roles, channels: channels,
-            start: start, timers: timers, states: states, commander: commander, location: top.location)
+            start: start ?? placeholder("", near: top.location), timers: timers, states: states, commander: commander,
+            location: top.location)
     }
 
     mutating func failFormat(_ format: Int, at location: SourceLocation) -> Playbook? {
@@ -124,7 +167,7 @@ struct Decoding {
         m.entries.compactMap { entry in
             let id = itemID(entry.key, kind: "service")
             let context = "service '\(id.value)'"
-            guard let fields = itemMapping(entry.value, context) else { return nil }
+            guard let fields = itemMapping(entry.value, context) else { return Service(id: id) }
             checkKeys(fields, allowed: PlaybookDecoder.Keys.service, in: context)
             var service = Service(id: id)
             service.title = fields["title"].flatMap { text($0, "title") }
@@ -152,7 +195,7 @@ struct Decoding {
             if case .scalar(let s) = entry.value, !s.isNull {
                 return Role(id: id, title: s.text)
             }
-            guard let fields = itemMapping(entry.value, context, orWhat: "a title or a mapping") else { return nil }
+            guard let fields = itemMapping(entry.value, context, orWhat: "a title or a mapping") else { return Role(id: id, title: "") }
             checkKeys(fields, allowed: PlaybookDecoder.Keys.role, in: context)
             let title = required(fields, "title", in: context).flatMap { text($0, "title") }
             let isRequired = fields["required"].flatMap { bool($0, "required") } ?? false
@@ -164,8 +207,7 @@ struct Decoding {
                     responsibilities = text(node, "responsibilities", what: "text or a list")
                 }
             }
-            guard let title else { return nil }
-            return Role(id: id, title: title, required: isRequired, responsibilities: responsibilities)
+            return Role(id: id, title: title ?? "", required: isRequired, responsibilities: responsibilities)
         }
     }
 
@@ -173,7 +215,10 @@ struct Decoding {
         m.entries.compactMap { entry in
             let id = itemID(entry.key, kind: "channel")
             let context = "channel '\(id.value)'"
-            guard let fields = itemMapping(entry.value, context) else { return nil }
+            guard let fields = itemMapping(entry.value, context) else {
+                missingKinds.insert("channel")
+                return nil
+            }
             let typeNames = ChannelType.allCases.map(\.rawValue)
             var type: Located<ChannelType>?
             if let node = required(fields, "type", in: context, why: " (one of \(typeNames.joined(separator: ", ")))"),
@@ -233,7 +278,10 @@ struct Decoding {
                 if n < 1 { report("invalid-value", "'max_attempts' must be at least 1, found \(n)", at: node.location) }
                 maxAttempts = n
             }
-            guard let type else { return nil }
+            guard let type else {
+                missingKinds.insert("channel")
+                return nil
+            }
             return Channel(id: id, type: type, settings: settings, exerciseOverride: exercise, liveOnly: liveOnly, maxAttempts: maxAttempts)
         }
     }
@@ -244,21 +292,24 @@ struct Decoding {
         m.entries.compactMap { entry in
             let id = itemID(entry.key, kind: "state")
             let context = "state '\(id.value)'"
-            guard let fields = itemMapping(entry.value, context) else { return nil }
+            guard let fields = itemMapping(entry.value, context) else {
+                return State(id: id, title: nil, phases: [], owner: nil, marks: [], onEnter: [], tasks: [], timers: [], transitions: [],
+                             decision: nil, terminal: false, location: entry.key.location)
+            }
             checkKeys(fields, allowed: PlaybookDecoder.Keys.state, in: context)
             let title = fields["title"].flatMap { text($0, "title") }
             let phases = required(fields, "phase", in: context).flatMap { phaseList($0) }
             let owner = fields["owner"].flatMap { locatedText($0, "owner") }
             let marks = fields["marks"].flatMap { markList($0) } ?? []
             let onEnter = fields["on_enter"].flatMap { list($0, "on_enter") }.map { decodeActions($0, of: context) } ?? []
-            let tasks = fields["tasks"].flatMap { list($0, "tasks") }.map { decodeTasks($0, of: context) } ?? []
-            let timers = fields["timers"].flatMap { list($0, "timers") }.map { decodeTimers($0, of: context) } ?? []
-            let transitions = fields["transitions"].flatMap { list($0, "transitions") }.map { decodeTransitions($0, of: context) } ?? []
-            let decision = fields["decision"].flatMap { mapping($0, "decision") }.flatMap { decodeDecision($0, of: context) }
+            let tasks = section(fields["tasks"], kind: "task") { $0.list($1, "tasks") }.map { decodeTasks($0, of: context) } ?? []
+            let timers = section(fields["timers"], kind: "timer") { $0.list($1, "timers") }.map { decodeTimers($0, of: context) } ?? []
+            let transitions = section(fields["transitions"], kind: "transition") { $0.list($1, "transitions") }
+                .map { decodeTransitions($0, of: context) } ?? []
+            let decision = section(fields["decision"], kind: "decision") { $0.mapping($1, "decision") }.flatMap { decodeDecision($0, of: context) }
             let terminal = fields["terminal"].flatMap { bool($0, "terminal") } ?? false
-            guard let phases else { return nil }
             return State(
-                id: id, title: title, phases: phases, owner: owner, marks: marks, onEnter: onEnter, tasks: tasks,
+                id: id, title: title, phases: phases ?? [], owner: owner, marks: marks, onEnter: onEnter, tasks: tasks,
                 timers: timers, transitions: transitions, decision: decision, terminal: terminal, location: entry.key.location)
         }
     }
@@ -344,7 +395,10 @@ struct Decoding {
 
     mutating func decodeTasks(_ nodes: [SourceNode], of state: String) -> [Task] {
         nodes.enumerated().compactMap { index, node in
-            guard let fields = itemMapping(node, "task #\(index + 1) of \(state)") else { return nil }
+            guard let fields = itemMapping(node, "task #\(index + 1) of \(state)") else {
+                missingKinds.insert("task")
+                return nil
+            }
             let id = idField(fields, kind: "task", index: index, of: state)
             let context = id.map { "task '\($0.value)'" } ?? "task #\(index + 1) of \(state)"
             checkKeys(fields, allowed: PlaybookDecoder.Keys.task, in: context)
@@ -352,21 +406,30 @@ struct Decoding {
             let title = required(fields, "title", in: context).flatMap { text($0, "title") }
             let role = required(fields, "role", in: context).flatMap { locatedText($0, "role") }
             let evidence = fields["evidence"].flatMap { bool($0, "evidence") } ?? false
-            guard let id, let title, let role else { return nil }
-            return Task(id: id, title: title, role: role, evidenceRequired: evidence, location: fields.location)
+            guard let id else {
+                missingKinds.insert("task")
+                return nil
+            }
+            return Task(id: id, title: title ?? "", role: role ?? placeholder("", near: fields.location), evidenceRequired: evidence,
+                        location: fields.location)
         }
     }
 
     mutating func decodeTransitions(_ nodes: [SourceNode], of state: String) -> [Transition] {
         nodes.enumerated().compactMap { index, node in
             let context = "transition #\(index + 1) of \(state)"
-            guard let fields = itemMapping(node, context) else { return nil }
+            guard let fields = itemMapping(node, context) else {
+                missingKinds.insert("transition")
+                return nil
+            }
             checkKeys(fields, allowed: PlaybookDecoder.Keys.transition, in: context)
             let on = fields["on"].flatMap { locatedText($0, "on") }
             let when = fields["when"].flatMap { guardExpression($0) }
             let to = required(fields, "to", in: context).flatMap { locatedText($0, "to") }
-            guard let to else { return nil }
-            if fields["when"] != nil, when == nil { return nil }
+            guard let to, fields["when"] == nil || when != nil else {
+                missingKinds.insert("transition")
+                return nil
+            }
             return Transition(on: on, when: when, to: to, location: fields.location)
         }
     }
@@ -392,10 +455,14 @@ struct Decoding {
             }
             if result.count == m.entries.count { options = result }
         }
+        if options == nil { missingKinds.insert("option") }
         let deadline = fields["deadline"].flatMap { duration($0, "deadline") }
         let defaultOption = fields["default"].flatMap { locatedText($0, "default") }
-        guard let id, let question, let by, let options else { return nil }
-        return Decision(id: id, question: question, by: by, options: options, deadline: deadline, defaultOption: defaultOption, location: fields.location)
+        guard let id else {
+            missingKinds.insert("decision")
+            return nil
+        }
+        return Decision(id: id, question: question ?? "", by: by ?? placeholder("", near: fields.location), options: options ?? [], deadline: deadline, defaultOption: defaultOption, location: fields.location)
     }
 
     // MARK: - Timers
@@ -404,7 +471,10 @@ struct Decoding {
     mutating func decodeTimers(_ nodes: [SourceNode], of state: String?) -> [TimerSpec] {
         nodes.enumerated().compactMap { index, node in
             let numbered = state.map { "timer #\(index + 1) of \($0)" } ?? "run-wide timer #\(index + 1)"
-            guard let fields = itemMapping(node, numbered) else { return nil }
+            guard let fields = itemMapping(node, numbered) else {
+                missingKinds.insert("timer")
+                return nil
+            }
             let id = idField(fields, kind: "timer", index: index, of: state)
             let context = id.map { "timer '\($0.value)'" } ?? numbered
             checkKeys(fields, allowed: PlaybookDecoder.Keys.timer, in: context)
@@ -437,8 +507,10 @@ struct Decoding {
             if fields["notify"] == nil, let entry = fields.entry("message") {
                 report("invalid-action", "'message' goes with 'notify' (\(context) notifies no channel)", at: entry.key.location)
             }
-            guard let id, let anchor else { return nil }
-            if fields["when"] != nil, when == nil { return nil }
+            guard let id, let anchor, fields["when"] == nil || when != nil else {
+                missingKinds.insert("timer")
+                return nil
+            }
             return TimerSpec(id: id, anchor: anchor, repeatEvery: repeatEvery, notify: notify, message: message, raise: raise,
                              when: when, location: fields.location)
         }

@@ -14,6 +14,29 @@ public enum PlaybookValidator {
         return validation.diagnostics.sortedByLocation()
     }
 
+    /// The validator's findings about a playbook the decoder could only decode in part
+    /// (`PlaybookDecoder.Decoded.partial`) that do not depend on what is missing: so that one run reports the
+    /// decoder's errors and every independent error of the rest of the file, and none that fixing the first
+    /// ones would make go away. Kept: findings about one element and its references, except references to a
+    /// kind of element some of which are missing, and findings about placeholders; left out: findings about
+    /// the whole state machine (reachability, cycles, terminal states, idle roles), which a missing piece changes.
+    public static func independentFindings(_ partial: Playbook, missingKinds: Set<String>) -> [Diagnostic] {
+        // The kinds of element whose absence can cause each finding.
+        let dependsOn: [String: Set<String>] = [
+            "unknown-state": ["state"], "unknown-role": ["role"], "unknown-channel": ["channel"], "unknown-task": ["task"],
+            "foreign-task": ["task", "state"], "unknown-decision": ["decision"], "unknown-option": ["decision", "option"],
+            "unknown-service": ["service"], "missing-objective": ["service"],
+            "unknown-template-variable": ["role", "decision", "service", "task"],
+            "unknown-mode": [], "unknown-severity": [], "non-positive-duration": [], "negative-duration": [],
+            "rto-exceeds-mtpd": [], "unsafe-address": [], "timer-variable-outside-timer": [], "variable-not-allowed": [],
+            "live-channel-in-exercises": [], "terminal-has-exit": [], "timer-not-after-start": ["service"],
+        ]
+        return validate(partial).filter { finding in
+            guard finding.location.line != PlaybookDecoder.placeholderLine, let kinds = dependsOn[finding.code] else { return false }
+            return kinds.isDisjoint(with: missingKinds)
+        }
+    }
+
     /// The template variables that need no playbook-specific name (see `docs/playbook-format.md`).
     public static let fixedTemplateVariables: [String] = [
         "run.id", "run.title", "run.mode", "run.severity", "run.elapsed",
