@@ -277,6 +277,13 @@ function showReport(blob) {
   frame.src = url; $("report-save").href = url;
   if (previous.startsWith("blob:")) URL.revokeObjectURL(previous);
 }
+// The readiness scorecard (GET /api/readiness) opens in the same sandboxed frame as a report.
+$("readiness").addEventListener("click", async (ev) => {
+  ev.preventDefault();
+  const response = await fetch("/api/readiness?format=html", { headers: { Authorization: "Bearer " + token } });
+  if (!response.ok) { $("runs-message").textContent = (await response.json().catch(() => ({}))).error || response.statusText; return; }
+  showReport(await response.blob());
+});
 $("report-close").addEventListener("click", () => {
   const frame = $("report-frame"); $("report-view").hidden = true;
   if (frame.src.startsWith("blob:")) URL.revokeObjectURL(frame.src);
