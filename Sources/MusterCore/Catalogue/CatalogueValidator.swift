@@ -16,8 +16,14 @@ public enum CatalogueValidator {
         var defined: [NodeRef: SourceLocation] = [:]
         var rto: [NodeRef: Located<TimeSpan>] = [:]
         var idsByKind: [NodeKind: [String]] = [:]
-        for node in catalogue.nodes {
-            if defined[node.ref] == nil { defined[node.ref] = catalogue.definition(of: node.ref) }
+        for service in catalogue.services where defined[NodeRef(.service, service.id.value)] == nil {
+            defined[NodeRef(.service, service.id.value)] = service.id.location
+        }
+        for resource in catalogue.resources where defined[NodeRef(resource.kind, resource.id.value)] == nil {
+            defined[NodeRef(resource.kind, resource.id.value)] = resource.id.location
+        }
+        let nodes = catalogue.nodes
+        for node in nodes {
             idsByKind[node.ref.kind, default: []].append(node.ref.id)
             if let r = node.rto { rto[node.ref] = r }
         }
@@ -57,7 +63,7 @@ public enum CatalogueValidator {
         }
 
         // References and recovery order.
-        for node in catalogue.nodes {
+        for node in nodes {
             for dep in node.dependsOn {
                 guard defined[dep.ref] != nil else {
                     var hint = Suggestion.hint(for: dep.ref.id, in: idsByKind[dep.ref.kind] ?? [])
@@ -126,9 +132,11 @@ public enum CatalogueValidator {
     public static func check(_ playbooks: [Playbook], against catalogue: ServiceCatalogue) -> [Diagnostic] {
         var out: [Diagnostic] = []
         let ids = catalogue.services.map(\.id.value)
+        var byID: [String: CatalogueService] = [:]
+        for service in catalogue.services where byID[service.id.value] == nil { byID[service.id.value] = service }
         for playbook in playbooks {
             for service in playbook.services {
-                guard let entry = catalogue.service(service.id.value) else {
+                guard let entry = byID[service.id.value] else {
                     out.append(.warning("not-in-catalogue",
                         "service '\(service.id.value)' is not in the service catalogue (\(catalogue.location.file))\(Suggestion.hint(for: service.id.value, in: ids))",
                         at: service.id.location))

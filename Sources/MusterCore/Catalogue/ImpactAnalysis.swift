@@ -62,8 +62,10 @@ public struct ImpactAnalysis: Sendable, Hashable {
         var affected: [Affected] = []
         var resources: [NodeRef] = []
         let lostSet = Set(lost)
+        var byID: [String: CatalogueService] = [:]
+        for service in catalogue.services where byID[service.id.value] == nil { byID[service.id.value] = service }
         for ref in queue {
-            guard ref.kind == .service, let service = catalogue.service(ref.id) else {
+            guard ref.kind == .service, let service = byID[ref.id] else {
                 if !lostSet.contains(ref) { resources.append(ref) }
                 continue
             }
