@@ -178,13 +178,14 @@ public enum ReadinessReport {
 public enum ImpactReport {
     static func span(_ s: TimeSpan?) -> String {
         guard let s else { return "—" }
-        return s < .zero ? "\((-s).description) past" : s.description
+        // To the minute: people read "2d20h59m", not the milliseconds.
+        return s < .zero ? "\((-s).forPeople(unit: .minutes(1))) past" : s.forPeople(unit: .minutes(1))
     }
 
     public static func markdown(_ a: ImpactAnalysis, catalogue: ServiceCatalogue) -> String {
         var o = TextBuffer()
         o.write("# Impact of losing \(a.lost.map(\.description).joined(separator: ", "))\n\n")
-        o.write(a.elapsed == .zero ? "From the start of the disruption. " : "\(a.elapsed) into the disruption. ")
+        o.write(a.elapsed == .zero ? "From the start of the disruption. " : "\(a.elapsed.forPeople(unit: .minutes(1))) into the disruption. ")
         o.write("\(a.affected.count) service\(a.affected.count == 1 ? "" : "s") affected, \(a.uncovered.count) with no playbook. Ordered by the time left before MTPD.\n\n")
         if a.affected.isEmpty {
             o.write("No catalogue service depends on \(a.lost.map(\.description).joined(separator: ", ")).\n")

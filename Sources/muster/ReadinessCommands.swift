@@ -72,13 +72,16 @@ struct ImpactCommand: ParsableCommand {
             Follows the catalogue's dependencies (services.yaml) through every level: --lost site:dc1 reaches the \
             domain controllers there, then sign-in, then everything that needs sign-in. Each service is listed with \
             the time left before its MTPD, the playbooks that cover it, and the path it was reached by; services no \
-            playbook covers are listed again at the end. Kinds: service, site, supplier, technology, data, people, process.
+            playbook covers are listed again at the end. Kinds: service, site, supplier, technology, data, people, process. \
+            --run RUN takes a declared run's catalogue services as lost and its disruption's clock (to its close, else now).
             """)
 
     @Option(name: .long, parsing: .upToNextOption, help: "What is lost, as KIND:ID (site:hq, supplier:cloud-provider, technology:san-1, service:payroll); several allowed.")
     var lost: [String] = []
     @Option(help: "How long the disruption has lasted (e.g. 2h): time left is counted from then.")
     var elapsed: String?
+    @Option(name: .customLong("run"), help: ArgumentHelp("A declared run: its playbook's services are lost, its clock is the disruption's (an id or a prefix; 'open' for the default run).", valueName: "RUN"))
+    var runID: String?
     @Option(help: "md (default) or json.") var format: Format = .md
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
     @OptionGroup var options: CatalogueOptions
@@ -86,9 +89,31 @@ struct ImpactCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument { case md, json }
 
     func run() throws {
-        guard !lost.isEmpty else { throw Console.cannotAct("name what is lost: --lost site:hq (kinds: \(NodeKind.allCases.map(\.rawValue).joined(separator: ", ")))") }
+        guard !lost.isEmpty || runID != nil else {
+            throw Console.cannotAct("name what is lost: --lost site:hq (kinds: \(NodeKind.allCases.map(\.rawValue).joined(separator: ", "))), or a run: --run RUN")
+        }
         let (_, _, catalogue) = try CatalogueAccess.load(options.services, playbooks: options.playbooksFolder)
         var refs: [NodeRef] = []
+        var runElapsed: TimeSpan?
+        if let run = runID {
+            // The run's services are down, and its clock started at the disruption it declared.
+            let journal = try JournalAccess.openForReading()
+            defer { try? journal.close() }
+            let record = try JournalAccess.run(journal, run == "open" ? nil : run)
+            let playbook = try JournalAccess.playbook(of: record)
+            for service in playbook.services where catalogue.definition(of: NodeRef(.service, service.id.value)) != nil {
+                refs.append(NodeRef(.service, service.id.value))
+            }
+            guard !refs.isEmpty else {
+                throw Console.cannotAct("none of run \(record.id)'s services (\(playbook.services.map(\.id.value).joined(separator: ", "))) is in the catalogue")
+            }
+            let events: [RunEvent]
+            do { events = try journal.events(runID: record.id) } catch { throw Console.fail(error.description) }
+            if case .runStarted(let started) = events.first?.body {
+                let end = events.contains { if case .runClosed = $0.body { true } else { false } } ? events.last!.at : ImprovementState.clock()
+                runElapsed = end - started.disruptionStart
+            }
+        }
         for text in lost {
             guard let ref = NodeRef(parsing: text) else {
                 throw Console.cannotAct("'\(text)' is not KIND:ID (kinds: \(NodeKind.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -99,7 +124,7 @@ struct ImpactCommand: ParsableCommand {
             }
             refs.append(ref)
         }
-        var elapsedSpan = TimeSpan.zero
+        var elapsedSpan = runElapsed ?? .zero
         if let elapsed {
             guard let span = TimeSpan(parsing: elapsed) else { throw Console.cannotAct("--elapsed '\(elapsed)' is not a duration (write 30m, 4h, 1h30m, 2d)") }
             elapsedSpan = span

@@ -228,6 +228,20 @@ struct ReadinessCLITests {
         #expect(unknown.stderr.contains("the catalogue has no supplier 'payrol-saas-vendor' (did you mean 'payroll-saas-vendor'?)"))
     }
 
+    @Test("impact --run: a declared run's catalogue services are lost, on the clock of its disruption")
+    func impactOfRun() throws {
+        let world = try Self.world.get()
+        let r = try world.cli.run(["impact", "--run", world.liveRun, "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(object["lost"] as? [String] == ["service:payroll", "service:hr-self-service"])
+        let elapsed = try #require(object["elapsedMs"] as? Int)
+        #expect(elapsed >= 2 * 3_600_000 && elapsed < 2 * 3_600_000 + 600_000, "\(elapsed)")  // declared 2h into it, minutes ago
+        let affected = try #require(object["affected"] as? [[String: Any]])
+        #expect(affected.first?["service"] as? String == "payroll")
+        #expect(affected.first?["timeLeftMs"] as? Int == 3 * 86_400_000 - elapsed)
+    }
+
     @Test("validate: the bundled files pass --strict; a playbook that loosens its catalogue's RTO fails at its line and column")
     func validate() throws {
         let world = try Self.world.get()
