@@ -48,9 +48,14 @@ public enum ReadinessReport {
     /// row per service.
     public static func matrixSVG(_ card: ReadinessScorecard) -> String {
         let criteria = ReadinessCriterion.allCases
-        let labelWidth = 300, cell = 26, gap = 4, top = 86
+        // Names longer than 48 characters are cut with an ellipsis (the table below has them whole); the label
+        // column is as wide as the longest, at about 7 pixels a character of 12-pixel sans-serif.
+        func label(_ name: String) -> String { name.count > 48 ? String(name.prefix(47)) + "…" : name }
+        let longest = card.services.map { label($0.name).count }.max() ?? 10
+        let labelWidth = min(max(longest * 7 + 16, 120), 360), cell = 26, gap = 4, top = 86
         let columns = criteria.count + 1
-        let width = labelWidth + columns * (cell + gap) + 10
+        // Room on the right for the last header, written at 45 degrees.
+        let width = labelWidth + columns * (cell + gap) + 80
         let height = top + card.services.count * (cell + gap) + 10
         var o = TextBuffer()
         o.write("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"matrix\" role=\"img\" aria-labelledby=\"matrix-title\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n")
@@ -62,7 +67,7 @@ public enum ReadinessReport {
         }
         for (row, s) in card.services.enumerated() {
             let y = top + row * (cell + gap)
-            o.write("<text x=\"\(labelWidth - 8)\" y=\"\(y + cell / 2 + 4)\" text-anchor=\"end\">"); o.html(s.name); o.write("</text>\n")
+            o.write("<text x=\"\(labelWidth - 8)\" y=\"\(y + cell / 2 + 4)\" text-anchor=\"end\">"); o.html(label(s.name)); o.write("</text>\n")
             let levels = [(s.overall, "overall: \(s.overall.rawValue)")] + s.cells.map { ($0.level, "\($0.criterion.title): \($0.text)") }
             for (col, (level, tip)) in levels.enumerated() {
                 let x = labelWidth + col * (cell + gap)
