@@ -20,14 +20,15 @@ public struct ReadinessRecords: Sendable {
         ReadinessScorecard.compute(catalogue: catalogue, playbooks: playbooks, runs: runs, facts: facts, actions: actions, now: now)
     }
 
-    /// `include` leaves runs out (those a server's caller may not read). `evaluate` replays an exercise run's evaluation (`MusterExercise`), as for `RunReportBuilder`.
+    /// `include` leaves runs out (those a server's caller may not read); `cache` is the server's parsed playbooks.
+    /// `evaluate` replays an exercise run's evaluation (`MusterExercise`), as for `RunReportBuilder`.
     public static func load(catalogue: ServiceCatalogue, playbooksFolder: String?, journal: Journal?, now: Instant,
-                            include: (RunRecord) -> Bool = { _ in true },
+                            include: (RunRecord) -> Bool = { _ in true }, cache: PlaybookCache? = nil,
                             evaluate: (RunRecord) throws -> ExerciseEvaluation?) throws(ImprovementLoadError) -> ReadinessRecords {
         var playbooks: [Playbook] = []
         if let playbooksFolder, FileManager.default.fileExists(atPath: playbooksFolder) {
             var seen: Set<String> = []
-            for loaded in PlaybookLoader.loadAll(paths: [playbooksFolder]) {
+            for loaded in PlaybookLoader.loadAll(paths: [playbooksFolder], cache: cache) {
                 guard let p = loaded.playbook, !loaded.hasErrors, seen.insert(p.id.value).inserted else { continue }
                 playbooks.append(p)
             }

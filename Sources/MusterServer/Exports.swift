@@ -90,7 +90,8 @@ enum Exports {
         let records: ReadinessRecords
         do {
             records = try ReadinessRecords.load(catalogue: catalogue, playbooksFolder: state.configuration.playbooksFolder,
-                                                journal: state.journal, now: state.now, include: { readable.contains($0.id) }) { run in
+                                                journal: state.journal, now: state.now, include: { readable.contains($0.id) },
+                                                cache: state.playbookCache) { run in
                 try ExerciseReplay.load(run, from: state.journal).exercise.evaluation()
             }
         } catch {
