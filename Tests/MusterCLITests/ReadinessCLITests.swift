@@ -242,6 +242,21 @@ struct ReadinessCLITests {
         #expect(affected.first?["timeLeftMs"] as? Int == 3 * 86_400_000 - elapsed)
     }
 
+    @Test("incident status names the catalogue services a run affects, through dependencies, with their MTPD clocks")
+    func status() throws {
+        let world = try Self.world.get()
+        let live = try world.cli.run(["incident", "status", "--run", world.liveRun])
+        #expect(live.status == 0, "\(live.stderr)")
+        let lines = live.lines
+        let header = try #require(lines.firstIndex { $0.hasPrefix("catalogue services affected (services.yaml; muster impact --run \(world.liveRun)") })
+        #expect(lines[(header + 1)...].map { String($0.prefix(while: { $0 != ":" })) } == ["  payroll", "  hr-self-service"])
+        #expect(lines[header + 1].hasPrefix("  payroll: MTPD 3d: 6") && lines[header + 1].hasSuffix(" left  (this run's)"), "\(lines[header + 1])")
+        let exercise = try world.cli.run(["incident", "status", "--run", "x-ransomware-tabletop-2026q4-1"])
+        #expect(exercise.status == 0, "\(exercise.stderr)")
+        #expect(exercise.lines.contains { $0.hasPrefix("  despatch: MTPD 2d: ") && $0.hasSuffix("  through service:erp, NO PLAYBOOK") }, "\(exercise.stdout)")
+        #expect(exercise.lines.contains { $0.hasPrefix("  erp: MTPD 1d: ") && $0.hasSuffix("  through service:identity, playbooks: datacentre-power-loss") })
+    }
+
     @Test("validate: the bundled files pass --strict; a playbook that loosens its catalogue's RTO fails at its line and column")
     func validate() throws {
         let world = try Self.world.get()
