@@ -192,3 +192,37 @@ struct ImpactTests {
             == ["supplier:cloud-provider", "site:aws-eu-west-1", "technology:orders-read-replicas", "service:order-history"])
     }
 }
+
+/// Issue 19: the evidence map, the data file `muster evidence` reads.
+@Suite("Evidence map")
+struct EvidenceMapTests {
+    @Test("the bundled evidence-map.yaml is the built-in one, and maps the 27001 A.5.24–A.5.30, 22301 and 27031 controls")
+    func bundled() throws {
+        let root = (BundledPlaybookTests.folder as NSString).deletingLastPathComponent
+        let text = try String(contentsOfFile: root + "/evidence-map.yaml", encoding: .utf8)
+        #expect(text == EvidenceMap.builtInText + "\n")
+        let (map, diagnostics) = EvidenceMapLoader.load(text: text, file: "evidence-map.yaml")
+        #expect(diagnostics.map(\.description) == [])
+        let controls = try #require(map).controls
+        #expect(controls.filter { $0.standard == "ISO/IEC 27001:2022" }.map(\.id) == ["A.5.24", "A.5.25", "A.5.26", "A.5.27", "A.5.28", "A.5.29", "A.5.30"])
+        #expect(controls.filter { $0.standard == "ISO 22301:2019" }.map(\.id) == ["8.4", "8.5", "10"])
+        #expect(controls.filter { $0.standard.hasPrefix("ISO/IEC 27031") }.count == 4)
+        // Every kind of artefact the pack writes evidences some control.
+        #expect(Set(controls.flatMap(\.evidence)) == Set(ArtefactKind.allCases))
+    }
+
+    @Test("a user's control with an unknown artefact kind, or listed twice, is an error at its position")
+    func errors() {
+        let text = """
+            muster_evidence_map: 1
+            controls:
+              - { id: P-1, standard: Our policy, title: Backups tested, evidence: [exercise-report] }
+              - { id: P-1, standard: Our policy, title: Again, evidence: [catalogue] }
+
+            """
+        #expect(EvidenceMapLoader.load(text: text, file: "m.yaml").diagnostics.map(\.description) == [
+            "m.yaml:3:72: error: 'exercise-report' is not an artefact kind (did you mean 'exercise-reports'?)",
+            "m.yaml:4:11: error: control 'P-1' of Our policy is listed twice (first at 3:11)",
+        ])
+    }
+}
