@@ -36,6 +36,17 @@ struct ReadinessAPITests {
         }
     }
 
+    @Test("the board links the scorecard from the run list and opens it through the API with the caller's token")
+    func boardLink() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.router) { client async throws in
+            let page = try await client.call(f, nil, .get, "/").text
+            #expect(page.contains(##"<a href="#" id="readiness">ICT readiness scorecard</a>"##))
+            let script = try await client.call(f, nil, .get, "/app.js").text
+            #expect(script.contains(#"fetch("/api/readiness?format=html", { headers: { Authorization: "Bearer " + token } })"#))
+        }
+    }
+
     @Test("without a service catalogue the server answers 409 conflict, naming where it looked")
     func noCatalogue() async throws {
         let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-nocat-\(UUID().uuidString)")
