@@ -89,6 +89,8 @@ let package = Package(
                 "MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterReports", "MusterNotify", "MusterDelivery",
                 "MusterServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // SHA-256 of every file of an evidence pack (`muster evidence`).
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "MusterCoreTests", dependencies: ["MusterCore", "MusterYAML"]),

@@ -2,7 +2,7 @@
 // Benchmarks live in their own package so that users never build them.
 // `notify` needs nginx-light, wrk and curl: apt-get install -y nginx-light wrk curl
 // `serve` needs wrk: apt-get install -y wrk
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|notify|serve|all]
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|serve|all]
 // Fuzz: swift run -c release --package-path Benchmarks muster-fuzz TARGET --seconds N   (muster-fuzz list: the targets)
 import PackageDescription
 

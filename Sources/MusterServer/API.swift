@@ -130,6 +130,11 @@ enum API {
                 try Exports.programme(state, user, format: request.uri.queryParameters.get("format") ?? "md")
             }
         }
+        api.get("readiness") { request, context in
+            try await handle(state, request, context) { user in
+                try Exports.readiness(state, user, format: request.uri.queryParameters.get("format") ?? "json")
+            }
+        }
         api.post("actions") { request, context in
             try await handle(state, request, context) { user in try Improvement.add(state, user, try await body(request, state)) }
         }

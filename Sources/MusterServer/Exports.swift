@@ -5,6 +5,7 @@ import MusterExercise
 import MusterJournal
 import MusterReports
 import MusterRuntime
+import MusterYAML
 import NIOCore
 
 /// The CLI's printed documents over HTTP, rendered by the same library functions: a run's timeline
@@ -66,6 +67,42 @@ enum Exports {
         return format == "html"
             ? document(ProgrammeReport.html(entries, now: records.now), type: "text/html; charset=utf-8")
             : document(ProgrammeReport.markdown(entries, now: records.now), type: "text/markdown; charset=utf-8")
+    }
+
+    /// `GET /api/readiness?format=json|html|md`: the readiness scorecard (`muster readiness`) of the server's
+    /// catalogue and playbooks folder. Runs the caller may not read are left out, as for the programme. 409 when
+    /// the server has no catalogue or it does not validate (a state of the server, not of the request).
+    static func readiness(_ state: ServerState, _ user: UserRecord, format: String) throws -> Response {
+        guard ["json", "html", "md"].contains(format) else {
+            throw APIError.badRequest("query parameter 'format': '\(format)' is not one of json, html, md", field: "format")
+        }
+        let located = CatalogueLoader.locate(explicit: state.configuration.servicesFile, environment: ProcessInfo.processInfo.environment,
+                                             playbooksFolder: state.configuration.playbooksFolder)
+        guard FileManager.default.fileExists(atPath: located.path) else {
+            throw APIError(409, "the server has no service catalogue (\(located.path)); see docs/readiness.md")
+        }
+        let loaded = CatalogueLoader.load(file: located.path)
+        guard let catalogue = loaded.catalogue, !loaded.hasErrors else {
+            let first = loaded.diagnostics.first { $0.severity == .error }.map { ": \($0)" } ?? ""
+            throw APIError(409, "the service catalogue \(located.path) is not valid\(first)")
+        }
+        let readable = try Runs.readableRunIDs(state, user)
+        let records: ReadinessRecords
+        do {
+            records = try ReadinessRecords.load(catalogue: catalogue, playbooksFolder: state.configuration.playbooksFolder,
+                                                journal: state.journal, now: state.now, include: { readable.contains($0.id) },
+                                                cache: state.playbookCache) { run in
+                try ExerciseReplay.load(run, from: state.journal).exercise.evaluation()
+            }
+        } catch {
+            throw APIError(500, error.description)
+        }
+        let card = records.scorecard
+        switch format {
+        case "html": return document(ReadinessReport.html(card), type: "text/html; charset=utf-8")
+        case "md": return document(ReadinessReport.markdown(card), type: "text/markdown; charset=utf-8")
+        default: return document(ReadinessReport.json(card), type: "application/json; charset=utf-8")
+        }
     }
 
     static func document(_ text: String, type: String) -> Response {

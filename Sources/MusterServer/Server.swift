@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable {
     /// Where `POST /api/runs` finds playbooks by id, and `/api/exercises` lists exercises.
     public var playbooksFolder: String
     public var exercisesFolder: String
+    /// The service catalogue `GET /api/readiness` reads; nil: `$MUSTER_SERVICES`, else `services.yaml` beside the
+    /// playbooks folder.
+    public var servicesFile: String? = nil
     /// Largest accepted request body (413 beyond).
     public var maxBodyBytes: Int
     /// How often each watched run's journal head is read for live subscribers.

@@ -164,7 +164,9 @@ struct IncidentStatus: ParsableCommand {
         let record = try IncidentCLI.resolve(runtime, try target.or(runName))
         let snapshot: RunSnapshot
         do { snapshot = try runtime.snapshot(runID: record.id) } catch { throw IncidentCLI.fail(error) }
-        for line in RunText.status(snapshot, now: max(runtime.clock.now, snapshot.lastEventAt), maxTimers: 20) { IncidentCLI.out(line) }
+        let now = max(runtime.clock.now, snapshot.lastEventAt)
+        for line in RunText.status(snapshot, now: now, maxTimers: 20) { IncidentCLI.out(line) }
+        for line in CatalogueAccess.statusLines(snapshot.run, runID: record.id, now: now) { IncidentCLI.out(line) }
     }
 }
 

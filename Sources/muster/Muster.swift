@@ -20,6 +20,7 @@ struct Muster: ParsableCommand {
             ValidateCommand.self, ShowCommand.self, GraphCommand.self, SimulateCommand.self,
             Incident.self, Verify.self, Watch.self, ExerciseCommand.self,
             ReportCommand.self, LessonsCommand.self, ActionsCommand.self, ProgrammeCommand.self,
+            ImpactCommand.self, ReadinessCommand.self, EvidenceCommand.self,
             OutboxCommand.self, NotifyCommand.self,
             ServeCommand.self, UsersCommand.self, DatabaseCommand.self,
         ]

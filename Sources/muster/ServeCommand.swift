@@ -23,6 +23,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port (0 picks a free one; the chosen port is printed).") var port: Int = 8080
     @Option(help: "Folder of playbooks that POST /api/runs declares by id (default: $MUSTER_PLAYBOOKS, else playbooks).") var playbooks: String = PlaybookLookup.defaultFolder
     @Option(help: "Folder of exercises for /api/exercises.") var exercises: String = "exercises"
+    @Option(help: "The service catalogue for /api/readiness (default: $MUSTER_SERVICES, else services.yaml beside the playbooks folder).")
+    var services: String?
     @Option(help: "Failed logins per remote address per minute before 429 (behind a proxy, every client has its address).")
     var failedLoginLimit: Int = 10
     @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp(
@@ -42,6 +44,7 @@ struct ServeCommand: ParsableCommand {
         var configuration = ServerConfiguration(host: host, port: port, playbooksFolder: playbooks, exercisesFolder: exercises,
                                                 failedLoginLimit: failedLoginLimit)
         configuration.trustedProxies = trustedProxies.compactMap(AddressRange.init)
+        configuration.servicesFile = services
         let state = ServerState(runtime: runtime, configuration: configuration)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()

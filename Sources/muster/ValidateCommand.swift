@@ -11,11 +11,18 @@ struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check playbooks, exercises and player scripts, and print findings like a compiler.",
-        discussion: "Exits 0 when no file has an error (warnings allowed unless --strict), 1 otherwise."
+        discussion: """
+            Exits 0 when no file has an error (warnings allowed unless --strict), 1 otherwise. A service catalogue \
+            (a file with 'muster_services:', by default services.yaml beside playbooks/) is checked too, and the \
+            playbooks against it: a playbook may tighten a catalogue service's objectives, never loosen them.
+            """
     )
 
-    @Argument(help: "Playbook, exercise or player script files, or folders (default: playbooks/ and exercises/).")
+    @Argument(help: "Playbook, exercise, player script, service catalogue or evidence map files, or folders (default: playbooks/, exercises/, and services.yaml and evidence-map.yaml when present).")
     var paths: [String] = []
+
+    @Option(help: "The service catalogue to check the playbooks against (default: $MUSTER_SERVICES, else services.yaml beside playbooks/ when no path is given).")
+    var services: String?
 
     @Option(help: "Output format: text or json.")
     var format: DiagnosticFormat = .text
@@ -25,15 +32,36 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         var paths = self.paths
+        let located = CatalogueLoader.locate(explicit: services, environment: ProcessInfo.processInfo.environment,
+                                             playbooksFolder: PlaybookLookup.defaultFolder)
         if paths.isEmpty {
             paths = [PlaybookLookup.defaultFolder]
             if FileManager.default.fileExists(atPath: "exercises") { paths.append("exercises") }
+            if located.required || FileManager.default.fileExists(atPath: located.path) {
+                paths.append(located.path)
+                let map = ((located.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("evidence-map.yaml")
+                if FileManager.default.fileExists(atPath: map) { paths.append(map) }
+            }
+        } else if located.required, !paths.contains(located.path) {
+            paths.append(located.path)
         }
         for path in paths where !FileManager.default.fileExists(atPath: path) {
             throw Console.fail("no such file or folder: \(path)")
         }
         let files = ValidateCommand.classify(paths)
         let loaded = PlaybookLoader.loadAll(paths: files.playbooks)
+        var catalogueDiagnostics: [Diagnostic] = []
+        for file in files.catalogues {
+            let result = CatalogueLoader.load(file: file)
+            catalogueDiagnostics += result.diagnostics
+            if let catalogue = result.catalogue {
+                catalogueDiagnostics += CatalogueValidator.check(loaded.compactMap(\.playbook), against: catalogue)
+            }
+        }
+        for file in files.evidenceMaps {
+            let text = (FileManager.default.contents(atPath: file)).flatMap { String(data: $0, encoding: .utf8) } ?? ""
+            catalogueDiagnostics += EvidenceMapLoader.load(text: text, file: file).diagnostics
+        }
         var exerciseDiagnostics: [Diagnostic] = []
         var exercises: [String: Exercise] = [:]
         for file in files.exercises {
@@ -46,8 +74,9 @@ struct ValidateCommand: ParsableCommand {
             let exercise = exercises[exerciseFile] ?? ExerciseLoader.load(file: exerciseFile).exercise
             exerciseDiagnostics += ExerciseLoader.loadPlayers(file: file, for: exercise).diagnostics
         }
-        let fileCount = loaded.count + files.exercises.count + files.players.count
-        let diagnostics = (loaded.flatMap(\.diagnostics) + PlaybookLoader.crossFileDiagnostics(loaded) + exerciseDiagnostics).sortedByLocation()
+        let fileCount = loaded.count + files.exercises.count + files.players.count + files.catalogues.count + files.evidenceMaps.count
+        let diagnostics = (loaded.flatMap(\.diagnostics) + PlaybookLoader.crossFileDiagnostics(loaded) + exerciseDiagnostics
+            + catalogueDiagnostics).sortedByLocation()
         let errors = diagnostics.filter { $0.severity == .error }.count
         let warnings = diagnostics.count - errors
 
@@ -73,8 +102,9 @@ struct ValidateCommand: ParsableCommand {
     }
 
     /// Files named on the command line or found in folders (`*.yaml`, `*.yml`, sorted), sorted into playbooks,
-    /// exercises (a top-level `exercise:` key) and player scripts (`X.players.yaml`).
-    static func classify(_ paths: [String]) -> (playbooks: [String], exercises: [String], players: [String]) {
+    /// exercises (a top-level `exercise:` key), player scripts (`X.players.yaml`), service catalogues (a top-level
+    /// `muster_services:` key) and evidence maps (`muster_evidence_map:`).
+    static func classify(_ paths: [String]) -> Classified {
         var files: [String] = []
         for path in paths {
             var isFolder: ObjCBool = false
@@ -90,17 +120,29 @@ struct ValidateCommand: ParsableCommand {
                 files.append(path)
             }
         }
-        var result: (playbooks: [String], exercises: [String], players: [String]) = ([], [], [])
-        for file in files {
+        var result = Classified()
+        for file in files where !result.catalogues.contains(file) && !result.evidenceMaps.contains(file) {
+            let text = FileManager.default.contents(atPath: file).flatMap { String(data: $0, encoding: .utf8) }
             if ExerciseLoader.isPlayerScriptName(file) {
                 result.players.append(file)
-            } else if let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8),
-                      ExerciseLoader.isExercise(text: text, file: file) {
+            } else if let text, ExerciseLoader.isExercise(text: text, file: file) {
                 result.exercises.append(file)
+            } else if let text, CatalogueLoader.isCatalogue(text: text) {
+                result.catalogues.append(file)
+            } else if let text, text.split(separator: "\n").contains(where: { $0.hasPrefix("muster_evidence_map:") }) {
+                result.evidenceMaps.append(file)
             } else {
                 result.playbooks.append(file)
             }
         }
         return result
     }
+}
+
+struct Classified {
+    var playbooks: [String] = []
+    var exercises: [String] = []
+    var players: [String] = []
+    var catalogues: [String] = []
+    var evidenceMaps: [String] = []
 }

@@ -188,7 +188,8 @@ struct ExerciseCommandTests {
             """)
         let bundled = try Self.muster(["validate"], in: CLI.packageRoot)
         #expect(bundled.status == 0)
-        #expect(bundled.stdout.hasSuffix("13 files, 0 errors, 0 warnings\n"))
+        // 7 playbooks, 3 exercises, 3 player scripts, services.yaml and evidence-map.yaml.
+        #expect(bundled.stdout.hasSuffix("15 files, 0 errors, 0 warnings\n"))
     }
 
     @Test("a player script the engine refuses shows rejected actions on the timeline, not a crash; a bad exercise exits 1")

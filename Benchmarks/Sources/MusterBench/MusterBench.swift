@@ -18,11 +18,12 @@ struct MusterBench {
         case "notify": try NotifyBench.run()
         case "notify-outbox": try NotifyBench.runOutboxOnly()
         case "serve": try ServeBench.run()
+        case "readiness": try ReadinessBench.run()
         case "all":
             // Each in a fresh process of its own: memory one benchmark keeps (malloc does not give it all back)
             // would count in the next one's peak RSS, and its threads would compete with the next one's work.
             var failed: [String] = []
-            for name in ["playbooks", "engine", "journal", "exercise", "report", "notify", "serve"] {
+            for name in ["playbooks", "engine", "journal", "exercise", "report", "readiness", "notify", "serve"] {
                 if try runFresh(name) != 0 { failed.append(name) }
             }
             if !failed.isEmpty {
@@ -30,7 +31,7 @@ struct MusterBench {
                 exit(1)
             }
         default:
-            print("usage: muster-bench [playbooks|engine|journal|exercise|report|notify|notify-outbox [ROUNDS]|serve|all]")
+            print("usage: muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|notify-outbox [ROUNDS]|serve|all]")
         }
     }
 

@@ -447,6 +447,7 @@ enum Targets {
         PlaybookLoader.load(file: playbooksFolder + "/ransomware-file-servers.yaml").playbook
     }()
     static let here = SourceLocation(file: "fuzz", line: 1, column: 1)
+    static let bundledPlaybooks: [Playbook] = PlaybookLoader.loadAll(paths: [playbooksFolder]).compactMap(\.playbook)
 
     /// Checks the harness itself (not listed): `--seconds 5` must find a crash, a hang and a memory blow-up.
     static let selftest = Target(
@@ -487,6 +488,25 @@ enum Targets {
                    }
                    return features(diagnostics)
                }),
+        Target(name: "catalogue", summary: "a service catalogue: YAML, decoder, rules, the playbooks against it, impact (muster validate, impact, readiness)",
+               seeds: { s in s.bytes([s.root + "/services.yaml"].compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }) },
+               tokens: yamlTokens + ["muster_services:", "depends_on:", "services:", "sites:", "suppliers:", "technology:", "impact:",
+                                     "intolerable:", "severe", "mtpd:", "rto:", "{ 1h: minor, 4h: severe }"],
+               run: { input in
+                   let loaded = CatalogueLoader.load(text: text(input), file: "fuzz.yaml")
+                   var diagnostics = loaded.diagnostics
+                   if let catalogue = loaded.catalogue {
+                       diagnostics += CatalogueValidator.check(bundledPlaybooks, against: catalogue)
+                       if !loaded.hasErrors, let first = catalogue.nodes.last?.ref {
+                           _ = ImpactAnalysis.compute(catalogue, lost: [first], coverage: ImpactAnalysis.coverage(bundledPlaybooks))
+                       }
+                   }
+                   return features(diagnostics)
+               }),
+        Target(name: "evidence-map", summary: "an evidence map (muster evidence, muster validate)",
+               seeds: { s in s.bytes([s.root + "/evidence-map.yaml"].compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }) },
+               tokens: yamlTokens + ["muster_evidence_map:", "controls:", "evidence:", "catalogue", "exercise-reports"],
+               run: { input in features(EvidenceMapLoader.load(text: text(input), file: "fuzz.yaml").diagnostics) }),
         Target(name: "guard", summary: "a transition guard (when:)",
                seeds: { $0.bytes($0.values(of: ["when"]) + ["not (tasks.a.done or roles.b.assigned) and severity == \"P1\"", "decisions.x == 'y'"]) },
                tokens: guardTokens,

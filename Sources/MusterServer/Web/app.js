@@ -421,7 +421,9 @@ async function document_(path) {
 // opaque origin that runs nothing and cannot read this page's session token. Its blob: URL inherits the board's
 // CSP, which admits exactly the report's stylesheet by its hash, so it looks as `muster report` writes it.
 function setInert(on) { for (const el of document.querySelectorAll("body > header, body > main")) el.inert = on; }
+let reportOpener = null;
 function showReport(blob) {
+  reportOpener = document.activeElement;
   const frame = $("report-frame"), previous = frame.src;
   const url = URL.createObjectURL(new Blob([blob], { type: "text/html" }));
   // A modal dialog: what is behind it is inert (no Tab into it) until the report is closed.
@@ -429,11 +431,19 @@ function showReport(blob) {
   frame.src = url; $("report-save").href = url;
   if (previous.startsWith("blob:")) URL.revokeObjectURL(previous);
 }
+// The readiness scorecard (GET /api/readiness) opens in the same sandboxed frame as a report.
+$("readiness").addEventListener("click", async (ev) => {
+  ev.preventDefault();
+  const response = await fetch("/api/readiness?format=html", { headers: { Authorization: "Bearer " + token } });
+  if (!response.ok) { $("runs-message").textContent = (await response.json().catch(() => ({}))).error || response.statusText; return; }
+  showReport(await response.blob());
+});
 $("report-close").addEventListener("click", () => {
   const frame = $("report-frame"); $("report-view").hidden = true; setInert(false);
   if (frame.src.startsWith("blob:")) URL.revokeObjectURL(frame.src);
   frame.removeAttribute("src"); $("report-save").removeAttribute("href");
-  $("report").focus();
+  // Focus goes back to what opened it (the report button, or the scorecard button of the run list).
+  (reportOpener && document.contains(reportOpener) && !reportOpener.closest("[hidden]") ? reportOpener : $("report")).focus();
 });
 document.addEventListener("keydown", (ev) => {
   if (ev.key !== "Escape") return;
