@@ -6,6 +6,7 @@ import GRDBSQLite
 struct SQLiteStore: JournalStore {
     /// A `DatabasePool` (WAL) normally; a read-only `DatabaseQueue` on an immutable file for auditors' copies.
     let pool: any DatabaseWriter
+    var isReadOnly = false
     var dialect: SQLDialect { .sqlite }
 
     func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
@@ -23,7 +24,23 @@ struct SQLiteStore: JournalStore {
         try pool.read { db in try body(SQLiteSession(db)) }
     }
 
-    func close() throws { try pool.close() }
+    /// Copies the WAL into the database file (a passive checkpoint: it never waits for other processes) and
+    /// closes the connections. (GRDB closes the writer before the read-only readers, so without the checkpoint the
+    /// last commits would stay only in `muster.db-wal` until the next writer opens the file: safe, but surprising
+    /// when the database file alone is copied.) A read-only journal is closed as it is.
+    func close() throws {
+        if !isReadOnly { try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) } }
+        try pool.close()
+    }
+
+    /// SQLite's errors as journal errors (nil for any other error).
+    static func mapped(_ error: any Error, path: String) -> JournalError? {
+        guard let error = error as? DatabaseError else { return nil }
+        switch error.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT: return Journal.openError(path: path, error)
+        default: return .database(path: path, detail: error.message ?? "\(error.resultCode)")
+        }
+    }
 }
 
 /// A GRDB `Database` seen through `SQLSession`.

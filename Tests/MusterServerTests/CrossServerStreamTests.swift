@@ -10,7 +10,7 @@ import Testing
 
 @Suite("Live streams across servers on one PostgreSQL")
 struct CrossServerStreamTests {
-    @Test("a command through server A reaches a subscriber of server B within a second, though B polls only every 30 s (LISTEN/NOTIFY)")
+    @Test("a command through server A reaches a subscriber of server B at once, though B polls only every 30 s (LISTEN/NOTIFY)")
     func notifyAcrossServers() async throws {
         let a = try ServerFixture(backend: .postgresql)
         let url = try TestPostgres.url(forHome: a.folder)
@@ -37,7 +37,9 @@ struct CrossServerStreamTests {
                 #expect(note.status == 200, "\(note.text)")
                 let arrived = stream.waitForOutput(timeout: 5) { $0.contains("id: \(head + 1)\n") && $0.contains("through A") }
                 #expect(arrived, "\(stream.stdout)")
-                #expect(Date().timeIntervalSince(sent) < 1.5, "the event took \(Date().timeIntervalSince(sent)) s to reach server B's stream")
+                // Alone on this machine it takes a few hundred milliseconds; the bound leaves room for a loaded
+                // machine running the whole suite, and is still far below B's poll (30 s) and its re-check (5 s).
+                #expect(Date().timeIntervalSince(sent) < 4, "the event took \(Date().timeIntervalSince(sent)) s to reach server B's stream")
             }
         }
     }

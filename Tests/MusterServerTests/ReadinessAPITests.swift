@@ -41,7 +41,7 @@ struct ReadinessAPITests {
         let f = try ServerFixture()
         try await f.app.test(.router) { client async throws in
             let page = try await client.call(f, nil, .get, "/").text
-            #expect(page.contains(##"<a href="#" id="readiness">ICT readiness scorecard</a>"##))
+            #expect(page.contains(##"<button type="button" id="readiness">ICT readiness scorecard</button>"##))
             let script = try await client.call(f, nil, .get, "/app.js").text
             #expect(script.contains(#"fetch("/api/readiness?format=html", { headers: { Authorization: "Bearer " + token } })"#))
         }
