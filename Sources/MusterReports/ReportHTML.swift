@@ -95,6 +95,21 @@ public enum ReportHTML {
         }
         o.write("</tbody>\n</table>\n</section>\n")
 
+        // Catalogue services (when a service catalogue was found)
+        if !r.catalogueServices.isEmpty {
+            o.write("<section id=\"catalogue-services\">\n<h2>Catalogue services affected</h2>\n<p class=\"note\">From ")
+            o.html(r.catalogueSource ?? "the service catalogue")
+            o.write(": the run's services and, through their dependencies, the services that rely on them. MTPD counted from the disruption's start to the recovery (else the close).</p>\n")
+            o.write("<table>\n<thead><tr><th>Service</th><th>MTPD</th><th>At recovery</th><th>Reached</th><th>Playbooks</th></tr></thead>\n<tbody>\n")
+            for s in r.catalogueServices {
+                o.write("<tr><td>"); o.html(s.name == s.service ? s.service : "\(s.name) (\(s.service))"); o.write("</td><td>")
+                o.html(s.mtpd.map { $0.description + (s.mtpdDerived ? " (derived)" : "") } ?? "none"); o.write("</td><td>")
+                o.html(r.catalogueClock(s) ?? ""); o.write("</td><td>"); o.html(r.catalogueReach(s)); o.write("</td><td>")
+                o.html(s.coveredBy.isEmpty ? "none" : s.coveredBy.joined(separator: ", ")); o.write("</td></tr>\n")
+            }
+            o.write("</tbody>\n</table>\n</section>\n")
+        }
+
         // Metrics
         o.write("<section id=\"metrics\">\n<h2>Metrics</h2>\n<p class=\"note\">Computed from the timeline alone. Times in UTC; T is the disruption's start (")
         o.html(ReportFormat.time(t0))

@@ -165,6 +165,22 @@ public enum ReportJSON {
         }
         w.close("]")
 
+        if !r.catalogueServices.isEmpty {
+            w.key("catalogueServices"); w.open("[")
+            for s in r.catalogueServices {
+                w.item(); w.open("{")
+                w.key("service"); w.string(s.service)
+                w.key("name"); w.string(s.name)
+                w.key("mtpd"); w.string(s.mtpd?.description)
+                w.key("timeLeftMs"); if let left = s.timeLeft { w.int(Int(left.milliseconds)) } else { w.string(nil) }
+                w.key("reached"); w.string(r.catalogueReach(s))
+                w.key("playbooks"); w.open("["); for p in s.coveredBy { w.item(); w.string(p) }; w.close("]")
+                w.close("}")
+            }
+            w.close("]")
+            w.key("catalogueSource"); w.string(r.catalogueSource)
+        }
+
         w.key("lessons"); w.open("[")
         for l in r.lessons {
             w.item(); w.open("{")

@@ -154,6 +154,19 @@ public enum ReportMarkdown {
             o.write("\n")
         }
 
+        if !r.catalogueServices.isEmpty {
+            o.write("## Catalogue services affected\n\nFrom "); o.markdownCell(r.catalogueSource ?? "the service catalogue")
+            o.write(": the run's services and, through their dependencies, the services that rely on them. MTPD counted from the disruption's start to the recovery (else the close).\n\n")
+            o.write("| Service | MTPD | At recovery | Reached | Playbooks |\n|---|---|---|---|---|\n")
+            for s in r.catalogueServices {
+                o.write("| "); o.markdownCell(s.name == s.service ? s.service : "\(s.name) (\(s.service))"); o.write(" | ")
+                o.markdownCell(s.mtpd.map { $0.description + (s.mtpdDerived ? " (derived)" : "") } ?? "none"); o.write(" | ")
+                o.markdownCell(r.catalogueClock(s) ?? ""); o.write(" | "); o.markdownCell(r.catalogueReach(s)); o.write(" | ")
+                o.markdownCell(s.coveredBy.isEmpty ? "none" : s.coveredBy.joined(separator: ", ")); o.write(" |\n")
+            }
+            o.write("\n")
+        }
+
         o.write("## Lessons\n\n")
         if r.lessons.isEmpty {
             o.write("No lesson was recorded.\n\n")

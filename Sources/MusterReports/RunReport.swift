@@ -131,6 +131,23 @@ public struct RunReport: Sendable {
     /// Per lesson id (`RUN/SEQ`), the improvement actions that answer it, in words (`A-1 open, OVERDUE`); set
     /// by the shell from the improvement log.
     public var lessonActions: [String: [String]] = [:]
+    /// The service catalogue's services the run affected: its own and, through dependencies, those relying on them,
+    /// with their MTPD counted from the disruption's start to the run's recovery (else its close, else the report's
+    /// time); set by the shell when a catalogue is found (`CatalogueImpact`). Empty without a catalogue.
+    public var catalogueServices: [ImpactAnalysis.Affected] = []
+    /// The catalogue file they come from.
+    public var catalogueSource: String?
+
+    /// "2h left" or "EXCEEDED by 4h" for a service's MTPD; nil without one.
+    public func catalogueClock(_ service: ImpactAnalysis.Affected) -> String? {
+        guard let left = service.timeLeft else { return nil }
+        return left.milliseconds >= 0 ? "\(left.forPeople(unit: .minutes(1))) left" : "EXCEEDED by \(TimeSpan(milliseconds: -left.milliseconds).forPeople(unit: .minutes(1)))"
+    }
+
+    /// How a catalogue service was reached: the run's own, or the dependency it falls through.
+    public func catalogueReach(_ service: ImpactAnalysis.Affected) -> String {
+        playbook.services.contains { $0.id.value == service.service } ? "this run's" : "through " + (service.path.dropLast().last.map(\.description) ?? "?")
+    }
 
     /// `extraDeliveries`: outcomes recorded on outbox rows only (a closed run's notifications delivered after its
     /// close; see `RunReportBuilder`).

@@ -14,7 +14,9 @@ public enum RunReportBuilder {
     /// `evaluate` loads an exercise run's evaluation (`MusterExercise` replays it); it is asked only for an
     /// exercise run with an exercise record; nil leaves the evaluation out (the reader may not see it yet), and a
     /// failure leaves it out with a warning.
-    public static func build(_ journal: Journal, _ run: RunRecord, playbook: Playbook, now: Instant,
+    /// `catalogue`: where to find the service catalogue; the report then names the catalogue services the run
+    /// affected (nil: none).
+    public static func build(_ journal: Journal, _ run: RunRecord, playbook: Playbook, now: Instant, catalogue: CatalogueImpact.Source? = nil,
                              evaluate: (RunRecord) throws -> ExerciseEvaluation?) throws(JournalError) -> Built {
         let verification = try journal.verify(runID: run.id)
         var events = try events(journal, run, intact: verification.isIntact)
@@ -39,11 +41,20 @@ public enum RunReportBuilder {
             headHash: verification.headHash, eventCount: verification.eventCount, intact: verification.isIntact,
             problem: verification.firstBroken.map { _ in verification.description }, warnings: verification.warnings,
             checkedAt: now)
-        let report = RunReport(
+        var report = RunReport(
             run: ReportRun(id: run.id, title: run.title, playbookID: run.playbookID, playbookVersion: run.playbookVersion,
                            playbookSHA256: run.playbookSHA256, mode: run.mode, createdAt: run.createdAt),
             playbook: playbook, events: events, integrity: integrity, generatedAt: now, exercise: evaluation,
             extraDeliveries: try afterClose(journal, run, events))
+        if let catalogue, let disruption = report.started?.disruptionStart {
+            let end = report.metrics.marks[.recovered] ?? report.metrics.marks[.closed] ?? now
+            let result = CatalogueImpact.affected(services: playbook.services.map(\.id.value), elapsed: end - disruption, from: catalogue)
+            if let warning = result.warning { warnings.append(warning) }
+            if let found = result.found {
+                report.catalogueServices = found.analysis.affected
+                report.catalogueSource = found.path
+            }
+        }
         return Built(report: report, warnings: warnings)
     }
 

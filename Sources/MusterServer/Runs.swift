@@ -195,7 +195,8 @@ enum Runs {
         let journal = state.journal
         // The evaluation follows `GET /api/runs/{id}/evaluation`'s rule: before the exercise ends only the facilitator
         // and the incident commander see it; anyone else gets the report without it.
-        let built = try RunReportBuilder.build(journal, snapshot.record, playbook: snapshot.run.playbook, now: state.now) { record in
+        let catalogue = CatalogueImpact.Source(file: state.configuration.servicesFile, playbooksFolder: state.configuration.playbooksFolder)
+        let built = try RunReportBuilder.build(journal, snapshot.record, playbook: snapshot.run.playbook, now: state.now, catalogue: catalogue) { record in
             let evaluation = try ExerciseReplay.load(record, from: journal).exercise.evaluation()
             let decision = Permissions.decide(.readEvaluation(exerciseEnded: evaluation.ended), by: user.name, on: access)
             return decision.isAllowed ? evaluation : nil

@@ -58,21 +58,14 @@ extension CatalogueAccess {
     /// depends on them, directly or not) with their MTPD clocks from the disruption start, when a catalogue is
     /// at the default place. Nothing when there is none; one line on standard error when it does not validate.
     static func statusLines(_ run: Run, runID: String, now: Instant) -> [String] {
-        let located = CatalogueLoader.locate(explicit: nil, environment: ProcessInfo.processInfo.environment,
-                                             playbooksFolder: PlaybookLookup.defaultFolder)
-        guard FileManager.default.fileExists(atPath: located.path), let disruption = run.disruptionStart else { return [] }
-        let loaded = CatalogueLoader.load(file: located.path)
-        guard let catalogue = loaded.catalogue, !loaded.hasErrors else {
-            Console.err("warning: \(located.path) has errors (muster validate): no catalogue services shown\n")
-            return []
-        }
+        guard let disruption = run.disruptionStart else { return [] }
         let own = run.playbook.services.map(\.id.value)
-        let lost = own.filter { catalogue.definition(of: NodeRef(.service, $0)) != nil }.map { NodeRef(.service, $0) }
-        guard !lost.isEmpty else { return [] }
         let elapsed = (run.mark(.recovered) ?? run.closedAt ?? now) - disruption
-        let coverage = ImpactAnalysis.coverage(CatalogueAccess.playbooks(PlaybookLookup.defaultFolder).compactMap(\.playbook))
-        let analysis = ImpactAnalysis.compute(catalogue, lost: lost, elapsed: elapsed, coverage: coverage)
-        var out = ["catalogue services affected (\(located.path); muster impact --run \(runID) for the paths)"]
+        let result = CatalogueImpact.affected(services: own, elapsed: elapsed, from: CatalogueImpact.Source(playbooksFolder: PlaybookLookup.defaultFolder))
+        if let warning = result.warning { Console.err("warning: \(warning)\n") }
+        guard let found = result.found else { return [] }
+        let analysis = found.analysis
+        var out = ["catalogue services affected (\(found.path); muster impact --run \(runID) for the paths)"]
         for s in analysis.affected {
             var line = "  \(s.service): "
             if let left = s.timeLeft, let mtpd = s.mtpd {

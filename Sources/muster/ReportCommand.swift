@@ -55,7 +55,8 @@ enum JournalAccess {
     static func report(_ journal: Journal, _ run: RunRecord, now: Instant) throws -> RunReport {
         let playbook = try playbook(of: run)
         do {
-            let built = try RunReportBuilder.build(journal, run, playbook: playbook, now: now) {
+            let built = try RunReportBuilder.build(journal, run, playbook: playbook, now: now,
+                                                   catalogue: CatalogueImpact.Source(playbooksFolder: PlaybookLookup.defaultFolder)) {
                 try ExerciseReplay.load($0, from: journal).exercise.evaluation()
             }
             for warning in built.warnings { Console.err("warning: \(warning)\n") }

@@ -242,6 +242,30 @@ struct ReadinessCLITests {
         #expect(affected.first?["timeLeftMs"] as? Int == 3 * 86_400_000 - elapsed)
     }
 
+    @Test("the run's report names the catalogue services it affected, through dependencies, with their MTPD at recovery (md, html, json)")
+    func report() throws {
+        let world = try Self.world.get()
+        let md = try world.cli.run(["report", world.liveRun, "--format", "md"])
+        #expect(md.status == 0, "\(md.stderr)")
+        let lines = md.lines
+        let header = try #require(lines.firstIndex(of: "## Catalogue services affected"), "\(md.stdout)")
+        let rows = lines[(header + 1)...].filter { $0.hasPrefix("| ") && !$0.hasPrefix("| Service") }.prefix(while: { _ in true })
+        #expect(rows.contains { $0.contains("(payroll) | 3d (derived) | ") && $0.hasSuffix("| this run's | saas-payroll-outage |") }, "\(md.stdout)")
+        #expect(rows.contains { $0.contains("(hr-self-service) | 10d (derived) | ") && $0.contains("| this run's |") }, "\(md.stdout)")
+        // Through dependencies: the ransomware tabletop's services take down what relies on them.
+        let exercise = try world.cli.run(["report", "x-ransomware-tabletop-2026q4-1", "--format", "md"])
+        #expect(exercise.lines.contains { $0.contains("(despatch) | ") && $0.hasSuffix("| through service:erp | none |") }, "\(exercise.stdout)")
+        let html = try world.cli.run(["report", world.liveRun, "--format", "html"])
+        #expect(html.stdout.contains("<section id=\"catalogue-services\">"))
+        let json = try world.cli.run(["report", world.liveRun, "--format", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let services = try #require(object["catalogueServices"] as? [[String: Any]])
+        #expect(services.map { $0["service"] as? String } .contains("payroll"))
+        // Without a catalogue the report is as before: no such section.
+        let bare = try world.cli.run(["report", world.liveRun, "--format", "md"], env: ["MUSTER_SERVICES": world.cli.folder + "/none.yaml"])
+        #expect(bare.status == 0 && !bare.stdout.contains("Catalogue services"))
+    }
+
     @Test("incident status names the catalogue services a run affects, through dependencies, with their MTPD clocks")
     func status() throws {
         let world = try Self.world.get()
