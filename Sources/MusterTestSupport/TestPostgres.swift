@@ -161,22 +161,8 @@ public enum TestPostgres {
                       user: "muster", password: password, database: "postgres")
     }
 
-    /// A port nothing listens on now (bound to 0, read, closed).
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSupportError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw TestSupportError("bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    /// A port nothing listens on now (`closedPort`).
+    public static func freePort() throws -> Int { try closedPort() }
 
     /// `psql` on the test server (the superuser), one command; stdout without headers, fields split by `|`.
     public static func psql(_ sql: String, schema: String? = nil, timeout: Double = 60) throws -> ProgramOutput {
