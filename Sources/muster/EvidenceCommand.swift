@@ -58,8 +58,7 @@ struct EvidenceCommand: ParsableCommand {
         }
 
         // Runs of the period: reports, verification, pinned playbooks.
-        let journalPath = (Journal.defaultHome() as NSString).appendingPathComponent("muster.db")
-        let journal: Journal? = fm.fileExists(atPath: journalPath) ? try JournalAccess.openForReading() : nil
+        let journal: Journal? = JournalChoice.exists ? try JournalAccess.openForReading() : nil
         defer { try? journal?.close() }
         let start = Instant(millisecondsSinceEpoch: fromDay.ordinal * 86_400_000)
         let end = Instant(millisecondsSinceEpoch: (toDay.ordinal + 1) * 86_400_000)

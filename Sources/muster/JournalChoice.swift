@@ -9,6 +9,15 @@ enum JournalChoice {
 
     static var location: JournalLocation { JournalLocation.resolve(database: databaseOption) }
 
+    /// Whether there is a journal to read: the SQLite file exists, or (PostgreSQL) always: a database named by a
+    /// URL is meant to be there, and opening it says so when it is not.
+    static var exists: Bool {
+        switch location {
+        case .sqlite(let path): FileManager.default.fileExists(atPath: path)
+        case .postgres: true
+        }
+    }
+
     /// `arguments` without `--database VALUE` / `--database=VALUE`, remembering the value; nil and a message
     /// when `--database` has no value. (Arguments after `--` are left alone.)
     static func extractDatabaseOption(_ arguments: [String]) -> (arguments: [String], error: String?) {

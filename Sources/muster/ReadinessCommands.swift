@@ -38,8 +38,7 @@ enum CatalogueAccess {
     /// The scorecard's records: the journal when there is one (a fresh clone has none: every service reads
     /// "never exercised"), exercise runs evaluated by replay.
     static func records(_ catalogue: ServiceCatalogue, playbooks: String, now: Instant) throws -> ReadinessRecords {
-        let journal: Journal? = FileManager.default.fileExists(atPath: (Journal.defaultHome() as NSString).appendingPathComponent("muster.db"))
-            ? try JournalAccess.openForReading() : nil
+        let journal: Journal? = JournalChoice.exists ? try JournalAccess.openForReading() : nil
         defer { try? journal?.close() }
         do {
             return try ReadinessRecords.load(catalogue: catalogue, playbooksFolder: playbooks, journal: journal, now: now) { run in
