@@ -166,7 +166,7 @@ extension Journal {
                 EventRow(runID: row[0], seq: row[1], atMS: row[2], scenarioMS: row[3], actor: row[4], role: row[5], type: row[6],
                          payload: row[7], prevHash: row[8], hash: row[9])
             }
-            if !events.isEmpty { try db.insertEvents(events) }
+            if !events.isEmpty { try db.insertEvents(events, announce: false) }
             if let summary = rows.summary {
                 try db.execute(Journal.insertSQL("run_summary", ["run_id", "state", "holders", "closed_at"]),
                                Journal.typed(summary, columns: ["run_id", "state", "holders", "closed_at"], integers: ["closed_at"]))

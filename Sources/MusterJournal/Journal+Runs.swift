@@ -135,10 +135,7 @@ extension Journal {
             written.append(WrittenEvent(seq: seq, payload: row.payload, hash: hash))
             prev = hash
         }
-        if !eventRows.isEmpty {
-            try db.insertEvents(eventRows)
-            try db.announceAppend(runID: runID, head: seq)
-        }
+        if !eventRows.isEmpty { try db.insertEvents(eventRows, announce: true) }
         // The run's summary row, in the same transaction as the events that change it (and created with the run).
         if head.sequence == 0 || rows.contains(where: { $0.change != nil }) {
             var digest = try RunDigest.load(db, runID: runID)

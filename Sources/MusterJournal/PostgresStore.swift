@@ -221,15 +221,21 @@ final class PostgresSession: SQLSession {
 
     /// All the events in one statement (one round trip), as ten arrays unnested into rows: one prepared
     /// statement whatever the number of events.
-    func insertEvents(_ rows: [EventRow]) throws {
+    func insertEvents(_ rows: [EventRow], announce: Bool) throws {
         func array(_ values: [String?]) -> SQLValue { .text(PostgresArray.literal(values)) }
+        let last = rows.last.map { "\($0.runID) \($0.seq)" } ?? ""
+        // With the NOTIFY of the append (delivered at commit) in the same statement: one round trip.
         try connection.execute("""
-            INSERT INTO events (run_id, seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash)
-            SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+            WITH inserted AS (
+                INSERT INTO events (run_id, seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash)
+                SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+                RETURNING 1)
+            SELECT count(*), CASE WHEN ?::boolean THEN pg_notify('\(PostgresStore.appendChannel)', ?) END FROM inserted
             """, [
                 array(rows.map(\.runID)), array(rows.map { String($0.seq) }), array(rows.map { String($0.atMS) }),
                 array(rows.map { $0.scenarioMS.map(String.init) }), array(rows.map(\.actor)), array(rows.map(\.role)),
                 array(rows.map(\.type)), array(rows.map(\.payload)), array(rows.map(\.prevHash)), array(rows.map(\.hash)),
+                .text(announce ? "true" : "false"), .text(last),
             ])
     }
 
@@ -237,10 +243,7 @@ final class PostgresSession: SQLSession {
         try connection.execute("SELECT 1 FROM run_summary WHERE run_id = ? FOR UPDATE", [.text(runID)])
     }
 
-    /// Tells listening servers at commit (NOTIFY is delivered then, in commit order, and not at all on rollback).
-    func announceAppend(runID: String, head: Int) throws {
-        try connection.execute("SELECT pg_notify('\(PostgresStore.appendChannel)', ?)", [.text("\(runID) \(head)")])
-    }
+
 
     func lockLog(_ table: String) throws {
         // Blocks other writers of the log until commit; readers are not blocked.

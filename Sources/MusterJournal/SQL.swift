@@ -144,15 +144,14 @@ protocol SQLSession: AnyObject {
     func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int
     /// Runs a query and hands each row to `body` as it is read.
     func forEach(_ sql: String, _ arguments: SQLArguments, _ body: (SQLRow) throws -> Void) throws
-    /// Inserts event rows (the hot path of every append: each backend binds them its fastest way).
-    func insertEvents(_ rows: [EventRow]) throws
+    /// Inserts event rows (the hot path of every append: each backend binds them its fastest way) and, when
+    /// `announce` is set, lets other processes know at commit that the run grew to its last row (PostgreSQL
+    /// `NOTIFY`, in the same round trip; SQLite has no such thing: readers poll).
+    func insertEvents(_ rows: [EventRow], announce: Bool) throws
     /// Within a write transaction: waits until no other transaction writes `runID`'s events, so reading its
     /// head and appending after it cannot interleave with another writer of the same run. Writers of other
     /// runs do not wait. (SQLite's write lock already serializes every writer: nothing to do there.)
     func lockRun(_ runID: String) throws
-    /// Within a write transaction: lets other processes know, once it commits, that `runID` grew to `head`
-    /// (PostgreSQL `NOTIFY`; SQLite has no such thing: readers poll).
-    func announceAppend(runID: String, head: Int) throws
     /// Within a write transaction: the same for a journal-wide log (`access_events`, `improvement_events`).
     func lockLog(_ table: String) throws
     /// The names of the enabled triggers on the journal's tables.

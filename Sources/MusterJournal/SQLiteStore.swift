@@ -87,7 +87,7 @@ final class SQLiteSession: SQLSession {
 
     private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
-    func insertEvents(_ rows: [EventRow]) throws {
+    func insertEvents(_ rows: [EventRow], announce: Bool) throws {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO events (run_id, seq, at_ms, scenario_ms, actor, role, type, payload, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -125,7 +125,6 @@ final class SQLiteSession: SQLSession {
     }
 
     func lockRun(_ runID: String) throws {}
-    func announceAppend(runID: String, head: Int) throws {}
     func lockLog(_ table: String) throws {}
 
     func triggerNames() throws -> Set<String> {
