@@ -17,7 +17,8 @@ struct MusterBench {
         case "report": try ReportBench.run()
         case "notify": try NotifyBench.run()
         case "notify-outbox": try NotifyBench.runOutboxOnly()
-        case "serve": try ServeBench.run()
+        case "serve": try ServeBench.runBackends()  // SQLite and PostgreSQL
+        case "serve-sqlite": try ServeBench.run()
         case "all":
             // Each in a fresh process of its own: memory one benchmark keeps (malloc does not give it all back)
             // would count in the next one's peak RSS, and its threads would compete with the next one's work.
@@ -30,7 +31,7 @@ struct MusterBench {
                 exit(1)
             }
         default:
-            print("usage: muster-bench [playbooks|engine|journal|exercise|report|notify|notify-outbox [ROUNDS]|serve|all]")
+            print("usage: muster-bench [playbooks|engine|journal|exercise|report|notify|notify-outbox [ROUNDS]|serve|serve-sqlite|all]")
         }
     }
 
