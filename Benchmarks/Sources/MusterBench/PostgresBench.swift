@@ -120,13 +120,17 @@ enum BenchPostgres {
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
+        // Output to a file, not a pipe: the server that `start` leaves running would hold a pipe open for ever.
+        let outPath = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-bench-pg-\(UUID().uuidString).out")
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outPath) }
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        defer { try? out.close() }
+        process.standardOutput = out
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         guard process.terminationStatus == 0 else { throw Failure("\(command.joined(separator: " ")) failed (exit \(process.terminationStatus)): \(text)") }
         return text
     }
