@@ -115,23 +115,28 @@ enum BenchPostgres {
         (try? capture([clusterScript] + arguments, environment: ProcessInfo.processInfo.environment)) ?? ""
     }
 
+    /// Runs `command` with posix_spawn and waitpid, its output to a file. Not Foundation's Process: on Linux it
+    /// notices a child's exit through a descriptor the child inherits, and the server that `start` leaves
+    /// running would inherit it too, so the wait would never end.
     private static func capture(_ command: [String], environment: [String: String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.environment = environment
-        // Output to a file, not a pipe: the server that `start` leaves running would hold a pipe open for ever.
         let outPath = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-bench-pg-\(UUID().uuidString).out")
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outPath) }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        defer { try? out.close() }
-        process.standardOutput = out
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in argv + envp { free(p) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
+        guard spawned == 0 else { throw Failure("cannot run \(command[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else { throw Failure("\(command.joined(separator: " ")) failed (exit \(process.terminationStatus)): \(text)") }
+        let exited = (status & 0x7f) == 0, code = (status >> 8) & 0xff
+        guard exited && code == 0 else { throw Failure("\(command.joined(separator: " ")) failed (status \(status)): \(text)") }
         return text
     }
 
