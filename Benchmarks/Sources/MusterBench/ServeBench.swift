@@ -95,7 +95,9 @@ enum ServeBench {
         var logger = Logger(label: "muster.bench")
         logger.logLevel = .warning
         let state = ServerState(runtime: runtime, configuration: ServerConfiguration(host: "127.0.0.1", port: port,
-                                                                                       playbooksFolder: scratch.path, exercisesFolder: scratch.path),
+                                                                                       playbooksFolder: scratch.path, exercisesFolder: scratch.path,
+                                                                                       // one user reads all 100 streams (the default allows 16)
+                                                                                       maxStreamsPerUser: subscribers),
                                 logger: logger)
         let server = BenchServer(state: state, logger: logger)
         progress("starting the server on 127.0.0.1:\(port)")
