@@ -100,27 +100,36 @@ enum BenchPostgres {
         return server
     }
 
+    /// SIGINT and SIGTERM stop the cluster, then end the process (130 or 143). Dispatch sources, not a C handler:
+    /// stopping runs the script and waits, which a signal handler may not do.
+    nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
+
     private static func installSignalHandlers() {
+        guard signalSources.isEmpty else { return }
         for sig in [SIGINT, SIGTERM] {
-            signal(sig) { received in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("postgres: signal \(sig), stopping the throw-away cluster\n".utf8))
                 BenchPostgres.current?.stop()
-                signal(received, SIG_DFL)
-                raise(received)
+                exit(128 + sig)
             }
+            source.resume()
+            signalSources.append(source)
         }
     }
 
     @discardableResult
     static func runScript(_ arguments: [String]) -> String {
-        (try? capture([clusterScript] + arguments, environment: ProcessInfo.processInfo.environment)) ?? ""
+        (try? capture([clusterScript] + arguments, environment: ProcessInfo.processInfo.environment, keepOutput: false)) ?? ""
     }
 
     /// Runs `command` with posix_spawn and waitpid, its output to a file. Not Foundation's Process: on Linux it
     /// notices a child's exit through a descriptor the child inherits, and the server that `start` leaves
     /// running would inherit it too, so the wait would never end.
-    private static func capture(_ command: [String], environment: [String: String]) throws -> String {
-        let outPath = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-bench-pg-\(UUID().uuidString).out")
-        defer { try? FileManager.default.removeItem(atPath: outPath) }
+    private static func capture(_ command: [String], environment: [String: String], keepOutput: Bool = true) throws -> String {
+        let outPath = keepOutput ? (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-bench-pg-\(UUID().uuidString).out") : "/dev/null"
+        defer { if keepOutput { try? FileManager.default.removeItem(atPath: outPath) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
