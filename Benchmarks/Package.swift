@@ -2,7 +2,11 @@
 // Benchmarks live in their own package so that users never build them.
 // `notify` needs nginx-light, wrk and curl: apt-get install -y nginx-light wrk curl
 // `serve` needs wrk: apt-get install -y wrk
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|serve|all]
+// `journal` and `serve` run on SQLite and on PostgreSQL side by side: they need libpq-dev and postgresql
+// (apt-get install -y libpq-dev postgresql; scripts/setup does it) and start a throw-away cluster with
+// ../scripts/postgres-cluster (fsync on), stopped again at the end, or use MUSTER_BENCH_POSTGRES_URL when set.
+// `serve-sqlite`: the serve benchmark on SQLite alone.
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|serve|serve-sqlite|all]
 // Fuzz: swift run -c release --package-path Benchmarks muster-fuzz TARGET --seconds N   (muster-fuzz list: the targets)
 import PackageDescription
 
@@ -33,9 +37,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                "CLibPQBench",
             ],
             path: "Sources/MusterBench"
         ),
+        // The system libpq, for the raw PostgreSQL baselines (Muster's own connection type stays internal).
+        .systemLibrary(name: "CLibPQBench", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // A mutation fuzzer for the parsers of outside input (README, "Reliability"); needs no server or journal database.
         .executableTarget(
             name: "muster-fuzz",

@@ -5,17 +5,23 @@ import MusterCore
 import MusterJournal
 import MusterRuntime
 
-/// `muster-bench journal`: (a) durable appends against raw GRDB inserts with the same `synchronous`, and
-/// batched appends; (b) open and replay of a 100,000-event run against reading the raw rows; (c) timer
-/// lateness under the watch pump with 10,000 armed timers.
+/// `muster-bench journal`, on SQLite and on PostgreSQL side by side (issue 15): (a) durable appends against raw
+/// single-row inserts into the same database with the same durability, and batched appends; (a8) 8 writers on 8
+/// runs against 8 raw writers; (b) open and replay of a 100,000-event run against reading the raw rows; (c) timer
+/// lateness under the watch pump with 10,000 armed timers (SQLite). PostgreSQL: a throw-away cluster started with
+/// `scripts/postgres-cluster` (fsync on), or `MUSTER_BENCH_POSTGRES_URL`; see JournalBackendsBench.swift.
 extension MusterBench {
     static func journal() throws {
         let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         print("journal: temporary folder \(folder)")
-        try appends(folder)
-        try replay(folder)
+        let postgres = try BenchPostgres.start()
+        defer { postgres.stop() }
+        print("journal: \(BenchPostgres.settings(postgres.url)); SQLite: synchronous = FULL, WAL")
+        try appends(folder, postgres)
+        try concurrentAppends(folder, postgres)
+        try replay(folder, postgres)
         try lateness(folder)
     }
 
@@ -46,7 +52,7 @@ extension MusterBench {
 
     // MARK: (a)
 
-    static func appends(_ folder: String) throws {
+    static func appends(_ folder: String, _ postgres: BenchPostgres.Server) throws {
         let count = 2000
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -114,22 +120,31 @@ extension MusterBench {
         }
 
         var rawBest = 0.0, journalBest = 0.0, batchBest = 0.0, runtimeBest = 0.0
-        for round in 0..<3 {  // interleaved, best of three: the other core's load hits both alike
+        // Fewer on PostgreSQL: a lone writer waits for a WAL flush per commit (about 8 ms on the development machine).
+        let postgresCount = 500
+        var pg = PostgresAppends()
+        for round in 0..<3 {  // interleaved, best of three: the other core's load hits all alike
             rawBest = max(rawBest, try raw(round))
             journalBest = max(journalBest, try journal(round, batch: 1))
             batchBest = max(batchBest, try journal(round, batch: 10))
             runtimeBest = max(runtimeBest, try runtime(round))
+            try pg.measure(postgres, folder: folder, count: postgresCount, payload: payload, hash: hash)
         }
-        print("(a) durable appends, synchronous = FULL, WAL, one transaction per append, \(count) appends, best of 3")
-        print("  raw GRDB single-row inserts (baseline): \(Int(rawBest)) rows/s")
-        print("  Journal.append, 1 event each:           \(Int(journalBest)) events/s = \(format(journalBest / rawBest * 100, 1))% of raw (target >= 70%)")
-        print("  Journal.append, 10 events each:         \(Int(batchBest)) events/s (\(Int(batchBest / 10)) commits/s)")
-        print("  IncidentRuntime.execute(note):          \(Int(runtimeBest)) commands/s")
+        print("(a) durable appends, one writer, one transaction per append, \(count) appends on SQLite, \(postgresCount) on PostgreSQL, best of 3")
+        print("  SQLite      raw GRDB single-row inserts (baseline):  \(Int(rawBest)) rows/s")
+        print("  PostgreSQL  raw libpq single-row inserts (baseline): \(Int(pg.raw)) rows/s")
+        print("  SQLite      Journal.append, 1 event each: \(Int(journalBest)) events/s = \(format(journalBest / rawBest * 100, 1))% of raw \(Int(rawBest))/s (target >= 70%)")
+        print("  PostgreSQL  Journal.append, 1 event each: \(Int(pg.journal)) events/s = \(format(pg.journal / pg.raw * 100, 1))% of raw \(Int(pg.raw))/s (target >= 70%)")
+        print("  SQLite      Journal.append, 10 events each: \(Int(batchBest)) events/s (\(Int(batchBest / 10)) commits/s)")
+        print("  PostgreSQL  Journal.append, 10 events each: \(Int(pg.batch)) events/s (\(Int(pg.batch / 10)) commits/s)")
+        print("  SQLite      IncidentRuntime.execute(note): \(Int(runtimeBest)) commands/s")
+        print("  PostgreSQL  IncidentRuntime.execute(note): \(Int(pg.runtime)) commands/s")
+        print("  PostgreSQL / SQLite, Journal.append 1 event each: \(format(pg.journal / journalBest, 2))x")
     }
 
     // MARK: (b)
 
-    static func replay(_ folder: String) throws {
+    static func replay(_ folder: String, _ postgres: BenchPostgres.Server) throws {
         let total = 100_000
         let path = folder + "/replay.db"
         let setup = try Journal.open(path: path, durability: .normal)
@@ -165,9 +180,10 @@ extension MusterBench {
             replayed = try runtime.snapshot(runID: id).run
             try journal.close()
         }
+        let pg = try postgresReplay(postgres, folder: folder, total: total)
         print("(b) open and replay a run of \(total) events (fresh Journal.open + IncidentRuntime.snapshot), best of 3")
-        print("  raw GRDB read of the rows (baseline): \(format(rawSeconds * 1000, 1)) ms")
-        print("  open + decode + replay:               \(format(openSeconds * 1000, 1)) ms = \(format(openSeconds / rawSeconds, 1))x raw (target < 1 s)")
+        print("  SQLite      open + decode + replay: \(format(openSeconds * 1000, 1)) ms = \(format(openSeconds / rawSeconds, 1))x raw GRDB read of the rows \(format(rawSeconds * 1000, 1)) ms (target < 1 s)")
+        print("  PostgreSQL  open + decode + replay: \(format(pg.open * 1000, 1)) ms = \(format(pg.open / pg.raw, 1))x raw libpq read of the rows \(format(pg.raw * 1000, 1)) ms (target < 1 s)")
     }
 
     // MARK: (c)

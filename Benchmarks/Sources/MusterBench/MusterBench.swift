@@ -17,7 +17,8 @@ struct MusterBench {
         case "report": try ReportBench.run()
         case "notify": try NotifyBench.run()
         case "notify-outbox": try NotifyBench.runOutboxOnly()
-        case "serve": try ServeBench.run()
+        case "serve": try ServeBench.runBackends()  // SQLite and PostgreSQL
+        case "serve-sqlite": try ServeBench.run()
         case "readiness": try ReadinessBench.run()
         case "all":
             // Each in a fresh process of its own: memory one benchmark keeps (malloc does not give it all back)
@@ -31,7 +32,7 @@ struct MusterBench {
                 exit(1)
             }
         default:
-            print("usage: muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|notify-outbox [ROUNDS]|serve|all]")
+            print("usage: muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|notify-outbox [ROUNDS]|serve|serve-sqlite|all]")
         }
     }
 

@@ -56,7 +56,20 @@ enum ServeBench {
         FileHandle.standardError.write(Data("[serve \(MusterBench.format(Date().timeIntervalSince(started), 1))s] \(line)\n".utf8))
     }
 
-    static func run() throws {
+    /// What `run` measured on one backend.
+    struct Outcome {
+        var backend: String
+        var rate: Double
+        var p99: Double  // microseconds
+        var baselineRate: Double
+        var clean: Bool
+    }
+
+    /// One run of the benchmark on a fresh journal: `$SCRATCH/muster.db` by default, else the location `journal`
+    /// gives (a fresh PostgreSQL schema in `muster-bench serve`). Prints its lines; throws on lost or duplicated
+    /// events unless `throwing` is false (the caller checks `clean`).
+    @discardableResult
+    static func run(backend: String = "SQLite", journal location: (() throws -> JournalLocation)? = nil, throwing: Bool = true) throws -> Outcome {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else { throw Failure("wrk is not installed (apt-get install -y wrk)") }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("muster-serve-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -66,7 +79,7 @@ enum ServeBench {
         progress("declaring a run of a playbook with \(wrkThreads * tasksPerThread) tasks")
         let playbookPath = scratch.appendingPathComponent("load.yaml").path
         try playbook(tasks: wrkThreads * tasksPerThread).write(toFile: playbookPath, atomically: true, encoding: .utf8)
-        let journal = try Journal.open(home: scratch.path)
+        let journal = try Journal.open(location?() ?? .sqlite(path: scratch.appendingPathComponent("muster.db").path))
         let runtime = IncidentRuntime(journal: journal)
         var tokens: [String: String] = [:]
         for name in ["Dana", "Lee"] {
@@ -82,7 +95,9 @@ enum ServeBench {
         var logger = Logger(label: "muster.bench")
         logger.logLevel = .warning
         let state = ServerState(runtime: runtime, configuration: ServerConfiguration(host: "127.0.0.1", port: port,
-                                                                                       playbooksFolder: scratch.path, exercisesFolder: scratch.path),
+                                                                                       playbooksFolder: scratch.path, exercisesFolder: scratch.path,
+                                                                                       // one user reads all 100 streams (the default allows 16)
+                                                                                       maxStreamsPerUser: subscribers),
                                 logger: logger)
         let server = BenchServer(state: state, logger: logger)
         progress("starting the server on 127.0.0.1:\(port)")
@@ -164,7 +179,7 @@ enum ServeBench {
             try? journal.close()
 
             let ratio = load.rate / baseline.rate
-            print("serve: 1 live run, \(subscribers) SSE subscribers, wrk -t\(wrkThreads) -c\(connections) -d\(duration)s --latency on 127.0.0.1 (journal synchronous = FULL)")
+            print("serve (\(backend)): 1 live run, \(subscribers) SSE subscribers, wrk -t\(wrkThreads) -c\(connections) -d\(duration)s --latency on 127.0.0.1 (journal \(journal.backend == .sqlite ? "synchronous = FULL" : "synchronous_commit = on"))")
             print("  POST /api/runs/{id}/commands (task-done, Bearer): \(Int(load.rate)) commands/s, p50 \(ms(load.p50)) ms, p99 \(ms(load.p99)) ms, \(load.ok) 2xx, \(load.other) other, socket errors: \(load.socketErrors)")
             print("  GET /healthz (baseline, same binary):             \(Int(baseline.rate)) requests/s, p50 \(ms(baseline.p50)) ms, p99 \(ms(baseline.p99)) ms")
             print("  commands vs baseline: \(MusterBench.format(ratio * 100, 1))% (target: at least 30%); p99 \(ms(load.p99)) ms (target: under 50 ms)")
@@ -175,7 +190,8 @@ enum ServeBench {
                 && acknowledged.count + ackedRaises == load.ok && late <= connections && stoppedCleanly
             print("  targets \(met ? "met" : "NOT met"); events \(clean ? "none lost or duplicated" : "CHECK FAILED")\(stoppedCleanly ? "" : "; the server did not stop within 15 s")")
             fflush(nil)  // every stream: the figures must survive the throw below
-            if !clean { throw Failure("lost or duplicated events, non-2xx answers or an unclean stop (see above)") }
+            if !clean && throwing { throw Failure("lost or duplicated events, non-2xx answers or an unclean stop (see above)") }
+            return Outcome(backend: backend, rate: load.rate, p99: load.p99, baselineRate: baseline.rate, clean: clean)
         } catch {
             fleet.stop()
             _ = server.stop(seconds: 15)
