@@ -228,17 +228,7 @@ extension MusterBench {
     /// `IncidentRuntime.snapshot`.
     static func postgresReplay(_ postgres: BenchPostgres.Server, folder: String, total: Int) throws -> (raw: Double, open: Double) {
         let url = try postgres.freshSchema("replay")
-        let setup = try Journal.open(.postgres(url: url), durability: .normal)
-        let setupRuntime = IncidentRuntime(journal: setup)
-        let id = try declareSimple(setupRuntime, folder: folder)
-        var head = try setup.head(runID: id).sequence
-        let at = Instant(millisecondsSinceEpoch: 1_772_818_800_000)
-        while head < total {
-            let n = min(1000, total - head)
-            let events = (0..<n).map { i in RunEvent(at: at, actor: "Dana", role: "incident_commander", .noteAdded(text: "note \(head + i): all quiet on the shares")) }
-            head = try setup.append(runID: id, expectedSequence: head, events: events).head.sequence
-        }
-        try setup.close()
+        let id = try seedRun(.postgres(url: url), folder: folder, total: total)
 
         let rawSeconds = try best {
             let connection = try RawConnection(url: url)

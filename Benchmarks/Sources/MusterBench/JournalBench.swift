@@ -144,12 +144,11 @@ extension MusterBench {
 
     // MARK: (b)
 
-    static func replay(_ folder: String, _ postgres: BenchPostgres.Server) throws {
-        let total = 100_000
-        let path = folder + "/replay.db"
-        let setup = try Journal.open(path: path, durability: .normal)
-        let setupRuntime = IncidentRuntime(journal: setup)
-        let id = try declareSimple(setupRuntime, folder: folder)
+    /// A run of `total` events (notes appended 1,000 at a time) in the journal at `location`; its id.
+    static func seedRun(_ location: JournalLocation, folder: String, total: Int) throws -> String {
+        let setup = try Journal.open(location, durability: .normal)
+        defer { try? setup.close() }
+        let id = try declareSimple(IncidentRuntime(journal: setup), folder: folder)
         var head = try setup.head(runID: id).sequence
         let at = Instant(millisecondsSinceEpoch: 1_772_818_800_000)
         while head < total {
@@ -157,7 +156,13 @@ extension MusterBench {
             let events = (0..<n).map { i in RunEvent(at: at, actor: "Dana", role: "incident_commander", .noteAdded(text: "note \(head + i): all quiet on the shares")) }
             head = try setup.append(runID: id, expectedSequence: head, events: events).head.sequence
         }
-        try setup.close()
+        return id
+    }
+
+    static func replay(_ folder: String, _ postgres: BenchPostgres.Server) throws {
+        let total = 100_000
+        let path = folder + "/replay.db"
+        let id = try seedRun(.sqlite(path: path), folder: folder, total: total)
 
         let rawSeconds = try best {
             let pool = try DatabasePool(path: path)
