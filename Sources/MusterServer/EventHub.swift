@@ -209,9 +209,10 @@ final class EventHub: @unchecked Sendable {
         lock.unlock()
         let read = (try? journal.storedEvents(runID: runID, after: last)) ?? []
         guard !known.isEmpty || !read.isEmpty else { return }
-        let changesAccess = known.contains { Self.changesAccess($0.event) } || read.contains { Self.changesAccess($0.event) }
-        let batch = FrameBatch(known.map { (seq: $0.seq, frame: Self.frame(seq: $0.seq, event: $0.event, payload: $0.written.payload, hash: $0.written.hash, scenario: nil)) }
-                               + read.map { (seq: $0.seq, frame: Self.frame($0)) }, changesAccess: changesAccess)
+        let framed = known.map { (seq: $0.seq, frame: Self.frame(seq: $0.seq, event: $0.event, payload: $0.written.payload, hash: $0.written.hash, scenario: nil),
+                                  access: Self.changesAccess($0.event)) }
+            + read.map { (seq: $0.seq, frame: Self.frame($0), access: Self.changesAccess($0.event)) }
+        let batches = FrameBatch.split(framed)
         lock.lock()
         feed.last = read.last?.seq ?? last
         let final = feed.last
@@ -219,9 +220,14 @@ final class EventHub: @unchecked Sendable {
         let subscribers = Array(feed.subscribers.values)
         lock.unlock()
         for s in subscribers {
-            // A full queue: this client stopped reading. End its stream after what it has queued (no gap); it
-            // resumes from its last seq with `Last-Event-ID`.
-            if case .dropped = s.continuation.yield(.batch(batch)) { s.continuation.finish() }
+            for batch in batches {
+                // A full queue: this client stopped reading. End its stream after what it has queued (no gap); it
+                // resumes from its last seq with `Last-Event-ID`.
+                if case .dropped = s.continuation.yield(.batch(batch)) {
+                    s.continuation.finish()
+                    break
+                }
+            }
         }
     }
 
@@ -310,6 +316,24 @@ struct FrameBatch: Sendable {
         joined.reserveCapacity(frames.reduce(0) { $0 + $1.readableBytes })
         for f in frames { joined.writeImmutableBuffer(f) }
         self.joined = joined
+    }
+
+    /// `framed` in order, cut before each event that changes who holds a role: such a batch starts with that event
+    /// (`changesAccess`), so a stream that must end there has written everything before it.
+    static func split(_ framed: [(seq: Int, frame: ByteBuffer, access: Bool)]) -> [FrameBatch] {
+        var batches: [FrameBatch] = []
+        var current: [(seq: Int, frame: ByteBuffer)] = []
+        var currentChangesAccess = false
+        for item in framed {
+            if item.access, !current.isEmpty {
+                batches.append(FrameBatch(current, changesAccess: currentChangesAccess))
+                current = []
+            }
+            if item.access, current.isEmpty { currentChangesAccess = true }
+            current.append((item.seq, item.frame))
+        }
+        if !current.isEmpty { batches.append(FrameBatch(current, changesAccess: currentChangesAccess)) }
+        return batches
     }
 
     /// What to send to a subscriber that has sent up to seq `last`, and the new last seq.
