@@ -12,18 +12,7 @@ extension Journal {
     /// Opens `HOME/muster.db`, creating it and the folder on first use (`create: false` refuses a missing
     /// journal instead, for commands that only read or act on an existing run).
     public static func open(home: String, durability: Durability = .full, create: Bool = true) throws(JournalError) -> Journal {
-        let dbPath = (home as NSString).appendingPathComponent("muster.db")
-        guard create || FileManager.default.fileExists(atPath: dbPath) else { throw .missing(path: dbPath) }
-        do {
-            // Only its owner reads the journal: the folder is created 0700 (an existing folder is left as it is;
-            // the database files in it are made 0600 by `open(path:)`).
-            if !FileManager.default.fileExists(atPath: home) {
-                try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            }
-        } catch {
-            throw .cannotOpen(path: dbPath, detail: "cannot create the folder \(home): \(error.localizedDescription)")
-        }
-        return try open(path: dbPath, durability: durability)
+        try open(.sqlite(path: (home as NSString).appendingPathComponent("muster.db")), durability: durability, create: create)
     }
 
     /// For commands that only read (`verify`, `report`, `timeline`, `lessons list`, `actions list|report`,

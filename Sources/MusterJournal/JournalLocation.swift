@@ -78,6 +78,8 @@ extension Journal {
     public static func open(_ location: JournalLocation, durability: Durability = .full, create: Bool = true) throws(JournalError) -> Journal {
         switch location {
         case .sqlite(let path):
+            // Only its owner reads the journal: a missing folder is created 0700 (an existing one is left as it is;
+            // the database files in it are made 0600 by `open(path:)`).
             if create {
                 let folder = (path as NSString).deletingLastPathComponent
                 if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {

@@ -203,7 +203,7 @@ enum Placeholders {
         out.reserveCapacity(sql.utf8.count + 16)
         var next = 1
         var quote: Character?
-        var chars = Array(sql)
+        let chars = Array(sql)
         var i = 0
         while i < chars.count {
             let c = chars[i]
@@ -229,7 +229,6 @@ enum Placeholders {
             }
             i += 1
         }
-        chars.removeAll()
         return out
     }
 }

@@ -6,7 +6,7 @@ import Glibc
 
 /// Which journal backend a test runs on. Tests parameterised by backend take both; every other test that
 /// opens a journal through `TestJournal` (or runs the CLI through `MusterBinary`) uses `selected`:
-/// `MUSTER_TEST_BACKEND=postgresql` runs the whole suite on PostgreSQL (`scripts/test` does both passes).
+/// `MUSTER_TEST_BACKEND=postgresql` runs the whole suite on PostgreSQL (`scripts/test-postgresql`; CI runs it after `swift test`).
 public enum TestBackend: String, CaseIterable, Sendable, CustomStringConvertible {
     case sqlite
     case postgresql
