@@ -102,9 +102,11 @@ extension Journal {
 
     /// A run's outbox items in the order they were written.
     public func outbox(runID: String) throws(JournalError) -> [OutboxItem] {
-        try read { db in
-            try db.all("SELECT \(Journal.outboxColumns) FROM outbox WHERE run_id = ? ORDER BY id", [runID]).map(Journal.outboxItem)
-        }
+        try read { db in try Journal.outbox(db, runID: runID) }
+    }
+
+    static func outbox(_ db: any SQLSession, runID: String) throws -> [OutboxItem] {
+        try db.all("SELECT \(Journal.outboxColumns) FROM outbox WHERE run_id = ? ORDER BY id", [runID]).map(Journal.outboxItem)
     }
 
     /// Every dead-lettered item, oldest first.

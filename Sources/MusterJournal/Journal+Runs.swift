@@ -203,30 +203,42 @@ extension Journal {
     /// The run's events in seq order, decoded back to `RunEvent`s (all of them, or those after seq `after`).
     public func events(runID: String, after: Int = 0) throws(JournalError) -> [RunEvent] {
         let path = self.path
+        return try read { db in try Journal.events(db, runID: runID, after: after, path: path) }
+    }
+
+    /// A run's events and its outbox items read together, from one snapshot: what a notification list needs, so
+    /// that an item's status and the events about it never disagree (read apart, a delivery committed in between
+    /// showed an item as dead-lettered by its events but still sending by its row).
+    public func eventsAndOutbox(runID: String) throws(JournalError) -> (events: [RunEvent], outbox: [OutboxItem]) {
+        let path = self.path
         return try read { db in
-            var ats: [Int64] = []
-            var actors: [String] = []
-            var roles: [String?] = []
-            var seqs: [Int] = []
-            var joined = "["
-            let rows = try db.all("SELECT seq, at_ms, actor, role, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", [runID, after])
-            for row in rows {
-                seqs.append(row[0])
-                ats.append(row[1])
-                actors.append(row[2])
-                roles.append(row[3])
-                if seqs.count > 1 { joined += "," }
-                joined += row[4] as String
-            }
-            joined += "]"
-            if seqs.isEmpty {
-                _ = try Journal.head(db, runID: runID, path: path)  // unknown run?
-                return []
-            }
-            let bodies = try Journal.decodeBodies(joined, db, runID: runID, after: after)
-            return bodies.indices.map { i in
-                RunEvent(at: Instant(millisecondsSinceEpoch: ats[i]), actor: actors[i], role: roles[i], bodies[i])
-            }
+            (try Journal.events(db, runID: runID, after: 0, path: path), try Journal.outbox(db, runID: runID))
+        }
+    }
+
+    static func events(_ db: any SQLSession, runID: String, after: Int, path: String) throws -> [RunEvent] {
+        var ats: [Int64] = []
+        var actors: [String] = []
+        var roles: [String?] = []
+        var seqs: [Int] = []
+        var joined = "["
+        let rows = try db.all("SELECT seq, at_ms, actor, role, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", [runID, after])
+        for row in rows {
+            seqs.append(row[0])
+            ats.append(row[1])
+            actors.append(row[2])
+            roles.append(row[3])
+            if seqs.count > 1 { joined += "," }
+            joined += row[4] as String
+        }
+        joined += "]"
+        if seqs.isEmpty {
+            _ = try Journal.head(db, runID: runID, path: path)  // unknown run?
+            return []
+        }
+        let bodies = try Journal.decodeBodies(joined, db, runID: runID, after: after)
+        return bodies.indices.map { i in
+            RunEvent(at: Instant(millisecondsSinceEpoch: ats[i]), actor: actors[i], role: roles[i], bodies[i])
         }
     }
 

@@ -29,9 +29,9 @@ enum Board {
     /// `dead`: only dead-lettered ones (`muster outbox list --dead`). Each says whether it may be retried.
     static func notifications(_ state: ServerState, _ user: UserRecord, _ runID: String, dead: Bool = false) throws -> Response {
         _ = try Runs.authorize(state, user, runID, .read)
-        let items = try state.journal.outboxItems(runID: runID)
+        let (events, items) = try state.journal.eventsAndOutbox(runID: runID)
         let retryableIDs = Set(items.filter { OutboxAdmin.requeueable.contains($0.status) }.map(\.notificationID))
-        var list = try progress(state, runID, items: items)
+        var list = progress(events: events, items: items)
         if dead { list = list.filter { if case .deadLettered = $0.status { true } else { false } } }
         return API.json(["run": runID, "notifications": list.map {
             var o = object($0)
@@ -40,9 +40,13 @@ enum Board {
         }])
     }
 
-    static func progress(_ state: ServerState, _ runID: String, items: [OutboxItem]? = nil) throws -> [NotificationProgress] {
-        let events = try state.journal.events(runID: runID)
-        let rows = try (items ?? state.journal.outboxItems(runID: runID)).map {
+    static func progress(_ state: ServerState, _ runID: String) throws -> [NotificationProgress] {
+        let (events, items) = try state.journal.eventsAndOutbox(runID: runID)
+        return progress(events: events, items: items)
+    }
+
+    static func progress(events: [RunEvent], items: [OutboxItem]) -> [NotificationProgress] {
+        let rows = items.map {
             NotificationProgress.OutboxRow(notificationID: $0.notificationID, channel: $0.channel, status: $0.status.rawValue,
                                            attempts: $0.attempts, lastError: $0.lastError)
         }
