@@ -98,3 +98,16 @@ public struct SpawnedProcess {
                              stdoutData: (try? Data(contentsOf: URL(fileURLWithPath: stdoutPath))) ?? Data(), stderr: stderr)
     }
 }
+
+/// Runs blocking work (waiting for a process, a bounded poll) on a thread of its own and awaits it: an async test
+/// must not hold one of Swift's few cooperative threads while it waits, or the in-process server it tests (and
+/// every other test's) stalls with it.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+/// Waited for from another thread by `offThePool`: its fields never change, and `Process` answers `isRunning` and
+/// `waitUntilExit` from any thread.
+extension SpawnedProcess: @unchecked Sendable {}

@@ -73,7 +73,7 @@ struct BothBackendsTests {
     }
 
     @Test("two journals appending to one run at once never gap, duplicate or fork its chain", arguments: TestBackend.allCases)
-    func concurrentAppends(_ backend: TestBackend) async throws {
+    func concurrentAppends(_ backend: TestBackend) throws {
         let home = try Home(backend)
         defer { home.remove() }
         let setup = try home.open()
@@ -81,26 +81,27 @@ struct BothBackendsTests {
         try setup.close()
         let writers = 4
         let attempts = 40
-        let succeeded = try await withThrowingTaskGroup(of: Int.self) { group in
-            for writer in 0..<writers {
-                group.addTask {
-                    let journal = try home.open()
-                    defer { try? journal.close() }
-                    var won = 0
-                    for attempt in 0..<attempts {
-                        let head = try journal.head(runID: "r-7f3a2c")
-                        do {
-                            try journal.append(runID: "r-7f3a2c", expectedSequence: head.sequence, events: [note("w\(writer) a\(attempt)")])
-                            won += 1
-                        } catch JournalError.sequenceConflict {
-                            continue
-                        }
+        // Threads of their own (the journal blocks its caller), started together.
+        let won = Counts(writers)
+        DispatchQueue.concurrentPerform(iterations: writers) { writer in
+            do {
+                let journal = try home.open()
+                defer { try? journal.close() }
+                for attempt in 0..<attempts {
+                    let head = try journal.head(runID: "r-7f3a2c")
+                    do {
+                        try journal.append(runID: "r-7f3a2c", expectedSequence: head.sequence, events: [note("w\(writer) a\(attempt)")])
+                        won.add(writer, 1)
+                    } catch JournalError.sequenceConflict {
+                        continue
                     }
-                    return won
                 }
+            } catch {
+                won.fail("\(error)")
             }
-            return try await group.reduce(0, +)
         }
+        #expect(won.failures.isEmpty, "\(won.failures)")
+        let succeeded = won.total
         let journal = try home.open()
         defer { try? journal.close() }
         let events = try journal.storedEvents(runID: "r-7f3a2c")
@@ -111,7 +112,7 @@ struct BothBackendsTests {
     }
 
     @Test("claims by several workers at once never hand one outbox item to two of them", arguments: TestBackend.allCases)
-    func outboxClaims(_ backend: TestBackend) async throws {
+    func outboxClaims(_ backend: TestBackend) throws {
         let home = try Home(backend)
         defer { home.remove() }
         let setup = try home.open()
@@ -119,18 +120,18 @@ struct BothBackendsTests {
         try setup.createRun(header(), events: startEvents() + ids.map { queued($0) },
                             outbox: try ids.map { try OutboxRequest(Notification(id: $0, channel: "ops", message: "m", trigger: "t")) })
         try setup.close()
-        let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
-            for _ in 0..<4 {
-                group.addTask {
-                    let journal = try home.open()
-                    defer { try? journal.close() }
-                    var mine: [Int64] = []
-                    for _ in 0..<10 { mine += try journal.claimOutbox(now: t0 + .hours(1), limit: 3).map(\.id) }
-                    return mine
-                }
+        let claims = Counts(4)
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            do {
+                let journal = try home.open()
+                defer { try? journal.close() }
+                for _ in 0..<10 { claims.claimed(worker, try journal.claimOutbox(now: t0 + .hours(1), limit: 3).map(\.id)) }
+            } catch {
+                claims.fail("\(error)")
             }
-            return try await group.reduce([], +)
         }
+        #expect(claims.failures.isEmpty, "\(claims.failures)")
+        let claimed = claims.ids
         #expect(claimed.count == 60)
         #expect(Set(claimed).count == 60)
         let journal = try home.open()
@@ -198,4 +199,22 @@ struct BothBackendsTests {
         #expect(try journal.verifyImprovementLog().isIntact)
         #expect(try journal.runListings().map(\.restricted) == [false])
     }
+}
+
+/// What threads of a concurrent test found, gathered under a lock.
+final class Counts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var perWorker: [Int]
+    private var claimedIDs: [Int64] = []
+    private var problems: [String] = []
+
+    init(_ workers: Int) { perWorker = Array(repeating: 0, count: workers) }
+
+    func add(_ worker: Int, _ count: Int) { lock.lock(); perWorker[worker] += count; lock.unlock() }
+    func claimed(_ worker: Int, _ ids: [Int64]) { lock.lock(); claimedIDs += ids; perWorker[worker] += ids.count; lock.unlock() }
+    func fail(_ problem: String) { lock.lock(); problems.append(problem); lock.unlock() }
+
+    var total: Int { lock.lock(); defer { lock.unlock() }; return perWorker.reduce(0, +) }
+    var ids: [Int64] { lock.lock(); defer { lock.unlock() }; return claimedIDs }
+    var failures: [String] { lock.lock(); defer { lock.unlock() }; return problems }
 }

@@ -30,12 +30,12 @@ struct CrossServerStreamTests {
                 defer { stream.kill(SIGTERM) }
                 let head = try journalB.head(runID: id).sequence
                 // The stream has caught up with what the run held when it opened.
-                #expect(stream.waitForOutput(timeout: 10) { $0.contains("id: \(head)\n") }, "\(stream.stdout)")
+                #expect(try await offThePool { stream.waitForOutput(timeout: 10) { $0.contains("id: \(head)\n") } }, "\(stream.stdout)")
                 try await Task.sleep(for: .milliseconds(300))  // B's first poll is done; the next is 30 s away
                 let sent = Date()
                 let note = try await clientA.call(a, "Lee", .post, "/api/runs/\(id)/commands", ["type": "note", "text": "through A"])
                 #expect(note.status == 200, "\(note.text)")
-                let arrived = stream.waitForOutput(timeout: 5) { $0.contains("id: \(head + 1)\n") && $0.contains("through A") }
+                let arrived = try await offThePool { stream.waitForOutput(timeout: 5) { $0.contains("id: \(head + 1)\n") && $0.contains("through A") } }
                 #expect(arrived, "\(stream.stdout)")
                 // Alone on this machine it takes a few hundred milliseconds; the bound leaves room for a loaded
                 // machine running the whole suite, and is still far below B's poll (30 s) and its re-check (5 s).

@@ -24,8 +24,15 @@ struct OwnCluster {
                                timeout: 120)
     }
 
-    func halt() throws { #expect(try Self.script(["halt", folder]).status == 0) }
-    func resume() throws { #expect(try Self.script(["resume", folder]).status == 0) }
+    func halt() throws {
+        let done = try Self.script(["halt", folder])
+        guard done.status == 0 else { throw TestSupportError("postgres-cluster halt: \(done.stderr)") }
+    }
+
+    func resume() throws {
+        let done = try Self.script(["resume", folder])
+        guard done.status == 0 else { throw TestSupportError("postgres-cluster resume: \(done.stderr)") }
+    }
     func remove() { _ = try? Self.script(["stop", folder]) }
 }
 
@@ -33,7 +40,7 @@ struct OwnCluster {
 struct DatabaseOutageTests {
     @Test("with PostgreSQL down, /healthz and commands answer 503 with Retry-After (not a hang, not a 500); back up, the server carries on without a restart")
     func outage() async throws {
-        let cluster = try OwnCluster()
+        let cluster = try await offThePool { try OwnCluster() }
         defer { cluster.remove() }
         let journal = try Journal.open(.postgres(url: cluster.url), durability: .normal)
         let f = try ServerFixture(journal: journal)
@@ -42,7 +49,7 @@ struct DatabaseOutageTests {
             let id = try await client.declareRun(f)
             #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "note", "text": "before"]).status == 200)
 
-            try cluster.halt()
+            try await offThePool { try cluster.halt() }
             try await Task.sleep(for: .milliseconds(1100))  // past the health answer's one-second life
             let health = try await client.execute(uri: "/healthz", method: .get) { ($0.status.code, $0.headers[.retryAfter]) }
             #expect(health.0 == 503 && health.1 == "5")
@@ -53,7 +60,7 @@ struct DatabaseOutageTests {
             #expect(Date().timeIntervalSince(started) < 15)
             #expect(try await client.call(f, "Dana", .get, "/api/runs/\(id)").status == 503)
 
-            try cluster.resume()
+            try await offThePool { try cluster.resume() }
             let back = try await waitUntil(within: 15) {
                 try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "note", "text": "after"]).status == 200
             }
