@@ -81,9 +81,9 @@ struct BothBackendsTests {
         try setup.close()
         let writers = 4
         let attempts = 40
-        // Threads of their own (the journal blocks its caller), started together.
+        // Threads of their own (the journal blocks its caller; Dispatch's and Swift's shared threads stay free).
         let won = Counts(writers)
-        DispatchQueue.concurrentPerform(iterations: writers) { writer in
+        onThreads(writers) { writer in
             do {
                 let journal = try home.open()
                 defer { try? journal.close() }
@@ -121,7 +121,7 @@ struct BothBackendsTests {
                             outbox: try ids.map { try OutboxRequest(Notification(id: $0, channel: "ops", message: "m", trigger: "t")) })
         try setup.close()
         let claims = Counts(4)
-        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+        onThreads(4) { worker in
             do {
                 let journal = try home.open()
                 defer { try? journal.close() }
@@ -199,6 +199,18 @@ struct BothBackendsTests {
         #expect(try journal.verifyImprovementLog().isIntact)
         #expect(try journal.runListings().map(\.restricted) == [false])
     }
+}
+
+/// Runs `body(0..<count)` on `count` threads of its own at once and waits for all of them.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    for index in 0..<count {
+        Thread.detachNewThread {
+            body(index)
+            done.signal()
+        }
+    }
+    for _ in 0..<count { done.wait() }
 }
 
 /// What threads of a concurrent test found, gathered under a lock.
