@@ -37,6 +37,10 @@ final class ServerFixture: @unchecked Sendable {
             host: "127.0.0.1", port: 0, playbooksFolder: playbooks ?? repositoryRoot + "/playbooks", exercisesFolder: repositoryRoot + "/exercises",
             streamPollInterval: poll, failedLoginLimit: failedLoginLimit)
         if let pumpInterval { configuration.pumpInterval = pumpInterval }
+        // A test client's keep-alive connection may sit idle while the whole suite runs on two cores: the server
+        // must not close it under the test (the tests of these timeouts set their own).
+        configuration.requestHeadTimeout = .seconds(120)
+        configuration.idleTimeout = .seconds(120)
         configure(&configuration)
         state = logger.map { ServerState(runtime: runtime, configuration: configuration, logger: $0) } ?? ServerState(runtime: runtime, configuration: configuration)
         for (name, admin) in [("Dana", true), ("Lee", false), ("Sam", false), ("Olga", false)] {
