@@ -166,6 +166,13 @@ final class EventHub: @unchecked Sendable {
         for s in all { s.continuation.yield(.recheck) }
     }
 
+    /// The last seq of a run handed to its subscribers; nil when nobody watches the run.
+    func deliveredThrough(runID: String) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        return feeds[runID]?.last
+    }
+
     /// Open streams, all runs.
     var subscriberCount: Int {
         lock.lock()

@@ -319,6 +319,8 @@ public struct ServerStartError: Error, CustomStringConvertible {
 /// Test and shutdown hook: ends every open live stream.
 public enum StreamControl {
     public static func stop(_ state: ServerState) { state.hub.stop() }
+    /// The last seq of a run handed to its open streams (nil when none is open).
+    public static func deliveredThrough(_ state: ServerState, runID: String) -> Int? { state.hub.deliveredThrough(runID: runID) }
     /// Live streams open now (subscribers of every run's feed).
     public static func openStreams(_ state: ServerState) -> Int { state.hub.subscriberCount }
     /// Entries this server keeps per run id outside the runtime's bounded cache (the command writer's role

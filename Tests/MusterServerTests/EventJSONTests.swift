@@ -33,8 +33,9 @@ struct EventJSONTests {
             }
 
             let hub = f.state
+            let lastSeq = listed.compactMap { $0["seq"] as? Int }.max() ?? 0
             let stopper = _Concurrency.Task {
-                try await _Concurrency.Task.sleep(for: .milliseconds(300))
+                try await StreamControl.waitForStream(hub, runID: id, through: lastSeq)
                 StreamControl.stop(hub)
             }
             let text = try await client.execute(uri: "/api/runs/\(id)/stream", method: .get, headers: f.headers("Lee")) { String(buffer: $0.body) }

@@ -94,8 +94,9 @@ struct LimitsTests {
         try await f.app.test(.router) { client async throws in
             let id = try await client.declareRun(f, restricted: true)
             let runtime = f.state.runtime
+            let state = f.state
             let actor = _Concurrency.Task {
-                try await _Concurrency.Task.sleep(for: .milliseconds(400))
+                try await StreamControl.waitForStream(state, runID: id)
                 try runtime.execute(Command(actor: "Dana", .note("before the relief")), on: id)
                 try await _Concurrency.Task.sleep(for: .milliseconds(300))
                 try runtime.execute(Command(actor: "Dana", .relieve(role: "it_ops", handover: nil)), on: id)

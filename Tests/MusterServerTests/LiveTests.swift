@@ -16,11 +16,12 @@ struct LiveTests {
             let id = try await client.declareRun(f)
             let head = try f.state.journal.head(runID: id).sequence
             let hub = f.state
-            // Stop the feeds (as shutdown does) once the later notes are in, so the stream response completes.
+            // Stop the feeds (as shutdown does) once the later notes went out, so the stream response completes. The
+            // waits are on the stream's progress, not on time: a loaded machine only makes them longer.
             let writer = _Concurrency.Task {
-                try await _Concurrency.Task.sleep(for: .milliseconds(400))
+                try await StreamControl.waitForStream(hub, runID: id)
                 for i in 1...5 { _ = try hub.runtime.execute(Command(actor: "Sam", .note("n\(i)")), on: id) }
-                try await _Concurrency.Task.sleep(for: .milliseconds(600))
+                try await StreamControl.waitForStream(hub, runID: id, through: head + 5)
                 StreamControl.stop(hub)
             }
             var headers = f.headers("Lee")

@@ -9,6 +9,7 @@ import MusterRuntime
 import MusterServer
 import MusterTestSupport
 import NIOCore
+import Testing
 
 /// The repository's root, from this file's path.
 let repositoryRoot: String = {
@@ -181,4 +182,18 @@ struct HookedRun: Sendable {
 struct Failure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension StreamControl {
+    /// Waits until a stream of the run is open and has been handed every event through `seq` (any seq when nil):
+    /// tests stop streams on the stream's progress, not after a guessed time. Bounded: 60 s, then it fails.
+    static func waitForStream(_ state: ServerState, runID: String, through seq: Int? = nil,
+                              sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let delivered = deliveredThrough(state, runID: runID), delivered >= (seq ?? delivered) { return }
+            try await _Concurrency.Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the stream of \(runID) did not reach seq \(seq.map(String.init) ?? "open") in 60 s", sourceLocation: sourceLocation)
+    }
 }
