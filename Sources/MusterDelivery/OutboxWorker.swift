@@ -25,6 +25,8 @@ public final class OutboxWorker: @unchecked Sendable {
     public let lease: TimeSpan
     /// A pass stops after this many items (the rest wait for the next pass).
     public let maximumItemsPerPass: Int
+    /// This worker's name on its claims: its outcomes are recorded only for items that are still its claims.
+    public let workerID: String
 
     private let lock = NSLock()
     private var runs: [String: RunDeliveryInfo] = [:]
@@ -42,7 +44,7 @@ public final class OutboxWorker: @unchecked Sendable {
     public init(
         journal: Journal, transport: CurlTransport, environment: [String: String], policy: RetryPolicy = .standard,
         batchSize: Int = 256, lease: TimeSpan = .minutes(5), maximumItemsPerPass: Int = 100_000,
-        clock: @escaping @Sendable () -> Instant
+        workerID: String? = nil, clock: @escaping @Sendable () -> Instant
     ) {
         self.journal = journal
         self.transport = transport
@@ -52,6 +54,7 @@ public final class OutboxWorker: @unchecked Sendable {
         self.lease = lease
         self.maximumItemsPerPass = max(1, maximumItemsPerPass)
         self.clock = clock
+        self.workerID = workerID ?? "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
     }
 
     // MARK: - Passes
@@ -101,7 +104,7 @@ public final class OutboxWorker: @unchecked Sendable {
                 mark = watch.now
                 // The batch after `next`, claimed with this one's outcomes when there is room for it.
                 let room = maximumItemsPerPass - claimed
-                let claim = next != nil && room > 0 ? OutboxClaim(now: start, limit: min(batchSize, room), lease: lease) : nil
+                let claim = next != nil && room > 0 ? OutboxClaim(now: start, limit: min(batchSize, room), lease: lease, worker: workerID) : nil
                 preclaimed = try settle(current.batch, results: results, into: &report, thenClaim: claim)
                 report.timings.recording += watch.now - mark
             }
@@ -181,7 +184,7 @@ public final class OutboxWorker: @unchecked Sendable {
         var mark = watch.now
         let claimed: [OutboxItem]
         if let preclaimed { claimed = preclaimed } else {
-            do { claimed = try journal.claimOutbox(now: now, limit: limit, lease: lease) } catch { throw .journal(error) }
+            do { claimed = try journal.claimOutbox(now: now, limit: limit, lease: lease, worker: workerID) } catch { throw .journal(error) }
         }
         timings.claiming += watch.now - mark
         mark = watch.now
@@ -494,14 +497,14 @@ public final class OutboxWorker: @unchecked Sendable {
             let clean = plan.redactor.redact(reason)
             return ([event(.notificationFailed(id: id, channel: plan.channel, reason: clean, attempt: attempt, nextAttempt: nil)),
                      event(.notificationDeadLettered(id: id, channel: plan.channel, reason: clean, attempts: attempt))],
-                    OutboxUpdate(id: item.id, status: .dead, error: rowError(clean, result), expected: [.sending]),
+                    OutboxUpdate(id: item.id, status: .dead, error: rowError(clean, result), expected: [.sending], claimedBy: workerID),
                     outcome(.deadLettered(clean), status: status, latency: latency))
         }
         switch plan.action {
         case .skip(let reason):
             let clean = plan.redactor.redact(reason)
             return ([event(.notificationSkipped(id: id, channel: item.channel, reason: clean))],
-                    OutboxUpdate(id: item.id, status: .skipped, error: clean, expected: [.sending]),
+                    OutboxUpdate(id: item.id, status: .skipped, error: clean, expected: [.sending], claimedBy: workerID),
                     outcome(.skipped(clean)))
         case .refuse(let reason):
             return giveUp(reason)
@@ -510,7 +513,7 @@ public final class OutboxWorker: @unchecked Sendable {
             guard let failure = result.failure else {
                 return ([event(.notificationSent(id: id, channel: plan.channel, status: result.status,
                                                  latencyMs: result.latency.milliseconds, attempt: attempt))],
-                        OutboxUpdate(id: item.id, status: .sent, expected: [.sending]),
+                        OutboxUpdate(id: item.id, status: .sent, expected: [.sending], claimedBy: workerID),
                         outcome(.sent, status: result.status, latency: result.latency))
             }
             if failure.isPermanent {
@@ -525,7 +528,7 @@ public final class OutboxWorker: @unchecked Sendable {
             let next = now + wait
             let clean = plan.redactor.redact(failure.reason)
             return ([event(.notificationFailed(id: id, channel: plan.channel, reason: clean, attempt: attempt, nextAttempt: next))],
-                    OutboxUpdate(id: item.id, status: .failed, error: rowError(clean, result), nextAttempt: next, expected: [.sending]),
+                    OutboxUpdate(id: item.id, status: .failed, error: rowError(clean, result), nextAttempt: next, expected: [.sending], claimedBy: workerID),
                     outcome(.retrying(clean, next: next), status: result.status, latency: result.latency))
         }
     }

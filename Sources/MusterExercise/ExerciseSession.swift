@@ -92,6 +92,25 @@ public final class ExerciseSession {
         return (session, step)
     }
 
+    /// Takes up an open exercise run from the journal while another server drives it (`ExerciseRun.follow`):
+    /// nothing is journaled; the clock goes on from the anchor its last clock event recorded.
+    public static func follow(journal: Journal, record: RunRecord, clock: any Clock = SystemClock()) throws -> ExerciseSession {
+        let replay = try ExerciseReplay.load(record, from: journal)
+        guard replay.exercise.run.status != .closed else { throw ExerciseError("exercise run \(record.id) is closed") }
+        var exercise = replay.exercise
+        var anchor: (wall: Instant, scenario: Instant)?
+        for stored in try journal.storedEvents(runID: record.id, after: 0) {
+            guard case .exerciseClock(let change) = stored.event.body, let scenario = stored.scenarioTime else { continue }
+            switch change {
+            case .started, .resumed, .speedChanged: anchor = (stored.event.at, scenario)
+            case .skipped(let span): anchor = (stored.event.at, scenario + span)
+            case .paused, .suspended, .ended: anchor = nil
+            }
+        }
+        exercise.follow(wall: clock.now, anchor: anchor)
+        return ExerciseSession(journal: journal, runID: record.id, exercise: exercise, sequence: replay.lastSequence, clock: clock)
+    }
+
     /// Decides the input on a copy, journals what it produced, then keeps the new state.
     @discardableResult
     public func handle(_ input: ExerciseInput, by actor: String) throws -> ExerciseStep {

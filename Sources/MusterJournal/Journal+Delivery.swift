@@ -12,13 +12,17 @@ public struct OutboxUpdate: Sendable, Hashable {
     /// The statuses the item must be in for the update to apply (for the worker: `sending`, its claim);
     /// nil accepts any status from which `status` may follow.
     public var expected: Set<OutboxStatus>?
+    /// The worker whose claim this settles: applied only while the item is still claimed by it (nil: anyone's).
+    public var claimedBy: String?
 
-    public init(id: Int64, status: OutboxStatus, error: String? = nil, nextAttempt: Instant? = nil, expected: Set<OutboxStatus>? = nil) {
+    public init(id: Int64, status: OutboxStatus, error: String? = nil, nextAttempt: Instant? = nil, expected: Set<OutboxStatus>? = nil,
+                claimedBy: String? = nil) {
         self.id = id
         self.status = status
         self.error = error
         self.nextAttempt = nextAttempt
         self.expected = expected
+        self.claimedBy = claimedBy
     }
 }
 
@@ -68,7 +72,7 @@ extension Journal {
         let rows = try prepare(runID: runID, entries: events.map { JournalEntry($0) })
         return try write { db in
             let result = try record(db, runID: runID, expectedSequence: expectedSequence, rows: rows, outboxUpdates: outboxUpdates, at: now)
-            return (result, try Journal.claim(db, now: claim.now, limit: claim.limit, lease: claim.lease))
+            return (result, try Journal.claim(db, now: claim.now, limit: claim.limit, lease: claim.lease, worker: claim.worker))
         }
     }
 
@@ -82,7 +86,7 @@ extension Journal {
             let first = changes[start]
             var end = start + 1
             while end < changes.count, changes[end].status == first.status, changes[end].error == first.error,
-                  changes[end].nextAttempt == first.nextAttempt, changes[end].expected == first.expected {
+                  changes[end].nextAttempt == first.nextAttempt, changes[end].expected == first.expected, changes[end].claimedBy == first.claimedBy {
                 end += 1
             }
             let group = changes[start..<end]
@@ -94,9 +98,9 @@ extension Journal {
                         UPDATE outbox SET status = ?, attempts = attempts + ?, next_attempt_ms = COALESCE(?, next_attempt_ms),
                                           last_error = COALESCE(?, last_error), updated_at = ?
                         WHERE \(db.dialect.inIntegerList("id")) AND run_id = ?
-                          AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
+                          AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))\(claimGuard(first))
                         """, [first.status.rawValue, first.status == .sending ? 1 : 0, nextAttemptMS(first, now), first.error,
-                              now.millisecondsSinceEpoch, db.dialect.integerList(group.map(\.id)), runID])
+                              now.millisecondsSinceEpoch, db.dialect.integerList(group.map(\.id)), runID] + claimArguments(first))
                     return changed == group.count
                 }
             }
@@ -112,6 +116,10 @@ extension Journal {
         OutboxStatus.allCases.filter { $0.successors.contains(change.status) && (change.expected?.contains($0) ?? true) }
     }
 
+    /// The condition that the item is still `change.claimedBy`'s claim (nothing when the update is anyone's).
+    private static func claimGuard(_ change: OutboxUpdate) -> String { change.claimedBy == nil ? "" : " AND claimed_by = ?" }
+    private static func claimArguments(_ change: OutboxUpdate) -> SQLArguments { change.claimedBy.map { [$0] } ?? [] }
+
     private static func nextAttemptMS(_ change: OutboxUpdate, _ now: Instant) -> Int64? {
         change.status == .failed || change.status == .pending ? (change.nextAttempt ?? now).millisecondsSinceEpoch : nil
     }
@@ -125,9 +133,9 @@ extension Journal {
             let changed = try db.execute("""
                 UPDATE outbox SET status = ?, attempts = attempts + ?, next_attempt_ms = COALESCE(?, next_attempt_ms),
                                   last_error = COALESCE(?, last_error), updated_at = ?
-                WHERE id = ? AND run_id = ? AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))
+                WHERE id = ? AND run_id = ? AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ", ")))\(claimGuard(change))
                 """, [change.status.rawValue, change.status == .sending ? 1 : 0, nextAttemptMS(change, now), change.error,
-                      now.millisecondsSinceEpoch, change.id, runID])
+                      now.millisecondsSinceEpoch, change.id, runID] + claimArguments(change))
             if changed == 1 { return }
         }
         guard let row = try db.one("SELECT run_id, status FROM outbox WHERE id = ?", [change.id]) else {
@@ -229,10 +237,13 @@ public struct OutboxClaim: Sendable, Hashable {
     public var now: Instant
     public var limit: Int
     public var lease: TimeSpan
+    /// The claiming worker (`claimOutbox`'s `worker`).
+    public var worker: String?
 
-    public init(now: Instant, limit: Int, lease: TimeSpan) {
+    public init(now: Instant, limit: Int, lease: TimeSpan, worker: String? = nil) {
         self.now = now
         self.limit = limit
         self.lease = lease
+        self.worker = worker
     }
 }

@@ -45,21 +45,26 @@ extension Journal {
 
     /// Takes the due items (as `dueOutbox`) and marks them `sending` (attempts + 1) in one statement, so two
     /// workers do not both pick the same item. Earliest first.
-    public func claimOutbox(now: Instant, limit: Int = 100, lease: TimeSpan = .minutes(5)) throws(JournalError) -> [OutboxItem] {
-        try write { db in try Journal.claim(db, now: now, limit: limit, lease: lease) }
+    ///
+    /// `worker` names the claimer (`claimed_by`): its outcomes are recorded only while the item is still its claim
+    /// (`OutboxUpdate.claimedBy`), so a worker whose lease ran out cannot settle an item another worker took since.
+    public func claimOutbox(now: Instant, limit: Int = 100, lease: TimeSpan = .minutes(5), worker: String? = nil) throws(JournalError) -> [OutboxItem] {
+        try write { db in try Journal.claim(db, now: now, limit: limit, lease: lease, worker: worker) }
     }
 
-    static func claim(_ db: any SQLSession, now: Instant, limit: Int, lease: TimeSpan) throws -> [OutboxItem] {
+    static func claim(_ db: any SQLSession, now: Instant, limit: Int, lease: TimeSpan, worker: String? = nil) throws -> [OutboxItem] {
         // The condition is repeated on the updated row itself: on PostgreSQL a claim that waited for another
         // worker's claim of the same row re-checks it (now `sending`, just claimed) and leaves it.
         var items: [OutboxItem] = []
         items.reserveCapacity(max(0, limit))
         try db.forEach("""
-            UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?1
+            UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?1, claimed_by = ?4, lease_until_ms = ?5
             WHERE id IN (\(Journal.dueIDs))
               AND (status IN ('pending', 'failed') AND next_attempt_ms <= ?1 OR status = 'sending' AND updated_at <= ?2)
             RETURNING \(Journal.outboxColumns)
-            """, [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit]) { items.append(Journal.outboxItem($0)) }
+            """, [now.millisecondsSinceEpoch, (now - lease).millisecondsSinceEpoch, limit, worker, (now + lease).millisecondsSinceEpoch]) {
+            items.append(Journal.outboxItem($0))
+        }
         // RETURNING gives no order; the claim does not change `next_attempt_ms`.
         return items.sorted { ($0.nextAttempt, $0.id) < ($1.nextAttempt, $1.id) }
     }

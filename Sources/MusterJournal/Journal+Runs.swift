@@ -22,12 +22,15 @@ extension Journal {
     /// Records a new run: its header, its access row (`header.restricted`, on the access log) and its first events
     /// (and any outbox rows they cause) in one transaction, so no reader ever sees the run without its access.
     @discardableResult
-    public func createRun(_ header: RunHeader, events: [RunEvent], outbox: [OutboxRequest] = []) throws(JournalError) -> AppendResult {
-        try createRun(header, entries: events.map { JournalEntry($0) }, outbox: outbox)
+    public func createRun(_ header: RunHeader, events: [RunEvent], outbox: [OutboxRequest] = [],
+                          keys: [KeyedEntries] = []) throws(JournalError) -> AppendResult {
+        try createRun(header, entries: events.map { JournalEntry($0) }, outbox: outbox, keys: keys)
     }
 
+    /// With `keys`, each keyed command's idempotency key is stored in the same transaction (see `append`).
     @discardableResult
-    public func createRun(_ header: RunHeader, entries: [JournalEntry], outbox: [OutboxRequest] = []) throws(JournalError) -> AppendResult {
+    public func createRun(_ header: RunHeader, entries: [JournalEntry], outbox: [OutboxRequest] = [],
+                          keys: [KeyedEntries] = []) throws(JournalError) -> AppendResult {
         guard !header.id.isEmpty, header.id.count <= 64,
               header.id.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" })
         else { throw .invalidRunHeader("run id '\(header.id)' must be 1 to 64 of a-z, 0-9, '-' and '_'") }
@@ -53,28 +56,37 @@ extension Journal {
             try Journal.appendAccess(db, .runAccess(runID: header.id, restricted: header.restricted), actor: actor, at: header.createdAt)
             let start = Head(sequence: 0, hash: Chain.headerHash(
                 runID: header.id, playbookID: header.playbookID, playbookVersion: header.playbookVersion, playbookSHA256: sha))
-            return try insert(db, runID: header.id, after: start, rows: rows, outbox: outbox)
+            let result = try insert(db, runID: header.id, after: start, rows: rows, outbox: outbox)
+            try Journal.storeKeys(db, keys, runID: header.id, result: result, at: header.createdAt)
+            return result
         }
     }
 
     /// Appends events (and the outbox rows they cause) to a run in ONE write transaction, provided the run's
     /// last seq is still `expectedSequence`; otherwise nothing is written and `.sequenceConflict` is thrown.
     @discardableResult
-    public func append(runID: String, expectedSequence: Int, events: [RunEvent], outbox: [OutboxRequest] = []) throws(JournalError) -> AppendResult {
-        try append(runID: runID, expectedSequence: expectedSequence, entries: events.map { JournalEntry($0) }, outbox: outbox)
+    public func append(runID: String, expectedSequence: Int, events: [RunEvent], outbox: [OutboxRequest] = [],
+                       keys: [KeyedEntries] = []) throws(JournalError) -> AppendResult {
+        try append(runID: runID, expectedSequence: expectedSequence, entries: events.map { JournalEntry($0) }, outbox: outbox, keys: keys)
     }
 
+    /// With `keys`, each keyed command's idempotency key is stored with the seqs of its entries in the same
+    /// transaction: a key stored meanwhile refuses the whole append (`.idempotencyKeyUsed`, nothing written).
     @discardableResult
-    public func append(runID: String, expectedSequence: Int, entries: [JournalEntry], outbox: [OutboxRequest] = []) throws(JournalError) -> AppendResult {
+    public func append(runID: String, expectedSequence: Int, entries: [JournalEntry], outbox: [OutboxRequest] = [],
+                       keys: [KeyedEntries] = []) throws(JournalError) -> AppendResult {
         let rows = try prepare(runID: runID, entries: entries)
         let path = self.path
+        let at = entries.last.map(\.event.at) ?? Instant(millisecondsSinceEpoch: 0)
         return try write { db in
             try db.lockRun(runID)
             let head = try Journal.head(db, runID: runID, path: path)
             guard head.sequence == expectedSequence else {
                 throw JournalError.sequenceConflict(expected: expectedSequence, actual: head.sequence)
             }
-            return try insert(db, runID: runID, after: head, rows: rows, outbox: outbox)
+            let result = try insert(db, runID: runID, after: head, rows: rows, outbox: outbox)
+            try Journal.storeKeys(db, keys, runID: runID, result: result, at: at)
+            return result
         }
     }
 

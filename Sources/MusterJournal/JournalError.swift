@@ -38,11 +38,15 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A PostgreSQL journal at an older format: `muster db init` upgrades it (never done implicitly, since other
     /// servers may still run the older muster on it).
     case olderFormat(path: String, found: Int, supported: Int)
+    /// An idempotency key already stored for another request (another run, or a request made meanwhile).
+    case idempotencyKeyUsed(user: String, key: String)
     /// A write to a journal opened read-only (`Journal.openForReading` on a file this process may not write).
     case readOnly(path: String)
 
     public var description: String {
         switch self {
+        case let .idempotencyKeyUsed(user, key):
+            "idempotency key '\(key)' of \(user) was already used for another request: nothing was written"
         case let .readOnly(path):
             "\(path) is open read-only (this process may not write it or its folder): nothing was changed"
         case let .unavailable(path, detail):

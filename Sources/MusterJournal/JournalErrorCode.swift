@@ -27,6 +27,8 @@ extension JournalError {
         public static let exists = Code(rawValue: "exists")
         /// A value the journal does not accept (a run header, an outbox item or move, a user name).
         public static let invalid = Code(rawValue: "invalid")
+        /// An idempotency key already used for another request.
+        public static let keyReused = Code(rawValue: "idempotency-key-reused")
         /// Stored data that does not read back, or any other database failure.
         public static let damaged = Code(rawValue: "journal-damaged")
     }
@@ -44,6 +46,7 @@ extension JournalError {
         case .ambiguousRun: .ambiguous
         case .runExists, .userExists: .exists
         case .invalidRunHeader, .invalidOutbox, .invalidOutboxTransition, .invalidUserName: .invalid
+        case .idempotencyKeyUsed: .keyReused
         case .undecodableEvent, .database: .damaged
         }
     }

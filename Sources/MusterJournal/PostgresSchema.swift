@@ -6,8 +6,9 @@
 ///
 /// A shipped step NEVER changes: a new format is a new step appended to `steps`, also added to `Schema`.
 enum PostgresSchema {
-    /// Creates format 5 in one step: PostgreSQL journals start at format 5, so there is nothing older to migrate.
-    static let steps: [(format: Int, sql: String)] = [(5, format5)]
+    /// PostgreSQL journals start at format 5 (created in one step), so there is nothing older to migrate.
+    /// Format 6 (keys, leases, outbox claim holders) is `Schema.format6`, shared with SQLite.
+    static let steps: [(format: Int, sql: String)] = [(5, format5), (6, Schema.format6(integer: "BIGINT", withoutRowID: ""))]
 
     /// Serializes `muster db init` (and first use) between processes: a transaction-scoped advisory lock, held
     /// until the migration commits. (Only for creating the schema: nothing about appends rests on it.)

@@ -12,6 +12,7 @@ enum Schema {
         migrator.registerMigration("v3", migrate: v3)
         migrator.registerMigration("v4", migrate: v4)
         migrator.registerMigration("v5", migrate: v5)
+        migrator.registerMigration("v6", migrate: v6)
         return migrator
     }
 
@@ -216,6 +217,42 @@ enum Schema {
         }
         for (runID, digest) in digests { try digest.save(SQLiteSession(db), runID: runID) }
         try db.execute(sql: "UPDATE meta SET value = '5' WHERE key = 'format_version'")
+    }
+
+    /// Format 6, for several servers on one journal: `command_keys` (a command's idempotency key, written in the
+    /// transaction of its events, so a retried command is answered from what the first one recorded), `leases`
+    /// (who drives the timer pump or an exercise, until when, on the database's clock), and the outbox claim's
+    /// holder and lease end (`claimed_by`, `lease_until_ms`, also on the database's clock). Not chained: keys and
+    /// leases say nothing the events do not; they only keep servers from doing a thing twice. Do not edit.
+    static func v6(_ db: Database) throws {
+        try db.execute(sql: Schema.format6(integer: "INTEGER", withoutRowID: " WITHOUT ROWID"))
+    }
+
+    /// Format 6's SQL: the same on both backends but for the integer type name and SQLite's `WITHOUT ROWID`.
+    static func format6(integer: String, withoutRowID: String) -> String {
+        """
+        CREATE TABLE command_keys (
+            user_name TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            run_id TEXT NOT NULL REFERENCES runs (id),
+            first_seq \(integer) NOT NULL,
+            last_seq \(integer) NOT NULL,
+            rejection TEXT,
+            at_ms \(integer) NOT NULL,
+            PRIMARY KEY (user_name, key)
+        )\(withoutRowID);
+        CREATE INDEX command_keys_by_time ON command_keys (at_ms);
+        CREATE TABLE leases (
+            name TEXT NOT NULL PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_ms \(integer) NOT NULL,
+            since_ms \(integer) NOT NULL
+        )\(withoutRowID);
+        ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+        ALTER TABLE outbox ADD COLUMN lease_until_ms \(integer);
+        UPDATE meta SET value = '6' WHERE key = 'format_version';
+        """
     }
 
     /// The triggers `verify` expects; a missing one is reported as a warning.

@@ -61,17 +61,21 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// playbook text), its start events and the outbox rows of the notifications they queue, in one
     /// transaction. A playbook with errors is refused with its diagnostics; a start the engine refuses comes
     /// back as a rejection and records nothing.
-    public func declare(_ request: DeclareRequest) throws(RuntimeError) -> CommandResult {
+    public func declare(_ request: DeclareRequest, key: CommandKey? = nil) throws(RuntimeError) -> CommandResult {
+        if let key, let stored = try storedKeys([key])[0] { return try replayed(stored) }
         let loaded = PlaybookLoader.load(file: request.playbookPath)
         guard loaded.playbook != nil, !loaded.hasErrors else {
             throw .invalidPlaybook(path: request.playbookPath, diagnostics: loaded.diagnostics)
         }
-        return try declare(request, text: loaded.text)
+        return try declare(request, text: loaded.text, key: key)
     }
 
     /// `declare` for playbook text already validated (`request.playbookPath` only names it). The run is started
     /// on the playbook decoded exactly as a replay will decode the stored copy, so live and replayed runs are equal.
-    public func declare(_ request: DeclareRequest, text: String) throws(RuntimeError) -> CommandResult {
+    ///
+    /// With `key`, a declaration is made at most once: a retry gets the run the first one created (`replayed`).
+    public func declare(_ request: DeclareRequest, text: String, key: CommandKey? = nil) throws(RuntimeError) -> CommandResult {
+        if let key, let stored = try storedKeys([key])[0] { return try replayed(stored) }
         let now = clock.now
         for attempt in 1...maximumAttempts {
             let runID: String
@@ -97,9 +101,14 @@ public final class IncidentRuntime: @unchecked Sendable {
                 let outbox = try outboxRequests(for: effects, run: run)
                 let appended: AppendResult
                 do {
-                    appended = try journal.createRun(header, events: events, outbox: outbox)
+                    appended = try journal.createRun(header, events: events, outbox: outbox,
+                                                     keys: key.map { [KeyedEntries(key: $0, entries: 0..<events.count)] } ?? [])
                 } catch .runExists {
                     continue  // another process took the same id a moment ago
+                } catch .idempotencyKeyUsed where key != nil {
+                    // The same declaration, retried elsewhere, committed first: answer with its run.
+                    guard let stored = try storedKeys([key])[0] else { throw .journal(.idempotencyKeyUsed(user: key!.user, key: key!.key)) }
+                    return try replayed(stored)
                 } catch {
                     throw .journal(error)
                 }
@@ -117,9 +126,11 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// Runs one command on a run: catch up the timers due by now (each fires once, at now, marked late), decide,
     /// append timer and command events with their outbox rows in one transaction, then apply. A rejected command
     /// still records the timers that fired before it. Retries on a sequence conflict, up to `maximumAttempts`.
-    public func execute(_ command: Command, on runID: String) throws(RuntimeError) -> CommandResult {
-        let (command, unknown) = try knownPeople(command)
-        return try perform(runID: runID) { timed, now in [Self.step(&timed, command, unknown, now)] }[0]!
+    ///
+    /// With `key`, the command is applied at most once: when the journal already holds the key, nothing is
+    /// decided or written and the result says what the first one recorded (`replayed`).
+    public func execute(_ command: Command, on runID: String, key: CommandKey? = nil) throws(RuntimeError) -> CommandResult {
+        try executeBatch([command], keys: [key], on: runID) { _, _ in true }[0]!
     }
 
     /// `handle`, or for a command naming an unknown person, the timers caught up and the refusal.
@@ -167,24 +178,65 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// (permissions follow an `assign` earlier in the batch); a command it refuses is skipped and its result is
     /// nil. It may be called again for the same `i` after a lost race. Each result's `run` is the run after the
     /// whole batch; its `sequences` are the seqs of that command's own timer and command events.
-    public func executeBatch(_ commands: [Command], on runID: String, admit: (Int, Run) -> Bool) throws(RuntimeError) -> [CommandResult?] {
+    ///
+    /// `keys[i]` (when given) is command `i`'s idempotency key: it is looked up before each decision, and a command
+    /// whose key the journal holds is not decided again (its result carries `replayed`); the others' keys are stored
+    /// in the append's transaction. Keys within one batch must differ.
+    public func executeBatch(_ commands: [Command], keys: [CommandKey?] = [], on runID: String,
+                             admit: (Int, Run) -> Bool) throws(RuntimeError) -> [CommandResult?] {
         var resolved: [(Command, Rejection?)] = []
         for command in commands { resolved.append(try knownPeople(command)) }
-        return try perform(runID: runID) { timed, now in
+        var replays: [Int: StoredCommandKey] = [:]
+        let results = try perform(runID: runID, keys: keys, lookUp: { () throws(RuntimeError) in
+            replays = try self.storedKeys(keys)
+        }) { timed, now in
             var steps: [StepResult?] = []
             for (index, (command, unknown)) in resolved.enumerated() {
-                steps.append(admit(index, timed.run) ? Self.step(&timed, command, unknown, now) : nil)
+                steps.append(replays[index] == nil && admit(index, timed.run) ? Self.step(&timed, command, unknown, now) : nil)
             }
             return steps
         }
+        guard !replays.isEmpty else { return results }
+        var out = results
+        for (index, stored) in replays {
+            out[index] = try replayed(stored)
+        }
+        return out
+    }
+
+    /// The stored keys among `keys`, by the index of their command.
+    private func storedKeys(_ keys: [CommandKey?]) throws(RuntimeError) -> [Int: StoredCommandKey] {
+        let given = keys.enumerated().compactMap { index, key in key.map { (index, $0) } }
+        guard !given.isEmpty else { return [:] }
+        var found: [Int: StoredCommandKey] = [:]
+        for (user, items) in Dictionary(grouping: given, by: { $0.1.user }) {
+            let stored: [String: StoredCommandKey]
+            do { stored = try journal.commandKeys(user: user, items.map { $0.1.key }) } catch { throw .journal(error) }
+            for (index, key) in items { if let hit = stored[key.key] { found[index] = hit } }
+        }
+        return found
+    }
+
+    /// The result of a command answered from its stored key: nothing decided, nothing written.
+    private func replayed(_ stored: StoredCommandKey) throws(RuntimeError) -> CommandResult {
+        let open = try refreshed(runID: stored.runID)
+        var result = CommandResult(runID: stored.runID, timerEvents: [], events: [], effects: [], rejection: nil, sequences: nil,
+                                   run: open.timed.run, attempts: 0, timerRejection: nil)
+        result.replayed = stored
+        return result
     }
 
     /// Decides steps against the run as the journal has it (`decide` gets the run and now, never before its last
     /// event: another process's clock, or a pinned test clock, may lag behind), appends all their events with
     /// their outbox rows in one transaction with the expected sequence, then keeps the new state. A lost race
     /// decides again against the new state, up to `maximumAttempts`. A nil step is a command left out.
-    private func perform(runID: String, _ decide: (inout TimedRun, Instant) -> [StepResult?]) throws(RuntimeError) -> [CommandResult?] {
+    ///
+    /// `lookUp` runs first in each attempt (a lost race may be lost to the same command's retry: its key is then
+    /// found); `keys[i]` is stored with step `i`'s events.
+    private func perform(runID: String, keys: [CommandKey?] = [], lookUp: () throws(RuntimeError) -> Void = {},
+                         _ decide: (inout TimedRun, Instant) -> [StepResult?]) throws(RuntimeError) -> [CommandResult?] {
         for attempt in 1...maximumAttempts {
+            try lookUp()
             let open = try refreshed(runID: runID)
             let now = max(clock.now, open.lastEventAt)
             var timed = open.timed
@@ -203,8 +255,16 @@ public final class IncidentRuntime: @unchecked Sendable {
             var written: [WrittenEvent] = []
             if !toAppend.isEmpty {
                 let outbox = try outboxRequests(for: effects, run: timed.run)
+                var keyed: [KeyedEntries] = []
+                for (index, step) in steps.enumerated() {
+                    guard index < keys.count, let key = keys[index], let step, let offset = offsets[index] else { continue }
+                    let count = step.timerEvents.count + step.events.count
+                    guard count > 0 else { continue }  // wrote nothing: a retry is judged afresh and changes nothing twice
+                    keyed.append(KeyedEntries(key: key, entries: offset..<(offset + count),
+                                              rejection: step.rejection.map { ($0.code.rawValue, $0.reason) }))
+                }
                 do {
-                    let appended = try journal.append(runID: runID, expectedSequence: open.sequence, events: toAppend, outbox: outbox)
+                    let appended = try journal.append(runID: runID, expectedSequence: open.sequence, events: toAppend, outbox: outbox, keys: keyed)
                     base = appended.head.sequence - toAppend.count
                     written = appended.written
                 } catch .sequenceConflict {
@@ -471,6 +531,9 @@ public struct CommandResult: Sendable {
     public var timerRejection: Rejection?
     /// Payload and hash of each event in `sequences` as stored.
     public var written: [WrittenEvent] = []
+    /// Set when the command's idempotency key was stored already: the command was NOT applied again, and this is
+    /// what the first one recorded (its run, seqs and rejection). Its request hash may differ: the caller decides.
+    public var replayed: StoredCommandKey?
 
     public var isAccepted: Bool { rejection == nil }
 }

@@ -34,7 +34,8 @@ enum API {
         }
         api.post("runs") { request, context in
             try await handle(state, request, context) { user in
-                try Runs.declare(state, user, try await body(request, state))
+                let bytes = try await body(request, state)
+                return try Runs.declare(state, user, bytes, key: try IdempotencyKeys.key(request, user: user, body: bytes))
             }
         }
         api.get("runs/:id") { request, context in
@@ -85,7 +86,8 @@ enum API {
         }
         api.post("runs/:id/commands") { request, context in
             try await handle(state, request, context) { user in
-                try await Runs.command(state, user, try id(context), try await body(request, state))
+                let bytes = try await body(request, state)
+                return try await Runs.command(state, user, try id(context), bytes, key: try IdempotencyKeys.key(request, user: user, body: bytes))
             }
         }
         api.get("runs/:id/report") { request, context in
@@ -253,12 +255,16 @@ enum API {
             switch e {
             case .unknownRun: return error(APIError(404, e.description))
             case .unavailable: return databaseUnavailable(state, e)
+            case .idempotencyKeyUsed: return error(APIError(422, e.description, code: .idempotencyKeyReused))
             default:
                 state.logger.error("journal error", metadata: ["error": "\(e.description)"])
                 return error(APIError(500, e.description))
             }
         } catch let e as RuntimeError {
             if case .journal(let journalError) = e, case .unavailable = journalError { return databaseUnavailable(state, journalError) }
+            if case .journal(let journalError) = e, case .idempotencyKeyUsed = journalError {
+                return error(APIError(422, journalError.description, code: .idempotencyKeyReused))
+            }
             state.logger.error("runtime error", metadata: ["error": "\(e.description)"])
             return error(APIError(500, e.description))
         }

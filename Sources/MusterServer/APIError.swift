@@ -33,6 +33,8 @@ public struct APIError: Error, Sendable, Hashable {
         case conflict
         /// 413: the body is larger than the server accepts.
         case payloadTooLarge = "payload-too-large"
+        /// 422: an `Idempotency-Key` sent again with another request (another path or body).
+        case idempotencyKeyReused = "idempotency-key-reused"
         /// 429: too many failed logins from this address (`Retry-After` says when to try again).
         case tooManyRequests = "too-many-requests"
         /// 503: busy; try again.
@@ -49,6 +51,7 @@ public struct APIError: Error, Sendable, Hashable {
             case 405: .methodNotAllowed
             case 409: .conflict
             case 413: .payloadTooLarge
+            case 422: .idempotencyKeyReused
             case 429: .tooManyRequests
             case 503: .unavailable
             default: .internalError

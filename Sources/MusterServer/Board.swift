@@ -85,7 +85,8 @@ enum Board {
         let (snapshot, access) = try Runs.authorize(state, user, runID, .read)
         guard snapshot.record.mode == .exercise else { throw APIError.notFound("run \(runID) is not an exercise") }
         let exercise: ExerciseRun
-        let held = state.exercise(runID)
+        // Held here, or driven by another live server (its lease): the clock as the driver has it.
+        let held = state.exercise(runID) ?? (state.drivenElsewhere(runID) ? try? state.follow(runID) : nil)
         if let held {
             held.lock.lock()
             exercise = held.session.exercise

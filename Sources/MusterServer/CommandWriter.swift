@@ -15,6 +15,7 @@ final class CommandWriter: @unchecked Sendable {
     private struct Pending {
         let user: UserRecord
         let action: Command.Action
+        let key: CommandKey?
         let continuation: CheckedContinuation<Outcome, Never>
     }
 
@@ -24,6 +25,9 @@ final class CommandWriter: @unchecked Sendable {
     private var pending: [String: [Pending]] = [:]
     private var order: [String] = []   // runs with pending commands, oldest first
     private var draining = false
+    /// Idempotency keys (user and key) of commands waiting or being written here: the same key again meanwhile is
+    /// a 409, so that one batch never holds a key twice.
+    private var keysInFlight: Set<[String]> = []
     /// Task and decision roles per run (a run's playbook never changes): the permission check without scanning
     /// the playbook per command.
     private var roles: [String: RoleIndex] = [:]
@@ -34,11 +38,20 @@ final class CommandWriter: @unchecked Sendable {
 
     /// Runs `action` as `user` on `runID` with whatever else is waiting for that run; the run's events, or the
     /// error the route maps to a status (404 unknown or hidden run, 403 with why, 409 closed run).
-    func submit(runID: String, user: UserRecord, action: Command.Action) async -> Outcome {
+    /// With `key`, the command is applied at most once (see `IdempotencyKeys`); a stored key comes back as a result
+    /// with `replayed`.
+    func submit(runID: String, user: UserRecord, action: Command.Action, key: CommandKey? = nil) async -> Outcome {
         await withCheckedContinuation { continuation in
             lock.lock()
+            if let key {
+                guard keysInFlight.insert([key.user, key.key]).inserted else {
+                    lock.unlock()
+                    continuation.resume(returning: .failure(APIError(409, "a request with Idempotency-Key '\(key.key)' is still being handled; retry in a moment")))
+                    return
+                }
+            }
             if pending[runID] == nil { order.append(runID) }
-            pending[runID, default: []].append(Pending(user: user, action: action, continuation: continuation))
+            pending[runID, default: []].append(Pending(user: user, action: action, key: key, continuation: continuation))
             let start = !draining
             draining = true
             lock.unlock()
@@ -58,6 +71,9 @@ final class CommandWriter: @unchecked Sendable {
             let batch = pending.removeValue(forKey: runID) ?? []
             lock.unlock()
             let outcomes = run(batch, on: runID)
+            lock.lock()
+            for case let key? in batch.map(\.key) { keysInFlight.remove([key.user, key.key]) }
+            lock.unlock()
             for (item, outcome) in zip(batch, outcomes) { item.continuation.resume(returning: outcome) }
         }
     }
@@ -72,7 +88,9 @@ final class CommandWriter: @unchecked Sendable {
             let restricted = try state.journal.isRestricted(runID: runID)
             let facilitator = state.exercise(runID)?.facilitator
             var index: RoleIndex?
-            let results = try state.runtime.executeBatch(batch.map { Command(actor: $0.user.name, $0.action) }, on: runID) { i, run in
+            let keys = batch.map(\.key)
+            let results = try state.runtime.executeBatch(batch.map { Command(actor: $0.user.name, $0.action) },
+                                                         keys: keys.contains { $0 != nil } ? keys : [], on: runID) { i, run in
                 if index == nil { index = roleIndex(runID, run.playbook) }
                 let access = RunAccess(holders: run.holders, restricted: restricted, facilitator: facilitator, commanderRole: run.commanderRole)
                 refusals[i] = Permissions.decide(index!.action(batch[i].action), by: batch[i].user.name, on: access).refusal(runID: runID)

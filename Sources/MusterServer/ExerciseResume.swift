@@ -90,7 +90,33 @@ extension ServerState {
         if let held = exercise(runID) { return held }
         guard isServerDrivenExercise(runID) else { return nil }
         try check()
+        // Another live server drives it (its lease says so): taking it over would suspend its clock. This control
+        // is handled here on a copy that follows that server's clock, and not kept; the driver moves past it.
+        if claimExercise(runID) != nil { return try follow(runID) }
         return reattach(runID)
+    }
+
+    /// A copy of an exercise another server drives, for one control or one view (not kept).
+    func follow(_ runID: String) throws -> ExerciseHandle {
+        let record = try journal.run(runID)
+        let session = try ExerciseSession.follow(journal: journal, record: record, clock: runtime.clock)
+        return ExerciseHandle(session: session, facilitator: session.exercise.facilitator)
+    }
+
+    /// Whether another live server drives `runID` (holds its lease).
+    func drivenElsewhere(_ runID: String) -> Bool {
+        guard let lease = (try? journal.liveLease(Self.exerciseLease(runID))) ?? nil else { return false }
+        return lease.holder != instanceID
+    }
+
+    /// Takes up one open exercise run under its lease; nil when another live server holds it or it cannot be taken up.
+    func takeUp(_ runID: String) -> ExerciseHandle? {
+        guard claimExercise(runID) == nil else { return nil }
+        guard let handle = reattach(runID) else {
+            try? journal.releaseLease(Self.exerciseLease(runID), holder: instanceID)
+            return nil
+        }
+        return handle
     }
 
     /// Takes up every open exercise run that a server started (called once the server is listening: one that cannot bind its port never touches a run).
@@ -98,7 +124,7 @@ extension ServerState {
         guard let runs = try? journal.runs(), let closed = try? journal.closedRunIDs() else { return }
         for record in runs where record.mode == .exercise && !closed.contains(record.id) && exercise(record.id) == nil {
             guard exerciseStarts.start(of: record.id, in: journal)?.serverDriven == true else { continue }
-            _ = reattach(record.id)
+            _ = takeUp(record.id)  // not one another live server drives (its lease says so)
         }
     }
 
@@ -131,6 +157,14 @@ extension ServerState {
     func step(_ handle: ExerciseHandle, runID: String, _ input: ExerciseInput, by actor: String) throws -> ExerciseStep {
         do {
             return try handle.session.handle(input, by: actor)
+        } catch JournalError.sequenceConflict where exercise(runID) === handle && !drivenElsewhere(runID) {
+            // This server drives the run (its lease) and another server handled a control meanwhile: go on from
+            // the journal, with the clock that control left, and decide the input again.
+            let record = try journal.run(runID)
+            handle.session = try ExerciseSession.follow(journal: journal, record: record, clock: runtime.clock)
+            do { return try handle.session.handle(input, by: actor) } catch JournalError.sequenceConflict {
+                throw APIError(409, "exercise run \(runID) was changed by another process; try again")
+            }
         } catch JournalError.sequenceConflict {
             forget(handle, runID: runID)
             logger.warning("exercise changed by another process; taken up afresh on the next control", metadata: ["run": "\(runID)"])
@@ -165,5 +199,6 @@ struct ExerciseSuspendService: ServiceLifecycle.Service {
     func run() async throws {
         try? await gracefulShutdown()
         state.suspendExercises(reason: "the server driving this exercise stopped; the facilitator resumes the clock when it is back")
+        await DatabaseExecutor.run { state.releaseExercises() }
     }
 }

@@ -73,7 +73,7 @@ enum Runs {
         return API.json(["runs": out])
     }
 
-    static func declare(_ state: ServerState, _ user: UserRecord, _ bytes: [UInt8]) throws -> Response {
+    static func declare(_ state: ServerState, _ user: UserRecord, _ bytes: [UInt8], key: CommandKey? = nil) throws -> Response {
         let body = try JSONBody(bytes, allowed: ["playbook", "title", "severity", "disruption_started", "restricted", "commander", "mode"])
         let playbookName = try body.string("playbook")
         let title = try body.string("title")
@@ -101,9 +101,16 @@ enum Runs {
         let path = try playbookPath(state, playbookName)
         let request = DeclareRequest(playbookPath: path, title: title, actor: user.name, mode: mode, severity: severity,
                                      disruption: disruption, commander: commander, restricted: restricted)
-        let declared = Result { () throws(RuntimeError) in try state.runtime.declare(request) }
+        let declared = Result { () throws(RuntimeError) in try state.runtime.declare(request, key: key) }
         let result: CommandResult
         switch declared {
+        case .success(let r) where r.replayed != nil:
+            // A retried declaration: the run the first one created, as it stands now.
+            try IdempotencyKeys.checkSameRequest(r.replayed!, key!)
+            let snapshot = try snapshot(state, r.runID)
+            var response = API.json(StatusJSON.object(snapshot, access: try access(state, snapshot), user: user, now: state.now), status: .created)
+            response.headers[IdempotencyKeys.replayedHeader] = "true"
+            return response
         case .success(let r): result = r
         case .failure(.invalidPlaybook(_, let diagnostics)):
             throw APIError(409, "playbook '\(playbookName)' has errors: " + diagnostics.filter { $0.severity == .error }.prefix(3).map(\.description).joined(separator: "; "),
@@ -139,13 +146,17 @@ enum Runs {
         return API.json(["run": runID, "events": events.map(EventJSON.object)])
     }
 
-    static func command(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8]) async throws -> Response {
+    static func command(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8], key: CommandKey? = nil) async throws -> Response {
         let request = try CommandRequest.parse(bytes)
         if let handle = try state.drivenExercise(runID, check: { _ = try authorize(state, user, runID, .read) }) {
             return try exerciseCommand(state, user, runID, handle, request)
         }
         // Permission, closed-run check, decision and append happen in the writer's batch (group commit).
-        let result = try await state.writer.submit(runID: runID, user: user, action: request.action).get()
+        let result = try await state.writer.submit(runID: runID, user: user, action: request.action, key: key).get()
+        if let stored = result.replayed, let key {
+            try IdempotencyKeys.checkSameRequest(stored, key)
+            return try IdempotencyKeys.commandAnswer(state, stored, command: request.name)
+        }
         let produced = result.sequences.map { sequences in
             (result.timerEvents + result.events).enumerated().map { (seq: sequences.lowerBound + $0.offset, event: $0.element) }
         } ?? []

@@ -50,6 +50,18 @@ public struct ServerConfiguration: Sendable {
     /// Proxies (load balancers) whose `X-Forwarded-For` names the client, for login throttling; empty: the
     /// connection's peer is the client.
     public var trustedProxies: [AddressRange] = []
+    /// How long a lease (the timer pump's, an exercise's) lasts without renewal, on the database's clock: a server
+    /// that dies is replaced within this (plus a pump interval). Renewed every pump pass.
+    public var leaseDuration: TimeSpan = .seconds(5)
+    /// This server's name in leases: `HOST:PORT` (a server restarted on the same address takes its own leases
+    /// back at once: the old process cannot be listening there any more), or with port 0 the process id and a
+    /// random suffix.
+    public var instanceID: String
+
+    public static func defaultInstanceID(port: Int) -> String {
+        let host = ProcessInfo.processInfo.hostName
+        return port != 0 ? "\(host):\(port)" : "\(host)/\(ProcessInfo.processInfo.processIdentifier)/\(UInt32.random(in: 0...UInt32.max) & 0xffffff)"
+    }
 
     public init(host: String = "127.0.0.1", port: Int = 8080, playbooksFolder: String = "playbooks", exercisesFolder: String = "exercises",
                 maxBodyBytes: Int = 64 * 1024, streamPollInterval: Duration = .milliseconds(200), pumpInterval: Duration = .milliseconds(500),
@@ -58,6 +70,7 @@ public struct ServerConfiguration: Sendable {
                 idleTimeout: Duration = .seconds(30), maxConnections: Int = 512) {
         self.host = host
         self.port = port
+        self.instanceID = Self.defaultInstanceID(port: port)
         self.playbooksFolder = playbooksFolder
         self.exercisesFolder = exercisesFolder
         self.maxBodyBytes = maxBodyBytes
@@ -111,11 +124,14 @@ public final class ServerState: @unchecked Sendable {
     private var exercises: [String: ExerciseHandle] = [:]
     /// Facilitator and driver of exercise runs, as recorded at their start.
     let exerciseStarts = ExerciseStarts()
+    /// The cluster leases this server holds (timer pump; exercises are in `exercises`).
+    let leases = LeaseBook()
     /// Playbook files as last parsed, by path, modification time and size: requests do not re-read the folder.
     public let playbookCache = PlaybookCache()
 
     final class ExerciseHandle: @unchecked Sendable {
-        let session: ExerciseSession
+        /// Replaced (under `lock`) when another server's control moved the run on: see `ServerState.step`.
+        var session: ExerciseSession
         let facilitator: String
         let lock = NSLock()
         init(session: ExerciseSession, facilitator: String) {
@@ -163,7 +179,9 @@ public final class ServerState: @unchecked Sendable {
         return exercises
     }
 
+    /// Starts driving an exercise here, under its lease (see `claimExercise`).
     func keep(_ handle: ExerciseHandle, runID: String) {
+        _ = claimExercise(runID)
         lock.lock()
         exercises[runID] = handle
         lock.unlock()
@@ -186,7 +204,8 @@ public final class ServerState: @unchecked Sendable {
 }
 
 /// The timer pump for open live runs: every `interval`, fires the timers that fell due (one transaction per run;
-/// concurrent pumps or commands elsewhere fire each timer once, through the journal's expected sequence).
+/// concurrent pumps or commands elsewhere fire each timer once, through the journal's expected sequence). With
+/// several servers, only the holder of the `timer-pump` lease pumps; it gives the lease up on shutdown.
 struct TimerPumpService: ServiceLifecycle.Service {
     let state: ServerState
 
@@ -200,14 +219,22 @@ struct TimerPumpService: ServiceLifecycle.Service {
                 }
             }
         }
+        await DatabaseExecutor.run { state.releaseTimerPump() }
     }
 
     func pumpOnce() {
+        state.renewExerciseLeases()
+        // One server fires the live runs' timers: the holder of the `timer-pump` lease (a row timed by the
+        // database's clock, so a dead holder is replaced within the lease's duration, across failovers and
+        // poolers). Commands still fire the timers due on their own run, on any server.
+        guard state.holdsTimerPump() else { return }
         // Open runs come from an index of open runs, and each one's next due time from the runtime's copy
         // (brought up to date with one indexed read): the cost depends on the open runs only, not on closed
         // runs or on how many events there are.
         guard let runs = try? state.journal.openRuns() else { return }
         let now = state.now
+        state.adoptOrphanedExercises(runs)
+        state.pruneCommandKeys(now: now)
         for run in runs where run.mode == .live {
             guard let due = try? state.runtime.nextDue(runID: run.id), due <= now else { continue }
             let lock = state.runLock(run.id)

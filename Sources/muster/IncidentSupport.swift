@@ -97,14 +97,29 @@ enum IncidentCLI {
         let person = try person(personOption)
         let runtime = try runtime()
         let record = try resolve(runtime, runName)
-        let result: CommandResult
-        do {
-            result = try runtime.execute(Command(actor: person, action), on: record.id)
-        } catch {
-            throw fail(error)
+        // One idempotency key per invocation: a retry after a lost connection (the database restarting or failing
+        // over mid-commit) cannot apply the command twice.
+        let key = CommandKey(user: person, key: "cli-" + UUID().uuidString, requestHash: "cli \(record.id)")
+        let result = try withRetries { () throws(RuntimeError) in try runtime.execute(Command(actor: person, action), on: record.id, key: key) }
+        if let stored = result.replayed {
+            out("already recorded by this command: #\(stored.sequences.lowerBound)-#\(stored.sequences.upperBound) \(stored.runID)")
+            if let rejection = stored.rejection { throw reject(Rejection(Rejection.Code(rejection.code), rejection.reason)) }
+            return
         }
         report(result)
         if let rejection = result.rejection { throw reject(rejection) }
+    }
+
+    /// Runs `body`, again (up to 3 more times, 2 s apart) while the database cannot be reached; other errors fail.
+    static func withRetries<T>(_ body: () throws(RuntimeError) -> T) throws -> T {
+        for attempt in 0... {
+            do { return try body() } catch {
+                guard attempt < 3, case .journal(.unavailable) = error else { throw fail(error) }
+                printError("\(error.description); retrying in 2 s")
+                Thread.sleep(forTimeInterval: 2)
+            }
+        }
+        fatalError("unreachable")
     }
 
     /// One line per recorded event, numbered by seq; timers caught up first.

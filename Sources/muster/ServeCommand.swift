@@ -40,7 +40,12 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let runtime = try IncidentCLI.runtime(create: true)
+        var runtime = try IncidentCLI.runtime(create: true)
+        if case .postgres = runtime.journal.location, IncidentCLI.environment["MUSTER_NOW"] == nil {
+            // Servers sharing a database share its clock: a host whose clock is off neither fires timers early nor
+            // stamps events in the future.
+            runtime = IncidentRuntime(journal: runtime.journal, clock: DatabaseClock(journal: runtime.journal))
+        }
         var configuration = ServerConfiguration(host: host, port: port, playbooksFolder: playbooks, exercisesFolder: exercises,
                                                 failedLoginLimit: failedLoginLimit)
         configuration.trustedProxies = trustedProxies.compactMap(AddressRange.init)

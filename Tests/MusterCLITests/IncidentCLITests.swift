@@ -1,4 +1,5 @@
 import Foundation
+import MusterJournal
 import Testing
 
 /// The incident, verify and watch commands, driven through the real binary with a temporary MUSTER_HOME.
@@ -163,7 +164,7 @@ struct IncidentCLITests {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: cli.database))
         let newer = try cli.run(["incident", "note", "hi", "--run", first], user: "Dana")
         #expect(newer.status == 2)
-        #expect(newer.stderr.contains("journal format version 99 is newer than this muster supports (5)"))
+        #expect(newer.stderr.contains("journal format version 99 is newer than this muster supports (\(Journal.formatVersion))"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: cli.database)) == bytes)
         // A corrupt file.
         try FileManager.default.removeItem(atPath: cli.home)

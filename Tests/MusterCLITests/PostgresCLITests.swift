@@ -1,4 +1,5 @@
 import Foundation
+import MusterJournal
 import MusterTestSupport
 import Testing
 
@@ -204,6 +205,6 @@ struct PostgresCLITests {
         }
         let status = try cli.run(["db", "status"], env: pg)
         #expect(status.stdout.contains("backend:            postgresql"), "\(status.stdout)")
-        #expect(status.stdout.contains("format version:     5"))
+        #expect(status.stdout.contains("format version:     \(Journal.formatVersion)"))
     }
 }

@@ -68,7 +68,14 @@ struct ServeResumeTests {
 
         let third = try ServeProcess.start(cli, name: "serve-3")
         running = third
-        let again = try third.call(olga, "GET", "/api/runs/\(run)/exercise")
+        // The killed server's lease on the exercise (and on the timer pump) runs out within 5 s; then the third
+        // takes the run up (suspending the clock at the scenario time last recorded). Until then it follows it.
+        var again = try third.call(olga, "GET", "/api/runs/\(run)/exercise")
+        let deadline = Date().addingTimeInterval(30)
+        while (again.json["clock"] as? [String: Any])?["paused"] as? Bool != true, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.25)
+            again = try third.call(olga, "GET", "/api/runs/\(run)/exercise")
+        }
         #expect((again.json["clock"] as? [String: Any])?["paused"] as? Bool == true, "\(again.json)")
         let next = try third.call(olga, "POST", "/api/runs/\(run)/exercise", #"{"control": "next"}"#)
         #expect(next.status == 200, "\(next.json)")

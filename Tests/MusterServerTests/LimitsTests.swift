@@ -97,6 +97,7 @@ struct LimitsTests {
             let state = f.state
             let actor = _Concurrency.Task {
                 try await StreamControl.waitForStream(state, runID: id)
+                try await _Concurrency.Task.sleep(for: .milliseconds(400))  // and its backlog written
                 try runtime.execute(Command(actor: "Dana", .note("before the relief")), on: id)
                 try await _Concurrency.Task.sleep(for: .milliseconds(300))
                 try runtime.execute(Command(actor: "Dana", .relieve(role: "it_ops", handover: nil)), on: id)

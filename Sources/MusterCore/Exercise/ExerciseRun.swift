@@ -253,6 +253,22 @@ public struct ExerciseRun: Sendable {
         return step
     }
 
+    /// Takes a replayed exercise up while the server driving it is alive, for one control through another server:
+    /// nothing is journaled and scenario time is the driving server's. A running clock goes on from `anchor`, the
+    /// wall and scenario instants at which the journal last set it going (started, resumed, new speed, skip): the
+    /// same line the driving server's clock follows. A paused, manual or max clock comes back as it was.
+    public mutating func follow(wall: Instant, anchor: (wall: Instant, scenario: Instant)?) {
+        guard started, !hasEnded else { return }
+        let paused = clockIsPaused
+        if !paused, case .rate = clock.pace, let anchor {
+            clock = ScenarioClock(scenario: min(max(anchor.scenario, now), end), wall: anchor.wall, pace: clock.pace)
+            if clock.scenarioTime(at: wall) < now { clock = ScenarioClock(scenario: now, wall: wall, pace: clock.pace) }
+        } else {
+            clock = ScenarioClock(scenario: now, wall: wall, pace: clock.pace, paused: paused)
+        }
+        recordedPaused = nil
+    }
+
     // MARK: Moving scenario time
 
     /// Journals a skip of `span` and moves scenario time ahead by it.
