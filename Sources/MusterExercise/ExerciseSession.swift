@@ -111,6 +111,13 @@ public final class ExerciseSession {
         return ExerciseSession(journal: journal, runID: record.id, exercise: exercise, sequence: replay.lastSequence, clock: clock)
     }
 
+    /// Whether the journal holds events of this run, written by another process since this copy's last write,
+    /// that change the exercise (delivery outcomes do not): the copy is then stale.
+    public func isBehindJournal() throws(JournalError) -> Bool {
+        guard try journal.head(runID: runID).sequence > sequence else { return false }
+        return try journal.storedEvents(runID: runID, after: sequence).contains { !Self.isDeliveryOutcome($0.event.body) }
+    }
+
     /// Decides the input on a copy, journals what it produced, then keeps the new state.
     @discardableResult
     public func handle(_ input: ExerciseInput, by actor: String) throws -> ExerciseStep {

@@ -86,7 +86,8 @@ enum Board {
         guard snapshot.record.mode == .exercise else { throw APIError.notFound("run \(runID) is not an exercise") }
         let exercise: ExerciseRun
         // Held here, or driven by another live server (its lease): the clock as the driver has it.
-        let held = state.exercise(runID) ?? (state.drivenElsewhere(runID) ? try? state.follow(runID) : nil)
+        let held = state.exercise(runID).map { state.catchUp($0, runID: runID); return $0 }
+            ?? (state.drivenElsewhere(runID) ? try? state.follow(runID) : nil)
         if let held {
             held.lock.lock()
             exercise = held.session.exercise

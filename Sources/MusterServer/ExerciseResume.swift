@@ -87,13 +87,26 @@ extension ServerState {
     /// server started it, or re-attaching at start-up failed) is taken up from the journal, after `check`
     /// (the caller's permission) passes: nobody without the right causes a re-attach. Nil for a run no server drives.
     func drivenExercise(_ runID: String, check: () throws -> Void) throws -> ExerciseHandle? {
-        if let held = exercise(runID) { return held }
+        if let held = exercise(runID) {
+            catchUp(held, runID: runID)
+            return held
+        }
         guard isServerDrivenExercise(runID) else { return nil }
         try check()
         // Another live server drives it (its lease says so): taking it over would suspend its clock. This control
         // is handled here on a copy that follows that server's clock, and not kept; the driver moves past it.
         if claimExercise(runID) != nil { return try follow(runID) }
         return reattach(runID)
+    }
+
+    /// Reads a held exercise again from the journal when another server's control moved it on meanwhile (this
+    /// server still drives it: nothing is suspended, the clock follows the journal's anchor).
+    func catchUp(_ handle: ExerciseHandle, runID: String) {
+        handle.lock.lock()
+        defer { handle.lock.unlock() }
+        guard (try? handle.session.isBehindJournal()) == true, let record = try? journal.run(runID),
+              let session = try? ExerciseSession.follow(journal: journal, record: record, clock: runtime.clock) else { return }
+        handle.session = session
     }
 
     /// A copy of an exercise another server drives, for one control or one view (not kept).

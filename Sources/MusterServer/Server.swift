@@ -246,6 +246,7 @@ struct TimerPumpService: ServiceLifecycle.Service {
         // Exercises held here: bring the scenario up to its clock, so injects and timers arrive on the boards
         // while nobody acts.
         for (runID, handle) in state.heldExercises() {
+            state.catchUp(handle, runID: runID)
             handle.lock.lock()
             let exercise = handle.session.exercise
             var stepped = false

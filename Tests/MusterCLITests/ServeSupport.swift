@@ -13,9 +13,12 @@ struct ServeProcess {
 
     /// Starts the server (output in `NAME.out`/`NAME.err` in the harness's folder) and waits (30 s at most) for
     /// its address; one that does not print it is killed and reported.
-    static func start(_ cli: IncidentCLIHarness, name: String, arguments: [String] = []) throws -> ServeProcess {
-        let server = try cli.spawn(try cli.muster(), ["serve", "--port", "0", "--playbooks", IncidentCLIHarness.root + "/playbooks"] + arguments,
-                                   env: cli.baseEnvironment, name: name)
+    /// `launcher`: a program that execs the server (its arguments first), e.g. a shell for an `LD_PRELOAD`ed library.
+    static func start(_ cli: IncidentCLIHarness, name: String, arguments: [String] = [], env extra: [String: String] = [:],
+                      launcher: [String] = []) throws -> ServeProcess {
+        let command = [try cli.muster(), "serve", "--port", "0", "--playbooks", IncidentCLIHarness.root + "/playbooks"] + arguments
+        let full = launcher + command
+        let server = try cli.spawn(full[0], Array(full.dropFirst()), env: cli.baseEnvironment.merging(extra) { $1 }, name: name)
         let listening = server.waitForOutput(timeout: 30) { $0.contains("muster: serving") }
         // "muster: serving PATH on http://127.0.0.1:PORT/"
         let port = server.stdout.split(separator: "\n").first { $0.contains("muster: serving") }

@@ -34,7 +34,7 @@ struct IdempotencyTests {
             let first = try await client.keyed(f, "Lee", uri, key: "k-note-1", ["type": "note", "text": "EDR isolated host 12"])
             #expect(first.status == 200 && !first.replayed)
             let again = try await client.keyed(f, "Lee", uri, key: "k-note-1", ["type": "note", "text": "EDR isolated host 12"])
-            #expect(again.status == 200 && again.replayed)
+            #expect(again.status == 200 && again.replayed, "\(again)")
             let seqs = { (json: [String: Any]) in (json["events"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int } }
             #expect(!seqs(first.json).isEmpty && seqs(again.json) == seqs(first.json))
             #expect(again.json["command"] as? String == first.json["command"] as? String)
@@ -61,7 +61,7 @@ struct IdempotencyTests {
             let first = try await client.keyed(f, "Dana", "/api/runs", key: "declare-1", body)
             #expect(first.status == 201)
             let again = try await client.keyed(f, "Dana", "/api/runs", key: "declare-1", body)
-            #expect(again.status == 201 && again.replayed)
+            #expect(again.status == 201 && again.replayed, "\(again)")
             #expect(again.json["id"] as? String == first.json["id"] as? String)
             #expect(try f.state.journal.runs().filter { $0.title == "Retried declaration" }.count == 1)
 
