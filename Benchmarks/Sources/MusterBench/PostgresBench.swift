@@ -104,6 +104,9 @@ enum BenchPostgres {
     /// stopping runs the script and waits, which a signal handler may not do.
     nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
 
+    /// Run by the signal sources before the cluster stops (`serve-cluster` kills its `muster serve` children).
+    nonisolated(unsafe) static var beforeSignalExit: (() -> Void)?
+
     private static func installSignalHandlers() {
         guard signalSources.isEmpty else { return }
         for sig in [SIGINT, SIGTERM] {
@@ -111,6 +114,7 @@ enum BenchPostgres {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
                 FileHandle.standardError.write(Data("postgres: signal \(sig), stopping the throw-away cluster\n".utf8))
+                BenchPostgres.beforeSignalExit?()
                 BenchPostgres.current?.stop()
                 exit(128 + sig)
             }
