@@ -73,7 +73,9 @@ enum ServeClusterBench {
         var lost = 0, duplicated = 0
         var unanswered = 0  // the bound of `late`: connections + wrk's timeouts
         var intact = false
-        var rollbacks: Int?  // PostgreSQL only: lost races (see the type's comment)
+        var database: PostgresCounters?  // PostgreSQL only: what the database did during the case
+        var rollbacks: Int? { database?.rollbacks }  // lost races (see the type's comment)
+        var failureSample: String?  // the body of the first non-2xx answer
         var stoppedCleanly = true
         var clean: Bool { lost == 0 && duplicated == 0 && intact }
     }
@@ -105,6 +107,8 @@ enum ServeClusterBench {
         let postgres = try BenchPostgres.start()
         defer { postgres.stop() }
         progress(BenchPostgres.settings(postgres.url))
+        let fsyncs = fsyncRate()
+        progress("the disk: \(Int(fsyncs)) fdatasyncs/s")
 
         let a = try measure("(a) 1 server, SQLite", servers: 1, settings: settings, muster: muster, postgres: nil) { .sqlite(path: $0 + "/muster.db") }
         let b = try measure("(b) 1 server, PostgreSQL", servers: 1, settings: settings, muster: muster, postgres: postgres) { _ in
@@ -121,7 +125,8 @@ enum ServeClusterBench {
         print("  ratios against (a) SQLite \(Int(a.rate)) commands/s (baseline, same clients, same run): (b) \(MusterBench.format(ratioB, 2))x, (c) \(MusterBench.format(ratioC, 2))x")
         let met = ratioC >= 0.5 && c.p99 < 100_000
         print("  target (c) >= 0.5 x (a) and p99 < 100 ms: \(met ? "met" : "NOT met") ((c) = \(MusterBench.format(ratioC, 2))x, p99 \(ServeBench.ms(c.p99)) ms)")
-        print("  what limits it: \(limits(a: a, b: b, c: c, settings: settings))")
+        print("  what limits it:")
+        for line in limits(a: a, b: b, c: c, fsyncs: fsyncs) { print("    - \(line)") }
         let clean = [a, b, c].allSatisfy(\.clean)
         print("  lost and duplicated commands: \(clean ? "none in any case" : "CHECK FAILED in " + [a, b, c].filter { !$0.clean }.map(\.name).joined(separator: ", "))")
         fflush(nil)
@@ -130,22 +135,30 @@ enum ServeClusterBench {
 
     /// The case's lines.
     static func report(_ o: Outcome) {
-        let conflicts = o.rollbacks.map { "\($0) conflict retries (lost races: rolled-back appends, pg_stat_database)" }
-            ?? "conflict retries: none possible (one process, its writer serializes the run's commands)"
-        print("  \(o.name): \(Int(o.rate)) commands/s (answered 2xx), p50 \(ServeBench.ms(o.p50)) ms, p99 \(ServeBench.ms(o.p99)) ms; \(o.ok) 2xx, \(o.conflicts409) 409, \(o.server5xx) 5xx, \(o.other) other; \(conflicts)")
+        var database = "conflict retries: none possible (one process, whose writer serializes the run's commands)"
+        if let d = o.database {
+            let per100 = { (n: Int) in o.ok > 0 ? MusterBench.format(Double(n) * 100 / Double(o.ok), 1) : "-" }
+            database = "\(d.rollbacks) conflict retries (batches that lost the race to the run's head and were decided again: rolled-back appends, pg_stat_database); per 100 acknowledged commands: \(per100(d.commits)) committed transactions (reads included), \(per100(d.walSyncs)) WAL syncs (counted over the whole case: start-up and stop included)"
+        }
+        print("  \(o.name): \(Int(o.rate)) commands/s (answered 2xx), p50 \(ServeBench.ms(o.p50)) ms, p99 \(ServeBench.ms(o.p99)) ms; \(o.ok) 2xx, \(o.conflicts409) 409, \(o.server5xx) 5xx, \(o.other) other")
+        print("      \(database)")
+        if let sample = o.failureSample { print("      first non-2xx answer: \(sample.replacingOccurrences(of: "\n", with: " "))") }
         print("      journal: \(o.acknowledged) acknowledged commands, \(o.journaled) journaled (\(o.late) journaled without an answer wrk read: in flight at its end or timed out, at most \(o.unanswered)); lost \(o.lost), duplicated \(o.duplicated); chain verifies: \(o.intact)\(o.stoppedCleanly ? "" : "; a server did not stop within 15 s (killed)")\(o.socketErrors.isEmpty ? "" : "; wrk socket errors: " + o.socketErrors.joined(separator: " / "))")
     }
 
-    /// One sentence on what bounds the figures, from what was measured.
-    static func limits(a: Outcome, b: Outcome, c: Outcome, settings: Settings) -> String {
-        var parts: [String] = []
-        parts.append("every command is one durable commit, shared by a batch: the writer of a server groups the commands waiting for a run into one transaction, so throughput is batches x batch size, and a batch waits for one fsync (SQLite: WAL fsync in-process; PostgreSQL: WAL flush of the server's commit, plus the round trips of lock, head, insert and commit to it)")
-        if let retries = c.rollbacks {
-            let perCommand = c.ok > 0 ? Double(retries) / Double(c.ok) : 0
-            parts.append("in (c) the run's chain is one serial resource for both servers: a batch locks the run's row, and the other server's batch waits on the lock and then loses the race (\(retries) retries, \(MusterBench.format(perCommand, 3)) per acknowledged command), reloads the run and decides again, so two servers do not add throughput to one run, they split its batches")
+    /// What bounds the figures, from what was measured.
+    static func limits(a: Outcome, b: Outcome, c: Outcome, fsyncs: Double) -> [String] {
+        var lines: [String] = []
+        let f = { (x: Double) in MusterBench.format(x, 1) }
+        lines.append("fsync rate: this disk does \(Int(fsyncs)) fdatasyncs/s (4 KiB, one writer, measured before the cases); (a) acknowledged \(Int(a.rate)) commands/s, so a commit carried \(f(a.rate / max(fsyncs, 1))) or more commands: the writer group-commits the commands waiting for a run, one fsync per batch, and the disk alone would bound one-command batches to \(Int(fsyncs))/s")
+        if let d = b.database, b.ok > 0 {
+            lines.append("round trips: (b) committed \(f(Double(d.commits) / Double(b.ok))) transactions per acknowledged command (appends and the reads around them), each append being BEGIN, lock the run's row, read the head, INSERT, COMMIT over the socket; (b)/(a) = \(MusterBench.format(b.rate / a.rate, 2))x is what those round trips and PostgreSQL's CPU on the same 2 cores cost against SQLite's in-process fsync")
         }
-        parts.append("on 2 cores the servers, PostgreSQL and wrk share the CPU")
-        return parts.joined(separator: "; ")
+        if let d = c.database, c.ok > 0 {
+            lines.append("one run's chain as a serial resource: in (c) both servers append to the same run, an append holds the run's row lock to its commit, and the server that waited on it then finds a new head and loses the race: \(d.rollbacks) retries (\(MusterBench.format(Double(d.rollbacks) / Double(c.ok), 3)) per acknowledged command), each a reload and a fresh decision; \(c.server5xx) commands ran out of the runtime's retries (a 500 saying so, above). Two servers split one run's batches instead of adding throughput: more runs, or one server per run, would scale")
+        }
+        lines.append("all of it on 2 cores shared by the servers, PostgreSQL, the two wrk processes (and, here, whatever else the machine ran)")
+        return lines
     }
 
     // MARK: - One case
@@ -174,7 +187,7 @@ enum ServeClusterBench {
             try journal.close()
         }
 
-        let rollbacksBefore = try postgres.map { try rollbacks($0) }
+        let countersBefore = try postgres.map { try PostgresCounters.read($0) }
         var servers: [ServerProcess] = []
         defer { for s in servers { _ = s.stop(seconds: 15) } }
         for i in 0..<count {
@@ -225,13 +238,15 @@ enum ServeClusterBench {
         Thread.sleep(forTimeInterval: 1)
         for s in servers { outcome.stoppedCleanly = s.stop(seconds: 15) && outcome.stoppedCleanly }
         servers.removeAll()
-        if let postgres, let before = rollbacksBefore {
-            outcome.rollbacks = try rollbacks(postgres) - before
+        if let postgres, let before = countersBefore {
+            outcome.database = try PostgresCounters.read(postgres) - before
         }
+        outcome.failureSample = (1...2).lazy.compactMap { try? String(contentsOfFile: acksDir.path + "/client-\($0).failed", encoding: .utf8) }
+            .first.map { String($0.prefix(300)) }
 
         // Checks, on the journal as both servers left it.
         var acknowledged: [String] = []
-        for file in try FileManager.default.contentsOfDirectory(atPath: acksDir.path) {
+        for file in try FileManager.default.contentsOfDirectory(atPath: acksDir.path) where !file.hasSuffix(".failed") {
             acknowledged += try String(contentsOfFile: acksDir.path + "/" + file, encoding: .utf8).split(separator: "\n").map(String.init)
         }
         let journal = try Journal.open(location, create: false)
@@ -259,14 +274,47 @@ enum ServeClusterBench {
         return outcome
     }
 
-    /// Transactions rolled back in the benchmark's database so far (flushed by the servers' backends as they exit).
-    static func rollbacks(_ postgres: BenchPostgres.Server) throws -> Int {
-        let connection = try RawConnection(url: postgres.url)
-        var value = 0
-        try connection.query("SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()") { result in
-            if PQntuples(result) == 1 { value = Int(String(cString: PQgetvalue(result, 0, 0))) ?? 0 }
+    /// The benchmark database's transaction counts and the cluster's WAL syncs so far (the servers' backends flush
+    /// their counts as they exit, which they have when the second reading is taken; the WAL writer's syncs may lag
+    /// by up to a second). On a database of `MUSTER_BENCH_POSTGRES_URL` others' work counts too.
+    struct PostgresCounters {
+        var commits = 0, rollbacks = 0, walSyncs = 0
+
+        static func read(_ postgres: BenchPostgres.Server) throws -> PostgresCounters {
+            let connection = try RawConnection(url: postgres.url)
+            var counters = PostgresCounters()
+            try connection.query("""
+                SELECT xact_commit, xact_rollback, (SELECT wal_sync FROM pg_stat_wal)
+                FROM pg_stat_database WHERE datname = current_database()
+                """) { result in
+                guard PQntuples(result) == 1 else { return }
+                func int(_ column: Int32) -> Int { Int(String(cString: PQgetvalue(result, 0, column))) ?? 0 }
+                counters = PostgresCounters(commits: int(0), rollbacks: int(1), walSyncs: int(2))
+            }
+            return counters
         }
-        return value
+
+        static func - (a: PostgresCounters, b: PostgresCounters) -> PostgresCounters {
+            PostgresCounters(commits: a.commits - b.commits, rollbacks: a.rollbacks - b.rollbacks, walSyncs: a.walSyncs - b.walSyncs)
+        }
+    }
+
+    /// What the disk under the scratch folder allows: 4 KiB overwrites, each followed by `fdatasync`, for
+    /// `seconds`; syncs per second.
+    static func fsyncRate(seconds: Double = 0.5) -> Double {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("muster-fsync-\(UUID().uuidString)").path
+        let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd); unlink(path) }
+        let block = [UInt8](repeating: 42, count: 4096)
+        let start = MusterBench.wallMS()
+        var count = 0
+        while MusterBench.wallMS() - start < seconds * 1000 {
+            _ = block.withUnsafeBytes { pwrite(fd, $0.baseAddress, 4096, 0) }
+            fdatasync(fd)
+            count += 1
+        }
+        return Double(count) / ((MusterBench.wallMS() - start) / 1000)
     }
 
     // MARK: - Clients
@@ -315,9 +363,13 @@ enum ServeClusterBench {
             ok = ok + 1
             local key = string.match(body, 'wrk:%d+:%d+') or (string.find(body, '"event-raised"', 1, true) and "again")
             if key then acks:write(key .. "\\n"); acks:flush() end
-          elseif status == 409 then c409 = c409 + 1
-          elseif status >= 500 then c5xx = c5xx + 1
-          else other = other + 1 end
+          else
+            if status == 409 then c409 = c409 + 1 elseif status >= 500 then c5xx = c5xx + 1 else other = other + 1 end
+            if c409 + c5xx + other == 1 then
+              local f = io.open("\(acks).failed", "w")
+              f:write(status .. " " .. body); f:close()
+            end
+          end
         end
         """
     }
