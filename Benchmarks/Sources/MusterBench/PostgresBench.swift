@@ -107,7 +107,7 @@ enum BenchPostgres {
     /// Run by the signal sources before the cluster stops (`serve-cluster` kills its `muster serve` children).
     nonisolated(unsafe) static var beforeSignalExit: (() -> Void)?
 
-    private static func installSignalHandlers() {
+    static func installSignalHandlers() {
         guard signalSources.isEmpty else { return }
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)

@@ -509,6 +509,7 @@ final class ServerProcess: @unchecked Sendable {
         Self.running.append(self)
         Self.registry.unlock()
         BenchPostgres.beforeSignalExit = { ServerProcess.killAll() }
+        BenchPostgres.installSignalHandlers()  // also with MUSTER_BENCH_POSTGRES_URL, where no cluster installed them
     }
 
     var isRunning: Bool {
