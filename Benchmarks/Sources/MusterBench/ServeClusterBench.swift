@@ -71,7 +71,7 @@ enum ServeClusterBench {
         var socketErrors: [String] = []
         var acknowledged = 0, journaled = 0, late = 0
         var lost = 0, duplicated = 0
-        var unanswered = 0  // the bound of `late`: connections + wrk's timeouts
+        var unanswered = 0  // the bound of `late`: connections + wrk's socket errors
         var intact = false
         var database: PostgresCounters?  // PostgreSQL only: what the database did during the case
         var rollbacks: Int? { database?.rollbacks }  // lost races (see the type's comment)
@@ -143,7 +143,7 @@ enum ServeClusterBench {
         print("  \(o.name): \(Int(o.rate)) commands/s (answered 2xx), p50 \(ServeBench.ms(o.p50)) ms, p99 \(ServeBench.ms(o.p99)) ms; \(o.ok) 2xx, \(o.conflicts409) 409, \(o.server5xx) 5xx, \(o.other) other")
         print("      \(database)")
         if let sample = o.failureSample { print("      first non-2xx answer: \(sample.replacingOccurrences(of: "\n", with: " "))") }
-        print("      journal: \(o.acknowledged) acknowledged commands, \(o.journaled) journaled (\(o.late) journaled without an answer wrk read: in flight at its end or timed out, at most \(o.unanswered)); lost \(o.lost), duplicated \(o.duplicated); chain verifies: \(o.intact)\(o.stoppedCleanly ? "" : "; a server did not stop within 15 s (killed)")\(o.socketErrors.isEmpty ? "" : "; wrk socket errors: " + o.socketErrors.joined(separator: " / "))")
+        print("      journal: \(o.acknowledged) acknowledged commands, \(o.journaled) journaled (\(o.late) journaled without an answer wrk read: in flight at its end or lost to a socket error, at most \(o.unanswered)); lost \(o.lost), duplicated \(o.duplicated); chain verifies: \(o.intact)\(o.stoppedCleanly ? "" : "; a server did not stop within 15 s (killed)")\(o.socketErrors.isEmpty ? "" : "; wrk socket errors: " + o.socketErrors.joined(separator: " / "))")
     }
 
     /// What bounds the figures, from what was measured.
@@ -230,7 +230,7 @@ enum ServeClusterBench {
         outcome.server5xx = results.map(\.status5xx).reduce(0, +)
         outcome.other = results.map(\.other).reduce(0, +)
         outcome.socketErrors = results.compactMap(\.socketErrors)
-        outcome.unanswered = settings.connections + results.map(\.timeouts).reduce(0, +)  // journaled without an answer wrk read, at most
+        outcome.unanswered = settings.connections + results.map(\.unreadAnswers).reduce(0, +)  // journaled without an answer wrk read, at most
         progress("\(name): \(Int(outcome.rate)) commands/s; letting the servers finish what is in flight, then stopping them")
 
         // The servers finish the requests in flight at wrk's end (it does not read their answers): a bounded pause,
@@ -420,10 +420,11 @@ enum ServeClusterBench {
             var p50: Double, p99: Double
             var ok: Int, status409: Int, status5xx: Int, other: Int
             var socketErrors: String?
-            /// Requests wrk gave up on (`--timeout`): the server may still have journaled them.
-            var timeouts: Int {
-                guard let socketErrors, let range = socketErrors.range(of: "timeout ") else { return 0 }
-                return Int(socketErrors[range.upperBound...].prefix { $0.isNumber }) ?? 0
+            /// Requests whose answer wrk did not read ("Socket errors: connect 0, read 0, write 0, timeout 0": every
+            /// kind counted, to be safe): the server may still have journaled them.
+            var unreadAnswers: Int {
+                guard let socketErrors else { return 0 }
+                return socketErrors.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.reduce(0, +)
             }
         }
 
