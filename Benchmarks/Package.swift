@@ -6,7 +6,9 @@
 // (apt-get install -y libpq-dev postgresql; scripts/setup does it) and start a throw-away cluster with
 // ../scripts/postgres-cluster (fsync on), stopped again at the end, or use MUSTER_BENCH_POSTGRES_URL when set.
 // `serve-sqlite`: the serve benchmark on SQLite alone.
-// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|serve|serve-sqlite|all]
+// `serve-cluster [SECONDS] [CONNECTIONS]`: the serve workload against real `muster serve` processes: one on SQLite, one on
+// PostgreSQL, two on one PostgreSQL database; build the binary first: swift build -c release --product muster (here).
+// Run: swift run -c release --package-path Benchmarks muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|serve|serve-sqlite|serve-cluster|all]
 // Fuzz: swift run -c release --package-path Benchmarks muster-fuzz TARGET --seconds N   (muster-fuzz list: the targets)
 import PackageDescription
 

@@ -104,13 +104,17 @@ enum BenchPostgres {
     /// stopping runs the script and waits, which a signal handler may not do.
     nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
 
-    private static func installSignalHandlers() {
+    /// Run by the signal sources before the cluster stops (`serve-cluster` kills its `muster serve` children).
+    nonisolated(unsafe) static var beforeSignalExit: (() -> Void)?
+
+    static func installSignalHandlers() {
         guard signalSources.isEmpty else { return }
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
                 FileHandle.standardError.write(Data("postgres: signal \(sig), stopping the throw-away cluster\n".utf8))
+                BenchPostgres.beforeSignalExit?()
                 BenchPostgres.current?.stop()
                 exit(128 + sig)
             }
