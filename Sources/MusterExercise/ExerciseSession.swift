@@ -119,29 +119,31 @@ public final class ExerciseSession {
     }
 
     /// Decides the input on a copy, journals what it produced, then keeps the new state.
+    /// With `key`, the key is stored with the step's events in their transaction (see `Journal.append`'s `keys`).
     @discardableResult
-    public func handle(_ input: ExerciseInput, by actor: String) throws -> ExerciseStep {
+    public func handle(_ input: ExerciseInput, by actor: String, key: CommandKey? = nil) throws -> ExerciseStep {
         let wall = clock.now
         var next = exercise
         let step = next.handle(input, by: actor, wall: wall)
         if !step.events.isEmpty {
             let entries = Self.entries(step.events, wall: wall)
             let outbox = try Self.outbox(step, playbook: next.run.playbook)
+            let keys = key.map { [KeyedEntries(key: $0, entries: 0..<entries.count, rejection: step.rejection.map { ($0.code.rawValue, $0.reason) })] } ?? []
             // An outbox worker (the server's, `muster watch`) appends delivery outcomes to this run; they change
             // nothing the exercise decides on, so the session moves past them and appends again. Anything else
             // appended meanwhile is a real conflict and is thrown.
-            sequence = try appendPastDeliveryOutcomes(entries, outbox: outbox)
+            sequence = try appendPastDeliveryOutcomes(entries, outbox: outbox, keys: keys)
         }
         exercise = next
         return step
     }
 
     /// Appends after `sequence`, moving past delivery outcomes appended meanwhile; returns the new head.
-    func appendPastDeliveryOutcomes(_ entries: [JournalEntry], outbox: [OutboxRequest]) throws(JournalError) -> Int {
+    func appendPastDeliveryOutcomes(_ entries: [JournalEntry], outbox: [OutboxRequest], keys: [KeyedEntries] = []) throws(JournalError) -> Int {
         var expected = sequence
         for _ in 0..<10 {
             let result = Result { () throws(JournalError) in
-                try journal.append(runID: runID, expectedSequence: expected, entries: entries, outbox: outbox).head.sequence
+                try journal.append(runID: runID, expectedSequence: expected, entries: entries, outbox: outbox, keys: keys).head.sequence
             }
             switch result {
             case .success(let head): return head
@@ -154,7 +156,7 @@ public final class ExerciseSession {
             case .failure(let error): throw error
             }
         }
-        return try journal.append(runID: runID, expectedSequence: expected, entries: entries, outbox: outbox).head.sequence
+        return try journal.append(runID: runID, expectedSequence: expected, entries: entries, outbox: outbox, keys: keys).head.sequence
     }
 
     /// Events the delivery side journals on a run (one per attempt, or a person's requeue).

@@ -167,15 +167,15 @@ extension ServerState {
     /// One input to a held exercise (the caller holds `handle.lock`). When another process appended to the run
     /// meanwhile (another server took it up), this copy is stale: it is dropped, so that the next control takes
     /// the run up again from the journal, and the caller gets a 409 to retry.
-    func step(_ handle: ExerciseHandle, runID: String, _ input: ExerciseInput, by actor: String) throws -> ExerciseStep {
+    func step(_ handle: ExerciseHandle, runID: String, _ input: ExerciseInput, by actor: String, key: CommandKey? = nil) throws -> ExerciseStep {
         do {
-            return try handle.session.handle(input, by: actor)
+            return try handle.session.handle(input, by: actor, key: key)
         } catch JournalError.sequenceConflict where exercise(runID) === handle && !drivenElsewhere(runID) {
             // This server drives the run (its lease) and another server handled a control meanwhile: go on from
             // the journal, with the clock that control left, and decide the input again.
             let record = try journal.run(runID)
             handle.session = try ExerciseSession.follow(journal: journal, record: record, clock: runtime.clock)
-            do { return try handle.session.handle(input, by: actor) } catch JournalError.sequenceConflict {
+            do { return try handle.session.handle(input, by: actor, key: key) } catch JournalError.sequenceConflict {
                 throw APIError(409, "exercise run \(runID) was changed by another process; try again")
             }
         } catch JournalError.sequenceConflict {

@@ -14,6 +14,7 @@ import MusterRuntime
 /// A key sent again with another request (another path or body) is refused with 422 `idempotency-key-reused`;
 /// one still being handled in this server, with 409 `conflict`. A command that wrote nothing (refused before the
 /// engine, or rejected with no timer due) stores no key: it changed nothing, so its retry is judged afresh.
+/// Player actions in a server-driven exercise are keyed the same way (their answer lists events without seqs).
 enum IdempotencyKeys {
     static let header = HTTPField.Name("Idempotency-Key")!
     /// Set on an answer given from a stored key.
@@ -29,7 +30,14 @@ enum IdempotencyKeys {
         }
         var hash = SHA256()
         hash.update(data: Array("\(request.method.rawValue) \(request.uri.path)\n".utf8))
-        hash.update(data: body)
+        // The body as JSON with sorted keys: a client that serializes the same object again (key order is not
+        // stable in every JSON library) sends the same request. Bytes that are not JSON are hashed as they are.
+        if let object = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]),
+           let canonical = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]) {
+            hash.update(data: canonical)
+        } else {
+            hash.update(data: body)
+        }
         let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
         return CommandKey(user: user.name, key: value, requestHash: digest)
     }
@@ -48,6 +56,21 @@ enum IdempotencyKeys {
         let events = try state.journal.storedEvents(runID: stored.runID, after: stored.sequences.lowerBound - 1)
             .filter { stored.sequences.contains($0.seq) }
             .map { EventJSON.object(seq: $0.seq, event: $0.event) }
+        var response: Response
+        if let rejection = stored.rejection {
+            response = API.json(["error": rejection.reason, "status": 409, "code": APIError.Code.rejected.rawValue, "accepted": false,
+                                 "rejection": rejection.code, "events": events], status: .conflict)
+        } else {
+            response = API.json(["accepted": true, "command": command, "events": events])
+        }
+        response.headers[replayedHeader] = "true"
+        return response
+    }
+
+    /// The answer a keyed player action in an exercise got (the exercise route's shape: events without seqs).
+    static func exerciseAnswer(_ state: ServerState, _ stored: StoredCommandKey, command: String) throws -> Response {
+        let events = try state.journal.storedEvents(runID: stored.runID, after: stored.sequences.lowerBound - 1)
+            .filter { stored.sequences.contains($0.seq) }.map { API.eventSummary($0.event) }
         var response: Response
         if let rejection = stored.rejection {
             response = API.json(["error": rejection.reason, "status": 409, "code": APIError.Code.rejected.rawValue, "accepted": false,

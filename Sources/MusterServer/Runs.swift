@@ -149,7 +149,7 @@ enum Runs {
     static func command(_ state: ServerState, _ user: UserRecord, _ runID: String, _ bytes: [UInt8], key: CommandKey? = nil) async throws -> Response {
         let request = try CommandRequest.parse(bytes)
         if let handle = try state.drivenExercise(runID, check: { _ = try authorize(state, user, runID, .read) }) {
-            return try exerciseCommand(state, user, runID, handle, request)
+            return try exerciseCommand(state, user, runID, handle, request, key: key)
         }
         // Permission, closed-run check, decision and append happen in the writer's batch (group commit).
         let result = try await state.writer.submit(runID: runID, user: user, action: request.action, key: key).get()
@@ -182,11 +182,17 @@ enum Runs {
     }
 
     static func exerciseCommand(_ state: ServerState, _ user: UserRecord, _ runID: String, _ handle: ServerState.ExerciseHandle,
-                                _ request: CommandRequest) throws -> Response {
+                                _ request: CommandRequest, key: CommandKey? = nil) throws -> Response {
         handle.lock.lock()
         defer { handle.lock.unlock() }
         _ = try authorize(state, user, runID, RoleIndex(handle.session.exercise.run.playbook).action(request.action))
-        let step = try state.step(handle, runID: runID, .player(Command(actor: user.name, request.action)), by: user.name)
+        // A retry of a keyed player action: answered from what the first one recorded (looked up under the
+        // exercise's lock; a copy behind the journal conflicts on its write and is read again).
+        if let key, let stored = try state.journal.commandKeys(user: key.user, [key.key])[key.key] {
+            try IdempotencyKeys.checkSameRequest(stored, key)
+            return try IdempotencyKeys.exerciseAnswer(state, stored, command: request.name)
+        }
+        let step = try state.step(handle, runID: runID, .player(Command(actor: user.name, request.action)), by: user.name, key: key)
         state.wrote(runID: runID)
         if let refusal = step.refusal { throw APIError(409, refusal) }
         let events = step.events.map(API.eventSummary)

@@ -93,6 +93,9 @@ struct ExerciseResumeAPITests {
                 let started = try await c1.call(f, "Olga", .post, "/api/exercises", ["exercise": "ransomware-tabletop-2026q4", "speed": "manual"])
                 return try #require(started.json["id"] as? String)
             }
+            // The first server gave its lease up when it stopped (it would run out within 5 s anyway).
+            let deadline = Date().addingTimeInterval(10)
+            while try f.state.journal.liveLease("exercise:\(run)") != nil, Date() < deadline { try await _Concurrency.Task.sleep(for: .milliseconds(100)) }
             #expect(try await c2.call(f, "Olga", .get, "/api/runs/\(run)/exercise").json["driven"] as? Bool == false)
             #expect(try await c2.call(f, "Lee", .post, "/api/runs/\(run)/exercise", ["control": "next"]).status == 403)
             #expect(try await c2.call(f, "Lee", .get, "/api/runs/\(run)/exercise").json["driven"] as? Bool == false, "a player's control re-attaches nothing")

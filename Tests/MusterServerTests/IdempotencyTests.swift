@@ -75,6 +75,23 @@ struct IdempotencyTests {
         }
     }
 
+    @Test("a player's action in a server-driven exercise, retried with its key, is recorded once and answered again")
+    func exercisePlayerRetried() async throws {
+        let f = try ServerFixture()
+        try await f.app.test(.router) { client async throws in
+            let started = try await client.call(f, "Olga", .post, "/api/exercises", ["exercise": "ransomware-tabletop-2026q4", "speed": "manual"])
+            let run = try #require(started.json["id"] as? String, "\(started.text)")
+            let uri = "/api/runs/\(run)/commands"
+            let first = try await client.keyed(f, "Lee", uri, key: "x-done-confirm", ["type": "task-done", "task": "confirm"])
+            #expect(first.status == 200 && !first.replayed, "\(first)")
+            let again = try await client.keyed(f, "Lee", uri, key: "x-done-confirm", ["type": "task-done", "task": "confirm"])
+            #expect(again.status == 200 && again.replayed, "\(again)")
+            #expect((again.json["events"] as? [[String: Any]])?.count == (first.json["events"] as? [[String: Any]])?.count)
+            let completions = try f.state.journal.events(runID: run).filter { if case .taskCompleted = $0.body { true } else { false } }
+            #expect(completions.count == 1)
+        }
+    }
+
     @Test("concurrent retries of one key through one server: exactly one application, the others answered with it or told to retry")
     func concurrentRetries() async throws {
         let f = try ServerFixture()
