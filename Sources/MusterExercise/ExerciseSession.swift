@@ -60,16 +60,26 @@ public final class ExerciseSession {
             throw ExerciseError("\(loaded.path) is not a valid exercise (\(errors) \(errors == 1 ? "error" : "errors"))", diagnostics: loaded.diagnostics)
         }
         if let pace { exercise.clock.pace = pace }
-        let id = try runID ?? makeRunID(for: exercise, in: journal)
-        var run = ExerciseRun(exercise: exercise, playbook: playbook)
-        let wall = clock.now
-        let step = run.start(runID: id, file: loaded.path, text: loaded.text, players: playersFile, wall: wall,
-                             facilitator: facilitator, driver: driver)
-        if let refusal = step.refusal { throw ExerciseError(refusal) }
-        let header = RunHeader(id: id, playbookID: playbook.id.value, playbookVersion: playbook.version, playbookText: playbookText,
-                               mode: .exercise, title: exercise.title, createdAt: wall, restricted: restricted)
-        let appended = try journal.createRun(header, entries: entries(step.events, wall: wall), outbox: outbox(step, playbook: playbook))
-        return (ExerciseSession(journal: journal, runID: id, exercise: run, sequence: appended.head.sequence, clock: clock), step)
+        // Two servers starting the same exercise at once pick the same next number: the one whose run exists by
+        // the time it writes takes the number after (a given `runID` is not retried).
+        for attempt in 0..<(runID == nil ? 16 : 1) {
+            let id = try runID ?? makeRunID(for: exercise, in: journal)
+            var run = ExerciseRun(exercise: exercise, playbook: playbook)
+            let wall = clock.now
+            let step = run.start(runID: id, file: loaded.path, text: loaded.text, players: playersFile, wall: wall,
+                                 facilitator: facilitator, driver: driver)
+            if let refusal = step.refusal { throw ExerciseError(refusal) }
+            let header = RunHeader(id: id, playbookID: playbook.id.value, playbookVersion: playbook.version, playbookText: playbookText,
+                                   mode: .exercise, title: exercise.title, createdAt: wall, restricted: restricted)
+            do {
+                let appended = try journal.createRun(header, entries: entries(step.events, wall: wall), outbox: outbox(step, playbook: playbook))
+                return (ExerciseSession(journal: journal, runID: id, exercise: run, sequence: appended.head.sequence, clock: clock), step)
+            } catch JournalError.runExists(let taken) where runID == nil && attempt < 15 {
+                _ = taken
+                continue
+            }
+        }
+        throw JournalError.runExists(runID ?? exercise.id.value)
     }
 
     /// Takes up an open exercise run again from the journal alone (a server restarted): the exercise as

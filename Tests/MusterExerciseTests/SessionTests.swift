@@ -73,6 +73,26 @@ struct SessionTests {
         #expect(throws: JournalError.self) { try session.handle(.skip(.minutes(30)), by: "Alex") }
     }
 
+    @Test("two processes starting the same exercise at once: both start, with different run ids")
+    func concurrentStarts() throws {
+        let folder = try Fixture.temporaryFolder()
+        let loaded = ExerciseLoader.load(file: Fixture.exercisePath("ransomware-tabletop"))
+        let journals = try (0..<4).map { _ in try TestDatabase.open(home: folder.path, durability: .normal) }
+        let ids = Locked<[String]>([]), failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: journals.count) { index in
+            do {
+                let (session, _) = try ExerciseSession.start(journal: journals[index], loaded: loaded, playersFile: nil, pace: .manual,
+                                                             clock: ManualClock(Fixture.wall0))
+                ids.mutate { $0.append(session.runID) }
+            } catch {
+                failures.mutate { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.value.isEmpty, "\(failures.value)")
+        #expect(Set(ids.value).count == journals.count, "\(ids.value)")
+        for id in ids.value { #expect(try journals[0].verify(runID: id).isIntact) }
+    }
+
     @Test("the same exercise and player script give the same timeline, byte for byte, wall-clock fields aside")
     func determinism() throws {
         let a = try Self.runUnattended("ransomware-tabletop", wallStart: Fixture.wall0)
@@ -128,4 +148,13 @@ final class OutputBox: @unchecked Sendable {
         defer { lock.unlock() }
         return parts.joined()
     }
+}
+
+/// A value shared between threads.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
+    func mutate(_ change: (inout Value) -> Void) { lock.lock(); change(&stored); lock.unlock() }
 }
