@@ -182,3 +182,45 @@ extension Journal {
         try write { db in try db.execute("DELETE FROM command_keys WHERE at_ms < ?", [before.millisecondsSinceEpoch]) }
     }
 }
+
+/// What a writer deciding under the run's lock appends (see `Journal.appendDeciding`).
+public struct PendingAppend: Sendable {
+    public var entries: [JournalEntry]
+    public var outbox: [OutboxRequest]
+    public var keys: [KeyedEntries]
+
+    public init(entries: [JournalEntry], outbox: [OutboxRequest] = [], keys: [KeyedEntries] = []) {
+        self.entries = entries
+        self.outbox = outbox
+        self.keys = keys
+    }
+}
+
+extension Journal {
+    /// Decides under the run's lock: locks the run, reads the events appended after `known` (by anyone since the
+    /// caller's copy), looks up the stored keys among `keys` (per user), hands both to `decide`, and appends what it
+    /// returns, in ONE transaction. A writer never loses a race: it waits its turn for the run's lock (PostgreSQL
+    /// queues row-lock waiters in order) and decides on the newest state, so two servers appending to one run take
+    /// turns instead of deciding again and again. `decide` runs inside the transaction: it must be quick and pure
+    /// (it may run again if the transaction is retried). Nil from it appends nothing.
+    public func appendDeciding(
+        runID: String, after known: Int, keys: [CommandKey] = [],
+        _ decide: (_ newer: [RunEvent], _ storedKeys: [String: StoredCommandKey]) throws -> PendingAppend?
+    ) throws(JournalError) -> AppendResult? {
+        let path = self.path
+        return try write { db in
+            try db.lockRun(runID)
+            let head = try Journal.head(db, runID: runID, path: path)
+            let newer = head.sequence > known ? try Journal.events(db, runID: runID, after: known, path: path) : []
+            var stored: [String: StoredCommandKey] = [:]
+            for (user, group) in Dictionary(grouping: keys, by: \.user) {
+                for (key, found) in try Journal.commandKeys(db, user: user, group.map(\.key)) { stored[user + "\n" + key] = found }
+            }
+            guard let pending = try decide(newer, stored), !pending.entries.isEmpty else { return nil }
+            let rows = try prepare(runID: runID, entries: pending.entries)
+            let result = try insert(db, runID: runID, after: head, rows: rows, outbox: pending.outbox)
+            try Journal.storeKeys(db, pending.keys, runID: runID, result: result, at: pending.entries.last!.event.at)
+            return result
+        }
+    }
+}

@@ -163,10 +163,16 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// no timer is due.
     @discardableResult
     public func tick(runID: String) throws(RuntimeError) -> CommandResult {
-        try perform(runID: runID) { timed, now in
+        // Nothing due: no write transaction (callers ask often).
+        let open = try refreshed(runID: runID)
+        if open.timed.run.nextDue.map({ $0 > max(clock.now, open.lastEventAt) }) ?? true {
+            return CommandResult(runID: runID, timerEvents: [], events: [], effects: [], rejection: nil, sequences: nil,
+                                 run: open.timed.run, attempts: 1, timerRejection: open.timed.timerRejection)
+        }
+        return try perform(runID: runID) { timed, now, _ in
             let fired = timed.advance(to: now, fireAtDueTimes: false)
             return [StepResult(timerEvents: fired, events: [], effects: Run.effects(of: fired), rejection: nil)]
-        }[0]!
+        }.results[0]!
     }
 
     /// Group commit: several commands on one run, decided one after another against the state the previous ones
@@ -186,10 +192,7 @@ public final class IncidentRuntime: @unchecked Sendable {
                              admit: (Int, Run) -> Bool) throws(RuntimeError) -> [CommandResult?] {
         var resolved: [(Command, Rejection?)] = []
         for command in commands { resolved.append(try knownPeople(command)) }
-        var replays: [Int: StoredCommandKey] = [:]
-        let results = try perform(runID: runID, keys: keys, lookUp: { () throws(RuntimeError) in
-            replays = try self.storedKeys(keys)
-        }) { timed, now in
+        let (results, replays) = try perform(runID: runID, keys: keys) { timed, now, replays in
             var steps: [StepResult?] = []
             for (index, (command, unknown)) in resolved.enumerated() {
                 steps.append(replays[index] == nil && admit(index, timed.run) ? Self.step(&timed, command, unknown, now) : nil)
@@ -226,35 +229,54 @@ public final class IncidentRuntime: @unchecked Sendable {
         return result
     }
 
-    /// Decides steps against the run as the journal has it (`decide` gets the run and now, never before its last
-    /// event: another process's clock, or a pinned test clock, may lag behind), appends all their events with
-    /// their outbox rows in one transaction with the expected sequence, then keeps the new state. A lost race
-    /// decides again against the new state, up to `maximumAttempts`. A nil step is a command left out.
-    ///
-    /// `lookUp` runs first in each attempt (a lost race may be lost to the same command's retry: its key is then
-    /// found); `keys[i]` is stored with step `i`'s events.
-    private func perform(runID: String, keys: [CommandKey?] = [], lookUp: () throws(RuntimeError) -> Void = {},
-                         _ decide: (inout TimedRun, Instant) -> [StepResult?]) throws(RuntimeError) -> [CommandResult?] {
-        for attempt in 1...maximumAttempts {
-            try lookUp()
-            let open = try refreshed(runID: runID)
-            let now = max(clock.now, open.lastEventAt)
-            var timed = open.timed
-            let steps = decide(&timed, now)
-            var offsets: [Int?] = []
-            var toAppend: [RunEvent] = []
-            var effects: [Effect] = []
-            for step in steps {
-                offsets.append(step.map { _ in toAppend.count })
-                if let step {
-                    toAppend += step.timerEvents + step.events
-                    effects += step.effects
+    /// Decides steps against the run as the journal has it and appends all their events with their outbox rows,
+    /// in ONE transaction under the run's lock (`Journal.appendDeciding`): the events other processes appended
+    /// since this runtime's copy are applied first, and the stored idempotency keys among `keys` are read there
+    /// too, so a writer never loses a race (it waits its turn for the run) and a key stored by a retry elsewhere is
+    /// seen. `decide` gets the run, now (never before its last event: another process's clock, or a pinned test
+    /// clock, may lag behind) and the stored keys by command index; a nil step is a command left out. The new
+    /// state is kept only once the journal has it.
+    private func perform(runID: String, keys: [CommandKey?] = [],
+                         _ decide: (inout TimedRun, Instant, [Int: StoredCommandKey]) -> [StepResult?])
+        throws(RuntimeError) -> (results: [CommandResult?], replays: [Int: StoredCommandKey]) {
+        let cached = try cachedOrLoaded(runID: runID)
+        let given = keys.compactMap { $0 }
+        var outcome: (open: OpenRun, timed: TimedRun, steps: [StepResult?], offsets: [Int?], toAppend: [RunEvent],
+                      replays: [Int: StoredCommandKey])?
+        var failure: RuntimeError?
+        let appended: AppendResult?
+        do {
+            appended = try journal.appendDeciding(runID: runID, after: cached.sequence, keys: given) { newer, stored in
+                var open = cached
+                if !newer.isEmpty {
+                    for event in newer { open.timed.run.apply(event) }
+                    open.sequence += newer.count
+                    open.lastEventAt = max(open.lastEventAt, newer.last!.at)
                 }
-            }
-            var base = open.sequence
-            var written: [WrittenEvent] = []
-            if !toAppend.isEmpty {
-                let outbox = try outboxRequests(for: effects, run: timed.run)
+                var replays: [Int: StoredCommandKey] = [:]
+                for (index, key) in keys.enumerated() {
+                    if let key, let hit = stored[key.user + "\n" + key.key] { replays[index] = hit }
+                }
+                let now = max(clock.now, open.lastEventAt)
+                var timed = open.timed
+                let steps = decide(&timed, now, replays)
+                var offsets: [Int?] = []
+                var toAppend: [RunEvent] = []
+                var effects: [Effect] = []
+                for step in steps {
+                    offsets.append(step.map { _ in toAppend.count })
+                    if let step {
+                        toAppend += step.timerEvents + step.events
+                        effects += step.effects
+                    }
+                }
+                outcome = (open, timed, steps, offsets, toAppend, replays)
+                guard !toAppend.isEmpty else { return nil }
+                let outbox: [OutboxRequest]
+                do { outbox = try outboxRequests(for: effects, run: timed.run) } catch let error as RuntimeError {
+                    failure = error
+                    throw error
+                }
                 var keyed: [KeyedEntries] = []
                 for (index, step) in steps.enumerated() {
                     guard index < keys.count, let key = keys[index], let step, let offset = offsets[index] else { continue }
@@ -263,28 +285,49 @@ public final class IncidentRuntime: @unchecked Sendable {
                     keyed.append(KeyedEntries(key: key, entries: offset..<(offset + count),
                                               rejection: step.rejection.map { ($0.code.rawValue, $0.reason) }))
                 }
-                do {
-                    let appended = try journal.append(runID: runID, expectedSequence: open.sequence, events: toAppend, outbox: outbox, keys: keyed)
-                    base = appended.head.sequence - toAppend.count
-                    written = appended.written
-                } catch .sequenceConflict {
-                    continue  // someone else appended first: decide again against the new state
-                } catch {
-                    throw .journal(error)
-                }
-                // Kept only now that the journal has it: state never gets ahead of the journal.
-                store(OpenRun(sha: open.sha, timed: timed, sequence: base + toAppend.count, lastEventAt: toAppend.last!.at), runID: runID)
+                return PendingAppend(entries: toAppend.map { JournalEntry($0) }, outbox: outbox, keys: keyed)
             }
-            return zip(steps, offsets).map { step, offset -> CommandResult? in
-                guard let step, let offset else { return nil }
-                let count = step.timerEvents.count + step.events.count
-                return CommandResult(runID: runID, timerEvents: step.timerEvents, events: step.events, effects: step.effects,
-                                     rejection: step.rejection, sequences: count == 0 ? nil : (base + offset + 1)...(base + offset + count),
-                                     run: timed.run, attempts: attempt, timerRejection: timed.timerRejection,
-                                     written: written.count == toAppend.count ? Array(written[offset..<(offset + count)]) : [])
-            }
+        } catch {
+            if let failure { throw failure }
+            if let error = error as? JournalError { throw .journal(error) }
+            throw .journal(.database(path: journal.path, detail: "\(error)"))
         }
-        throw .tooManyConflicts(runID: runID, attempts: maximumAttempts)
+        guard let outcome else { throw .journal(.database(path: journal.path, detail: "run \(runID): nothing was decided")) }
+        var base = outcome.open.sequence
+        var written: [WrittenEvent] = []
+        if let appended {
+            base = appended.head.sequence - outcome.toAppend.count
+            written = appended.written
+            // Kept only now that the journal has it: state never gets ahead of the journal.
+            store(OpenRun(sha: outcome.open.sha, timed: outcome.timed, sequence: appended.head.sequence,
+                          lastEventAt: outcome.toAppend.last!.at), runID: runID)
+        } else if outcome.open.sequence != cached.sequence {
+            store(outcome.open, runID: runID)  // what others appended meanwhile
+        }
+        let toAppend = outcome.toAppend, timed = outcome.timed
+        let results = zip(outcome.steps, outcome.offsets).map { step, offset -> CommandResult? in
+            guard let step, let offset else { return nil }
+            let count = step.timerEvents.count + step.events.count
+            return CommandResult(runID: runID, timerEvents: step.timerEvents, events: step.events, effects: step.effects,
+                                 rejection: step.rejection, sequences: count == 0 ? nil : (base + offset + 1)...(base + offset + count),
+                                 run: timed.run, attempts: 1, timerRejection: timed.timerRejection,
+                                 written: written.count == toAppend.count ? Array(written[offset..<(offset + count)]) : [])
+        }
+        return (results, outcome.replays)
+    }
+
+    /// The run as remembered (not brought up to date: `appendDeciding` reads what others appended, under the lock),
+    /// or loaded from the journal.
+    private func cachedOrLoaded(runID: String) throws(RuntimeError) -> OpenRun {
+        lock.lock()
+        uses += 1
+        cache[runID]?.used = uses
+        let cached = cache[runID]?.open
+        lock.unlock()
+        if let cached { return cached }
+        let open = try load(runID: runID)
+        store(open, runID: runID)
+        return open
     }
 
     // MARK: - Reading
