@@ -11,7 +11,7 @@ import Glibc
 /// Two real `muster serve` processes on one PostgreSQL journal (a throw-away cluster), real clients on
 /// 127.0.0.1, and faults: a server killed with SIGKILL mid-burst, an exercise's driver killed, a server whose
 /// clock is ten minutes off. Every loop and wait is bounded.
-@Suite("Several muster serve processes on one PostgreSQL: faults", .serialized)
+@Suite("Several muster serve processes on one PostgreSQL: faults", .serialized, .ownThreads)
 struct ClusterFaultTests {
     /// Two servers (or more) on one PostgreSQL journal, and the users' tokens.
     struct Cluster {

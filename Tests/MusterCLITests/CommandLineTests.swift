@@ -3,7 +3,7 @@ import MusterTestSupport
 import Testing
 
 /// The command line itself: typos in command names, `--version`.
-@Suite("The command line")
+@Suite("The command line", .ownThreads)
 struct CommandLineTests {
     static let typos: [([String], String)] = [
         (["incidnet", "status"], "unknown command 'incidnet' for 'muster' (did you mean 'incident'?)"),

@@ -4,7 +4,7 @@ import Testing
 
 /// `muster exercise ...` and `muster validate` on exercises, with the real binary. Each test works in a fresh
 /// temporary folder, so the journal (`./.muster`) is its own.
-@Suite("muster exercise (built binary)")
+@Suite("muster exercise (built binary)", .ownThreads)
 struct ExerciseCommandTests {
     static func exercise(_ name: String) -> String { CLI.packageRoot.appendingPathComponent("exercises/\(name).yaml").path }
 

@@ -1,9 +1,10 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// Issue 13, "stable codes": a refusal carries a machine-readable code beside its wording, the CLI prints it and
 /// takes its exit status from one table (README, "Exit statuses"), and a command that cannot act exits 2.
-@Suite("Exit statuses and refusal codes")
+@Suite("Exit statuses and refusal codes", .ownThreads)
 struct ExitStatusTests {
     @Test("a refused command prints the rule's code after the reason and exits 1; the journal's errors exit 2")
     func refusalCodes() throws {

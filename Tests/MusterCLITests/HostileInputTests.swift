@@ -1,8 +1,9 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// `muster validate` on hostile files: each is refused with a compiler-style line and exit 1, quickly, without a crash.
-@Suite("muster validate on hostile input")
+@Suite("muster validate on hostile input", .ownThreads)
 struct HostileInputTests {
     @Test("alias bombs, deep YAML, deep guards and path-like playbook ids give one positioned error each", arguments: [
         ("hostile/alias-bomb.yaml", "hostile/alias-bomb.yaml:10:8: error: alias '*d' takes the nodes copied from aliases past 10000 (an alias bomb?): write the repeated parts out"),

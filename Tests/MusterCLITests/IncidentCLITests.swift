@@ -1,9 +1,10 @@
 import Foundation
+import MusterTestSupport
 import MusterJournal
 import Testing
 
 /// The incident, verify and watch commands, driven through the real binary with a temporary MUSTER_HOME.
-@Suite("muster incident, verify and watch (real binary)", .serialized)
+@Suite("muster incident, verify and watch (real binary)", .serialized, .ownThreads)
 struct IncidentCLITests {
     static let t0 = "2026-03-06T17:40:00Z"
 

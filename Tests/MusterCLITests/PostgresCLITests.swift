@@ -6,7 +6,7 @@ import Testing
 /// The real `muster` binary on PostgreSQL (a throw-away cluster on 127.0.0.1, `TestPostgres`): what a team
 /// moving to PostgreSQL meets, and what must hold between processes.
 /// Serialized: each test waits on processes for seconds, holding a thread of the test process while it does.
-@Suite("muster on PostgreSQL (the real binary)", .serialized)
+@Suite("muster on PostgreSQL (the real binary)", .serialized, .ownThreads)
 struct PostgresCLITests {
     /// A harness whose journal is a fresh PostgreSQL schema (for every command it runs).
     static func harness() throws -> (IncidentCLIHarness, [String: String]) {

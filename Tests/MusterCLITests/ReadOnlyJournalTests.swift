@@ -4,7 +4,7 @@ import Testing
 
 /// An auditor receives `muster.db` alone, in a folder they may not write: the reading commands must work on it,
 /// and change nothing.
-@Suite("A read-only copy of the journal (real binary)")
+@Suite("A read-only copy of the journal (real binary)", .ownThreads)
 struct ReadOnlyJournalTests {
     /// Runs `muster ARGS` as a user who may not write the copy: `nobody` when the tests run as root (root may
     /// write anything), else this user.

@@ -5,7 +5,7 @@ import Testing
 /// Issue 19 through the real `muster` binary on a real journal: the bundled exercises and a live incident, then
 /// `muster readiness` (cells table-tested), `muster evidence` (manifest against the files, index parsed strictly),
 /// `muster impact` and `muster validate` with the catalogue.
-@Suite("ICT readiness: scorecard, evidence pack, impact and validation (CLI)", .serialized)
+@Suite("ICT readiness: scorecard, evidence pack, impact and validation (CLI)", .serialized, .ownThreads)
 struct ReadinessCLITests {
     /// One journal for the suite: three bundled exercises, a live payroll incident with a lesson and an overdue action.
     final class World: @unchecked Sendable {

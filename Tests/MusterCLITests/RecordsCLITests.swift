@@ -1,9 +1,10 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// Issue 12, "Records" and the CLI's side of access: heads kept outside the database, the access log in
 /// `muster verify`, user names, the effectiveness reviewer.
-@Suite("Records: verify heads and the access log, users, reviewers (CLI)")
+@Suite("Records: verify heads and the access log, users, reviewers (CLI)", .ownThreads)
 struct RecordsCLITests {
     static let t0 = IncidentCLITests.t0
 

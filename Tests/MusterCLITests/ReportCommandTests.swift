@@ -1,8 +1,9 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// `muster report`, `lessons`, `actions` and `programme` on a journal made by `muster simulate --record`.
-@Suite("Report and improvement-log commands")
+@Suite("Report and improvement-log commands", .ownThreads)
 struct ReportCommandTests {
     /// Runs the built binary with MUSTER_HOME (and a fixed clock) set.
     static func muster(_ arguments: [String], home: String, now: String = "2027-02-15T09:00:00Z") throws -> CLIResult {
@@ -118,7 +119,7 @@ struct ReportCommandTests {
     }
 }
 
-@Suite("Report of a bundled exercise")
+@Suite("Report of a bundled exercise", .ownThreads)
 struct ExerciseReportCommandTests {
     @Test("the after-action report of the bundled ransomware tabletop carries its evaluation, injects and ratings")
     func exerciseReport() throws {

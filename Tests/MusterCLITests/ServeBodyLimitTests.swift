@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Glibc
 /// The 64 KiB body limit of the real `muster serve`, for a body sent without a Content-Length (chunked): the
 /// same JSON 413 as with one (issue 14). Hummingbird's test client always sets Content-Length, so this needs the
 /// process and a raw socket.
-@Suite("muster serve body limit (real process)")
+@Suite("muster serve body limit (real process)", .ownThreads)
 struct ServeBodyLimitTests {
     @Test("a chunked body over 64 KiB gets the documented JSON 413, as a Content-Length one does")
     func chunkedTooLarge() throws {
@@ -47,7 +48,7 @@ struct ServeBodyLimitTests {
     }
 }
 
-@Suite("muster serve --failed-login-limit (real process)")
+@Suite("muster serve --failed-login-limit (real process)", .ownThreads)
 struct ServeLoginLimitTests {
     @Test("--failed-login-limit sets how many failed logins per address and minute come before 429 (default 10)")
     func failedLoginLimit() throws {

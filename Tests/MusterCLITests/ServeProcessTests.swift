@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Glibc
 /// `muster serve` as a real process on a free port with a temporary MUSTER_HOME: graceful shutdown on SIGTERM
 /// with requests in flight, and events appended by another process (the CLI) arriving on a live stream.
 /// Clients are blocking sockets on threads of their own, every read has a timeout and every wait is bounded.
-@Suite("muster serve (real process)", .serialized)
+@Suite("muster serve (real process)", .serialized, .ownThreads)
 struct ServeProcessTests {
     /// A started server: its process, port, and the tokens of Dana (admin, incident commander) and Lee.
     struct Served {

@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -6,7 +7,7 @@ import Glibc
 #endif
 
 /// `muster serve` as a process: an exercise started through it survives a SIGTERM and a SIGKILL.
-@Suite("muster serve restarts")
+@Suite("muster serve restarts", .ownThreads)
 struct ServeResumeTests {
     @Test("a second muster serve that cannot bind the port says so in one line and leaves the first server's exercise alone")
     func secondServerOnTheSamePort() throws {

@@ -1,7 +1,8 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
-@Suite("muster show and muster graph")
+@Suite("muster show and muster graph", .ownThreads)
 struct ShowAndGraphCommandTests {
     @Test("show by path prints the readable summary without channel URLs")
     func showByPath() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// The example playbooks in playbooks/ that have a simulation script in Tests/Simulations/.
@@ -23,7 +24,7 @@ enum BundledPlaybooks {
     }
 }
 
-@Suite("muster simulate")
+@Suite("muster simulate", .ownThreads)
 struct SimulateCommandTests {
     @Test("a script that walks the playbook to its terminal state prints the timeline and exits 0")
     func success() throws {

@@ -1,7 +1,8 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
-@Suite("muster validate")
+@Suite("muster validate", .ownThreads)
 struct ValidateCommandTests {
     @Test("a clean folder prints only the summary and exits 0")
     func cleanFolder() throws {
