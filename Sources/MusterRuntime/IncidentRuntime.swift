@@ -207,6 +207,12 @@ public final class IncidentRuntime: @unchecked Sendable {
                     let appended = try journal.append(runID: runID, expectedSequence: open.sequence, events: toAppend, outbox: outbox)
                     base = appended.head.sequence - toAppend.count
                     written = appended.written
+                } catch .sequenceConflict(_, let actual) where actual < open.sequence {
+                    // The journal is behind what this process saw committed: acknowledged commits are gone (a
+                    // failover to a standby that lacked them, a restore). Replay the run from the journal, or every
+                    // later command would conflict with a head that is never coming.
+                    forget(runID: runID, beyond: actual)
+                    continue
                 } catch .sequenceConflict {
                     continue  // someone else appended first: decide again against the new state
                 } catch {
@@ -387,6 +393,13 @@ public final class IncidentRuntime: @unchecked Sendable {
         while cache.count > cacheLimit, let oldest = cache.min(by: { $0.value.used < $1.value.used }) {
             cache[oldest.key] = nil
         }
+    }
+
+    /// Forgets the run if what this runtime remembers of it is further along than the journal's `sequence`.
+    private func forget(runID: String, beyond sequence: Int) {
+        lock.lock()
+        if let cached = cache[runID], cached.open.sequence > sequence { cache[runID] = nil }
+        lock.unlock()
     }
 
     /// Forgets what this runtime remembers about runs (the next command replays from the journal).
