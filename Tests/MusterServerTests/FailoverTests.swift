@@ -124,9 +124,12 @@ enum FailoverScenario {
     }
 
     static let clients = 8
-    static let notesPerClient = 20
+    /// Each client posts notes until told to stop (`afterPromotion` acknowledged after the crash), at most this many.
+    static let maximumPerClient = 250
     /// The primary is killed once this many commands were acknowledged.
     static let crashAfter = 40
+    /// The burst goes on until this many commands sent after the crash were acknowledged.
+    static let afterPromotion = 40
     /// Between the SIGKILL and the promotion: what failure detection takes (Patroni's loop is ~10 s; kept short).
     static let detection = 2.0
 
@@ -164,7 +167,7 @@ enum FailoverScenario {
         // The runs are on the standby before the burst (asynchronous replication: wait for it, bounded).
         try waitUntilOnStandby(clusters.standbyURL, runs: runs)
 
-        let log = BurstLog(commands: clients * notesPerClient)
+        let log = BurstLog()
         let burstDeadline = Date().addingTimeInterval(120)
         let started = Date()
         let group = DispatchGroup()
@@ -194,6 +197,9 @@ enum FailoverScenario {
         }
         try clusters.promoteStandby()
         log.markPromotion()
+        // The burst carries on past the promotion, then the clients finish the command in hand and stop.
+        _ = poll(within: 60) { log.acknowledgedAfterCrashCount >= afterPromotion }
+        log.stop()
         guard group.wait(timeout: .now() + 150) == .success else { throw TestSupportError("the clients did not finish within 150 s") }
         let burstSeconds = Date().timeIntervalSince(started)
 
@@ -230,11 +236,13 @@ enum FailoverScenario {
         return Outcome(report: report, serversSurvived: survived, healthDuring: healthDuring, healthAfter: healthAfter, serverLogs: serverLogs)
     }
 
-    /// One client: `notesPerClient` notes one after another, each a logical command with an Idempotency-Key of its
+    /// One client: notes one after another until the log says stop, each a logical command with an Idempotency-Key of its
     /// own that every retry reuses. Retries (200 ms apart, not the 5 s of Retry-After, to keep the test short) on
     /// 503 or no answer, alternating between the servers, until `deadline`.
     static func runClient(_ client: Int, runID: String, ports: [Int], token: String, log: BurstLog, deadline: Date) {
-        for number in 0..<notesPerClient {
+        for number in 0..<maximumPerClient {
+            guard !log.stopped else { return }
+            log.started()
             let key = UUID().uuidString
             let text = "burst c\(client) n\(number) \(key.prefix(8))"
             let body = #"{"type":"note","text":"\#(text)"}"#
@@ -322,9 +330,15 @@ final class BurstLog: @unchecked Sendable {
     private var promotedAt: Date?
     private var firstAfterCrash: Date?
 
-    init(commands: Int) { data.commands = commands }
+    private var stopping = false
 
     var acknowledgedCount: Int { lock.withLock { data.acknowledged.count } }
+    var acknowledgedAfterCrashCount: Int { lock.withLock { data.acknowledgedAfterCrash } }
+    var stopped: Bool { lock.withLock { stopping } }
+
+    func stop() { lock.withLock { stopping = true } }
+    /// A client began a logical command.
+    func started() { lock.withLock { data.commands += 1 } }
 
     func markCrashOrdered() { lock.withLock { crashOrderedAt = Date() } }
     func markCrash() { lock.withLock { crashAt = Date() } }
