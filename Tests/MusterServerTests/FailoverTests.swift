@@ -168,6 +168,8 @@ enum FailoverScenario {
         try waitUntilOnStandby(clusters.standbyURL, runs: runs)
 
         let log = BurstLog()
+        // A test that fails half way stops its clients at once (before the servers and clusters are stopped).
+        defer { log.abort() }
         let burstDeadline = Date().addingTimeInterval(120)
         let started = Date()
         let group = DispatchGroup()
@@ -268,7 +270,7 @@ enum FailoverScenario {
                 guard status == 503 || status == 0 else { break }  // recorded as unexpected by `record`
                 // A 503 or no answer to a request sent before the primary died: it may have been committed.
                 if log.wasAmbiguous(sentAt: sentAt) { ambiguous = true }
-                guard Date() < deadline else {
+                guard Date() < deadline, !log.aborted else {
                     log.giveUp(text)
                     break
                 }
@@ -331,12 +333,15 @@ final class BurstLog: @unchecked Sendable {
     private var firstAfterCrash: Date?
 
     private var stopping = false
+    private var aborting = false
 
     var acknowledgedCount: Int { lock.withLock { data.acknowledged.count } }
     var acknowledgedAfterCrashCount: Int { lock.withLock { data.acknowledgedAfterCrash } }
     var stopped: Bool { lock.withLock { stopping } }
 
     func stop() { lock.withLock { stopping = true } }
+    var aborted: Bool { lock.withLock { aborting } }
+    func abort() { lock.withLock { stopping = true; aborting = true } }
     /// A client began a logical command.
     func started() { lock.withLock { data.commands += 1 } }
 
