@@ -202,7 +202,8 @@ extension Journal {
     /// returns, in ONE transaction. A writer never loses a race: it waits its turn for the run's lock (PostgreSQL
     /// queues row-lock waiters in order) and decides on the newest state, so two servers appending to one run take
     /// turns instead of deciding again and again. `decide` runs inside the transaction: it must be quick and pure
-    /// (it may run again if the transaction is retried). Nil from it appends nothing.
+    /// (it may run again if the transaction is retried). Nil from it appends nothing. A journal whose head is
+    /// behind `known` throws `sequenceConflict` (the caller's copy is ahead of the journal: read the run again).
     public func appendDeciding(
         runID: String, after known: Int, keys: [CommandKey] = [],
         _ decide: (_ newer: [RunEvent], _ storedKeys: [String: StoredCommandKey]) throws -> PendingAppend?
@@ -211,6 +212,9 @@ extension Journal {
         return try write { db in
             try db.lockRun(runID)
             let head = try Journal.head(db, runID: runID, path: path)
+            // Behind the caller's copy: commits it saw are gone (a failover to a standby that lacked them, a
+            // restore). The caller must read the run again; nothing is written.
+            if head.sequence < known { throw JournalError.sequenceConflict(expected: known, actual: head.sequence) }
             let newer = head.sequence > known ? try Journal.events(db, runID: runID, after: known, path: path) : []
             var stored: [String: StoredCommandKey] = [:]
             for (user, group) in Dictionary(grouping: keys, by: \.user) {

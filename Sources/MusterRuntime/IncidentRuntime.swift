@@ -239,6 +239,19 @@ public final class IncidentRuntime: @unchecked Sendable {
     private func perform(runID: String, keys: [CommandKey?] = [],
                          _ decide: (inout TimedRun, Instant, [Int: StoredCommandKey]) -> [StepResult?])
         throws(RuntimeError) -> (results: [CommandResult?], replays: [Int: StoredCommandKey]) {
+        do {
+            return try performOnce(runID: runID, keys: keys, decide)
+        } catch .journal(.sequenceConflict(let known, let actual)) where actual < known {
+            // The journal is behind what this runtime saw committed: acknowledged commits are gone (a failover to a
+            // standby that lacked them, a restore). Replay the run from the journal and decide on that.
+            forget(runID: runID, beyond: actual)
+            return try performOnce(runID: runID, keys: keys, decide)
+        }
+    }
+
+    private func performOnce(runID: String, keys: [CommandKey?],
+                             _ decide: (inout TimedRun, Instant, [Int: StoredCommandKey]) -> [StepResult?])
+        throws(RuntimeError) -> (results: [CommandResult?], replays: [Int: StoredCommandKey]) {
         let cached = try cachedOrLoaded(runID: runID)
         let given = keys.compactMap { $0 }
         var outcome: (open: OpenRun, timed: TimedRun, steps: [StepResult?], offsets: [Int?], toAppend: [RunEvent],
@@ -490,6 +503,13 @@ public final class IncidentRuntime: @unchecked Sendable {
         while cache.count > cacheLimit, let oldest = cache.min(by: { $0.value.used < $1.value.used }) {
             cache[oldest.key] = nil
         }
+    }
+
+    /// Forgets the run if what this runtime remembers of it is further along than the journal's `sequence`.
+    private func forget(runID: String, beyond sequence: Int) {
+        lock.lock()
+        if let cached = cache[runID], cached.open.sequence > sequence { cache[runID] = nil }
+        lock.unlock()
     }
 
     /// Forgets what this runtime remembers about runs (the next command replays from the journal).

@@ -31,4 +31,28 @@ struct RuntimeCacheTests {
         #expect(try runtime.snapshot(runID: ids[3]).run.status == .closed)
         #expect(runtime.cachedRunCount <= 4)
     }
+
+    @Test("a journal behind what the runtime saw committed (a failover to a standby that lacked acknowledged commits) is replayed, not conflicted with until the attempts run out")
+    func rewoundJournal() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let runtime = IncidentRuntime(journal: try TestDatabase.open(home: folder.path, backend: .sqlite), clock: ManualClock(start), maximumAttempts: 3)
+        let id = try runtime.declare(DeclareRequest(playbookPath: ransomwarePlaybook, title: "Rewound", actor: "Dana")).runID
+        try runtime.must("Dana", .note("kept"), on: id)
+        try runtime.must("Dana", .note("lost in the failover"), on: id)
+        // The database loses the last commit (as an asynchronous standby promoted without it would), behind the
+        // runtime's back: the runtime still remembers it.
+        let head = try runtime.journal.head(runID: id).sequence
+        let rewound = try TestDatabase.tamper(home: folder.path, table: "events", trigger: "events_append_only_delete",
+                                              "DELETE FROM events WHERE run_id = '\(id)' AND seq = \(head)", backend: .sqlite)
+        #expect(rewound.status == 0, "\(rewound.stderr)")
+        #expect(try runtime.journal.head(runID: id).sequence == head - 1)
+
+        try runtime.must("Dana", .note("after the failover"), on: id)
+        let notes = try runtime.journal.events(runID: id).compactMap { event -> String? in
+            if case .noteAdded(let text) = event.body { text } else { nil }
+        }
+        #expect(notes == ["kept", "after the failover"])
+        #expect(try runtime.snapshot(runID: id).run == (try runtime.replay(runID: id)))
+    }
 }
