@@ -281,7 +281,10 @@ enum API {
     /// Nothing of the request was recorded; the journal reconnects by itself on the next request.
     static func databaseUnavailable(_ state: ServerState, _ e: JournalError) -> Response {
         state.logger.warning("database unavailable", metadata: ["error": "\(e.description)"])
-        var response = error(APIError(503, "the database cannot be reached just now; nothing was recorded, try again: \(e.description)"))
+        // "Nothing recorded" is not certain: a connection lost during COMMIT may have committed. The key makes the
+        // retry safe either way.
+        var response = error(APIError(503, "the database cannot be reached just now; retry (with the same Idempotency-Key the request is "
+            + "applied at most once, even if the connection was lost while it committed): \(e.description)"))
         response.headers[.retryAfter] = "5"
         return response
     }
