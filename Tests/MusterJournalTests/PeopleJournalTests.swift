@@ -147,6 +147,35 @@ struct PeopleJournalTests {
         #expect(try SQLite3.run(folder.database, "DELETE FROM access_events").status != 0)
     }
 
+    @Test("a format 6 journal on PostgreSQL is refused until upgraded (db init), then is format 7 with its access log unchanged")
+    func postgresMigration() throws {
+        let home = try Home(.postgresql)
+        defer { home.remove() }
+        let schema = try TestPostgres.schema(forHome: home.path)
+        let token = String(repeating: "a", count: 64)
+        let added = AccessChange.userAdded(name: "Dana", admin: true, tokenSHA256: token)
+        let hash = Chain.logEntryHash(tag: Chain.accessEventTag, seq: 1, atMS: t0.millisecondsSinceEpoch, actor: "muster", subject: "Dana",
+                                      type: added.type, payload: added.payload, prevHash: Chain.accessLogStart)
+        let made = try TestPostgres.psql(PostgresSchema.steps.filter { $0.format <= 6 }.map(\.sql).joined(separator: "\n") + """
+
+            INSERT INTO users (name, token_sha256, admin, created_at) VALUES ('Dana', '\(token)', 1, \(t0.millisecondsSinceEpoch));
+            INSERT INTO access_events (seq, at_ms, actor, subject, type, payload, prev_hash, hash)
+            VALUES (1, \(t0.millisecondsSinceEpoch), 'muster', 'Dana', 'user-added', '\(added.payload)', '\(Chain.accessLogStart)', '\(hash)');
+            """, schema: schema)
+        #expect(made.status == 0, "\(made.stderr)")
+        let before = try TestPostgres.psql("SELECT * FROM access_events", schema: schema).stdout
+        let location = try TestDatabase.location(home: home.path, backend: .postgresql)
+        #expect(throws: JournalError.olderFormat(path: location.description, found: 6, supported: 7)) { try Journal.open(location, create: false) }
+        let journal = try Journal.open(location, create: true)
+        defer { try? journal.close() }
+        #expect(try TestPostgres.psql("SELECT * FROM access_events", schema: schema).stdout == before)
+        #expect(try TestPostgres.psql("SELECT value FROM meta WHERE key = 'format_version'", schema: schema).stdout == "7\n")
+        try journal.upsertPerson(Self.dana, at: t0 + .minutes(1))
+        #expect(try journal.accessEvents().map(\.type) == ["user-added", "person-added"])
+        #expect(try journal.verifyAccessLog().isIntact)
+        #expect(try home.behindMustersBack("INSERT INTO access_events (seq, at_ms, actor, subject, type, payload, prev_hash, hash) VALUES (3, 0, 'x', 'x', 'person-renamed', '{}', 'x', 'x')").status != 0)
+    }
+
     @Test("each field is checked and a problem names it", arguments: [
         (Person(name: "muster"), Person.Field.name),
         (Person(name: "Lee", email: "lee at example.org"), .email),
