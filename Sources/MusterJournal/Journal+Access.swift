@@ -10,7 +10,8 @@ public struct AccessRecord: Sendable, Hashable {
     public var actor: String
     /// The user's name or the run's id.
     public var subject: String
-    /// `user-added`, `user-revoked` or `run-access`.
+    /// `user-added`, `user-revoked`, `user-token-rotated`, `user-reinstated`, `run-access`, and from format 7
+    /// `person-added`, `person-updated`, `person-removed` (field names only, never values).
     public var type: String
     /// Canonical JSON of the change, as stored and hashed.
     public var payload: String
