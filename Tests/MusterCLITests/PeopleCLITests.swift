@@ -1,9 +1,10 @@
 import Foundation
+import MusterTestSupport
 import Testing
 
 /// Issue 17, the people directory: `muster people add|list|show|remove|import|export` with the real binary, on
 /// the backend the suite runs on (`MUSTER_TEST_BACKEND`).
-@Suite("muster people (built binary)")
+@Suite("muster people (built binary)", .ownThreads)
 struct PeopleCLITests {
     /// Three people as an HR export might have them: columns in another order, a quoted name with a comma in a
     /// group list, CRLF line ends, a deputy named before the person is.
