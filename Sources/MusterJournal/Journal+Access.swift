@@ -10,7 +10,8 @@ public struct AccessRecord: Sendable, Hashable {
     public var actor: String
     /// The user's name or the run's id.
     public var subject: String
-    /// `user-added`, `user-revoked` or `run-access`.
+    /// `user-added`, `user-revoked`, `user-token-rotated`, `user-reinstated`, `run-access`, and from format 7
+    /// `person-added`, `person-updated`, `person-removed` (field names only, never values).
     public var type: String
     /// Canonical JSON of the change, as stored and hashed.
     public var payload: String
@@ -35,11 +36,17 @@ enum AccessChange {
     /// A revoked user may sign in again, with a new token.
     case userReinstated(name: String, tokenSHA256: String)
     case runAccess(runID: String, restricted: Bool)
+    /// A person added to the directory, updated or removed (format 7), with the names of the fields set or changed:
+    /// never their values, which are personal data (an append-only log cannot forget them).
+    case personAdded(name: String, fields: [Person.Field])
+    case personUpdated(name: String, fields: [Person.Field])
+    case personRemoved(name: String)
 
     var subject: String {
         switch self {
         case .userAdded(let name, _, _), .userRevoked(let name), .userTokenRotated(let name, _), .userReinstated(let name, _): name
         case .runAccess(let runID, _): runID
+        case .personAdded(let name, _), .personUpdated(let name, _), .personRemoved(let name): name
         }
     }
 
@@ -50,6 +57,9 @@ enum AccessChange {
         case .userTokenRotated: "user-token-rotated"
         case .userReinstated: "user-reinstated"
         case .runAccess: "run-access"
+        case .personAdded: "person-added"
+        case .personUpdated: "person-updated"
+        case .personRemoved: "person-removed"
         }
     }
 
@@ -60,6 +70,9 @@ enum AccessChange {
         case .userRevoked: "{}"
         case .userTokenRotated(_, let token), .userReinstated(_, let token): #"{"token_sha256":\#(Self.quoted(token))}"#
         case .runAccess(_, let restricted): #"{"restricted":\#(restricted)}"#
+        case .personAdded(_, let fields), .personUpdated(_, let fields):
+            #"{"fields":[\#(fields.map { Self.quoted($0.rawValue) }.joined(separator: ","))]}"#
+        case .personRemoved: "{}"
         }
     }
 
@@ -138,6 +151,7 @@ extension Journal {
             struct User: Equatable { var admin: Bool; var token: String; var revoked: Bool }
             var users: [String: (User, seq: Int)] = [:]
             var access: [String: (Bool, seq: Int)] = [:]
+            var people: [String: Int] = [:]
             var expected = 1
             let rows = try db.all("SELECT seq, at_ms, actor, subject, type, payload, prev_hash, hash FROM access_events ORDER BY seq")
             for row in rows {
@@ -180,6 +194,10 @@ extension Journal {
                     }
                 case "run-access":
                     access[subject] = (object["restricted"] as? Bool ?? true, seq)
+                case "person-added", "person-updated":
+                    people[subject] = seq
+                case "person-removed":
+                    people[subject] = nil
                 default:
                     report.firstBroken = BrokenLink(seq: seq, problem: .malformedRow("unknown access change '\(type)'"))
                     return report
@@ -205,6 +223,17 @@ extension Journal {
             if let (name, logged) = users.min(by: { $0.value.seq < $1.value.seq }) {
                 report.firstBroken = BrokenLink(seq: logged.seq, problem: .recordDisagrees("user '\(name)' is in the access log but was removed from the users table"))
                 return report
+            }
+            // The directory (format 7) holds exactly the people the log added and did not remove.
+            if try db.tableExists("people") {
+                for name in try db.column(String.self, "SELECT name FROM people ORDER BY name") where people.removeValue(forKey: name) == nil {
+                    report.firstBroken = BrokenLink(seq: 0, problem: .recordDisagrees("person '\(name)' is in the people table but was never added through Muster"))
+                    return report
+                }
+                if let (name, seq) = people.min(by: { $0.value < $1.value }) {
+                    report.firstBroken = BrokenLink(seq: seq, problem: .recordDisagrees("person '\(name)' is in the access log but was removed from the people table outside Muster"))
+                    return report
+                }
             }
             let table = Dictionary(uniqueKeysWithValues: try db.all("SELECT run_id, restricted FROM run_access").map { ($0[0] as String, ($0[1] as Int) != 0) })
             for id in try db.column(String.self, "SELECT id FROM runs ORDER BY created_at, \(db.dialect.runInsertionOrder)") {

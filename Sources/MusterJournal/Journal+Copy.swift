@@ -10,6 +10,7 @@ public struct JournalCopyReport: Sendable, Hashable {
     public var usersCopied = 0
     public var accessEventsCopied = 0
     public var improvementEventsCopied = 0
+    public var peopleCopied = 0
     /// Every chain of the target, verified after the copy: run chains, the access log and the improvement log.
     public var verifications: [VerificationReport] = []
     /// Runs whose head in the target differs from the source's (a run that changed in the source meanwhile).
@@ -25,6 +26,8 @@ extension Journal {
         ("users", ["name", "token_sha256", "admin", "created_at", "revoked_at"], ["admin", "created_at", "revoked_at"], "name"),
         ("access_events", ["seq", "at_ms", "actor", "subject", "type", "payload", "prev_hash", "hash"], ["seq", "at_ms"], "seq"),
         ("improvement_events", ["seq", "at_ms", "actor", "action_id", "type", "payload", "prev_hash", "hash"], ["seq", "at_ms"], "seq"),
+        ("people", ["name", "name_key", "email", "phone", "slack_id", "mattermost_user", "groups", "site", "deputy", "added_at", "updated_at"],
+         ["added_at", "updated_at"], "name"),
     ]
 
     private static let outboxColumnsCopied = ["id", "run_id", "seq", "notification_id", "channel", "payload", "status", "attempts",
@@ -42,7 +45,7 @@ extension Journal {
         "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
     }
 
-    /// Copies everything in `source` into this (empty) journal: users, the access log, the improvement log, and
+    /// Copies everything in `source` into this (empty) journal: users, the access log, the improvement log, the people, and
     /// each run with its access row, events (the same bytes, so the same hashes), summary and outbox items (the
     /// same ids and statuses). Each run is copied in a transaction of its own, so an interrupted copy leaves
     /// whole runs; `resume` continues one (runs already here are left, log entries already here are skipped).
@@ -80,6 +83,7 @@ extension Journal {
                 switch table.table {
                 case "users": report.usersCopied = copied
                 case "access_events": report.accessEventsCopied = copied
+                case "people": report.peopleCopied = copied
                 default: report.improvementEventsCopied = copied
                 }
             }

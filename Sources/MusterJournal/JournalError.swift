@@ -31,6 +31,12 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     case notRevoked(String)
     /// A user name outside the safe set (`UserName.problem`), or the reserved `muster`.
     case invalidUserName(String, reason: String)
+    /// A person the directory does not accept, naming the field (and the record, in an import).
+    case invalidPerson(PersonProblem)
+    /// No person of that name in the directory.
+    case unknownPerson(String)
+    /// `removePerson` of someone who is still another person's deputy.
+    case personIsDeputy(String, of: [String])
     /// Any other database failure, with SQLite's message.
     case database(path: String, detail: String)
     /// The database server cannot be reached (or the connection was lost): nothing was written by this call.
@@ -93,6 +99,12 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
             "no revoked user named '\(name)' (muster users reinstate takes back a revocation; muster users rotate gives an active user a new token)"
         case let .invalidUserName(_, reason):
             reason
+        case let .invalidPerson(problem):
+            problem.description
+        case let .unknownPerson(name):
+            "no person named '\(name)' in the directory"
+        case let .personIsDeputy(name, people):
+            "\(name) is the deputy of \(people.joined(separator: ", ")): give them another deputy first (nothing was removed)"
         case let .database(path, detail):
             "\(path): \(detail)"
         }

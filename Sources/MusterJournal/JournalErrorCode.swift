@@ -42,10 +42,10 @@ extension JournalError {
         case .unavailable: .unavailable
         case .readOnly: .readOnly
         case .sequenceConflict: .conflict
-        case .unknownRun, .unknownOutboxItem, .unknownUser, .notRevoked: .notFound
+        case .unknownRun, .unknownOutboxItem, .unknownUser, .notRevoked, .unknownPerson: .notFound
         case .ambiguousRun: .ambiguous
         case .runExists, .userExists: .exists
-        case .invalidRunHeader, .invalidOutbox, .invalidOutboxTransition, .invalidUserName: .invalid
+        case .invalidRunHeader, .invalidOutbox, .invalidOutboxTransition, .invalidUserName, .invalidPerson, .personIsDeputy: .invalid
         case .idempotencyKeyUsed: .keyReused
         case .undecodableEvent, .database: .damaged
         }

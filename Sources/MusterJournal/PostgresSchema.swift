@@ -7,8 +7,16 @@
 /// A shipped step NEVER changes: a new format is a new step appended to `steps`, also added to `Schema`.
 enum PostgresSchema {
     /// PostgreSQL journals start at format 5 (created in one step), so there is nothing older to migrate.
-    /// Format 6 (keys, leases, outbox claim holders) is `Schema.format6`, shared with SQLite.
-    static let steps: [(format: Int, sql: String)] = [(5, format5), (6, Schema.format6(integer: "BIGINT", withoutRowID: ""))]
+    /// Format 6 (keys, leases, outbox claim holders) is `Schema.format6`, shared with SQLite; format 7 (the people
+    /// directory) is `Schema.format7`, after widening the access log's types in place (SQLite rebuilds the table).
+    static let steps: [(format: Int, sql: String)] = [
+        (5, format5), (6, Schema.format6(integer: "BIGINT", withoutRowID: "")),
+        (7, """
+            ALTER TABLE access_events DROP CONSTRAINT access_events_type_check;
+            ALTER TABLE access_events ADD CONSTRAINT access_events_type_check CHECK (type IN (\(Schema.accessTypes7)));
+            \(Schema.format7(integer: "BIGINT", withoutRowID: ""))
+            """),
+    ]
 
     /// Serializes `muster db init` (and first use) between processes: a transaction-scoped advisory lock, held
     /// until the migration commits. (Only for creating the schema: nothing about appends rests on it.)

@@ -13,6 +13,7 @@ enum Schema {
         migrator.registerMigration("v4", migrate: v4)
         migrator.registerMigration("v5", migrate: v5)
         migrator.registerMigration("v6", migrate: v6)
+        migrator.registerMigration("v7", migrate: v7)
         return migrator
     }
 
@@ -252,6 +253,68 @@ enum Schema {
         ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
         ALTER TABLE outbox ADD COLUMN lease_until_ms \(integer);
         UPDATE meta SET value = '6' WHERE key = 'format_version';
+        """
+    }
+
+    /// Format 7: the people directory (`people`, `docs/people.md`), and its changes on the access log (the
+    /// `person-added`, `person-updated` and `person-removed` types). SQLite cannot widen a CHECK in place, so the
+    /// access log is rebuilt: its rows are copied unchanged (the same bytes, so the same hashes), then its index and
+    /// guards are made again. (`DROP TABLE` fires no DELETE trigger.) Do not edit.
+    static func v7(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE access_events_v7 (
+                seq INTEGER NOT NULL PRIMARY KEY CHECK (seq >= 1),
+                at_ms INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                type TEXT NOT NULL CHECK (type IN (\(accessTypes7))),
+                payload TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            );
+            INSERT INTO access_events_v7 (seq, at_ms, actor, subject, type, payload, prev_hash, hash)
+            SELECT seq, at_ms, actor, subject, type, payload, prev_hash, hash FROM access_events ORDER BY seq;
+            DROP TABLE access_events;
+            ALTER TABLE access_events_v7 RENAME TO access_events;
+            CREATE INDEX access_events_by_subject ON access_events (subject, seq);
+            CREATE TRIGGER access_events_append_only_update BEFORE UPDATE ON access_events
+            BEGIN SELECT RAISE(ABORT, 'muster journal: the access log is append-only'); END;
+            CREATE TRIGGER access_events_append_only_delete BEFORE DELETE ON access_events
+            BEGIN SELECT RAISE(ABORT, 'muster journal: the access log is append-only'); END;
+            CREATE TRIGGER access_events_in_sequence BEFORE INSERT ON access_events
+            WHEN NEW.seq <> COALESCE((SELECT MAX(seq) FROM access_events), 0) + 1
+            BEGIN SELECT RAISE(ABORT, 'muster journal: access events are appended in seq order without gaps'); END;
+            """)
+        try db.execute(sql: Schema.format7(integer: "INTEGER", withoutRowID: " WITHOUT ROWID"))
+    }
+
+    /// The access log's types from format 7 on.
+    static let accessTypes7 = [
+        "user-added", "user-revoked", "user-token-rotated", "user-reinstated", "run-access",
+        "person-added", "person-updated", "person-removed",
+    ].map { "'\($0)'" }.joined(separator: ", ")
+
+    /// Format 7's SQL, the same on both backends but for the integer type name and SQLite's `WITHOUT ROWID`: the
+    /// people directory. `name` is the name roles hold and users sign in with; `name_key` (its `lowercased()`)
+    /// keeps two spellings of one name out and is what lookups use, the same on both backends (SQLite's `lower`
+    /// folds ASCII only). `groups` is a canonical JSON array of group names, sorted. Contact details live here
+    /// and nowhere else in the journal: the access log records which fields changed, never their values.
+    static func format7(integer: String, withoutRowID: String) -> String {
+        """
+        CREATE TABLE people (
+            name TEXT NOT NULL PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
+            name_key TEXT NOT NULL UNIQUE,
+            email TEXT,
+            phone TEXT CHECK (phone IS NULL OR (substr(phone, 1, 1) = '+' AND length(phone) BETWEEN 9 AND 16)),
+            slack_id TEXT,
+            mattermost_user TEXT,
+            groups TEXT NOT NULL DEFAULT '[]',
+            site TEXT,
+            deputy TEXT,
+            added_at \(integer) NOT NULL,
+            updated_at \(integer) NOT NULL
+        )\(withoutRowID);
+        UPDATE meta SET value = '7' WHERE key = 'format_version';
         """
     }
 

@@ -86,7 +86,7 @@ struct DatabaseCommand: ParsableCommand {
                 throw Console.cannotAct(error.description)
             }
             print("copied \(sourceLocation) to \(targetLocation): \(report.runsCopied) runs (\(report.eventsCopied) events, "
-                + "\(report.outboxItemsCopied) outbox items), \(report.usersCopied) users, \(report.accessEventsCopied) access-log "
+                + "\(report.outboxItemsCopied) outbox items), \(report.usersCopied) users, \(report.peopleCopied) people, \(report.accessEventsCopied) access-log "
                 + "and \(report.improvementEventsCopied) improvement-log entries"
                 + (report.runsAlreadyThere > 0 ? "; \(report.runsAlreadyThere) runs were already there" : ""))
             for verification in report.verifications where !verification.isIntact {

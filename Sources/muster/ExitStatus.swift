@@ -27,6 +27,15 @@ enum ExitStatus {
     /// The journal's errors: it could not be used as asked, whichever code.
     static func of(_ code: JournalError.Code) -> Int32 { cannotAct }
 
+    /// `muster people`: the directory refusing a person (a field it does not accept, a deputy still needed) is a
+    /// rule's refusal; any other journal error could not act.
+    static func of(directory error: JournalError) -> Int32 {
+        switch error {
+        case .invalidPerson, .personIsDeputy: refused
+        default: of(error.code)
+        }
+    }
+
     static func of(_ error: RuntimeError) -> Int32 {
         switch error {
         case .journal(let journal): of(journal.code)

@@ -22,7 +22,7 @@ struct Muster: ParsableCommand {
             ReportCommand.self, LessonsCommand.self, ActionsCommand.self, ProgrammeCommand.self,
             ImpactCommand.self, ReadinessCommand.self, EvidenceCommand.self,
             OutboxCommand.self, NotifyCommand.self,
-            ServeCommand.self, UsersCommand.self, DatabaseCommand.self,
+            ServeCommand.self, UsersCommand.self, PeopleCommand.self, DatabaseCommand.self,
         ]
     )
 

@@ -8,7 +8,7 @@ import MusterRuntime
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check that a run's timeline is intact (hash chain) and the access log agrees with users and restricted runs; exit 1 naming the first broken link.",
+        abstract: "Check that a run's timeline is intact (hash chain) and the access log agrees with users, people and restricted runs; exit 1 naming the first broken link.",
         discussion: """
             The chains show that no recorded row was altered, reordered or removed from the middle. Removing the last \
             rows of a chain cannot be seen from the database alone: keep the heads elsewhere with --export-heads FILE \
@@ -69,7 +69,7 @@ struct Verify: ParsableCommand {
         }
         if reports.isEmpty { IncidentCLI.out("no runs to verify") }
         if accessLog.isIntact {
-            IncidentCLI.out("intact: access log: \(accessLog.eventCount) entries, chain intact and in agreement with users and restricted runs (head \(accessLog.headHash.prefix(12)))")
+            IncidentCLI.out("intact: access log: \(accessLog.eventCount) entries, chain intact and in agreement with users, people and restricted runs (head \(accessLog.headHash.prefix(12)))")
         } else {
             broken = true
             IncidentCLI.out("BROKEN: access log: broken at entry \(accessLog.firstBroken!.seq): \(accessLog.firstBroken!.problem)")

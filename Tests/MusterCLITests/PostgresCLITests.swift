@@ -49,7 +49,7 @@ struct PostgresCLITests {
         #expect(try TestPostgres.psql("SELECT count(*) FROM runs", schema: schema).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
-    @Test("db copy moves incidents, exercises, outbox items, users and improvement actions both ways; copies verify and reports match byte for byte")
+    @Test("db copy moves incidents, exercises, outbox items, users, people and improvement actions both ways; copies verify and reports match byte for byte")
     func copyBothWays() throws {
         let (cli, pg) = try Self.harness()
         defer { cli.remove() }
@@ -64,6 +64,8 @@ struct PostgresCLITests {
         try run(["incident", "note", "backups located", "--run", id], env: pg)
         try run(["incident", "lesson", "Backups took too long to find", "--kind", "improvement", "--run", id], env: pg)
         try run(["users", "add", "Lee"], env: pg)
+        try run(["people", "add", "Lee", "--email", "lee@example.org", "--phone", "+447700900102", "--group", "crisis-team"], env: pg)
+        try run(["people", "add", "Dana", "--deputy", "lee", "--site", "HQ"], env: pg)
         let lesson = try #require(try run(["lessons", "list"], env: pg).lines.compactMap { $0.split(separator: " ").first.map(String.init) }.first { $0.hasPrefix("r-") })
         try run(["actions", "add", "--lesson", lesson, "--title", "Index the backups", "--owner", "Lee", "--org", "IT", "--due", "2027-01-31",
                  "--element", "planning"], user: "Lee", env: pg)
@@ -76,6 +78,7 @@ struct PostgresCLITests {
         let down = try run(["db", "copy", "--from", source, "--to", sqliteHome + "/muster.db"], env: sqlite)
         #expect(down.stdout.contains("2 runs"), "\(down.stdout)")
         #expect(down.stdout.contains("verified"), "\(down.stdout)")
+        #expect(down.stdout.contains("1 users, 2 people"), "\(down.stdout)")
         #expect(!down.stdout.contains(try TestPostgres.server().password))
         let back = try TestDatabase.environment(home: cli.folder + "/back", backend: .postgresql)
         let backURL = try #require(back["MUSTER_DATABASE_URL"])
@@ -97,6 +100,9 @@ struct PostgresCLITests {
         let actions = try [pg, sqlite, back].map { try run(["actions", "list", "--format", "json"], env: $0).stdout }
         #expect(actions[0] == actions[1] && actions[1] == actions[2])
         #expect(actions[0].contains("Index the backups"))
+        let people = try [pg, sqlite, back].map { try run(["people", "export", "--format", "json"], env: $0).stdout }
+        #expect(people[0] == people[1] && people[1] == people[2])
+        #expect(people[0].contains("+447700900102"))
         // A copy into a journal that already holds runs is refused; --resume continues (nothing left to copy).
         let again = try cli.run(["db", "copy", "--from", source, "--to", sqliteHome + "/muster.db"], env: sqlite)
         #expect(again.status == 2 && again.stderr.contains("not empty"), "\(again.stderr)")
