@@ -17,8 +17,11 @@ struct ExerciseResumeAPITests {
     /// Another server on the fixture's journal file (a new process would open it the same way).
     /// The next server on the same journal, as `muster serve` leaves it once listening: its exercises taken up
     /// (the router test harness binds no port, so nothing calls the running hook).
-    static func nextServer(_ f: ServerFixture) throws -> ServerState {
+    /// `pumpInterval`: a long one keeps this server's timer pump from taking up exercises by itself (after its first
+    /// pass), so a test sees what a request does.
+    static func nextServer(_ f: ServerFixture, pumpInterval: Duration? = nil) throws -> ServerState {
         var configuration = f.state.configuration
+        if let pumpInterval { configuration.pumpInterval = pumpInterval }
         configuration.instanceID = ServerConfiguration.defaultInstanceID(port: 0)  // another server (or a restart elsewhere)
         let state = ServerState(runtime: IncidentRuntime(journal: try TestDatabase.open(home: f.folder, durability: .normal)),
                                 configuration: configuration)
@@ -86,7 +89,7 @@ struct ExerciseResumeAPITests {
     @Test("a control for a server-started exercise this server does not hold takes it up from the journal, after the permission check")
     func lazyReattach() async throws {
         let f = try ServerFixture()
-        let second = try Self.nextServer(f)
+        let second = try Self.nextServer(f, pumpInterval: .seconds(3600))
         try await buildApplication(state: second).test(.router) { c2 async throws in
             // The second server is already up when the first starts the exercise (and stops).
             let run = try await f.app.test(.router) { c1 async throws -> String in
