@@ -379,8 +379,9 @@ struct Decoding {
             let kinds = ["notify", "raise", "roll_call"].compactMap { fields.entry($0) }
             if kinds.count > 1 {
                 let later = kinds.max { $0.key.location < $1.key.location }!
-                let names = kinds.map { "'\($0.key.text)'" }.joined(separator: " and ")
-                fail("invalid-action", "\(context) has both \(names) (write one action each)", at: later.key.location)
+                let what = kinds.count == 2 && fields["roll_call"] == nil
+                    ? "both notifies and raises" : "has \(kinds.map { "'\($0.key.text)'" }.joined(separator: " and "))"
+                fail("invalid-action", "\(context) \(what) (write one action each)", at: later.key.location)
                 return nil
             }
             if kinds.isEmpty {
