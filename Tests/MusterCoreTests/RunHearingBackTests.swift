@@ -163,6 +163,41 @@ struct RunAcknowledgementTests {
         #expect(h.run.armedTimers.isEmpty)
     }
 
+    @Test("a timer that pages with ack_within asks for an acknowledgement named after the timer, and may start a roll call")
+    func timerPagesAndRollCall() {
+        let timer = TimerSpec(id: l("page-facilities"), anchor: .after(l(.minutes(5))), notify: l("pager"),
+                              message: l(template("Confirm the building is empty")), to: l("comms"),
+                              ack: AckSpec(within: l(.minutes(5))), rollCall: HB.safety, location: here)
+        let playbook = PB.playbook("timed", start: "a", channels: ["pager", "sms", "email", "slack"], states: [
+            PB.state("a", owner: ic, timers: [timer], transitions: [PB.when(.ack(l("page-facilities"), .acknowledged), to: "b")]),
+            PB.state("b", [.learn], terminal: true),
+        ])
+        var h = Harness(playbook)
+        h.accept("Dana", startCommand(), at: t0)
+        h.accept("Dana", .assign(role: "comms", person: "Mo"), at: t0)
+        let page = Notification(id: "n1", channel: "pager", message: "Confirm the building is empty", trigger: "timer:page-facilities",
+                                person: "Mo", role: "comms", ack: "page-facilities")
+        let request = RollCallRequest(rollCall: "staff-safety", groups: ["site-hq"], people: ["Mo"])
+        let events = h.advance(to: at(5))
+        #expect(events == [
+            ev(at(5), system, nil, .timerFired(key: key("page-facilities"), due: at(5), lateBy: .zero)),
+            ev(at(5), system, nil, .notificationQueued(page)),
+            ev(at(5), system, nil, .acknowledgementRequested(AckRequested(
+                ack: "page-facilities", notification: "n1", channel: "pager", role: "comms", person: "Mo", within: .minutes(5),
+                escalate: [], message: "Confirm the building is empty"))),
+            ev(at(5), system, nil, .timerArmed(key: key("ack:page-facilities"), due: at(10), repeatEvery: nil)),
+            ev(at(5), system, nil, .rollCallRequested(request)),
+        ])
+        #expect(Run.effects(of: events).last == .resolveRollCall(request))
+        // Nobody to escalate to: the first step is the last.
+        #expect(h.advance(to: at(10)).map(\.body) == [
+            .timerFired(key: key("ack:page-facilities"), due: at(10), lateBy: .zero),
+            .escalationExhausted(ack: "page-facilities", steps: 0),
+        ])
+        h.accept("Mo", .acknowledge("page-facilities"), at: at(12))
+        #expect(h.run.currentState == "b")
+    }
+
     @Test("only the people directory or the incident commander names deputies; naming the same deputy twice is refused")
     func deputies() {
         var h = paged(deputy: nil)
