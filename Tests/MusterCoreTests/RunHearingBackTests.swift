@@ -335,6 +335,23 @@ struct RunRollCallTests {
         ])
     }
 
+    @Test("a roll call in a terminal state messages everyone once, with no resends and no deadline")
+    func inTerminalState() {
+        let playbook = PB.playbook("after", start: "a", channels: ["sms", "email", "slack"], states: [
+            PB.state("a", owner: ic, transitions: [PB.on("stand-down", to: "done")]),
+            PB.state("done", [.learn], onEnter: [.rollCall(HB.safety)], terminal: true),
+        ])
+        var h = Harness(playbook)
+        h.accept("Dana", startCommand(), at: t0)
+        h.accept("Dana", .raise("stand-down"), at: at(1))
+        let events = h.accept(system, .startRollCall("staff-safety", people: ["Ana"]), at: at(2)).events
+        #expect(events.map(\.body) == [
+            .rollCallStarted(rollCall: "staff-safety", people: ["Ana"]),
+            .notificationQueued(HB.rollNote("n1", "sms", "Ana")),
+        ])
+        #expect(h.run.armedTimers.isEmpty)
+    }
+
     @Test("replaying the journal of a roll call rebuilds its tally and its timers")
     func replay() {
         var h = started()

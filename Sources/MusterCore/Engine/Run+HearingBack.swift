@@ -237,7 +237,9 @@ extension Decider {
 
     // MARK: Timers of the run
 
+    /// Arms an escalation or roll call timer; none in a terminal state or a closed run (nothing would cancel it).
     mutating func armRunTimer(_ id: String, due: Instant) {
+        guard work.status == .active, !work.isInTerminalState else { return }
         emit(.timerArmed(key: TimerKey(id: id, instance: work.otherTimerInstances[id, default: 0] + 1), due: due, repeatEvery: nil))
     }
 
