@@ -365,3 +365,22 @@ struct RunRollCallTests {
         #expect(fresh.nextDue == at(31))
     }
 }
+
+@Suite("Timeline words for acknowledgements and roll calls")
+struct HearingBackTextTests {
+    @Test("each event reads as one line, with names and counts only", arguments: [
+        (RunEvent.Body.acknowledged(ack: "page-it", person: "Lee", latency: .minutes(3)), "page-it by Lee after 3m"),
+        (.escalated(ack: "page-it", step: 1, to: "deputy", person: "Kim", notification: "n2"), "page-it: step 1 to Kim (deputy) paged by n2"),
+        (.escalated(ack: "page-it", step: 1, to: "deputy", person: nil, notification: nil), "page-it: step 1 (deputy) passed over: no deputy known"),
+        (.escalationExhausted(ack: "page-it", steps: 2), "page-it: nobody acknowledged after 2 escalation steps"),
+        (.rollCallStarted(rollCall: "staff-safety", people: HB.five), "staff-safety with 5 people"),
+        (.answerReceived(rollCall: "staff-safety", person: "Ana", option: "safe", channel: "sms", latency: .minutes(2)),
+         "staff-safety: Ana answered safe by sms after 2m"),
+        (.personAccounted(rollCall: "staff-safety", person: "Cleo", why: "seen at the assembly point"),
+         "staff-safety: Cleo accounted for: \"seen at the assembly point\""),
+        (.rollCallOverdue(HB.tally(3, safe: 2, marked: 1)), "staff-safety: 3 of 5 accounted for (safe 2, help 0, away 0, marked 1), 2 not"),
+    ])
+    func words(body: RunEvent.Body, text: String) {
+        #expect(TimelineText.hearingBack(body) == text)
+    }
+}
