@@ -307,6 +307,9 @@ public struct RunReport: Sendable {
             return ("timer fired", key.id + (lateBy.milliseconds > 0 ? " (late by \(lateBy))" : ""))
         case .timerCancelled(let key): return ("timer cancelled", key.id)
         case .notificationQueued(let n): return ("notification", "\(n.id) to \(n.channel) (\(n.trigger)): \(n.message)")
+        case .acknowledgementRequested, .acknowledged, .escalated, .escalationExhausted, .deputyNamed, .rollCallRequested,
+             .rollCallStarted, .answerReceived, .personAccounted, .rollCallProgress, .rollCallOverdue:
+            return (String(event.body.typeName.map { $0 == "-" ? " " : $0 }), TimelineText.hearingBack(event.body) ?? "")
         case .runClosed(let reason): return ("run closed", reason ?? "")
         case .exerciseStarted(let s): return ("exercise started", "\(s.exercise): \(s.title) (\(s.type), speed \(s.speed))")
         case .injectDelivered(let d):

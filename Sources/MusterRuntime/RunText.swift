@@ -75,6 +75,10 @@ public enum RunText {
             return "notification \(id) to \(channel) skipped: \(reason)"
         case let .notificationRequeued(id, channel, previousStatus, attempts):
             return "notification \(id) to \(channel) requeued (was \(previousStatus) after \(attempts) \(attempts == 1 ? "attempt" : "attempts"))"
+        case .acknowledgementRequested, .acknowledged, .escalated, .escalationExhausted, .deputyNamed, .rollCallRequested,
+             .rollCallStarted, .answerReceived, .personAccounted, .rollCallProgress, .rollCallOverdue:
+            // The words of the core's timeline, after the event's kind (`answer received: staff-safety: Lee answered safe ...`).
+            return String(body.typeName.map { $0 == "-" ? " " : $0 }) + ": " + (TimelineText.hearingBack(body) ?? "")
         }
     }
 

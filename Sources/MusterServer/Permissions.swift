@@ -151,6 +151,10 @@ struct RoleIndex {
         case .lesson: .lesson
         case .raise: .raiseEvent
         case .start, .fireTimer: .close
+        // Hearing back: the engine checks who was paged, who is asked and who holds a role; the server's answer
+        // routes (personal links, chat buttons, SMS replies) are not wired yet.
+        case .acknowledge, .answer, .markAccounted: .raiseEvent
+        case .nameDeputy, .startRollCall: .assign
         }
     }
 }

@@ -24,7 +24,29 @@ struct GuardParserTests {
         ("(true or false) and decisions.d.made", .and(.or(.literal(true), .literal(false)), .decisionMade(name("d", 30)))),
         ("not not all_tasks_done", .not(.not(.allTasksDone))),
         ("  tasks.x.done  ", .taskDone(name("x", 8))),
+        ("rollcall.staff-safety.accounted >= 95%",
+         .rollCallMeasure(name("staff-safety", 9), .accounted, .atLeast, Located(.percent(95), at: col(35)))),
+        ("rollcall.staff-safety.accounted < 280",
+         .rollCallMeasure(name("staff-safety", 9), .accounted, .less, Located(.people(280), at: col(34)))),
+        ("rollcall.s.count(help) > 0",
+         .rollCallMeasure(name("s", 9), .count(option: name("help", 17)), .greater, Located(.people(0), at: col(25)))),
+        ("rollcall.s.count( help )<=10 %",
+         .rollCallMeasure(name("s", 9), .count(option: name("help", 18)), .atMost, Located(.percent(10), at: col(26)))),
+        ("rollcall.s.count(safe) == 3 or rollcall.s.accounted != 0",
+         .or(.rollCallMeasure(name("s", 9), .count(option: name("safe", 17)), .equal, Located(.people(3), at: col(26))),
+             .rollCallMeasure(name("s", 40), .accounted, .notEqual, Located(.people(0), at: col(55))))),
+        ("rollcall.s.overdue", .rollCallOverdue(name("s", 9))),
+        ("acks.page-it.acknowledged and not acks.page-it.exhausted",
+         .and(.ack(name("page-it", 5), .acknowledged), .not(.ack(name("page-it", 39), .exhausted)))),
     ]
+
+    @Test("roll call and acknowledgement guards are written back as they parse")
+    func hearingBackText() throws {
+        for text in ["rollcall.s.accounted >= 95%", "rollcall.s.count(help) > 0", "rollcall.s.overdue", "acks.p.acknowledged",
+                     "not acks.p.exhausted and rollcall.s.count(away) <= 10%"] {
+            #expect(try GuardParser.parse(text, at: start).text == text)
+        }
+    }
 
     @Test("parses every form of the guard language with the position of each name", arguments: valid)
     func parses(text: String, expected: GuardExpression) throws {
@@ -63,12 +85,21 @@ struct GuardParserTests {
         ("decisions.declare-major",
          "'decisions.declare-major' must be compared with '==' or '!=' (write decisions.declare-major == \"option\" or decisions.declare-major.made)", 23),
         ("tasks.confirm.done == \"x\"",
-         "'tasks.confirm.done' is true or false and cannot be compared (only decisions.ID, severity and mode can)", 19),
+         "'tasks.confirm.done' is true or false and cannot be compared (only decisions.ID, severity, mode and roll call counts can)", 19),
         ("tasks.confirm.dne", "'tasks.confirm.dne' is not a condition (did you mean 'tasks.confirm.done'?)", 14),
         ("tasks.confirm", "'tasks.confirm' is not a condition (write tasks.ID.done or tasks.ID.skipped)", 0),
         ("roles.it_ops", "'roles.it_ops' is not a condition (write roles.ID.assigned)", 0),
         ("task.confirm.done", "unknown name 'task.confirm.done' (did you mean 'tasks'?)", 0),
-        ("xyzzy", "unknown name 'xyzzy' (a guard uses tasks, roles, decisions, severity, mode, all_tasks_done, true or false)", 0),
+        ("xyzzy", "unknown name 'xyzzy' (a guard uses tasks, roles, decisions, rollcall, acks, severity, mode, all_tasks_done, true or false)", 0),
+        ("rollcall.s.accounted", "'rollcall.s.accounted' must be compared with a number of people or a percentage (write >= 95% or > 0)", 20),
+        ("rollcall.s.accounted >= lots", "expected a number or a percentage after '>=' (such as 95% or 0), found 'lots'", 24),
+        ("rollcall.s.count > 0", "'rollcall.s.count' needs an option in parentheses (write rollcall.s.count(OPTION) > 0)", 17),
+        ("rollcall.s.count(help > 0", "expected ')' after the option 'help', found '>'", 22),
+        ("rollcall.s.count() > 0", "expected an option of roll call 's' inside '(...)', found ')'", 17),
+        ("rollcall.s.acounted >= 1", "'rollcall.s.acounted' is not a condition (did you mean 'rollcall.s.accounted'?)", 11),
+        ("rollcall.s.overdue == \"x\"", "'rollcall.s.overdue' is true or false and cannot be compared (only decisions.ID, severity, mode and roll call counts can)", 19),
+        ("acks.page-it.acknowleged", "'acks.page-it.acknowleged' is not a condition (did you mean 'acks.page-it.acknowledged'?)", 13),
+        ("acks.page-it", "'acks.page-it' is not a condition (write acks.ID.acknowledged or acks.ID.exhausted)", 0),
     ]
 
     @Test("a guard that does not parse gives one error at the exact column", arguments: invalid)

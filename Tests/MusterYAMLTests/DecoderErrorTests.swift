@@ -371,7 +371,7 @@ struct DecoderErrorTests {
             states:
               open: { phase: respond }
             """) == [
-            "11:5: timer 'silent' needs 'notify' (with 'message') or 'raise', or both",
+            "11:5: timer 'silent' needs 'notify' (with 'message'), 'raise' or 'roll_call'",
             "12:5: timer 'mute' is missing required key 'message' (required with 'notify')",
             "13:43: 'message' goes with 'notify' (timer 'orphan' notifies no channel)",
         ])
@@ -393,8 +393,8 @@ struct DecoderErrorTests {
             """)
         #expect(loaded.diagnostics.map { "\($0.location.line):\($0.location.column): \($0.message)" } == [
             "14:9: on_enter action #1 of state 'open' is missing required key 'message' (required with 'notify')",
-            "15:40: on_enter action #2 of state 'open' both notifies and raises (write two actions)",
-            "16:9: on_enter action #3 of state 'open' needs 'notify' (with 'message') or 'raise'",
+            "15:40: on_enter action #2 of state 'open' both notifies and raises (write one action each)",
+            "16:9: on_enter action #3 of state 'open' needs 'notify' (with 'message'), 'raise' or 'roll_call'",
         ])
         #expect(loaded.playbook == nil)
     }

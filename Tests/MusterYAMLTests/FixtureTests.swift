@@ -135,6 +135,7 @@ extension GuardExpression {
         switch self {
         case .taskDone(let id), .taskSkipped(let id), .roleAssigned(let id), .decisionMade(let id): id
         case .comparison(.decision(let id), _, _): id
+        case .rollCallMeasure(let id, _, _, _), .rollCallOverdue(let id), .ack(let id, _): id
         case .comparison, .literal, .allTasksDone: nil
         case .not(let inner): inner.firstName
         case .and(let a, let b), .or(let a, let b): a.firstName ?? b.firstName

@@ -24,6 +24,18 @@ public struct Command: Sendable, Hashable {
         case lesson(Lesson)
         case fireTimer(TimerKey)
         case close(reason: String?)
+        /// The actor acknowledges a page (`acks.ID`): the person paged, anyone holding a role it paged, or
+        /// the incident commander.
+        case acknowledge(String)
+        /// Who stands in for a person when a page to them is not acknowledged (`escalate: [deputy]`); nil forgets it.
+        /// Sent by the shell from its people directory (as `muster`) or by the incident commander.
+        case nameDeputy(person: String, deputy: String?)
+        /// The shell's answer to `Effect.resolveRollCall`: the people the roll call asks (groups resolved).
+        case startRollCall(String, people: [String])
+        /// A person's answer to a roll call, with the channel it came through (`sms`, `slack`, `link`, ...).
+        case answer(rollCall: String, person: String, option: String, channel: String)
+        /// A person with a role marks someone accounted for by hand ("seen at the assembly point").
+        case markAccounted(rollCall: String, person: String, why: String)
     }
 }
 
@@ -81,6 +93,31 @@ public struct TimerKey: Sendable, Hashable, Codable, Comparable, CustomStringCon
     }
 
     public static func deadline(of decision: String) -> String { "deadline:\(decision)" }
+    /// The escalation timer of an acknowledgement.
+    public static func escalation(of ack: String) -> String { "ack:\(ack)" }
+    /// A roll call's resend timer.
+    public static func resend(of rollCall: String) -> String { "rollcall:\(rollCall):resend" }
+    /// A roll call's `within` deadline.
+    public static func overdue(of rollCall: String) -> String { "rollcall:\(rollCall):within" }
+
+    public enum RollCallTimer: Sendable { case resend, within }
+
+    /// The roll call and kind of a roll call's timer id (`rollcall:ID:resend`, `rollcall:ID:within`).
+    public static func rollCallTimer(_ id: String) -> (rollCall: String, kind: RollCallTimer)? {
+        guard id.hasPrefix("rollcall:") else { return nil }
+        let rest = id.dropFirst("rollcall:".count)
+        if rest.hasSuffix(":resend") { return (String(rest.dropLast(":resend".count)), .resend) }
+        if rest.hasSuffix(":within") { return (String(rest.dropLast(":within".count)), .within) }
+        return nil
+    }
+
+    /// Whether a timer id is an escalation or a roll call's: such timers outlive the state that armed them.
+    public static func isRunTimer(_ id: String) -> Bool { id.hasPrefix("ack:") || id.hasPrefix("rollcall:") }
+
+    /// The acknowledgement of an escalation timer id (`ack:ID`).
+    public static func escalationAck(_ id: String) -> String? {
+        id.hasPrefix("ack:") ? String(id.dropFirst("ack:".count)) : nil
+    }
 
     public static func < (a: TimerKey, b: TimerKey) -> Bool { (a.id, a.instance) < (b.id, b.instance) }
 

@@ -178,6 +178,9 @@ final class CompiledPlaybook: Sendable, Equatable {
     let slots: [CSlot]
     let runWideSlots: [Int]
     let serviceIndex: NameIndex
+    /// The playbook's roll calls (in `on_enter` and timers), first of each id.
+    let rollCallIndex: NameIndex
+    let rollCalls: [RollCallSpec]
     let start: Int
     /// True when some command could be refused after the engine has applied events to its working copy (a
     /// target or a timer's objective the playbook lacks; automatic moves, eventless or raised on entry, that
@@ -199,6 +202,8 @@ final class CompiledPlaybook: Sendable, Equatable {
         self.roleIDs = roleIDs
         self.roleIndex = roleIndex
         self.serviceIndex = serviceIndex
+        rollCalls = playbook.allRollCalls
+        rollCallIndex = indexed(rollCalls.map(\.id.value))
         commanderRole = playbook.commanderRole
         commander = roleIndex[commanderRole] ?? -1
         start = stateIndex[playbook.start.value] ?? -1
@@ -371,6 +376,10 @@ indirect enum CGuard: Sendable {
     case decisionIs(Int, String, equal: Bool)
     case severityIs(String, equal: Bool)
     case modeIs(String, equal: Bool)
+    /// A roll call's accounted people (option nil) or people choosing an option, compared with a quantity.
+    case rollCallMeasure(String, option: String?, GuardExpression.NumericComparison, GuardExpression.Quantity)
+    case rollCallOverdue(String)
+    case ack(String, GuardExpression.AckProperty)
     case not(CGuard)
     case and(CGuard, CGuard)
     case or(CGuard, CGuard)
@@ -390,6 +399,14 @@ indirect enum CGuard: Sendable {
                 case .severity: .severityIs(value.value, equal: comparison == .equal)
                 case .mode: .modeIs(value.value, equal: comparison == .equal)
                 }
+            case .rollCallMeasure(let id, let measure, let comparison, let quantity):
+                if case .count(let option) = measure {
+                    .rollCallMeasure(id.value, option: option.value, comparison, quantity.value)
+                } else {
+                    .rollCallMeasure(id.value, option: nil, comparison, quantity.value)
+                }
+            case .rollCallOverdue(let id): .rollCallOverdue(id.value)
+            case .ack(let id, let property): .ack(id.value, property)
             case .not(let x): .not(c(x))
             case .and(let x, let y): .and(c(x), c(y))
             case .or(let x, let y): .or(c(x), c(y))

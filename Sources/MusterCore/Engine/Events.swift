@@ -49,6 +49,35 @@ public struct RunEvent: Sendable, Hashable, Codable {
         /// a fresh set of attempts, counted from `attempts` (the attempts made before).
         indirect case notificationRequeued(id: String, channel: String, previousStatus: String, attempts: Int)
 
+        // Hearing back: acknowledged pages and roll calls.
+        /// A page that must be acknowledged was queued (`notification`); `step` 0 is the first page, each
+        /// escalation step the next. `person` is who was paged (nil when nobody held `role`).
+        indirect case acknowledgementRequested(AckRequested)
+        /// `person` acknowledged `ack`, `latency` after the first page.
+        indirect case acknowledged(ack: String, person: String, latency: TimeSpan)
+        /// Nobody acknowledged within the time: step `step` (1-based) of `escalate` pages `person` (nil when nobody
+        /// holds the role or the deputy is unknown) or `role`; `notification` is the new page.
+        /// `notification` is nil for a `deputy` step when the person first paged has no known deputy: the step is
+        /// recorded and passed over at once.
+        indirect case escalated(ack: String, step: Int, to: String, person: String?, notification: String?)
+        /// The last step passed without an acknowledgement.
+        indirect case escalationExhausted(ack: String, steps: Int)
+        /// Who stands in for `person` (`escalate: [deputy]`); nil: nobody.
+        indirect case deputyNamed(person: String, deputy: String?)
+        /// A roll call was asked for: the shell resolves `groups` from its directory and starts it with the people.
+        indirect case rollCallRequested(RollCallRequest)
+        /// The roll call started with these people (names only; their contact details stay in the directory).
+        indirect case rollCallStarted(rollCall: String, people: [String])
+        /// An answer, with the channel it came through and how long after the roll call's start it came.
+        /// A person may answer again: every answer is recorded, the last counts.
+        indirect case answerReceived(rollCall: String, person: String, option: String, channel: String, latency: TimeSpan)
+        /// Someone (the event's actor) accounted for a person by hand, and why.
+        indirect case personAccounted(rollCall: String, person: String, why: String)
+        /// The tally at a resend, or when the last person was accounted for.
+        indirect case rollCallProgress(RollCallTally)
+        /// `within` passed before everyone was accounted for.
+        indirect case rollCallOverdue(RollCallTally)
+
         // Facts of the exercise layer (`ExerciseRun`): journaled with the run's events, ignored by `Run.apply`.
         /// An exercise run began: which exercise, and the exercise file's text so that it can be evaluated later.
         indirect case exerciseStarted(ExerciseStarted)
@@ -93,6 +122,17 @@ public struct RunEvent: Sendable, Hashable, Codable {
             case .notificationDeadLettered: "notification-dead-lettered"
             case .notificationSkipped: "notification-skipped"
             case .notificationRequeued: "notification-requeued"
+            case .acknowledgementRequested: "acknowledgement-requested"
+            case .acknowledged: "acknowledged"
+            case .escalated: "escalated"
+            case .escalationExhausted: "escalation-exhausted"
+            case .deputyNamed: "deputy-named"
+            case .rollCallRequested: "roll-call-requested"
+            case .rollCallStarted: "roll-call-started"
+            case .answerReceived: "answer-received"
+            case .personAccounted: "person-accounted"
+            case .rollCallProgress: "roll-call-progress"
+            case .rollCallOverdue: "roll-call-overdue"
             }
         }
     }
@@ -117,6 +157,81 @@ public struct RunStarted: Sendable, Hashable, Codable {
         self.severity = severity
         self.disruptionStart = disruptionStart
     }
+}
+
+/// A page that must be acknowledged.
+public struct AckRequested: Sendable, Hashable, Codable {
+    public var ack: String
+    /// The notification that carries the page.
+    public var notification: String
+    public var channel: String
+    /// The role paged, and its holder at the time (nil when nobody held it).
+    public var role: String
+    public var person: String?
+    public var within: TimeSpan
+    /// The escalation steps still to come, in order (`deputy` or role ids).
+    public var escalate: [String]
+    /// The page's text, repeated to each escalation step.
+    public var message: String
+
+    public init(ack: String, notification: String, channel: String, role: String, person: String?, within: TimeSpan,
+                escalate: [String], message: String) {
+        self.ack = ack
+        self.notification = notification
+        self.channel = channel
+        self.role = role
+        self.person = person
+        self.within = within
+        self.escalate = escalate
+        self.message = message
+    }
+}
+
+/// A roll call asked for, before the shell resolved its groups.
+public struct RollCallRequest: Sendable, Hashable, Codable {
+    public var rollCall: String
+    /// Directory groups to resolve.
+    public var groups: [String]
+    /// People named in the playbook, and the holders of its roles at the time.
+    public var people: [String]
+
+    public init(rollCall: String, groups: [String], people: [String]) {
+        self.rollCall = rollCall
+        self.groups = groups
+        self.people = people
+    }
+}
+
+/// Where a roll call stands: how many it asks, how many are accounted for, the last answers per option.
+public struct RollCallTally: Sendable, Hashable, Codable {
+    public var rollCall: String
+    public var people: Int
+    /// Answered (any option) or marked accounted by hand.
+    public var accounted: Int
+    /// Marked accounted by hand without having answered.
+    public var marked: Int
+    /// People per option of their last answer, in the playbook's option order (options nobody chose: 0).
+    public var answers: [OptionCount]
+
+    public struct OptionCount: Sendable, Hashable, Codable {
+        public var option: String
+        public var people: Int
+        public init(option: String, people: Int) {
+            self.option = option
+            self.people = people
+        }
+    }
+
+    public init(rollCall: String, people: Int, accounted: Int, marked: Int, answers: [OptionCount]) {
+        self.rollCall = rollCall
+        self.people = people
+        self.accounted = accounted
+        self.marked = marked
+        self.answers = answers
+    }
+
+    /// People not yet accounted for.
+    public var unaccounted: Int { people - accounted }
 }
 
 /// What an exercise run records when it starts.
@@ -203,14 +318,28 @@ public struct Notification: Sendable, Hashable, Codable {
     public var id: String
     public var channel: String
     public var message: String
-    /// What caused it: `enter:STATE`, `timer:ID`.
+    /// What caused it: `enter:STATE`, `timer:ID`, `ack:ID` (an escalation), `rollcall:ID`.
     public var trigger: String
+    /// A personal message: the person it is for (by name; the shell finds their contact point in its directory).
+    /// Absent (not null) otherwise, so that older payloads keep their bytes.
+    public var person: String?
+    /// The role paged, for a page to a role's holder.
+    public var role: String?
+    /// The acknowledgement it asks for, if any.
+    public var ack: String?
+    /// The roll call it asks, if any (the shell adds the options and a personal answer link).
+    public var rollCall: String?
 
-    public init(id: String, channel: String, message: String, trigger: String) {
+    public init(id: String, channel: String, message: String, trigger: String, person: String? = nil, role: String? = nil,
+                ack: String? = nil, rollCall: String? = nil) {
         self.id = id
         self.channel = channel
         self.message = message
         self.trigger = trigger
+        self.person = person
+        self.role = role
+        self.ack = ack
+        self.rollCall = rollCall
     }
 }
 
@@ -219,6 +348,9 @@ public enum Effect: Sendable, Hashable {
     case startTimer(key: TimerKey, due: Instant, repeatEvery: TimeSpan?)
     case cancelTimer(key: TimerKey)
     case sendNotification(Notification)
+    /// Resolve the roll call's groups from the people directory, and answer with `startRollCall` carrying
+    /// `people` plus the members of `groups`.
+    case resolveRollCall(RollCallRequest)
 }
 
 /// A refused command: nothing changes; `code` says which rule refused it (stable: edges map it to an exit
@@ -257,8 +389,15 @@ public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unknownEvent = Code("unknown-event")
         /// A timer that is not armed (cancelled, fired, re-armed, never existed).
         public static let unknownTimer = Code("unknown-timer")
-        /// A person the shell does not know (roles go to known people where the shell has a directory).
+        /// A person the shell does not know (roles go to known people where the shell has a directory), or a
+        /// person a roll call does not ask.
         public static let unknownPerson = Code("unknown-person")
+        /// An acknowledgement id no page of the run has asked for.
+        public static let unknownAck = Code("unknown-ack")
+        /// A roll call the playbook does not define.
+        public static let unknownRollCall = Code("unknown-roll-call")
+        /// A roll call that has not been asked for (`startRollCall`) or not started (answers).
+        public static let notRequested = Code("not-requested")
 
         // Who may act.
         /// The actor does not hold the role the rule needs (incident commander, a task's or decision's role).

@@ -114,6 +114,12 @@ struct Decider {
             emit(.lessonRecorded(lesson))
         case .fireTimer(let key): try fire(key)
         case .close(let reason): try close(reason: reason)
+        case .acknowledge(let ack): try acknowledge(ack)
+        case .nameDeputy(let person, let deputy): try nameDeputy(person, deputy: deputy)
+        case .startRollCall(let id, let people): try startRollCall(id, people: people)
+        case .answer(let rollCall, let person, let option, let channel):
+            try answer(rollCall, person: person, option: option, channel: channel)
+        case .markAccounted(let rollCall, let person, let why): try markAccounted(rollCall, person: person, why: why)
         }
     }
 
@@ -273,7 +279,17 @@ struct Decider {
         actor = Command.system
         role = nil
         emit(.timerFired(key: key, due: timer.due, lateBy: now - timer.due))
-        guard let s = pb.slotIndex[key.id] else { return try settle() }
+        guard let s = pb.slotIndex[key.id] else {
+            if let ack = TimerKey.escalationAck(key.id) {
+                escalate(ack)
+            } else if let rollCallTimer = TimerKey.rollCallTimer(key.id) {
+                switch rollCallTimer.kind {
+                case .resend: resend(rollCallTimer.rollCall)
+                case .within: rollCallDeadline(rollCallTimer.rollCall)
+                }
+            }
+            return try settle()
+        }
         let slot = pb.slots[s]
         switch slot.kind {
         case .deadline(let d):
@@ -303,9 +319,10 @@ struct Decider {
                     text += " (\(missed) reminders fell due while Muster was not running, every \(interval) from "
                         + "\(TimelineText.utc(timer.due)) to \(TimelineText.utc(lastDue)): sent once)"
                 }
-                emit(.notificationQueued(Notification(
-                    id: "n\(work.notificationCount + 1)", channel: channel, message: text, trigger: "timer:\(key.id)"
-                )))
+                queue(channel: channel, message: text, trigger: "timer:\(key.id)", to: spec.to?.value, ack: spec.ack, ackID: key.id)
+            }
+            if active, let rollCall = spec.rollCall {
+                requestRollCall(rollCall)
             }
             if active, let name = spec.raise?.value {
                 try raised(name)
@@ -331,7 +348,7 @@ struct Decider {
             throw Rejection(.ruleViolated, "\(runName) is in '\(currentName)', which is not a terminal state: give a reason to close it early")
         }
         role = pb.commanderRole
-        cancelTimers { _ in true }
+        cancelTimers(includingRunTimers: true) { _ in true }
         if work.mark(.closed) == nil { emit(.markSet(.closed)) }
         emit(.runClosed(reason: reason))
     }
@@ -360,7 +377,7 @@ struct Decider {
             throw Rejection(.doesNotSettle, "the run does not settle: more than \(Run.maximumTransitionsPerStep) transitions in one step (the last into '\(state.id)'); check playbook '\(pb.id)' for a loop of eventless transitions or raised events")
         }
         if state.terminal {
-            cancelTimers { _ in true }
+            cancelTimers(includingRunTimers: true) { _ in true }
         } else if let from {
             let pb = self.pb
             cancelTimers { pb.slots[$0].owner == from }
@@ -378,12 +395,12 @@ struct Decider {
             case .notify(let notify):
                 let message = state.onEnterMessages[a].map { work.render($0, now: now, timer: nil) }
                     ?? notify.message.value.render(RunTemplateContext(run: work, now: now, timer: nil))
-                emit(.notificationQueued(Notification(
-                    id: "n\(work.notificationCount + 1)", channel: notify.channel.value,
-                    message: message, trigger: "enter:\(state.id)"
-                )))
+                queue(channel: notify.channel.value, message: message, trigger: "enter:\(state.id)", to: notify.to?.value,
+                      ack: notify.ack, ackID: notify.ack?.id?.value)
             case .raise(let name):
                 raises.append(name.value)
+            case .rollCall(let rollCall):
+                requestRollCall(rollCall)
             }
         }
         if !state.terminal {
@@ -411,11 +428,16 @@ struct Decider {
     }
 
     /// Cancels, in due order, the armed timers whose slot matches (timers the playbook no longer knows go too).
-    mutating func cancelTimers(where matches: (Int) -> Bool) {
+    /// Escalations and roll call timers belong to the run, not to a state: they go only `includingRunTimers`
+    /// (a terminal state, closing).
+    mutating func cancelTimers(includingRunTimers: Bool = false, where matches: (Int) -> Bool) {
         guard !work.armedTimers.isEmpty else { return }
         for timer in work.armedTimers {
-            let slot = pb.slotIndex[timer.key.id]
-            if slot.map(matches) ?? true { emit(.timerCancelled(key: timer.key)) }
+            if let slot = pb.slotIndex[timer.key.id] {
+                if matches(slot) { emit(.timerCancelled(key: timer.key)) }
+            } else if includingRunTimers || !TimerKey.isRunTimer(timer.key.id) {
+                emit(.timerCancelled(key: timer.key))
+            }
         }
     }
 

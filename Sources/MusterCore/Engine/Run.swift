@@ -32,6 +32,14 @@ public struct Run: Sendable, Equatable {
     var slotStates: [SlotState]
     var markTimes = MarkTimes()
     var log = AppendLog<LogEntry>()
+    /// Pages that asked for an acknowledgement, by ack id (the latest request of each id).
+    public private(set) var acks: [String: AckRecord] = [:]
+    /// Who stands in for whom, as named by `nameDeputy`.
+    public private(set) var deputies: [String: String] = [:]
+    /// Roll calls asked for, by id (the latest request of each id).
+    public private(set) var rollCalls: [String: RollCallRecord] = [:]
+    /// Armings of timers that belong to no playbook slot (escalations, roll call resends and deadlines), by timer id.
+    var otherTimerInstances: [String: Int] = [:]
 
     public init(playbook: Playbook) {
         let compiled = CompiledPlaybook(playbook)
@@ -151,6 +159,20 @@ public struct Run: Sendable, Equatable {
         case .decisionIs(let d, let option, let equal): return (d >= 0 && decisionByIndex[d]?.option == option) == equal
         case .severityIs(let value, let equal): return (severity.rawValue == value) == equal
         case .modeIs(let value, let equal): return (mode.rawValue == value) == equal
+        case .rollCallMeasure(let id, let option, let comparison, let quantity):
+            guard let record = rollCalls[id], record.startedAt != nil else { return false }
+            let n = Int64(option.map { record.people(choosing: $0) } ?? record.accounted)
+            switch quantity {
+            case .people(let count): return comparison.holds(n, Int64(count))
+            case .percent(let percent): return comparison.holds(n * 100, Int64(percent) * Int64(record.people.count))
+            }
+        case .rollCallOverdue(let id): return rollCalls[id]?.overdue ?? false
+        case .ack(let id, let property):
+            guard let record = acks[id] else { return false }
+            switch property {
+            case .acknowledged: return record.acknowledgedBy != nil
+            case .exhausted: return record.exhausted
+            }
         case .not(let x): return !evaluateCompiled(x)
         case .and(let x, let y): return evaluateCompiled(x) && evaluateCompiled(y)
         case .or(let x, let y): return evaluateCompiled(x) || evaluateCompiled(y)
@@ -220,6 +242,9 @@ public struct Run: Sendable, Equatable {
                 }
                 anchor = slotStates[slot].anchor
             }
+            else if otherTimerInstances[key.id, default: 0] < key.instance {
+                otherTimerInstances[key.id] = key.instance
+            }
             removeArmed(key)
             let timer = ArmedTimer(key: key, due: due, repeatEvery: repeatEvery, anchor: anchor)
             var i = armedTimers.count
@@ -227,10 +252,39 @@ public struct Run: Sendable, Equatable {
             armedTimers.insert(timer, at: i)
         case .timerFired(let key, _, _):
             removeArmed(key)
+            if let timer = TimerKey.rollCallTimer(key.id), timer.kind == .resend { rollCalls[timer.rollCall]?.resends += 1 }
         case .timerCancelled(let key):
             removeArmed(key)
         case .notificationQueued:
             notificationCount += 1
+        case .acknowledgementRequested(let request):
+            acks[request.ack] = AckRecord(request, at: event.at)
+        case .acknowledged(let ack, let person, _):
+            acks[ack]?.acknowledgedBy = person
+            acks[ack]?.acknowledgedAt = event.at
+        case .escalated(let ack, let step, let to, let person, _):
+            if var record = acks[ack] {
+                record.step = step
+                if let person { record.pagedPeople.append(person) }
+                if to != AckSpec.deputy { record.pagedRoles.append(to) }
+                acks[ack] = record
+            }
+        case .escalationExhausted(let ack, _):
+            acks[ack]?.exhausted = true
+        case .deputyNamed(let person, let deputy):
+            deputies[person] = deputy
+        case .rollCallRequested(let request):
+            rollCalls[request.rollCall] = RollCallRecord(id: request.rollCall, requestedAt: event.at)
+        case .rollCallStarted(let rollCall, let people):
+            rollCalls[rollCall]?.start(people, at: event.at)
+        case .answerReceived(let rollCall, let person, let option, let channel, _):
+            rollCalls[rollCall]?.answer(person, option: option, channel: channel, at: event.at)
+        case .personAccounted(let rollCall, let person, let why):
+            rollCalls[rollCall]?.mark(person, by: event.actor, why: why, at: event.at)
+        case .rollCallProgress:
+            break
+        case .rollCallOverdue(let tally):
+            rollCalls[tally.rollCall]?.overdue = true
         case .exerciseStarted, .injectDelivered, .injectWithheld, .exerciseClock, .playerActionRejected, .ratingOverruled:
             // The exercise layer's facts: `ExerciseRun` reads them; the run itself does not change.
             break
@@ -264,10 +318,123 @@ public struct Run: Sendable, Equatable {
             case .timerArmed(let key, let due, let repeatEvery): out.append(.startTimer(key: key, due: due, repeatEvery: repeatEvery))
             case .timerCancelled(let key): out.append(.cancelTimer(key: key))
             case .notificationQueued(let notification): out.append(.sendNotification(notification))
+            case .rollCallRequested(let request): out.append(.resolveRollCall(request))
             default: break
             }
         }
         return out
+    }
+}
+
+/// A page that asked for an acknowledgement, as it stands.
+public struct AckRecord: Sendable, Hashable {
+    public var id: String
+    /// When the first page was queued (latencies count from it).
+    public var requestedAt: Instant
+    public var channel: String
+    public var message: String
+    /// The role first paged, and its holder then.
+    public var role: String
+    public var person: String?
+    public var within: TimeSpan
+    public var escalate: [String]
+    /// Escalation steps taken (0: only the first page).
+    public var step: Int = 0
+    /// Everyone paged so far, and every role paged so far.
+    public var pagedPeople: [String]
+    public var pagedRoles: [String]
+    public var acknowledgedBy: String?
+    public var acknowledgedAt: Instant?
+    public var exhausted = false
+
+    init(_ request: AckRequested, at time: Instant) {
+        id = request.ack
+        requestedAt = time
+        channel = request.channel
+        message = request.message
+        role = request.role
+        person = request.person
+        within = request.within
+        escalate = request.escalate
+        pagedPeople = request.person.map { [$0] } ?? []
+        pagedRoles = [request.role]
+    }
+}
+
+/// A roll call as it stands: who it asks, who answered what (the last answer counts), who was marked.
+public struct RollCallRecord: Sendable, Hashable {
+    public struct Answer: Sendable, Hashable {
+        public var option: String
+        public var channel: String
+        public var at: Instant
+        /// How many answers the person gave in all.
+        public var count: Int
+    }
+
+    public struct Marked: Sendable, Hashable {
+        public var by: String
+        public var why: String
+        public var at: Instant
+    }
+
+    public var id: String
+    public var requestedAt: Instant
+    public var startedAt: Instant?
+    /// The people asked, in the order the shell gave them.
+    public private(set) var people: [String] = []
+    private var asked: Set<String> = []
+    /// Each person's last answer.
+    public private(set) var answers: [String: Answer] = [:]
+    public private(set) var marked: [String: Marked] = [:]
+    /// Answered anything or marked, counted as it changes (guards read it after every command).
+    public private(set) var accounted = 0
+    private var byOption: [String: Int] = [:]
+    /// Resends so far.
+    public var resends = 0
+    public var overdue = false
+
+    init(id: String, requestedAt: Instant) {
+        self.id = id
+        self.requestedAt = requestedAt
+    }
+
+    public func asks(_ person: String) -> Bool { asked.contains(person) }
+    public func isAccounted(_ person: String) -> Bool { answers[person] != nil || marked[person] != nil }
+    /// People whose last answer is `option`.
+    public func people(choosing option: String) -> Int { byOption[option] ?? 0 }
+    public var isComplete: Bool { startedAt != nil && accounted == people.count }
+    /// The people not yet accounted for, in order.
+    public var unaccounted: [String] { people.filter { !isAccounted($0) } }
+
+    mutating func start(_ people: [String], at time: Instant) {
+        startedAt = time
+        self.people = people
+        asked = Set(people)
+        answers = [:]
+        marked = [:]
+        accounted = 0
+        byOption = [:]
+    }
+
+    mutating func answer(_ person: String, option: String, channel: String, at time: Instant) {
+        guard asked.contains(person) else { return }
+        let before = answers[person]
+        if let before { byOption[before.option, default: 0] -= 1 } else if marked[person] == nil { accounted += 1 }
+        byOption[option, default: 0] += 1
+        answers[person] = Answer(option: option, channel: channel, at: time, count: (before?.count ?? 0) + 1)
+    }
+
+    mutating func mark(_ person: String, by: String, why: String, at time: Instant) {
+        guard asked.contains(person) else { return }
+        if !isAccounted(person) { accounted += 1 }
+        marked[person] = Marked(by: by, why: why, at: time)
+    }
+
+    /// The tally with the options in playbook order.
+    public func tally(options: [String]) -> RollCallTally {
+        let markedOnly = marked.keys.filter { answers[$0] == nil }.count
+        return RollCallTally(rollCall: id, people: people.count, accounted: accounted, marked: markedOnly,
+                             answers: options.map { .init(option: $0, people: byOption[$0] ?? 0) })
     }
 }
 

@@ -171,6 +171,19 @@ public enum ExerciseValidator {
                         error("unknown-mode", "'\(value.value)' is not a run mode (modes: live, exercise)", at: value.location)
                     }
                 }
+            case .rollCallMeasure(let id, let measure, _, let quantity):
+                let rollCalls = playbook.allRollCalls.map(\.id.value)
+                if reference(id, kind: "roll call", in: rollCalls, what: "guard roll call"), case .count(let option) = measure,
+                   let rollCall = playbook.rollCall(id.value) {
+                    reference(option, kind: "option", in: rollCall.options.map(\.id.value), what: "option", owner: "roll call '\(id.value)'")
+                }
+                if case .percent(let percent) = quantity.value, !(0...100).contains(percent) {
+                    error("percentage-out-of-range", "\(percent)% is not a share of a roll call's people (write 0% to 100%)", at: quantity.location)
+                }
+            case .rollCallOverdue(let id):
+                reference(id, kind: "roll call", in: playbook.allRollCalls.map(\.id.value), what: "guard roll call")
+            case .ack(let id, _):
+                reference(id, kind: "ack", in: playbook.namedAcks.map(\.value), what: "guard acknowledgement")
             case .not(let x): checkGuard(x)
             case .and(let x, let y), .or(let x, let y):
                 checkGuard(x)

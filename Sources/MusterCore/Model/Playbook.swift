@@ -79,6 +79,29 @@ public struct Playbook: Sendable, Hashable {
     public func decision(_ id: String) -> (state: State, decision: Decision)? {
         allDecisions.first { $0.decision.id.value == id }
     }
+
+    /// Every roll call of the playbook (in `on_enter` and in timers), in file order.
+    public var allRollCalls: [RollCallSpec] {
+        var out: [RollCallSpec] = timers.compactMap(\.rollCall)
+        for state in states {
+            for action in state.onEnter { if case .rollCall(let r) = action { out.append(r) } }
+            out += state.timers.compactMap(\.rollCall)
+        }
+        return out
+    }
+
+    public func rollCall(_ id: String) -> RollCallSpec? { allRollCalls.first { $0.id.value == id } }
+
+    /// The acknowledgement ids guards can name: `id:` of `on_enter` pages, and the ids of timers that page with
+    /// `ack_within`, each with where it is written.
+    public var namedAcks: [Located<String>] {
+        var out: [Located<String>] = timers.compactMap { $0.ack == nil ? nil : $0.id }
+        for state in states {
+            for action in state.onEnter { if case .notify(let n) = action, let id = n.ack?.id { out.append(id) } }
+            out += state.timers.compactMap { $0.ack == nil ? nil : $0.id }
+        }
+        return out
+    }
 }
 
 public enum Severity: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
@@ -287,18 +310,101 @@ public struct TimeExpression: Sendable, Hashable {
 public struct NotifyAction: Sendable, Hashable {
     public var channel: Located<String>
     public var message: Located<Template>
+    /// `to: ROLE`: the holder of the role is paged personally (the notification names them).
+    public var to: Located<String>?
+    /// `ack_within` (with `escalate` and `id`): the page must be acknowledged.
+    public var ack: AckSpec?
     public var location: SourceLocation
 
-    public init(channel: Located<String>, message: Located<Template>, location: SourceLocation) {
+    public init(channel: Located<String>, message: Located<Template>, to: Located<String>? = nil, ack: AckSpec? = nil,
+                location: SourceLocation) {
         self.channel = channel
         self.message = message
+        self.to = to
+        self.ack = ack
         self.location = location
     }
+}
+
+/// A page that must be acknowledged: `ack_within: 10m, escalate: [deputy, incident_commander]`.
+public struct AckSpec: Sendable, Hashable {
+    /// The id guards name (`acks.ID.acknowledged`): `id:` of an `on_enter` action, the timer's id for a timer.
+    /// Nil for an `on_enter` page without `id:`: the acknowledgement then takes the notification's id (`n3`).
+    public var id: Located<String>?
+    public var within: Located<TimeSpan>
+    /// Who is paged next, in order, each after another `within` without an acknowledgement:
+    /// `deputy` (the deputy of the person first paged) or a role id.
+    public var escalate: [Located<String>]
+
+    public init(id: Located<String>? = nil, within: Located<TimeSpan>, escalate: [Located<String>] = []) {
+        self.id = id
+        self.within = within
+        self.escalate = escalate
+    }
+
+    /// The escalation step that pages the deputy of the person first paged.
+    public static let deputy = "deputy"
+}
+
+/// `roll_call:` asks a set of people a question with fixed answers and counts who has answered.
+/// The engine does not know who is in a group: it asks the shell (`Effect.resolveRollCall`), which answers
+/// with `Command.Action.startRollCall` and the people's names.
+public struct RollCallSpec: Sendable, Hashable {
+    public enum Audience: Sendable, Hashable {
+        /// A group of the people directory (`group: site-hq`).
+        case group(Located<String>)
+        /// The holder of a role of the playbook when the roll call is requested (`role: it_ops`).
+        case role(Located<String>)
+        /// One person by name (`person: Lee`).
+        case person(Located<String>)
+    }
+
+    public struct Option: Sendable, Hashable {
+        public var id: Located<String>
+        public var label: String
+        public init(id: Located<String>, label: String) {
+            self.id = id
+            self.label = label
+        }
+    }
+
+    public var id: Located<String>
+    public var who: [Audience]
+    public var ask: Located<Template>
+    public var options: [Option]
+    /// Playbook channels in the order people are tried: the first message goes through the first, each resend
+    /// through the next (the last repeats).
+    public var via: [Located<String>]
+    public var resendEvery: Located<TimeSpan>?
+    /// How many resends at most (none without `resend`).
+    public var resendMax: Located<Int>?
+    /// When the roll call is overdue, counted from its start.
+    public var within: Located<TimeSpan>?
+    public var location: SourceLocation
+
+    public init(
+        id: Located<String>, who: [Audience], ask: Located<Template>, options: [Option], via: [Located<String>],
+        resendEvery: Located<TimeSpan>? = nil, resendMax: Located<Int>? = nil, within: Located<TimeSpan>? = nil,
+        location: SourceLocation
+    ) {
+        self.id = id
+        self.who = who
+        self.ask = ask
+        self.options = options
+        self.via = via
+        self.resendEvery = resendEvery
+        self.resendMax = resendMax
+        self.within = within
+        self.location = location
+    }
+
+    public func option(_ id: String) -> Option? { options.first { $0.id.value == id } }
 }
 
 public enum EntryAction: Sendable, Hashable {
     case notify(NotifyAction)
     case raise(Located<String>)
+    case rollCall(RollCallSpec)
 }
 
 public struct TimerSpec: Sendable, Hashable {
@@ -313,13 +419,23 @@ public struct TimerSpec: Sendable, Hashable {
     /// A condition read when the timer fires: when it does not hold, the firing is recorded but neither notifies
     /// nor raises (a repeat still comes back).
     public var when: Located<GuardExpression>?
+    /// `to: ROLE` with `notify`: the holder of the role is paged personally.
+    public var to: Located<String>?
+    /// `ack_within` (and `escalate`) with `notify`: the page must be acknowledged; its id is the timer's id.
+    public var ack: AckSpec?
+    /// `roll_call:` started when the timer fires.
+    public var rollCall: RollCallSpec?
     public var location: SourceLocation
 
     public init(
         id: Located<String>, anchor: TimerAnchor, repeatEvery: Located<TimeSpan>? = nil, notify: Located<String>? = nil,
         message: Located<Template>? = nil, raise: Located<String>? = nil, when: Located<GuardExpression>? = nil,
+        to: Located<String>? = nil, ack: AckSpec? = nil, rollCall: RollCallSpec? = nil,
         location: SourceLocation
     ) {
+        self.to = to
+        self.ack = ack
+        self.rollCall = rollCall
         self.id = id
         self.anchor = anchor
         self.repeatEvery = repeatEvery

@@ -7,6 +7,9 @@
 ///     primary := "(" guard ")" | "true" | "false" | "all_tasks_done"
 ///              | tasks.ID.done | tasks.ID.skipped | roles.ID.assigned | decisions.ID.made
 ///              | (decisions.ID | severity | mode) ("==" | "!=") STRING
+///              | rollcall.ID.accounted OP NUMBER ["%"] | rollcall.ID.count "(" OPTION ")" OP NUMBER ["%"]
+///              | rollcall.ID.overdue | acks.ID.acknowledged | acks.ID.exhausted
+///     OP      := ">=" | ">" | "<=" | "<" | "==" | "!="
 ///
 /// Strings are quoted with `"` or `'`. Errors point at the column inside the guard where the problem is.
 /// The parser is recursive, as is everything that walks a guard (evaluation, rendering, the validator), so a guard
@@ -31,6 +34,8 @@ public enum GuardParser {
             case string(String)
             case leftParen, rightParen
             case equal, notEqual
+            case less, lessEqual, greater, greaterEqual
+            case percent
             case and, or, not
             case end
         }
@@ -48,6 +53,11 @@ public enum GuardParser {
             case .rightParen: ")"
             case .equal: "=="
             case .notEqual: "!="
+            case .less: "<"
+            case .lessEqual: "<="
+            case .greater: ">"
+            case .greaterEqual: ">="
+            case .percent: "%"
             case .and: "and"
             case .or: "or"
             case .not: "not"
@@ -91,6 +101,14 @@ public enum GuardParser {
                 guard next == "=" else { throw error("unexpected '!' (write 'not')", at: at(i)) }
                 tokens.append(Token(kind: .notEqual, offset: i))
                 i += 2
+            case "<", ">":
+                let orEqual = next == "="
+                let kind: Token.Kind = c == "<" ? (orEqual ? .lessEqual : .less) : (orEqual ? .greaterEqual : .greater)
+                tokens.append(Token(kind: kind, offset: i))
+                i += orEqual ? 2 : 1
+            case "%":
+                tokens.append(Token(kind: .percent, offset: i))
+                i += 1
             case "&":
                 throw error("unexpected '\(next == "&" ? "&&" : "&")' (write 'and')", at: at(i))
             case "|":
@@ -271,6 +289,16 @@ public enum GuardParser {
                 }
                 try noComparison(word)
                 return .roleAssigned(located(1))
+            case "rollcall":
+                let id = segments.count > 1 ? located(1) : Located("", at: at(offset))
+                return try rollCallCondition(word, segments, at: offset, id: id)
+            case "acks":
+                guard segments.count == 3, !segments[1].isEmpty, let property = GuardExpression.AckProperty(rawValue: segments[2]) else {
+                    throw notACondition(word, segments, at: offset, forms: GuardExpression.AckProperty.allCases.map(\.rawValue),
+                                        pattern: "acks.ID.acknowledged or acks.ID.exhausted")
+                }
+                try noComparison(word)
+                return .ack(located(1), property)
             case "decisions":
                 if segments.count == 3, !segments[1].isEmpty, segments[2] == "made" {
                     try noComparison(word)
@@ -281,10 +309,11 @@ public enum GuardParser {
                 }
                 comparable = .decision(located(1))
             default:
-                let names = ["true", "false", "all_tasks_done", "severity", "mode", "tasks", "roles", "decisions", "and", "or", "not"]
+                let names = ["true", "false", "all_tasks_done", "severity", "mode", "tasks", "roles", "decisions", "rollcall", "acks",
+                             "and", "or", "not"]
                 let hint = Suggestion.hint(for: segments[0], in: names)
                 throw GuardParser.error(
-                    "unknown name '\(word)'\(hint.isEmpty ? " (a guard uses tasks, roles, decisions, severity, mode, all_tasks_done, true or false)" : hint)",
+                    "unknown name '\(word)'\(hint.isEmpty ? " (a guard uses tasks, roles, decisions, rollcall, acks, severity, mode, all_tasks_done, true or false)" : hint)",
                     at: at(offset))
             }
             guard let subject = comparable else { preconditionFailure("every case returns or sets a subject") }
@@ -322,6 +351,71 @@ public enum GuardParser {
             }
         }
 
+        /// `rollcall.ID.accounted >= 95%`, `rollcall.ID.count(help) > 0`, `rollcall.ID.overdue`.
+        mutating func rollCallCondition(
+            _ word: String, _ segments: [String], at offset: Int, id: Located<String>
+        ) throws(Diagnostic) -> GuardExpression {
+            let forms = ["accounted", "count", "overdue"]
+            let pattern = "rollcall.ID.accounted >= 95%, rollcall.ID.count(OPTION) > 0 or rollcall.ID.overdue"
+            guard segments.count == 3, !segments[1].isEmpty, forms.contains(segments[2]) else {
+                throw notACondition(word, segments, at: offset, forms: forms, pattern: pattern)
+            }
+            let measure: GuardExpression.RollCallMeasure
+            switch segments[2] {
+            case "overdue":
+                try noComparison(word)
+                return .rollCallOverdue(id)
+            case "count":
+                guard current.kind == .leftParen else {
+                    throw GuardParser.error("'\(word)' needs an option in parentheses (write \(word)(OPTION) > 0)", at: at(current))
+                }
+                index += 1
+                guard case .word(let option) = current.kind else {
+                    let found = current.kind == .end ? "" : ", found '\(current.spelling)'"
+                    throw GuardParser.error("expected an option of roll call '\(id.value)' inside '(...)'\(found)", at: at(current))
+                }
+                let optionToken = current
+                index += 1
+                guard current.kind == .rightParen else {
+                    let found = current.kind == .end ? "" : ", found '\(current.spelling)'"
+                    throw GuardParser.error("expected ')' after the option '\(option)'\(found)", at: at(current))
+                }
+                index += 1
+                measure = .count(option: Located(option, at: at(optionToken)))
+            default:
+                measure = .accounted
+            }
+            let op = current
+            let comparison: GuardExpression.NumericComparison
+            switch op.kind {
+            case .greaterEqual: comparison = .atLeast
+            case .greater: comparison = .greater
+            case .lessEqual: comparison = .atMost
+            case .less: comparison = .less
+            case .equal: comparison = .equal
+            case .notEqual: comparison = .notEqual
+            default:
+                let found = op.kind == .end ? "" : ", found '\(op.spelling)'"
+                let lhs = if case .count(let option) = measure { "\(word)(\(option.value))" } else { word }
+                throw GuardParser.error(
+                    "'\(lhs)' must be compared with a number of people or a percentage (write >= 95% or > 0)\(found)",
+                    at: at(op))
+            }
+            index += 1
+            let valueToken = current
+            guard case .word(let digits) = valueToken.kind, let n = Int(digits) else {
+                let found = valueToken.kind == .end ? "" : ", found '\(valueToken.spelling)'"
+                throw GuardParser.error("expected a number or a percentage after '\(op.spelling)' (such as 95% or 0)\(found)", at: at(valueToken))
+            }
+            index += 1
+            var quantity = GuardExpression.Quantity.people(n)
+            if current.kind == .percent {
+                quantity = .percent(n)
+                index += 1
+            }
+            return .rollCallMeasure(id, measure, comparison, Located(quantity, at: at(valueToken)))
+        }
+
         func hintOr(_ word: String, _ candidates: [String], _ fallback: String) -> String {
             let hint = Suggestion.hint(for: word, in: candidates)
             return hint.isEmpty ? " (\(fallback))" : hint
@@ -330,7 +424,7 @@ public enum GuardParser {
         func noComparison(_ word: String) throws(Diagnostic) {
             if current.kind == .equal || current.kind == .notEqual {
                 throw GuardParser.error(
-                    "'\(word)' is true or false and cannot be compared (only decisions.ID, severity and mode can)",
+                    "'\(word)' is true or false and cannot be compared (only decisions.ID, severity, mode and roll call counts can)",
                     at: at(current))
             }
         }

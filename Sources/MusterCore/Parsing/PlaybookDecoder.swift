@@ -52,8 +52,12 @@ public enum PlaybookDecoder {
         static let task = ["id", "title", "role", "evidence"]
         static let transition = ["on", "when", "to"]
         static let decision = ["id", "question", "by", "options", "deadline", "default"]
-        static let timer = ["id", "after", "at", "repeat", "notify", "message", "raise", "when"]
-        static let action = ["notify", "message", "raise"]
+        static let timer = ["id", "after", "at", "repeat", "notify", "message", "raise", "when", "to", "ack_within", "escalate",
+                            "roll_call"]
+        static let action = ["notify", "message", "raise", "roll_call", "to", "id", "ack_within", "escalate"]
+        static let rollCall = ["id", "who", "ask", "options", "via", "resend", "within"]
+        static let resend = ["every", "max"]
+        static let audience = ["group", "role", "person"]
         static let channelCommon = ["type", "exercise", "live_only", "max_attempts", "timeout"]
         static let channelSettings = ["url", "secret", "headers", "to", "from", "subject", "smtp", "username", "password",
                                       "starttls", "routing_key"]
@@ -80,6 +84,8 @@ struct Decoding {
     private var firstTask: [String: SourceLocation] = [:]
     private var firstTimer: [String: SourceLocation] = [:]
     private var firstDecision: [String: SourceLocation] = [:]
+    private var firstRollCall: [String: SourceLocation] = [:]
+    private var firstAck: [String: SourceLocation] = [:]
 
     typealias Mapping = SourceNode.Mapping
     typealias Scalar = SourceNode.Scalar
@@ -365,32 +371,163 @@ struct Decoding {
     mutating func decodeActions(_ nodes: [SourceNode], of state: String) -> [EntryAction] {
         nodes.enumerated().compactMap { index, node in
             let context = "on_enter action #\(index + 1) of \(state)"
-            guard let fields = itemMapping(node, context, orWhat: "a mapping such as { notify: CHANNEL, message: TEXT } or { raise: EVENT }") else { return nil }
+            guard let fields = itemMapping(node, context, orWhat: "a mapping such as { notify: CHANNEL, message: TEXT }, { raise: EVENT } or { roll_call: ... }") else { return nil }
             checkKeys(fields, allowed: PlaybookDecoder.Keys.action, in: context)
             let notify = fields["notify"].flatMap { locatedText($0, "notify") }
             let raise = fields["raise"].flatMap { locatedText($0, "raise") }
             let message = fields["message"].flatMap { template($0, "message") }
-            let hasNotify = fields["notify"] != nil, hasRaise = fields["raise"] != nil
-            if hasNotify, hasRaise {
-                let later = [fields.entry("notify")!, fields.entry("raise")!].max { $0.key.location < $1.key.location }!
-                fail("invalid-action", "\(context) both notifies and raises (write two actions)", at: later.key.location)
+            let kinds = ["notify", "raise", "roll_call"].compactMap { fields.entry($0) }
+            if kinds.count > 1 {
+                let later = kinds.max { $0.key.location < $1.key.location }!
+                let what = kinds.count == 2 && fields["roll_call"] == nil
+                    ? "both notifies and raises" : "has \(kinds.map { "'\($0.key.text)'" }.joined(separator: " and "))"
+                fail("invalid-action", "\(context) \(what) (write one action each)", at: later.key.location)
                 return nil
             }
-            if !hasNotify, !hasRaise {
-                fail("missing-key", "\(context) needs 'notify' (with 'message') or 'raise'", at: fields.location)
+            if kinds.isEmpty {
+                fail("missing-key", "\(context) needs 'notify' (with 'message'), 'raise' or 'roll_call'", at: fields.location)
                 return nil
             }
-            if hasRaise, let entry = fields.entry("message") {
-                report("invalid-action", "'message' goes with 'notify', not 'raise' (\(context))", at: entry.key.location)
+            if fields["notify"] == nil, let entry = fields.entry("message") {
+                report("invalid-action", "'message' goes with 'notify', not '\(kinds[0].key.text)' (\(context))", at: entry.key.location)
             }
-            if hasNotify, fields["message"] == nil {
+            if let rollCallNode = fields["roll_call"] {
+                for key in ["to", "id", "ack_within", "escalate"] {
+                    if let entry = fields.entry(key) {
+                        report("invalid-action", "'\(key)' goes with 'notify', not 'roll_call' (\(context); a roll call's id goes inside it)", at: entry.key.location)
+                    }
+                }
+                return decodeRollCall(rollCallNode, in: context).map(EntryAction.rollCall)
+            }
+            if let raise {
+                for key in ["to", "id", "ack_within", "escalate"] {
+                    if let entry = fields.entry(key) {
+                        report("invalid-action", "'\(key)' goes with 'notify', not 'raise' (\(context))", at: entry.key.location)
+                    }
+                }
+                return .raise(raise)
+            }
+            if fields["notify"] != nil, fields["message"] == nil {
                 fail("missing-key", "\(context) is missing required key 'message' (required with 'notify')", at: fields.location)
                 return nil
             }
-            if let raise { return .raise(raise) }
-            guard let notify, let message else { return nil }
-            return .notify(NotifyAction(channel: notify, message: message, location: fields.location))
+            let ackID = fields["id"].flatMap { locatedText($0, "id") }
+            if let ackID { checkID(ackID, kind: "acknowledgement") }
+            let page = decodePage(fields, ackID: ackID, idKeyIsAck: true, in: context)
+            guard let notify, let message, let page else { return nil }
+            return .notify(NotifyAction(channel: notify, message: message, to: page.to, ack: page.ack, location: fields.location))
         }
+    }
+
+    /// `to`, `ack_within` and `escalate` (and the `id` of an `on_enter` page, given as `ackID`): nil after an error
+    /// that leaves a hole.
+    mutating func decodePage(_ fields: Mapping, ackID: Located<String>?, idKeyIsAck: Bool, in context: String) -> (to: Located<String>?, ack: AckSpec?)? {
+        let to = fields["to"].flatMap { locatedText($0, "to", what: "a role id") }
+        if fields["to"] != nil, to == nil { return nil }
+        guard let withinEntry = fields.entry("ack_within") else {
+            for key in idKeyIsAck ? ["escalate", "id"] : ["escalate"] where fields[key] != nil {
+                report("invalid-action", "'\(key)' goes with 'ack_within' (\(context) asks for no acknowledgement)", at: fields.entry(key)!.key.location)
+            }
+            return (to, nil)
+        }
+        guard let within = duration(withinEntry.value, "ack_within") else { return nil }
+        if to == nil {
+            fail("missing-key", "\(context) asks for an acknowledgement but pages nobody: add 'to: ROLE' (whose holder acknowledges)", at: withinEntry.key.location)
+            return nil
+        }
+        var escalate: [Located<String>] = []
+        if let node = fields["escalate"] {
+            if case .sequence = node {
+                guard let list = textList(node, "escalate") else { return nil }
+                escalate = list
+            } else {
+                guard let one = locatedText(node, "escalate", what: "a list of roles (or deputy)") else { return nil }
+                escalate = [one]
+            }
+        }
+        if let ackID { unique(ackID, kind: "acknowledgement", in: \.firstAck) }
+        return (to, AckSpec(id: ackID, within: within, escalate: escalate))
+    }
+
+    mutating func decodeRollCall(_ node: SourceNode, in owner: String) -> RollCallSpec? {
+        guard let fields = itemMapping(node, "'roll_call' of \(owner)", orWhat: "a mapping with id, who, ask, options and via") else {
+            missingKinds.insert("roll call")
+            return nil
+        }
+        let id = required(fields, "id", in: "the roll call of \(owner)").flatMap { locatedText($0, "id") }
+        if let id { checkID(id, kind: "roll call") }
+        let context = id.map { "roll call '\($0.value)'" } ?? "the roll call of \(owner)"
+        checkKeys(fields, allowed: PlaybookDecoder.Keys.rollCall, in: context)
+        if let id { unique(id, kind: "roll call", in: \.firstRollCall) }
+        var who: [RollCallSpec.Audience]?
+        if let nodes = required(fields, "who", in: context, why: " (a list such as [group: site-hq, role: it_ops])").flatMap({ list($0, "who") }) {
+            var out: [RollCallSpec.Audience] = []
+            for item in nodes {
+                guard case .mapping(let m) = item, m.entries.count == 1, let entry = m.entries.first,
+                      PlaybookDecoder.Keys.audience.contains(entry.key.text) else {
+                    fail("wrong-type", "items of 'who' in \(context) must be 'group: NAME', 'role: ROLE' or 'person: NAME', found \(item.kindDescription)", at: item.location)
+                    continue
+                }
+                guard let name = locatedText(entry.value, entry.key.text) else { continue }
+                switch entry.key.text {
+                case "group": out.append(.group(name))
+                case "role": out.append(.role(name))
+                default: out.append(.person(name))
+                }
+            }
+            if out.count == nodes.count { who = out }
+            if nodes.isEmpty { report("invalid-value", "'who' of \(context) names nobody", at: fields.entry("who")!.value.location) }
+        }
+        let ask = required(fields, "ask", in: context, why: " (the question)").flatMap { template($0, "ask") }
+        var options: [RollCallSpec.Option]?
+        if let m = required(fields, "options", in: context, why: " (a mapping of option -> label, such as safe: I am safe)").flatMap({ mapping($0, "options") }) {
+            if m.entries.isEmpty {
+                report("invalid-value", "'options' of \(context) needs at least one option", at: m.location)
+            }
+            var result: [RollCallSpec.Option] = []
+            var seen: [String: SourceLocation] = [:]
+            for entry in m.entries {
+                let option = Located(entry.key.text, at: entry.key.location)
+                checkID(option, kind: "option")
+                if let first = seen[option.value] {
+                    report("duplicate-id", "duplicate option '\(option.value)' (first defined at \(first.line):\(first.column))", at: option.location)
+                }
+                seen[option.value] = option.location
+                if let label = text(entry.value, entry.key.text) { result.append(RollCallSpec.Option(id: option, label: label)) }
+            }
+            if result.count == m.entries.count { options = result }
+        }
+        var via: [Located<String>]?
+        if let node = required(fields, "via", in: context, why: " (the channels to try, in order)") {
+            if case .sequence(let nodes, let location) = node {
+                via = textList(node, "via")
+                if nodes.isEmpty { fail("invalid-value", "'via' of \(context) needs at least one channel", at: location) }
+            } else {
+                via = locatedText(node, "via", what: "a list of channels").map { [$0] }
+            }
+        }
+        var resendEvery: Located<TimeSpan>?, resendMax: Located<Int>?
+        var resendOK = true
+        if let node = fields["resend"] {
+            if let m = mapping(node, "resend") {
+                checkKeys(m, allowed: PlaybookDecoder.Keys.resend, in: "'resend' of \(context)")
+                resendEvery = required(m, "every", in: "'resend' of \(context)").flatMap { duration($0, "every") }
+                if let maxNode = required(m, "max", in: "'resend' of \(context)", why: " (how many resends at most)"),
+                   let n = wholeNumber(maxNode, "max") {
+                    resendMax = Located(n, at: maxNode.location)
+                }
+                resendOK = resendEvery != nil && resendMax != nil
+            } else {
+                resendOK = false
+            }
+        }
+        let within = fields["within"].flatMap { duration($0, "within") }
+        guard let id, let who, let ask, let options, let via, resendOK, fields["within"] == nil || within != nil else {
+            missingKinds.insert("roll call")
+            return nil
+        }
+        return RollCallSpec(id: id, who: who, ask: ask, options: options, via: via, resendEvery: resendEvery, resendMax: resendMax,
+                            within: within, location: fields.location)
     }
 
     mutating func decodeTasks(_ nodes: [SourceNode], of state: String) -> [Task] {
@@ -498,8 +635,19 @@ struct Decoding {
             let message = fields["message"].flatMap { template($0, "message") }
             let raise = fields["raise"].flatMap { locatedText($0, "raise") }
             let when = fields["when"].flatMap { guardExpression($0) }
-            if fields["notify"] == nil, fields["raise"] == nil {
-                report("missing-key", "\(context) needs 'notify' (with 'message') or 'raise', or both", at: fields.location)
+            let rollCall = fields["roll_call"].flatMap { decodeRollCall($0, in: context) }
+            if fields["notify"] == nil, fields["raise"] == nil, fields["roll_call"] == nil {
+                report("missing-key", "\(context) needs 'notify' (with 'message'), 'raise' or 'roll_call'", at: fields.location)
+            }
+            var page: (to: Located<String>?, ack: AckSpec?)? = (nil, nil)
+            if fields["notify"] != nil {
+                page = decodePage(fields, ackID: id, idKeyIsAck: false, in: context)
+            } else {
+                for key in ["to", "ack_within", "escalate"] {
+                    if let entry = fields.entry(key) {
+                        report("invalid-action", "'\(key)' goes with 'notify' (\(context) notifies no channel)", at: entry.key.location)
+                    }
+                }
             }
             if fields["notify"] != nil, fields["message"] == nil {
                 report("missing-key", "\(context) is missing required key 'message' (required with 'notify')", at: fields.location)
@@ -507,12 +655,13 @@ struct Decoding {
             if fields["notify"] == nil, let entry = fields.entry("message") {
                 report("invalid-action", "'message' goes with 'notify' (\(context) notifies no channel)", at: entry.key.location)
             }
-            guard let id, let anchor, fields["when"] == nil || when != nil else {
+            guard let id, let anchor, fields["when"] == nil || when != nil, fields["roll_call"] == nil || rollCall != nil,
+                  let page else {
                 missingKinds.insert("timer")
                 return nil
             }
             return TimerSpec(id: id, anchor: anchor, repeatEvery: repeatEvery, notify: notify, message: message, raise: raise,
-                             when: when, location: fields.location)
+                             when: when, to: page.to, ack: page.ack, rollCall: rollCall, location: fields.location)
         }
     }
 
@@ -753,6 +902,11 @@ extension GuardExpression {
         case .comparison(let subject, let op, let value):
             let movedSubject: Subject = if case .decision(let id) = subject { .decision(move(id)) } else { subject }
             return .comparison(movedSubject, op, move(value))
+        case .rollCallMeasure(let id, let measure, let op, let quantity):
+            let movedMeasure: RollCallMeasure = if case .count(let option) = measure { .count(option: move(option)) } else { measure }
+            return .rollCallMeasure(move(id), movedMeasure, op, Located(quantity.value, at: location))
+        case .rollCallOverdue(let id): return .rollCallOverdue(move(id))
+        case .ack(let id, let property): return .ack(move(id), property)
         case .not(let inner): return .not(inner.relocated(to: location))
         case .and(let a, let b): return .and(a.relocated(to: location), b.relocated(to: location))
         case .or(let a, let b): return .or(a.relocated(to: location), b.relocated(to: location))

@@ -93,6 +93,8 @@ public enum PlaybookSummary {
                 switch action {
                 case .notify(let notify): out.append(pad + "  notify \(notify.channel.value) \"\(notify.message.value.source)\"")
                 case .raise(let event): out.append(pad + "  raise \(event.value)")
+                case .rollCall(let rollCall):
+                    out.append(pad + "  roll call \(rollCall.id.value) \"\(rollCall.ask.value.source)\" (\(rollCall.options.map(\.id.value).joined(separator: ", ")))")
                 }
             }
         }

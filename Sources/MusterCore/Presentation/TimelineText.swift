@@ -154,6 +154,48 @@ public enum TimelineText {
             return "\(id) to \(channel): \(quoted(reason))"
         case .notificationRequeued(let id, let channel, let previousStatus, let attempts):
             return "\(id) to \(channel) (was \(previousStatus) after \(attempts) \(attempts == 1 ? "attempt" : "attempts"))"
+        case .acknowledgementRequested, .acknowledged, .escalated, .escalationExhausted, .deputyNamed, .rollCallRequested,
+             .rollCallStarted, .answerReceived, .personAccounted, .rollCallProgress, .rollCallOverdue:
+            return hearingBack(event.body) ?? ""
+        }
+    }
+
+    /// One line for an event about acknowledgements and roll calls (nil for other events). Names only: contact
+    /// details never reach the timeline.
+    public static func hearingBack(_ body: RunEvent.Body) -> String? {
+        func tally(_ t: RollCallTally) -> String {
+            var parts = t.answers.map { "\($0.option) \($0.people)" }
+            if t.marked > 0 { parts.append("marked \(t.marked)") }
+            return "\(t.rollCall): \(t.accounted) of \(t.people) accounted for" + (parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")")
+        }
+        switch body {
+        case .acknowledgementRequested(let r):
+            return "\(r.ack): \(r.person ?? "nobody holds \(r.role)") (\(r.role)) paged by \(r.notification), acknowledge within \(r.within)"
+                + (r.escalate.isEmpty ? "" : ", then \(r.escalate.joined(separator: ", "))")
+        case .acknowledged(let ack, let person, let latency):
+            return "\(ack) by \(person) after \(latency.forPeople())"
+        case .escalated(let ack, let step, let to, let person, let notification):
+            guard let notification else { return "\(ack): step \(step) (\(to)) passed over: no deputy known" }
+            return "\(ack): step \(step) to \(person ?? "nobody") (\(to)) paged by \(notification)"
+        case .escalationExhausted(let ack, let steps):
+            return "\(ack): nobody acknowledged after \(steps) escalation \(steps == 1 ? "step" : "steps")"
+        case .deputyNamed(let person, let deputy):
+            return deputy.map { "\($0) stands in for \(person)" } ?? "\(person) has no deputy"
+        case .rollCallRequested(let r):
+            let who = r.groups.map { "group \($0)" } + (r.people.isEmpty ? [] : ["\(r.people.count) named"])
+            return "\(r.rollCall) asked of \(who.isEmpty ? "nobody" : who.joined(separator: ", "))"
+        case .rollCallStarted(let rollCall, let people):
+            return "\(rollCall) with \(people.count) \(people.count == 1 ? "person" : "people")"
+        case .answerReceived(let rollCall, let person, let option, let channel, let latency):
+            return "\(rollCall): \(person) answered \(option) by \(channel) after \(latency.forPeople())"
+        case .personAccounted(let rollCall, let person, let why):
+            return "\(rollCall): \(person) accounted for: \(quoted(why))"
+        case .rollCallProgress(let t):
+            return tally(t)
+        case .rollCallOverdue(let t):
+            return tally(t) + ", \(t.unaccounted) not"
+        default:
+            return nil
         }
     }
 

@@ -30,6 +30,7 @@ public enum PlaybookValidator {
             "unknown-mode": [], "unknown-severity": [], "non-positive-duration": [], "negative-duration": [],
             "rto-exceeds-mtpd": [], "unsafe-address": [], "timer-variable-outside-timer": [], "variable-not-allowed": [],
             "live-channel-in-exercises": [], "terminal-has-exit": [], "timer-not-after-start": ["service"],
+            "unknown-roll-call": ["roll call"], "unknown-ack": ["timer"], "percentage-out-of-range": [], "invalid-value": [],
         ]
         return validate(partial).filter { finding in
             guard finding.location.line != PlaybookDecoder.placeholderLine, let kinds = dependsOn[finding.code] else { return false }
@@ -76,6 +77,11 @@ private struct Validation {
     var listenedEventNames: [String] = []
     /// Roles that own a state, a task or a decision.
     var owningRoles: Set<String> = []
+    /// Roll calls by id (first of each), and acknowledgement ids guards can name, in file order.
+    var rollCallsByID: [String: RollCallSpec] = [:]
+    var rollCallNames: [String] = []
+    var ackIDs: Set<String> = []
+    var ackNames: [String] = []
 
     init(_ playbook: Playbook) {
         self.playbook = playbook
@@ -104,6 +110,13 @@ private struct Validation {
         }
         for channel in playbook.channels where channelIDs.insert(channel.id.value).inserted {
             channelNames.append(channel.id.value)
+        }
+        for rollCall in playbook.allRollCalls where rollCallsByID[rollCall.id.value] == nil {
+            rollCallsByID[rollCall.id.value] = rollCall
+            rollCallNames.append(rollCall.id.value)
+        }
+        for ack in playbook.namedAcks where ackIDs.insert(ack.value).inserted {
+            ackNames.append(ack.value)
         }
         for service in playbook.services where servicesByID[service.id.value] == nil {
             servicesByID[service.id.value] = service
@@ -294,6 +307,9 @@ private struct Validation {
             diagnostics.append(.error("non-positive-duration", "'repeat' of timer '\(name)' must be positive, found \(every.value)", at: every.location))
         }
         if let channel = timer.notify { checkChannel(channel) }
+        if let to = timer.to { checkRole(to, as: "paged role") }
+        if let ack = timer.ack { checkAck(ack) }
+        if let rollCall = timer.rollCall { checkRollCall(rollCall) }
         if let message = timer.message { checkTemplate(message, inTimer: true) }
         if let event = timer.raise { checkRaisedEvent(event, by: "timer '\(name)'") }
     }
@@ -380,8 +396,12 @@ private struct Validation {
             case .notify(let notify):
                 checkChannel(notify.channel)
                 checkTemplate(notify.message, inTimer: false)
+                if let to = notify.to { checkRole(to, as: "paged role") }
+                if let ack = notify.ack { checkAck(ack) }
             case .raise(let event):
                 checkRaisedEvent(event, by: "entering state '\(name)'")
+            case .rollCall(let rollCall):
+                checkRollCall(rollCall)
             }
         }
         for task in state.tasks { checkRole(task.role, as: "task role") }
@@ -446,6 +466,37 @@ private struct Validation {
                 "no-deadline",
                 "decision '\(name)' has no deadline, so the run may wait for it for ever (add 'deadline' and 'default')",
                 at: decision.id.location))
+        }
+    }
+
+    mutating func checkAck(_ ack: AckSpec) {
+        if ack.within.value <= .zero {
+            diagnostics.append(.error("non-positive-duration", "'ack_within' must be positive, found \(ack.within.value)", at: ack.within.location))
+        }
+        for step in ack.escalate where step.value != AckSpec.deputy && !roleIDs.contains(step.value) {
+            let hint = Suggestion.hint(for: step.value, in: roleNames + [AckSpec.deputy])
+            diagnostics.append(.error(
+                "unknown-role",
+                "escalation step '\(step.value)' is not a role or 'deputy'\(hint)",
+                at: step.location))
+        }
+    }
+
+    mutating func checkRollCall(_ rollCall: RollCallSpec) {
+        let name = rollCall.id.value
+        for audience in rollCall.who {
+            if case .role(let role) = audience { checkRole(role, as: "roll call role") }
+        }
+        for channel in rollCall.via { checkChannel(channel) }
+        checkTemplate(rollCall.ask, inTimer: false)
+        if let every = rollCall.resendEvery, every.value <= .zero {
+            diagnostics.append(.error("non-positive-duration", "'every' of roll call '\(name)' must be positive, found \(every.value)", at: every.location))
+        }
+        if let max = rollCall.resendMax, max.value < 1 {
+            diagnostics.append(.error("invalid-value", "'max' of roll call '\(name)' must be at least 1, found \(max.value) (leave 'resend' out for no resends)", at: max.location))
+        }
+        if let within = rollCall.within, within.value <= .zero {
+            diagnostics.append(.error("non-positive-duration", "'within' of roll call '\(name)' must be positive, found \(within.value)", at: within.location))
         }
     }
 
@@ -522,12 +573,51 @@ private struct Validation {
                         at: value.location))
                 }
             }
+        case .rollCallMeasure(let id, let measure, _, let quantity):
+            if let rollCall = checkRollCallReference(id), case .count(let option) = measure, rollCall.option(option.value) == nil {
+                let names = rollCall.options.map(\.id.value)
+                let hint = Suggestion.hint(for: option.value, in: names)
+                diagnostics.append(.error(
+                    "unknown-option",
+                    "'\(option.value)' is not an option of roll call '\(id.value)'\(hint.isEmpty ? " (options: \(names.joined(separator: ", ")))" : hint)",
+                    at: option.location))
+            }
+            if case .percent(let percent) = quantity.value, !(0...100).contains(percent) {
+                diagnostics.append(.error(
+                    "percentage-out-of-range",
+                    "\(percent)% is not a share of a roll call's people (write 0% to 100%)",
+                    at: quantity.location))
+            }
+            if case .people(let count) = quantity.value, count < 0 {
+                diagnostics.append(.error("invalid-value", "a number of people cannot be negative, found \(count)", at: quantity.location))
+            }
+        case .rollCallOverdue(let id):
+            checkRollCallReference(id)
+        case .ack(let id, _):
+            if !ackIDs.contains(id.value) {
+                var hint = Suggestion.hint(for: id.value, in: ackNames)
+                if hint.isEmpty {
+                    hint = ackNames.isEmpty
+                        ? " (no page asks for one: add 'ack_within' and 'id' to a notify with 'to')"
+                        : " (acknowledgements: \(ackNames.joined(separator: ", ")))"
+                }
+                diagnostics.append(.error("unknown-ack", "guard acknowledgement '\(id.value)' is not asked for by any page\(hint)", at: id.location))
+            }
         case .not(let inner):
             checkGuard(inner, state: state)
         case .and(let a, let b), .or(let a, let b):
             checkGuard(a, state: state)
             checkGuard(b, state: state)
         }
+    }
+
+    @discardableResult
+    mutating func checkRollCallReference(_ id: Located<String>) -> RollCallSpec? {
+        if let rollCall = rollCallsByID[id.value] { return rollCall }
+        var hint = Suggestion.hint(for: id.value, in: rollCallNames)
+        if hint.isEmpty, !rollCallNames.isEmpty { hint = " (roll calls: \(rollCallNames.joined(separator: ", ")))" }
+        diagnostics.append(.error("unknown-roll-call", "guard roll call '\(id.value)' is not a roll call\(hint)", at: id.location))
+        return nil
     }
 
     @discardableResult
