@@ -53,24 +53,18 @@ enum IdempotencyKeys {
     /// The answer a command with this stored key got, rebuilt from the events it wrote: the same events at the
     /// same seqs, accepted or with the same rejection.
     static func commandAnswer(_ state: ServerState, _ stored: StoredCommandKey, command: String) throws -> Response {
-        let events = try state.journal.storedEvents(runID: stored.runID, after: stored.sequences.lowerBound - 1)
-            .filter { stored.sequences.contains($0.seq) }
-            .map { EventJSON.object(seq: $0.seq, event: $0.event) }
-        var response: Response
-        if let rejection = stored.rejection {
-            response = API.json(["error": rejection.reason, "status": 409, "code": APIError.Code.rejected.rawValue, "accepted": false,
-                                 "rejection": rejection.code, "events": events], status: .conflict)
-        } else {
-            response = API.json(["accepted": true, "command": command, "events": events])
-        }
-        response.headers[replayedHeader] = "true"
-        return response
+        try answer(state, stored, command: command) { EventJSON.object(seq: $0.seq, event: $0.event) }
     }
 
     /// The answer a keyed player action in an exercise got (the exercise route's shape: events without seqs).
     static func exerciseAnswer(_ state: ServerState, _ stored: StoredCommandKey, command: String) throws -> Response {
+        try answer(state, stored, command: command) { API.eventSummary($0.event) }
+    }
+
+    private static func answer(_ state: ServerState, _ stored: StoredCommandKey, command: String,
+                               event: (StoredEvent) -> [String: Any]) throws -> Response {
         let events = try state.journal.storedEvents(runID: stored.runID, after: stored.sequences.lowerBound - 1)
-            .filter { stored.sequences.contains($0.seq) }.map { API.eventSummary($0.event) }
+            .filter { stored.sequences.contains($0.seq) }.map(event)
         var response: Response
         if let rejection = stored.rejection {
             response = API.json(["error": rejection.reason, "status": 409, "code": APIError.Code.rejected.rawValue, "accepted": false,
