@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MusterCore
+import MusterJournal
 import MusterYAML
 
 enum DiagnosticFormat: String, ExpressibleByArgument, CaseIterable {
@@ -29,6 +30,18 @@ struct ValidateCommand: ParsableCommand {
 
     @Flag(help: "Treat warnings as errors.")
     var strict = false
+
+    /// Roll calls against the people directory, when the journal has one (a journal that cannot be read, or holds
+    /// nobody, checks nothing: validating a playbook never needs a database).
+    static func directoryDiagnostics(_ playbooks: [Playbook]) -> [Diagnostic] {
+        guard playbooks.contains(where: { !$0.allRollCalls.isEmpty }), JournalChoice.exists,
+              let journal = try? Journal.openForReading(JournalChoice.location) else { return [] }
+        defer { try? journal.close() }
+        guard let people = try? journal.people(), !people.isEmpty else { return [] }
+        var groups: [String: Set<String>] = [:]
+        for person in people { for group in person.groups { groups[group, default: []].insert(person.name) } }
+        return playbooks.flatMap { DirectoryCheck.check($0, people: Set(people.map(\.name)), groups: groups) }
+    }
 
     func run() throws {
         var paths = self.paths
@@ -76,7 +89,7 @@ struct ValidateCommand: ParsableCommand {
         }
         let fileCount = loaded.count + files.exercises.count + files.players.count + files.catalogues.count + files.evidenceMaps.count
         let diagnostics = (loaded.flatMap(\.diagnostics) + PlaybookLoader.crossFileDiagnostics(loaded) + exerciseDiagnostics
-            + catalogueDiagnostics).sortedByLocation()
+            + catalogueDiagnostics + Self.directoryDiagnostics(loaded.compactMap(\.playbook))).sortedByLocation()
         let errors = diagnostics.filter { $0.severity == .error }.count
         let warnings = diagnostics.count - errors
 

@@ -211,4 +211,47 @@ struct PeopleCLITests {
             }
         }
     }
+
+    @Test("validate warns, at the name, about a roll call's group with nobody in the directory and a person it does not know; without a directory it says nothing")
+    func validateAgainstTheDirectory() throws {
+        let cli = try IncidentCLIHarness()
+        defer { cli.remove() }
+        let playbook = """
+            muster: 1
+            id: office-loss
+            version: 1
+            title: Loss of the main office
+            severity: P1
+            roles:
+              incident_commander: { title: Incident Commander }
+            channels:
+              sms: { type: webhook, url: "${MUSTER_SMS_URL}", live_only: true }
+            start: evacuate
+            states:
+              evacuate:
+                phase: respond
+                owner: incident_commander
+                on_enter:
+                  - roll_call: { id: staff-safety, who: [group: site-hq, group: night-shift, person: Zed], ask: "Are you safe?", options: { safe: I am safe, help: I need help }, via: [sms] }
+                transitions: [ { when: rollcall.staff-safety.accounted >= 95%, to: closed } ]
+              closed:
+                phase: learn
+                terminal: true
+
+            """
+        let file = try write(playbook, to: "office-loss.yaml", in: cli)
+        // No journal yet: nothing to check against.
+        let before = try cli.run(["validate", file])
+        #expect(before.status == 0 && before.stdout.contains("0 warnings"), "\(before.stdout)\(before.stderr)")
+
+        _ = try write(Self.threePeople, to: "people.csv", in: cli)
+        #expect(try cli.run(["people", "import", cli.folder + "/people.csv"], user: "Dana", now: IncidentCLITests.t0).status == 0)
+        let checked = try cli.run(["validate", file])
+        #expect(checked.status == 0, "warnings only: \(checked.stdout)")
+        #expect(checked.stdout.contains("\(file):16:69: warning: roll call 'staff-safety' asks group 'night-shift', which has nobody in the people directory"),
+                "\(checked.stdout)")
+        #expect(checked.stdout.contains("\(file):16:90: warning: roll call 'staff-safety' asks 'Zed', who is not in the people directory"), "\(checked.stdout)")
+        #expect(!checked.stdout.contains("'site-hq'"), "site-hq has people: \(checked.stdout)")
+        #expect(try cli.run(["validate", "--strict", file]).status != 0)
+    }
 }
