@@ -28,34 +28,12 @@ struct ServeProcessTests {
         }
     }
 
-    /// A playbook without channels or timers: nothing but the test's own commands appends to its runs.
-    static let quietPlaybook = """
-        muster: 1
-        id: quiet
-        version: 1
-        title: Quiet
-        roles:
-          incident_commander: { title: Incident commander }
-        start: work
-        states:
-          work:
-            phase: respond
-            owner: incident_commander
-            tasks:
-              - { id: check, title: Check, role: incident_commander }
-            transitions:
-              - { on: resolved, to: closed }
-          closed:
-            phase: learn
-            owner: incident_commander
-            terminal: true
-        """
 
     /// Users, a declared run (by the CLI, before the server starts), and the server on port 0.
     func serve() throws -> Served {
         let cli = try IncidentCLIHarness()
         let playbook = cli.folder + "/quiet.yaml"
-        try Self.quietPlaybook.write(toFile: playbook, atomically: true, encoding: .utf8)
+        try TestPlaybooks.quiet.write(toFile: playbook, atomically: true, encoding: .utf8)
         var tokens: [String: String] = [:]
         for name in ["Dana", "Lee"] {
             let added = try cli.run(["users", "add", name] + (name == "Dana" ? ["--admin"] : []))

@@ -141,7 +141,7 @@ enum FailoverScenario {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let playbooks = scratch.appendingPathComponent("playbooks")
         try FileManager.default.createDirectory(at: playbooks, withIntermediateDirectories: true)
-        try quietPlaybook.write(to: playbooks.appendingPathComponent("quiet.yaml"), atomically: true, encoding: .utf8)
+        try TestPlaybooks.quiet.write(to: playbooks.appendingPathComponent("quiet.yaml"), atomically: true, encoding: .utf8)
 
         // The journal and its admin, on the primary.
         let token = Tokens.make()
@@ -298,28 +298,6 @@ enum FailoverScenario {
         return condition()
     }
 
-    /// A playbook without channels or timers: nothing but the clients' notes appends to its runs.
-    static let quietPlaybook = """
-        muster: 1
-        id: quiet
-        version: 1
-        title: Quiet
-        roles:
-          incident_commander: { title: Incident commander }
-        start: work
-        states:
-          work:
-            phase: respond
-            owner: incident_commander
-            tasks:
-              - { id: check, title: Check, role: incident_commander }
-            transitions:
-              - { on: resolved, to: closed }
-          closed:
-            phase: learn
-            owner: incident_commander
-            terminal: true
-        """
 }
 
 /// What the clients saw, from their threads.
