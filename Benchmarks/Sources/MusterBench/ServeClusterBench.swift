@@ -138,7 +138,7 @@ enum ServeClusterBench {
         var database = "conflict retries: none possible (one process, whose writer serializes the run's commands)"
         if let d = o.database {
             let per100 = { (n: Int) in o.ok > 0 ? MusterBench.format(Double(n) * 100 / Double(o.ok), 1) : "-" }
-            database = "\(d.rollbacks) conflict retries (batches that lost the race to the run's head and were decided again: rolled-back appends, pg_stat_database); per 100 acknowledged commands: \(per100(d.commits)) committed transactions (reads included), \(per100(d.walSyncs)) WAL syncs (counted over the whole case: start-up and stop included)"
+            database = "\(d.rollbacks) rolled-back transactions (pg_stat_database: a command that could not be written rolls back; commands decided under the run's lock lose no race); per 100 acknowledged commands: \(per100(d.commits)) committed transactions (reads included), \(per100(d.walSyncs)) WAL syncs (counted over the whole case: start-up and stop included)"
         }
         print("  \(o.name): \(Int(o.rate)) commands/s (answered 2xx), p50 \(ServeBench.ms(o.p50)) ms, p99 \(ServeBench.ms(o.p99)) ms; \(o.ok) 2xx, \(o.conflicts409) 409, \(o.server5xx) 5xx, \(o.other) other")
         print("      \(database)")
@@ -155,7 +155,7 @@ enum ServeClusterBench {
             lines.append("round trips: (b) committed \(f(Double(d.commits) / Double(b.ok))) transactions per acknowledged command (appends and the reads around them), each append being BEGIN, lock the run's row, read the head, INSERT, COMMIT over the socket; (b)/(a) = \(MusterBench.format(b.rate / a.rate, 2))x is what those round trips and PostgreSQL's CPU on the same 2 cores cost against SQLite's in-process fsync")
         }
         if let d = c.database, c.ok > 0 {
-            lines.append("one run's chain as a serial resource: in (c) both servers append to the same run, an append holds the run's row lock to its commit, and the server that waited on it then finds a new head and loses the race: \(d.rollbacks) retries (\(MusterBench.format(Double(d.rollbacks) / Double(c.ok), 3)) per acknowledged command), each a reload and a fresh decision; \(c.server5xx) commands ran out of the runtime's retries (a 500 saying so, above). Two servers split one run's batches instead of adding throughput: more runs, or one server per run, would scale")
+            lines.append("one run's chain as a serial resource: in (c) both servers append to the same run; each batch is decided under the run's row lock, in the append's transaction, so a server waits for the other's commit and then decides on what it recorded (no lost races: \(d.rollbacks) rolled-back appends, \(c.server5xx) 5xx). The waits are the p99: two group-commit pipelines take turns at one lock. Two servers split one run's batches instead of adding throughput: more runs, or one server per run, would scale")
         }
         lines.append("all of it on 2 cores shared by the servers, PostgreSQL, the two wrk processes (and, here, whatever else the machine ran)")
         return lines
