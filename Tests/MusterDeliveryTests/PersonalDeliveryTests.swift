@@ -6,8 +6,9 @@ import MusterNotify
 import Testing
 
 /// A playbook whose `page` event pages the incident commander (Dana, who starts the run) through `channel`.
-func pagingPlaybook(channels: String, channel: String) -> String {
-    """
+func pagingPlaybook(channels: String, channel: String, alsoThrough other: String? = nil) -> String {
+    let also = other.map { "\n      - { notify: \($0), message: \"Page: {{run.title}}\", to: incident_commander }" } ?? ""
+    return """
     muster: 1
     id: page-test
     version: 1
@@ -28,7 +29,7 @@ func pagingPlaybook(channels: String, channel: String) -> String {
         phase: respond
         owner: incident_commander
         on_enter:
-          - { notify: \(channel), message: "Page: {{run.title}}", to: incident_commander }
+          - { notify: \(channel), message: "Page: {{run.title}}", to: incident_commander }\(also)
         transitions:
           - { on: resolved, to: closed }
       closed:
@@ -153,6 +154,46 @@ extension RealReceivers {
             #expect(report.skipped == 1, "\(report.outcomes)")
             #expect(try store.items().first?.lastError == "not sent: no one named Dana in the people directory, so no contact point for sms channel 'text'")
             #expect(try http.hits().isEmpty)
+        }
+
+        @Test("a 503 from the SMS API is retried by the usual policy, to the same number; the failure's reason has no number")
+        func transientRetry() async throws {
+            let http = try await HTTPReceiver(routes: [smsPath: ["statuses": [503, 201], "body": "busy: \(danaPhone)"]])
+            let store = try TestJournal()
+            let clock = TestClock()
+            try store.journal.upsertPerson(Person(name: "Dana", phone: danaPhone), at: t0)
+            var run = try store.start(pagingPlaybook(channels: smsChannels, channel: "text"), at: t0)
+            try store.command(&run, .raise("page"), at: t0)
+            let worker = worker(store, environment: smsEnvironment(http), clock: clock)
+            let first = try await worker.deliverDue()
+            #expect(first.retrying == 1, "\(first.outcomes)")
+            let item = try #require(try store.items().first)
+            #expect(item.status == .failed && item.lastError?.contains("503") == true)
+            clock.set(try #require(item.nextAttempt))
+            #expect(try await worker.deliverDue().sent == 1)
+            let hits = try http.hits()
+            #expect(hits.count == 2 && hits.allSatisfy { formFields($0.body)["To"] == danaPhone })
+            for text in try journalTexts(store) { #expect(!text.contains("7700900123"), "\(text)") }
+        }
+
+        @Test("Slack and Mattermost: a page is a direct message, to the Slack member id and to @username")
+        func chatPages() async throws {
+            let http = try await HTTPReceiver()
+            let store = try TestJournal()
+            try store.journal.upsertPerson(Person(name: "Dana", slackID: "U024BE7LH", mattermostUser: "dana.k"), at: t0)
+            let channels = """
+                  chat: { type: slack, url: "${MUSTER_SLACK_URL}" }
+                  mm: { type: mattermost, url: "${MUSTER_MM_URL}" }
+                """
+            let playbook = pagingPlaybook(channels: channels, channel: "chat", alsoThrough: "mm")
+            var run = try store.start(playbook, at: t0)
+            try store.command(&run, .raise("page"), at: t0)
+            let env = ["MUSTER_SLACK_URL": http.url("/slack"), "MUSTER_MM_URL": http.url("/mm")]
+            let report = try await worker(store, environment: env, clock: TestClock()).deliverDue()
+            #expect(report.sent == 2, "\(report.outcomes)")
+            #expect(try http.hits("/slack").first?.json()["channel"] as? String == "U024BE7LH")
+            #expect(try http.hits("/mm").first?.json()["channel"] as? String == "@dana.k")
+            for text in try journalTexts(store) { #expect(!text.contains("U024BE7LH") && !text.contains("dana.k")) }
         }
 
         @Test("a page through an email channel goes to the person's address only, not the channel's list")
