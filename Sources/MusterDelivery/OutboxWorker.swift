@@ -221,15 +221,17 @@ public final class OutboxWorker: @unchecked Sendable {
             }
 
             /// The request through the prepared channel (only for a `.send` route).
-            func request(notification: MusterCore.Notification, context: NotificationContext) throws(ChannelConfigurationError) -> DeliveryRequest {
+            func request(notification: MusterCore.Notification, context: NotificationContext, recipient: String?) throws(ChannelConfigurationError) -> DeliveryRequest {
                 switch prepared! {
-                case .success(let channel): try channel.request(notification: notification, context: context)
+                case .success(let channel): try channel.request(notification: notification, context: context, recipient: recipient)
                 case .failure(let error): throw error
                 }
             }
         }
         var lastRun: RunMemo?
         var lastRoute: RouteMemo?
+        // The people of this batch's personal messages, by name as written (nil: not in the directory).
+        var people: [String: Person?] = [:]
         for (item, decoded) in zip(claimed, notifications) {
             if refreshed.insert(item.runID).inserted {
                 try? refresh(item.runID)
@@ -284,8 +286,27 @@ public final class OutboxWorker: @unchecked Sendable {
             case .send(let channel):
                 plan.channel = channel.id.value
                 plan.maxAttempts = route.maxAttempts
+                var recipient: String?
+                if let name = notification.person {
+                    let person: Person?
+                    if let known = people[name] { person = known } else {
+                        do { person = try journal.person(named: name) } catch { throw .journal(error) }
+                        people[name] = person
+                    }
+                    switch PersonalAddress.resolve(person, named: name, channel: channel) {
+                    case .channel: break
+                    case .address(let address):
+                        recipient = address
+                        // Whatever a receiver or the transport says about this attempt, the address stays out of it.
+                        plan.redactor.add(address)
+                    case .unreachable(let reason):
+                        plan.action = .skip(reason)
+                        batch.planned.append(plan)
+                        continue
+                    }
+                }
                 do {
-                    let request = try route.request(notification: notification, context: run.info.context(atSequence: item.seq))
+                    let request = try route.request(notification: notification, context: run.info.context(atSequence: item.seq), recipient: recipient)
                     plan.action = .send(batch.requests.count)
                     batch.requests.append(request)
                 } catch {
@@ -303,10 +324,12 @@ public final class OutboxWorker: @unchecked Sendable {
     }
 
     /// A stored payload (JSON of a `Notification`, read with the journal's strict parser) as a notification: its
-    /// four strings, other members ignored (as `Codable` would); nil when it is not one.
+    /// strings (the four it needs, and `person`, `role`, `ack`, `rollCall` when there), other members ignored (as `Codable`
+    /// would); nil when it is not one.
     static func notification(payload: String) -> MusterCore.Notification? {
         guard case .object(let members)? = try? CanonicalJSON.parse(Array(payload.utf8)) else { return nil }
         var id: String?, channel: String?, message: String?, trigger: String?
+        var person: String?, role: String?, ack: String?, rollCall: String?
         for (key, value) in members {
             guard case .string(let bytes) = value else { continue }
             switch String(decoding: key, as: UTF8.self) {
@@ -314,11 +337,16 @@ public final class OutboxWorker: @unchecked Sendable {
             case "channel": channel = String(decoding: bytes, as: UTF8.self)
             case "message": message = String(decoding: bytes, as: UTF8.self)
             case "trigger": trigger = String(decoding: bytes, as: UTF8.self)
+            case "person": person = String(decoding: bytes, as: UTF8.self)
+            case "role": role = String(decoding: bytes, as: UTF8.self)
+            case "ack": ack = String(decoding: bytes, as: UTF8.self)
+            case "rollCall": rollCall = String(decoding: bytes, as: UTF8.self)
             default: continue
             }
         }
         guard let id, let channel, let message, let trigger else { return nil }
-        return MusterCore.Notification(id: id, channel: channel, message: message, trigger: trigger)
+        return MusterCore.Notification(id: id, channel: channel, message: message, trigger: trigger, person: person, role: role,
+                                       ack: ack, rollCall: rollCall)
     }
 
     /// `channel` of the run's stored playbook, resolved against this worker's environment once.
@@ -370,7 +398,7 @@ public final class OutboxWorker: @unchecked Sendable {
                     if ["url", "smtp"].contains(key), let resolved = try? EnvironmentResolver(environment).resolve(text, setting: key, channel: channel.id.value) {
                         redactor.addURL(resolved.value)
                     }
-                    if ["secret", "routing_key", "password"].contains(key),
+                    if ["secret", "routing_key", "password", "token", "account"].contains(key),
                        let resolved = try? EnvironmentResolver(environment).resolve(text, setting: key, channel: channel.id.value) {
                         redactor.add(resolved.value)
                     }

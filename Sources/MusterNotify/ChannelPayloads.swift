@@ -103,11 +103,31 @@ public enum ChannelPayloads {
 
     /// The request for `channel`. Throws when a `${VAR}` is unset or empty, or a required setting is
     /// missing or malformed; the error names the channel and setting, never a value.
+    ///
+    /// `recipient`: for a personal message, the person's contact point for this channel's type (a phone number for
+    /// sms, an address for email, a Slack member id, a Mattermost `@username`); it replaces the channel's own
+    /// destination and is added to the request's redactor (contact details are personal data).
     public static func request(
-        for channel: Channel, notification: Notification, context: NotificationContext, environment: [String: String]
+        for channel: Channel, notification: Notification, context: NotificationContext, environment: [String: String],
+        recipient: String? = nil
     ) throws(ChannelConfigurationError) -> DeliveryRequest {
         var settings = try ResolvedSettings(channel: channel, environment: EnvironmentResolver(environment))
-        return try request(settings: &settings, notification: notification, context: context)
+        return try request(settings: &settings, notification: notification, context: context, recipient: recipient)
+    }
+
+    /// Channel types that can address one person (`recipient`); the others send a personal message to the channel
+    /// as configured.
+    public static func addressesPeople(_ type: ChannelType) -> Bool {
+        switch type {
+        case .sms, .email, .slack, .mattermost: true
+        case .webhook, .teams, .pagerduty: false
+        }
+    }
+
+    /// A stand-in recipient for the probe requests of `prepare` and `check` (an sms channel without `to` only
+    /// sends personal messages).
+    static func probeRecipient(_ channel: Channel) -> String? {
+        channel.type.value == .sms && channel.settings["to"] == nil ? "+10000000000" : nil
     }
 
     /// A channel whose settings are resolved once against an environment, for building many requests
@@ -119,10 +139,10 @@ public enum ChannelPayloads {
         /// A webhook's fixed parts (nil for the other types), so that each request only writes and signs its body.
         fileprivate let webhook: PreparedWebhook?
 
-        public func request(notification: Notification, context: NotificationContext) throws(ChannelConfigurationError) -> DeliveryRequest {
+        public func request(notification: Notification, context: NotificationContext, recipient: String? = nil) throws(ChannelConfigurationError) -> DeliveryRequest {
             if let webhook { return webhook.request(notification: notification, context: context) }
             var settings = self.settings
-            return try ChannelPayloads.request(settings: &settings, notification: notification, context: context)
+            return try ChannelPayloads.request(settings: &settings, notification: notification, context: context, recipient: recipient)
         }
     }
 
@@ -178,7 +198,7 @@ public enum ChannelPayloads {
         // resolved is kept, and later requests reuse it instead of resolving again.
         let probe = Notification(id: "prepare", channel: channel.id.value, message: "prepare", trigger: "prepare")
         let context = NotificationContext(runID: "prepare", runTitle: "prepare", playbookID: "prepare", state: "prepare", mode: .live, time: Instant(millisecondsSinceEpoch: 0))
-        _ = try request(settings: &settings, notification: probe, context: context)
+        _ = try request(settings: &settings, notification: probe, context: context, recipient: probeRecipient(channel))
         settings.replaying = true
         var webhook: PreparedWebhook?
         if channel.type.value == .webhook {
@@ -190,21 +210,31 @@ public enum ChannelPayloads {
     }
 
     static func request(
-        settings: inout ResolvedSettings, notification: Notification, context: NotificationContext
+        settings: inout ResolvedSettings, notification: Notification, context: NotificationContext, recipient: String? = nil
     ) throws(ChannelConfigurationError) -> DeliveryRequest {
         let channel = settings.channel
         let timeouts = try settings.timeouts()
         let message = text(of: notification, mode: context.mode)
+        if let recipient, addressesPeople(channel.type.value) {
+            // Personal data: kept out of whatever the transport says about this request.
+            settings.redactor.add(recipient)
+        }
         switch channel.type.value {
         case .webhook:
             return try PreparedWebhook(settings: &settings, timeouts: timeouts).request(notification: notification, context: context)
         case .slack:
             let url = try settings.httpURL("url")
-            let body = slackPayload(message: message, context: context).bytes
+            var payload = slackPayload(message: message, context: context)
+            // A member id as `channel`: a direct message (through an app's webhook or `chat.postMessage`).
+            if let recipient { payload = payload.adding("channel", .string(recipient)) }
+            let body = payload.bytes
             return settings.finish(.httpPost(HTTPPost(url: url, headers: [HTTPHeader("Content-Type", "application/json")], body: body)), timeouts: timeouts)
         case .mattermost:
             let url = try settings.httpURL("url")
-            let body = mattermostPayload(message: message, context: context).bytes
+            var payload = mattermostPayload(message: message, context: context)
+            // `@username` as `channel`: a direct message from the incoming webhook.
+            if let recipient { payload = payload.adding("channel", .string(recipient)) }
+            let body = payload.bytes
             return settings.finish(.httpPost(HTTPPost(url: url, headers: [HTTPHeader("Content-Type", "application/json")], body: body)), timeouts: timeouts)
         case .teams:
             let url = try settings.httpURL("url")
@@ -216,7 +246,10 @@ public enum ChannelPayloads {
             let body = pagerDutyPayload(routingKey: routingKey, notification: notification, message: message, context: context).bytes
             return settings.finish(.httpPost(HTTPPost(url: url, headers: [HTTPHeader("Content-Type", "application/json")], body: body)), timeouts: timeouts)
         case .email:
-            return try emailRequest(settings: &settings, notification: notification, message: message, context: context, timeouts: timeouts)
+            return try emailRequest(settings: &settings, notification: notification, message: message, context: context, timeouts: timeouts,
+                                    recipient: recipient)
+        case .sms:
+            return try smsRequest(settings: &settings, message: message, context: context, timeouts: timeouts, recipient: recipient)
         }
     }
 
@@ -233,7 +266,7 @@ public enum ChannelPayloads {
         if !errors.isEmpty { return errors }
         let probe = Notification(id: "check", channel: channel.id.value, message: "check", trigger: "check")
         let context = NotificationContext(runID: "check", runTitle: "check", playbookID: "check", state: "check", mode: .live, time: Instant(millisecondsSinceEpoch: 0))
-        do { _ = try request(for: channel, notification: probe, context: context, environment: environment) } catch { errors.append(error) }
+        do { _ = try request(for: channel, notification: probe, context: context, environment: environment, recipient: probeRecipient(channel)) } catch { errors.append(error) }
         return errors
     }
 
@@ -443,9 +476,12 @@ public enum ChannelPayloads {
     }
 
     static func emailRequest(
-        settings: inout ResolvedSettings, notification: Notification, message: String, context: NotificationContext, timeouts: DeliveryTimeouts
+        settings: inout ResolvedSettings, notification: Notification, message: String, context: NotificationContext, timeouts: DeliveryTimeouts,
+        recipient: String? = nil
     ) throws(ChannelConfigurationError) -> DeliveryRequest {
-        let to = try settings.list("to")
+        // The channel's `to` is read (and checked) either way; a personal message goes to the person only.
+        let configured = try settings.list("to")
+        let to = recipient.map { [$0] } ?? configured
         guard !to.isEmpty else { throw settings.missing("to") }
         let from = try settings.text("from") ?? defaultFrom
         // After `${VAR}` expansion: a line break or a bracket in an address would rewrite the SMTP envelope.
@@ -469,6 +505,78 @@ public enum ChannelPayloads {
             url: smtpURL, startTLS: startTLS, username: username, password: password, mailFrom: MailMessage.address(from),
             recipients: to.map(MailMessage.address), message: mail.bytes)
         return settings.finish(.smtp(send), timeouts: timeouts)
+    }
+
+    // MARK: - SMS
+
+    /// The path of a Twilio-compatible API's "create message" call under the channel's `url`.
+    public static func smsPath(account: String) -> String {
+        "/2010-04-01/Accounts/\(formEncoded(account))/Messages.json"
+    }
+
+    /// The SMS text: the message, then the run's link when there is one.
+    public static func smsBody(message: String, context: NotificationContext) -> String {
+        context.link.map { "\(message)\n\($0)" } ?? message
+    }
+
+    /// `POST {url}/2010-04-01/Accounts/{account}/Messages.json`, form-encoded `To`, `From`, `Body`, with HTTP basic
+    /// authentication `account:token`. The recipient is the person's phone for a personal message, else the
+    /// channel's one `to` number.
+    static func smsRequest(
+        settings: inout ResolvedSettings, message: String, context: NotificationContext, timeouts: DeliveryTimeouts, recipient: String?
+    ) throws(ChannelConfigurationError) -> DeliveryRequest {
+        var base = try settings.httpURL("url")
+        while base.hasSuffix("/") { base.removeLast() }
+        guard let account = try settings.secret("account"), !account.isEmpty else { throw settings.missing("account") }
+        guard let token = try settings.secret("token"), !token.isEmpty else { throw settings.missing("token") }
+        guard let from = try settings.text("from"), !from.isEmpty else { throw settings.missing("from") }
+        let configured = try settings.list("to")
+        let to: String
+        if let recipient {
+            to = recipient
+        } else {
+            guard !configured.isEmpty else {
+                throw settings.invalid("to", "is needed for messages to no one in particular (personal messages go to each person's phone)")
+            }
+            guard configured.count == 1 else { throw settings.invalid("to", "must be one number (one message per request)") }
+            to = configured[0]
+        }
+        let credentials = MailMessage.base64(Array("\(account):\(token)".utf8))
+        if !settings.replaying { settings.redactor.add(credentials) }
+        let body = "To=\(formEncoded(to))&From=\(formEncoded(from))&Body=\(formEncoded(smsBody(message: message, context: context)))"
+        let post = HTTPPost(
+            url: base + smsPath(account: account),
+            headers: [HTTPHeader("Content-Type", "application/x-www-form-urlencoded"), HTTPHeader("Authorization", "Basic \(credentials)")],
+            body: Array(body.utf8))
+        return settings.finish(.httpPost(post), timeouts: timeouts)
+    }
+
+    /// `application/x-www-form-urlencoded` (and path-segment safe): every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`.
+    public static func formEncoded(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension JSONValue {
+    /// An object with `key` set to `value` (replaced where it was, else added last); other values unchanged.
+    func adding(_ key: String, _ value: JSONValue) -> JSONValue {
+        guard case .object(var members) = self else { return self }
+        if let index = members.firstIndex(where: { $0.0 == key }) { members[index].1 = value } else { members.append((key, value)) }
+        return .object(members)
     }
 }
 

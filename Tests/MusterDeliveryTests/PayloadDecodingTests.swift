@@ -22,6 +22,7 @@ struct PayloadDecodingTests {
         #"{"channel":"ops","id":"n7","id":"n7","message":"m","trigger":"t"}"#,
         #"["not","an","object"]"#,
         #"{"channel":"ops","id":"n9","message":"m","trigger":"t"}x"#,
+        #"{"ack":"page-ic","channel":"ops","id":"n10","message":"m","person":"Dana","role":"incident_commander","rollCall":"safe","trigger":"t"}"#,
     ]
 
     @Test("every payload reads as the JSON decoder reads it, except that a duplicated key is refused as ambiguous", arguments: payloads)
@@ -38,7 +39,8 @@ struct PayloadDecodingTests {
     @Test("a batch reads each payload on its own: escapes, whitespace and unknown keys are read, a missing key is not")
     func batch() {
         let read = OutboxWorker.decodeNotifications(Self.payloads.map(Self.item))
-        #expect(read.map { $0?.id } == ["n1", "n2", "n3", "n4", nil, "n6", nil, nil, nil])
+        #expect(read.map { $0?.id } == ["n1", "n2", "n3", "n4", nil, "n6", nil, nil, nil, "n10"])
+        #expect(read[9]?.person == "Dana" && read[9]?.role == "incident_commander" && read[9]?.ack == "page-ic" && read[9]?.rollCall == "safe")
         #expect(read[2]?.message == "say \"hi\"\nnow")
     }
 }

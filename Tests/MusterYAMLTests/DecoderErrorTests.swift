@@ -193,7 +193,7 @@ struct DecoderErrorTests {
             """) == [
             "8:11: 'P5' is not a severity (write P1, P2, P3 or P4)",
             "10:19: 'slak' is not a channel type (did you mean 'slack'?)",
-            "11:18: 'carrier-pigeon' is not a channel type (write webhook, slack, teams, mattermost, pagerduty, email)",
+            "11:18: 'carrier-pigeon' is not a channel type (write webhook, slack, teams, mattermost, pagerduty, email, sms)",
             "14:21: 'respnd' is not a phase (did you mean 'respond'?)",
             "15:13: 'contianed' is not a mark (did you mean 'contained'?)",
             "15:24: 'done' is not a mark (write detected, declared, contained, recovered, closed)",

@@ -202,7 +202,7 @@ public struct Channel: Sendable, Hashable {
 }
 
 public enum ChannelType: String, Sendable, Hashable, Codable, CaseIterable {
-    case webhook, slack, teams, mattermost, pagerduty, email
+    case webhook, slack, teams, mattermost, pagerduty, email, sms
 }
 
 public enum ChannelValue: Sendable, Hashable {

@@ -60,7 +60,7 @@ public enum PlaybookDecoder {
         static let audience = ["group", "role", "person"]
         static let channelCommon = ["type", "exercise", "live_only", "max_attempts", "timeout"]
         static let channelSettings = ["url", "secret", "headers", "to", "from", "subject", "smtp", "username", "password",
-                                      "starttls", "routing_key"]
+                                      "starttls", "routing_key", "account", "token"]
 
         /// Settings each channel type takes, and which of them it requires.
         static func channel(_ type: ChannelType) -> (allowed: [String], required: [String]) {
@@ -69,6 +69,8 @@ public enum PlaybookDecoder {
             case .slack, .teams, .mattermost: (["url"], ["url"])
             case .pagerduty: (["routing_key", "url"], ["routing_key"])
             case .email: (["to", "from", "subject", "smtp", "username", "password", "starttls"], ["to"])
+            // A Twilio-compatible API: `to` is optional (personal messages go to the person's phone).
+            case .sms: (["url", "account", "token", "from", "to"], ["url", "account", "token", "from"])
             }
         }
     }
@@ -240,7 +242,7 @@ struct Decoding {
             let allowed = PlaybookDecoder.Keys.channelCommon + (perType?.allowed ?? PlaybookDecoder.Keys.channelSettings)
             for field in fields.entries where !allowed.contains(field.key.text) {
                 if let type, PlaybookDecoder.Keys.channelSettings.contains(field.key.text) {
-                    let article = type.value == .email ? "an" : "a"
+                    let article = type.value == .email || type.value == .sms ? "an" : "a"
                     report("channel-key", "'\(field.key.text)' does not apply to \(article) \(type.value.rawValue) channel (\(context))", at: field.key.location)
                 } else {
                     report("unknown-key", "unknown key '\(field.key.text)' in \(context)\(Suggestion.hint(for: field.key.text, in: allowed))", at: field.key.location)

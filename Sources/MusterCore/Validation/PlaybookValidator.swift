@@ -278,6 +278,15 @@ private struct Validation {
                         at: located.location))
                 }
             }
+            if channel.type.value == .sms, key == "to" || key == "from" {
+                for number in texts where !number.contains("${") && !Self.isSMSAddress(number, sender: key == "from") {
+                    diagnostics.append(.error(
+                        "invalid-value",
+                        "channel '\(name)': \(key) must be a phone number in E.164 form (+ then up to 15 digits)\(key == "from" ? " or a sender name of 1 to 11 letters and digits" : ""), found '\(number)'",
+                        at: located.location))
+                }
+                continue
+            }
             guard channel.type.value == .email, key == "to" || key == "from" else { continue }
             var mailboxes = texts
             if key == "to", case .text(let t) = located.value { mailboxes = t.split(separator: ",").map(String.init) }
@@ -288,6 +297,18 @@ private struct Validation {
                 }
             }
         }
+    }
+
+    /// `+` then 1 to 15 digits; for a sender, also an alphanumeric sender name (1 to 11 ASCII letters and digits, not all digits).
+    static func isSMSAddress(_ text: String, sender: Bool) -> Bool {
+        let scalars = Array(text.unicodeScalars)
+        if scalars.first == "+" {
+            let digits = scalars.dropFirst()
+            return (1...15).contains(digits.count) && digits.allSatisfy { ("0"..."9").contains($0) }
+        }
+        guard sender, (1...11).contains(scalars.count) else { return false }
+        return scalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }
+            && scalars.contains { $0.properties.isAlphabetic }
     }
 
     /// `state` is nil for a run-wide timer.
