@@ -116,7 +116,7 @@ public final class IncidentRuntime: @unchecked Sendable {
                                  lastEventAt: now), runID: runID, playbook: playbook)
                 var result = CommandResult(runID: runID, timerEvents: [], events: events, effects: effects, rejection: nil,
                                            sequences: appended.sequences, run: run, attempts: attempt, timerRejection: nil)
-                try followUp(&result)
+                followUp(&result)
                 return result
             }
         }
@@ -168,14 +168,16 @@ public final class IncidentRuntime: @unchecked Sendable {
         // Nothing due: no write transaction (callers ask often).
         let open = try refreshed(runID: runID)
         if open.timed.run.nextDue.map({ $0 > max(clock.now, open.lastEventAt) }) ?? true {
-            return CommandResult(runID: runID, timerEvents: [], events: [], effects: [], rejection: nil, sequences: nil,
-                                 run: open.timed.run, attempts: 1, timerRejection: open.timed.timerRejection)
+            var result = CommandResult(runID: runID, timerEvents: [], events: [], effects: [], rejection: nil, sequences: nil,
+                                       run: open.timed.run, attempts: 1, timerRejection: open.timed.timerRejection)
+            if CommandResult.owesFollowUp(open.timed.run) { followUp(&result) }  // a roll call left unstarted
+            return result
         }
         var result = try perform(runID: runID) { timed, now, _ in
             let fired = timed.advance(to: now, fireAtDueTimes: false)
             return [StepResult(timerEvents: fired, events: [], effects: Run.effects(of: fired), rejection: nil)]
         }.results[0]!
-        if result.sequences != nil { try followUp(&result) }
+        if result.sequences != nil { followUp(&result) }
         return result
     }
 
@@ -199,7 +201,7 @@ public final class IncidentRuntime: @unchecked Sendable {
                              admit: (Int, Run) -> Bool) throws(RuntimeError) -> [CommandResult?] {
         var results = try executeBatchOnly(commands, keys: keys, on: runID, admit: admit)
         for index in results.indices where results[index]?.sequences != nil && results[index]?.replayed == nil {
-            try followUp(&results[index]!)
+            followUp(&results[index]!)
         }
         return results
     }
@@ -617,6 +619,8 @@ public struct CommandResult: Sendable {
     /// What the people directory did right after, as `muster`, in its own transactions: roll calls started with
     /// their people, deputies named (IncidentRuntime+Directory.swift). Empty for most commands.
     public var followUps: [CommandResult] = []
+    /// Why the directory's follow-ups stopped (the command itself was recorded); the next command or tick retries.
+    public var followUpFailure: String?
 
     public var isAccepted: Bool { rejection == nil }
 }

@@ -128,3 +128,34 @@ struct DirectoryFollowUpTests {
         #expect(steps == ["deputy:-", "incident_commander:Dana"])
     }
 }
+
+@Suite("People directory follow-ups after a stop")
+struct DirectoryRecoveryTests {
+    @Test("a roll call asked for by a process that stopped before starting it is started by the next tick")
+    func unstartedRollCallRecovered() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let clock = ManualClock(start)
+        let runtime = try DirectoryFollowUpTests().staffed(folder, clock)
+        let id = try DirectoryFollowUpTests().declared(runtime)
+        try runtime.must("Dana", .assign(role: "facilities", person: "Cy"), on: id)
+        // Another process raised the event and stopped before its follow-up: its events only, appended as it did.
+        let snapshot = try runtime.snapshot(runID: id)
+        var run = snapshot.run
+        guard case .accepted(let events, _) = run.execute(Command(actor: "Dana", .raise("evacuate")), at: clock.now) else {
+            throw Unexpected(description: "raise refused")
+        }
+        _ = try runtime.journal.append(runID: id, expectedSequence: snapshot.sequence, events: events)
+        #expect(try runtime.snapshot(runID: id).run.rollCalls["staff-safety"]?.startedAt == nil)
+        // No timer is due: the tick writes nothing of its own, and starts the roll call.
+        let tick = try runtime.tick(runID: id)
+        #expect(tick.timerEvents.isEmpty)
+        #expect(tick.followUpFailure == nil)
+        let started = tick.followUps.flatMap(\.events).compactMap { event -> [String]? in
+            if case .rollCallStarted("staff-safety", let people) = event.body { return people } else { return nil }
+        }
+        #expect(started == [["Cy", "Ana", "Bo"]])
+        // Nothing owed any more: the next tick does nothing.
+        #expect(try runtime.tick(runID: id).followUps.isEmpty)
+    }
+}
