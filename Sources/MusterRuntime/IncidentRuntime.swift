@@ -114,8 +114,10 @@ public final class IncidentRuntime: @unchecked Sendable {
                 }
                 remember(OpenRun(sha: header.playbookSHA256, timed: TimedRun(run: run), sequence: appended.head.sequence,
                                  lastEventAt: now), runID: runID, playbook: playbook)
-                return CommandResult(runID: runID, timerEvents: [], events: events, effects: effects, rejection: nil,
-                                     sequences: appended.sequences, run: run, attempts: attempt, timerRejection: nil)
+                var result = CommandResult(runID: runID, timerEvents: [], events: events, effects: effects, rejection: nil,
+                                           sequences: appended.sequences, run: run, attempts: attempt, timerRejection: nil)
+                followUp(&result)
+                return result
             }
         }
         throw .journal(.database(path: journal.path, detail: "could not find a free run id"))
@@ -166,13 +168,17 @@ public final class IncidentRuntime: @unchecked Sendable {
         // Nothing due: no write transaction (callers ask often).
         let open = try refreshed(runID: runID)
         if open.timed.run.nextDue.map({ $0 > max(clock.now, open.lastEventAt) }) ?? true {
-            return CommandResult(runID: runID, timerEvents: [], events: [], effects: [], rejection: nil, sequences: nil,
-                                 run: open.timed.run, attempts: 1, timerRejection: open.timed.timerRejection)
+            var result = CommandResult(runID: runID, timerEvents: [], events: [], effects: [], rejection: nil, sequences: nil,
+                                       run: open.timed.run, attempts: 1, timerRejection: open.timed.timerRejection)
+            if CommandResult.owesFollowUp(open.timed.run) { followUp(&result) }  // a roll call left unstarted
+            return result
         }
-        return try perform(runID: runID) { timed, now, _ in
+        var result = try perform(runID: runID) { timed, now, _ in
             let fired = timed.advance(to: now, fireAtDueTimes: false)
             return [StepResult(timerEvents: fired, events: [], effects: Run.effects(of: fired), rejection: nil)]
         }.results[0]!
+        if result.sequences != nil { followUp(&result) }
+        return result
     }
 
     /// Group commit: several commands on one run, decided one after another against the state the previous ones
@@ -188,8 +194,21 @@ public final class IncidentRuntime: @unchecked Sendable {
     /// `keys[i]` (when given) is command `i`'s idempotency key: it is looked up before each decision, and a command
     /// whose key the journal holds is not decided again (its result carries `replayed`); the others' keys are stored
     /// in the append's transaction. Keys within one batch must differ.
+    ///
+    /// Each accepted result's directory follow-ups (a roll call started, a deputy named) are run next, in their own
+    /// transaction, and recorded in its `followUps` (IncidentRuntime+Directory.swift).
     public func executeBatch(_ commands: [Command], keys: [CommandKey?] = [], on runID: String,
                              admit: (Int, Run) -> Bool) throws(RuntimeError) -> [CommandResult?] {
+        var results = try executeBatchOnly(commands, keys: keys, on: runID, admit: admit)
+        for index in results.indices where results[index]?.sequences != nil && results[index]?.replayed == nil {
+            followUp(&results[index]!)
+        }
+        return results
+    }
+
+    /// `executeBatch` without the directory's follow-ups.
+    func executeBatchOnly(_ commands: [Command], keys: [CommandKey?], on runID: String,
+                          admit: (Int, Run) -> Bool) throws(RuntimeError) -> [CommandResult?] {
         var resolved: [(Command, Rejection?)] = []
         for command in commands { resolved.append(try knownPeople(command)) }
         let (results, replays) = try perform(runID: runID, keys: keys) { timed, now, replays in
@@ -597,6 +616,11 @@ public struct CommandResult: Sendable {
     /// Set when the command's idempotency key was stored already: the command was NOT applied again, and this is
     /// what the first one recorded (its run, seqs and rejection). Its request hash may differ: the caller decides.
     public var replayed: StoredCommandKey?
+    /// What the people directory did right after, as `muster`, in its own transactions: roll calls started with
+    /// their people, deputies named (IncidentRuntime+Directory.swift). Empty for most commands.
+    public var followUps: [CommandResult] = []
+    /// Why the directory's follow-ups stopped (the command itself was recorded); the next command or tick retries.
+    public var followUpFailure: String?
 
     public var isAccepted: Bool { rejection == nil }
 }

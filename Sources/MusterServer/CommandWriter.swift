@@ -99,11 +99,14 @@ final class CommandWriter: @unchecked Sendable {
                 }
                 return refusals[i] == nil
             }
-            let effects = results.compactMap { $0 }.flatMap(\.effects)
+            let effects = results.compactMap { $0 }.flatMap(\.allEffects)
             if results.contains(where: { $0?.sequences != nil }) {
                 var appended: [(RunEvent, WrittenEvent)] = []
                 for case let result? in results where result.written.count == result.timerEvents.count + result.events.count {
                     appended += zip(result.timerEvents + result.events, result.written).map { ($0, $1) }
+                    for followUp in result.followUps where followUp.written.count == followUp.timerEvents.count + followUp.events.count {
+                        appended += zip(followUp.timerEvents + followUp.events, followUp.written).map { ($0, $1) }
+                    }
                 }
                 state.hub.appended(runID: runID, appended)
                 state.wrote(runID: runID, effects: effects)

@@ -125,6 +125,9 @@ struct CommandRequest {
         "note": ["type", "text"],
         "lesson": ["type", "text", "kind", "root_cause"],
         "close": ["type", "reason"],
+        "acknowledge": ["type", "ack"],
+        "answer": ["type", "roll_call", "person", "option"],
+        "mark-accounted": ["type", "roll_call", "person", "why"],
     ]
 
     static let allFields = Set(fieldsByType.values.flatMap { $0 })
@@ -149,6 +152,13 @@ struct CommandRequest {
             action = .decide(decision: try body.string("decision"), option: try body.string("option"), rationale: try body.string("rationale"))
         case "note": action = .note(try body.string("text"))
         case "lesson": action = .lesson(try body.lesson())
+        case "acknowledge": action = .acknowledge(try body.string("ack"))
+        case "answer":
+            // Through the API: channel `web` (answer links and chat buttons will record their own channel).
+            action = .answer(rollCall: try body.string("roll_call"), person: try body.string("person"), option: try body.string("option"),
+                             channel: "web")
+        case "mark-accounted":
+            action = .markAccounted(rollCall: try body.string("roll_call"), person: try body.string("person"), why: try body.string("why"))
         default: action = .close(reason: try body.optionalString("reason"))
         }
         return CommandRequest(action: action, name: type)

@@ -22,6 +22,14 @@ public enum RunAction: Sendable, Hashable {
     case overruleRating
     /// Send a dead-lettered notification back to the outbox: the incident commander, or an admin who sees the run.
     case retryNotification(byAdmin: Bool)
+    /// Acknowledge a page: anyone who sees the run (the engine checks that they were paged, hold a paged role or
+    /// command the run: a deputy paged by escalation holds no role).
+    case acknowledge
+    /// Answer a roll call for `person`: the person themself (no role needed: the people asked are mostly not on
+    /// the run), or anyone holding a role on the run answering for someone else (a warden relaying a phone call).
+    case answer(for: String)
+    /// Mark a person accounted for by hand: anyone holding a role on the run.
+    case markAccounted
 }
 
 /// Who is on a run: the role holders, whether it is restricted, and (exercises started by the server) the facilitator.
@@ -78,6 +86,9 @@ public enum PermissionDecision: Sendable, Hashable {
 /// - An exercise's evaluation: the facilitator and the incident commander; everyone who sees the run once it ended.
 /// - Overruling a rating: the facilitator or the incident commander.
 /// - Retrying a dead-lettered notification: the incident commander, or an admin.
+/// - Acknowledging a page: anyone who sees the run (the engine checks who was paged).
+/// - Answering a roll call: the person asked, for themself; for someone else, a role holder.
+/// - Marking a person accounted for: a role holder.
 public enum Permissions {
     public static func decide(_ action: RunAction, by person: String, on access: RunAccess) -> PermissionDecision {
         let onRun = access.isOn(person)
@@ -114,6 +125,14 @@ public enum Permissions {
         case .retryNotification(let admin):
             if commander || admin { return .allowed }
             return .forbidden("only the incident commander (\(access.commander ?? "unassigned")) or an admin may retry a notification")
+        case .acknowledge:
+            return .allowed
+        case .answer(let answerer):
+            if answerer == person || access.holders.values.contains(person) { return .allowed }
+            return .forbidden("\(person) may answer for themself only: answering for \(answerer) takes a role on this run")
+        case .markAccounted:
+            if access.holders.values.contains(person) { return .allowed }
+            return .forbidden("only someone holding a role on this run may mark people accounted for")
         }
     }
 
@@ -151,9 +170,11 @@ struct RoleIndex {
         case .lesson: .lesson
         case .raise: .raiseEvent
         case .start, .fireTimer: .close
-        // Hearing back: the engine checks who was paged, who is asked and who holds a role; the server's answer
-        // routes (personal links, chat buttons, SMS replies) are not wired yet.
-        case .acknowledge, .answer, .markAccounted: .raiseEvent
+        // Hearing back: the engine checks who was paged and who is asked; the personal answer routes (links, chat
+        // buttons, SMS replies) are not wired yet.
+        case .acknowledge: .acknowledge
+        case .answer(_, let person, _, _): .answer(for: person)
+        case .markAccounted: .markAccounted
         case .nameDeputy, .startRollCall: .assign
         }
     }

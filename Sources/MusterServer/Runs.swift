@@ -118,7 +118,7 @@ enum Runs {
         case .failure(let error): throw error
         }
         if let rejection = result.rejection { throw APIError.rejected(rejection) }
-        state.wrote(runID: result.runID, effects: result.effects)
+        state.wrote(runID: result.runID, effects: result.allEffects)
         state.logger.info("run declared", metadata: ["run": "\(result.runID)", "by": "\(user.name)", "restricted": "\(restricted)"])
         let snapshot = try snapshot(state, result.runID)
         return API.json(StatusJSON.object(snapshot, access: try access(state, snapshot), user: user, now: state.now), status: .created)

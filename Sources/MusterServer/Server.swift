@@ -241,7 +241,7 @@ struct TimerPumpService: ServiceLifecycle.Service {
             lock.lock()
             let result = try? state.runtime.tick(runID: run.id)
             lock.unlock()
-            if let result, result.sequences != nil { state.wrote(runID: run.id, effects: result.effects) }
+            if let result, result.sequences != nil { state.wrote(runID: run.id, effects: result.allEffects) }
         }
         // Exercises held here: bring the scenario up to its clock, so injects and timers arrive on the boards
         // while nobody acts.

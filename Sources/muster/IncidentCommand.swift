@@ -17,7 +17,7 @@ struct Incident: ParsableCommand {
         subcommands: [
             IncidentDeclare.self, IncidentAssign.self, IncidentRelieve.self, IncidentTask.self, IncidentEvent.self,
             IncidentDecide.self, IncidentNote.self, IncidentLesson.self, IncidentStatus.self, IncidentTimeline.self,
-            IncidentList.self, IncidentClose.self,
+            IncidentList.self, IncidentClose.self, IncidentAck.self, IncidentAnswer.self, IncidentAccounted.self,
         ]
     )
 }
@@ -167,6 +167,7 @@ struct IncidentStatus: ParsableCommand {
         let now = max(runtime.clock.now, snapshot.lastEventAt)
         for line in RunText.status(snapshot, now: now, maxTimers: 20) { IncidentCLI.out(line) }
         for line in CatalogueAccess.statusLines(snapshot.run, runID: record.id, now: now) { IncidentCLI.out(line) }
+        for line in RunText.hearingBack(snapshot.run, now: now) { IncidentCLI.out(line) }
     }
 }
 

@@ -134,6 +134,16 @@ enum IncidentCLI {
         if let timerRejection = result.timerRejection {
             printError("a due timer could not fire: \(timerRejection.reason)")
         }
+        if let failure = result.followUpFailure {
+            printError("recorded, but the people directory's part did not finish (the next command or watch retries): \(failure)")
+        }
+        // What the people directory did right after (a roll call started, a deputy named), as `muster`.
+        for followUp in result.followUps {
+            guard let sequences = followUp.sequences else { continue }
+            for (offset, event) in (followUp.timerEvents + followUp.events).enumerated() {
+                out("#\(sequences.lowerBound + offset) \(followUp.runID) \(event.actor): \(RunText.describe(event.body))")
+            }
+        }
     }
 
     // MARK: Parsing values

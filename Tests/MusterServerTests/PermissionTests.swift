@@ -67,6 +67,16 @@ struct PermissionTests {
         Case(person: "Dana", action: .overruleRating, access: exercise, expected: "allowed"),
         Case(person: "Lee", action: .overruleRating, access: access, expected: "forbidden"),
         Case(person: "Olga", action: .overruleRating, access: exercise, expected: "forbidden"),
+        // hearing back: anyone who sees the run acknowledges (the engine checks who was paged) and answers for
+        // themself; answering for someone else and marking people accounted for take a role
+        Case(person: "Olga", action: .acknowledge, access: access, expected: "allowed"),
+        Case(person: "Olga", action: .answer(for: "Olga"), access: access, expected: "allowed"),
+        Case(person: "Olga", action: .answer(for: "Sam"), access: access, expected: "forbidden"),
+        Case(person: "Lee", action: .answer(for: "Olga"), access: access, expected: "allowed"),
+        Case(person: "Fay", action: .answer(for: "Olga"), access: exercise, expected: "forbidden"),
+        Case(person: "Lee", action: .markAccounted, access: access, expected: "allowed"),
+        Case(person: "Olga", action: .markAccounted, access: access, expected: "forbidden"),
+        Case(person: "Olga", action: .answer(for: "Olga"), access: restricted, expected: "hidden"),
         // retrying a dead-lettered notification: the incident commander or an admin (who must still see the run)
         Case(person: "Dana", action: .retryNotification(byAdmin: false), access: access, expected: "allowed"),
         Case(person: "Lee", action: .retryNotification(byAdmin: false), access: access, expected: "forbidden"),

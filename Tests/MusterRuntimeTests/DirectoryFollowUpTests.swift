@@ -1,0 +1,161 @@
+import Foundation
+import MusterCore
+import MusterJournal
+import MusterRuntime
+import MusterTestSupport
+import Testing
+
+let hearingBackPlaybook = repositoryRoot + "/Tests/MusterCLITests/Fixtures/playbooks/office-loss-hearing-back.yaml"
+
+/// The shell's part of hearing back: the people directory starts roll calls and names deputies, as `muster`.
+@Suite("People directory follow-ups of the runtime")
+struct DirectoryFollowUpTests {
+    /// A runtime on a fresh journal whose directory has a site with three people (Ana's deputy is Bo) and Lee,
+    /// whose deputy is Mo.
+    func staffed(_ folder: RuntimeTempFolder, _ clock: ManualClock) throws -> IncidentRuntime {
+        let runtime = try makeRuntime(folder, clock: clock)
+        let people = [
+            Person(name: "Lee", email: "lee@example.com", groups: ["crisis-team"], deputy: "Mo"),
+            Person(name: "Mo", phone: "+4915112345678", groups: ["crisis-team"]),
+            Person(name: "Ana", phone: "+4915100000001", groups: ["site-hq"], deputy: "Bo"),
+            Person(name: "Bo", phone: "+4915100000002", groups: ["site-hq"]),
+            Person(name: "Cy", email: "cy@example.com", groups: ["site-hq"]),
+        ]
+        _ = try runtime.journal.importPeople(people, at: start)
+        return runtime
+    }
+
+    func declared(_ runtime: IncidentRuntime) throws -> String {
+        let declared = try runtime.declare(DeclareRequest(playbookPath: hearingBackPlaybook, title: "Fire at HQ", actor: "Dana"))
+        #expect(declared.rejection == nil)
+        return declared.runID
+    }
+
+    @Test("a role assigned to someone with a deputy in the directory names the deputy, as muster")
+    func deputyNamed() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let clock = ManualClock(start)
+        let runtime = try staffed(folder, clock)
+        let id = try declared(runtime)
+        let assigned = try runtime.must("Dana", .assign(role: "it_ops", person: "Lee"), on: id)
+        #expect(assigned.followUps.count == 1)
+        let named = assigned.followUps.flatMap(\.events)
+        #expect(named.map(\.body) == [.deputyNamed(person: "Lee", deputy: "Mo")])
+        #expect(named.allSatisfy { $0.actor == Command.system })
+        #expect(assigned.latestRun.deputies == ["Lee": "Mo"])
+        // Cy has no deputy: nothing is named, and nothing is refused.
+        let other = try runtime.must("Dana", .assign(role: "facilities", person: "Cy"), on: id)
+        #expect(other.followUps.isEmpty)
+        // Dana (the commander, named at the declaration) is not in the directory: no deputy either.
+        #expect(try runtime.snapshot(runID: id).run.deputies == ["Lee": "Mo"])
+        #expect(try runtime.replay(runID: id) == runtime.snapshot(runID: id).run)
+    }
+
+    @Test("a roll call starts with the role holders and the group's members from the directory, each once")
+    func rollCallStarted() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let clock = ManualClock(start)
+        let runtime = try staffed(folder, clock)
+        let id = try declared(runtime)
+        try runtime.must("Dana", .assign(role: "it_ops", person: "Lee"), on: id)
+        // The facilities lead is also on the site: asked once, in the directory's spelling.
+        try runtime.must("Dana", .assign(role: "facilities", person: "Ana"), on: id)
+        clock.advance(by: .minutes(1))
+        let raised = try runtime.must("Dana", .raise("evacuate"), on: id)
+        #expect(raised.effects.contains { if case .resolveRollCall = $0 { true } else { false } })
+        let started = raised.followUps.flatMap(\.events).compactMap { event -> [String]? in
+            if case .rollCallStarted("staff-safety", let people) = event.body { return people } else { return nil }
+        }
+        #expect(started == [["Ana", "Bo", "Cy"]])
+        let record = try #require(raised.latestRun.rollCalls["staff-safety"])
+        #expect(record.people == ["Ana", "Bo", "Cy"])
+        // One personal message each, queued in the follow-up (the shell's outbox gets them).
+        let messages = raised.allEffects.compactMap { effect -> String? in
+            if case .sendNotification(let n) = effect, n.rollCall == "staff-safety" { return n.person } else { return nil }
+        }
+        #expect(messages == ["Ana", "Bo", "Cy"])
+        // Answers count towards the guard; the roll call is answered by everyone and the page acknowledged: recover.
+        for person in ["Ana", "Bo", "Cy"] {
+            try runtime.must(person, .answer(rollCall: "staff-safety", person: person, option: "safe", channel: "web"), on: id)
+        }
+        let acked = try runtime.must("Lee", .acknowledge("page-it"), on: id)
+        #expect(acked.run.currentState == "recover")
+        #expect(try runtime.replay(runID: id) == runtime.snapshot(runID: id).run)
+    }
+
+    @Test("an unacknowledged page escalates to the deputy the directory named, then to the commander")
+    func escalationReachesDeputy() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let clock = ManualClock(start)
+        let runtime = try staffed(folder, clock)
+        let id = try declared(runtime)
+        try runtime.must("Dana", .assign(role: "it_ops", person: "Lee"), on: id)
+        try runtime.must("Dana", .raise("evacuate"), on: id)
+        clock.advance(by: .minutes(10))
+        let first = try runtime.tick(runID: id)
+        let step1 = first.timerEvents.compactMap { event -> String? in
+            if case .escalated("page-it", 1, "deputy", let person, _) = event.body { return person } else { return nil }
+        }
+        #expect(step1 == ["Mo"])
+        let paged = first.effects.compactMap { effect -> String? in
+            if case .sendNotification(let n) = effect, n.ack == "page-it" { return n.person } else { return nil }
+        }
+        #expect(paged == ["Mo"])
+        // Mo was paged: Mo may acknowledge.
+        clock.advance(by: .minutes(2))
+        let acked = try runtime.must("Mo", .acknowledge("page-it"), on: id)
+        #expect(acked.events.contains { if case .acknowledged("page-it", "Mo", _) = $0.body { true } else { false } })
+        #expect(try runtime.replay(runID: id) == runtime.snapshot(runID: id).run)
+    }
+
+    @Test("without a deputy in the directory the deputy step is passed over to the commander")
+    func noDeputy() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let clock = ManualClock(start)
+        let runtime = try staffed(folder, clock)
+        let id = try declared(runtime)
+        try runtime.must("Dana", .assign(role: "it_ops", person: "Cy"), on: id)
+        try runtime.must("Dana", .raise("evacuate"), on: id)
+        clock.advance(by: .minutes(10))
+        let tick = try runtime.tick(runID: id)
+        let steps = tick.timerEvents.compactMap { event -> String? in
+            if case .escalated("page-it", _, let to, let person, _) = event.body { return "\(to):\(person ?? "-")" } else { return nil }
+        }
+        #expect(steps == ["deputy:-", "incident_commander:Dana"])
+    }
+}
+
+@Suite("People directory follow-ups after a stop")
+struct DirectoryRecoveryTests {
+    @Test("a roll call asked for by a process that stopped before starting it is started by the next tick")
+    func unstartedRollCallRecovered() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let clock = ManualClock(start)
+        let runtime = try DirectoryFollowUpTests().staffed(folder, clock)
+        let id = try DirectoryFollowUpTests().declared(runtime)
+        try runtime.must("Dana", .assign(role: "facilities", person: "Cy"), on: id)
+        // Another process raised the event and stopped before its follow-up: its events only, appended as it did.
+        let snapshot = try runtime.snapshot(runID: id)
+        var run = snapshot.run
+        guard case .accepted(let events, _) = run.execute(Command(actor: "Dana", .raise("evacuate")), at: clock.now) else {
+            throw Unexpected(description: "raise refused")
+        }
+        _ = try runtime.journal.append(runID: id, expectedSequence: snapshot.sequence, events: events)
+        #expect(try runtime.snapshot(runID: id).run.rollCalls["staff-safety"]?.startedAt == nil)
+        // No timer is due: the tick writes nothing of its own, and starts the roll call.
+        let tick = try runtime.tick(runID: id)
+        #expect(tick.timerEvents.isEmpty)
+        #expect(tick.followUpFailure == nil)
+        let started = tick.followUps.flatMap(\.events).compactMap { event -> [String]? in
+            if case .rollCallStarted("staff-safety", let people) = event.body { return people } else { return nil }
+        }
+        #expect(started == [["Cy", "Ana", "Bo"]])
+        // Nothing owed any more: the next tick does nothing.
+        #expect(try runtime.tick(runID: id).followUps.isEmpty)
+    }
+}
