@@ -6,7 +6,7 @@ import Testing
 /// status` shows of pages and roll calls, with the real binary and a directory imported from CSV.
 @Suite("muster incident ack, answer, accounted (real binary)", .ownThreads)
 struct HearingBackCLITests {
-    static let playbook = IncidentCLIHarness.root + "/Tests/MusterCLITests/Fixtures/playbooks/office-loss-hearing-back.yaml"
+    static let playbook = IncidentCLIHarness.root + "/Tests/MusterCLITests/Fixtures/hearing-back/office-loss-hearing-back.yaml"
     static let people = """
         name,email,phone,groups,deputy
         Lee,lee@example.org,+447700900101,crisis-team,Mo

@@ -5,7 +5,7 @@ import MusterRuntime
 import MusterTestSupport
 import Testing
 
-let hearingBackPlaybook = repositoryRoot + "/Tests/MusterCLITests/Fixtures/playbooks/office-loss-hearing-back.yaml"
+let hearingBackPlaybook = repositoryRoot + "/Tests/MusterCLITests/Fixtures/hearing-back/office-loss-hearing-back.yaml"
 
 /// The shell's part of hearing back: the people directory starts roll calls and names deputies, as `muster`.
 @Suite("People directory follow-ups of the runtime")

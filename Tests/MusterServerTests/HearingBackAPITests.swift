@@ -14,7 +14,7 @@ struct HearingBackAPITests {
     func fixture() throws -> ServerFixture {
         let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-hb-playbooks-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: repositoryRoot + "/Tests/MusterCLITests/Fixtures/playbooks/office-loss-hearing-back.yaml",
+        try FileManager.default.copyItem(atPath: repositoryRoot + "/Tests/MusterCLITests/Fixtures/hearing-back/office-loss-hearing-back.yaml",
                                          toPath: folder + "/office-loss-hearing-back.yaml")
         let f = try ServerFixture(playbooks: folder)
         _ = try f.state.journal.importPeople([
