@@ -320,9 +320,9 @@ public final class IncidentRuntime: @unchecked Sendable {
                 return PendingAppend(entries: toAppend.map { JournalEntry($0) }, outbox: outbox, keys: keyed)
             }
         } catch {
+            // The journal wraps what `decide` threw; the runtime's own error is the one to report.
             if let failure { throw failure }
-            if let error = error as? JournalError { throw .journal(error) }
-            throw .journal(.database(path: journal.path, detail: "\(error)"))
+            throw .journal(error)
         }
         guard let outcome else { throw .journal(.database(path: journal.path, detail: "run \(runID): nothing was decided")) }
         var base = outcome.open.sequence

@@ -174,7 +174,8 @@ enum ServeClusterBench {
         // A fresh journal with two users and one run, written before any server opens it.
         progress("\(name): declaring a run of a playbook with \(2 * settings.tasksPerClient) tasks")
         let playbookPath = scratch.appendingPathComponent("load.yaml").path
-        try playbook(tasksPerClient: settings.tasksPerClient).write(toFile: playbookPath, atomically: true, encoding: .utf8)
+        // The `serve` bench's playbook: tasks `t1-*` and `t2-*`, one set per wrk process (it also runs two).
+        try ServeBench.playbook(tasks: settings.tasksPerClient * ServeBench.wrkThreads).write(toFile: playbookPath, atomically: true, encoding: .utf8)
         let runID: String
         let token = Tokens.make()
         do {
@@ -372,41 +373,6 @@ enum ServeClusterBench {
           end
         end
         """
-    }
-
-    /// One working state with `tasksPerClient` tasks per client (`t1-*`, `t2-*`) of role `ops`, which `again`
-    /// enters anew (reopening them), and a terminal state.
-    static func playbook(tasksPerClient: Int) -> String {
-        var text = """
-            muster: 1
-            id: load
-            version: 1
-            title: Load
-            roles:
-              incident_commander: { title: Incident commander }
-              ops: { title: Operations }
-            start: work
-            states:
-              work:
-                phase: respond
-                owner: incident_commander
-                tasks:
-
-            """
-        for client in 1...2 {
-            for n in 1...tasksPerClient { text += "      - { id: t\(client)-\(n), title: T, role: ops }\n" }
-        }
-        text += """
-                transitions:
-                  - { on: again, to: work }
-                  - { on: resolved, to: closed }
-              closed:
-                phase: learn
-                owner: incident_commander
-                terminal: true
-
-            """
-        return text
     }
 
     /// A wrk child process (output to a file), started now and read by `finish`.
