@@ -74,8 +74,7 @@ public final class ExerciseSession {
             do {
                 let appended = try journal.createRun(header, entries: entries(step.events, wall: wall), outbox: outbox(step, playbook: playbook))
                 return (ExerciseSession(journal: journal, runID: id, exercise: run, sequence: appended.head.sequence, clock: clock), step)
-            } catch JournalError.runExists(let taken) where runID == nil && attempt < 15 {
-                _ = taken
+            } catch JournalError.runExists where runID == nil && attempt < 15 {
                 continue
             }
         }

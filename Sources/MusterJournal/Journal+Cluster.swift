@@ -32,10 +32,7 @@ public struct StoredCommandKey: Sendable, Hashable {
     public var runID: String
     public var sequences: ClosedRange<Int>
     /// `code` and `reason` of the rejection the command got (its seqs are then the timers it fired first).
-    public var rejection: (code: String, reason: String)? {
-        guard let stored = storedRejection, let cut = stored.firstIndex(of: "\n") else { return nil }
-        return (String(stored[..<cut]), String(stored[stored.index(after: cut)...]))
-    }
+    public var rejection: (code: String, reason: String)? { KeyedEntries.rejection(storedRejection) }
     var storedRejection: String?
     public var at: Instant
 }
@@ -47,10 +44,16 @@ public struct KeyedEntries: Sendable, Hashable {
     public var entries: Range<Int>
     /// The engine's rejection code and reason, when the command was rejected (after its timers fired).
     public var rejection: (code: String, reason: String)? {
-        get { storedRejection.flatMap { s in s.firstIndex(of: "\n").map { (String(s[..<$0]), String(s[s.index(after: $0)...])) } } }
+        get { Self.rejection(storedRejection) }
         set { storedRejection = newValue.map { "\($0.code)\n\($0.reason)" } }
     }
+    /// As the `rejection` column holds it: code, a line break, reason.
     var storedRejection: String?
+
+    static func rejection(_ stored: String?) -> (code: String, reason: String)? {
+        guard let stored, let cut = stored.firstIndex(of: "\n") else { return nil }
+        return (String(stored[..<cut]), String(stored[stored.index(after: cut)...]))
+    }
 
     public init(key: CommandKey, entries: Range<Int>, rejection: (code: String, reason: String)? = nil) {
         self.key = key

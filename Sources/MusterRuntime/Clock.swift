@@ -48,13 +48,6 @@ public final class DatabaseClock: Clock, @unchecked Sendable {
         return Instant(millisecondsSinceEpoch: local.now.millisecondsSinceEpoch + offsetMS)
     }
 
-    /// The database's clock minus this machine's, in milliseconds (0 until measured).
-    public var offset: Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return offsetMS
-    }
-
     /// Measures the offset again (when the last measurement is older than `every`); a database that cannot be
     /// reached keeps the last offset.
     public func synchronize(every: TimeSpan = .seconds(0)) throws(JournalError) {

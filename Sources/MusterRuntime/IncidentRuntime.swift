@@ -14,7 +14,8 @@ import MusterYAML
 public final class IncidentRuntime: @unchecked Sendable {
     public let journal: Journal
     public let clock: any Clock
-    /// How many times a command is decided again after losing a race for the same run.
+    /// How many fresh run ids a declaration tries when another process takes the same one first. (Commands lose no
+    /// races: they are decided under the run's lock.)
     public let maximumAttempts: Int
 
     /// At most this many runs are kept in memory (least recently used leave first).
@@ -127,7 +128,7 @@ public final class IncidentRuntime: @unchecked Sendable {
 
     /// Runs one command on a run: catch up the timers due by now (each fires once, at now, marked late), decide,
     /// append timer and command events with their outbox rows in one transaction, then apply. A rejected command
-    /// still records the timers that fired before it. Retries on a sequence conflict, up to `maximumAttempts`.
+    /// still records the timers that fired before it. Decided under the run's lock (see `perform`).
     ///
     /// With `key`, the command is applied at most once: when the journal already holds the key, nothing is
     /// decided or written and the result says what the first one recorded (`replayed`).

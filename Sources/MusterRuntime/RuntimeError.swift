@@ -16,8 +16,6 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
     case noRuns(path: String)
     /// No run was named and several are open.
     case ambiguousDefaultRun(open: [RunRecord])
-    /// Other writers kept appending first, `attempts` times in a row.
-    case tooManyConflicts(runID: String, attempts: Int)
     /// Something the caller passed is malformed (a time, a severity).
     case invalidArgument(String)
 
@@ -39,8 +37,6 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
         case .ambiguousDefaultRun(let open):
             let list = open.map { "\($0.id) '\($0.title)' (declared \($0.createdAt.iso8601))" }.joined(separator: ", ")
             return "\(open.count) runs are open: \(list); say which one with --run RUN"
-        case let .tooManyConflicts(runID, attempts):
-            return "run \(runID) kept changing under this command (\(attempts) attempts); nothing was recorded by it, try again"
         case .invalidArgument(let message):
             return message
         }

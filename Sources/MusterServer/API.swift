@@ -262,13 +262,6 @@ enum API {
             }
         } catch let e as RuntimeError {
             if case .journal(let journalError) = e, case .unavailable = journalError { return databaseUnavailable(state, journalError) }
-            if case .tooManyConflicts = e {
-                // Other servers kept appending to this run first: nothing of this command was recorded. Busy, not broken.
-                state.logger.warning("run kept changing under a command", metadata: ["error": "\(e.description)"])
-                var response = error(APIError(503, "\(e.description); retry (with the same Idempotency-Key)"))
-                response.headers[.retryAfter] = "1"
-                return response
-            }
             if case .journal(let journalError) = e, case .idempotencyKeyUsed = journalError {
                 return error(APIError(422, journalError.description, code: .idempotencyKeyReused))
             }

@@ -38,8 +38,7 @@ enum IdempotencyKeys {
         } else {
             hash.update(data: body)
         }
-        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
-        return CommandKey(user: user.name, key: value, requestHash: digest)
+        return CommandKey(user: user.name, key: value, requestHash: Tokens.hex(Array(hash.finalize())))
     }
 
     /// Refuses a stored key that came with another request.

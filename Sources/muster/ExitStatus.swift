@@ -39,7 +39,7 @@ enum ExitStatus {
     static func of(_ error: RuntimeError) -> Int32 {
         switch error {
         case .journal(let journal): of(journal.code)
-        case .invalidPlaybook, .unreadableStoredPlaybook, .playbookNotFound, .noRuns, .ambiguousDefaultRun, .tooManyConflicts,
+        case .invalidPlaybook, .unreadableStoredPlaybook, .playbookNotFound, .noRuns, .ambiguousDefaultRun,
              .invalidArgument:
             cannotAct
         }

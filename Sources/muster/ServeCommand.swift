@@ -44,9 +44,7 @@ struct ServeCommand: ParsableCommand {
         if case .postgres = runtime.journal.location, IncidentCLI.environment["MUSTER_NOW"] == nil {
             // Servers sharing a database share its clock: a host whose clock is off neither fires timers early nor
             // stamps events in the future.
-            // Several servers append to one run's chain: a command may lose the race more often than from one
-            // process (each loss is decided again; what still loses after 30 is a 503 to retry).
-            runtime = IncidentRuntime(journal: runtime.journal, clock: DatabaseClock(journal: runtime.journal), maximumAttempts: 30)
+            runtime = IncidentRuntime(journal: runtime.journal, clock: DatabaseClock(journal: runtime.journal))
         }
         var configuration = ServerConfiguration(host: host, port: port, playbooksFolder: playbooks, exercisesFolder: exercises,
                                                 failedLoginLimit: failedLoginLimit)
