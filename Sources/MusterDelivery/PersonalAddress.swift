@@ -21,16 +21,9 @@ enum PersonalAddress: Sendable, Hashable {
         guard let person else {
             return .unreachable("not sent: no one named \(name) in the people directory, so no contact point for \(through)")
         }
-        let field: (value: String?, what: String)
-        switch type {
-        case .sms: field = (person.phone, "phone number")
-        case .email: field = (person.email, "email address")
-        case .slack: field = (person.slackID, "Slack member id (slack_id)")
-        case .mattermost: field = (person.mattermostUser.map { $0.hasPrefix("@") ? $0 : "@" + $0 }, "Mattermost username (mattermost_user)")
-        case .webhook, .teams, .pagerduty: return .channel
-        }
-        guard let value = field.value, !value.isEmpty else {
-            return .unreachable("not sent: \(person.name) has no \(field.what) in the people directory, needed for \(through)")
+        guard let point = person.contactPoint(for: type) else { return .channel }
+        guard let value = point.value, !value.isEmpty else {
+            return .unreachable("not sent: \(person.name) has no \(point.field) in the people directory, needed for \(through)")
         }
         return .address(value)
     }

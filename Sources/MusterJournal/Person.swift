@@ -151,3 +151,29 @@ public struct PeopleImportReport: Sendable, Hashable {
     public var updated: [String] = []
     public var unchanged: [String] = []
 }
+
+extension Person {
+    /// A contact field for a channel type that sends to one person, with what the field is called (for a reason
+    /// that names it, never its value).
+    public struct ContactPoint: Sendable, Hashable {
+        public var value: String?
+        public var field: String
+        public var isSet: Bool { !(value ?? "").isEmpty }
+    }
+
+    /// The person's contact point for a channel of `type`: phone (sms), email address (email), Slack member id
+    /// (slack), `@username` (mattermost). Nil for the types that post to one place for everyone (webhook, teams,
+    /// pagerduty): those reach anyone.
+    public func contactPoint(for type: ChannelType) -> ContactPoint? {
+        switch type {
+        case .sms: ContactPoint(value: phone, field: "phone number")
+        case .email: ContactPoint(value: email, field: "email address")
+        case .slack: ContactPoint(value: slackID, field: "Slack member id (slack_id)")
+        case .mattermost: ContactPoint(value: mattermostUser.map { $0.hasPrefix("@") ? $0 : "@" + $0 }, field: "Mattermost username (mattermost_user)")
+        case .webhook, .teams, .pagerduty: nil
+        }
+    }
+
+    /// Whether a channel of `type` can reach this person.
+    public func isReachable(through type: ChannelType) -> Bool { contactPoint(for: type)?.isSet ?? true }
+}

@@ -117,12 +117,7 @@ public enum ChannelPayloads {
 
     /// Channel types that can address one person (`recipient`); the others send a personal message to the channel
     /// as configured.
-    public static func addressesPeople(_ type: ChannelType) -> Bool {
-        switch type {
-        case .sms, .email, .slack, .mattermost: true
-        case .webhook, .teams, .pagerduty: false
-        }
-    }
+    public static func addressesPeople(_ type: ChannelType) -> Bool { type.addressesPeople }
 
     /// A stand-in recipient for the probe requests of `prepare` and `check` (an sms channel without `to` only
     /// sends personal messages).

@@ -38,13 +38,13 @@ extension IncidentRuntime {
             var asked = Set<String>()
             for effect in effects {
                 guard case .resolveRollCall(let request) = effect, asked.insert(request.rollCall).inserted else { continue }
-                commands.append(Command(actor: Command.system, .startRollCall(request.rollCall, people: try rollCallPeople(request))))
+                commands.append(try startCommand(request, run: run))
             }
             // Asked for earlier and never started (a process stopped between the two transactions).
             for record in run.rollCalls.values.sorted(by: { $0.id < $1.id })
             where run.status == .active && record.startedAt == nil && !asked.contains(record.id) {
                 guard let request = Self.unstartedRequest(record.id, run: run) else { continue }
-                commands.append(Command(actor: Command.system, .startRollCall(record.id, people: try rollCallPeople(request))))
+                commands.append(try startCommand(request, run: run))
             }
         } catch {
             throw .journal(error)
@@ -52,16 +52,39 @@ extension IncidentRuntime {
         return commands
     }
 
-    /// The people a roll call asks: the named ones first (in the directory's spelling when it knows them, else as
-    /// named), then each group's members in the directory's order; each person once.
-    func rollCallPeople(_ request: RollCallRequest) throws(JournalError) -> [String] {
-        var seen = Set<String>(), people: [String] = []
-        func add(_ name: String) {
-            if seen.insert(name.lowercased()).inserted { people.append(name) }
+    /// `startRollCall` for `request`: the people it asks, and the channels of its `via` that reach each one who is
+    /// not reachable on all of them (so the first message goes to the first contact point the person has).
+    func startCommand(_ request: RollCallRequest, run: Run) throws(JournalError) -> Command {
+        let asked = try rollCallPeople(request)
+        let via = run.playbook.allRollCalls.first { $0.id.value == request.rollCall }?.via.map(\.value) ?? []
+        let types = via.map { run.playbook.channel($0)?.type.value }
+        var routes: [String: [String]] = [:]
+        for (name, person) in asked {
+            let reachable = zip(via, types).compactMap { channel, type -> String? in
+                guard let type else { return nil }
+                // Someone the directory does not know is reached only by channels that post to one place.
+                guard let person else { return type.addressesPeople ? nil : channel }
+                return person.isReachable(through: type) ? channel : nil
+            }
+            if reachable != via { routes[name] = reachable }
         }
-        for name in request.people { add(try journal.person(named: name)?.name ?? name) }
+        return Command(actor: Command.system, .startRollCall(request.rollCall, people: asked.map(\.name), routes: routes.isEmpty ? nil : routes))
+    }
+
+    /// The people a roll call asks, with their directory entries: the named ones first (in the directory's
+    /// spelling when it knows them, else as named), then each group's members in the directory's order; each
+    /// person once.
+    func rollCallPeople(_ request: RollCallRequest) throws(JournalError) -> [(name: String, person: Person?)] {
+        var seen = Set<String>(), people: [(name: String, person: Person?)] = []
+        func add(_ name: String, _ person: Person?) {
+            if seen.insert(name.lowercased()).inserted { people.append((name, person)) }
+        }
+        for name in request.people {
+            let person = try journal.person(named: name)
+            add(person?.name ?? name, person)
+        }
         for group in request.groups {
-            for member in try journal.people(inGroup: group) { add(member.name) }
+            for member in try journal.people(inGroup: group) { add(member.name, member) }
         }
         return people
     }

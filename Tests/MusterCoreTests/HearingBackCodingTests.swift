@@ -20,6 +20,7 @@ struct HearingBackCodingTests {
         .deputyNamed(person: "Lee", deputy: "Kim"),
         .rollCallRequested(RollCallRequest(rollCall: "staff-safety", groups: ["site-hq"], people: ["Mo"])),
         .rollCallStarted(rollCall: "staff-safety", people: HB.five),
+        .rollCallStarted(rollCall: "staff-safety", people: HB.five, routes: ["Ana": ["email"], "Cleo": []]),
         .answerReceived(rollCall: "staff-safety", person: "Ana", option: "safe", channel: "sms", latency: .minutes(2)),
         .personAccounted(rollCall: "staff-safety", person: "Cleo", why: "seen"),
         .rollCallProgress(HB.tally(1, safe: 1)),
@@ -29,6 +30,12 @@ struct HearingBackCodingTests {
     func roundTrip(body: RunEvent.Body) throws {
         let text = try Self.json(body)
         #expect(try JSONDecoder().decode(RunEvent.Body.self, from: Data(text.utf8)) == body)
+    }
+
+    @Test("a roll call started without routes keeps the bytes it had before routes existed")
+    func oldRollCallBytes() throws {
+        #expect(try Self.json(RunEvent.Body.rollCallStarted(rollCall: "r", people: ["Ana"]))
+            == #"{"rollCallStarted":{"people":["Ana"],"rollCall":"r"}}"#)
     }
 
     @Test("a notification that pages nobody keeps the bytes it had before pages existed")

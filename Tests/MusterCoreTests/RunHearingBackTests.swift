@@ -233,6 +233,33 @@ struct RunRollCallTests {
         #expect(h.reject("Ana", .startRollCall("staff-safety", people: HB.five), at: at(1)).contains("only the incident commander"))
     }
 
+    @Test("each person's messages go to the channels the directory can reach them on, in via's order: first message on the first, each resend on the next")
+    func routes() {
+        var h = Harness(HB.evacuation)
+        h.accept("Dana", startCommand(), at: t0)
+        // Ana: no phone (email, then slack); Ben: slack only; Cleo: nothing reachable; Dev: all three (a list equal to
+        // via says nothing); Zed is not asked. Eli is absent: reachable everywhere.
+        let given = ["Ana": ["email", "slack"], "Ben": ["slack"], "Cleo": [], "Dev": ["sms", "email", "slack"], "Zed": ["email"]]
+        let start = h.accept(system, .startRollCall("staff-safety", people: HB.five, routes: given), at: at(1))
+        let kept = ["Ana": ["email", "slack"], "Ben": ["slack"], "Cleo": []]
+        #expect(start.events.first == ev(at(1), system, nil, .rollCallStarted(rollCall: "staff-safety", people: HB.five, routes: kept)))
+        #expect(h.run.rollCalls["staff-safety"]?.routes == kept)
+        let first = start.events.compactMap { if case .notificationQueued(let n) = $0.body { "\(n.person ?? "")@\(n.channel)" } else { nil } }
+        #expect(first == ["Ana@email", "Ben@slack", "Cleo@sms", "Dev@sms", "Eli@sms"])
+        let resend = h.advance(to: at(16)).compactMap { if case .notificationQueued(let n) = $0.body { "\(n.person ?? "")@\(n.channel)" } else { nil } }
+        #expect(resend == ["Ana@slack", "Ben@slack", "Cleo@email", "Dev@email", "Eli@email"])
+        let second = h.advance(to: at(31)).compactMap { if case .notificationQueued(let n) = $0.body { "\(n.person ?? "")@\(n.channel)" } else { nil } }
+        #expect(second == ["Ana@slack", "Ben@slack", "Cleo@slack", "Dev@slack", "Eli@slack"])
+    }
+
+    @Test("a roll call whose people are all reachable everywhere records no routes, as before routes existed")
+    func noRoutes() {
+        var h = Harness(HB.evacuation)
+        h.accept("Dana", startCommand(), at: t0)
+        let start = h.accept(system, .startRollCall("staff-safety", people: HB.five, routes: ["Ana": ["sms", "email", "slack"]]), at: at(1))
+        #expect(start.events.first == ev(at(1), system, nil, .rollCallStarted(rollCall: "staff-safety", people: HB.five)))
+    }
+
     @Test("a roll call of five: a message each, answers (the last counts), resends only to those not accounted for, then overdue")
     func fivePeople() {
         var h = Harness(HB.evacuation)

@@ -66,7 +66,7 @@ struct DirectoryFollowUpTests {
         let raised = try runtime.must("Dana", .raise("evacuate"), on: id)
         #expect(raised.effects.contains { if case .resolveRollCall = $0 { true } else { false } })
         let started = raised.followUps.flatMap(\.events).compactMap { event -> [String]? in
-            if case .rollCallStarted("staff-safety", let people) = event.body { return people } else { return nil }
+            if case .rollCallStarted("staff-safety", let people, _) = event.body { return people } else { return nil }
         }
         #expect(started == [["Ana", "Bo", "Cy"]])
         let record = try #require(raised.latestRun.rollCalls["staff-safety"])
@@ -82,6 +82,54 @@ struct DirectoryFollowUpTests {
         }
         let acked = try runtime.must("Lee", .acknowledge("page-it"), on: id)
         #expect(acked.run.currentState == "recover")
+        #expect(try runtime.replay(runID: id) == runtime.snapshot(runID: id).run)
+    }
+
+    @Test("each person's first message goes to the first channel of via the directory can reach them on")
+    func firstReachableChannel() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let clock = ManualClock(start)
+        let runtime = try staffed(folder, clock)
+        let playbook = try folder.write("site-loss.yaml", """
+            muster: 1
+            id: site-loss
+            version: 1
+            title: Site loss
+            severity: P1
+            roles:
+              incident_commander: { title: Incident Commander }
+            channels:
+              text: { type: sms, url: "http://127.0.0.1:9/", account: "${A}", token: "${T}", from: "+4412345", live_only: true }
+              mail: { type: email, smtp: "smtp://127.0.0.1:9", to: [ops@example.org], from: "Muster <muster@example.org>", live_only: true }
+              board: { type: webhook, url: "http://127.0.0.1:9/board", live_only: true }
+            start: evacuate
+            states:
+              evacuate:
+                phase: respond
+                owner: incident_commander
+                on_enter:
+                  - roll_call: { id: safety, who: [group: site-hq, person: Zoe], ask: "Are you safe?", options: { safe: I am safe }, via: [text, mail, board], resend: { every: 15m, max: 2 } }
+                transitions: [ { on: done, to: closed } ]
+              closed:
+                phase: learn
+                terminal: true
+            """)
+        let declared = try runtime.declare(DeclareRequest(playbookPath: playbook, title: "Fire", actor: "Dana"))
+        let id = declared.runID
+        func messages(_ effects: [Effect]) -> [String] {
+            effects.compactMap { if case .sendNotification(let n) = $0, n.rollCall == "safety" { "\(n.person ?? "")@\(n.channel)" } else { nil } }
+        }
+        // Ana and Bo have only phones, Cy only an email address; Zoe is not in the directory: only the board reaches
+        // her. (The board, posting to one place, reaches everyone.)
+        let snapshot = try runtime.snapshot(runID: id)
+        #expect(snapshot.run.rollCalls["safety"]?.routes == ["Ana": ["text", "board"], "Bo": ["text", "board"], "Cy": ["mail", "board"], "Zoe": ["board"]])
+        let first = try runtime.journal.events(runID: id).compactMap { event -> String? in
+            if case .notificationQueued(let n) = event.body, n.rollCall == "safety" { "\(n.person ?? "")@\(n.channel)" } else { nil }
+        }
+        #expect(first == ["Zoe@board", "Ana@text", "Bo@text", "Cy@mail"])
+        clock.advance(by: .minutes(15))
+        #expect(messages(try runtime.tick(runID: id).effects) == ["Zoe@board", "Ana@board", "Bo@board", "Cy@board"])
         #expect(try runtime.replay(runID: id) == runtime.snapshot(runID: id).run)
     }
 
@@ -152,7 +200,7 @@ struct DirectoryRecoveryTests {
         #expect(tick.timerEvents.isEmpty)
         #expect(tick.followUpFailure == nil)
         let started = tick.followUps.flatMap(\.events).compactMap { event -> [String]? in
-            if case .rollCallStarted("staff-safety", let people) = event.body { return people } else { return nil }
+            if case .rollCallStarted("staff-safety", let people, _) = event.body { return people } else { return nil }
         }
         #expect(started == [["Cy", "Ana", "Bo"]])
         // Nothing owed any more: the next tick does nothing.

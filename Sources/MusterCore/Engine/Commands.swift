@@ -30,8 +30,10 @@ public struct Command: Sendable, Hashable {
         /// Who stands in for a person when a page to them is not acknowledged (`escalate: [deputy]`); nil forgets it.
         /// Sent by the shell from its people directory (as `muster`) or by the incident commander.
         case nameDeputy(person: String, deputy: String?)
-        /// The shell's answer to `Effect.resolveRollCall`: the people the roll call asks (groups resolved).
-        case startRollCall(String, people: [String])
+        /// The shell's answer to `Effect.resolveRollCall`: the people the roll call asks (groups resolved), and for
+        /// those the directory cannot reach on every channel of `via`, the channels it can (`routes`, in `via`'s
+        /// order; an empty list: none). A person absent from `routes` is reached on every channel.
+        case startRollCall(String, people: [String], routes: [String: [String]]? = nil)
         /// A person's answer to a roll call, with the channel it came through (`sms`, `slack`, `link`, ...).
         case answer(rollCall: String, person: String, option: String, channel: String)
         /// A person with a role marks someone accounted for by hand ("seen at the assembly point").

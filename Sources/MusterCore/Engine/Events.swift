@@ -67,7 +67,10 @@ public struct RunEvent: Sendable, Hashable, Codable {
         /// A roll call was asked for: the shell resolves `groups` from its directory and starts it with the people.
         indirect case rollCallRequested(RollCallRequest)
         /// The roll call started with these people (names only; their contact details stay in the directory).
-        indirect case rollCallStarted(rollCall: String, people: [String])
+        /// `routes`: for the people the directory cannot reach on every channel of `via`, the channels it can, in
+        /// `via`'s order (names of channels, not addresses); each message to them goes through the next of those.
+        /// Absent (nil) when everyone is reachable everywhere, as in journals written before it existed.
+        indirect case rollCallStarted(rollCall: String, people: [String], routes: [String: [String]]? = nil)
         /// An answer, with the channel it came through and how long after the roll call's start it came.
         /// A person may answer again: every answer is recorded, the last counts.
         indirect case answerReceived(rollCall: String, person: String, option: String, channel: String, latency: TimeSpan)

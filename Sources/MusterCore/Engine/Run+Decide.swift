@@ -116,7 +116,7 @@ struct Decider {
         case .close(let reason): try close(reason: reason)
         case .acknowledge(let ack): try acknowledge(ack)
         case .nameDeputy(let person, let deputy): try nameDeputy(person, deputy: deputy)
-        case .startRollCall(let id, let people): try startRollCall(id, people: people)
+        case .startRollCall(let id, let people, let routes): try startRollCall(id, people: people, routes: routes ?? [:])
         case .answer(let rollCall, let person, let option, let channel):
             try answer(rollCall, person: person, option: option, channel: channel)
         case .markAccounted(let rollCall, let person, let why): try markAccounted(rollCall, person: person, why: why)

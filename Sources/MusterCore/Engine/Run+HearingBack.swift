@@ -126,7 +126,7 @@ extension Decider {
         return (spec, record)
     }
 
-    mutating func startRollCall(_ id: String, people: [String]) throws(Rejection) {
+    mutating func startRollCall(_ id: String, people: [String], routes given: [String: [String]]) throws(Rejection) {
         let spec = try knownRollCall(id)
         guard let record = work.rollCalls[id] else {
             throw Rejection(.notRequested, "roll call '\(id)' has not been asked for in \(runName) (it starts when its state is entered or its timer fires)")
@@ -141,13 +141,21 @@ extension Decider {
         var seen = Set<String>(), list: [String] = []
         list.reserveCapacity(people.count)
         for person in people where !person.isEmpty && seen.insert(person).inserted { list.append(person) }
+        // Routes kept: the asked people's, with the roll call's own channels in `via`'s order; a list equal to
+        // `via` says nothing and is dropped.
+        let via = spec.via.map(\.value)
+        var routes: [String: [String]] = [:]
+        for (person, channels) in given where seen.contains(person) {
+            let reachable = via.filter(channels.contains)
+            if reachable != via { routes[person] = reachable }
+        }
         role = isCommander ? pb.commanderRole : nil
-        emit(.rollCallStarted(rollCall: id, people: list))
+        emit(.rollCallStarted(rollCall: id, people: list, routes: routes.isEmpty ? nil : routes))
         let ask = rollCallMessage(spec)
-        let channel = spec.via.first?.value ?? ""
+        let started = work.rollCalls[id]!
         for person in list {
-            emit(.notificationQueued(Notification(id: "n\(work.notificationCount + 1)", channel: channel, message: ask,
-                                                  trigger: "rollcall:\(id)", person: person, rollCall: id)))
+            emit(.notificationQueued(Notification(id: "n\(work.notificationCount + 1)", channel: started.channel(for: person, message: 0, via: via),
+                                                  message: ask, trigger: "rollcall:\(id)", person: person, rollCall: id)))
         }
         if list.isEmpty {
             emit(.rollCallProgress(work.rollCalls[id]!.tally(options: spec.options.map(\.id.value))))
@@ -212,11 +220,11 @@ extension Decider {
         let spec = pb.rollCalls[index]
         let max = spec.resendMax?.value ?? 0
         emit(.rollCallProgress(record.tally(options: spec.options.map(\.id.value))))
-        let channel = spec.via[min(record.resends, spec.via.count - 1)].value
+        let via = spec.via.map(\.value)
         let message = "Reminder \(record.resends) of \(max): " + rollCallMessage(spec)
         for person in record.unaccounted {
-            emit(.notificationQueued(Notification(id: "n\(work.notificationCount + 1)", channel: channel, message: message,
-                                                  trigger: "rollcall:\(id)", person: person, rollCall: id)))
+            emit(.notificationQueued(Notification(id: "n\(work.notificationCount + 1)", channel: record.channel(for: person, message: record.resends, via: via),
+                                                  message: message, trigger: "rollcall:\(id)", person: person, rollCall: id)))
         }
         if record.resends < max, let every = spec.resendEvery?.value {
             armRunTimer(TimerKey.resend(of: id), due: now + every)

@@ -275,8 +275,8 @@ public struct Run: Sendable, Equatable {
             deputies[person] = deputy
         case .rollCallRequested(let request):
             rollCalls[request.rollCall] = RollCallRecord(id: request.rollCall, requestedAt: event.at)
-        case .rollCallStarted(let rollCall, let people):
-            rollCalls[rollCall]?.start(people, at: event.at)
+        case .rollCallStarted(let rollCall, let people, let routes):
+            rollCalls[rollCall]?.start(people, routes: routes ?? [:], at: event.at)
         case .answerReceived(let rollCall, let person, let option, let channel, _):
             rollCalls[rollCall]?.answer(person, option: option, channel: channel, at: event.at)
         case .personAccounted(let rollCall, let person, let why):
@@ -389,6 +389,8 @@ public struct RollCallRecord: Sendable, Hashable {
     /// Answered anything or marked, counted as it changes (guards read it after every command).
     public private(set) var accounted = 0
     private var byOption: [String: Int] = [:]
+    /// For the people not reachable on every channel of `via`: the channels they are, in `via`'s order.
+    public private(set) var routes: [String: [String]] = [:]
     /// Resends so far.
     public var resends = 0
     public var overdue = false
@@ -406,9 +408,19 @@ public struct RollCallRecord: Sendable, Hashable {
     /// The people not yet accounted for, in order.
     public var unaccounted: [String] { people.filter { !isAccounted($0) } }
 
-    mutating func start(_ people: [String], at time: Instant) {
+    /// The channel of a person's message number `message` (0: the first, then each resend): the next channel
+    /// that reaches them, staying on the last; `via` in order for someone reachable everywhere, or nowhere (that
+    /// message fails as unreached, which is what the tally should show).
+    public func channel(for person: String, message: Int, via: [String]) -> String {
+        let own = routes[person].flatMap { $0.isEmpty ? nil : $0 } ?? via
+        guard !own.isEmpty else { return "" }
+        return own[min(message, own.count - 1)]
+    }
+
+    mutating func start(_ people: [String], routes: [String: [String]], at time: Instant) {
         startedAt = time
         self.people = people
+        self.routes = routes
         asked = Set(people)
         answers = [:]
         marked = [:]

@@ -473,7 +473,7 @@ extension Command.Action {
         case .close: "close"
         case .acknowledge(let ack): "ack \(ack)"
         case .nameDeputy(let person, let deputy): "deputy \(person) \(deputy ?? "-")"
-        case .startRollCall(let id, let people): "rollcall \(id) (\(people.count) people)"
+        case .startRollCall(let id, let people, _): "rollcall \(id) (\(people.count) people)"
         case .answer(let rollCall, let person, let option, _): "answer \(rollCall) \(person) \(option)"
         case .markAccounted(let rollCall, let person, _): "accounted \(rollCall) \(person)"
         }

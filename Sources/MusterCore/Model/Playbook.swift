@@ -203,6 +203,15 @@ public struct Channel: Sendable, Hashable {
 
 public enum ChannelType: String, Sendable, Hashable, Codable, CaseIterable {
     case webhook, slack, teams, mattermost, pagerduty, email, sms
+
+    /// Whether a personal message through this type goes to the person's own contact point (phone, email address,
+    /// chat handle) rather than to the one place the channel names.
+    public var addressesPeople: Bool {
+        switch self {
+        case .sms, .email, .slack, .mattermost: true
+        case .webhook, .teams, .pagerduty: false
+        }
+    }
 }
 
 public enum ChannelValue: Sendable, Hashable {

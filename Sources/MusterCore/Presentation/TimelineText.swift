@@ -184,7 +184,7 @@ public enum TimelineText {
         case .rollCallRequested(let r):
             let who = r.groups.map { "group \($0)" } + (r.people.isEmpty ? [] : ["\(r.people.count) named"])
             return "\(r.rollCall) asked of \(who.isEmpty ? "nobody" : who.joined(separator: ", "))"
-        case .rollCallStarted(let rollCall, let people):
+        case .rollCallStarted(let rollCall, let people, _):
             return "\(rollCall) with \(people.count) \(people.count == 1 ? "person" : "people")"
         case .answerReceived(let rollCall, let person, let option, let channel, let latency):
             return "\(rollCall): \(person) answered \(option) by \(channel) after \(latency.forPeople())"

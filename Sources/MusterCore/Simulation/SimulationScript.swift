@@ -375,7 +375,7 @@ extension Command.Action {
         case .close: "close"
         case .acknowledge(let ack): "acknowledge \(ack)"
         case .nameDeputy(let person, let deputy): "deputy of \(person): \(deputy ?? "none")"
-        case .startRollCall(let id, let people): "start roll call \(id) (\(people.count) people)"
+        case .startRollCall(let id, let people, _): "start roll call \(id) (\(people.count) people)"
         case .answer(let rollCall, let person, let option, _): "answer \(rollCall): \(person) \(option)"
         case .markAccounted(let rollCall, let person, _): "accounted \(rollCall): \(person)"
         }
