@@ -212,7 +212,7 @@ enum ServeBench {
 
     /// Runs wrk as a child process (output to a file; waited on with a bounded poll, killed if it overstays) and
     /// reads its rate and the Lua summary lines.
-    static func wrk(url: String, script: String, scratch: URL) throws -> WrkResult {
+    static func wrk(url: String, script: String, scratch: URL, connections: Int = connections, seconds duration: Int = duration) throws -> WrkResult {
         let scriptURL = scratch.appendingPathComponent("wrk-\(UUID().uuidString).lua")
         try script.write(to: scriptURL, atomically: true, encoding: .utf8)
         let outURL = scratch.appendingPathComponent("wrk-\(UUID().uuidString).out")

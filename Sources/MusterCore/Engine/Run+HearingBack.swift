@@ -170,37 +170,46 @@ extension Decider {
         try settle()
     }
 
-    mutating func answer(_ id: String, person: String, option: String, channel: String) throws(Rejection) {
-        let (spec, record) = try startedRollCall(id)
+    /// A started roll call that asks `person`: its spec, when it started and whether everyone was accounted for.
+    /// The record itself is not handed out: a copy alive while an event changes it would make that change copy
+    /// every answer of the roll call (10,000 people: 400 µs per answer instead of a few).
+    func rollCallAsking(_ id: String, _ person: String) throws(Rejection) -> (spec: RollCallSpec, startedAt: Instant, wasComplete: Bool) {
+        let spec = try knownRollCall(id)
+        guard let record = work.rollCalls[id], let startedAt = record.startedAt else {
+            throw Rejection(.notRequested, "roll call '\(id)' has not started in \(runName)")
+        }
         guard record.asks(person) else {
             throw Rejection(.unknownPerson, "roll call '\(id)' does not ask \(person)")
         }
+        return (spec, startedAt, record.isComplete)
+    }
+
+    mutating func answer(_ id: String, person: String, option: String, channel: String) throws(Rejection) {
+        let (spec, startedAt, wasComplete) = try rollCallAsking(id, person)
         guard spec.option(option) != nil else {
             let names = spec.options.map(\.id.value)
             throw Rejection(.unknownOption, "'\(option)' is not an option of roll call '\(id)'\(Suggestion.hint(for: option, in: names)); options: \(names.joined(separator: ", "))")
         }
         guard !channel.isEmpty else { throw Rejection(.invalidArgument, "an answer needs the channel it came through") }
         role = primaryRole(of: actor)
-        emit(.answerReceived(rollCall: id, person: person, option: option, channel: channel, latency: now - (record.startedAt ?? now)))
-        if !record.isComplete { completeIfAccounted(spec) }
+        emit(.answerReceived(rollCall: id, person: person, option: option, channel: channel, latency: now - startedAt))
+        if !wasComplete { completeIfAccounted(spec) }
         try settle()
     }
 
     mutating func markAccounted(_ id: String, person: String, why: String) throws(Rejection) {
-        let (spec, record) = try startedRollCall(id)
+        _ = try startedRollCall(id)
         guard let acting = primaryRole(of: actor) else {
             throw Rejection(.noRole, "\(actor) holds no role in \(runName): only people with a role can account for others")
         }
-        guard record.asks(person) else {
-            throw Rejection(.unknownPerson, "roll call '\(id)' does not ask \(person)")
-        }
-        if let marked = record.marked[person] {
+        let (spec, _, wasComplete) = try rollCallAsking(id, person)
+        if let marked = work.rollCalls[id]?.marked[person] {
             throw Rejection(.alreadyDone, "\(person) was already marked accounted for by \(marked.by)")
         }
         guard !why.isEmpty else { throw Rejection(.invalidArgument, "marking \(person) accounted for needs a reason (where they were seen)") }
         role = acting
         emit(.personAccounted(rollCall: id, person: person, why: why))
-        if !record.isComplete { completeIfAccounted(spec) }
+        if !wasComplete { completeIfAccounted(spec) }
         try settle()
     }
 

@@ -382,9 +382,8 @@ public struct RollCallRecord: Sendable, Hashable {
     public var startedAt: Instant?
     /// The people asked, in the order the shell gave them.
     public private(set) var people: [String] = []
-    private var asked: Set<String> = []
     /// Each person's last answer.
-    public private(set) var answers: [String: Answer] = [:]
+    public private(set) var answers = Answers()
     public private(set) var marked: [String: Marked] = [:]
     /// Answered anything or marked, counted as it changes (guards read it after every command).
     public private(set) var accounted = 0
@@ -400,7 +399,7 @@ public struct RollCallRecord: Sendable, Hashable {
         self.requestedAt = requestedAt
     }
 
-    public func asks(_ person: String) -> Bool { asked.contains(person) }
+    public func asks(_ person: String) -> Bool { answers.position[person] != nil }
     public func isAccounted(_ person: String) -> Bool { answers[person] != nil || marked[person] != nil }
     /// People whose last answer is `option`.
     public func people(choosing option: String) -> Int { byOption[option] ?? 0 }
@@ -421,23 +420,22 @@ public struct RollCallRecord: Sendable, Hashable {
         startedAt = time
         self.people = people
         self.routes = routes
-        asked = Set(people)
-        answers = [:]
+        answers = Answers(people)
         marked = [:]
         accounted = 0
         byOption = [:]
     }
 
     mutating func answer(_ person: String, option: String, channel: String, at time: Instant) {
-        guard asked.contains(person) else { return }
-        let before = answers[person]
+        guard let position = answers.position[person] else { return }
+        let before = answers[position]
         if let before { byOption[before.option, default: 0] -= 1 } else if marked[person] == nil { accounted += 1 }
         byOption[option, default: 0] += 1
-        answers[person] = Answer(option: option, channel: channel, at: time, count: (before?.count ?? 0) + 1)
+        answers[position] = Answer(option: option, channel: channel, at: time, count: (before?.count ?? 0) + 1)
     }
 
     mutating func mark(_ person: String, by: String, why: String, at time: Instant) {
-        guard asked.contains(person) else { return }
+        guard asks(person) else { return }
         if !isAccounted(person) { accounted += 1 }
         marked[person] = Marked(by: by, why: why, at: time)
     }
@@ -448,6 +446,42 @@ public struct RollCallRecord: Sendable, Hashable {
         return RollCallTally(rollCall: id, people: people.count, accounted: accounted, marked: markedOnly,
                              answers: options.map { .init(option: $0, people: byOption[$0] ?? 0) })
     }
+}
+
+/// Each asked person's last answer, looked up by name. Kept in chunks of 64 people: the runtime decides on a copy of
+/// a run that its cache shares, and an answer then copies the list of chunks and one chunk, not every answer of a
+/// 10,000-person roll call (`muster-bench rollcall`).
+public struct Answers: Sendable, Hashable {
+    static let chunk = 64
+    /// Each person's place; set when the roll call starts and never changed, so every copy shares it.
+    fileprivate(set) var position: [String: Int] = [:]
+    private var chunks: [[RollCallRecord.Answer?]] = []
+
+    init() {}
+
+    init(_ people: [String]) {
+        var position: [String: Int] = [:]
+        position.reserveCapacity(people.count)
+        for person in people where position[person] == nil { position[person] = position.count }
+        self.position = position
+        chunks = stride(from: 0, to: position.count, by: Self.chunk).map { Array(repeating: nil, count: min(Self.chunk, position.count - $0)) }
+    }
+
+    public subscript(person: String) -> RollCallRecord.Answer? {
+        guard let place = position[person] else { return nil }
+        return self[place]
+    }
+
+    subscript(place: Int) -> RollCallRecord.Answer? {
+        get { chunks[place / Self.chunk][place % Self.chunk] }
+        set { chunks[place / Self.chunk][place % Self.chunk] = newValue }
+    }
+
+    /// The answers given, in the order the people were asked.
+    public var values: [RollCallRecord.Answer] { chunks.flatMap { $0.compactMap { $0 } } }
+    /// How many people answered.
+    public var count: Int { chunks.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 == nil ? 0 : 1) } } }
+    public var isEmpty: Bool { count == 0 }
 }
 
 /// Counts of delivery events on a run's timeline (attempts, not notifications: a notification retried
