@@ -92,7 +92,9 @@ struct ChatCallbackTests {
     static func formEncode(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        allowed.insert(" ")
+        // Spaces as `+`, as Slack and Twilio send them.
+        return (text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text).replacingOccurrences(of: " ", with: "+")
     }
 
     /// A Slack `block_actions` interaction for a button with `value`, pressed by `user`.
@@ -235,6 +237,27 @@ struct ChatCallbackTests {
             let r4 = try await Self.post(client, "/hooks/slack/interactive", Self.slackHeaders(body: late, timestamp: seconds()), late)
             #expect(r4.status == 200 && r4.text.contains("Not recorded") && r4.text.contains("closed"), "\(r4.text)")
             #expect(try events(f, id) == closedBefore)
+        }
+        expectCleanLog()
+    }
+
+    @Test("Slack: a restricted run does not hide from the person it asked; the routes take POST only (405 with Allow)")
+    func restrictedRunAndMethods() async throws {
+        let f = try fixture()
+        try await f.app.test(.router) { client async throws in
+            let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "chat-answers", "title": "Quiet fire", "restricted": true])
+            let id = try #require(declared.json["id"] as? String)
+            #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "event", "name": "evacuate"]).status == 200)
+            // Sam is not on the run: the API hides it from him, his own answer reaches it.
+            #expect(try await client.call(f, "Sam", .get, "/api/runs/\(id)").status == 404)
+            let body = Self.slackBody(user: "U0SAM00001", value: "v1 \(id) roll_call staff-safety safe")
+            let r = try await Self.post(client, "/hooks/slack/interactive", Self.slackHeaders(body: body, timestamp: seconds()), body)
+            #expect(r.status == 200 && r.text.contains("Recorded: I am safe"), "\(r.text)")
+            #expect(try answer(f, id, "Sam")?.channel == "slack")
+            for path in ["/hooks/slack/interactive", "/hooks/mattermost/actions", "/hooks/sms"] {
+                let got = try await client.execute(uri: path, method: .get, headers: [:]) { ($0.status.code, $0.headers[.allow]) }
+                #expect(got.0 == 405 && got.1 == "POST", "\(path): \(got)")
+            }
         }
         expectCleanLog()
     }
