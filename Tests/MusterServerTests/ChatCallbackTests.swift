@@ -374,7 +374,7 @@ struct ChatCallbackTests {
         expectCleanLog(["SM000"])
     }
 
-    @Test("SMS: a bad or missing signature is 401; an unknown number gets a reply; nothing is recorded")
+    @Test("SMS: a bad or missing signature is 401; an unknown number gets a reply; a closed run (SMS and Mattermost) records nothing")
     func smsRefusals() async throws {
         let f = try fixture()
         try await f.app.test(.router) { client async throws in
@@ -389,6 +389,18 @@ struct ChatCallbackTests {
             let stranger = try await sms(client, from: "+4915199999999", body: "1", sid: "SM1004")
             #expect(stranger.status == 200 && stranger.text.contains("not in Muster's people directory"), "\(stranger.text)")
             #expect(try events(f, id) == before)
+            // A closed run asks nothing any more.
+            #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "close", "reason": "all clear"]).status == 200)
+            let closed = try events(f, id)
+            let late = try await sms(client, from: "+4915100000002", body: "1", sid: "SM1005")
+            #expect(late.status == 200 && late.text.contains("no open question"), "\(late.text)")
+            #expect(try events(f, id) == closed)
+            // Mattermost: the signed context of a closed run's button records nothing.
+            let json: HTTPFields = [.contentType: "application/json"]
+            let context = Self.mattermostContext(run: id, rollCall: "staff-safety", option: "safe", person: "Olga")
+            let pressed = try await Self.post(client, "/hooks/mattermost/actions", json, Self.mattermostBody(userName: "olga.k", context: context))
+            #expect(pressed.status == 200 && pressed.text.contains("Not recorded") && pressed.text.contains("closed"), "\(pressed.text)")
+            #expect(try events(f, id) == closed)
         }
         expectCleanLog(["+4915199999999", "SM100"])
     }
