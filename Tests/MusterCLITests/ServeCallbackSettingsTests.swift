@@ -35,7 +35,7 @@ struct ServeCallbackSettingsTests {
         serve.server.kill(SIGTERM)
         try serve.expectExit()
         let output = serve.server.stdout + serve.server.stderr
-        for needle in Self.secrets.values.filter { !$0.hasPrefix("https") } + ["secret-body-marker", "+4915100000009", "4915100000009"] {
+        for needle in Self.secrets.values.filter({ !$0.hasPrefix("https") }) + ["secret-body-marker", "+4915100000009", "4915100000009"] {
             #expect(!output.contains(needle), "the server's output holds '\(needle)'")
         }
         return reasons
