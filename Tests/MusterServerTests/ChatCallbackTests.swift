@@ -262,6 +262,37 @@ struct ChatCallbackTests {
         expectCleanLog()
     }
 
+    @Test("the buttons Muster sends (as ChannelPayloads builds them) answer through the routes: Slack's value, Mattermost's signed context")
+    func sentButtonsAnswer() async throws {
+        let f = try fixture()
+        try await f.app.test(.router) { client async throws in
+            let id = try await startRun(client, f)
+            let settings = ChatCallbackSettings(publicURL: Self.publicURL + "/", mattermostActionSecret: Self.mattermostSecret)
+            let choices = [PersonalQuestion.Choice(key: "safe", label: "I am safe"), PersonalQuestion.Choice(key: "help", label: "I need help")]
+            func question(_ person: String) -> PersonalQuestion {
+                PersonalQuestion(runID: id, question: .rollCall("staff-safety"), choices: choices, person: person, mattermost: settings.mattermostActions)
+            }
+            // Slack: the second button's value, pressed by Sam.
+            let block = try #require(try JSONSerialization.jsonObject(with: Data(ChannelPayloads.slackAnswerBlock(question("Sam")).bytes)) as? [String: Any])
+            let value = try #require((block["elements"] as? [[String: Any]])?.last?["value"] as? String)
+            let body = Self.slackBody(user: "U0SAM00001", value: value)
+            let pressed = try await Self.post(client, "/hooks/slack/interactive", Self.slackHeaders(body: body, timestamp: seconds()), body)
+            #expect(pressed.text.contains("Recorded: I need help"), "\(pressed.text)")
+            #expect(try answer(f, id, "Sam")?.option == "help")
+            // Mattermost: the first button's integration, posted as Mattermost posts it, by Olga.
+            let actions = try #require(ChannelPayloads.mattermostAnswerActions(question("Olga")))
+            let buttons = try #require(try JSONSerialization.jsonObject(with: Data(actions.bytes)) as? [[String: Any]])
+            let integration = try #require(buttons.first?["integration"] as? [String: Any])
+            let url = try #require(integration["url"] as? String)
+            #expect(url == Self.publicURL + "/hooks/mattermost/actions")
+            let context = try #require(integration["context"] as? [String: String])
+            let json: HTTPFields = [.contentType: "application/json"]
+            let r = try await Self.post(client, String(url.dropFirst(Self.publicURL.count)), json, Self.mattermostBody(userName: "olga.k", context: context))
+            #expect(r.text.contains("Recorded: I am safe"), "\(r.text)")
+            #expect(try answer(f, id, "Olga")?.channel == "mattermost")
+        }
+    }
+
     // MARK: Mattermost
 
     /// A context signed as documented: hex HMAC-SHA256(secret, "muster-mattermost-v1\nRUN\nroll_call|ack\nQUESTION\nOPTION\nPERSON").
