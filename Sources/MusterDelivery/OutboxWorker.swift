@@ -27,6 +27,8 @@ public final class OutboxWorker: @unchecked Sendable {
     public let maximumItemsPerPass: Int
     /// This worker's name on its claims: its outcomes are recorded only for items that are still its claims.
     public let workerID: String
+    /// Where chat buttons call back (`MUSTER_PUBLIC_URL`) and the Mattermost context secret, from `environment`.
+    let callbacks: ChatCallbackSettings
 
     private let lock = NSLock()
     private var runs: [String: RunDeliveryInfo] = [:]
@@ -49,6 +51,7 @@ public final class OutboxWorker: @unchecked Sendable {
         self.journal = journal
         self.transport = transport
         self.environment = environment
+        self.callbacks = ChatCallbackSettings(environment: environment)
         self.policy = policy
         self.batchSize = max(1, batchSize)
         self.lease = lease
@@ -305,8 +308,10 @@ public final class OutboxWorker: @unchecked Sendable {
                         continue
                     }
                 }
+                var context = run.info.context(atSequence: item.seq)
+                if let name = notification.person { context.question = question(of: notification, person: name, in: run.info) }
                 do {
-                    let request = try route.request(notification: notification, context: run.info.context(atSequence: item.seq), recipient: recipient)
+                    let request = try route.request(notification: notification, context: context, recipient: recipient)
                     plan.action = .send(batch.requests.count)
                     batch.requests.append(request)
                 } catch {
@@ -316,6 +321,20 @@ public final class OutboxWorker: @unchecked Sendable {
             batch.planned.append(plan)
         }
         return batch
+    }
+
+    /// What a personal message asks (a roll call's options, or an acknowledgement), for its buttons or numbered
+    /// replies; nil for a message that asks nothing.
+    func question(of notification: MusterCore.Notification, person: String, in info: RunDeliveryInfo) -> PersonalQuestion? {
+        if let id = notification.rollCall, let choices = info.rollCallChoices[id] {
+            return PersonalQuestion(runID: info.record.id, question: .rollCall(id), choices: choices, person: person,
+                                    mattermost: callbacks.mattermostActions)
+        }
+        if let ack = notification.ack {
+            return PersonalQuestion(runID: info.record.id, question: .ack(ack), choices: [PersonalQuestion.acknowledge], person: person,
+                                    mattermost: callbacks.mattermostActions)
+        }
+        return nil
     }
 
     /// The items' payloads as notifications (nil for one that does not decode).
@@ -405,6 +424,8 @@ public final class OutboxWorker: @unchecked Sendable {
                 }
             }
         }
+        // The chat callback secrets (the Mattermost context secret signs every button) are this worker's too.
+        redactor.add(callbacks.secrets)
         lock.lock()
         redactors[info.record.playbookSHA256] = redactor
         lock.unlock()

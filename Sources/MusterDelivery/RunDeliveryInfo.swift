@@ -20,9 +20,18 @@ struct RunDeliveryInfo {
     /// The seq of the last event read (and the head the worker appends after).
     var sequence = 0
 
+    /// Each roll call's options in the playbook's order (the buttons and numbered SMS replies of its messages),
+    /// worked out once rather than per message.
+    let rollCallChoices: [String: [PersonalQuestion.Choice]]
+
     init(record: RunRecord, playbook: Playbook) {
         self.record = record
         self.playbook = playbook
+        var choices: [String: [PersonalQuestion.Choice]] = [:]
+        for spec in playbook.allRollCalls where choices[spec.id.value] == nil {
+            choices[spec.id.value] = spec.options.map { PersonalQuestion.Choice(key: $0.id.value, label: $0.label) }
+        }
+        rollCallChoices = choices
     }
 
     /// Loads a run: its record and stored playbook, then all its events.

@@ -78,6 +78,16 @@ extension Journal {
         }
     }
 
+    /// The person whose Slack member id is `id` (exactly, as Slack sends `user.id`); nil when nobody has it.
+    public func person(slackID id: String) throws(JournalError) -> Person? {
+        try read { db in try db.one("SELECT \(Journal.personColumns) FROM people WHERE slack_id = ? ORDER BY name_key LIMIT 1", [id]).map(Journal.person) }
+    }
+
+    /// The person whose phone is `phone` (E.164, as an SMS gateway sends `From`); nil when nobody has it.
+    public func person(phone: String) throws(JournalError) -> Person? {
+        try read { db in try db.one("SELECT \(Journal.personColumns) FROM people WHERE phone = ? ORDER BY name_key LIMIT 1", [phone]).map(Journal.person) }
+    }
+
     /// The members of `group`, by name.
     public func people(inGroup group: String) throws(JournalError) -> [Person] {
         try people().filter { $0.groups.contains(group) }

@@ -19,6 +19,9 @@ public struct NotificationContext: Sendable, Hashable {
     public var link: String?
     /// For PagerDuty: open, acknowledge or resolve the run's one alert.
     public var alertAction: AlertAction
+    /// For a personal message that asks something (a roll call, an acknowledgement): the buttons of a Slack or
+    /// Mattermost message and the numbered replies of an SMS. Set per notification by the outbox worker.
+    public var question: PersonalQuestion? = nil
 
     public init(
         runID: String, runTitle: String, playbookID: String, playbookTitle: String? = nil, state: String,
@@ -220,6 +223,7 @@ public enum ChannelPayloads {
         case .slack:
             let url = try settings.httpURL("url")
             var payload = slackPayload(message: message, context: context)
+            if let question = context.question { payload = payload.appendingBlock(slackAnswerBlock(question)) }
             // A member id as `channel`: a direct message (through an app's webhook or `chat.postMessage`).
             if let recipient { payload = payload.adding("channel", .string(recipient)) }
             let body = payload.bytes
@@ -227,6 +231,7 @@ public enum ChannelPayloads {
         case .mattermost:
             let url = try settings.httpURL("url")
             var payload = mattermostPayload(message: message, context: context)
+            if let question = context.question, let actions = mattermostAnswerActions(question) { payload = payload.addingAttachmentActions(actions) }
             // `@username` as `channel`: a direct message from the incoming webhook.
             if let recipient { payload = payload.adding("channel", .string(recipient)) }
             let body = payload.bytes
@@ -509,9 +514,11 @@ public enum ChannelPayloads {
         "/2010-04-01/Accounts/\(formEncoded(account))/Messages.json"
     }
 
-    /// The SMS text: the message, then the run's link when there is one.
+    /// The SMS text: the message, the numbered replies of a question (`Reply 1 for I am safe, 2 for ...`), then the
+    /// run's link when there is one.
     public static func smsBody(message: String, context: NotificationContext) -> String {
-        context.link.map { "\(message)\n\($0)" } ?? message
+        let asked = context.question.map { "\(message)\n\(smsReplyLine($0))" } ?? message
+        return context.link.map { "\(asked)\n\($0)" } ?? asked
     }
 
     /// `POST {url}/2010-04-01/Accounts/{account}/Messages.json`, form-encoded `To`, `From`, `Body`, with HTTP basic

@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// What the router answers with an empty 404 under `/api`, answered as the API's JSON error instead: a documented
+/// What the router answers with an empty 404 under `/api` (and the callbacks' `/hooks`), answered as the API's JSON error instead: a documented
 /// path with a method it does not take is 405 with `Allow` (the path's methods in openapi.json), any other path
 /// 404. The paths come from openapi.json, which `BoardAPITests` keeps equal to the registered routes.
 struct APIFallbackResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == MusterRequestContext {
@@ -12,7 +12,7 @@ struct APIFallbackResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Con
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let path = request.uri.path
-        guard path == "/api" || path.hasPrefix("/api/") else { return try await inner.respond(to: request, context: context) }
+        guard path == "/api" || path.hasPrefix("/api/") || path.hasPrefix("/hooks/") else { return try await inner.respond(to: request, context: context) }
         let response: Response
         do {
             response = try await inner.respond(to: request, context: context)

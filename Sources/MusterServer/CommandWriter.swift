@@ -16,6 +16,9 @@ final class CommandWriter: @unchecked Sendable {
         let user: UserRecord
         let action: Command.Action
         let key: CommandKey?
+        /// A person answering their own personal message (a chat button, an SMS reply), authenticated by the
+        /// platform's signature: a restricted run does not hide itself from someone it asked.
+        let personal: Bool
         let continuation: CheckedContinuation<Outcome, Never>
     }
 
@@ -40,7 +43,7 @@ final class CommandWriter: @unchecked Sendable {
     /// error the route maps to a status (404 unknown or hidden run, 403 with why, 409 closed run).
     /// With `key`, the command is applied at most once (see `IdempotencyKeys`); a stored key comes back as a result
     /// with `replayed`.
-    func submit(runID: String, user: UserRecord, action: Command.Action, key: CommandKey? = nil) async -> Outcome {
+    func submit(runID: String, user: UserRecord, action: Command.Action, key: CommandKey? = nil, personal: Bool = false) async -> Outcome {
         await withCheckedContinuation { continuation in
             lock.lock()
             if let key {
@@ -51,7 +54,7 @@ final class CommandWriter: @unchecked Sendable {
                 }
             }
             if pending[runID] == nil { order.append(runID) }
-            pending[runID, default: []].append(Pending(user: user, action: action, key: key, continuation: continuation))
+            pending[runID, default: []].append(Pending(user: user, action: action, key: key, personal: personal, continuation: continuation))
             let start = !draining
             draining = true
             lock.unlock()
@@ -92,7 +95,7 @@ final class CommandWriter: @unchecked Sendable {
             let results = try state.runtime.executeBatch(batch.map { Command(actor: $0.user.name, $0.action) },
                                                          keys: keys.contains { $0 != nil } ? keys : [], on: runID) { i, run in
                 if index == nil { index = roleIndex(runID, run.playbook) }
-                let access = RunAccess(holders: run.holders, restricted: restricted, facilitator: facilitator, commanderRole: run.commanderRole)
+                let access = RunAccess(holders: run.holders, restricted: restricted && !batch[i].personal, facilitator: facilitator, commanderRole: run.commanderRole)
                 refusals[i] = Permissions.decide(index!.action(batch[i].action), by: batch[i].user.name, on: access).refusal(runID: runID)
                 if refusals[i] == nil, run.status == .closed, !batch[i].action.isNote {
                     refusals[i] = APIError(409, "run \(runID) is closed")

@@ -6,6 +6,7 @@ import MusterCore
 import MusterDelivery
 import MusterExercise
 import MusterJournal
+import MusterNotify
 import MusterReports
 import MusterRuntime
 import MusterYAML
@@ -57,6 +58,10 @@ public struct ServerConfiguration: Sendable {
     /// back at once: the old process cannot be listening there any more), or with port 0 the process id and a
     /// random suffix.
     public var instanceID: String
+    /// The public URL and the secrets that the Slack, Mattermost and SMS callback routes (`/hooks/...`) check
+    /// requests with (`ChatCallbackSettings(environment:)`: `MUSTER_PUBLIC_URL`, `MUSTER_SLACK_SIGNING_SECRET`,
+    /// `MUSTER_MATTERMOST_ACTION_SECRET`, `MUSTER_SMS_AUTH_TOKEN`); a route without its secret refuses everything.
+    public var chatCallbacks = ChatCallbackSettings()
 
     public static func defaultInstanceID(port: Int) -> String {
         let host = ProcessInfo.processInfo.hostName
@@ -290,6 +295,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let router = Router(context: MusterRequestContext.self)
     API.register(on: router, state: state)
+    ChatHooks.register(on: router, state: state)
     let limits = state.configuration
     let headTimeout = TimeAmount(limits.requestHeadTimeout)
     let connections = state.connections

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MusterCore
 import MusterJournal
+import MusterNotify
 import MusterRuntime
 import MusterServer
 
@@ -16,6 +17,9 @@ struct ServeCommand: ParsableCommand {
             accepting connections, lets in-flight requests finish and exits 0. Notifications are delivered by the
             server's outbox worker, with channel ${VAR}s resolved from this process's environment: only names \
             starting with MUSTER_, or with a prefix listed in MUSTER_SECRET_PREFIXES (comma-separated). \
+            Answers from Slack buttons, Mattermost buttons and SMS replies come in on /hooks/... (no token), checked \
+            with MUSTER_SLACK_SIGNING_SECRET, MUSTER_MATTERMOST_ACTION_SECRET and MUSTER_SMS_AUTH_TOKEN; \
+            MUSTER_PUBLIC_URL is this server's address as those platforms reach it (docs/people.md). \
             See docs/server.md and docs/notifications.md.
             """)
 
@@ -50,6 +54,7 @@ struct ServeCommand: ParsableCommand {
                                                 failedLoginLimit: failedLoginLimit)
         configuration.trustedProxies = trustedProxies.compactMap(AddressRange.init)
         configuration.servicesFile = services
+        configuration.chatCallbacks = ChatCallbackSettings(environment: DeliveryCLI.environment)
         let state = ServerState(runtime: runtime, configuration: configuration)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()

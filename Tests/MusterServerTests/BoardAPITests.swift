@@ -225,15 +225,18 @@ struct BoardAPITests {
 
     @Test("every route the server registers is in openapi.json with its method, and every documented one exists")
     func openAPIMatchesRoutes() throws {
-        let source = try String(contentsOfFile: repositoryRoot + "/Sources/MusterServer/API.swift", encoding: .utf8)
+        // The API's routes, and the answer callbacks (`/hooks/...`, registered with their full path).
+        let source = try ["API.swift", "ChatHooks.swift"].map { try String(contentsOfFile: repositoryRoot + "/Sources/MusterServer/" + $0, encoding: .utf8) }
+            .joined(separator: "\n")
         let pattern = try NSRegularExpression(pattern: #"\b(router|api)\.(get|post|delete|put|patch)\("([^"]+)"\)"#)
         var registered: Set<String> = []
         for match in pattern.matches(in: source, range: NSRange(source.startIndex..., in: source)) {
             let group = String(source[Range(match.range(at: 1), in: source)!])
-            guard group == "api" else { continue }  // the board's files and /healthz are not API
             let method = String(source[Range(match.range(at: 2), in: source)!])
             // Hummingbird's `:name` path parameters are OpenAPI's `{name}`.
             let path = String(source[Range(match.range(at: 3), in: source)!]).replacingOccurrences(of: #":(\w+)"#, with: "{$1}", options: .regularExpression)
+            if group == "router", path.hasPrefix("/hooks/") { registered.insert("\(method) \(path)"); continue }
+            guard group == "api" else { continue }  // the board's files and /healthz are not API
             registered.insert("\(method) /api/\(path)")
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: repositoryRoot + "/Sources/MusterServer/openapi.json"))
