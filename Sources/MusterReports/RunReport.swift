@@ -126,6 +126,8 @@ public struct RunReport: Sendable {
     public var notes: Int
     /// The exercise's evaluation (injects, expectations, objective ratings), set by the shell for exercise runs.
     public var exercise: ExerciseEvaluation?
+    /// Acknowledgements, roll calls and the reach of personal messages; nil for a run with neither (no section).
+    public var hearingBack: HearingBackReport?
     /// The exercise record (`exerciseStarted`), if the run has one.
     public var exerciseStarted: ExerciseStarted?
     /// Per lesson id (`RUN/SEQ`), the improvement actions that answer it, in words (`A-1 open, OVERDUE`); set
@@ -220,6 +222,7 @@ public struct RunReport: Sendable {
         self.lessons = lessons
         self.notes = notes
         self.exerciseStarted = exerciseStarted
+        self.hearingBack = HearingBackReport.build(events: events, playbook: playbook, observedUntil: metrics.observedUntil)
     }
 
     public var isClosed: Bool { metrics.runClosed != nil }
