@@ -15,6 +15,10 @@ extension RunText {
     /// without acks or roll calls, where nobody asks (no read of the timeline).
     public static func reach(_ journal: Journal, runID: String, run: Run) throws(JournalError) -> HearingBackReach? {
         guard !run.acks.isEmpty || !run.rollCalls.isEmpty else { return nil }
-        return HearingBackReach(events: try journal.events(runID: runID))
+        var reach = HearingBackReach()
+        for summary in try journal.eventSummaries(runID: runID, decoding: HearingBackReach.eventTypes) {
+            if let body = summary.body { reach.record(body) }
+        }
+        return reach
     }
 }

@@ -66,4 +66,34 @@ struct HearingBackCLITests {
             #expect(!(try cli.run(["incident", "timeline"]).stdout.contains(secret)))
         }
     }
+
+    @Test("watch shows the acknowledgement and the roll call's tally live, and redraws it when an answer arrives")
+    func watchShowsHearingBack() throws {
+        let cli = try IncidentCLIHarness()
+        defer { cli.remove() }
+        let csv = cli.folder + "/people.csv"
+        try Self.people.write(toFile: csv, atomically: true, encoding: .utf8)
+        #expect(try cli.run(["people", "import", csv], user: "Dana").status == 0)
+        #expect(try cli.run(["incident", "declare", Self.playbook, "--title", "Fire at HQ"], user: "Dana").status == 0)
+        #expect(try cli.run(["incident", "assign", "it_ops", "Lee"], user: "Dana").status == 0)
+        #expect(try cli.run(["incident", "event", "evacuate"], user: "Dana").status == 0)
+        let watch = try cli.spawn(try cli.muster(), ["watch"], env: cli.baseEnvironment, name: "watch-hb")
+        defer {
+            watch.kill(SIGTERM)
+            if !watch.wait(timeout: 5) { watch.kill(SIGKILL); _ = watch.wait(timeout: 5) }
+        }
+        let shown = watch.waitForOutput(timeout: 20) {
+            $0.contains("  page-it: PENDING, paged Lee (it_ops)") && $0.contains("  staff-safety: 0/3 accounted (0%); answered safe 0, help 0, away 0")
+                && $0.contains("    unaccounted (3): Ana, Bo, Cy")
+        }
+        #expect(shown, "\(watch.stdout.suffix(3000))\n\(watch.stderr)")
+        #expect(try cli.run(["incident", "answer", "staff-safety", "safe"], user: "Ana").status == 0)
+        #expect(try cli.run(["incident", "ack", "page-it"], user: "Lee").status == 0)
+        let redrawn = watch.waitForOutput(timeout: 20) {
+            $0.contains("  staff-safety: 1/3 accounted (33%); answered safe 1, help 0, away 0") && $0.contains("    unaccounted (2): Bo, Cy")
+                && $0.contains("  page-it: acknowledged by Lee at ")
+        }
+        #expect(redrawn, "\(watch.stdout.suffix(3000))\n\(watch.stderr)")
+        for secret in ["@example.org", "+4477"] { #expect(!watch.stdout.contains(secret)) }
+    }
 }

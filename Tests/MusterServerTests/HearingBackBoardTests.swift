@@ -108,8 +108,8 @@ struct HearingBackBoardTests {
                 let r = try await rollCall()
                 return r["unreached"] as? Int == 1 && r["not_yet_answered"] as? Int == 2
             }
-            #expect(settled, "\(try await rollCall())")
             var r = try await rollCall()
+            #expect(settled, "\(r)")
             #expect(r["people"] as? Int == 3 && r["accounted"] as? Int == 0 && r["accounted_percent"] as? Int == 0)
             #expect(r["unaccounted"] as? [String] == ["Ana", "Bo", "Cy"])
             #expect(r["within"] as? String == "1h" && r["deadline"] as? String != nil)

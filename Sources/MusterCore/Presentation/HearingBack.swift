@@ -47,8 +47,16 @@ public struct HearingBackReach: Sendable, Hashable {
         for event in events { record(event) }
     }
 
-    public mutating func record(_ event: RunEvent) {
-        switch event.body {
+    /// The event types `record` reads (`RunEvent.Body.typeName`): a reader may decode only these.
+    public static let eventTypes: Set<String> = [
+        "notification-queued", "roll-call-started", "notification-sent", "notification-dead-lettered", "notification-skipped",
+        "notification-requeued",
+    ]
+
+    public mutating func record(_ event: RunEvent) { record(event.body) }
+
+    public mutating func record(_ body: RunEvent.Body) {
+        switch body {
         case .notificationQueued(let n):
             guard let person = n.person else { return }
             if messages[n.id] == nil { order.append(n.id) }

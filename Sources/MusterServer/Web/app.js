@@ -238,7 +238,7 @@ function renderHearingBack(s, markable) {
     const extra = [r.marked ? `marked by hand ${r.marked}` : "", `not yet answered ${r.not_yet_answered}`, r.unreached == null ? "" : `unreached ${r.unreached}`].filter(Boolean).join(" · ");
     const listID = "unaccounted-" + r.id.replace(/[^A-Za-z0-9_-]/g, "_");
     const names = r.unaccounted.slice(0, maxMarkable).map(p => `<li>${esc(p)}` +
-      (markable ? ` <button data-account="${esc(r.id)}" data-person="${esc(p)}" aria-label="Mark ${esc(p)} accounted for (${esc(r.id)})">Mark accounted</button>` : "") + `</li>`).join("");
+      (markable ? ` <button data-account="${esc(r.id)}" data-person="${esc(p)}" aria-label="Mark accounted: ${esc(p)} (${esc(r.id)})">Mark accounted</button>` : "") + `</li>`).join("");
     const more = r.unaccounted.length > maxMarkable ? `<li>and ${r.unaccounted.length - maxMarkable} more (muster incident status lists them all)</li>` : "";
     const missing = r.unaccounted.length ? `<h4 id="${listID}">Unaccounted for (${r.unaccounted.length})</h4><ul class="unaccounted" aria-labelledby="${listID}">${names}${more}</ul>` : "";
     return `<div class="rollcall${r.complete ? " complete" : ""}${r.overdue ? " overdue" : ""}" data-rollcall="${esc(r.id)}"><p><strong>${esc(r.id)}</strong>: <span class="tally">${r.accounted} of ${r.people} accounted for (${r.accounted_percent}%)</span>${within}</p>` +
