@@ -161,13 +161,13 @@ public struct HearingBackReport: Sendable, Hashable {
             }
         }
 
-        let finished: [RollCall] = order.compactMap { id in
+        let finished: [RollCall] = order.compactMap { id -> RollCall? in
             guard let open = rollCalls[id] else { return nil }
             var r = open.rollCall
             r.ask = asks[id].map(Self.question) ?? id
             var counts: [String: Int] = [:]
             for option in open.answers.values { counts[option, default: 0] += 1 }
-            r.options = (open.spec?.options ?? []).map { Option(id: $0.id.value, label: $0.label, people: counts[$0.id.value] ?? 0) }
+            r.options = (open.spec?.options ?? []).map { RollCall.Option(id: $0.id.value, label: $0.label, people: counts[$0.id.value] ?? 0) }
             r.markedOnly = open.marked.filter { open.answers[$0] == nil }.count
             r.accounted = open.accounted.count
             let people = open.rollCall.unaccounted  // the asked, in order, as started

@@ -30,11 +30,16 @@ public enum RollCallSVG {
         let total = Double((end - start).milliseconds)
         func x(_ at: Instant) -> Double { left + (right - left) * Double((min(max(at, start), end) - start).milliseconds) / total }
         func y(_ n: Int) -> Double { bottom - (bottom - top) * (r.people == 0 ? 0 : Double(n) / Double(r.people)) }
-        // One step per pixel column: the last count in each column.
-        var columns: [(x: Double, count: Int)] = []
+        // One step per pixel column: at the column's first point, to the column's last count.
+        var columns: [(x: Double, pixel: Int, count: Int)] = []
         for point in r.curve {
-            let px = (x(point.at) * 10).rounded() / 10
-            if let last = columns.last, last.x == px { columns[columns.count - 1].count = point.accounted } else { columns.append((px, point.accounted)) }
+            let exact = x(point.at)
+            let pixel = Int(exact.rounded(.down))
+            if let last = columns.last, last.pixel == pixel {
+                columns[columns.count - 1].count = point.accounted
+            } else {
+                columns.append(((exact * 10).rounded() / 10, pixel, point.accounted))
+            }
         }
         var points: [(x: Double, y: Double)] = []
         for (i, column) in columns.enumerated() {

@@ -194,7 +194,7 @@ public struct HearingBack: Sendable, Hashable {
         for spec in run.playbook.allRollCalls where specs[spec.id.value] == nil { specs[spec.id.value] = spec }
         rollCalls = run.rollCalls.values.sorted { ($0.requestedAt, $0.id) < ($1.requestedAt, $1.id) }.map { record in
             let spec = specs[record.id]
-            let options = (spec?.options ?? []).map { Option(id: $0.id.value, label: $0.label, people: record.people(choosing: $0.id.value)) }
+            let options = (spec?.options ?? []).map { RollCall.Option(id: $0.id.value, label: $0.label, people: record.people(choosing: $0.id.value)) }
             let unaccounted = record.unaccounted
             var unreached: Int?
             if let reach, record.startedAt != nil {

@@ -3,7 +3,7 @@ import Testing
 
 /// The one presentation of hearing back (console, board `text`): tallies, countdowns and what reached whom.
 @Suite("Hearing back in words")
-struct HearingBackTextTests {
+struct HearingBackWordingTests {
     static let t0 = Instant(iso8601: "2026-03-06T17:40:00Z")!
 
     static func rollCall(people: Int = 4, accounted: Int, marked: Int = 0, safe: Int, help: Int = 0, unreached: Int?,
