@@ -222,7 +222,10 @@ public struct RunReport: Sendable {
         self.lessons = lessons
         self.notes = notes
         self.exerciseStarted = exerciseStarted
-        self.hearingBack = HearingBackReport.build(events: events, playbook: playbook, observedUntil: metrics.observedUntil)
+        // A live run still open is reported as of the report's time (a `within` may have run out since the last
+        // event); a closed run as of its close, an exercise on its scenario clock as of its last event.
+        let hearingUntil = run.mode == .live && closeReason == nil && !closed ? max(metrics.observedUntil, generatedAt) : metrics.observedUntil
+        self.hearingBack = HearingBackReport.build(events: events, playbook: playbook, observedUntil: hearingUntil)
     }
 
     public var isClosed: Bool { metrics.runClosed != nil }
