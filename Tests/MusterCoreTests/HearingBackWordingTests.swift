@@ -83,4 +83,18 @@ struct HearingBackWordingTests {
             HearingBackReach.Channel(channel: "email", sent: 1, delivered: 0, failed: 0, notSent: 0, pending: 1),
         ])
     }
+
+    @Test("the status reads only the event types reach needs: each one it records is in eventTypes")
+    func eventTypesCoverRecord() {
+        let bodies: [RunEvent.Body] = [
+            .notificationQueued(Notification(id: "n1", channel: "sms", message: "m", trigger: "rollcall:r", person: "Ana", rollCall: "r")),
+            .rollCallStarted(rollCall: "r", people: ["Ana"]),
+            .notificationSent(id: "n1", channel: "sms", status: 201, latencyMs: 1, attempt: 1),
+            .notificationDeadLettered(id: "n1", channel: "sms", reason: "x", attempts: 1),
+            .notificationSkipped(id: "n1", channel: "sms", reason: "x"),
+            .notificationRequeued(id: "n1", channel: "sms", previousStatus: "dead", attempts: 1),
+        ]
+        for body in bodies { #expect(HearingBackReach.eventTypes.contains(body.typeName), "\(body.typeName)") }
+        #expect(HearingBackReach.eventTypes.count == bodies.count)
+    }
 }
