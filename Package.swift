@@ -100,14 +100,14 @@ let package = Package(
             name: "MusterNotifyTests",
             dependencies: ["MusterCore", "MusterNotify", "MusterTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "MusterReportsTests", dependencies: ["MusterCore", "MusterYAML", "MusterReports"], exclude: ["Golden"]),
+        .testTarget(name: "MusterReportsTests", dependencies: ["MusterCore", "MusterYAML", "MusterReports", "MusterJournal", "MusterRuntime", "MusterTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "MusterRuntimeTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterTestSupport"]),
         .testTarget(name: "MusterExerciseTests", dependencies: ["MusterCore", "MusterYAML", "MusterJournal", "MusterRuntime", "MusterExercise", "MusterTestSupport"]),
         .testTarget(
             name: "MusterServerTests",
             dependencies: [
                 "MusterCore", "MusterJournal", "MusterRuntime", "MusterServer", "MusterTestSupport", "MusterExercise", "MusterYAML",
-                "MusterNotify",
+                "MusterNotify", "MusterReports",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

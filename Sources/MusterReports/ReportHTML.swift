@@ -158,6 +158,8 @@ public enum ReportHTML {
         }
         o.write("</section>\n")
 
+        ReportHearingBack.html(r, into: &o)
+
         // Decisions
         o.write("<section id=\"decisions\">\n<h2>Decision log</h2>\n")
         if r.decisions.isEmpty {

@@ -181,6 +181,10 @@ public enum ReportJSON {
             w.key("catalogueSource"); w.string(r.catalogueSource)
         }
 
+        if let h = r.hearingBack {
+            w.key("hearingBack"); hearingBack(h, into: &w)
+        }
+
         w.key("lessons"); w.open("[")
         for l in r.lessons {
             w.item(); w.open("{")
@@ -222,6 +226,77 @@ public enum ReportJSON {
         o = w.o
         o.write("\n")
         return o.bytes
+    }
+
+    /// The "Hearing back" section (present only for runs with acknowledgements or roll calls).
+    static func hearingBack(_ h: HearingBackReport, into w: inout Writer) {
+        w.open("{")
+        w.key("acks"); w.open("[")
+        for a in h.acks {
+            w.item(); w.open("{")
+            w.key("id"); w.string(a.id)
+            w.key("role"); w.string(a.role)
+            w.key("requestedAt"); w.time(a.requestedAt)
+            w.key("withinMs"); w.int64(a.within.milliseconds)
+            w.key("paged"); w.open("["); for p in a.paged { w.item(); w.string(p) }; w.close("]")
+            w.key("escalationSteps"); w.int(a.steps)
+            w.key("acknowledgedBy"); w.string(a.acknowledgedBy)
+            w.key("acknowledgedAt"); w.time(a.acknowledgedAt)
+            w.key("latencyMs"); w.int64(a.latency?.milliseconds)
+            w.key("exhausted"); w.bool(a.exhausted)
+            w.close("}")
+        }
+        w.close("]")
+        w.key("mobilisation"); w.open("[")
+        for m in h.mobilised {
+            w.item(); w.open("{")
+            w.key("role"); w.string(m.role)
+            w.key("ack"); w.string(m.ack)
+            w.key("by"); w.string(m.by)
+            w.key("at"); w.time(m.at)
+            w.key("latencyMs"); w.int64(m.latency.milliseconds)
+            w.close("}")
+        }
+        w.close("]")
+        w.key("rollCalls"); w.open("[")
+        for r in h.rollCalls {
+            w.item(); w.open("{")
+            w.key("id"); w.string(r.id)
+            w.key("ask"); w.string(r.ask)
+            w.key("startedAt"); w.time(r.startedAt)
+            w.key("withinMs"); w.int64(r.within?.milliseconds)
+            w.key("people"); w.int(r.people)
+            w.key("accounted"); w.int(r.accounted)
+            w.key("accountedPercent"); w.int(r.accountedPercent)
+            w.key("accountedAtWithin"); if let n = r.accountedAtWithin { w.int(n) } else { w.null() }
+            w.key("completedAt"); w.time(r.completedAt)
+            w.key("options"); w.open("[")
+            for o in r.options {
+                w.item(); w.open("{"); w.key("option"); w.string(o.id); w.key("label"); w.string(o.label); w.key("people"); w.int(o.people); w.close("}")
+            }
+            w.close("]")
+            w.key("markedOnly"); w.int(r.markedOnly)
+            w.key("curve"); w.open("[")
+            for p in r.curve { w.item(); w.open("{"); w.key("at"); w.time(p.at); w.key("accounted"); w.int(p.accounted); w.close("}") }
+            w.close("]")
+            w.key("unaccounted"); w.open("["); for p in r.unaccounted { w.item(); w.string(p) }; w.close("]")
+            w.key("neverReached"); w.open("["); for p in r.neverReached { w.item(); w.string(p) }; w.close("]")
+            w.close("}")
+        }
+        w.close("]")
+        w.key("channels"); w.open("[")
+        for c in h.channels {
+            w.item(); w.open("{")
+            w.key("channel"); w.string(c.channel)
+            w.key("sent"); w.int(c.sent)
+            w.key("delivered"); w.int(c.delivered)
+            w.key("failed"); w.int(c.failed)
+            w.key("notSent"); w.int(c.notSent)
+            w.key("pending"); w.int(c.pending)
+            w.close("}")
+        }
+        w.close("]")
+        w.close("}")
     }
 
     /// A tiny streaming writer that keeps track of commas.

@@ -140,6 +140,8 @@ public enum ReportMarkdown {
             o.write("\n")
         }
 
+        ReportHearingBack.markdown(r, into: &o)
+
         o.write("## Decision log\n\n")
         if r.decisions.isEmpty {
             o.write("No decision was recorded.\n\n")

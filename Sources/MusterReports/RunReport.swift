@@ -126,6 +126,8 @@ public struct RunReport: Sendable {
     public var notes: Int
     /// The exercise's evaluation (injects, expectations, objective ratings), set by the shell for exercise runs.
     public var exercise: ExerciseEvaluation?
+    /// Acknowledgements, roll calls and the reach of personal messages; nil for a run with neither (no section).
+    public var hearingBack: HearingBackReport?
     /// The exercise record (`exerciseStarted`), if the run has one.
     public var exerciseStarted: ExerciseStarted?
     /// Per lesson id (`RUN/SEQ`), the improvement actions that answer it, in words (`A-1 open, OVERDUE`); set
@@ -220,6 +222,10 @@ public struct RunReport: Sendable {
         self.lessons = lessons
         self.notes = notes
         self.exerciseStarted = exerciseStarted
+        // A live run still open is reported as of the report's time (a `within` may have run out since the last
+        // event); a closed run as of its close, an exercise on its scenario clock as of its last event.
+        let hearingUntil = run.mode == .live && closeReason == nil && !closed ? max(metrics.observedUntil, generatedAt) : metrics.observedUntil
+        self.hearingBack = HearingBackReport.build(events: events, playbook: playbook, observedUntil: hearingUntil)
     }
 
     public var isClosed: Bool { metrics.runClosed != nil }

@@ -193,3 +193,28 @@ enum ExerciseView {
                 "late_by": late, "met_at": e.metAt?.iso8601 ?? NSNull()]
     }
 }
+
+/// The status's `hearing_back`: each acknowledgement and roll call as the board shows them (names only, never a
+/// contact detail). `unreached` is null when the timeline's delivery facts were not read.
+enum HearingBackJSON {
+    static func object(_ view: HearingBack, playbook: Playbook) -> [String: Any] {
+        let roleTitles = Dictionary(playbook.roles.map { ($0.id.value, $0.title) }, uniquingKeysWith: { a, _ in a })
+        let acks: [[String: Any]] = view.acks.map { a in
+            ["id": a.id, "role": a.role, "role_title": roleTitles[a.role] ?? a.role, "first_paged": a.firstPaged ?? NSNull(),
+             "channel": a.channel, "requested_at": a.requestedAt.iso8601, "within": a.within.description, "paged": a.paged,
+             "steps": a.steps, "escalate": a.escalate, "acknowledged_by": a.acknowledgedBy ?? NSNull(),
+             "acknowledged_at": a.acknowledgedAt?.iso8601 ?? NSNull(), "latency_ms": a.latency.map { NSNumber(value: $0.milliseconds) } ?? NSNull(),
+             "exhausted": a.exhausted, "next_escalation": a.nextEscalation?.iso8601 ?? NSNull(), "next_step": a.nextStep ?? NSNull(),
+             "text": HearingBackText.ack(a, now: view.now)]
+        }
+        let rollCalls: [[String: Any]] = view.rollCalls.map { r in
+            ["id": r.id, "requested_at": r.requestedAt.iso8601, "started_at": r.startedAt?.iso8601 ?? NSNull(),
+             "within": r.within?.description ?? NSNull(), "deadline": r.deadline?.iso8601 ?? NSNull(), "people": r.people,
+             "accounted": r.accounted, "accounted_percent": r.accountedPercent, "marked": r.markedOnly,
+             "options": r.options.map { ["option": $0.id, "label": $0.label, "people": $0.people] as [String: Any] },
+             "not_yet_answered": r.notYetAnswered, "unreached": r.unreached ?? NSNull(), "unaccounted": r.unaccounted,
+             "overdue": r.overdue, "complete": r.isComplete, "text": HearingBackText.tally(r, now: view.now)]
+        }
+        return ["acks": acks, "roll_calls": rollCalls]
+    }
+}

@@ -137,7 +137,9 @@ enum Runs {
 
     static func status(_ state: ServerState, _ user: UserRecord, _ runID: String) throws -> Response {
         let (snapshot, access) = try authorize(state, user, runID, .read)
-        return API.json(StatusJSON.object(snapshot, access: access, user: user, now: max(state.now, snapshot.lastEventAt)))
+        // Only a run with acks or roll calls reads its timeline, for what reached whom.
+        let reach = try RunText.reach(state.journal, runID: runID, run: snapshot.run)
+        return API.json(StatusJSON.object(snapshot, access: access, user: user, now: max(state.now, snapshot.lastEventAt), reach: reach))
     }
 
     static func events(_ state: ServerState, _ user: UserRecord, _ runID: String, after: Int?) throws -> Response {
@@ -248,7 +250,7 @@ enum EventJSON {
 
 /// `GET /api/runs/{id}`: the board's whole state.
 enum StatusJSON {
-    static func object(_ snapshot: RunSnapshot, access: RunAccess, user: UserRecord, now: Instant) -> [String: Any] {
+    static func object(_ snapshot: RunSnapshot, access: RunAccess, user: UserRecord, now: Instant, reach: HearingBackReach? = nil) -> [String: Any] {
         let run = snapshot.run
         let playbook = run.playbook
         let state = run.currentState.flatMap { playbook.state($0) }
@@ -307,6 +309,7 @@ enum StatusJSON {
             "assign": may(.assign), "relieve": may(.relieve), "close": may(.close), "raise": may(.raiseEvent),
             "lesson": may(.lesson), "note": may(.note), "exercise_control": may(.exerciseControl),
             "overrule_rating": may(.overruleRating), "retry_notification": may(.retryNotification(byAdmin: user.admin)),
+            "mark_accounted": may(.markAccounted),
         ]
         // Titles for every id the timeline's events name (tasks and decisions of any state, not only the current
         // one), so that the board writes its lines as sentences ("Lee completed Evacuate the building").
@@ -339,6 +342,7 @@ enum StatusJSON {
             "roles": roles, "tasks": tasks, "decision": decision, "decisions": decisions, "timers": timers, "services": services,
             "notes": run.notes.map { ["at": $0.at.iso8601, "actor": $0.actor, "role": $0.role ?? NSNull(), "text": $0.text] as [String: Any] },
             "lessons": run.lessons.map(API.lessonObject),
+            "hearing_back": HearingBackJSON.object(HearingBack(run, now: now, reach: reach), playbook: playbook),
             "you": ["name": user.name, "roles": run.roles(of: user.name), "commander": commander, "on_run": access.isOn(user.name),
                     "facilitator": access.facilitator == user.name, "can": can],
         ]

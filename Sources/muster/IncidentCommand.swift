@@ -167,7 +167,9 @@ struct IncidentStatus: ParsableCommand {
         let now = max(runtime.clock.now, snapshot.lastEventAt)
         for line in RunText.status(snapshot, now: now, maxTimers: 20) { IncidentCLI.out(line) }
         for line in CatalogueAccess.statusLines(snapshot.run, runID: record.id, now: now) { IncidentCLI.out(line) }
-        for line in RunText.hearingBack(snapshot.run, now: now) { IncidentCLI.out(line) }
+        let reach: HearingBackReach?
+        do { reach = try RunText.reach(runtime.journal, runID: record.id, run: snapshot.run) } catch { throw IncidentCLI.fail(.journal(error)) }
+        for line in RunText.hearingBack(snapshot.run, now: now, reach: reach) { IncidentCLI.out(line) }
     }
 }
 

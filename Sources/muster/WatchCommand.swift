@@ -16,6 +16,8 @@ struct Watch: ParsableCommand {
             Sleeps until the next timer is due, waking at least every 500 ms to show what other terminals recorded.
             Delivers the outbox's due notifications meanwhile (all runs), as `muster outbox deliver` does.
             With --plain, prints each appended event on its own line instead of redrawing (for logs).
+            A run with acknowledgements or roll calls also shows them: who acknowledged and when, or the next
+            escalation; each roll call's tally against its `within`, and who is still unaccounted for.
             Stops between two steps on SIGINT or SIGTERM, so nothing is half-written, and exits 0.
             Ends by itself once the run is closed and its last notifications are delivered or dead-lettered (it says
             so while it waits for them).
@@ -27,6 +29,9 @@ struct Watch: ParsableCommand {
     @Flag(help: "Print appended events line by line instead of redrawing the screen.") var plain = false
     @Option(help: "How many recent timeline events the live view shows.") var events = 10
 
+    /// Unaccounted names shown per roll call before "and N more" (one screen line's worth).
+    static let hearingBackNames = 8
+
     func run() throws {
         let runtime = try IncidentCLI.runtime()
         let record = try IncidentCLI.resolve(runtime, try target.or(runName))
@@ -36,6 +41,8 @@ struct Watch: ParsableCommand {
 
         let pump = TimerPump(runtime: runtime, runID: record.id, reportedFrom: plain ? record.lastSequence : 0)
         var recent: [String] = []
+        // What became of the personal messages, from every event the pump reports (the whole run at first).
+        var reach = HearingBackReach()
         if plain {
             IncidentCLI.out("watching \(record.id) from event #\(record.lastSequence) (Ctrl-C to stop)")
             fflush(nil)
@@ -68,10 +75,13 @@ struct Watch: ParsableCommand {
                     if plain {
                         for event in step.appended { IncidentCLI.out(RunText.line(event)) }
                     } else {
+                        for stored in step.appended { reach.record(stored.event) }
                         recent.append(contentsOf: step.appended.map(RunText.line))
                         if recent.count > events { recent.removeFirst(recent.count - events) }
                         var screen = "\u{1B}[H\u{1B}[2J"
                         screen += RunText.status(step.snapshot, now: step.now).joined(separator: "\n")
+                        let heard = RunText.hearingBack(step.snapshot.run, now: step.now, reach: reach, maxNames: Self.hearingBackNames)
+                        if !heard.isEmpty { screen += "\n" + heard.joined(separator: "\n") }
                         screen += "\nlast events\n" + recent.map { "  " + $0 }.joined(separator: "\n")
                         screen += "\n\nwatching \(record.id) at \(step.now.iso8601) (Ctrl-C to stop)\n"
                         print(screen, terminator: "")

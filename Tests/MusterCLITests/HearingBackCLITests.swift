@@ -33,10 +33,11 @@ struct HearingBackCLITests {
         let raised = try cli.run(["incident", "event", "evacuate"], user: "Dana", now: at(2))
         #expect(raised.status == 0, "\(raised.stderr)")
 
+        // No outbox worker ran: nobody's message was delivered, so everyone unaccounted for is still unreached.
         let before = try cli.run(["incident", "status"], now: at(3))
         #expect(before.stdout.contains("  page-it: PENDING, paged Lee (it_ops), next escalation 2026-03-06T17:52:00"), "\(before.stdout)")
-        #expect(before.stdout.contains("  staff-safety: 0/3 accounted; answered safe 0, help 0, away 0; not yet answered 3"), "\(before.stdout)")
-        #expect(before.stdout.contains("    unaccounted: Ana, Bo, Cy"), "\(before.stdout)")
+        #expect(before.stdout.contains("  staff-safety: 0/3 accounted (0%); answered safe 0, help 0, away 0; not yet answered 0; unreached 3; within 1h: 00:59:00 left"), "\(before.stdout)")
+        #expect(before.stdout.contains("    unaccounted (3): Ana, Bo, Cy"), "\(before.stdout)")
 
         #expect(try cli.run(["incident", "answer", "staff-safety", "safe"], user: "Ana", now: at(4)).status == 0)
         // Olga holds no role: she cannot answer for Bo. Lee (it_ops) can.
@@ -50,19 +51,49 @@ struct HearingBackCLITests {
 
         let middle = try cli.run(["incident", "status"], now: at(7))
         #expect(middle.stdout.contains("  page-it: acknowledged by Lee at 2026-03-06T17:46:00"), "\(middle.stdout)")
-        #expect(middle.stdout.contains("  staff-safety: 2/3 accounted; answered safe 1, help 0, away 1; not yet answered 1"), "\(middle.stdout)")
-        #expect(middle.stdout.contains("    unaccounted: Cy"), "\(middle.stdout)")
+        #expect(middle.stdout.contains("  staff-safety: 2/3 accounted (66%); answered safe 1, help 0, away 1; not yet answered 0; unreached 1; within 1h: 00:55:00 left"), "\(middle.stdout)")
+        #expect(middle.stdout.contains("    unaccounted (1): Cy"), "\(middle.stdout)")
 
         let noWhy = try cli.run(["incident", "accounted", "staff-safety", "Cy"], user: "Lee", now: at(8))
         #expect(noWhy.status != 0)
         let marked = try cli.run(["incident", "accounted", "staff-safety", "Cy", "--why", "seen at the assembly point"], user: "Lee", now: at(8))
         #expect(marked.status == 0, "\(marked.stderr)")
         let after = try cli.run(["incident", "status"], now: at(9))
-        #expect(after.stdout.contains("  staff-safety: 3/3 accounted; answered safe 1, help 0, away 1; not yet answered 1; marked by hand 1"), "\(after.stdout)")
+        #expect(after.stdout.contains("  staff-safety: 3/3 accounted (100%); answered safe 1, help 0, away 1; marked by hand 1; not yet answered 0; unreached 0; within 1h: all accounted"), "\(after.stdout)")
         #expect(after.stdout.contains("state    recover"), "\(after.stdout)")
         for secret in ["@example.org", "+4477"] {
             #expect(!after.stdout.contains(secret))
             #expect(!(try cli.run(["incident", "timeline"]).stdout.contains(secret)))
         }
+    }
+
+    @Test("watch shows the acknowledgement and the roll call's tally live, and redraws it when an answer arrives")
+    func watchShowsHearingBack() throws {
+        let cli = try IncidentCLIHarness()
+        defer { cli.remove() }
+        let csv = cli.folder + "/people.csv"
+        try Self.people.write(toFile: csv, atomically: true, encoding: .utf8)
+        #expect(try cli.run(["people", "import", csv], user: "Dana").status == 0)
+        #expect(try cli.run(["incident", "declare", Self.playbook, "--title", "Fire at HQ"], user: "Dana").status == 0)
+        #expect(try cli.run(["incident", "assign", "it_ops", "Lee"], user: "Dana").status == 0)
+        #expect(try cli.run(["incident", "event", "evacuate"], user: "Dana").status == 0)
+        let watch = try cli.spawn(try cli.muster(), ["watch"], env: cli.baseEnvironment, name: "watch-hb")
+        defer {
+            watch.kill(SIGTERM)
+            if !watch.wait(timeout: 5) { watch.kill(SIGKILL); _ = watch.wait(timeout: 5) }
+        }
+        let shown = watch.waitForOutput(timeout: 20) {
+            $0.contains("  page-it: PENDING, paged Lee (it_ops)") && $0.contains("  staff-safety: 0/3 accounted (0%); answered safe 0, help 0, away 0")
+                && $0.contains("    unaccounted (3): Ana, Bo, Cy")
+        }
+        #expect(shown, "\(watch.stdout.suffix(3000))\n\(watch.stderr)")
+        #expect(try cli.run(["incident", "answer", "staff-safety", "safe"], user: "Ana").status == 0)
+        #expect(try cli.run(["incident", "ack", "page-it"], user: "Lee").status == 0)
+        let redrawn = watch.waitForOutput(timeout: 20) {
+            $0.contains("  staff-safety: 1/3 accounted (33%); answered safe 1, help 0, away 0") && $0.contains("    unaccounted (2): Bo, Cy")
+                && $0.contains("  page-it: acknowledged by Lee at ")
+        }
+        #expect(redrawn, "\(watch.stdout.suffix(3000))\n\(watch.stderr)")
+        for secret in ["@example.org", "+4477"] { #expect(!watch.stdout.contains(secret)) }
     }
 }

@@ -159,7 +159,13 @@ if p.errors: print("\n".join(p.errors)); sys.exit(1)
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let schemaFile = root.appendingPathComponent("docs/report-schema.json").path
         let file = try temporaryFile("report.json", ReportJSON.render(makeReport(loopTimeline)))
-        let script = #"""
+        let (status, output) = try python(reportSchemaCheck, [schemaFile, file])
+        #expect(status == 0, "\(output)")
+    }
+}
+
+/// Checks a JSON report against docs/report-schema.json (types, enums, required and unexpected keys).
+let reportSchemaCheck = #"""
 import json, sys
 schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2])); errors = []
 defs = schema.get("$defs", {})
@@ -185,7 +191,4 @@ def check(node, value, path):
 check(schema, doc, "$")
 print("\n".join(errors)); sys.exit(1 if errors else 0)
 """#
-        let (status, output) = try python(script, [schemaFile, file])
-        #expect(status == 0, "\(output)")
-    }
-}
+

@@ -201,6 +201,7 @@ function render() {
     (active && can.assign ? ` <form class="inline assign" data-assign="${esc(r.role)}"><input name="assign-${esc(r.role)}" list="people" placeholder="person" size="10" required aria-label="Person for ${esc(r.title)}"> <button aria-label="${r.holder ? "Hand over" : "Assign"} ${esc(r.title)}">${r.holder ? "Hand over" : "Assign"}</button></form>` : "") +
     (active && can.relieve && r.holder ? ` <button data-relieve="${esc(r.role)}" aria-label="Relieve ${esc(r.title)}">Relieve</button>` : "") + `</li>`).join(""));
   renderPeople();
+  renderHearingBack(s, active && can.mark_accounted);
   setHTML("notifications", notifications.map(n => `<li class="notification ${esc(n.status)}" data-notification="${esc(n.id)}"><strong>${esc(n.channel)}</strong> <span class="badge">${esc(deliveryText(n))}</span>` +
     (n.retryable && can.retry_notification ? ` <button data-retry="${esc(n.id)}" aria-label="Retry ${esc(n.id)} to ${esc(n.channel)}">Retry</button>` : "") + `<br>${esc(n.message || n.trigger)}</li>`).join("") || "<li>None queued.</li>");
   $("notes").innerHTML = s.notes.map(n => `<li>${esc(n.actor)}: ${esc(n.text)}</li>`).join("") || "<li>None.</li>";
@@ -210,6 +211,39 @@ function render() {
   renderEvaluation();
   $("scenario-export").hidden = !exercise;
   tick();
+}
+// Acknowledgements (who was paged; who acknowledged and when, or the countdown to the next escalation) and roll
+// calls (tally per option, not yet answered, unreached, against `within` with a countdown, and the people still
+// unaccounted for, names only). `markable`: the person may mark someone accounted for (a role on the run).
+const maxMarkable = 100;
+function renderHearingBack(s, markable) {
+  const h = s.hearing_back || { acks: [], roll_calls: [] };
+  $("hearing-back").hidden = !h.acks.length && !h.roll_calls.length;
+  $("acks-panel").hidden = !h.acks.length;
+  $("roll-calls-panel").hidden = !h.roll_calls.length;
+  const paged = (a) => a.paged.length ? a.paged.map(esc).join(", ") : `nobody (${esc(a.role_title)} unassigned)`;
+  setHTML("acks", h.acks.map(a => {
+    const state = a.acknowledged_by ? "acknowledged" : a.exhausted ? "exhausted" : "pending";
+    let text;
+    if (a.acknowledged_by) text = `<strong class="state">acknowledged</strong> by ${esc(a.acknowledged_by)} at ${hhmm(a.acknowledged_at)} (after ${esc(Math.round(a.latency_ms / 60000))} min)${a.steps ? `, after ${a.steps} escalation step${a.steps === 1 ? "" : "s"}` : ""}`;
+    else if (a.exhausted) text = `<strong class="state">not acknowledged</strong>: escalation exhausted after ${a.steps} step${a.steps === 1 ? "" : "s"}`;
+    else text = `<strong class="state">waiting</strong>` + (a.next_escalation ? `; next escalation${a.next_step ? " to " + esc(a.next_step) : ""} in <span data-until="${esc(a.next_escalation)}"></span>` : "");
+    return `<li class="ack ${state}" data-ack="${esc(a.id)}"><strong>${esc(a.id)}</strong> (${esc(a.role_title)}, within ${esc(a.within)}): paged ${paged(a)} at ${hhmm(a.requested_at)}; ${text}</li>`;
+  }).join(""));
+  setHTML("roll-calls", h.roll_calls.map(r => {
+    if (!r.started_at) return `<div class="rollcall" data-rollcall="${esc(r.id)}"><strong>${esc(r.id)}</strong>: asked for, waiting for the people directory.</div>`;
+    const within = !r.within ? "" : r.complete ? ` · within ${esc(r.within)}: all accounted` :
+      r.overdue ? ` · within ${esc(r.within)}: <strong>OVERDUE</strong>` : ` · within ${esc(r.within)}: <span data-until="${esc(r.deadline)}"></span> left`;
+    const options = r.options.map(o => `<li>${esc(o.label)} (${esc(o.option)}): <strong>${o.people}</strong></li>`).join("");
+    const extra = [r.marked ? `marked by hand ${r.marked}` : "", `not yet answered ${r.not_yet_answered}`, r.unreached == null ? "" : `unreached ${r.unreached}`].filter(Boolean).join(" · ");
+    const listID = "unaccounted-" + r.id.replace(/[^A-Za-z0-9_-]/g, "_");
+    const names = r.unaccounted.slice(0, maxMarkable).map(p => `<li>${esc(p)}` +
+      (markable ? ` <button data-account="${esc(r.id)}" data-person="${esc(p)}" aria-label="Mark accounted: ${esc(p)} (${esc(r.id)})">Mark accounted</button>` : "") + `</li>`).join("");
+    const more = r.unaccounted.length > maxMarkable ? `<li>and ${r.unaccounted.length - maxMarkable} more (muster incident status lists them all)</li>` : "";
+    const missing = r.unaccounted.length ? `<h4 id="${listID}">Unaccounted for (${r.unaccounted.length})</h4><ul class="unaccounted" aria-labelledby="${listID}">${names}${more}</ul>` : "";
+    return `<div class="rollcall${r.complete ? " complete" : ""}${r.overdue ? " overdue" : ""}" data-rollcall="${esc(r.id)}"><p><strong>${esc(r.id)}</strong>: <span class="tally">${r.accounted} of ${r.people} accounted for (${r.accounted_percent}%)</span>${within}</p>` +
+      `<ul class="options">${options}</ul><p>${extra}</p>${missing}</div>`;
+  }).join(""));
 }
 // The delivery status in words: queued / sending / sent (HTTP status, latency) / retrying (attempt, next at, error) / dead-lettered / skipped.
 function deliveryText(n) {
@@ -468,6 +502,8 @@ document.addEventListener("click", (ev) => {
   else if (data.option) { const rationale = $("rationale").value.trim(); if (!rationale) { $("message").textContent = "Give a rationale first."; return; } command({ type: "decide", decision: status.decision.id, option: data.option, rationale }); }
   else if (data.raise) command({ type: "event", name: data.raise });
   else if (data.relieve) ask(t, `Relieve ${roleTitle(data.relieve)}: handover note (optional)`, "Relieve", false, (handover) => command(handover ? { type: "relieve", role: data.relieve, handover } : { type: "relieve", role: data.relieve }));
+  else if (data.account) ask(t, `Mark ${data.person} accounted for (${data.account}): where were they seen? (required)`, "Mark accounted", true,
+    (why) => command({ type: "mark-accounted", roll_call: data.account, person: data.person, why }));
   else if (data.retry) post(`notifications/${encodeURIComponent(data.retry)}/retry`);
   else if (data.download) download(data.download);
   else if (t.id === "verify") verifyChain(true);
