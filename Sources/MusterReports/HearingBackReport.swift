@@ -128,7 +128,7 @@ public struct HearingBackReport: Sendable, Hashable {
             case .notificationQueued(let n):
                 // The question as asked (the first message of the roll call; reminders add a prefix).
                 if let id = n.rollCall, asks[id] == nil { asks[id] = n.message }
-            case .rollCallStarted(let id, let people):
+            case .rollCallStarted(let id, let people, _):
                 any = true
                 let spec = specs[id]
                 if rollCalls[id] == nil { order.append(id) }

@@ -37,7 +37,7 @@ struct HearingBackBoardTests {
             owner: incident_commander
             on_enter:
               - { notify: pager, to: it_ops, id: page-it, message: "Main office lost: join the bridge", ack_within: 10m, escalate: [deputy] }
-              - roll_call: { id: staff-safety, who: [group: site-hq], ask: "Are you safe?", options: { safe: I am safe, help: I need help, away: Not on site }, via: [sms, pager], within: 1h }
+              - roll_call: { id: staff-safety, who: [group: site-hq], ask: "Are you safe?", options: { safe: I am safe, help: I need help, away: Not on site }, via: [sms], within: 1h }
             transitions:
               - { when: rollcall.staff-safety.accounted >= 100% and acks.page-it.acknowledged, to: recover }
           recover:

@@ -61,7 +61,7 @@ public struct HearingBackReach: Sendable, Hashable {
             guard let person = n.person else { return }
             if messages[n.id] == nil { order.append(n.id) }
             messages[n.id] = Message(person: person, rollCall: n.rollCall, channel: n.channel, outcome: .pending)
-        case .rollCallStarted(let rollCall, _):
+        case .rollCallStarted(let rollCall, _, _):
             reachedByRollCall[rollCall] = []
         case .notificationSent(let id, _, _, _, _):
             guard var message = messages[id] else { return }
