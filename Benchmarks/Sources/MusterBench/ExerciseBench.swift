@@ -98,7 +98,7 @@ enum ExerciseBench {
         guard let exercise = loaded.exercise, let playbook = loaded.playbook?.playbook, !loaded.hasErrors else {
             fatalError(loaded.diagnostics.map(\.description).joined(separator: "\n"))
         }
-        let players = PlayerScript(exerciseID: exercise.id, steps: steps(location: exercise.location), location: exercise.location)
+        let players = PlayerScript(exerciseID: exercise.id, steps: steps(location: exercise.location).map(PlayerStep.init), location: exercise.location)
         let origin = exercise.clock.start
         let clock = ContinuousClock()
 
