@@ -145,6 +145,8 @@ enum ReportExercise {
                 w.key("metAt"); w.time(x.metAt)
                 w.key("latencyMs"); w.int64(x.latency?.milliseconds)
                 w.key("outcome"); w.string(x.outcome.text)
+                // Roll-call expectations only: the share reached ("30 of 32 accounted for (93%)").
+                if let detail = x.detail { w.key("reached"); w.string(detail) }
                 w.close("}")
             }
             w.close("]")

@@ -182,7 +182,7 @@ struct ExerciseCommandTests {
         #expect(evaluation.stdout.contains("met      rollcall staff-safety 90%   at +00:24:00, 24m after delivery (within 30m); 30 of 32 accounted for (93%) [O2]"))
         #expect(evaluation.stdout.contains("UNMET    rollcall staff-safety 100%  not done (within 45m); 30 of 32 accounted for (93%) [O2]"))
         let report = try Self.muster(["report", "--format", "json"], in: folder)
-        #expect(report.stdout.contains(#""text":"rollcall staff-safety 90%","objective":"O2","withinMs":1800000,"metAt":"2026-12-09T10:24:00.000Z","latencyMs":1440000,"outcome":"on time""#))
+        #expect(report.stdout.contains(#""text":"rollcall staff-safety 90%","objective":"O2","withinMs":1800000,"metAt":"2026-12-09T10:24:00.000Z","latencyMs":1440000,"outcome":"on time","reached":"30 of 32 accounted for (93%)""#))
         #expect(report.stdout.contains(#""text":"ack page-it","objective":"O1","withinMs":600000,"metAt":"2026-12-09T10:14:00.000Z""#))
         let markdown = try Self.muster(["report", "--format", "md"], in: folder)
         #expect(markdown.stdout.contains("rollcall staff-safety 100% (within 45m); 30 of 32 accounted for (93%)"), "\(markdown.stdout)")
