@@ -284,4 +284,28 @@ struct DrillTests {
         #expect(replayed.evaluation() == run.evaluation())
         #expect(replayed.run.rollCalls["staff-safety"]?.accounted == 3)
     }
+
+    @Test("an exercise queues each personal message as delivery routes it: an exercise: override wins over live_only, a bare live_only channel is skipped")
+    func queuedAsRouted() throws {
+        let playbookText = DrillFixture.playbookText.replacingOccurrences(
+            of: #"from: "+4412345", exercise: feed }"#, with: #"from: "+4412345", exercise: feed, live_only: true }"#)
+        #expect(playbookText != DrillFixture.playbookText)
+        let folder = try Fixture.temporaryFolder()
+        try playbookText.write(to: folder.appendingPathComponent("evac.yaml"), atomically: true, encoding: .utf8)
+        let loaded = ExerciseLoader.load(text: DrillFixture.exerciseText(), file: "x.yaml", playbookFolders: [folder.path])
+        #expect(!loaded.hasErrors, "\(loaded.diagnostics)")
+        let journal = try TestDatabase.open(home: folder.path, durability: .normal)
+        let (session, _) = try ExerciseSession.start(journal: journal, loaded: loaded, playersFile: nil, pace: .manual, clock: ManualClock(Fixture.wall0))
+        try session.handle(.scripted(Command(actor: "Dana", .raise("evacuate")), at: session.exercise.origin + .m(1)), by: "Dana")
+        try session.handle(.moveTo(session.exercise.origin + .m(12)), by: Command.system)
+        let items = try journal.outbox(runID: session.runID)
+        // pager and sms are live_only with an override: queued for the override (the worker sends them to feed).
+        #expect(items.filter { $0.channel == "pager" }.count == 2)
+        #expect(items.filter { $0.channel == "sms" }.count == 5)
+        #expect(items.filter { $0.channel == "pager" || $0.channel == "sms" }.allSatisfy { $0.status == .pending })
+        // The email reminder goes to a live_only channel with no override: skipped, with the reason.
+        let email = items.filter { $0.channel == "email" }
+        #expect(email.count == 5)
+        #expect(email.allSatisfy { $0.status == .skipped && $0.lastError == "channel email is live_only: not sent in an exercise" })
+    }
 }
