@@ -308,4 +308,24 @@ struct DrillTests {
         #expect(email.count == 5)
         #expect(email.allSatisfy { $0.status == .skipped && $0.lastError == "channel email is live_only: not sent in an exercise" })
     }
+
+    @Test("the facilitator console records acknowledgements and answers given at the table")
+    func consoleAnswers() throws {
+        #expect(ConsoleCommand.parse("as Ana: ack page-it") == .success(.action(actor: "Ana", .acknowledge("page-it"))))
+        #expect(ConsoleCommand.parse("as Kim Ode: answer staff-safety help")
+                == .success(.control(actor: "Kim Ode", .answers(rollCall: "staff-safety", option: "help", crowd: .named(["Kim Ode"]), at: nil))))
+        #expect(ConsoleCommand.parse("answer staff-safety safe 80%")
+                == .success(.control(actor: nil, .answers(rollCall: "staff-safety", option: "safe", crowd: .share(80), at: nil))))
+        #expect(ConsoleCommand.parse("answer staff-safety safe") == .failure(ConsoleError(
+            "who answers? write 'as NAME: answer ROLLCALL OPTION' (one person) or 'answer ROLLCALL OPTION N%' (a crowd)")))
+        #expect(ConsoleCommand.parse("answer staff-safety safe lots") == .failure(ConsoleError(
+            "write 'as NAME: answer ROLLCALL OPTION' (one person) or 'answer ROLLCALL OPTION N%' (a crowd)")))
+
+        var run = DrillFixture.started()
+        _ = run.at(.m(1), "Dana", .raise("evacuate"))
+        _ = run.move(to: .m(4))
+        let step = run.handle(.answers(rollCall: "staff-safety", option: "safe", crowd: .named(["Lee"]), at: nil), by: "Lee", wall: Fixture.wall0)
+        #expect(step.events.map(\.body) == [.answerReceived(rollCall: "staff-safety", person: "Lee", option: "safe", channel: "sms", latency: .m(3))])
+        #expect(step.events.first?.at == run.origin + .m(4))
+    }
 }

@@ -120,7 +120,7 @@ public struct ExerciseRun: Sendable {
     public mutating func handle(_ input: ExerciseInput, by actor: String, wall: Instant) -> ExerciseStep {
         guard started else { return ExerciseStep(refusal: "the exercise has not started") }
         var step = ExerciseStep()
-        if case .answers(_, _, _, let at) = input {
+        if case .answers(_, _, _, let at?) = input {
             advance(to: max(now, at), into: &step)
         } else if case .scripted(_, let at) = input {
             // A scripted player acts at exactly its time, however late the wall clock woke the shell.
@@ -514,9 +514,9 @@ public enum ExerciseInput: Sendable, Hashable {
     /// Move scenario time to this instant (manual and max clocks; nothing is journaled for the move itself).
     case moveTo(Instant)
     case player(Command)
-    /// Scripted answers to a roll call due at this scenario instant (see `AnswerCrowd`), each given by the person
-    /// through the channel whose message reached them.
-    case answers(rollCall: String, option: String, crowd: AnswerCrowd, at: Instant)
+    /// Answers to a roll call (see `AnswerCrowd`), each given by the person through the channel whose message
+    /// reached them: scripted, due at this scenario instant; or typed at the console (`at` nil: the clock's time).
+    case answers(rollCall: String, option: String, crowd: AnswerCrowd, at: Instant?)
     /// A scripted player's action due at this scenario instant: it happens at exactly that time (or now, if
     /// the scenario is already past it), whatever the wall clock says.
     case scripted(Command, at: Instant)
