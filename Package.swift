@@ -123,7 +123,7 @@ let package = Package(
             name: "MusterDeliveryTests",
             dependencies: [
                 "MusterCore", "MusterYAML", "MusterJournal", "MusterNotify", "MusterDelivery", "MusterTestSupport",
-                "MusterReports", "MusterRuntime",
+                "MusterReports", "MusterRuntime", "MusterExercise",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -136,7 +136,7 @@ public final class ExerciseConsole {
             while next < steps.count, origin + steps[next].at <= max(reached, session.exercise.now), !session.exercise.hasEnded {
                 let step = steps[next]
                 next += 1
-                show(try session.handle(.scripted(step.command, at: origin + step.at), by: step.actor))
+                show(try session.handle(step.input(origin: origin), by: step.actor))
             }
         }
 
@@ -153,7 +153,7 @@ public final class ExerciseConsole {
             while next < steps.count, !session.exercise.hasEnded {
                 let step = steps[next]
                 next += 1
-                show(try session.handle(.scripted(step.command, at: origin + step.at), by: step.actor))
+                show(try session.handle(step.input(origin: origin), by: step.actor))
             }
             if !session.exercise.hasEnded { show(try session.handle(.moveTo(session.exercise.end), by: Command.system)) }
         } else {
@@ -266,6 +266,16 @@ public final class ExerciseConsole {
             case .refused(let reason):
                 err("refused: \(reason)\n")
             }
+        }
+    }
+}
+
+extension PlayerStep {
+    /// The exercise input that plays this step at its scenario time.
+    public func input(origin: Instant) -> ExerciseInput {
+        switch action {
+        case .command(let action, _): .scripted(Command(actor: actor, action), at: origin + at)
+        case .answers(let rollCall, let option, let crowd): .answers(rollCall: rollCall, option: option, crowd: crowd, at: origin + at)
         }
     }
 }

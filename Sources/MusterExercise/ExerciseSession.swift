@@ -65,6 +65,7 @@ public final class ExerciseSession {
         for attempt in 0..<(runID == nil ? 16 : 1) {
             let id = try runID ?? makeRunID(for: exercise, in: journal)
             var run = ExerciseRun(exercise: exercise, playbook: playbook)
+            if exercise.roster == nil { run.usePeople(try directoryPeople(journal)) }
             let wall = clock.now
             let step = run.start(runID: id, file: loaded.path, text: loaded.text, players: playersFile, wall: wall,
                                  facilitator: facilitator, driver: driver)
@@ -72,7 +73,8 @@ public final class ExerciseSession {
             let header = RunHeader(id: id, playbookID: playbook.id.value, playbookVersion: playbook.version, playbookText: playbookText,
                                    mode: .exercise, title: exercise.title, createdAt: wall, restricted: restricted)
             do {
-                let appended = try journal.createRun(header, entries: entries(step.events, wall: wall), outbox: outbox(step, playbook: playbook))
+                let appended = try journal.createRun(header, entries: entries(step.events, wall: wall),
+                                                    outbox: outbox(step, playbook: playbook, simulated: run.people.simulated))
                 return (ExerciseSession(journal: journal, runID: id, exercise: run, sequence: appended.head.sequence, clock: clock), step)
             } catch JournalError.runExists where runID == nil && attempt < 15 {
                 continue
@@ -89,6 +91,7 @@ public final class ExerciseSession {
         let replay = try ExerciseReplay.load(record, from: journal)
         guard replay.exercise.run.status != .closed else { throw ExerciseError("exercise run \(record.id) is closed") }
         var next = replay.exercise
+        if next.exercise.roster == nil { next.usePeople(try directoryPeople(journal)) }
         // One wall instant for the clock's new anchor and the suspension's record.
         let wall = clock.now
         let step = next.reattach(wall: wall, reason: reason)
@@ -107,6 +110,7 @@ public final class ExerciseSession {
         let replay = try ExerciseReplay.load(record, from: journal)
         guard replay.exercise.run.status != .closed else { throw ExerciseError("exercise run \(record.id) is closed") }
         var exercise = replay.exercise
+        if exercise.exercise.roster == nil { exercise.usePeople(try directoryPeople(journal)) }
         var anchor: (wall: Instant, scenario: Instant)?
         for stored in try journal.storedEvents(runID: record.id, after: 0) {
             guard case .exerciseClock(let change) = stored.event.body, let scenario = stored.scenarioTime else { continue }
@@ -118,6 +122,12 @@ public final class ExerciseSession {
         }
         exercise.follow(wall: clock.now, anchor: anchor)
         return ExerciseSession(journal: journal, runID: record.id, exercise: exercise, sequence: replay.lastSequence, clock: clock)
+    }
+
+    /// The people directory as an exercise without a roster calls it: names, groups and deputies (no contact
+    /// details), read when the session starts or takes a run up again.
+    static func directoryPeople(_ journal: Journal) throws(JournalError) -> ExercisePeople {
+        ExercisePeople(try journal.people().map { ExercisePeople.Entry(name: $0.name, groups: $0.groups, deputy: $0.deputy) }, simulated: false)
     }
 
     /// Whether the journal holds events of this run, written by another process since this copy's last write,
@@ -136,7 +146,7 @@ public final class ExerciseSession {
         let step = next.handle(input, by: actor, wall: wall)
         if !step.events.isEmpty {
             let entries = Self.entries(step.events, wall: wall)
-            let outbox = try Self.outbox(step, playbook: next.run.playbook)
+            let outbox = try Self.outbox(step, playbook: next.run.playbook, simulated: next.people.simulated)
             let keys = key.map { [KeyedEntries(key: $0, entries: 0..<entries.count, rejection: step.rejection.map { ($0.code.rawValue, $0.reason) })] } ?? []
             // An outbox worker (the server's, `muster watch`) appends delivery outcomes to this run; they change
             // nothing the exercise decides on, so the session moves past them and appends again. Anything else
@@ -168,6 +178,14 @@ public final class ExerciseSession {
         return try journal.append(runID: runID, expectedSequence: expected, entries: entries, outbox: outbox, keys: keys).head.sequence
     }
 
+    /// Channel types whose personal messages go to the person's own contact point (see `PersonalAddress`).
+    static func addressesPeople(_ type: ChannelType) -> Bool {
+        switch type {
+        case .sms, .email, .slack, .mattermost: true
+        case .webhook, .teams, .pagerduty: false
+        }
+    }
+
     /// Events the delivery side journals on a run (one per attempt, or a person's requeue).
     static func isDeliveryOutcome(_ body: RunEvent.Body) -> Bool {
         switch body {
@@ -180,16 +198,28 @@ public final class ExerciseSession {
         events.map { JournalEntry(RunEvent(at: wall, actor: $0.actor, role: $0.role, $0.body), scenarioTime: $0.at) }
     }
 
-    /// Outbox rows for the notifications queued (engine notifications and injects sent through a channel).
-    /// A `live_only` channel is skipped in exercises, with the reason.
-    static func outbox(_ step: ExerciseStep, playbook: Playbook) throws -> [OutboxRequest] {
+    /// Outbox rows for the notifications queued (engine notifications and injects sent through a channel),
+    /// decided as the delivery worker routes exercise messages (`ChannelRouting`): a channel's `exercise:` override
+    /// when it has one, else a `live_only` channel is skipped, with the reason. Personal messages (pages, roll
+    /// calls) follow the same rule; and a roster's people are simulated, so a personal message to one of them
+    /// through a channel that would look up a contact point (sms, email, slack, mattermost) is skipped rather than
+    /// sent to whoever of that name the people directory holds.
+    static func outbox(_ step: ExerciseStep, playbook: Playbook, simulated: Bool = false) throws -> [OutboxRequest] {
         var out: [OutboxRequest] = []
         for effect in step.effects {
             guard case .sendNotification(let notification) = effect else { continue }
-            let liveOnly = playbook.channel(notification.channel)?.liveOnly ?? false
-            var request = try OutboxRequest(
-                notification, status: liveOnly ? .skipped : .pending,
-                note: liveOnly ? "channel \(notification.channel) is live_only: not sent in an exercise" : nil)
+            var skip: String?
+            if let channel = playbook.channel(notification.channel) {
+                let target = channel.exerciseOverride.flatMap { playbook.channel($0.value) } ?? channel
+                if target.liveOnly {
+                    skip = target.id.value == channel.id.value
+                        ? "channel \(notification.channel) is live_only: not sent in an exercise"
+                        : "channel \(notification.channel) goes to '\(target.id.value)' in exercises, which is live_only: not sent in an exercise"
+                } else if simulated, let person = notification.person, Self.addressesPeople(target.type.value) {
+                    skip = "not sent: \(person) is a simulated participant of the exercise's roster, with no contact point for \(target.type.value.rawValue) channel '\(target.id.value)'"
+                }
+            }
+            var request = try OutboxRequest(notification, status: skip == nil ? .pending : .skipped, note: skip)
             if notification.id.hasPrefix("inject-") {
                 let inject = String(notification.id.dropFirst("inject-".count))
                 request.causeIndex = step.events.firstIndex {

@@ -54,7 +54,7 @@ enum ReportExercise {
             }
             for (i, x) in inject.expectations.enumerated() {
                 o.write("| "); o.markdownCell(i == 0 ? name : ""); o.write(" | \(i == 0 ? "T+\(inject.at)" : "") | ")
-                o.markdownCell(i == 0 ? delivered : ""); o.write(" | "); o.markdownCell(x.text + (x.within.map { " (within \($0))" } ?? ""))
+                o.markdownCell(i == 0 ? delivered : ""); o.write(" | "); o.markdownCell(x.text + (x.within.map { " (within \($0))" } ?? "") + (x.detail.map { "; \($0)" } ?? ""))
                 o.write(" | \(x.outcome.text) | \(x.latency.map(ReportFormat.span) ?? "—") |\n")
             }
         }
@@ -88,7 +88,7 @@ enum ReportExercise {
             if inject.expectations.isEmpty { o.write("<td>—</td><td></td><td></td></tr>\n") }
             for (i, x) in inject.expectations.enumerated() {
                 if i > 0 { o.write("<tr>") }
-                o.write("<td>"); o.html(x.text + (x.within.map { " (within \($0))" } ?? "")); o.write("</td><td><span class=\"badge \(x.outcome.attainment.rawValue)\">")
+                o.write("<td>"); o.html(x.text + (x.within.map { " (within \($0))" } ?? "") + (x.detail.map { "; \($0)" } ?? "")); o.write("</td><td><span class=\"badge \(x.outcome.attainment.rawValue)\">")
                 o.html(x.outcome.text); o.write("</span></td><td class=\"num\">\(x.latency.map(ReportFormat.span) ?? "—")</td></tr>\n")
             }
         }
@@ -145,6 +145,8 @@ enum ReportExercise {
                 w.key("metAt"); w.time(x.metAt)
                 w.key("latencyMs"); w.int64(x.latency?.milliseconds)
                 w.key("outcome"); w.string(x.outcome.text)
+                // Roll-call expectations only: the share reached ("30 of 32 accounted for (93%)").
+                if let detail = x.detail { w.key("reached"); w.string(detail) }
                 w.close("}")
             }
             w.close("]")

@@ -141,6 +141,7 @@ struct ExerciseCommandTests {
               ("ransomware-tabletop", "ratings: O1 P, O2 M, O3 S"),
               ("datacentre-failover-drill", "ratings: O1 P, O2 S, O3 U"),
               ("personal-data-breach-tabletop", "ratings: O1 P, O2 U, O3 P"),
+              ("office-evacuation-drill", "ratings: O1 S, O2 S, O3 P, O4 S"),
           ])
     func examples(_ name: String, _ ratings: String) throws {
         let first = try Self.muster(["exercise", "run", Self.exercise(name), "--speed", "max", "--no-hotwash"], in: try Self.scratch())
@@ -149,6 +150,42 @@ struct ExerciseCommandTests {
         #expect(first.stdout.hasSuffix(ratings + "\n"))
         #expect(first.stdout == second.stdout)
         #expect(first.stdout.contains("EVALUATION"))
+    }
+
+    @Test("the bundled call-tree drill runs unattended: the roll call's answers, the deputy escalation and the expectation results, from the journal")
+    func callTreeDrill() throws {
+        let folder = try Self.scratch()
+        let run = try Self.muster(["exercise", "run", Self.exercise("office-evacuation-drill"), "--speed", "max", "--no-hotwash"], in: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        // From the journal: the timeline read back, and the report.
+        let timeline = try Self.muster(["exercise", "timeline"], in: folder)
+        #expect(timeline.status == 0, "\(timeline.stderr)")
+        let lines = timeline.stdout.split(separator: "\n").map(String.init)
+        func has(_ line: String) -> Bool { lines.contains(line) }
+        #expect(has(Self.row("+00:02:00", "muster", "roll-call-started", "staff-safety with 32 people")))
+        #expect(has(Self.row("+00:00:00", "muster", "deputy-named", "Ana Costa stands in for Lee Chen")))
+        #expect(has(Self.row("+00:12:00", "muster", "escalated", "page-it: step 1 to Ana Costa (deputy) paged by n38")))
+        #expect(has(Self.row("+00:14:00", "Ana Costa", "acknowledged", "page-it by Ana Costa after 12m")))
+        #expect(has(Self.row("+00:15:00", "Kim Ode", "answer-received", "staff-safety: Kim Ode answered help by sms after 13m")))
+        #expect(has(Self.row("+00:20:00", "Aisha Bello", "answer-received", "staff-safety: Aisha Bello answered safe by email after 18m")))
+        #expect(has(Self.row("+00:24:00", "Nora Lindqvist", "answer-received", "staff-safety: Nora Lindqvist answered safe by slack after 22m")))
+        #expect(has(Self.row("+00:40:00", "Eva Horvat", "answer-received", "staff-safety: Eva Horvat answered safe by sms after 38m")))
+        #expect(has(Self.row("+00:32:00", "muster", "roll-call-overdue", "staff-safety: 29 of 32 accounted for (safe 26, help 2, away 1), 3 not")))
+        // The two contractors are reached by nothing and never answer.
+        #expect(!lines.contains { $0.contains("Felix Wagner answered") || $0.contains("Zoe Clarke answered") })
+        let answers = lines.filter { $0.contains("answer-received") }
+        #expect(answers.count == 30)
+        #expect(answers.filter { $0.contains(" answered help by ") }.count == 2)
+
+        let evaluation = try Self.muster(["exercise", "evaluate", "--no-hotwash"], in: folder)
+        #expect(evaluation.stdout.contains("LATE     ack page-it                 at +00:14:00, 14m after delivery, 4m late (within 10m) [O1]"), "\(evaluation.stdout)")
+        #expect(evaluation.stdout.contains("met      rollcall staff-safety 90%   at +00:24:00, 24m after delivery (within 30m); 30 of 32 accounted for (93%) [O2]"))
+        #expect(evaluation.stdout.contains("UNMET    rollcall staff-safety 100%  not done (within 45m); 30 of 32 accounted for (93%) [O2]"))
+        let report = try Self.muster(["report", "--format", "json"], in: folder)
+        #expect(report.stdout.contains(#""text":"rollcall staff-safety 90%","objective":"O2","withinMs":1800000,"metAt":"2026-12-09T10:24:00.000Z","latencyMs":1440000,"outcome":"on time","reached":"30 of 32 accounted for (93%)""#))
+        #expect(report.stdout.contains(#""text":"ack page-it","objective":"O1","withinMs":600000,"metAt":"2026-12-09T10:14:00.000Z""#))
+        let markdown = try Self.muster(["report", "--format", "md"], in: folder)
+        #expect(markdown.stdout.contains("rollcall staff-safety 100% (within 45m); 30 of 32 accounted for (93%)"), "\(markdown.stdout)")
     }
 
     @Test("scripted players act at exactly their scenario times at a real speed too: the timeline equals the one at max")
@@ -188,8 +225,8 @@ struct ExerciseCommandTests {
             """)
         let bundled = try Self.muster(["validate"], in: CLI.packageRoot)
         #expect(bundled.status == 0)
-        // 7 playbooks, 3 exercises, 3 player scripts, services.yaml and evidence-map.yaml.
-        #expect(bundled.stdout.hasSuffix("15 files, 0 errors, 0 warnings\n"))
+        // 8 playbooks, 4 exercises, 4 player scripts, services.yaml and evidence-map.yaml.
+        #expect(bundled.stdout.hasSuffix("18 files, 0 errors, 0 warnings\n"))
     }
 
     @Test("a player script the engine refuses shows rejected actions on the timeline, not a crash; a bad exercise exits 1")

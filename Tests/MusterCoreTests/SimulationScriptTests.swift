@@ -116,7 +116,7 @@ struct SimulationScriptTests {
             """)
         #expect(diagnostics == [
             "s.yaml:5:38: error: a step does exactly one thing, found 'done' and 'raise'",
-            "s.yaml:6:5: error: step does nothing: add one of 'assign', 'relieve', 'done', 'skip', 'raise', 'decide', 'lesson', 'close', 'note'",
+            "s.yaml:6:5: error: step does nothing: add one of 'assign', 'relieve', 'done', 'skip', 'raise', 'decide', 'lesson', 'close', 'ack', 'note'",
             "s.yaml:7:43: error: 'option' does not apply to a 'raise' step",
         ])
     }

@@ -75,11 +75,14 @@ extension RealReceivers {
                     let report = try await worker.deliverDue()
                     let where_ = "\(playbook.id.value) (\(mode.rawValue))"
 
-                    // Every item is sent, or skipped on purpose in an exercise.
+                    // Every item is sent, or skipped on purpose in an exercise, or is a personal page to someone this
+                    // test's empty people directory does not know (skipped, naming them).
                     let items = try store.items(started.runID)
                     #expect(items.count == outbox.count, "\(where_)")
                     for item in items {
-                        #expect(item.status == .sent || (mode == .exercise && item.status == .skipped), "\(where_): \(item.notificationID) \(item.channel) \(item.status) \(item.lastError ?? "")")
+                        let unknownPerson = item.status == .skipped && item.lastError?.hasPrefix("not sent: no one named ") == true
+                        #expect(item.status == .sent || (mode == .exercise && item.status == .skipped) || unknownPerson,
+                                "\(where_): \(item.notificationID) \(item.channel) \(item.status) \(item.lastError ?? "")")
                     }
                     #expect(report.retrying == 0 && report.deadLettered == 0, "\(where_): \(report.outcomes.filter { if case .sent = $0.result { false } else { true } })")
 

@@ -98,7 +98,8 @@ enum ExerciseBench {
         guard let exercise = loaded.exercise, let playbook = loaded.playbook?.playbook, !loaded.hasErrors else {
             fatalError(loaded.diagnostics.map(\.description).joined(separator: "\n"))
         }
-        let players = PlayerScript(exerciseID: exercise.id, steps: steps(location: exercise.location), location: exercise.location)
+        let scriptSteps = steps(location: exercise.location)
+        let players = PlayerScript(exerciseID: exercise.id, steps: scriptSteps.map(PlayerStep.init), location: exercise.location)
         let origin = exercise.clock.start
         let clock = ContinuousClock()
 
@@ -126,7 +127,7 @@ enum ExerciseBench {
             RunHeader(id: "r-bare", playbookID: playbook.id.value, playbookVersion: playbook.version, playbookText: EngineBench.playbookText,
                       mode: .exercise, title: "Bare", createdAt: origin),
             entries: begin.events.map { JournalEntry($0, scenarioTime: $0.at) }).head.sequence
-        for step in players.steps {
+        for step in scriptSteps {
             let result = timed.handle(step.command, at: origin + step.at, fireAtDueTimes: true)
             let events = result.timerEvents + result.events
             if !events.isEmpty {
@@ -139,7 +140,7 @@ enum ExerciseBench {
         start = clock.now
         var memory = ExerciseRun(exercise: exercise, playbook: playbook)
         var memoryEvents = memory.start(runID: "x-mem", file: "bench.yaml", text: "", players: nil, wall: origin).events.count
-        for step in players.steps {
+        for step in scriptSteps {
             memoryEvents += memory.handle(.scripted(step.command, at: origin + step.at), by: step.actor, wall: origin).events.count
         }
         memoryEvents += memory.handle(.moveTo(memory.end), by: Command.system, wall: origin).events.count
@@ -149,7 +150,7 @@ enum ExerciseBench {
         start = clock.now
         var bare = TimedRun(playbook: playbook)
         var bareEvents = bare.handle(Command(actor: "Dana", .start(StartRun(runID: "r-bare", mode: .exercise, title: "Bare"))), at: origin, fireAtDueTimes: true).events.count
-        for step in players.steps {
+        for step in scriptSteps {
             let r = bare.handle(step.command, at: origin + step.at, fireAtDueTimes: true)
             bareEvents += r.timerEvents.count + r.events.count
         }

@@ -5,6 +5,7 @@
 ///     note TEXT                   lesson [strength|improvement] TEXT                 close [REASON]
 ///     pause   resume   speed N|manual|max   skip 10m   inject NOW "message"   inject ID   end [REASON]
 ///     overrule OBJECTIVE P|S|M|U because NOTE             status   evaluate   help
+///     ack ID                      answer ROLLCALL OPTION [N%]  (drills: `as Kim Ode: answer staff-safety help`)
 ///
 /// A player action may name who acts: `as Lee: done confirm`; otherwise the participant holding the role the
 /// action needs acts (see `ExerciseRun.defaultActor(for:)`). `#` starts a comment line.
@@ -33,6 +34,7 @@ public enum ConsoleCommand: Sendable, Hashable {
     public static let helpText = """
         players:  done TASK [NOTE] | skip TASK [REASON] | event NAME | decide ID OPTION because WHY
                   assign ROLE PERSON | relieve ROLE [HANDOVER] | note TEXT | lesson [strength|improvement] TEXT | close [REASON]
+                  ack ID | answer ROLLCALL OPTION (as the person answering) | answer ROLLCALL OPTION N% (a crowd)
                   prefix with 'as NAME:' to say who acts (default: the holder of the role the action needs)
         clock:    pause | resume | speed N|manual|max | skip 10m | end [REASON]
         injects:  inject NOW "message" | inject ID (deliver a listed inject now)
@@ -97,6 +99,22 @@ public enum ConsoleCommand: Sendable, Hashable {
             return action(.lesson(Lesson(text: unquoted(statement), kind: kind)))
         case "close":
             return action(.close(reason: rest.isEmpty ? nil : unquoted(rest)))
+        case "ack":
+            guard !first.isEmpty, afterFirst.isEmpty else { return .failure(ConsoleError("write 'ack ID' (as NAME: ack ID for someone else)")) }
+            return action(.acknowledge(first))
+        case "answer":
+            let (option, share) = split(afterFirst)
+            let usage = "write 'as NAME: answer ROLLCALL OPTION' (one person) or 'answer ROLLCALL OPTION N%' (a crowd)"
+            guard !first.isEmpty, !option.isEmpty else { return .failure(ConsoleError(usage)) }
+            if share.isEmpty {
+                guard let actor else { return .failure(ConsoleError("who answers? " + usage)) }
+                return .success(.control(actor: actor, .answers(rollCall: first, option: option, crowd: .named([actor]), at: nil)))
+            }
+            let digits = share.hasSuffix("%") ? String(share.dropLast()) : ""
+            guard actor == nil, !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let percent = Int(digits), percent <= 100 else {
+                return .failure(ConsoleError(usage))
+            }
+            return control(.answers(rollCall: first, option: option, crowd: .share(percent), at: nil))
         case "pause", "resume":
             guard rest.isEmpty else { return .failure(ConsoleError("'\(word)' takes nothing after it")) }
             return control(word == "pause" ? .pause : .resume)

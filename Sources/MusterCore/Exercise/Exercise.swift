@@ -20,6 +20,9 @@ public struct Exercise: Sendable, Hashable {
     public var duration: Located<TimeSpan>?
     public var ratings: RatingThresholds
     public var injects: [Inject]
+    /// Simulated people for a drill's roll calls and escalations, used instead of the people directory; nil: the
+    /// directory.
+    public var roster: [RosterPerson]?
     public var location: SourceLocation
 
     public init(
@@ -27,7 +30,7 @@ public struct Exercise: Sendable, Hashable {
         scenario: String? = nil, objectives: [ExerciseObjective] = [], participants: [Participant] = [],
         controllers: [String] = [], evaluators: [String] = [], clock: ClockSettings = ClockSettings(),
         duration: Located<TimeSpan>? = nil, ratings: RatingThresholds = .defaults, injects: [Inject] = [],
-        location: SourceLocation
+        roster: [RosterPerson]? = nil, location: SourceLocation
     ) {
         self.id = id
         self.title = title
@@ -43,6 +46,7 @@ public struct Exercise: Sendable, Hashable {
         self.duration = duration
         self.ratings = ratings
         self.injects = injects
+        self.roster = roster
         self.location = location
     }
 
@@ -308,8 +312,12 @@ public enum ExpectedAction: Sendable, Hashable {
     case role(Located<String>, person: Located<String>?)
     /// `notification CHANNEL`: the run queued a notification to the playbook channel.
     case notification(Located<String>)
+    /// `rollcall ID PERCENT%`: the roll call's accounted share reached the percentage (answers and marks).
+    case rollCall(Located<String>, percent: Located<Int>)
+    /// `ack ID`: someone acknowledged the page.
+    case ack(Located<String>)
 
-    public static let kinds = ["task", "event", "decision", "state", "role", "notification"]
+    public static let kinds = ["task", "event", "decision", "state", "role", "notification", "rollcall", "ack"]
 
     /// The key under which the timeline's facts are indexed (see `ExerciseFacts`).
     public var factKey: String {
@@ -320,6 +328,8 @@ public enum ExpectedAction: Sendable, Hashable {
         case .state(let s): "state:\(s.value)"
         case .role(let r, let person): person.map { "role:\(r.value)=\($0.value)" } ?? "role:\(r.value)"
         case .notification(let c): "notification:\(c.value)"
+        case .rollCall(let r, let percent): "rollcall:\(r.value)>=\(percent.value)"
+        case .ack(let a): "ack:\(a.value)"
         }
     }
 }

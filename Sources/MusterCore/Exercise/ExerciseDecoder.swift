@@ -9,7 +9,7 @@ public enum ExerciseDecoder {
 
     enum Keys {
         static let exercise = ["muster", "exercise", "title", "type", "playbook", "scenario", "objectives", "participants",
-                               "controllers", "evaluators", "clock", "duration", "ratings", "injects"]
+                               "controllers", "evaluators", "clock", "duration", "ratings", "injects", "roster"]
         static let playbook = ["id", "version"]
         static let objective = ["id", "text", "capability"]
         static let clock = ["speed", "start", "disruption_started"]
@@ -17,6 +17,7 @@ public enum ExerciseDecoder {
         static let inject = ["id", "at", "contingency", "unless", "from", "to", "method", "message", "expect", "questions",
                              "controller", "notes"]
         static let expectation = ["do", "within", "objective"]
+        static let rosterPerson = ["name", "groups", "site", "deputy", "reachable"]
     }
 
     /// Whether a YAML tree looks like an exercise file (a mapping with an `exercise` key) rather than a playbook.
@@ -36,6 +37,7 @@ struct ExerciseReading {
     var d = Decoding()
     var firstInject: [String: SourceLocation] = [:]
     var firstObjective: [String: SourceLocation] = [:]
+    var firstRosterName: [String: SourceLocation] = [:]
 
     mutating func exercise(_ node: SourceNode) -> Exercise? {
         guard case .mapping(let top) = node else {
@@ -98,11 +100,12 @@ struct ExerciseReading {
         if let node = d.required(top, "injects", in: context, why: " (the master scenario events list)"), let list = d.list(node, "injects") {
             injects = decodeInjects(list)
         }
+        let roster = top["roster"].flatMap { d.list($0, "roster") }.map { decodeRoster($0) }
         guard let id, let title, let playbookID else { return nil }
         return Exercise(
             id: id, title: title, type: type, playbook: playbookID, playbookVersion: playbookVersion, scenario: scenario,
             objectives: objectives, participants: participants, controllers: controllers, evaluators: evaluators,
-            clock: clock, duration: duration, ratings: ratings, injects: injects, location: top.location)
+            clock: clock, duration: duration, ratings: ratings, injects: injects, roster: roster, location: top.location)
     }
 
     /// One name or a list of names.
@@ -122,6 +125,47 @@ struct ExerciseReading {
             let capability = fields["capability"].flatMap { d.text($0, "capability") }
             guard let id, let text else { return nil }
             return ExerciseObjective(id: id, text: text, capability: capability, location: fields.location)
+        }
+    }
+
+    /// `roster:` people: a name (unique without regard to case), groups (one or a list), a site, a deputy, and
+    /// the channels they are reachable on (one or a list; `[]` for nobody's reach).
+    mutating func decodeRoster(_ nodes: [SourceNode]) -> [RosterPerson] {
+        nodes.enumerated().compactMap { index, node in
+            let numbered = "roster person #\(index + 1)"
+            guard let fields = d.itemMapping(node, numbered) else { return nil }
+            let name = d.required(fields, "name", in: numbered).flatMap { d.locatedText($0, "name", what: "the name of a person") }
+            let context = name.map { "roster person '\($0.value)'" } ?? numbered
+            d.checkKeys(fields, allowed: ExerciseDecoder.Keys.rosterPerson, in: context)
+            if let name {
+                if name.value.isEmpty || name.value.count > 64 {
+                    d.report("invalid-value", "a roster name must have 1 to 64 characters", at: name.location)
+                }
+                let key = name.value.lowercased()
+                if let first = firstRosterName[key] {
+                    d.report("duplicate-person", "'\(name.value)' is already on the roster (at \(first.line):\(first.column)); names are compared without regard to case", at: name.location)
+                } else {
+                    firstRosterName[key] = name.location
+                }
+            }
+            func list(_ key: String) -> [Located<String>]? {
+                guard let node = fields[key] else { return nil }
+                if case .sequence = node { return d.textList(node, key) }
+                if node.isNullScalar { return [] }
+                return d.locatedText(node, key, what: "a name or a list of names").map { [$0] }
+            }
+            let groups = list("groups") ?? []
+            for group in groups where !Decoding.isSlug(group.value) {
+                d.report("invalid-id", "'\(group.value)' is not a group name (use lowercase letters, digits, '-' and '_')", at: group.location)
+            }
+            let site = fields["site"].flatMap { d.text($0, "site") }
+            let deputy = fields["deputy"].flatMap { d.locatedText($0, "deputy", what: "the name of a person on the roster") }
+            if let deputy, let name, deputy.value.lowercased() == name.value.lowercased() {
+                d.report("invalid-value", "\(name.value) cannot be their own deputy", at: deputy.location)
+            }
+            let reachable = list("reachable")
+            guard let name else { return nil }
+            return RosterPerson(name: name, groups: groups, site: site, deputy: deputy, reachable: reachable, location: fields.location)
         }
     }
 
@@ -300,7 +344,7 @@ struct ExerciseReading {
         func at(_ offset: Int) -> SourceLocation { s.hasInlineColumns ? s.textLocation.advanced(byColumns: offset) : s.location }
         func located(_ w: (text: String, offset: Int)) -> Located<String> { Located(w.text, at: at(w.offset)) }
         let kinds = ExpectedAction.kinds
-        let usage = "write one of: task ID, event NAME, decision ID [= OPTION], state ID, role ID [= PERSON], notification CHANNEL"
+        let usage = "write one of: task ID, event NAME, decision ID [= OPTION], state ID, role ID [= PERSON], notification CHANNEL, rollcall ID PERCENT%, ack ID"
         guard let kind = words.first else {
             d.report("invalid-expectation", "an expectation needs an action (\(usage))", at: s.location)
             return nil
@@ -314,6 +358,27 @@ struct ExerciseReading {
             return nil
         }
         let name = located(words[1])
+        if kind.text == "rollcall" {
+            guard words.count >= 3, words[2].text != "=" else {
+                d.report("invalid-expectation", "write 'rollcall \(name.value) PERCENT%': the share of the roll call's people accounted for, such as 90%", at: at(words[1].offset))
+                return nil
+            }
+            let share = words[2]
+            let digits = share.text.hasSuffix("%") ? String(share.text.dropLast()) : ""
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), digits.count <= 3, let percent = Int(digits) else {
+                d.report("invalid-expectation", "'\(share.text)' is not a percentage (write the share of people accounted for, such as 90%)", at: at(share.offset))
+                return nil
+            }
+            guard (0...100).contains(percent) else {
+                d.report("percentage-out-of-range", "\(percent)% is not a share of a roll call's people (write 0% to 100%)", at: at(share.offset))
+                return nil
+            }
+            if words.count > 3 {
+                d.report("invalid-expectation", "unexpected '\(words[3].text)' after 'rollcall \(name.value) \(share.text)'", at: at(words[3].offset))
+                return nil
+            }
+            return .rollCall(name, percent: Located(percent, at: at(share.offset)))
+        }
         var value: Located<String>?
         if words.count > 2 {
             let takesValue = kind.text == "decision" || kind.text == "role"
@@ -333,6 +398,7 @@ struct ExerciseReading {
         case "decision": return .decision(name, option: value)
         case "state": return .state(name)
         case "role": return .role(name, person: value)
+        case "ack": return .ack(name)
         default: return .notification(name)
         }
     }

@@ -6,6 +6,11 @@
 /// by a person (not the default taken at a deadline); a state entered; a role assigned; a notification queued.
 public struct ExerciseFacts: Sendable, Hashable {
     public private(set) var first: [String: Instant] = [:]
+    /// Per roll call: how many people it asks, and when each one was first accounted for (answer or mark), in
+    /// order. `rollcall ID N%` is met when the count reaches N% of the people (rounded up).
+    public private(set) var rollCallSize: [String: Int] = [:]
+    public private(set) var accountedTimes: [String: [Instant]] = [:]
+    private var accountedPeople: [String: Set<String>] = [:]
 
     public init() {}
 
@@ -25,9 +30,29 @@ public struct ExerciseFacts: Sendable, Hashable {
             note("role:\(role)=\(person)", event.at)
         case .notificationQueued(let notification):
             note("notification:" + notification.channel, event.at)
+        case .acknowledged(let ack, _, _):
+            note("ack:" + ack, event.at)
+        case .rollCallStarted(let rollCall, let people):
+            note("rollcall-started:" + rollCall, event.at)
+            rollCallSize[rollCall] = people.count
+            accountedTimes[rollCall] = []
+            accountedPeople[rollCall] = []
+        case .answerReceived(let rollCall, let person, _, _, _), .personAccounted(let rollCall, let person, _):
+            if accountedPeople[rollCall, default: []].insert(person).inserted {
+                accountedTimes[rollCall, default: []].append(event.at)
+            }
         default:
             break
         }
+    }
+
+    /// How many people must be accounted for to reach `percent` of a roll call of `size` (rounded up).
+    public static func needed(_ percent: Int, of size: Int) -> Int { (percent * size + 99) / 100 }
+
+    /// The roll call's accounted share now, as (accounted, asked); nil when it never started.
+    public func progress(of rollCall: String) -> (accounted: Int, of: Int)? {
+        guard let size = rollCallSize[rollCall] else { return nil }
+        return (accountedTimes[rollCall]?.count ?? 0, size)
     }
 
     private mutating func note(_ key: String, _ at: Instant) {
@@ -35,7 +60,13 @@ public struct ExerciseFacts: Sendable, Hashable {
     }
 
     /// When the expected action first happened, if it did.
-    public func firstTime(of action: ExpectedAction) -> Instant? { first[action.factKey] }
+    public func firstTime(of action: ExpectedAction) -> Instant? {
+        guard case .rollCall(let id, let percent) = action else { return first[action.factKey] }
+        guard let size = rollCallSize[id.value], let times = accountedTimes[id.value] else { return nil }
+        let needed = Self.needed(percent.value, of: size)
+        if needed == 0 { return first["rollcall-started:" + id.value] }
+        return needed <= times.count ? times[needed - 1] : nil
+    }
 }
 
 /// An evaluator's rating that replaces the computed one, with the note that says why.
@@ -82,6 +113,9 @@ public struct ExerciseEvaluation: Sendable, Hashable {
         public var metAt: Instant?
         public var latency: TimeSpan?
         public var outcome: Outcome
+        /// For `rollcall ID N%`: the share reached by the evaluation's time ("34 of 40 accounted for (85%)"), or
+        /// that the roll call never started.
+        public var detail: String? = nil
     }
 
     public struct InjectResult: Sendable, Hashable {
@@ -188,9 +222,17 @@ public struct ExerciseEvaluation: Sendable, Hashable {
                 let (outcome, metAt, latency) = outcome(
                     delivered: delivered, within: expectation.within?.value, firstFact: facts.firstTime(of: expectation.what),
                     now: now, ended: ended)
+                var detail: String?
+                if case .rollCall(let id, _) = expectation.what {
+                    if let (accounted, size) = facts.progress(of: id.value) {
+                        detail = "\(accounted) of \(size) accounted for (\(size == 0 ? 100 : accounted * 100 / size)%)"
+                    } else {
+                        detail = "roll call not started"
+                    }
+                }
                 results.append(ExpectationResult(
                     text: expectation.text, objective: expectation.objective?.value, within: expectation.within?.value,
-                    metAt: metAt, latency: latency, outcome: outcome))
+                    metAt: metAt, latency: latency, outcome: outcome, detail: detail))
                 guard let objective = expectation.objective?.value else { continue }
                 var c = counts[objective] ?? (0, 0, 0, 0)
                 switch outcome {

@@ -33,6 +33,9 @@ public struct ExerciseRun: Sendable {
     public private(set) var facilitator: String
     /// `server` when a server drives the run (recorded at the start), nil for the console.
     public private(set) var driver: String?
+    /// Who the run's roll calls ask and who deputises for whom: the exercise's roster, else the directory snapshot
+    /// the shell gives (`usePeople`). Read only when deciding: replay takes the people from the journaled events.
+    public private(set) var people: ExercisePeople
 
     private let schedule: [Inject]
     private let injectByID: [String: Inject]
@@ -44,6 +47,7 @@ public struct ExerciseRun: Sendable {
         clock = ScenarioClock(scenario: exercise.clock.start, wall: Instant(millisecondsSinceEpoch: 0), pace: exercise.clock.pace, paused: true)
         now = exercise.clock.start
         facilitator = exercise.facilitator
+        people = exercise.roster.map { ExercisePeople(roster: $0) } ?? .none
         schedule = exercise.injectsInDeliveryOrder
         var byID: [String: Inject] = [:]
         for inject in exercise.injects where byID[inject.id.value] == nil { byID[inject.id.value] = inject }
@@ -51,6 +55,12 @@ public struct ExerciseRun: Sendable {
     }
 
     public var run: Run { timed.run }
+
+    /// The people directory's snapshot for an exercise without a roster (a roster always wins).
+    public mutating func usePeople(_ directory: ExercisePeople) {
+        guard exercise.roster == nil else { return }
+        people = directory
+    }
     /// Whether the scenario clock is paused: as last recorded for a replayed exercise not taken up again.
     public var clockIsPaused: Bool { recordedPaused ?? clock.isPaused }
     public var origin: Instant { exercise.clock.start }
@@ -110,7 +120,9 @@ public struct ExerciseRun: Sendable {
     public mutating func handle(_ input: ExerciseInput, by actor: String, wall: Instant) -> ExerciseStep {
         guard started else { return ExerciseStep(refusal: "the exercise has not started") }
         var step = ExerciseStep()
-        if case .scripted(_, let at) = input {
+        if case .answers(_, _, _, let at?) = input {
+            advance(to: max(now, at), into: &step)
+        } else if case .scripted(_, let at) = input {
             // A scripted player acts at exactly its time, however late the wall clock woke the shell.
             advance(to: max(now, at), into: &step)
         } else if case .tickUntil(let limit) = input {
@@ -131,6 +143,8 @@ public struct ExerciseRun: Sendable {
             advance(to: clock.scenarioTime(at: wall), into: &step)
         case .player(let command), .scripted(let command, _):
             player(command, into: &step)
+        case .answers(let rollCall, let option, let crowd, _):
+            answer(rollCall, option: option, crowd: crowd, by: actor, into: &step)
         case .pause:
             if ended { return refuse("the exercise has ended") }
             guard clock.pause(at: wall) else { return refuse("the clock is already paused") }
@@ -365,11 +379,93 @@ public struct ExerciseRun: Sendable {
 
     // MARK: Recording
 
-    /// Engine events (already applied to the run).
+    /// Engine events (already applied to the run), then what the exercise's people owe them (see `peopleCommands`).
     private mutating func absorbEngine(_ events: [RunEvent], into step: inout ExerciseStep) {
-        for event in events { observe(event) }
-        step.events.append(contentsOf: events)
-        step.effects.append(contentsOf: Run.effects(of: events))
+        var events = events
+        for _ in 0..<4 {
+            for event in events { observe(event) }
+            step.events.append(contentsOf: events)
+            step.effects.append(contentsOf: Run.effects(of: events))
+            let commands = peopleCommands(after: events)
+            guard !commands.isEmpty else { return }
+            events = []
+            for command in commands {
+                let result = timed.handle(command, at: now, fireAtDueTimes: true)
+                events += result.timerEvents + result.events
+            }
+        }
+    }
+
+    /// What the directory's follow-ups do in a live run (`IncidentRuntime+Directory`), from the exercise's people:
+    /// a roll call asked for starts with the people it names and the holders of its roles (in the roster's
+    /// spelling when listed), then its groups' members in roster order, each once; a role assigned to someone with
+    /// a deputy names that deputy. Commands of `muster`, decided at once.
+    func peopleCommands(after events: [RunEvent]) -> [Command] {
+        var commands: [Command] = []
+        var named = Set<String>()
+        for event in events {
+            switch event.body {
+            case .roleAssigned(_, let person):
+                guard named.insert(person).inserted, let deputy = people.entry(person)?.deputy,
+                      deputy.lowercased() != person.lowercased(), run.deputies[person] != deputy else { continue }
+                commands.append(Command(actor: Command.system, .nameDeputy(person: person, deputy: deputy)))
+            case .rollCallRequested(let request):
+                var seen = Set<String>(), list: [String] = []
+                func add(_ name: String) { if seen.insert(name.lowercased()).inserted { list.append(name) } }
+                for name in request.people { add(people.entry(name)?.name ?? name) }
+                for group in request.groups { for member in people.members(of: group) { add(member.name) } }
+                commands.append(Command(actor: Command.system, .startRollCall(request.rollCall, people: list)))
+            default:
+                break
+            }
+        }
+        return commands
+    }
+
+    /// The playbook channel through which a roll call's messages have reached `person` so far, first sent first:
+    /// the first message went through `via`'s first channel, the n-th reminder through its (n+1)-th (its last
+    /// when fewer). nil when none of them is a channel the person is reachable on.
+    public func answerChannel(_ rollCall: String, for person: String) -> String? {
+        guard let spec = run.playbook.rollCall(rollCall), let record = run.rollCalls[rollCall], record.startedAt != nil,
+              !spec.via.isEmpty else { return nil }
+        let sent = spec.via[0...min(record.resends, spec.via.count - 1)].map(\.value)
+        return sent.first { people.reaches(person, through: $0) }
+    }
+
+    /// Scripted answers: each person answers for themselves through the channel that reached them.
+    mutating func answer(_ rollCall: String, option: String, crowd: AnswerCrowd, by actor: String, into step: inout ExerciseStep) {
+        let action = "answer \(rollCall) \(option) (\(crowd))"
+        guard let record = run.rollCalls[rollCall], record.startedAt != nil else {
+            let reason = run.playbook.rollCall(rollCall) == nil
+                ? "roll call '\(rollCall)' is not defined in playbook '\(run.playbook.id.value)'"
+                : "roll call '\(rollCall)' has not started in this run"
+            emit(.playerActionRejected(action: action, reason: reason), by: actor.isEmpty ? facilitator : actor, into: &step)
+            step.rejection = Rejection(.notRequested, reason)
+            return
+        }
+        switch crowd {
+        case .named(let names):
+            for name in names {
+                let person = record.people.first { $0.lowercased() == name.lowercased() } ?? name
+                guard let channel = answerChannel(rollCall, for: person) else {
+                    let reason = record.asks(person)
+                        ? "no message of roll call '\(rollCall)' has reached \(person) yet on a channel they are reachable on"
+                        : "roll call '\(rollCall)' does not ask \(person)"
+                    emit(.playerActionRejected(action: "answer \(rollCall) \(option)", reason: reason), by: person, into: &step)
+                    step.rejection = Rejection(record.asks(person) ? .invalidArgument : .unknownPerson, reason)
+                    continue
+                }
+                player(Command(actor: person, .answer(rollCall: rollCall, person: person, option: option, channel: channel)), into: &step)
+            }
+        case .share(let percent):
+            let target = ExerciseFacts.needed(percent, of: record.people.count)
+            for person in record.people {
+                guard let current = run.rollCalls[rollCall], current.accounted < target else { break }
+                guard !current.isAccounted(person), let channel = answerChannel(rollCall, for: person) else { continue }
+                player(Command(actor: person, .answer(rollCall: rollCall, person: person, option: option, channel: channel)), into: &step)
+                if step.rejection != nil { return }
+            }
+        }
     }
 
     /// An exercise-layer event at the current scenario time.
@@ -418,6 +514,9 @@ public enum ExerciseInput: Sendable, Hashable {
     /// Move scenario time to this instant (manual and max clocks; nothing is journaled for the move itself).
     case moveTo(Instant)
     case player(Command)
+    /// Answers to a roll call (see `AnswerCrowd`), each given by the person through the channel whose message
+    /// reached them: scripted, due at this scenario instant; or typed at the console (`at` nil: the clock's time).
+    case answers(rollCall: String, option: String, crowd: AnswerCrowd, at: Instant?)
     /// A scripted player's action due at this scenario instant: it happens at exactly that time (or now, if
     /// the scenario is already past it), whatever the wall clock says.
     case scripted(Command, at: Instant)

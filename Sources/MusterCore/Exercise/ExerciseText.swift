@@ -109,6 +109,7 @@ public enum ExerciseText {
                     detail = "inject not delivered: not counted"
                 }
                 if let within = x.within { detail += " (within \(within))" }
+                if let reached = x.detail { detail += "; \(reached)" }
                 if let objective = x.objective { detail += " [\(objective)]" }
                 out.append("      " + PresentationText.padded(status, to: 7) + "  " + PresentationText.padded(x.text, to: width) + "  " + detail)
             }

@@ -105,6 +105,7 @@ public enum ExerciseValidator {
                     earliestExpecting = inject.at.value
                 }
             }
+            if let roster = exercise.roster { checkRoster(roster) }
             for objective in exercise.objectives where !used.contains(objective.id.value) {
                 warning("unrated-objective", "objective '\(objective.id.value)' has no expectation: it cannot be rated", at: objective.id.location)
             }
@@ -117,6 +118,10 @@ public enum ExerciseValidator {
             case .state(let state): reference(state, kind: "state", in: states, what: "state")
             case .role(let role, _): reference(role, kind: "role", in: roles, what: "role")
             case .notification(let channel): reference(channel, kind: "channel", in: channels, what: "channel")
+            case .rollCall(let id, _):
+                reference(id, kind: "roll call", in: playbook.allRollCalls.map(\.id.value), what: "roll call")
+            case .ack(let id):
+                reference(id, kind: "ack", in: playbook.namedAcks.map(\.value), what: "acknowledgement")
             case .decision(let id, let option):
                 guard reference(id, kind: "decision", in: decisions, what: "decision"), let option,
                       let decision = playbook.decision(id.value)?.decision else { return }
@@ -125,6 +130,29 @@ public enum ExerciseValidator {
                     error("unknown-option",
                           "'\(option.value)' is not an option of decision '\(id.value)'\(Suggestion.hint(for: option.value, in: options)) (options: \(options.joined(separator: ", ")))",
                           at: option.location)
+                }
+            }
+        }
+
+        /// A roster's deputies must be on it, its channels must be the playbook's; a group a roll call asks that
+        /// has nobody on the roster would ask nobody (a warning, as `muster validate` gives for the directory).
+        mutating func checkRoster(_ roster: [RosterPerson]) {
+            let names = roster.map(\.name.value)
+            let lowered = Set(names.map { $0.lowercased() })
+            for person in roster {
+                if let deputy = person.deputy, !lowered.contains(deputy.value.lowercased()) {
+                    error("unknown-person", "deputy '\(deputy.value)' of \(person.name.value) is not on the roster\(Suggestion.hint(for: deputy.value, in: names))", at: deputy.location)
+                }
+                for channel in person.reachable ?? [] {
+                    reference(channel, kind: "channel", in: channels, what: "channel")
+                }
+            }
+            let groups = Set(roster.flatMap { $0.groups.map(\.value) })
+            for rollCall in playbook.allRollCalls {
+                for case .group(let group) in rollCall.who where !groups.contains(group.value) {
+                    warning("empty-group",
+                            "roll call '\(rollCall.id.value)' of \(playbookName) asks group '\(group.value)', which has nobody on the roster\(Suggestion.hint(for: group.value, in: groups.sorted()))",
+                            at: exercise.location)
                 }
             }
         }

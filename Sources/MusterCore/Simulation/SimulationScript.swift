@@ -99,11 +99,11 @@ extension SimulationScript {
     static let startKeys = ["at", "as", "title", "mode", "severity", "disruption_started"]
     static let expectKeys = ["state"]
     /// Keys that name what a step does; exactly one per step (`note` alone is an action too).
-    static let actionKeys = ["assign", "relieve", "done", "skip", "raise", "decide", "lesson", "close"]
+    static let actionKeys = ["assign", "relieve", "done", "skip", "raise", "decide", "lesson", "close", "ack"]
     static let commonStepKeys = ["at", "as", "expect"]
     static let actionModifiers: [String: [String]] = [
         "assign": ["to"], "relieve": ["handover"], "done": ["note"], "skip": ["reason"], "raise": [],
-        "decide": ["option", "why"], "lesson": ["kind", "root_cause"], "close": [], "note": [],
+        "decide": ["option", "why"], "lesson": ["kind", "root_cause"], "close": [], "note": [], "ack": [],
     ]
     static var allStepKeys: [String] {
         commonStepKeys + actionKeys + ["note", "to", "handover", "reason", "option", "why", "kind", "root_cause"]
@@ -322,6 +322,8 @@ extension SimulationScript {
                 }
             case "raise":
                 if let event = text(value, key: name) { action = .raise(event.value) }
+            case "ack":
+                if let ack = text(value, key: name) { action = .acknowledge(ack.value) }
             case "decide":
                 if let decision = text(value, key: name),
                    let option = required(m, "option", in: "a 'decide' step").flatMap({ text($0, key: "option") }) {
