@@ -167,8 +167,12 @@ struct ExerciseCommandTests {
         #expect(has(Self.row("+00:12:00", "muster", "escalated", "page-it: step 1 to Ana Costa (deputy) paged by n38")))
         #expect(has(Self.row("+00:14:00", "Ana Costa", "acknowledged", "page-it by Ana Costa after 12m")))
         #expect(has(Self.row("+00:15:00", "Kim Ode", "answer-received", "staff-safety: Kim Ode answered help by sms after 13m")))
-        #expect(has(Self.row("+00:20:00", "Aisha Bello", "answer-received", "staff-safety: Aisha Bello answered safe by email after 18m")))
-        #expect(has(Self.row("+00:24:00", "Nora Lindqvist", "answer-received", "staff-safety: Nora Lindqvist answered safe by slack after 22m")))
+        // Asked on their first reachable channel at once: Aisha (no phone) by email, Nora (Slack only) by Slack.
+        #expect(has(Self.row("+00:08:00", "Aisha Bello", "answer-received", "staff-safety: Aisha Bello answered safe by email after 6m")))
+        #expect(has(Self.row("+00:08:00", "Nora Lindqvist", "answer-received", "staff-safety: Nora Lindqvist answered safe by slack after 6m")))
+        // Late answers keep to each person's own channel: Isla's is email, Arjun's Slack.
+        #expect(has(Self.row("+00:20:00", "Isla Murray", "answer-received", "staff-safety: Isla Murray answered safe by email after 18m")))
+        #expect(has(Self.row("+00:24:00", "Arjun Patel", "answer-received", "staff-safety: Arjun Patel answered safe by slack after 22m")))
         #expect(has(Self.row("+00:40:00", "Eva Horvat", "answer-received", "staff-safety: Eva Horvat answered safe by sms after 38m")))
         #expect(has(Self.row("+00:32:00", "muster", "roll-call-overdue", "staff-safety: 29 of 32 accounted for (safe 26, help 2, away 1), 3 not")))
         // The two contractors are reached by nothing and never answer.

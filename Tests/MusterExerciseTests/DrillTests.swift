@@ -208,7 +208,9 @@ struct DrillTests {
         var run = DrillFixture.started()
         let step = run.at(.m(1), "Dana", .raise("evacuate"))
         let bodies = step.events.map(\.body)
-        #expect(bodies.contains(.rollCallStarted(rollCall: "staff-safety", people: ["Dana", "Lee", "Ana", "Kim", "Zoe"])))
+        // Kim is reachable by email only and Zoe on nothing: their messages follow their own channels.
+        #expect(bodies.contains(.rollCallStarted(rollCall: "staff-safety", people: ["Dana", "Lee", "Ana", "Kim", "Zoe"],
+                                                 routes: ["Kim": ["email"], "Zoe": []])))
         #expect(run.run.deputies["Lee"] == "Ana")
         // Nobody acknowledges: at 11m the page goes to Lee's deputy.
         let escalation = run.move(to: .m(11))
@@ -222,16 +224,18 @@ struct DrillTests {
     func crowdAnswers() {
         var run = DrillFixture.started()
         _ = run.at(.m(1), "Dana", .raise("evacuate"))
-        // Only sms so far: Kim (email only) and Zoe (nothing) cannot answer.
+        // Kim (email only) was asked by email at once; Zoe, whom nothing reaches, cannot answer.
         let kim = run.answers(.m(2), "staff-safety", "safe", .named(["Kim"]))
-        #expect(kim.events.map(\.body) == [.playerActionRejected(action: "answer staff-safety safe", reason: "no message of roll call 'staff-safety' has reached Kim yet on a channel they are reachable on")])
-        // 100% of 5 with only sms: Dana, Lee, Ana answer; Kim and Zoe are passed over.
+        #expect(kim.events.map(\.body) == [.answerReceived(rollCall: "staff-safety", person: "Kim", option: "safe", channel: "email", latency: .m(1))])
+        let zoe = run.answers(.m(2), "staff-safety", "safe", .named(["Zoe"]))
+        #expect(zoe.events.map(\.body) == [.playerActionRejected(action: "answer staff-safety safe", reason: "no message of roll call 'staff-safety' has reached Zoe yet on a channel they are reachable on")])
+        // 100% of 5: Dana, Lee, Ana answer by sms; Kim is accounted for already and Zoe is passed over.
         let crowd = run.answers(.m(3), "staff-safety", "safe", .share(100))
         let answered = crowd.events.compactMap { event -> String? in
             if case .answerReceived(_, let person, _, let channel, _) = event.body { "\(person)/\(channel)/\(event.actor)" } else { nil }
         }
         #expect(answered == ["Dana/sms/Dana", "Lee/sms/Lee", "Ana/sms/Ana"])
-        // The first reminder (11m) goes through email: now Kim answers, through email.
+        // Kim changes her answer later, still through email.
         let late = run.answers(.m(12), "staff-safety", "help", .named(["Kim"]))
         #expect(late.events.contains { $0.body == .answerReceived(rollCall: "staff-safety", person: "Kim", option: "help", channel: "email", latency: .m(11)) })
         // A share already reached answers for nobody.
@@ -301,11 +305,12 @@ struct DrillTests {
         let items = try journal.outbox(runID: session.runID)
         // pager and sms are live_only with an override: queued for the override (the worker sends them to feed).
         #expect(items.filter { $0.channel == "pager" }.count == 2)
-        #expect(items.filter { $0.channel == "sms" }.count == 5)
+        // Kim's first message goes by email, her own channel; everyone else's by sms.
+        #expect(items.filter { $0.channel == "sms" }.count == 4)
         #expect(items.filter { $0.channel == "pager" || $0.channel == "sms" }.allSatisfy { $0.status == .pending })
-        // The email reminder goes to a live_only channel with no override: skipped, with the reason.
+        // Email (Kim's question, then the reminder to all five) is live_only with no override: skipped, with the reason.
         let email = items.filter { $0.channel == "email" }
-        #expect(email.count == 5)
+        #expect(email.count == 6)
         #expect(email.allSatisfy { $0.status == .skipped && $0.lastError == "channel email is live_only: not sent in an exercise" })
     }
 

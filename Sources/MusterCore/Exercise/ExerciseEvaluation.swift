@@ -32,7 +32,7 @@ public struct ExerciseFacts: Sendable, Hashable {
             note("notification:" + notification.channel, event.at)
         case .acknowledged(let ack, _, _):
             note("ack:" + ack, event.at)
-        case .rollCallStarted(let rollCall, let people):
+        case .rollCallStarted(let rollCall, let people, _):
             note("rollcall-started:" + rollCall, event.at)
             rollCallSize[rollCall] = people.count
             accountedTimes[rollCall] = []

@@ -414,7 +414,14 @@ public struct ExerciseRun: Sendable {
                 func add(_ name: String) { if seen.insert(name.lowercased()).inserted { list.append(name) } }
                 for name in request.people { add(people.entry(name)?.name ?? name) }
                 for group in request.groups { for member in people.members(of: group) { add(member.name) } }
-                commands.append(Command(actor: Command.system, .startRollCall(request.rollCall, people: list)))
+                // As the live directory does: each person's messages go to the channels of `via` that reach them.
+                let via = run.playbook.rollCall(request.rollCall)?.via.map(\.value) ?? []
+                var routes: [String: [String]] = [:]
+                for person in list {
+                    let reachable = via.filter { people.reaches(person, through: $0) }
+                    if reachable != via { routes[person] = reachable }
+                }
+                commands.append(Command(actor: Command.system, .startRollCall(request.rollCall, people: list, routes: routes.isEmpty ? nil : routes)))
             default:
                 break
             }
@@ -423,13 +430,13 @@ public struct ExerciseRun: Sendable {
     }
 
     /// The playbook channel through which a roll call's messages have reached `person` so far, first sent first:
-    /// the first message went through `via`'s first channel, the n-th reminder through its (n+1)-th (its last
-    /// when fewer). nil when none of them is a channel the person is reachable on.
+    /// each person's messages go through the channels of `via` that reach them (the first message on the first,
+    /// each reminder on the next), so this is the first of those. nil when no channel of `via` reaches them.
     public func answerChannel(_ rollCall: String, for person: String) -> String? {
         guard let spec = run.playbook.rollCall(rollCall), let record = run.rollCalls[rollCall], record.startedAt != nil,
               !spec.via.isEmpty else { return nil }
-        let sent = spec.via[0...min(record.resends, spec.via.count - 1)].map(\.value)
-        return sent.first { people.reaches(person, through: $0) }
+        let first = record.channel(for: person, message: 0, via: spec.via.map(\.value))
+        return people.reaches(person, through: first) ? first : nil
     }
 
     /// Scripted answers: each person answers for themselves through the channel that reached them.
