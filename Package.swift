@@ -107,6 +107,7 @@ let package = Package(
             name: "MusterServerTests",
             dependencies: [
                 "MusterCore", "MusterJournal", "MusterRuntime", "MusterServer", "MusterTestSupport", "MusterExercise", "MusterYAML",
+                "MusterDelivery", "MusterNotify",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

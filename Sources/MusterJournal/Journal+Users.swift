@@ -9,6 +9,13 @@ public struct UserRecord: Sendable, Hashable {
     public var revokedAt: Instant?
 
     public var isActive: Bool { revokedAt == nil }
+
+    public init(name: String, admin: Bool, createdAt: Instant, revokedAt: Instant? = nil) {
+        self.name = name
+        self.admin = admin
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
 }
 
 /// User names: what roles are assigned to, what the timeline shows as the actor, and a path segment of
