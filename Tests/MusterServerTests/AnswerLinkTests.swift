@@ -272,6 +272,26 @@ struct AnswerLinkTests {
         }
     }
 
+    @Test("muster serve's own outbox worker puts the configured public URL in the links it mints")
+    func serverWorkerUsesPublicURL() async throws {
+        let rig = try await AnswerLinkRig.make()
+        defer { rig.stop() }
+        let playbooks = rig.playbooks
+        let f = try ServerFixture(playbooks: playbooks, clock: rig.clock) { $0.publicURL = "https://muster.example.org" }
+        _ = try f.state.journal.importPeople([Person(name: "Olga", phone: "+4915100000003", groups: ["site-hq"])], at: rig.clock.now)
+        let hook = OutboxWorkerHook(environment: ["MUSTER_SMS_URL": rig.receiver.url("/"), "MUSTER_SMS_ACCOUNT": linkSMSAccount, "MUSTER_SMS_TOKEN": "t"],
+                                    idleCheck: .milliseconds(100))
+        try await buildApplication(state: f.state, extraServices: hook.services(for: f.state)).test(.live) { client async throws in
+            let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "link-test", "title": "Fire at HQ"])
+            let id = try #require(declared.json["id"] as? String, "\(declared.text)")
+            #expect(try await client.call(f, "Dana", .post, "/api/runs/\(id)/commands", ["type": "event", "name": "evacuate"]).status == 200)
+            let hits = try await rig.receiver.waitForRequests(1, within: 15)
+            let body = AnswerLinkRig.form(try #require(hits.first).body)["Body"] ?? ""
+            #expect(body.range(of: #"https://muster\.example\.org/a/[A-Za-z0-9_-]{43}$"#, options: .regularExpression) != nil, "\(body)")
+            #expect(try f.state.journal.answerLinks(runID: id).map(\.person) == ["Olga"])
+        }
+    }
+
     @Test("the token is stored only hashed: not in the database file, the outbox, the timeline or the log; its SHA-256 is")
     func tokenNeverStored() async throws {
         let rig = try await AnswerLinkRig.make()
