@@ -107,7 +107,7 @@ let package = Package(
             name: "MusterServerTests",
             dependencies: [
                 "MusterCore", "MusterJournal", "MusterRuntime", "MusterServer", "MusterTestSupport", "MusterExercise", "MusterYAML",
-                "MusterNotify", "MusterReports",
+                "MusterDelivery", "MusterNotify", "MusterReports",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -29,6 +29,10 @@ public final class OutboxWorker: @unchecked Sendable {
     public let workerID: String
     /// Where chat buttons call back (`MUSTER_PUBLIC_URL`) and the Mattermost context secret, from `environment`.
     let callbacks: ChatCallbackSettings
+    /// Where `muster serve` answers personal answer links (`https://muster.example.org`, no trailing `/`): each
+    /// personal message that asks something (a roll call's question, a page to acknowledge) through email, sms or
+    /// teams gets `BASE/a/TOKEN`, minted here just before it is sent. nil: messages carry no link.
+    public let answerLinkBase: String?
 
     private let lock = NSLock()
     private var runs: [String: RunDeliveryInfo] = [:]
@@ -46,8 +50,9 @@ public final class OutboxWorker: @unchecked Sendable {
     public init(
         journal: Journal, transport: CurlTransport, environment: [String: String], policy: RetryPolicy = .standard,
         batchSize: Int = 256, lease: TimeSpan = .minutes(5), maximumItemsPerPass: Int = 100_000,
-        workerID: String? = nil, clock: @escaping @Sendable () -> Instant
+        workerID: String? = nil, answerLinkBase: String? = nil, clock: @escaping @Sendable () -> Instant
     ) {
+        self.answerLinkBase = answerLinkBase.flatMap(AnswerLinks.base)
         self.journal = journal
         self.transport = transport
         self.environment = environment
@@ -235,6 +240,8 @@ public final class OutboxWorker: @unchecked Sendable {
         var lastRoute: RouteMemo?
         // The people of this batch's personal messages, by name as written (nil: not in the directory).
         var people: [String: Person?] = [:]
+        // Answer links minted for this batch's requests, recorded (hashed) before any of them is sent.
+        var links: [AnswerLink] = []
         for (item, decoded) in zip(claimed, notifications) {
             if refreshed.insert(item.runID).inserted {
                 try? refresh(item.runID)
@@ -310,16 +317,31 @@ public final class OutboxWorker: @unchecked Sendable {
                 }
                 var context = run.info.context(atSequence: item.seq)
                 if let name = notification.person { context.question = question(of: notification, person: name, in: run.info) }
+                var sent = notification
+                var link: AnswerLink?
+                var token: String?
+                if let base = answerLinkBase, let minted = AnswerLinks.mint(for: notification, runID: item.runID, channel: channel,
+                                                                            playbook: run.info.playbook, now: now) {
+                    // The token goes into this one request and nowhere else: the redactor keeps it out of any reason
+                    // recorded for the attempt, the outbox row and the timeline keep the message without it.
+                    sent.message = notification.message + AnswerLinks.line(base: base, token: minted.token)
+                    plan.redactor.add(minted.token)
+                    link = minted.link
+                    token = minted.token
+                }
                 do {
-                    let request = try route.request(notification: notification, context: context, recipient: recipient)
+                    var request = try route.request(notification: sent, context: context, recipient: recipient)
+                    if let token { request.redactor.add(token) }
                     plan.action = .send(batch.requests.count)
                     batch.requests.append(request)
+                    if let link { links.append(link) }
                 } catch {
                     plan.action = .refuse("not sent: \(error.message)")
                 }
             }
             batch.planned.append(plan)
         }
+        do { try journal.addAnswerLinks(links) } catch { throw .journal(error) }
         return batch
     }
 

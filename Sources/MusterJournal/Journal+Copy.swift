@@ -11,6 +11,7 @@ public struct JournalCopyReport: Sendable, Hashable {
     public var accessEventsCopied = 0
     public var improvementEventsCopied = 0
     public var peopleCopied = 0
+    public var answerLinksCopied = 0
     /// Every chain of the target, verified after the copy: run chains, the access log and the improvement log.
     public var verifications: [VerificationReport] = []
     /// Runs whose head in the target differs from the source's (a run that changed in the source meanwhile).
@@ -28,6 +29,8 @@ extension Journal {
         ("improvement_events", ["seq", "at_ms", "actor", "action_id", "type", "payload", "prev_hash", "hash"], ["seq", "at_ms"], "seq"),
         ("people", ["name", "name_key", "email", "phone", "slack_id", "mattermost_user", "groups", "site", "deputy", "added_at", "updated_at"],
          ["added_at", "updated_at"], "name"),
+        ("answer_links", ["token_sha256", "run_id", "person", "kind", "question", "notification_id", "message", "created_ms", "expires_ms"],
+         ["created_ms", "expires_ms"], "token_sha256"),
     ]
 
     private static let outboxColumnsCopied = ["id", "run_id", "seq", "notification_id", "channel", "payload", "status", "attempts",
@@ -84,6 +87,7 @@ extension Journal {
                 case "users": report.usersCopied = copied
                 case "access_events": report.accessEventsCopied = copied
                 case "people": report.peopleCopied = copied
+                case "answer_links": report.answerLinksCopied = copied
                 default: report.improvementEventsCopied = copied
                 }
             }

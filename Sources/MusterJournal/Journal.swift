@@ -15,7 +15,7 @@ import MusterCore
 /// All methods are synchronous and block the calling thread for the database access.
 public final class Journal: Sendable {
     /// The journal format this build reads and writes (`meta.format_version`).
-    public static let formatVersion = 7
+    public static let formatVersion = 8
 
     /// How hard a commit waits for the disk.
     public enum Durability: Sendable, Hashable {

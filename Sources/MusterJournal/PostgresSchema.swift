@@ -8,7 +8,8 @@
 enum PostgresSchema {
     /// PostgreSQL journals start at format 5 (created in one step), so there is nothing older to migrate.
     /// Format 6 (keys, leases, outbox claim holders) is `Schema.format6`, shared with SQLite; format 7 (the people
-    /// directory) is `Schema.format7`, after widening the access log's types in place (SQLite rebuilds the table).
+    /// directory) is `Schema.format7`, after widening the access log's types in place (SQLite rebuilds the table);
+    /// format 8 (answer links) is `Schema.format8`.
     static let steps: [(format: Int, sql: String)] = [
         (5, format5), (6, Schema.format6(integer: "BIGINT", withoutRowID: "")),
         (7, """
@@ -16,6 +17,7 @@ enum PostgresSchema {
             ALTER TABLE access_events ADD CONSTRAINT access_events_type_check CHECK (type IN (\(Schema.accessTypes7)));
             \(Schema.format7(integer: "BIGINT", withoutRowID: ""))
             """),
+        (8, Schema.format8(integer: "BIGINT", withoutRowID: "")),
     ]
 
     /// Serializes `muster db init` (and first use) between processes: a transaction-scoped advisory lock, held

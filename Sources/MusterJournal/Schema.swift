@@ -14,6 +14,7 @@ enum Schema {
         migrator.registerMigration("v5", migrate: v5)
         migrator.registerMigration("v6", migrate: v6)
         migrator.registerMigration("v7", migrate: v7)
+        migrator.registerMigration("v8", migrate: v8)
         return migrator
     }
 
@@ -315,6 +316,35 @@ enum Schema {
             updated_at \(integer) NOT NULL
         )\(withoutRowID);
         UPDATE meta SET value = '7' WHERE key = 'format_version';
+        """
+    }
+
+    /// Format 8: personal answer links (`answer_links`, `docs/people.md`). Do not edit.
+    static func v8(_ db: Database) throws {
+        try db.execute(sql: Schema.format8(integer: "INTEGER", withoutRowID: " WITHOUT ROWID"))
+    }
+
+    /// Format 8's SQL, the same on both backends but for the integer type name and SQLite's `WITHOUT ROWID`: one row
+    /// per personal answer link sent. Only the token's SHA-256 is kept (the token itself is in the one message that
+    /// carried it, never in the journal); the row binds it to one person and one question of one run, until
+    /// `expires_ms`. `kind` is `rollcall` (question: the roll call's id) or `ack` (question: the ack's id). Not
+    /// chained: the answers it leads to are the run's events. No foreign key to `runs`, so a journal copy can move
+    /// the links before their runs.
+    static func format8(integer: String, withoutRowID: String) -> String {
+        """
+        CREATE TABLE answer_links (
+            token_sha256 TEXT NOT NULL PRIMARY KEY CHECK (length(token_sha256) = 64),
+            run_id TEXT NOT NULL,
+            person TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('rollcall', 'ack')),
+            question TEXT NOT NULL,
+            notification_id TEXT NOT NULL,
+            message TEXT NOT NULL,
+            created_ms \(integer) NOT NULL,
+            expires_ms \(integer) NOT NULL
+        )\(withoutRowID);
+        CREATE INDEX answer_links_by_run ON answer_links (run_id, person);
+        UPDATE meta SET value = '8' WHERE key = 'format_version';
         """
     }
 

@@ -22,6 +22,9 @@ enum API {
         router.get("/stream-worker.js") { _, _ in try Static.file("stream-worker.js") }
         router.get("/openapi.json") { _, _ in try Static.openAPI() }
         router.get("/healthz") { _, _ in await DatabaseExecutor.run { state.health.response() } }
+        // Personal answer links: no sign-in, the token is the capability (not API: HTML pages, like the board's).
+        router.get("/a/:token") { request, context in await AnswerPages.respond(state, request, context, post: false) }
+        router.post("/a/:token") { request, context in await AnswerPages.respond(state, request, context, post: true) }
 
         let api = router.group("api")
         api.get("me") { request, context in

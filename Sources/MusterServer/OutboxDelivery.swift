@@ -21,7 +21,8 @@ public struct OutboxDeliveryService: ServiceLifecycle.Service {
     public init(state: ServerState, environment: [String: String], idleCheck: Duration = .seconds(1),
                 transport: CurlTransport = CurlTransport()) {
         let clock = state.runtime.clock
-        let worker = OutboxWorker(journal: state.journal, transport: transport, environment: environment, clock: { clock.now })
+        let worker = OutboxWorker(journal: state.journal, transport: transport, environment: environment,
+                                  answerLinkBase: state.configuration.publicURL, clock: { clock.now })
         let logger = state.logger
         let c = idleCheck.components
         loop = DeliveryLoop(

@@ -54,6 +54,11 @@ public struct ServerConfiguration: Sendable {
     /// How long a lease (the timer pump's, an exercise's) lasts without renewal, on the database's clock: a server
     /// that dies is replaced within this (plus a pump interval). Renewed every pump pass.
     public var leaseDuration: TimeSpan = .seconds(5)
+    /// This server's address as people's phones reach it (`https://muster.example.org`): personal answer links in
+    /// the messages its outbox worker sends are `publicURL/a/TOKEN`. nil: they carry no link.
+    public var publicURL: String? = nil
+    /// Refused answer links (unknown or malformed tokens) per remote address per minute before 429.
+    public var answerLinkFailureLimit: Int = 30
     /// This server's name in leases: `HOST:PORT` (a server restarted on the same address takes its own leases
     /// back at once: the old process cannot be listening there any more), or with port 0 the process id and a
     /// random suffix.
@@ -113,6 +118,8 @@ public final class ServerState: @unchecked Sendable {
     let hub: EventHub
     let auth: Authenticator
     let limiter: LoginLimiter
+    /// Refused answer-link tokens per address: guessing is bounded (the token's 256 bits are the real defence).
+    let answerLimiter: LoginLimiter
     /// `GET /healthz`: can this server reach a writable database?
     let health: DatabaseHealth
     let logger: Logger
@@ -151,6 +158,7 @@ public final class ServerState: @unchecked Sendable {
         self.hub = EventHub(journal: runtime.journal, interval: configuration.streamPollInterval, bufferBatches: configuration.streamBufferBatches)
         self.auth = Authenticator(journal: runtime.journal)
         self.limiter = LoginLimiter(limit: configuration.failedLoginLimit)
+        self.answerLimiter = LoginLimiter(limit: configuration.answerLinkFailureLimit)
         self.health = DatabaseHealth(journal: runtime.journal)
         // Request text reaches log lines (paths, names, refusals): one wrapper escapes its control characters.
         var logger = logger

@@ -9,6 +9,10 @@ import MusterNotify
 enum DeliveryCLI {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
+    /// Where personal answer links point (`MUSTER_PUBLIC_URL`, the public address of a `muster serve` on this
+    /// journal): `muster watch` and `muster outbox deliver` use it; unset, their messages carry no link.
+    static var publicURL: String? { environment["MUSTER_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+
     /// `MUSTER_NOW` (an ISO 8601 UTC time) pins the clock, a testing aid; otherwise the wall clock.
     static func clock() throws -> @Sendable () -> Instant {
         if let pinned = environment["MUSTER_NOW"], !pinned.isEmpty {

@@ -35,7 +35,7 @@ struct OutboxDeliver: ParsableCommand {
         let journal = try DeliveryCLI.journal()
         let worker = OutboxWorker(
             journal: journal, transport: CurlTransport(), environment: DeliveryCLI.environment, batchSize: batch,
-            maximumItemsPerPass: limit, clock: try DeliveryCLI.clock())
+            maximumItemsPerPass: limit, answerLinkBase: DeliveryCLI.publicURL, clock: try DeliveryCLI.clock())
         let report: PassReport
         do { report = try worker.deliverDueBlocking() } catch {
             throw Console.fail(error.description)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MusterCore
+import MusterDelivery
 import MusterJournal
 import MusterNotify
 import MusterRuntime
@@ -35,9 +36,16 @@ struct ServeCommand: ParsableCommand {
         "A load balancer or proxy (an address or CIDR, repeatable) whose X-Forwarded-For names the client for login throttling; from anyone else the header is ignored.",
         valueName: "CIDR"))
     var trustedProxies: [String] = []
+    @Option(name: .customLong("public-url"), help: ArgumentHelp(
+        "This server's address as people reach it (https://muster.example.org): personal messages that ask something carry an answer link under it (default: $MUSTER_PUBLIC_URL; none: no links).",
+        valueName: "URL"))
+    var publicURL: String?
 
     func validate() throws {
         guard failedLoginLimit >= 1 else { throw ValidationError("--failed-login-limit must be at least 1") }
+        if let url = publicURL ?? DeliveryCLI.publicURL, AnswerLinks.base(url) == nil {
+            throw ValidationError("--public-url (or MUSTER_PUBLIC_URL) '\(url)' is not an http:// or https:// URL with a host (like https://muster.example.org)")
+        }
         for proxy in trustedProxies where AddressRange(proxy) == nil {
             throw ValidationError("--trusted-proxy '\(proxy)' is not an IPv4 or IPv6 address or CIDR range (like 10.0.0.0/8)")
         }
@@ -55,6 +63,7 @@ struct ServeCommand: ParsableCommand {
         configuration.trustedProxies = trustedProxies.compactMap(AddressRange.init)
         configuration.servicesFile = services
         configuration.chatCallbacks = ChatCallbackSettings(environment: DeliveryCLI.environment)
+        configuration.publicURL = (publicURL ?? DeliveryCLI.publicURL).flatMap(AnswerLinks.base)
         let state = ServerState(runtime: runtime, configuration: configuration)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()

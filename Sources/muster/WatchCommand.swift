@@ -50,7 +50,8 @@ struct Watch: ParsableCommand {
         // The outbox worker, on a thread of its own: the attempts it records show up in the watched timeline.
         let clock = runtime.clock
         let delivery = DeliveryLoop(
-            worker: OutboxWorker(journal: runtime.journal, transport: CurlTransport(), environment: DeliveryCLI.environment, clock: { clock.now }),
+            worker: OutboxWorker(journal: runtime.journal, transport: CurlTransport(), environment: DeliveryCLI.environment,
+                                 answerLinkBase: DeliveryCLI.publicURL, clock: { clock.now }),
             idleCheck: TimeSpan(milliseconds: 250), onError: { IncidentCLI.printError($0) })
         delivery.start()
         defer { delivery.stop() }

@@ -73,9 +73,9 @@ struct ReadOnlyJournalTests {
         try FileManager.default.copyItem(at: work.appendingPathComponent("home/muster.db"), to: oldCopy)
         _ = try SQLite3.run(oldCopy.path, """
             DROP TRIGGER access_events_append_only_update; DROP TRIGGER access_events_append_only_delete;
-            DROP TRIGGER access_events_in_sequence; DROP TABLE access_events; DROP TABLE run_summary; DROP TABLE command_keys; DROP TABLE leases; DROP TABLE people;
+            DROP TRIGGER access_events_in_sequence; DROP TABLE access_events; DROP TABLE run_summary; DROP TABLE command_keys; DROP TABLE leases; DROP TABLE people; DROP TABLE answer_links;
             ALTER TABLE outbox DROP COLUMN claimed_by; ALTER TABLE outbox DROP COLUMN lease_until_ms;
-            DELETE FROM grdb_migrations WHERE identifier IN ('v4', 'v5', 'v6', 'v7'); UPDATE meta SET value = '3' WHERE key = 'format_version';
+            DELETE FROM grdb_migrations WHERE identifier IN ('v4', 'v5', 'v6', 'v7', 'v8'); UPDATE meta SET value = '3' WHERE key = 'format_version';
             """)
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: oldCopy.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: old.path)

@@ -68,3 +68,17 @@ struct ServeLoginLimitTests {
         #expect(refused.status != 0 && refused.stderr.contains("--failed-login-limit must be at least 1"), "\(refused.stderr)")
     }
 }
+
+@Suite("muster serve --public-url (real process)", .ownThreads)
+struct ServePublicURLTests {
+    @Test("--public-url (or MUSTER_PUBLIC_URL) must be an http:// or https:// URL with a host; anything else is refused naming it")
+    func publicURLChecked() throws {
+        let cli = try IncidentCLIHarness()
+        defer { cli.remove() }
+        for bad in ["ftp://muster.example.org", "https://", "muster.example.org"] {
+            let refused = try cli.run(["serve", "--port", "0", "--public-url", bad])
+            #expect(refused.status != 0 && refused.stderr.contains("--public-url (or MUSTER_PUBLIC_URL) '\(bad)' is not an http:// or https:// URL"),
+                    "\(bad): \(refused.stderr)")
+        }
+    }
+}

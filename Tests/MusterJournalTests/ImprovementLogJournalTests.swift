@@ -26,7 +26,7 @@ struct ImprovementLogJournalTests {
         #expect(try journal.verify(runID: "r-7f3a2c").isIntact)
         let version = try DatabaseQueue(path: folder.database).read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format_version'") }
         #expect(version == "\(Journal.formatVersion)")
-        #expect(Journal.formatVersion == 7)
+        #expect(Journal.formatVersion == 8)
     }
 
     @Test("improvement events are hash-chained, verified, append-only, and conflicts are refused")

@@ -116,7 +116,7 @@ struct PeopleJournalTests {
         #expect(removed.firstBroken == BrokenLink(seq: 1, problem: .recordDisagrees("person 'Dana Whitfield' is in the access log but was removed from the people table outside Muster")))
     }
 
-    @Test("a format 6 journal becomes format 7 with its access log's bytes and hashes unchanged, and takes people after")
+    @Test("a format 6 journal becomes the current format with its access log's bytes and hashes unchanged, and takes people after")
     func migration() throws {
         let folder = try TempFolder()
         defer { folder.remove() }
@@ -137,7 +137,7 @@ struct PeopleJournalTests {
         let journal = try Journal.open(path: folder.database)
         defer { try? journal.close() }
         #expect(try SQLite3.run(folder.database, "SELECT * FROM access_events").stdout == before)
-        #expect(try SQLite3.run(folder.database, "SELECT value FROM meta WHERE key = 'format_version'").stdout == "7\n")
+        #expect(try SQLite3.run(folder.database, "SELECT value FROM meta WHERE key = 'format_version'").stdout == "\(Journal.formatVersion)\n")
         let triggers = try SQLite3.run(folder.database, "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'access_events' ORDER BY name").stdout
         #expect(triggers == Schema.accessTriggers.sorted().joined(separator: "\n") + "\n")
         try journal.upsertPerson(Self.dana, at: t0 + .minutes(1))
@@ -147,7 +147,7 @@ struct PeopleJournalTests {
         #expect(try SQLite3.run(folder.database, "DELETE FROM access_events").status != 0)
     }
 
-    @Test("a format 6 journal on PostgreSQL is refused until upgraded (db init), then is format 7 with its access log unchanged")
+    @Test("a format 6 journal on PostgreSQL is refused until upgraded (db init), then is the current format with its access log unchanged")
     func postgresMigration() throws {
         let home = try Home(.postgresql)
         defer { home.remove() }
@@ -165,11 +165,11 @@ struct PeopleJournalTests {
         #expect(made.status == 0, "\(made.stderr)")
         let before = try TestPostgres.psql("SELECT * FROM access_events", schema: schema).stdout
         let location = try TestDatabase.location(home: home.path, backend: .postgresql)
-        #expect(throws: JournalError.olderFormat(path: location.description, found: 6, supported: 7)) { try Journal.open(location, create: false) }
+        #expect(throws: JournalError.olderFormat(path: location.description, found: 6, supported: Journal.formatVersion)) { try Journal.open(location, create: false) }
         let journal = try Journal.open(location, create: true)
         defer { try? journal.close() }
         #expect(try TestPostgres.psql("SELECT * FROM access_events", schema: schema).stdout == before)
-        #expect(try TestPostgres.psql("SELECT value FROM meta WHERE key = 'format_version'", schema: schema).stdout == "7\n")
+        #expect(try TestPostgres.psql("SELECT value FROM meta WHERE key = 'format_version'", schema: schema).stdout == "\(Journal.formatVersion)\n")
         try journal.upsertPerson(Self.dana, at: t0 + .minutes(1))
         #expect(try journal.accessEvents().map(\.type) == ["user-added", "person-added"])
         #expect(try journal.verifyAccessLog().isIntact)
