@@ -56,7 +56,10 @@ public final class OutboxWorker: @unchecked Sendable {
         self.journal = journal
         self.transport = transport
         self.environment = environment
-        self.callbacks = ChatCallbackSettings(environment: environment)
+        // One public address for answer links and chat buttons: `--public-url` when given, else the environment's.
+        var callbacks = ChatCallbackSettings(environment: environment)
+        if let base = self.answerLinkBase { callbacks.publicURL = base }
+        self.callbacks = callbacks
         self.policy = policy
         self.batchSize = max(1, batchSize)
         self.lease = lease
@@ -324,7 +327,8 @@ public final class OutboxWorker: @unchecked Sendable {
                                                                             playbook: run.info.playbook, now: now) {
                     // The token goes into this one request and nowhere else: the redactor keeps it out of any reason
                     // recorded for the attempt, the outbox row and the timeline keep the message without it.
-                    sent.message = notification.message + AnswerLinks.line(base: base, token: minted.token)
+                    let line = AnswerLinks.line(base: base, token: minted.token)
+                    if channel.type.value == .sms { context.answerLine = line } else { sent.message = notification.message + line }
                     plan.redactor.add(minted.token)
                     link = minted.link
                     token = minted.token

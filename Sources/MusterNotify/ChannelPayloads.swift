@@ -22,6 +22,9 @@ public struct NotificationContext: Sendable, Hashable {
     /// For a personal message that asks something (a roll call, an acknowledgement): the buttons of a Slack or
     /// Mattermost message and the numbered replies of an SMS. Set per notification by the outbox worker.
     public var question: PersonalQuestion? = nil
+    /// For an SMS that asks something: the personal answer link's line, after the numbered replies (other channel
+    /// types carry it at the end of the message). Set per notification by the outbox worker.
+    public var answerLine: String? = nil
 
     public init(
         runID: String, runTitle: String, playbookID: String, playbookTitle: String? = nil, state: String,
@@ -514,11 +517,12 @@ public enum ChannelPayloads {
         "/2010-04-01/Accounts/\(formEncoded(account))/Messages.json"
     }
 
-    /// The SMS text: the message, the numbered replies of a question (`Reply 1 for I am safe, 2 for ...`), then the
-    /// run's link when there is one.
+    /// The SMS text: the message, the numbered replies of a question (`Reply 1 for I am safe, 2 for ...`), the
+    /// personal answer link, then the run's link when there is one.
     public static func smsBody(message: String, context: NotificationContext) -> String {
         let asked = context.question.map { "\(message)\n\(smsReplyLine($0))" } ?? message
-        return context.link.map { "\(asked)\n\($0)" } ?? asked
+        let answerable = asked + (context.answerLine ?? "")
+        return context.link.map { "\(answerable)\n\($0)" } ?? answerable
     }
 
     /// `POST {url}/2010-04-01/Accounts/{account}/Messages.json`, form-encoded `To`, `From`, `Body`, with HTTP basic

@@ -62,8 +62,9 @@ struct ServeCommand: ParsableCommand {
                                                 failedLoginLimit: failedLoginLimit)
         configuration.trustedProxies = trustedProxies.compactMap(AddressRange.init)
         configuration.servicesFile = services
-        configuration.chatCallbacks = ChatCallbackSettings(environment: DeliveryCLI.environment)
         configuration.publicURL = (publicURL ?? DeliveryCLI.publicURL).flatMap(AnswerLinks.base)
+        configuration.chatCallbacks = ChatCallbackSettings(environment: DeliveryCLI.environment)
+        if let base = configuration.publicURL { configuration.chatCallbacks.publicURL = base }
         let state = ServerState(runtime: runtime, configuration: configuration)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()
