@@ -7,7 +7,7 @@ import MusterServer
 
 /// Answers through personal answer links (issue 17): the real server in this process on 127.0.0.1 with a fresh
 /// journal (synchronous = FULL), one live run whose roll call asks 10,000 people, a link (its hashed token in
-/// `answer_links`, as the delivery worker records it) for each, then `wrk -t2 -c200 -d10s --latency` POSTing
+/// `answer_links`, as the delivery worker records it) for each, then `wrk -t2 -c50 -d10s --latency` (MUSTER_BENCH_CONNECTIONS) POSTing
 /// `option=...` to `/a/TOKEN`, going through the tokens in turn. Baseline: the same wrk against `GET /healthz` of
 /// the same server, in the same run. Targets (the issue's): answers at least 30% of the baseline's rate, p99 under
 /// 50 ms. Then everyone not yet answered answers (through the runtime), and the tally of 10,000 answers is read
@@ -17,6 +17,8 @@ import MusterServer
 enum AnswerLinkBench {
     static let people = 10_000
     static let options = ["safe", "help", "away"]
+    /// As many connections as `muster-bench rollcall` answers with: 50 people's phones at once is already a burst.
+    static let connections = Int(ProcessInfo.processInfo.environment["MUSTER_BENCH_CONNECTIONS"] ?? "") ?? 50
 
     static func playbook() -> String {
         """
@@ -92,9 +94,9 @@ enum AnswerLinkBench {
             try ServeBench.waitUntil(seconds: 15, "the server listens on 127.0.0.1:\(port)") { Nginx.accepts(port: port) }
             let base = "http://127.0.0.1:\(port)"
             ServeBench.progress("baseline: wrk GET /healthz")
-            let baseline = try ServeBench.wrk(url: base + "/healthz", script: ServeBench.summaryOnly, scratch: scratch)
+            let baseline = try ServeBench.wrk(url: base + "/healthz", script: ServeBench.summaryOnly, scratch: scratch, connections: connections)
             ServeBench.progress("load: wrk POST /a/TOKEN")
-            let load = try ServeBench.wrk(url: base + "/a/", script: answerScript(tokens: tokensFile), scratch: scratch)
+            let load = try ServeBench.wrk(url: base + "/a/", script: answerScript(tokens: tokensFile), scratch: scratch, connections: connections)
             // Let the answers in flight at wrk's stop finish: the head stable for 3 reads.
             var head = -1, settled = 0
             let deadline = Date().addingTimeInterval(20)
@@ -114,7 +116,8 @@ enum AnswerLinkBench {
                 }
             }
             // Everyone not answered yet answers, so the tally counts 10,000.
-            let answered = Set(try runtime.snapshot(runID: runID).run.rollCalls["staff-safety"]?.answers.keys.map { $0 } ?? [])
+            let record = try runtime.snapshot(runID: runID).run.rollCalls["staff-safety"]
+            let answered = Set(record.map { record in record.people.filter { record.answers[$0] != nil } } ?? [])
             let rest = directory.enumerated().filter { !answered.contains($0.element.name) }
             for chunk in stride(from: 0, to: rest.count, by: 500) {
                 let commands = rest[chunk..<min(rest.count, chunk + 500)].map { index, person in
@@ -135,7 +138,7 @@ enum AnswerLinkBench {
             try? journal.close()
 
             let ratio = load.rate / baseline.rate
-            print("answer links: 1 live run, a roll call of \(people) people, wrk -t\(ServeBench.wrkThreads) -c\(ServeBench.connections) -d\(ServeBench.duration)s --latency on 127.0.0.1 (journal synchronous = FULL)")
+            print("answer links: 1 live run, a roll call of \(people) people, wrk -t\(ServeBench.wrkThreads) -c\(connections) -d\(ServeBench.duration)s --latency on 127.0.0.1 (journal synchronous = FULL)")
             print("  POST /a/TOKEN (option=..., no sign-in): \(Int(load.rate)) answers/s, p50 \(ServeBench.ms(load.p50)) ms, p99 \(ServeBench.ms(load.p99)) ms, \(load.ok) 2xx, \(load.other) other, socket errors: \(load.socketErrors)")
             print("  GET /healthz (baseline, same server):   \(Int(baseline.rate)) requests/s, p50 \(ServeBench.ms(baseline.p50)) ms, p99 \(ServeBench.ms(baseline.p99)) ms")
             print("  answers vs baseline: \(MusterBench.format(ratio * 100, 1))% (target: at least 30%); p99 \(ServeBench.ms(load.p99)) ms (target: under 50 ms)")
