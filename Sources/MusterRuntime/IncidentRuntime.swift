@@ -373,6 +373,17 @@ public final class IncidentRuntime: @unchecked Sendable {
         return RunSnapshot(record: record, run: open.timed.run, sequence: open.sequence, lastEventAt: open.lastEventAt)
     }
 
+    /// The run as this runtime remembers it, without asking the journal what was appended since (loaded when it
+    /// remembers nothing). For what may be a moment old: a page's options and title before a command the engine
+    /// then decides on the run as the journal has it.
+    public func remembered(runID: String) throws(RuntimeError) -> Run {
+        lock.lock()
+        let cached = cache[runID]?.open
+        lock.unlock()
+        if let cached { return cached.timed.run }
+        return try cachedOrLoaded(runID: runID).timed.run
+    }
+
     /// When the run's next timer is due (nil: none armed), from the run as remembered and brought up to date;
     /// reads no run header (the timer pump asks this of every open run twice a second).
     public func nextDue(runID: String) throws(RuntimeError) -> Instant? {

@@ -65,7 +65,7 @@ enum AnswerPages {
         }
         let found: AnswerLink?
         do {
-            found = try state.journal.answerLink(tokenSHA256: AnswerToken.sha256(raw))
+            found = try state.answerLinks.link(tokenSHA256: AnswerToken.sha256(raw)) { try state.journal.answerLink(tokenSHA256: $0) }
         } catch {
             return unavailable(state, error)
         }
@@ -75,14 +75,15 @@ enum AnswerPages {
                         body: "<p>Check that you opened the whole link from your message. If it came from another Muster, "
                             + "answer there; otherwise answer through another way your message offers, or tell the incident team.</p>")
         }
-        let snapshot: RunSnapshot
+        // An answer is decided by the engine on the run as the journal has it; the page around it needs only the
+        // options and the title, so a POST reads the runtime's copy as it is (no journal read), a GET the run now.
+        let run: Run
         do {
-            snapshot = try state.runtime.snapshot(runID: link.runID)
+            run = post ? try state.runtime.remembered(runID: link.runID) : try state.runtime.snapshot(runID: link.runID).run
         } catch {
             return unavailable(state, error)
         }
-        let run = snapshot.run
-        let runTitle = html(snapshot.record.title)
+        let runTitle = html(run.title)
         if run.status != .active {
             return page(.gone, title: "The incident is closed", lead: "\(runTitle) is closed: answers are no longer taken.",
                         body: "<p>If you still need help, call the incident team or your manager.</p>")
@@ -280,4 +281,28 @@ enum AnswerPages {
 
 extension HTTPField.Name {
     static let requestOrigin = HTTPField.Name("Origin")!
+}
+
+/// Answer links by the SHA-256 of their token, as read from the journal: a link never changes once minted, so a
+/// page opened and then answered, or answered twice, reads it once. Unknown tokens are not remembered (a guesser
+/// cannot fill it); at `limit` links it starts again.
+final class AnswerLinkCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var links: [String: AnswerLink] = [:]
+    private let limit: Int
+
+    init(limit: Int = 100_000) { self.limit = limit }
+
+    func link(tokenSHA256 hash: String, read: (String) throws -> AnswerLink?) rethrows -> AnswerLink? {
+        lock.lock()
+        let known = links[hash]
+        lock.unlock()
+        if let known { return known }
+        guard let found = try read(hash) else { return nil }
+        lock.lock()
+        if links.count >= limit { links.removeAll(keepingCapacity: true) }
+        links[hash] = found
+        lock.unlock()
+        return found
+    }
 }

@@ -120,6 +120,8 @@ public final class ServerState: @unchecked Sendable {
     let limiter: LoginLimiter
     /// Refused answer-link tokens per address: guessing is bounded (the token's 256 bits are the real defence).
     let answerLimiter: LoginLimiter
+    /// Answer links already looked up: a link never changes once minted, so each is read from the journal once.
+    let answerLinks = AnswerLinkCache()
     /// `GET /healthz`: can this server reach a writable database?
     let health: DatabaseHealth
     let logger: Logger
