@@ -14,11 +14,21 @@ extension RunText {
     /// What the timeline says about a run's personal messages (for the "unreached" counts); nil for a run
     /// without acks or roll calls, where nobody asks (no read of the timeline).
     public static func reach(_ journal: Journal, runID: String, run: Run) throws(JournalError) -> HearingBackReach? {
+        try reach(journal, runID: runID, run: run, after: nil)?.reach
+    }
+
+    /// `earlier` (what the timeline said through seq `through`) brought up to the run's events now, reading only
+    /// the events after it: a server answering the board's status for a roll call of 10,000 people reads each
+    /// delivery event once, not on every request. Nil for a run without acks or roll calls.
+    public static func reach(_ journal: Journal, runID: String, run: Run, after earlier: (through: Int, reach: HearingBackReach)?)
+        throws(JournalError) -> (through: Int, reach: HearingBackReach)? {
         guard !run.acks.isEmpty || !run.rollCalls.isEmpty else { return nil }
-        var reach = HearingBackReach()
-        for summary in try journal.eventSummaries(runID: runID, decoding: HearingBackReach.eventTypes) {
+        var (through, reach) = earlier ?? (0, HearingBackReach())
+        let summaries = try journal.eventSummaries(runID: runID, after: through, decoding: HearingBackReach.eventTypes)
+        for summary in summaries {
             if let body = summary.body { reach.record(body) }
         }
-        return reach
+        through += summaries.count
+        return (through, reach)
     }
 }

@@ -122,6 +122,8 @@ public final class ServerState: @unchecked Sendable {
     let answerLimiter: LoginLimiter
     /// Answer links already looked up: a link never changes once minted, so each is read from the journal once.
     let answerLinks = AnswerLinkCache()
+    /// What the timeline says reached whom, per run with acks or roll calls, through a seq (the board's status).
+    let reaches = ReachCache()
     /// `GET /healthz`: can this server reach a writable database?
     let health: DatabaseHealth
     let logger: Logger

@@ -133,6 +133,30 @@ struct DirectoryFollowUpTests {
         #expect(try runtime.replay(runID: id) == runtime.snapshot(runID: id).run)
     }
 
+    @Test("what reached whom, brought up to date from an earlier read, equals reading the whole timeline again")
+    func reachIncremental() throws {
+        let folder = try RuntimeTempFolder()
+        defer { folder.remove() }
+        let clock = ManualClock(start)
+        let runtime = try staffed(folder, clock)
+        let id = try declared(runtime)
+        try runtime.must("Dana", .assign(role: "it_ops", person: "Lee"), on: id)
+        try runtime.must("Dana", .raise("evacuate"), on: id)
+        let first = try #require(try RunText.reach(runtime.journal, runID: id, run: runtime.snapshot(runID: id).run, after: nil))
+        #expect(first.through == (try runtime.journal.head(runID: id).sequence))
+        #expect(first.reach.channels.reduce(0) { $0 + $1.sent + $1.pending + $1.notSent } > 0)
+        // Answers, then a resend to those not accounted for and an escalation: more messages after the first read.
+        try runtime.must("Ana", .answer(rollCall: "staff-safety", person: "Ana", option: "safe", channel: "sms"), on: id)
+        clock.advance(by: .minutes(15))
+        _ = try runtime.tick(runID: id)
+        let run = try runtime.snapshot(runID: id).run
+        let later = try #require(try RunText.reach(runtime.journal, runID: id, run: run, after: first))
+        let whole = try #require(try RunText.reach(runtime.journal, runID: id, run: run, after: nil))
+        #expect(later.through == whole.through && later.through > first.through)
+        #expect(later.reach == whole.reach)
+        #expect(later.reach.channels.reduce(0) { $0 + $1.pending + $1.sent + $1.notSent } > first.reach.channels.reduce(0) { $0 + $1.pending + $1.sent + $1.notSent })
+    }
+
     @Test("an unacknowledged page escalates to the deputy the directory named, then to the commander")
     func escalationReachesDeputy() throws {
         let folder = try RuntimeTempFolder()

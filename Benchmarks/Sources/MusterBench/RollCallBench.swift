@@ -167,6 +167,24 @@ enum RollCallBench {
         samples.sort()
         let events = try journal.head(runID: runID).sequence
 
+        // What the board asks for the run (its status with hearing_back) at 10,000 answers, as curl times it.
+        var statusTimes: [Double] = []
+        for _ in 0..<10 {
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", "-H", "Authorization: Bearer \(token)",
+                              "\(base)/api/runs/\(runID)"]
+            let pipe = Pipe()
+            curl.standardOutput = pipe
+            try curl.run()
+            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            curl.waitUntilExit()
+            let parts = out.split(separator: " ")
+            guard parts.first == "200", parts.count == 2, let seconds = Double(parts[1]) else { throw Failure("GET /api/runs/\(runID): \(out)") }
+            statusTimes.append(seconds * 1000)
+        }
+        statusTimes.sort()
+
         // Where an answer's time goes, in memory: deciding on a run whose tables are shared (as a cached run is)
         // copies them first; on a run this code alone holds, the engine decides in place.
         let answerAt = wallClock.now
@@ -193,6 +211,7 @@ enum RollCallBench {
         print("  trivial route GET /healthz: \(Int(trivial.rate))/s, p99 \(ServeBench.ms(trivial.p99)) ms")
         print("  answers / trivial: \(MusterBench.format(answers.rate / trivial.rate, 2)) (target at least 0.3); p99 target under 50 ms")
         print("  one answer decided in memory: \(MusterBench.format(sharedMicros, 1)) µs on a shared run (as the runtime's cached copy), \(MusterBench.format(ownMicros, 1)) µs on a run held alone")
+        print("  the board's status of the run (GET /api/runs/ID with hearing_back) at \(people) answers: median \(MusterBench.format(statusTimes[5], 1)) ms, slowest of 10 \(MusterBench.format(statusTimes[9], 1)) ms")
         print("  tally at \(people) answers (\(events) events on the run): median \(MusterBench.format(samples[samples.count / 2], 3)) ms, p99 \(MusterBench.format(samples[samples.count * 99 / 100], 3)) ms (target under 10 ms)")
     }
 
