@@ -302,4 +302,24 @@ struct ChatCommandRouteTests {
             #expect(noPage.text.contains("No page sent to you"), "\(noPage.text)")
         }
     }
+
+    @Test("In an exercise the same commands are the players' actions; a player without the role is refused")
+    func exercise() async throws {
+        let f = try fixture()
+        try await f.app.test(.router) { client async throws in
+            let started = try await client.call(f, "Dana", .post, "/api/exercises", ["exercise": "ransomware-tabletop-2026q4", "speed": "manual"])
+            let runID = try #require(started.json["id"] as? String, "\(started.text)")
+            let bound = try await slack(client, "U0LEE00001", "bind \(runID)")
+            #expect(bound.text.contains("bound to run \(runID)"), "\(bound.text)")
+            let done = try await slack(client, "U0LEE00001", "done confirm EDR shows mass renames")
+            #expect(done.text.hasPrefix("Done: task 'confirm' done"), "\(done.text)")
+            #expect(try f.state.runtime.snapshot(runID: runID).run.taskStatus("confirm") == .done)
+            let refused = try await slack(client, "U0SAM00001", "done scope")
+            #expect(refused.ephemeral && refused.text.contains("Refused: only the holder of it_ops"), "\(refused.text)")
+            #expect(try f.state.runtime.snapshot(runID: runID).run.taskStatus("scope") != .done)
+            // Priya plays no part in this exercise: she may not bind it to a channel.
+            let stranger = try await slack(client, "U0PRIYA001", "bind \(runID)", fake: FakeSlack(channel: "C0OTHER0001"))
+            #expect(stranger.text.hasPrefix("Refused: Priya is not on this run"), "\(stranger.text)")
+        }
+    }
 }
