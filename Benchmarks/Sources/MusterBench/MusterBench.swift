@@ -22,11 +22,12 @@ struct MusterBench {
         case "serve-cluster": try ServeClusterBench.run(Array(CommandLine.arguments.dropFirst(2)))  // SQLite, PostgreSQL, 2 servers on PostgreSQL
         case "readiness": try ReadinessBench.run()
         case "rollcall": try RollCallBench.run()
+        case "chat": try ChatBench.run()
         case "all":
             // Each in a fresh process of its own: memory one benchmark keeps (malloc does not give it all back)
             // would count in the next one's peak RSS, and its threads would compete with the next one's work.
             var failed: [String] = []
-            for name in ["playbooks", "engine", "journal", "exercise", "report", "readiness", "notify", "rollcall", "serve", "serve-cluster"] {
+            for name in ["playbooks", "engine", "journal", "exercise", "report", "readiness", "notify", "rollcall", "chat", "serve", "serve-cluster"] {
                 if try runFresh(name) != 0 { failed.append(name) }
             }
             if !failed.isEmpty {
@@ -34,7 +35,7 @@ struct MusterBench {
                 exit(1)
             }
         default:
-            print("usage: muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|rollcall|notify-outbox [ROUNDS]|serve|serve-sqlite|serve-cluster [SECONDS] [CONNECTIONS]|all]")
+            print("usage: muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|rollcall|chat|notify-outbox [ROUNDS]|serve|serve-sqlite|serve-cluster [SECONDS] [CONNECTIONS]|all]")
         }
     }
 
