@@ -221,7 +221,7 @@ enum ChatCommands {
     static func boundRun(_ state: ServerState, platform: String, channel: String) throws -> String? {
         var found: (runID: String, at: Instant)?
         for open in try state.journal.openRuns() {
-            guard let run = try? state.runtime.snapshot(runID: open.id).run, !run.chatChannels.isEmpty else { continue }
+            guard let run = try? state.runtime.currentRun(runID: open.id), !run.chatChannels.isEmpty else { continue }
             for (binding, at) in run.chatChannels where binding.platform == platform && binding.channel == channel {
                 if found == nil || at > found!.at { found = (open.id, at) }
             }
