@@ -83,6 +83,16 @@ extension Journal {
         try read { db in try db.one("SELECT \(Journal.personColumns) FROM people WHERE slack_id = ? ORDER BY name_key LIMIT 1", [id]).map(Journal.person) }
     }
 
+    /// The person whose Mattermost username is `username` (without regard to case, stored with or without its
+    /// `@`, as Mattermost sends `user_name` without it); nil when nobody has it.
+    public func person(mattermostUser username: String) throws(JournalError) -> Person? {
+        let plain = (username.hasPrefix("@") ? String(username.dropFirst()) : username).lowercased()
+        return try read { db in
+            try db.one("SELECT \(Journal.personColumns) FROM people WHERE LOWER(mattermost_user) IN (?, ?) ORDER BY name_key LIMIT 1",
+                       [plain, "@" + plain]).map(Journal.person)
+        }
+    }
+
     /// The person whose phone is `phone` (E.164, as an SMS gateway sends `From`); nil when nobody has it.
     public func person(phone: String) throws(JournalError) -> Person? {
         try read { db in try db.one("SELECT \(Journal.personColumns) FROM people WHERE phone = ? ORDER BY name_key LIMIT 1", [phone]).map(Journal.person) }

@@ -54,18 +54,24 @@ public struct ChatCallbackSettings: Sendable, Hashable {
     public static let slackSecretVariable = "MUSTER_SLACK_SIGNING_SECRET"
     public static let mattermostSecretVariable = "MUSTER_MATTERMOST_ACTION_SECRET"
     public static let smsTokenVariable = "MUSTER_SMS_AUTH_TOKEN"
+    public static let mattermostCommandTokenVariable = "MUSTER_MATTERMOST_COMMAND_TOKEN"
 
     public static let slackPath = "/hooks/slack/interactive"
     public static let mattermostPath = "/hooks/mattermost/actions"
     public static let smsPath = "/hooks/sms"
+    public static let slackCommandsPath = "/hooks/slack/commands"
+    public static let mattermostCommandsPath = "/hooks/mattermost/commands"
 
     /// The server's address as the platforms reach it (`https://muster.example.org`), without a trailing `/`.
     public var publicURL: String?
     public var slackSigningSecret: String?
     public var mattermostActionSecret: String?
     public var smsAuthToken: String?
+    /// The token Mattermost sends with every request of the `/muster` slash command (its settings show it).
+    public var mattermostCommandToken: String?
 
-    public init(publicURL: String? = nil, slackSigningSecret: String? = nil, mattermostActionSecret: String? = nil, smsAuthToken: String? = nil) {
+    public init(publicURL: String? = nil, slackSigningSecret: String? = nil, mattermostActionSecret: String? = nil, smsAuthToken: String? = nil,
+                mattermostCommandToken: String? = nil) {
         func value(_ text: String?) -> String? { text.flatMap { $0.isEmpty ? nil : $0 } }
         var url = value(publicURL)
         while url?.hasSuffix("/") == true { url?.removeLast() }
@@ -73,11 +79,13 @@ public struct ChatCallbackSettings: Sendable, Hashable {
         self.slackSigningSecret = value(slackSigningSecret)
         self.mattermostActionSecret = value(mattermostActionSecret)
         self.smsAuthToken = value(smsAuthToken)
+        self.mattermostCommandToken = value(mattermostCommandToken)
     }
 
     public init(environment: [String: String]) {
         self.init(publicURL: environment[Self.publicURLVariable], slackSigningSecret: environment[Self.slackSecretVariable],
-                  mattermostActionSecret: environment[Self.mattermostSecretVariable], smsAuthToken: environment[Self.smsTokenVariable])
+                  mattermostActionSecret: environment[Self.mattermostSecretVariable], smsAuthToken: environment[Self.smsTokenVariable],
+                  mattermostCommandToken: environment[Self.mattermostCommandTokenVariable])
     }
 
     /// Mattermost buttons need both the public URL and the secret.
@@ -87,7 +95,7 @@ public struct ChatCallbackSettings: Sendable, Hashable {
     }
 
     /// The secrets, for a redactor.
-    public var secrets: [String] { [slackSigningSecret, mattermostActionSecret, smsAuthToken].compactMap { $0 } }
+    public var secrets: [String] { [slackSigningSecret, mattermostActionSecret, smsAuthToken, mattermostCommandToken].compactMap { $0 } }
 }
 
 extension ChannelPayloads {

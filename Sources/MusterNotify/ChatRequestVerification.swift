@@ -192,3 +192,18 @@ public struct MattermostActionSigner: Sendable, Hashable {
         return .success((answer, person))
     }
 }
+
+/// Mattermost slash commands: each request carries the command's token (`token`, form-encoded), compared here in
+/// constant time with the one Mattermost showed when the command was made (`MUSTER_MATTERMOST_COMMAND_TOKEN`).
+/// Mattermost signs nothing else: a token does not expire, so a replay cannot be told from a retry by the token.
+public struct MattermostCommandToken: Sendable, Hashable {
+    public let token: String
+
+    public init(token: String) { self.token = token }
+
+    /// Nil when `sent` is the token; otherwise why not.
+    public func refusal(sent: String?) -> ChatRequestRefusal? {
+        guard let sent, !sent.isEmpty else { return .unsigned }
+        return constantTimeEqual(Array(sent.utf8), Array(token.utf8)) ? nil : .badSignature
+    }
+}

@@ -384,6 +384,12 @@ public final class IncidentRuntime: @unchecked Sendable {
         return try cachedOrLoaded(runID: runID).timed.run
     }
 
+    /// The run as remembered, brought up to date with what was appended since; reads no run header (the chat
+    /// routes ask this of every open run for the one a chat channel is bound to).
+    public func currentRun(runID: String) throws(RuntimeError) -> Run {
+        try refreshed(runID: runID).timed.run
+    }
+
     /// When the run's next timer is due (nil: none armed), from the run as remembered and brought up to date;
     /// reads no run header (the timer pump asks this of every open run twice a second).
     public func nextDue(runID: String) throws(RuntimeError) -> Instant? {

@@ -65,6 +65,8 @@ public enum RunText {
             return "player action '\(action)' rejected: \(reason)"
         case let .ratingOverruled(objective, rating, note):
             return "rating of \(objective) overruled to \(rating): \(note)"
+        case let .chatChannelBound(binding):
+            return "\(binding.platform) channel \(binding.channel) bound to the run"
         case let .notificationSent(id, channel, status, latencyMs, attempt):
             return "notification \(id) sent to \(channel)" + (status.map { " (\($0))" } ?? "") + " in \(latencyMs) ms, attempt \(attempt)"
         case let .notificationFailed(id, channel, reason, attempt, nextAttempt):

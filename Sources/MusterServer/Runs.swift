@@ -101,16 +101,28 @@ enum Runs {
         let path = try playbookPath(state, playbookName)
         let request = DeclareRequest(playbookPath: path, title: title, actor: user.name, mode: mode, severity: severity,
                                      disruption: disruption, commander: commander, restricted: restricted)
+        let declared = try declareRun(state, user, request, playbookName: playbookName, key: key)
+        if declared.replayed {
+            // A retried declaration: the run the first one created, as it stands now.
+            let snapshot = try snapshot(state, declared.runID)
+            var response = API.json(StatusJSON.object(snapshot, access: try access(state, snapshot), user: user, now: state.now), status: .created)
+            response.headers[IdempotencyKeys.replayedHeader] = "true"
+            return response
+        }
+        let snapshot = try snapshot(state, declared.runID)
+        return API.json(StatusJSON.object(snapshot, access: try access(state, snapshot), user: user, now: state.now), status: .created)
+    }
+
+    /// Declares the run as `user` (the API's `POST /api/runs`, and `/muster declare` in chat): its id, and whether
+    /// `key` had already declared it (a retry: nothing new was written).
+    static func declareRun(_ state: ServerState, _ user: UserRecord, _ request: DeclareRequest, playbookName: String,
+                           key: CommandKey?) throws -> (runID: String, replayed: Bool) {
         let declared = Result { () throws(RuntimeError) in try state.runtime.declare(request, key: key) }
         let result: CommandResult
         switch declared {
         case .success(let r) where r.replayed != nil:
-            // A retried declaration: the run the first one created, as it stands now.
             try IdempotencyKeys.checkSameRequest(r.replayed!, key!)
-            let snapshot = try snapshot(state, r.runID)
-            var response = API.json(StatusJSON.object(snapshot, access: try access(state, snapshot), user: user, now: state.now), status: .created)
-            response.headers[IdempotencyKeys.replayedHeader] = "true"
-            return response
+            return (r.runID, true)
         case .success(let r): result = r
         case .failure(.invalidPlaybook(_, let diagnostics)):
             throw APIError(409, "playbook '\(playbookName)' has errors: " + diagnostics.filter { $0.severity == .error }.prefix(3).map(\.description).joined(separator: "; "),
@@ -119,9 +131,8 @@ enum Runs {
         }
         if let rejection = result.rejection { throw APIError.rejected(rejection) }
         state.wrote(runID: result.runID, effects: result.allEffects)
-        state.logger.info("run declared", metadata: ["run": "\(result.runID)", "by": "\(user.name)", "restricted": "\(restricted)"])
-        let snapshot = try snapshot(state, result.runID)
-        return API.json(StatusJSON.object(snapshot, access: try access(state, snapshot), user: user, now: state.now), status: .created)
+        state.logger.info("run declared", metadata: ["run": "\(result.runID)", "by": "\(user.name)", "restricted": "\(request.restricted)"])
+        return (result.runID, false)
     }
 
     static func playbookPath(_ state: ServerState, _ name: String) throws -> String {

@@ -308,6 +308,7 @@ public func buildApplication(
     let router = Router(context: MusterRequestContext.self)
     API.register(on: router, state: state)
     ChatHooks.register(on: router, state: state)
+    ChatCommands.register(on: router, state: state)
     let limits = state.configuration
     let headTimeout = TimeAmount(limits.requestHeadTimeout)
     let connections = state.connections

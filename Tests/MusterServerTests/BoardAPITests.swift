@@ -226,7 +226,7 @@ struct BoardAPITests {
     @Test("every route the server registers is in openapi.json with its method, and every documented one exists")
     func openAPIMatchesRoutes() throws {
         // The API's routes, and the answer callbacks (`/hooks/...`, registered with their full path).
-        let source = try ["API.swift", "ChatHooks.swift"].map { try String(contentsOfFile: repositoryRoot + "/Sources/MusterServer/" + $0, encoding: .utf8) }
+        let source = try ["API.swift", "ChatHooks.swift", "ChatCommands.swift"].map { try String(contentsOfFile: repositoryRoot + "/Sources/MusterServer/" + $0, encoding: .utf8) }
             .joined(separator: "\n")
         let pattern = try NSRegularExpression(pattern: #"\b(router|api)\.(get|post|delete|put|patch)\("([^"]+)"\)"#)
         var registered: Set<String> = []

@@ -23,11 +23,12 @@ struct MusterBench {
         case "readiness": try ReadinessBench.run()
         case "rollcall": try RollCallBench.run()
         case "links": try AnswerLinkBench.run()  // answers through /a/TOKEN vs /healthz, tally at 10,000 answers
+        case "chat": try ChatBench.run()
         case "all":
             // Each in a fresh process of its own: memory one benchmark keeps (malloc does not give it all back)
             // would count in the next one's peak RSS, and its threads would compete with the next one's work.
             var failed: [String] = []
-            for name in ["playbooks", "engine", "journal", "exercise", "report", "readiness", "notify", "rollcall", "serve", "serve-cluster", "links"] {
+            for name in ["playbooks", "engine", "journal", "exercise", "report", "readiness", "notify", "rollcall", "chat", "serve", "serve-cluster", "links"] {
                 if try runFresh(name) != 0 { failed.append(name) }
             }
             if !failed.isEmpty {
@@ -35,7 +36,7 @@ struct MusterBench {
                 exit(1)
             }
         default:
-            print("usage: muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|rollcall|notify-outbox [ROUNDS]|serve|serve-sqlite|serve-cluster [SECONDS] [CONNECTIONS]|links|all]")
+            print("usage: muster-bench [playbooks|engine|journal|exercise|report|readiness|notify|rollcall|chat|notify-outbox [ROUNDS]|serve|serve-sqlite|serve-cluster [SECONDS] [CONNECTIONS]|links|all]")
         }
     }
 

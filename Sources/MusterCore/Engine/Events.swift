@@ -95,6 +95,10 @@ public struct RunEvent: Sendable, Hashable, Codable {
         /// An evaluator replaced an objective's computed rating (`P`, `S`, `M`, `U`), with a note saying why.
         indirect case ratingOverruled(objective: String, rating: String, note: String)
 
+        /// A Slack or Mattermost channel was bound to the run (`/muster declare` or `/muster bind`, docs/chat.md): slash
+        /// commands typed there act on this run. The actor is who bound it. Changes nothing in the workflow.
+        indirect case chatChannelBound(ChatChannelBinding)
+
         /// A stable name for the kind of event (journal column, timeline filters).
         public var typeName: String {
             switch self {
@@ -120,6 +124,7 @@ public struct RunEvent: Sendable, Hashable, Codable {
             case .exerciseClock: "exercise-clock"
             case .playerActionRejected: "player-action-rejected"
             case .ratingOverruled: "rating-overruled"
+            case .chatChannelBound: "chat-channel-bound"
             case .notificationSent: "notification-sent"
             case .notificationFailed: "notification-failed"
             case .notificationDeadLettered: "notification-dead-lettered"
@@ -477,4 +482,18 @@ public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
 public enum Outcome: Sendable, Hashable {
     case accepted(events: [RunEvent], effects: [Effect])
     case rejected(Rejection)
+}
+
+/// A chat channel bound to a run: the platform (`slack`, `mattermost`) and the platform's id of the channel (Slack
+/// `channel_id`, Mattermost `channel_id`); `team` is the Slack workspace or Mattermost team when the platform said.
+public struct ChatChannelBinding: Sendable, Hashable, Codable {
+    public var platform: String
+    public var channel: String
+    public var team: String?
+
+    public init(platform: String, channel: String, team: String? = nil) {
+        self.platform = platform
+        self.channel = channel
+        self.team = team
+    }
 }

@@ -38,6 +38,8 @@ public struct Run: Sendable, Equatable {
     public private(set) var deputies: [String: String] = [:]
     /// Roll calls asked for, by id (the latest request of each id).
     public private(set) var rollCalls: [String: RollCallRecord] = [:]
+    /// Chat channels bound to the run, each with when it was bound (the latest binding of a channel wins).
+    public private(set) var chatChannels: [ChatChannelBinding: Instant] = [:]
     /// Armings of timers that belong to no playbook slot (escalations, roll call resends and deadlines), by timer id.
     var otherTimerInstances: [String: Int] = [:]
 
@@ -221,6 +223,8 @@ public struct Run: Sendable, Equatable {
             if let t = known ?? compiled.taskIndex[task] { taskStatusByIndex[t] = .skipped }
         case .eventRaised:
             break
+        case .chatChannelBound(let binding):
+            chatChannels[binding] = event.at
         case .decisionMade(let decision, let option, let rationale, let byDefault):
             assert(known == nil || known == compiled.decisionIndex[decision])
             if let d = known ?? compiled.decisionIndex[decision] {

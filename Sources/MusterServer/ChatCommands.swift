@@ -1,0 +1,287 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MusterCore
+import MusterJournal
+import MusterNotify
+import MusterRuntime
+import NIOCore
+
+/// The `/muster` slash command (docs/chat.md): `POST /hooks/slack/commands` (signed with the Slack app's signing
+/// secret, as the interactive route is) and `POST /hooks/mattermost/commands` (the command's token). The typist is
+/// the directory person their chat id names, acting with exactly the permissions the API gives a user of that name;
+/// every verb goes through the command path of `POST /api/runs/{id}/commands` (the writer's batch for live runs,
+/// the exercise session for exercises this server drives). The reply goes to the typist only (`ephemeral`).
+enum ChatCommands {
+    static func register(on router: Router<Ctx>, state: ServerState) {
+        // Literal paths (`ChatCallbackSettings.slackCommandsPath`, ...): the openapi test reads them here.
+        router.post("/hooks/slack/commands") { request, context in
+            await ChatHooks.guarded(state) { try await slack(state, request, context) }
+        }
+        router.post("/hooks/mattermost/commands") { request, context in
+            await ChatHooks.guarded(state) { try await mattermost(state, request, context) }
+        }
+    }
+
+    /// Who typed what, where.
+    struct Typed {
+        /// `slack` or `mattermost`: the chat channel's platform, and the `via` of what is recorded.
+        var platform: String
+        var person: Person
+        var channel: String
+        var team: String?
+        /// Makes a retried request change nothing (`slack:SIGNATURE`, `mattermost:TRIGGER_ID`); also says, in the
+        /// journal's command keys, which platform a command came through.
+        var key: CommandKey?
+
+        var user: UserRecord { UserRecord(name: person.name, admin: false, createdAt: Instant(millisecondsSinceEpoch: 0)) }
+    }
+
+    // MARK: - Slack
+
+    static func slack(_ state: ServerState, _ request: Request, _ context: Ctx) async throws -> Response {
+        let bytes: [UInt8]
+        do { bytes = try await API.body(request, state) } catch let e as APIError { return API.error(e) }
+        guard let secret = state.configuration.chatCallbacks.slackSigningSecret else {
+            return ChatHooks.refused(state, request, context, "slack-commands", .notConfigured)
+        }
+        let signature = request.headers[HTTPField.Name(SlackSignature.signatureHeader)!]
+        if let why = SlackSignature(signingSecret: secret).refusal(
+            signature: signature, timestamp: request.headers[HTTPField.Name(SlackSignature.timestampHeader)!], body: bytes, now: state.now) {
+            return ChatHooks.refused(state, request, context, "slack-commands", why)
+        }
+        guard let form = FormBody.parse(bytes), let userID = FormBody.value("user_id", in: form), !userID.isEmpty,
+              let channel = FormBody.value("channel_id", in: form), !channel.isEmpty else {
+            return reply("slack", "Muster could not read this command (a slash command is form-encoded with user_id and channel_id).")
+        }
+        guard let person = try state.journal.person(slackID: userID) else {
+            state.logger.notice("slash command from someone not in the directory", metadata: ["route": "slack-commands"])
+            return reply("slack", notInDirectory(how: "muster people add YOUR-NAME --slack \(userID)"))
+        }
+        let key = signature.map { CommandKey(user: person.name, key: "slack:" + String($0.prefix(240)), requestHash: ChatHooks.digest(bytes)) }
+        let typed = Typed(platform: "slack", person: person, channel: channel, team: FormBody.value("team_id", in: form), key: key)
+        return reply("slack", try await answer(state, typed, text: FormBody.value("text", in: form) ?? ""))
+    }
+
+    // MARK: - Mattermost
+
+    static func mattermost(_ state: ServerState, _ request: Request, _ context: Ctx) async throws -> Response {
+        let bytes: [UInt8]
+        do { bytes = try await API.body(request, state) } catch let e as APIError { return API.error(e) }
+        guard let token = state.configuration.chatCallbacks.mattermostCommandToken else {
+            return ChatHooks.refused(state, request, context, "mattermost-commands", .notConfigured)
+        }
+        guard let form = FormBody.parse(bytes) else { return ChatHooks.refused(state, request, context, "mattermost-commands", .unsigned) }
+        if let why = MattermostCommandToken(token: token).refusal(sent: FormBody.value("token", in: form)) {
+            return ChatHooks.refused(state, request, context, "mattermost-commands", why)
+        }
+        guard let userName = FormBody.value("user_name", in: form), !userName.isEmpty,
+              let channel = FormBody.value("channel_id", in: form), !channel.isEmpty else {
+            return reply("mattermost", "Muster could not read this command (a slash command is form-encoded with user_name and channel_id).")
+        }
+        guard let person = try state.journal.person(mattermostUser: userName) else {
+            state.logger.notice("slash command from someone not in the directory", metadata: ["route": "mattermost-commands"])
+            return reply("mattermost", notInDirectory(how: "muster people add YOUR-NAME --mattermost \(userName)"))
+        }
+        // Mattermost names each slash command request by its trigger id: a retry of the same request has the same one.
+        let trigger = FormBody.value("trigger_id", in: form) ?? ""
+        let key = trigger.isEmpty ? nil : CommandKey(user: person.name, key: "mattermost:" + String(trigger.prefix(240)), requestHash: ChatHooks.digest(bytes))
+        let typed = Typed(platform: "mattermost", person: person, channel: channel, team: FormBody.value("team_id", in: form), key: key)
+        return reply("mattermost", try await answer(state, typed, text: FormBody.value("text", in: form) ?? ""))
+    }
+
+    // MARK: - Replies
+
+    /// What the typist reads, and nobody else: the text neutralised for the platform (it may quote titles,
+    /// notes and reasons others typed).
+    enum Reply {
+        case text(String)
+        /// Muster's own text (help): not neutralised, so its code spans show as code.
+        case trusted(String)
+    }
+
+    static func reply(_ platform: String, _ text: String) -> Response { reply(platform, .text(text)) }
+
+    static func reply(_ platform: String, _ reply: Reply) -> Response {
+        let text: String
+        switch reply {
+        case .trusted(let own): text = own
+        case .text(let untrusted): text = platform == "slack" ? ChatText.slack(untrusted) : ChatText.mattermost(untrusted)
+        }
+        return API.json(["response_type": "ephemeral", "text": text])
+    }
+
+    static func notInDirectory(how: String) -> String {
+        "You are not in Muster's people directory, so nothing was done. Ask your Muster administrator to add you: \(how)"
+    }
+
+    static let unbound = "This channel is not bound to a run. Type /muster declare PLAYBOOK TITLE to start one here, or /muster bind RUN to work an existing one from here."
+
+    // MARK: - Commands
+
+    /// Parses and carries out what was typed; the text of the reply (a refusal's reason included).
+    static func answer(_ state: ServerState, _ typed: Typed, text: String) async throws -> Reply {
+        let command: ChatCommand
+        switch ChatCommand.parse(text) {
+        case .failure(let why): return .text(why.description)
+        case .success(let parsed): command = parsed
+        }
+        do {
+            switch command {
+            case .help:
+                return .trusted(ChatCommand.helpText)
+            case .declare(let playbook, let title):
+                return .text(try declare(state, typed, playbook: playbook, title: title))
+            case .bind(let runID):
+                return .text(try bind(state, typed, runID: runID))
+            default:
+                break
+            }
+            guard let runID = try boundRun(state, platform: typed.platform, channel: typed.channel) else { return .text(unbound) }
+            switch command {
+            case .status:
+                let (snapshot, _) = try Runs.authorize(state, typed.user, runID, .read)
+                return .text(RunText.status(snapshot, now: max(state.now, snapshot.lastEventAt)).joined(separator: "\n"))
+            case .acknowledge(let ack):
+                let snapshot = try Runs.snapshot(state, runID)
+                let open = snapshot.run.acks.values.filter { $0.pagedPeople.contains(typed.person.name) && $0.acknowledgedBy == nil }
+                let id: String
+                if let ack { id = ack } else {
+                    guard open.count == 1 else {
+                        return .text(open.isEmpty ? "No page sent to you is waiting for an acknowledgement on run \(runID)."
+                                                  : "Several pages wait for you (\(open.map(\.id).sorted().joined(separator: ", "))): type /muster ack PAGE.")
+                    }
+                    id = open[0].id
+                }
+                return .text(try await submit(state, typed, runID, .acknowledge(id)))
+            case .assign(let role, let mention):
+                guard let person = try mentioned(state, platform: typed.platform, mention) else {
+                    return .text("\(mention) is not in Muster's people directory; an administrator adds them with muster people add.")
+                }
+                return .text(try await submit(state, typed, runID, .assign(role: role, person: person.name)))
+            case .act(let action):
+                return .text(try await submit(state, typed, runID, action))
+            case .help, .declare, .bind:
+                return .text("")
+            }
+        } catch let error as APIError {
+            return .text("Refused: \(error.message)")
+        }
+    }
+
+    /// `/muster declare`: the API's declaration (a live run, the typist its declarer), then this channel bound to it.
+    static func declare(_ state: ServerState, _ typed: Typed, playbook: String, title: String) throws -> String {
+        let path = try Runs.playbookPath(state, playbook)
+        let request = DeclareRequest(playbookPath: path, title: title, actor: typed.person.name)
+        let declared = try Runs.declareRun(state, typed.user, request, playbookName: playbook, key: typed.key)
+        if declared.replayed { return "Already declared: run \(declared.runID); nothing changed." }
+        try record(state, binding(typed), on: declared.runID, by: typed.person.name)
+        return "Declared run \(declared.runID) (\(playbook)): \(title). This channel is bound to it: /muster status shows where it stands."
+    }
+
+    /// `/muster bind RUN`: someone on the run (a role holder, or the facilitator) binds it to this channel.
+    static func bind(_ state: ServerState, _ typed: Typed, runID: String) throws -> String {
+        let (snapshot, _) = try Runs.authorize(state, typed.user, runID, .raiseEvent)
+        guard snapshot.run.status != .closed else { throw APIError(409, "run \(runID) is closed") }
+        let binding = binding(typed)
+        if try boundRun(state, platform: typed.platform, channel: typed.channel) == runID {
+            return "This channel is already bound to run \(runID)."
+        }
+        try record(state, binding, on: runID, by: typed.person.name)
+        return "This channel is bound to run \(runID) (\(snapshot.run.title)): commands typed here act on it."
+    }
+
+    static func binding(_ typed: Typed) -> ChatChannelBinding {
+        ChatChannelBinding(platform: typed.platform, channel: typed.channel, team: typed.team)
+    }
+
+    /// Appends the binding to the run's journal (a fact beside the workflow, as delivery facts are): every server
+    /// sees it, and an auditor reads who bound which channel when.
+    static func record(_ state: ServerState, _ binding: ChatChannelBinding, on runID: String, by person: String) throws {
+        let lock = state.runLock(runID)
+        lock.lock()
+        defer { lock.unlock() }
+        let event = RunEvent(at: state.now, actor: person, role: nil, .chatChannelBound(binding))
+        for _ in 0..<20 {
+            let sequence = try state.runtime.snapshot(runID: runID).sequence
+            do {
+                try state.journal.append(runID: runID, expectedSequence: sequence, events: [event])
+                state.wrote(runID: runID, effects: [])
+                state.logger.info("chat channel bound", metadata: ["run": "\(runID)", "platform": "\(binding.platform)"])
+                return
+            } catch JournalError.sequenceConflict {
+                continue  // another process appended meanwhile: read the head again
+            }
+        }
+        throw APIError(409, "run \(runID) kept changing; try again")
+    }
+
+    /// The open run this chat channel is bound to (its latest binding), from the open runs as the runtime caches them.
+    static func boundRun(_ state: ServerState, platform: String, channel: String) throws -> String? {
+        var found: (runID: String, at: Instant)?
+        for open in try state.journal.openRuns() {
+            guard let run = try? state.runtime.currentRun(runID: open.id), !run.chatChannels.isEmpty else { continue }
+            for (binding, at) in run.chatChannels where binding.platform == platform && binding.channel == channel {
+                if found == nil || at > found!.at { found = (open.id, at) }
+            }
+        }
+        return found?.runID
+    }
+
+    /// The person a mention names: Slack `<@U123|name>` or `<@U123>` by Slack member id, Mattermost `@username` by
+    /// username; a plain name as the directory spells it on either.
+    static func mentioned(_ state: ServerState, platform: String, _ mention: String) throws -> Person? {
+        if mention.hasPrefix("<@"), mention.hasSuffix(">") {
+            let inner = mention.dropFirst(2).dropLast()
+            let id = String(inner.prefix { $0 != "|" })
+            return try state.journal.person(slackID: id)
+        }
+        if mention.hasPrefix("@") {
+            if let person = try state.journal.person(mattermostUser: mention) { return person }
+            return try state.journal.person(named: String(mention.dropFirst()))
+        }
+        return try state.journal.person(named: mention)
+    }
+
+    /// Runs `action` as the typist on the run through the API's command path; the reply says what happened or why not.
+    static func submit(_ state: ServerState, _ typed: Typed, _ runID: String, _ action: Command.Action) async throws -> String {
+        let user = typed.user
+        if let handle = try state.drivenExercise(runID, check: { _ = try Runs.authorize(state, user, runID, .read) }) {
+            return try exerciseStep(state, typed, runID, handle, action)
+        }
+        switch await state.writer.submit(runID: runID, user: user, action: action, key: typed.key) {
+        case .success(let result):
+            if result.replayed != nil { return "Already done; nothing changed." }
+            if let rejection = result.rejection { return "Refused: \(rejection.reason)" }
+            state.logger.info("chat command recorded", metadata: ["run": "\(runID)", "via": "\(typed.platform)"])
+            return done(result.events)
+        case .failure(let error as APIError):
+            return "Refused: \(error.message)"
+        case .failure(let error):
+            throw error
+        }
+    }
+
+    /// A player's action in an exercise this server drives, as `POST /api/runs/{id}/commands` takes it.
+    static func exerciseStep(_ state: ServerState, _ typed: Typed, _ runID: String, _ handle: ServerState.ExerciseHandle,
+                             _ action: Command.Action) throws -> String {
+        handle.lock.lock()
+        defer { handle.lock.unlock() }
+        _ = try Runs.authorize(state, typed.user, runID, RoleIndex(handle.session.exercise.run.playbook).action(action))
+        if let key = typed.key, try state.journal.commandKeys(user: key.user, [key.key])[key.key] != nil {
+            return "Already done; nothing changed."
+        }
+        let step = try state.step(handle, runID: runID, .player(Command(actor: typed.person.name, action)), by: typed.person.name, key: typed.key)
+        state.wrote(runID: runID)
+        if let refusal = step.refusal { return "Refused: \(refusal)" }
+        if let rejection = step.rejection { return "Refused: \(rejection.reason)" }
+        state.logger.info("chat command recorded", metadata: ["run": "\(runID)", "via": "\(typed.platform)", "exercise": "true"])
+        return done(step.events)
+    }
+
+    static func done(_ events: [RunEvent]) -> String {
+        let lines = events.prefix(6).map { RunText.describe($0.body) }
+        return "Done: " + (lines.isEmpty ? "recorded" : lines.joined(separator: "; ")) + (events.count > 6 ? "; and \(events.count - 6) more" : "")
+    }
+}
