@@ -170,7 +170,9 @@ struct ClusterFaultTests {
             let head = try journal.head(runID: run).sequence
             let ids = subscribers[index].stop(after: head)
             let expected = Array((heads[index] + 1)...head)
-            #expect(ids.filter { $0 > heads[index] } == expected, "run \(run): stream ids \(ids.prefix(5))… (\(ids.count)), expected \(expected.count) up to \(head)")
+            // The run goes on (its timers fire): a stream may have more than the head read here, in order.
+            #expect(ids.filter { $0 > heads[index] && $0 <= head } == expected, "run \(run): stream ids \(ids.prefix(5))… (\(ids.count)), expected \(expected.count) up to \(head)")
+            #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 }, "run \(run): stream ids out of order or repeated")
         }
         survivor.server.kill(SIGTERM)
         try survivor.expectExit()
