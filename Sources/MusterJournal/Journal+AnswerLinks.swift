@@ -72,16 +72,7 @@ public enum AnswerToken {
     }
 
     /// Lowercase hex of the token's SHA-256: what the journal stores and looks up.
-    public static func sha256(_ token: some StringProtocol) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in SHA256.hash(data: Array(token.utf8)) {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func sha256(_ token: some StringProtocol) -> String { Digest256.hex(of: Array(token.utf8)) }
 
     static func base64URL(_ bytes: [UInt8]) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)

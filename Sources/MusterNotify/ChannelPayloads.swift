@@ -89,16 +89,7 @@ public enum ChannelPayloads {
     }
 
     /// The signature header's value: `sha256=<lowercase hex of HMAC-SHA256(secret, body)>`.
-    static func signatureText(_ code: HashedAuthenticationCode<SHA256>) -> String {
-        let hex = Array("0123456789abcdef".utf8)
-        var out = Array("sha256=".utf8)
-        out.reserveCapacity(7 + 64)
-        for byte in code {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func signatureText(_ code: HashedAuthenticationCode<SHA256>) -> String { "sha256=" + hexText(code) }
 
     /// The message as people see it: prefixed `[EXERCISE] ` in exercise runs.
     public static func text(of notification: Notification, mode: RunMode) -> String {
@@ -322,7 +313,7 @@ public enum ChannelPayloads {
     /// Slack incoming webhook: `text` (the notification) and two blocks (the message, and a context line
     /// with run, state, severity and mode).
     public static func slackPayload(message: String, context: NotificationContext) -> JSONValue {
-        func escape(_ s: String) -> String { s.replacingAll("&", with: "&amp;").replacingAll("<", with: "&lt;").replacingAll(">", with: "&gt;") }
+        let escape = slackEscaped
         let runText = context.link.map { "<\($0)|\(escape(context.runTitle).replacingAll("|", with: "/"))>" } ?? escape(context.runTitle)
         let facts = "*Run:* \(runText) · *State:* \(escape(context.stateDisplay)) · \(context.severity.rawValue) · \(context.mode.rawValue)"
         return [
@@ -332,6 +323,12 @@ public enum ChannelPayloads {
                 ["type": "context", "elements": [["type": "mrkdwn", "text": .string(facts)]]],
             ],
         ]
+    }
+
+    /// Text for Slack: `&`, `<` and `>` escaped as Slack asks, so `<!channel>`, `<@U…>` and `<url|text>` written by
+    /// someone show as typed and neither notify nor hide a link (plain `@here` does not notify in what an app posts).
+    public static func slackEscaped(_ text: String) -> String {
+        text.replacingAll("&", with: "&amp;").replacingAll("<", with: "&lt;").replacingAll(">", with: "&gt;")
     }
 
     /// Text for a Markdown chat (Mattermost, Teams) that can neither ping people nor hide a link behind other words:

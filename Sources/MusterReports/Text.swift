@@ -27,6 +27,13 @@ public struct TextBuffer: Sendable {
         }
     }
 
+    /// `text` escaped for HTML text and attribute values, as `html(_:)` writes it.
+    public static func html(_ text: String) -> String {
+        var buffer = TextBuffer(capacity: text.utf8.count + 16)
+        buffer.html(text)
+        return String(decoding: buffer.bytes, as: UTF8.self)
+    }
+
     /// A JSON string literal (quotes included).
     public mutating func json(_ text: String) {
         bytes.append(0x22)

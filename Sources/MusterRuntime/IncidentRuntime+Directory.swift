@@ -56,19 +56,14 @@ extension IncidentRuntime {
     /// not reachable on all of them (so the first message goes to the first contact point the person has).
     func startCommand(_ request: RollCallRequest, run: Run) throws(JournalError) -> Command {
         let asked = try rollCallPeople(request)
-        let via = run.playbook.allRollCalls.first { $0.id.value == request.rollCall }?.via.map(\.value) ?? []
-        let types = via.map { run.playbook.channel($0)?.type.value }
-        var routes: [String: [String]] = [:]
-        for (name, person) in asked {
-            let reachable = zip(via, types).compactMap { channel, type -> String? in
-                guard let type else { return nil }
-                // Someone the directory does not know is reached only by channels that post to one place.
-                guard let person else { return type.addressesPeople ? nil : channel }
-                return person.isReachable(through: type) ? channel : nil
-            }
-            if reachable != via { routes[name] = reachable }
+        let entries = Dictionary(asked.map { ($0.name, $0.person) }, uniquingKeysWith: { first, _ in first })
+        let routes = run.playbook.rollCall(request.rollCall)?.routes(for: asked.map(\.name)) { name, channel in
+            guard let type = run.playbook.channel(channel)?.type.value else { return false }
+            // Someone the directory does not know is reached only by channels that post to one place.
+            guard let person = entries[name] ?? nil else { return !type.addressesPeople }
+            return person.isReachable(through: type)
         }
-        return Command(actor: Command.system, .startRollCall(request.rollCall, people: asked.map(\.name), routes: routes.isEmpty ? nil : routes))
+        return Command(actor: Command.system, .startRollCall(request.rollCall, people: asked.map(\.name), routes: routes))
     }
 
     /// The people a roll call asks, with their directory entries: the named ones first (in the directory's

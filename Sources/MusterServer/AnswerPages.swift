@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import MusterCore
 import MusterJournal
+import MusterReports
 import MusterRuntime
 import NIOCore
 
@@ -23,7 +24,8 @@ enum AnswerPages {
             guard let bytes = try? await API.body(request, state) else {
                 return page(.contentTooLarge, title: "Answer not recorded", lead: "The answer sent was too large.", body: "")
             }
-            fields = formFields(String(decoding: bytes, as: UTF8.self))
+            // The first of each name; a body that is not valid form encoding reads as no choice.
+            fields = Dictionary(FormBody.parse(bytes) ?? [], uniquingKeysWith: { first, _ in first })
         }
         return await DatabaseExecutor.run { await handle(state, request, context, raw: raw, post: post, fields: fields) }
     }
@@ -65,7 +67,15 @@ enum AnswerPages {
         }
         let found: AnswerLink?
         do {
-            found = try state.answerLinks.link(tokenSHA256: AnswerToken.sha256(raw)) { try state.journal.answerLink(tokenSHA256: $0) }
+            // A link never changes once minted: a page opened and then answered reads it once. Unknown tokens are
+            // not remembered (a guesser cannot fill the cache).
+            let hash = AnswerToken.sha256(raw)
+            if let known = state.answerLinks.value(hash) {
+                found = known
+            } else {
+                found = try state.journal.answerLink(tokenSHA256: hash)
+                if let found { state.answerLinks.store(found, for: hash) }
+            }
         } catch {
             return unavailable(state, error)
         }
@@ -250,59 +260,9 @@ enum AnswerPages {
                         body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    static func html(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
-
-    /// `application/x-www-form-urlencoded` fields (the first of each name).
-    static func formFields(_ body: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in body.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            if fields[parts[0]] == nil { fields[parts[0]] = parts.count > 1 ? parts[1] : "" }
-        }
-        return fields
-    }
+    static func html(_ text: String) -> String { TextBuffer.html(text) }
 }
 
 extension HTTPField.Name {
     static let requestOrigin = HTTPField.Name("Origin")!
-}
-
-/// Answer links by the SHA-256 of their token, as read from the journal: a link never changes once minted, so a
-/// page opened and then answered, or answered twice, reads it once. Unknown tokens are not remembered (a guesser
-/// cannot fill it); at `limit` links it starts again.
-final class AnswerLinkCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var links: [String: AnswerLink] = [:]
-    private let limit: Int
-
-    init(limit: Int = 100_000) { self.limit = limit }
-
-    func link(tokenSHA256 hash: String, read: (String) throws -> AnswerLink?) rethrows -> AnswerLink? {
-        lock.lock()
-        let known = links[hash]
-        lock.unlock()
-        if let known { return known }
-        guard let found = try read(hash) else { return nil }
-        lock.lock()
-        if links.count >= limit { links.removeAll(keepingCapacity: true) }
-        links[hash] = found
-        lock.unlock()
-        return found
-    }
 }

@@ -107,7 +107,7 @@ enum ChatCommands {
         let text: String
         switch reply {
         case .trusted(let own): text = own
-        case .text(let untrusted): text = platform == "slack" ? ChatText.slack(untrusted) : ChatText.mattermost(untrusted)
+        case .text(let untrusted): text = platform == "slack" ? ChannelPayloads.slackEscaped(untrusted) : ChannelPayloads.neutralised(untrusted)
         }
         return API.json(["response_type": "ephemeral", "text": text])
     }

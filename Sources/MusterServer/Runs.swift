@@ -150,9 +150,10 @@ enum Runs {
         let (snapshot, access) = try authorize(state, user, runID, .read)
         // Only a run with acks or roll calls reads its timeline, for what reached whom: the events since this
         // server last looked (a journal behind what it saw, after a failover to a standby, is read again whole).
-        let earlier = state.reaches.get(runID).flatMap { $0.through <= snapshot.sequence ? $0 : nil }
+        let earlier = state.reaches.value(runID).flatMap { $0.through <= snapshot.sequence ? $0 : nil }
         let updated = try RunText.reach(state.journal, runID: runID, run: snapshot.run, after: earlier)
-        if let updated { state.reaches.set(runID, updated) }
+        // Two requests may bring it up to date at once: the later one stays.
+        if let updated { state.reaches.store(updated, for: runID, unless: { $0.through >= updated.through }) }
         let reach = updated?.reach
         return API.json(StatusJSON.object(snapshot, access: access, user: user, now: max(state.now, snapshot.lastEventAt), reach: reach))
     }
@@ -361,31 +362,5 @@ enum StatusJSON {
             "you": ["name": user.name, "roles": run.roles(of: user.name), "commander": commander, "on_run": access.isOn(user.name),
                     "facilitator": access.facilitator == user.name, "can": can],
         ]
-    }
-}
-
-
-/// Per run: what the timeline said about its personal messages, through a seq (`RunText.reach`). Kept for the most
-/// recently asked runs only; at `limit` runs it starts again.
-final class ReachCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var reaches: [String: (through: Int, reach: HearingBackReach)] = [:]
-    private let limit: Int
-
-    init(limit: Int = 64) { self.limit = limit }
-
-    func get(_ runID: String) -> (through: Int, reach: HearingBackReach)? {
-        lock.lock()
-        defer { lock.unlock() }
-        return reaches[runID]
-    }
-
-    /// Keeps the later of what is there and `value` (two requests may bring it up to date at once).
-    func set(_ runID: String, _ value: (through: Int, reach: HearingBackReach)) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let current = reaches[runID], current.through >= value.through { return }
-        if reaches.count >= limit && reaches[runID] == nil { reaches.removeAll(keepingCapacity: true) }
-        reaches[runID] = value
     }
 }

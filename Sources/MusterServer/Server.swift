@@ -121,9 +121,9 @@ public final class ServerState: @unchecked Sendable {
     /// Refused answer-link tokens per address: guessing is bounded (the token's 256 bits are the real defence).
     let answerLimiter: LoginLimiter
     /// Answer links already looked up: a link never changes once minted, so each is read from the journal once.
-    let answerLinks = AnswerLinkCache()
+    let answerLinks = BoundedCache<AnswerLink>(limit: 100_000)
     /// What the timeline says reached whom, per run with acks or roll calls, through a seq (the board's status).
-    let reaches = ReachCache()
+    let reaches = BoundedCache<(through: Int, reach: HearingBackReach)>(limit: 64)
     /// `GET /healthz`: can this server reach a writable database?
     let health: DatabaseHealth
     let logger: Logger

@@ -73,7 +73,7 @@ struct ClusterFaultTests {
 
     @Test("40 clients with idempotency keys on two servers, one killed with SIGKILL mid-burst: every acknowledged command once, chains intact, streams complete, the timer fired once by the new lease holder")
     func serverKilledMidBurst() throws {
-        var cluster = try Cluster(users: ["Dana", "Lee"])
+        let cluster = try Cluster(users: ["Dana", "Lee"])
         defer { cluster.remove() }
         let a = try cluster.start("serve-a")
         defer { a.kill() }
@@ -180,7 +180,7 @@ struct ClusterFaultTests {
 
     @Test("an exercise driven through server A, A killed: B follows it while A's lease lasts, then takes it over; the scenario clock never jumps ahead")
     func exerciseDriverKilled() throws {
-        var cluster = try Cluster(users: ["Olga"])
+        let cluster = try Cluster(users: ["Olga"])
         defer { cluster.remove() }
         let a = try cluster.start("serve-a")
         defer { a.kill() }
@@ -234,7 +234,7 @@ struct ClusterFaultTests {
 
     @Test("a server whose clock is ten minutes fast (faketime): it stamps events and fires timers by the database's clock, and takes no lease early")
     func clockSkew() throws {
-        var cluster = try Cluster(users: ["Dana"])
+        let cluster = try Cluster(users: ["Dana"])
         defer { cluster.remove() }
         let a = try cluster.start("serve-a")
         defer { a.kill() }

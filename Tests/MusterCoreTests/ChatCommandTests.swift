@@ -55,21 +55,3 @@ struct ChatCommandTests {
         #expect(Set(ChatCommand.usage.map(\.verb)).count == ChatCommand.usage.count)
     }
 }
-
-@Suite("Chat: untrusted text made safe to post")
-struct ChatTextTests {
-    @Test("Slack: group notifications and markup are neutralised, the words stay readable")
-    func slack() {
-        let out = ChatText.slack("Hi @channel and @HERE, <!everyone> see <https://evil.example|the runbook> & <@U024BE7LH>; mail lee@example.org")
-        #expect(!out.contains("@channel") && !out.contains("@HERE") && !out.contains("<!") && !out.contains("<@") && !out.contains("<http"))
-        #expect(out == "Hi @\u{2060}channel and @\u{2060}HERE, &lt;!everyone&gt; see &lt;https://evil.example|the runbook&gt; &amp; &lt;@U024BE7LH&gt;; mail lee@example.org")
-        #expect(ChatText.slack("Finance shares encrypted") == "Finance shares encrypted")
-    }
-
-    @Test("Mattermost: @-mentions of people and groups broken, link markup shown as typed")
-    func mattermost() {
-        let out = ChatText.mattermost("@all: see [the runbook](https://evil.example) <https://x> ping @lee")
-        #expect(out == "@\u{2060}all: see \\[the runbook\\]\\(https://evil.example\\) \\<https://x\\> ping @\u{2060}lee")
-        #expect(ChatText.mattermost("Finance shares encrypted") == "Finance shares encrypted")
-    }
-}

@@ -415,13 +415,8 @@ public struct ExerciseRun: Sendable {
                 for name in request.people { add(people.entry(name)?.name ?? name) }
                 for group in request.groups { for member in people.members(of: group) { add(member.name) } }
                 // As the live directory does: each person's messages go to the channels of `via` that reach them.
-                let via = run.playbook.rollCall(request.rollCall)?.via.map(\.value) ?? []
-                var routes: [String: [String]] = [:]
-                for person in list {
-                    let reachable = via.filter { people.reaches(person, through: $0) }
-                    if reachable != via { routes[person] = reachable }
-                }
-                commands.append(Command(actor: Command.system, .startRollCall(request.rollCall, people: list, routes: routes.isEmpty ? nil : routes)))
+                let routes = run.playbook.rollCall(request.rollCall)?.routes(for: list) { people.reaches($0, through: $1) }
+                commands.append(Command(actor: Command.system, .startRollCall(request.rollCall, people: list, routes: routes)))
             default:
                 break
             }

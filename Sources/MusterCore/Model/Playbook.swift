@@ -510,3 +510,18 @@ extension String {
         return first.uppercased() + dropFirst()
     }
 }
+
+extension RollCallSpec {
+    /// The `routes` of `startRollCall` for `people`: for each person some channel of `via` does not reach, the
+    /// channels that do, in `via`'s order (empty: none); nil when every channel reaches everyone. `reaches(person,
+    /// channel)` is the shell's directory (or an exercise's roster) answering.
+    public func routes(for people: some Sequence<String>, reaches: (String, String) -> Bool) -> [String: [String]]? {
+        let channels = via.map(\.value)
+        var routes: [String: [String]] = [:]
+        for person in people {
+            let reachable = channels.filter { reaches(person, $0) }
+            if reachable != channels { routes[person] = reachable }
+        }
+        return routes.isEmpty ? nil : routes
+    }
+}
