@@ -157,7 +157,7 @@ public struct ChatAnswer: Sendable, Hashable {
 /// the context carries run, question, option and person with an HMAC-SHA256 of them under a secret only Muster
 /// holds: a context that verifies was written by Muster, for that person.
 public struct MattermostActionSigner: Sendable, Hashable {
-    private let secret: String
+    let secret: String
 
     public init(secret: String) { self.secret = secret }
 

@@ -169,6 +169,8 @@ final class CurlTransfer {
             try set(CURLOPT_URL, post.url, "CURLOPT_URL")
             try set(CURLOPT_USERAGENT, configuration.userAgent, "CURLOPT_USERAGENT")
             try set(CURLOPT_POST, 1, "CURLOPT_POST")
+            // Only the methods Muster uses: a PUT is a POST's body under another request line.
+            if post.method == "PUT" { try set(CURLOPT_CUSTOMREQUEST, "PUT", "CURLOPT_CUSTOMREQUEST") }
             try configureBody(post)
 
         case .smtp(let smtp):
@@ -216,10 +218,12 @@ final class CurlTransfer {
         let failure = DeliveryClassifier.classify(
             code: code, status: status, isSMTP: isSMTP, errorText: errorText, statusLine: statusLine,
             retryAfter: retryAfter, snippet: snippet)
-        return DeliveryResult(
+        var result = DeliveryResult(
             status: status == 0 ? nil : status, latency: latency, retryAfter: retryAfter,
             failure: failure.map { request.redactor.redactFailure($0) }, curlCode: Int(code.rawValue),
             responseSnippet: snippet.map(request.redactor.redact))
+        if case .httpPost(let post) = request.target, post.keepsResponse { result.responseBody = responseBody }
+        return result
     }
 
     private func responseSnippet() -> String? {

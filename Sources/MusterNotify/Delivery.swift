@@ -51,11 +51,17 @@ public struct HTTPPost: Sendable, Hashable {
     /// Sent in this order, after the transport's own (`User-Agent`); a `Content-Type` here replaces the default.
     public var headers: [HTTPHeader]
     public var body: [UInt8]
+    /// `POST`, or `PUT` (Mattermost edits a post with a PUT); the body is sent either way.
+    public var method: String
+    /// Keep the response body (up to 16 KiB) in the result: for APIs whose answer is needed (a posted message's id).
+    public var keepsResponse: Bool
 
-    public init(url: String, headers: [HTTPHeader] = [], body: [UInt8]) {
+    public init(url: String, headers: [HTTPHeader] = [], body: [UInt8], method: String = "POST", keepsResponse: Bool = false) {
         self.url = url
         self.headers = headers
         self.body = body
+        self.method = method
+        self.keepsResponse = keepsResponse
     }
 }
 
@@ -116,6 +122,8 @@ public struct DeliveryResult: Sendable, Hashable {
     public var curlCode: Int
     /// The first bytes of the response body as text, redacted (for people reading a failure).
     public var responseSnippet: String?
+    /// The whole response body (up to 16 KiB), when the request asked for it (`HTTPPost.keepsResponse`).
+    public var responseBody: [UInt8]?
 
     public init(
         status: Int?, latency: TimeSpan, retryAfter: RetryAfter? = nil, failure: DeliveryFailure?, curlCode: Int = 0,

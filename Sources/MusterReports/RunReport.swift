@@ -337,6 +337,7 @@ public struct RunReport: Sendable {
         case .playerActionRejected(let action, let reason): return ("player action rejected", "\(action): \(reason)")
         case .ratingOverruled(let objective, let rating, let note): return ("rating overruled", "\(objective) = \(rating): \(note)")
         case .chatChannelBound(let binding): return ("chat channel bound", "\(binding.platform) channel \(binding.channel)")
+        case .chatMessagePosted(let posted): return ("incident message posted", "\(posted.binding.platform) channel \(posted.binding.channel)")
         case .notificationSent(let id, let channel, let status, let latencyMs, let attempt):
             return ("notification sent", "\(id) to \(channel)" + (status.map { ", status \($0)" } ?? "") + ", \(latencyMs) ms, attempt \(attempt)")
         case .notificationFailed(let id, let channel, let reason, let attempt, let nextAttempt):

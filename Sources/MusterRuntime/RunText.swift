@@ -67,6 +67,8 @@ public enum RunText {
             return "rating of \(objective) overruled to \(rating): \(note)"
         case let .chatChannelBound(binding):
             return "\(binding.platform) channel \(binding.channel) bound to the run"
+        case let .chatMessagePosted(posted):
+            return "incident message posted in \(posted.binding.platform) channel \(posted.binding.channel)"
         case let .notificationSent(id, channel, status, latencyMs, attempt):
             return "notification \(id) sent to \(channel)" + (status.map { " (\($0))" } ?? "") + " in \(latencyMs) ms, attempt \(attempt)"
         case let .notificationFailed(id, channel, reason, attempt, nextAttempt):

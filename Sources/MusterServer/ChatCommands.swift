@@ -199,16 +199,22 @@ enum ChatCommands {
     /// Appends the binding to the run's journal (a fact beside the workflow, as delivery facts are): every server
     /// sees it, and an auditor reads who bound which channel when.
     static func record(_ state: ServerState, _ binding: ChatChannelBinding, on runID: String, by person: String) throws {
+        try appendFact(state, .chatChannelBound(binding), on: runID, by: person)
+        state.logger.info("chat channel bound", metadata: ["run": "\(runID)", "platform": "\(binding.platform)"])
+    }
+
+    /// Appends one event that changes nothing in the workflow (a binding, a posted incident message) at the run's
+    /// head, under the run's lock here and the journal's expected sequence against other processes.
+    static func appendFact(_ state: ServerState, _ body: RunEvent.Body, on runID: String, by person: String) throws {
         let lock = state.runLock(runID)
         lock.lock()
         defer { lock.unlock() }
-        let event = RunEvent(at: state.now, actor: person, role: nil, .chatChannelBound(binding))
+        let event = RunEvent(at: state.now, actor: person, role: nil, body)
         for _ in 0..<20 {
             let sequence = try state.runtime.snapshot(runID: runID).sequence
             do {
                 try state.journal.append(runID: runID, expectedSequence: sequence, events: [event])
                 state.wrote(runID: runID, effects: [])
-                state.logger.info("chat channel bound", metadata: ["run": "\(runID)", "platform": "\(binding.platform)"])
                 return
             } catch JournalError.sequenceConflict {
                 continue  // another process appended meanwhile: read the head again
@@ -242,6 +248,16 @@ enum ChatCommands {
             return try state.journal.person(named: String(mention.dropFirst()))
         }
         return try state.journal.person(named: mention)
+    }
+
+    /// A task button of an incident message pressed: the task completed as the presser, through the same path as
+    /// `/muster done TASK` (their permissions, the exercise's session when this server drives it).
+    static func pressed(_ state: ServerState, _ typed: Typed, _ button: ChatTaskButton) async throws -> String {
+        do {
+            return try await submit(state, typed, button.runID, .completeTask(button.task, note: nil))
+        } catch let error as APIError {
+            return "Refused: \(error.message)"
+        }
     }
 
     /// Runs `action` as the typist on the run through the API's command path; the reply says what happened or why not.

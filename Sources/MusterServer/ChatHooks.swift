@@ -71,7 +71,20 @@ enum ChatHooks {
             return API.error(.badRequest("the Slack payload has no user.id", field: "payload"))
         }
         let actions = payload["actions"] as? [[String: Any]] ?? []
-        guard let value = actions.first?["value"] as? String, let answer = ChatAnswer(slackValue: value) else {
+        let value = actions.first?["value"] as? String ?? ""
+        if let button = ChatTaskButton(slackValue: value) {
+            // A task button of the incident message: `/muster done TASK` by whoever pressed it.
+            guard let person = try state.journal.person(slackID: slackID) else {
+                state.logger.notice("callback from someone not in the directory", metadata: ["route": "slack", "run": "\(button.runID)"])
+                return slackReply(ChatCommands.notInDirectory(how: "muster people add YOUR-NAME --slack \(slackID)"))
+            }
+            let channel = (payload["channel"] as? [String: Any])?["id"] as? String ?? ""
+            let team = (payload["team"] as? [String: Any])?["id"] as? String
+            let key = signature.map { CommandKey(user: person.name, key: "slack:" + String($0.prefix(240)), requestHash: digest(bytes)) }
+            let typed = ChatCommands.Typed(platform: "slack", person: person, channel: channel, team: team, key: key)
+            return slackReply(ChannelPayloads.slackEscaped(try await ChatCommands.pressed(state, typed, button)))
+        }
+        guard let answer = ChatAnswer(slackValue: value) else {
             return slackReply("This button is not one of Muster's; nothing was recorded.")
         }
         guard let person = try state.journal.person(slackID: slackID) else {
@@ -101,6 +114,12 @@ enum ChatHooks {
         }
         var fields: [String: String] = [:]
         for (name, value) in body["context"] as? [String: Any] ?? [:] { if let text = value as? String { fields[name] = text } }
+        if let task = MattermostActionSigner(secret: secret).verifyTask(context: fields) {
+            switch task {
+            case .failure(let why): return refused(state, request, context, "mattermost", why)
+            case .success(let button): return try await mattermostTask(state, body, button)
+            }
+        }
         let verified: (answer: ChatAnswer, person: String)
         switch MattermostActionSigner(secret: secret).verify(context: fields) {
         case .failure(let why): return refused(state, request, context, "mattermost", why)
@@ -118,6 +137,25 @@ enum ChatHooks {
         }
         let outcome = try await record(state, verified.answer, person: person.name, channel: "mattermost", key: nil)
         return mattermostReply(outcome.text)
+    }
+
+    /// A task button of the incident message (its context signed by Muster), pressed by the Mattermost user the
+    /// request names: `/muster done TASK` as that person of the directory, with their permissions.
+    static func mattermostTask(_ state: ServerState, _ body: [String: Any], _ button: ChatTaskButton) async throws -> Response {
+        guard let userName = body["user_name"] as? String, !userName.isEmpty else {
+            return mattermostReply("Mattermost did not say who pressed the button; nothing was recorded.")
+        }
+        guard let person = try state.journal.person(mattermostUser: userName) else {
+            state.logger.notice("callback from someone not in the directory", metadata: ["route": "mattermost", "run": "\(button.runID)"])
+            return mattermostReply(ChatCommands.notInDirectory(how: "muster people add YOUR-NAME --mattermost \(userName)"))
+        }
+        // Mattermost names each press by its trigger id; without one the press is still marked as Mattermost's.
+        let trigger = body["trigger_id"] as? String ?? ""
+        let key = CommandKey(user: person.name, key: "mattermost:" + (trigger.isEmpty ? "press:" + UUID().uuidString : String(trigger.prefix(240))),
+                             requestHash: digest(Array("\(button.runID) \(button.task)".utf8)))
+        let typed = ChatCommands.Typed(platform: "mattermost", person: person, channel: body["channel_id"] as? String ?? "",
+                                       team: body["team_id"] as? String, key: key)
+        return mattermostReply(ChannelPayloads.neutralised(try await ChatCommands.pressed(state, typed, button)))
     }
 
     static func plainUsername(_ name: String) -> String { (name.hasPrefix("@") ? String(name.dropFirst()) : name).lowercased() }

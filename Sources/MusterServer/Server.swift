@@ -67,6 +67,14 @@ public struct ServerConfiguration: Sendable {
     /// requests with (`ChatCallbackSettings(environment:)`: `MUSTER_PUBLIC_URL`, `MUSTER_SLACK_SIGNING_SECRET`,
     /// `MUSTER_MATTERMOST_ACTION_SECRET`, `MUSTER_SMS_AUTH_TOKEN`); a route without its secret refuses everything.
     public var chatCallbacks = ChatCallbackSettings()
+    /// The bot tokens the incident messages of bound chat channels are posted and edited with
+    /// (`ChatPostingSettings(environment:)`: `MUSTER_SLACK_BOT_TOKEN`, `MUSTER_MATTERMOST_BOT_TOKEN`,
+    /// `MUSTER_MATTERMOST_URL`); without any, no incident message is posted.
+    public var chatPosting = ChatPostingSettings()
+    /// The least time between two edits of one incident message: a burst of commands gives one edit per interval.
+    public var incidentMessageInterval: Duration = .seconds(2)
+    /// How often the publisher looks for runs whose incident message is out of date.
+    public var incidentMessageTick: Duration = .milliseconds(250)
 
     public static func defaultInstanceID(port: Int) -> String {
         let host = ProcessInfo.processInfo.hostName
@@ -133,6 +141,8 @@ public final class ServerState: @unchecked Sendable {
     public let deliveryBell = DeliveryBell()
     /// Group commit of live runs' commands, off the cooperative pool (set once in `init`).
     private(set) var writer: CommandWriter!
+    /// Keeps bound chat channels' incident messages current (set once in `init`).
+    private(set) var incidentMessages: IncidentMessagePublisher!
     private let lock = NSLock()
     /// Striped per-run locks: a fixed number, so run ids (unknown ones posted to `/commands` too) never grow
     /// memory. Two runs may share a stripe (they then wait for each other briefly); nothing holds two at once.
@@ -170,6 +180,7 @@ public final class ServerState: @unchecked Sendable {
         self.connections = ConnectionCounter(limit: configuration.maxConnections)
         self.logger = logger
         self.writer = CommandWriter(state: self)
+        self.incidentMessages = IncidentMessagePublisher(state: self)
     }
 
     /// Commands on one run are serialized in this process (other processes still race through the journal's
@@ -333,7 +344,7 @@ public func buildApplication(
 /// The server's own services. The exercise suspender comes first so that it is shut down last.
 func services(_ state: ServerState) -> [any ServiceLifecycle.Service] {
     [ExerciseSuspendService(state: state), TimerPumpService(state: state), StreamShutdownService(hub: state.hub),
-     AppendListenerService(state: state)]
+     AppendListenerService(state: state), IncidentMessageService(publisher: state.incidentMessages)]
 }
 
 /// What `muster serve` runs: the application with graceful shutdown on SIGTERM and SIGINT. Prints the bound

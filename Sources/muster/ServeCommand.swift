@@ -46,6 +46,14 @@ struct ServeCommand: ParsableCommand {
         if let url = publicURL ?? DeliveryCLI.publicURL, AnswerLinks.base(url) == nil {
             throw ValidationError("--public-url (or MUSTER_PUBLIC_URL) '\(url)' is not an http:// or https:// URL with a host (like https://muster.example.org)")
         }
+        let posting = ChatPostingSettings(environment: DeliveryCLI.environment)
+        if posting.mattermostToken != nil, posting.mattermostURL == nil {
+            throw ValidationError("\(ChatPostingSettings.mattermostTokenVariable) is set but \(ChatPostingSettings.mattermostURLVariable) is not: incident messages need the Mattermost server's address (like https://mattermost.example.org)")
+        }
+        for (variable, url) in [(ChatPostingSettings.slackAPIVariable, posting.slackAPI), (ChatPostingSettings.mattermostURLVariable, posting.mattermostURL ?? "https://x")]
+        where AnswerLinks.base(url) == nil {
+            throw ValidationError("\(variable) '\(url)' is not an http:// or https:// URL with a host")
+        }
         for proxy in trustedProxies where AddressRange(proxy) == nil {
             throw ValidationError("--trusted-proxy '\(proxy)' is not an IPv4 or IPv6 address or CIDR range (like 10.0.0.0/8)")
         }
@@ -65,6 +73,7 @@ struct ServeCommand: ParsableCommand {
         configuration.publicURL = (publicURL ?? DeliveryCLI.publicURL).flatMap(AnswerLinks.base)
         configuration.chatCallbacks = ChatCallbackSettings(environment: DeliveryCLI.environment)
         if let base = configuration.publicURL { configuration.chatCallbacks.publicURL = base }
+        configuration.chatPosting = ChatPostingSettings(environment: DeliveryCLI.environment)
         let state = ServerState(runtime: runtime, configuration: configuration)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()

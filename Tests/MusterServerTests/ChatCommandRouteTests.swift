@@ -32,10 +32,12 @@ struct ChatCommandRouteTests {
         Person(name: "Noor", mattermostUser: "noor.h"),
     ]
 
-    func fixture() throws -> ServerFixture {
+    /// `configure`: more server settings (the incident message's bot tokens).
+    func fixture(_ configure: (inout ServerConfiguration) -> Void = { _ in }) throws -> ServerFixture {
         let lines = self.lines
         let f = try ServerFixture(clock: clock, logger: Logger(label: "test") { _ in RecordingLogHandler(sink: lines) }) {
             $0.chatCallbacks = ChatCallbackSettings(slackSigningSecret: Self.slackSecret, mattermostCommandToken: Self.mattermostToken)
+            configure(&$0)
         }
         _ = try f.state.journal.importPeople(Self.people, at: clock.now)
         // Roles go to people who are users (the runtime's rule, the same for chat and the API).

@@ -98,6 +98,10 @@ public struct RunEvent: Sendable, Hashable, Codable {
         /// A Slack or Mattermost channel was bound to the run (`/muster declare` or `/muster bind`, docs/chat.md): slash
         /// commands typed there act on this run. The actor is who bound it. Changes nothing in the workflow.
         indirect case chatChannelBound(ChatChannelBinding)
+        /// Muster posted the run's incident message in a bound chat channel (docs/chat.md): the platform's id of
+        /// the message, which later edits update in place. Recorded so that any server (after a failover too)
+        /// edits that message rather than posting another. Changes nothing in the workflow.
+        indirect case chatMessagePosted(ChatMessagePosted)
 
         /// A stable name for the kind of event (journal column, timeline filters).
         public var typeName: String {
@@ -125,6 +129,7 @@ public struct RunEvent: Sendable, Hashable, Codable {
             case .playerActionRejected: "player-action-rejected"
             case .ratingOverruled: "rating-overruled"
             case .chatChannelBound: "chat-channel-bound"
+            case .chatMessagePosted: "chat-message-posted"
             case .notificationSent: "notification-sent"
             case .notificationFailed: "notification-failed"
             case .notificationDeadLettered: "notification-dead-lettered"
@@ -482,6 +487,18 @@ public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
 public enum Outcome: Sendable, Hashable {
     case accepted(events: [RunEvent], effects: [Effect])
     case rejected(Rejection)
+}
+
+/// The incident message Muster posted in a bound channel: the channel and the platform's id of the message (Slack
+/// `ts`, Mattermost post id).
+public struct ChatMessagePosted: Sendable, Hashable, Codable {
+    public var binding: ChatChannelBinding
+    public var message: String
+
+    public init(binding: ChatChannelBinding, message: String) {
+        self.binding = binding
+        self.message = message
+    }
 }
 
 /// A chat channel bound to a run: the platform (`slack`, `mattermost`) and the platform's id of the channel (Slack

@@ -40,6 +40,8 @@ public struct Run: Sendable, Equatable {
     public private(set) var rollCalls: [String: RollCallRecord] = [:]
     /// Chat channels bound to the run, each with when it was bound (the latest binding of a channel wins).
     public private(set) var chatChannels: [ChatChannelBinding: Instant] = [:]
+    /// The incident message posted in each bound channel (its latest post), by the platform's message id.
+    public private(set) var chatMessages: [ChatChannelBinding: String] = [:]
     /// Armings of timers that belong to no playbook slot (escalations, roll call resends and deadlines), by timer id.
     var otherTimerInstances: [String: Int] = [:]
 
@@ -225,6 +227,8 @@ public struct Run: Sendable, Equatable {
             break
         case .chatChannelBound(let binding):
             chatChannels[binding] = event.at
+        case .chatMessagePosted(let posted):
+            chatMessages[posted.binding] = posted.message
         case .decisionMade(let decision, let option, let rationale, let byDefault):
             assert(known == nil || known == compiled.decisionIndex[decision])
             if let d = known ?? compiled.decisionIndex[decision] {

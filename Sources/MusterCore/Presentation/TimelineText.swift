@@ -145,6 +145,7 @@ public enum TimelineText {
         case .playerActionRejected(let action, let reason): return "\(action): \(oneLine(reason))"
         case .ratingOverruled(let objective, let rating, let note): return "\(objective): \(rating) \(quoted(note))"
         case .chatChannelBound(let binding): return "\(binding.platform) \(binding.channel)"
+        case .chatMessagePosted(let posted): return "\(posted.binding.platform) \(posted.binding.channel) message \(posted.message)"
         case .notificationSent(let id, let channel, let status, let latencyMs, let attempt):
             return "\(id) to \(channel)" + (status.map { ": \($0)" } ?? "") + ", \(latencyMs) ms, attempt \(attempt)"
         case .notificationFailed(let id, let channel, let reason, let attempt, let nextAttempt):
