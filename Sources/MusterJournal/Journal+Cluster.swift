@@ -182,7 +182,11 @@ extension Journal {
     /// Forgets keys older than `before` (a retry comes within minutes; a day's keys are plenty). Returns how many.
     @discardableResult
     public func pruneCommandKeys(before: Instant) throws(JournalError) -> Int {
-        try write { db in try db.execute("DELETE FROM command_keys WHERE at_ms < ?", [before.millisecondsSinceEpoch]) }
+        // Chat commands' keys stay: `slack:…` and `mattermost:…` say which platform the events came through.
+        try write { db in
+            try db.execute("DELETE FROM command_keys WHERE at_ms < ? AND key NOT LIKE 'slack:%' AND key NOT LIKE 'mattermost:%'",
+                           [before.millisecondsSinceEpoch])
+        }
     }
 }
 

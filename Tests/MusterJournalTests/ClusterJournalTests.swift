@@ -38,8 +38,14 @@ struct ClusterJournalTests {
         let second = try #require(try journal.commandKeys(user: "Sam", ["k-2"])["k-2"])
         #expect(second.rejection?.code == "wrong-state" && second.rejection?.reason == "not now" && second.sequences == 4...4)
 
+        // A chat command's key names the platform it came through (`via`): it is kept, the others pruned.
+        let viaSlack = KeyedEntries(key: CommandKey(user: "Sam", key: "slack:v0=abc", requestHash: "h3"), entries: 0..<1)
+        let viaMattermost = KeyedEntries(key: CommandKey(user: "Sam", key: "mattermost:trigger-1", requestHash: "h4"), entries: 0..<1)
+        try journal.append(runID: "r-000002", expectedSequence: 4, events: [note("from Slack"), note("from Mattermost")], keys: [viaSlack, KeyedEntries(key: viaMattermost.key, entries: 1..<2)])
         #expect(try journal.pruneCommandKeys(before: Instant(millisecondsSinceEpoch: Int64.max / 2)) == 2)
         #expect(try journal.commandKeys(user: "Sam", ["k-1", "k-2"]).isEmpty)
+        let kept = try journal.commandKeys(user: "Sam", ["slack:v0=abc", "mattermost:trigger-1"])
+        #expect(kept["slack:v0=abc"]?.sequences == 5...5 && kept["mattermost:trigger-1"]?.sequences == 6...6)
         #expect(try journal.verify(runID: "r-7f3a2c").isIntact)
     }
 

@@ -272,6 +272,8 @@ def show(record_file, platform):
 
 def main():
     mode = sys.argv[1]
+    if not mode.startswith("{"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `show ... | grep -q` closes the pipe early
     if mode == "slack-command":
         print(slack_command(*sys.argv[2:7]))
     elif mode == "mattermost-command":
