@@ -46,4 +46,17 @@ struct ServeCallbackSettingsTests {
         #expect(try refusals(env: Self.secrets) == Array(repeating: "refused: unsigned request", count: 3))
         #expect(try refusals(env: [:]) == Array(repeating: "refused: no secret configured for this platform on this server", count: 3))
     }
+
+    @Test("a Mattermost bot token without the server's address, or a Slack API that is not a URL, stops muster serve with the variable named")
+    func incidentMessageSettings() throws {
+        let cli = try IncidentCLIHarness()
+        defer { cli.remove() }
+        let noURL = try cli.run(["serve", "--port", "0"], env: ["MUSTER_MATTERMOST_BOT_TOKEN": "mm-bot-token-a81c"], timeout: 30)
+        #expect(noURL.status != 0)
+        #expect(noURL.stderr.contains("MUSTER_MATTERMOST_BOT_TOKEN is set but MUSTER_MATTERMOST_URL is not"), "\(noURL.stderr)")
+        #expect(!(noURL.stdout + noURL.stderr).contains("mm-bot-token-a81c"))
+        let badURL = try cli.run(["serve", "--port", "0"], env: ["MUSTER_SLACK_BOT_TOKEN": "xoxb-1", "MUSTER_SLACK_API_URL": "slack.com/api"], timeout: 30)
+        #expect(badURL.status != 0)
+        #expect(badURL.stderr.contains("MUSTER_SLACK_API_URL 'slack.com/api' is not an http:// or https:// URL"), "\(badURL.stderr)")
+    }
 }
