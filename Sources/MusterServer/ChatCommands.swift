@@ -292,6 +292,7 @@ enum ChatCommands {
                              _ action: Command.Action) throws -> String {
         handle.lock.lock()
         defer { handle.lock.unlock() }
+        if handle.session.exercise.run.status == .closed { throw BindingEnded() }
         _ = try Runs.authorize(state, typed.user, runID, RoleIndex(handle.session.exercise.run.playbook).action(action))
         if let key = typed.key, try state.journal.commandKeys(user: key.user, [key.key])[key.key] != nil {
             return "Already done; nothing changed."
