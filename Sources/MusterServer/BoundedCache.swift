@@ -24,4 +24,11 @@ final class BoundedCache<Value>: @unchecked Sendable {
         if values.count >= limit && values[key] == nil { values.removeAll(keepingCapacity: true) }
         values[key] = value
     }
+
+    /// Forgets `key` (a value that is no longer right).
+    func remove(_ key: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        values[key] = nil
+    }
 }

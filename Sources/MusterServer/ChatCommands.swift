@@ -55,7 +55,7 @@ enum ChatCommands {
               let channel = FormBody.value("channel_id", in: form), !channel.isEmpty else {
             return reply("slack", "Muster could not read this command (a slash command is form-encoded with user_id and channel_id).")
         }
-        guard let person = try state.journal.person(slackID: userID) else {
+        guard let person = try state.chatPeople.person(slackID: userID, state) else {
             state.logger.notice("slash command from someone not in the directory", metadata: ["route": "slack-commands"])
             return reply("slack", notInDirectory(how: "muster people add YOUR-NAME --slack \(userID)"))
         }
@@ -80,7 +80,7 @@ enum ChatCommands {
               let channel = FormBody.value("channel_id", in: form), !channel.isEmpty else {
             return reply("mattermost", "Muster could not read this command (a slash command is form-encoded with user_name and channel_id).")
         }
-        guard let person = try state.journal.person(mattermostUser: userName) else {
+        guard let person = try state.chatPeople.person(mattermostUser: userName, state) else {
             state.logger.notice("slash command from someone not in the directory", metadata: ["route": "mattermost-commands"])
             return reply("mattermost", notInDirectory(how: "muster people add YOUR-NAME --mattermost \(userName)"))
         }
@@ -109,7 +109,14 @@ enum ChatCommands {
         case .trusted(let own): text = own
         case .text(let untrusted): text = platform == "slack" ? ChannelPayloads.slackEscaped(untrusted) : ChannelPayloads.neutralised(untrusted)
         }
-        return API.json(["response_type": "ephemeral", "text": text])
+        // Written directly (the JSON `API.json` would give, keys sorted): JSONSerialization took as long as the rest
+        // of a slash command.
+        var out: [UInt8] = []
+        out.reserveCapacity(48 + text.utf8.count)
+        out.append(contentsOf: #"{"response_type":"ephemeral","text":"#.utf8)
+        EventJSON.string(text, into: &out)
+        out.append(UInt8(ascii: "}"))
+        return Response(status: .ok, headers: API.jsonHeaders, body: .init(byteBuffer: ByteBuffer(bytes: out)))
     }
 
     static func notInDirectory(how: String) -> String {
@@ -138,35 +145,54 @@ enum ChatCommands {
             default:
                 break
             }
-            guard let runID = try boundRun(state, platform: typed.platform, channel: typed.channel) else { return .text(unbound) }
-            switch command {
-            case .status:
-                let (snapshot, _) = try Runs.authorize(state, typed.user, runID, .read)
-                return .text(RunText.status(snapshot, now: max(state.now, snapshot.lastEventAt)).joined(separator: "\n"))
-            case .acknowledge(let ack):
-                let snapshot = try Runs.snapshot(state, runID)
-                let open = snapshot.run.acks.values.filter { $0.pagedPeople.contains(typed.person.name) && $0.acknowledgedBy == nil }
-                let id: String
-                if let ack { id = ack } else {
-                    guard open.count == 1 else {
-                        return .text(open.isEmpty ? "No page sent to you is waiting for an acknowledgement on run \(runID)."
-                                                  : "Several pages wait for you (\(open.map(\.id).sorted().joined(separator: ", "))): type /muster ack PAGE.")
-                    }
-                    id = open[0].id
+            // A run found closed on the way (closed meanwhile by another server) ends its binding: the channel's
+            // latest binding among the other open runs is taken, if any.
+            for _ in 0..<3 {
+                guard let runID = try boundRun(state, platform: typed.platform, channel: typed.channel) else { return .text(unbound) }
+                do {
+                    return try await act(state, typed, command, on: runID)
+                } catch is BindingEnded {
+                    state.chatBindings.ended(runID)
                 }
-                return .text(try await submit(state, typed, runID, .acknowledge(id)))
-            case .assign(let role, let mention):
-                guard let person = try mentioned(state, platform: typed.platform, mention) else {
-                    return .text("\(mention) is not in Muster's people directory; an administrator adds them with muster people add.")
-                }
-                return .text(try await submit(state, typed, runID, .assign(role: role, person: person.name)))
-            case .act(let action):
-                return .text(try await submit(state, typed, runID, action))
-            case .help, .declare, .bind:
-                return .text("")
             }
+            return .text(unbound)
         } catch let error as APIError {
             return .text("Refused: \(error.message)")
+        }
+    }
+
+    /// The bound run was found closed.
+    struct BindingEnded: Error {}
+
+    /// Carries out a command on the run the channel is bound to.
+    static func act(_ state: ServerState, _ typed: Typed, _ command: ChatCommand, on runID: String) async throws -> Reply {
+        switch command {
+        case .status:
+            let (snapshot, _) = try Runs.authorize(state, typed.user, runID, .read)
+            if snapshot.run.status == .closed { throw BindingEnded() }
+            return .text(RunText.status(snapshot, now: max(state.now, snapshot.lastEventAt)).joined(separator: "\n"))
+        case .acknowledge(let ack):
+            let snapshot = try Runs.snapshot(state, runID)
+            if snapshot.run.status == .closed { throw BindingEnded() }
+            let open = snapshot.run.acks.values.filter { $0.pagedPeople.contains(typed.person.name) && $0.acknowledgedBy == nil }
+            let id: String
+            if let ack { id = ack } else {
+                guard open.count == 1 else {
+                    return .text(open.isEmpty ? "No page sent to you is waiting for an acknowledgement on run \(runID)."
+                                              : "Several pages wait for you (\(open.map(\.id).sorted().joined(separator: ", "))): type /muster ack PAGE.")
+                }
+                id = open[0].id
+            }
+            return .text(try await submit(state, typed, runID, .acknowledge(id)))
+        case .assign(let role, let mention):
+            guard let person = try mentioned(state, platform: typed.platform, mention) else {
+                return .text("\(mention) is not in Muster's people directory; an administrator adds them with muster people add.")
+            }
+            return .text(try await submit(state, typed, runID, .assign(role: role, person: person.name)))
+        case .act(let action):
+            return .text(try await submit(state, typed, runID, action))
+        case .help, .declare, .bind:
+            return .text("")
         }
     }
 
@@ -199,13 +225,15 @@ enum ChatCommands {
     /// Appends the binding to the run's journal (a fact beside the workflow, as delivery facts are): every server
     /// sees it, and an auditor reads who bound which channel when.
     static func record(_ state: ServerState, _ binding: ChatChannelBinding, on runID: String, by person: String) throws {
-        try appendFact(state, .chatChannelBound(binding), on: runID, by: person)
+        let at = try appendFact(state, .chatChannelBound(binding), on: runID, by: person)
+        state.chatBindings.bound(binding, to: runID, at: at)
         state.logger.info("chat channel bound", metadata: ["run": "\(runID)", "platform": "\(binding.platform)"])
     }
 
     /// Appends one event that changes nothing in the workflow (a binding, a posted incident message) at the run's
-    /// head, under the run's lock here and the journal's expected sequence against other processes.
-    static func appendFact(_ state: ServerState, _ body: RunEvent.Body, on runID: String, by person: String) throws {
+    /// head, under the run's lock here and the journal's expected sequence against other processes; its time.
+    @discardableResult
+    static func appendFact(_ state: ServerState, _ body: RunEvent.Body, on runID: String, by person: String) throws -> Instant {
         let lock = state.runLock(runID)
         lock.lock()
         defer { lock.unlock() }
@@ -215,7 +243,7 @@ enum ChatCommands {
             do {
                 try state.journal.append(runID: runID, expectedSequence: sequence, events: [event])
                 state.wrote(runID: runID, effects: [])
-                return
+                return event.at
             } catch JournalError.sequenceConflict {
                 continue  // another process appended meanwhile: read the head again
             }
@@ -223,16 +251,10 @@ enum ChatCommands {
         throw APIError(409, "run \(runID) kept changing; try again")
     }
 
-    /// The open run this chat channel is bound to (its latest binding), from the open runs as the runtime caches them.
+    /// The open run this chat channel is bound to (its latest binding), from the server's index of bindings
+    /// (`ChatBindingIndex`: this server's own at once, others' within a second).
     static func boundRun(_ state: ServerState, platform: String, channel: String) throws -> String? {
-        var found: (runID: String, at: Instant)?
-        for open in try state.journal.openRuns() {
-            guard let run = try? state.runtime.currentRun(runID: open.id), !run.chatChannels.isEmpty else { continue }
-            for (binding, at) in run.chatChannels where binding.platform == platform && binding.channel == channel {
-                if found == nil || at > found!.at { found = (open.id, at) }
-            }
-        }
-        return found?.runID
+        try state.chatBindings.boundRun(state, platform: platform, channel: channel)
     }
 
     /// The person a mention names: Slack `<@U123|name>` or `<@U123>` by Slack member id, Mattermost `@username` by
@@ -266,13 +288,16 @@ enum ChatCommands {
         if let handle = try state.drivenExercise(runID, check: { _ = try Runs.authorize(state, user, runID, .read) }) {
             return try exerciseStep(state, typed, runID, handle, action)
         }
-        switch await state.writer.submit(runID: runID, user: user, action: action, key: typed.key) {
+        // `openOnly`: a note too is refused on a closed run, whose binding has ended (the API takes notes there).
+        switch await state.writer.submit(runID: runID, user: user, action: action, key: typed.key, openOnly: true) {
         case .success(let result):
             if result.replayed != nil { return "Already done; nothing changed." }
             if let rejection = result.rejection { return "Refused: \(rejection.reason)" }
             state.logger.info("chat command recorded", metadata: ["run": "\(runID)", "via": "\(typed.platform)"])
             return done(result.events)
         case .failure(let error as APIError):
+            // The writer's batch brought the runtime's copy of the run up to date: closed, the binding ended.
+            if error.status == 409, (try? state.runtime.remembered(runID: runID))?.status == .closed { throw BindingEnded() }
             return "Refused: \(error.message)"
         case .failure(let error):
             throw error
@@ -284,6 +309,7 @@ enum ChatCommands {
                              _ action: Command.Action) throws -> String {
         handle.lock.lock()
         defer { handle.lock.unlock() }
+        if handle.session.exercise.run.status == .closed { throw BindingEnded() }
         _ = try Runs.authorize(state, typed.user, runID, RoleIndex(handle.session.exercise.run.playbook).action(action))
         if let key = typed.key, try state.journal.commandKeys(user: key.user, [key.key])[key.key] != nil {
             return "Already done; nothing changed."

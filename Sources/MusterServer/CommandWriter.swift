@@ -19,6 +19,9 @@ final class CommandWriter: @unchecked Sendable {
         /// A person answering their own personal message (a chat button, an SMS reply), authenticated by the
         /// platform's signature: a restricted run does not hide itself from someone it asked.
         let personal: Bool
+        /// Refused on a closed run even when a note (which the API takes on a closed run): a command sent to the
+        /// run a chat channel is bound to, whose binding ends when the run closes.
+        let openOnly: Bool
         let continuation: CheckedContinuation<Outcome, Never>
     }
 
@@ -43,7 +46,8 @@ final class CommandWriter: @unchecked Sendable {
     /// error the route maps to a status (404 unknown or hidden run, 403 with why, 409 closed run).
     /// With `key`, the command is applied at most once (see `IdempotencyKeys`); a stored key comes back as a result
     /// with `replayed`.
-    func submit(runID: String, user: UserRecord, action: Command.Action, key: CommandKey? = nil, personal: Bool = false) async -> Outcome {
+    func submit(runID: String, user: UserRecord, action: Command.Action, key: CommandKey? = nil, personal: Bool = false,
+                openOnly: Bool = false) async -> Outcome {
         await withCheckedContinuation { continuation in
             lock.lock()
             if let key {
@@ -54,7 +58,7 @@ final class CommandWriter: @unchecked Sendable {
                 }
             }
             if pending[runID] == nil { order.append(runID) }
-            pending[runID, default: []].append(Pending(user: user, action: action, key: key, personal: personal, continuation: continuation))
+            pending[runID, default: []].append(Pending(user: user, action: action, key: key, personal: personal, openOnly: openOnly, continuation: continuation))
             let start = !draining
             draining = true
             lock.unlock()
@@ -97,7 +101,7 @@ final class CommandWriter: @unchecked Sendable {
                 if index == nil { index = roleIndex(runID, run.playbook) }
                 let access = RunAccess(holders: run.holders, restricted: restricted && !batch[i].personal, facilitator: facilitator, commanderRole: run.commanderRole)
                 refusals[i] = Permissions.decide(index!.action(batch[i].action), by: batch[i].user.name, on: access).refusal(runID: runID)
-                if refusals[i] == nil, run.status == .closed, !batch[i].action.isNote {
+                if refusals[i] == nil, run.status == .closed, !batch[i].action.isNote || batch[i].openOnly {
                     refusals[i] = APIError(409, "run \(runID) is closed")
                 }
                 return refusals[i] == nil

@@ -7,7 +7,7 @@ import ServiceLifecycle
 
 /// Keeps the incident message of each bound chat channel current (docs/chat.md): posted once per channel, then
 /// edited in place. Each pass looks at the open runs with bound channels (and the runs it was showing that have
-/// closed since, for a last edit), builds each one's `IncidentMessage` and sends what changed, at most once per
+/// closed since, for a last edit); each run's message goes to every channel ever bound to it, builds each one's `IncidentMessage` and sends what changed, at most once per
 /// `incidentMessageInterval` per message: a burst of commands gives one edit per interval, not one per command.
 /// The message is a view, not a notification: an edit that fails is not queued but superseded by the next one
 /// (retried after a back-off), so nothing of the run is lost if the platform is down; the run's own
@@ -62,8 +62,10 @@ final class IncidentMessagePublisher: @unchecked Sendable {
     func pass() async {
         let settings = state.configuration.chatPosting
         guard let poster, state.leases.holdsPump else { return }
-        guard let open = try? state.journal.openRuns() else { return }
-        var runIDs = open.map(\.id)
+        // The open runs with bound channels, from the server's binding index (read from the journal at most every
+        // second), and those shown before (a run closed since gets its last edit).
+        guard let bound = try? state.boundRuns() else { return }
+        var runIDs = bound.keys.sorted()
         let shown = lock.withLock { Set(entries.keys.map(\.runID)) }
         runIDs += shown.subtracting(runIDs).sorted()
         for runID in runIDs {

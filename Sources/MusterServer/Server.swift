@@ -132,6 +132,9 @@ public final class ServerState: @unchecked Sendable {
     let answerLinks = BoundedCache<AnswerLink>(limit: 100_000)
     /// What the timeline says reached whom, per run with acks or roll calls, through a seq (the board's status).
     let reaches = BoundedCache<(through: Int, reach: HearingBackReach)>(limit: 64)
+    /// The slash commands' typists by chat id, and which open run each chat channel is bound to (docs/chat.md).
+    let chatPeople = ChatPeople()
+    let chatBindings = ChatBindingIndex()
     /// `GET /healthz`: can this server reach a writable database?
     let health: DatabaseHealth
     let logger: Logger

@@ -324,4 +324,130 @@ struct ChatCommandRouteTests {
             #expect(stranger.text.hasPrefix("Refused: Priya is not on this run"), "\(stranger.text)")
         }
     }
+
+    // MARK: Restricted runs
+
+    @Test("On a restricted run a directory person not on it is refused as the API refuses them, nothing recorded; one on it works")
+    func restrictedRun() async throws {
+        let f = try fixture()
+        try await f.app.test(.router) { client async throws in
+            let declared = try await client.call(f, "Dana", .post, "/api/runs", ["playbook": "ransomware-file-servers", "title": "Payroll encrypted", "restricted": true])
+            let runID = try #require(declared.json["id"] as? String, "\(declared.text)")
+            let bound = try await slack(client, "U0DANA0001", "bind \(runID)")
+            #expect(bound.text.contains("bound to run \(runID)"), "\(bound.text)")
+            let before = try f.state.journal.head(runID: runID).sequence
+            // Sam is in the directory and a user, but not on the run: the API hides it from him.
+            let api = try await client.call(f, "Sam", .post, "/api/runs/\(runID)/commands", ["type": "note", "text": "from the API"])
+            #expect(api.status == 404, "\(api.text)")
+            let apiReason = try #require(api.json["error"] as? String, "\(api.text)")
+            for text in ["note Payroll vendor called", "status", "event confirmed", "lesson none"] {
+                let refused = try await slack(client, "U0SAM00001", text)
+                #expect(refused.status == 200 && refused.ephemeral, "\(text): \(refused.json)")
+                #expect(refused.text == "Refused: \(apiReason)", "\(text): \(refused.text)")
+            }
+            #expect(try f.state.journal.head(runID: runID).sequence == before)
+            // Dana declared it (incident commander): she works it from the channel; Lee once she assigns him a role.
+            let note = try await slack(client, "U0DANA0001", "note Payroll vendor called")
+            #expect(note.ephemeral && note.text.hasPrefix("Done"), "\(note.text)")
+            let assigned = try await slack(client, "U0DANA0001", "assign it_ops <@U0LEE00001|lee>")
+            #expect(assigned.text.hasPrefix("Done"), "\(assigned.text)")
+            let lee = try await slack(client, "U0LEE00001", "done confirm EDR alert on the payroll share")
+            #expect(lee.text.hasPrefix("Done: task 'confirm' done"), "\(lee.text)")
+            #expect(try f.state.runtime.snapshot(runID: runID).run.notes.count == 1)
+        }
+    }
+
+    // MARK: What the server keeps in memory
+
+    /// A second server on the fixture's journal and clock (a cluster's other member).
+    func secondServer(_ f: ServerFixture) throws -> ServerState {
+        ServerState(runtime: IncidentRuntime(journal: try TestDatabase.open(home: f.folder), clock: clock), configuration: f.state.configuration)
+    }
+
+    @Test("A person removed from the directory is refused once the cache's time to live has passed; one added is known at once")
+    func directoryChanges() async throws {
+        let f = try fixture()
+        try await f.app.test(.router) { client async throws in
+            _ = try await slack(client, "U0DANA0001", "declare ransomware-file-servers Finance shares encrypted")
+            let runID = try #require(try f.state.journal.openRuns().first?.id)
+            #expect(try await slack(client, "U0SAM00001", "note first").text.hasPrefix("Done"))
+            // `muster people remove Sam` (another process): this server still knows Sam for the time to live.
+            try f.state.journal.removePerson(named: "Sam", at: clock.now)
+            clock.advance(by: TimeSpan(milliseconds: ChatPeople.timeToLive.milliseconds - 1))
+            #expect(try await slack(client, "U0SAM00001", "note second").text.hasPrefix("Done"))
+            clock.advance(by: TimeSpan(milliseconds: 1))
+            let removed = try await slack(client, "U0SAM00001", "note third")
+            #expect(removed.text.contains("not in Muster's people directory"), "\(removed.text)")
+            // A stranger is not kept: added, they are known at the next command.
+            let stranger = try await mattermost(client, "olga.k", "note hello", fake: FakeMattermost())
+            #expect(stranger.text.contains("--mattermost olga.k"), "\(stranger.text)")
+            try f.state.journal.upsertPerson(Person(name: "Olga", mattermostUser: "Olga.K"), at: clock.now)
+            let bound = try await mattermost(client, "dana.w", "bind \(runID)")
+            #expect(bound.text.contains("bound to run \(runID)"), "\(bound.text)")
+            let added = try await mattermost(client, "olga.k", "note hello")
+            #expect(added.text.hasPrefix("Done"), "\(added.text)")
+            #expect(try f.state.runtime.snapshot(runID: runID).run.notes.map(\.text) == ["first", "second", "hello"])
+        }
+    }
+
+    @Test("A channel bound again on another server is followed after the refresh interval; this server's own binding at once")
+    func bindingOnAnotherServer() async throws {
+        let f = try fixture()
+        let other = try secondServer(f)
+        try await f.app.test(.router) { a async throws in
+            try await buildApplication(state: other).test(.router) { b async throws in
+                let first = try await slack(a, "U0DANA0001", "declare ransomware-file-servers Finance shares encrypted")
+                let firstRun = try #require(first.text.split(separator: " ").dropFirst(2).first.map(String.init), "\(first.text)")
+                #expect(try await slack(a, "U0DANA0001", "note on the first").text.hasPrefix("Done"))
+                // Server B: a second run, and the same channel bound to it.
+                clock.advance(by: .seconds(1))
+                let second = try await slack(b, "U0DANA0001", "declare ransomware-file-servers HR shares encrypted", fake: FakeSlack(channel: "C0SECOND01"))
+                let secondRun = try #require(second.text.split(separator: " ").dropFirst(2).first.map(String.init), "\(second.text)")
+                // A reads the bindings now (its last read is a second old); then B binds the first channel again.
+                #expect(try await slack(a, "U0DANA0001", "status").text.contains("Finance shares encrypted"))
+                let rebound = try await slack(b, "U0DANA0001", "bind \(secondRun)")
+                #expect(rebound.text.contains("bound to run \(secondRun)"), "\(rebound.text)")
+                // B follows its own binding at once; A at most a refresh interval later (by design).
+                #expect(try await slack(b, "U0DANA0001", "note from B").text.hasPrefix("Done"))
+                #expect(try await slack(a, "U0DANA0001", "note from A, early").text.hasPrefix("Done"))
+                clock.advance(by: ChatBindingIndex.refreshInterval)
+                #expect(try await slack(a, "U0DANA0001", "note from A").text.hasPrefix("Done"))
+                #expect(try f.state.runtime.snapshot(runID: firstRun).run.notes.map(\.text) == ["on the first", "from A, early"])
+                #expect(try f.state.runtime.snapshot(runID: secondRun).run.notes.map(\.text) == ["from B", "from A"])
+                #expect(try f.state.boundRuns() == [
+                    secondRun: [ChatChannelBinding(platform: "slack", channel: "C0INCIDENT1", team: "T0001"),
+                                ChatChannelBinding(platform: "slack", channel: "C0SECOND01", team: "T0001")],
+                ])
+            }
+        }
+    }
+
+    @Test("A closed run's binding is not used, even before the refresh: the channel follows its earlier open run, then none")
+    func closedRunBinding() async throws {
+        let f = try fixture()
+        let other = try secondServer(f)
+        try await f.app.test(.router) { a async throws in
+            try await buildApplication(state: other).test(.router) { b async throws in
+                let first = try await slack(a, "U0DANA0001", "declare ransomware-file-servers Finance shares encrypted")
+                let firstRun = try #require(first.text.split(separator: " ").dropFirst(2).first.map(String.init), "\(first.text)")
+                clock.advance(by: TimeSpan(milliseconds: 10))
+                let second = try await slack(a, "U0DANA0001", "declare ransomware-file-servers HR shares encrypted")
+                let secondRun = try #require(second.text.split(separator: " ").dropFirst(2).first.map(String.init), "\(second.text)")
+                #expect(try await slack(a, "U0DANA0001", "note to the second").text.hasPrefix("Done"))
+                // Server B closes the second run; A has not read the journal since (no time passed).
+                let closed = try await slack(b, "U0DANA0001", "close false alarm")
+                #expect(closed.text.hasPrefix("Done"), "\(closed.text)")
+                #expect(try f.state.journal.isClosed(runID: secondRun))
+                let note = try await slack(a, "U0DANA0001", "note after the close")
+                #expect(note.text.hasPrefix("Done"), "\(note.text)")
+                #expect(try f.state.runtime.snapshot(runID: secondRun).run.notes.map(\.text) == ["to the second"])
+                #expect(try f.state.runtime.snapshot(runID: firstRun).run.notes.map(\.text) == ["after the close"])
+                // The first closed on A itself: the channel is bound to nothing.
+                #expect(try await slack(a, "U0DANA0001", "close false alarm too").text.hasPrefix("Done"))
+                let unbound = try await slack(a, "U0DANA0001", "status")
+                #expect(unbound.text.contains("not bound"), "\(unbound.text)")
+                #expect(try f.state.boundRuns().isEmpty)
+            }
+        }
+    }
 }

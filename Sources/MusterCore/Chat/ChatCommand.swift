@@ -131,12 +131,14 @@ struct ChatWords {
         remaining = remaining.drop { $0.isWhitespace }
         guard !remaining.isEmpty else { return nil }
         let word = remaining.prefix { !$0.isWhitespace }
-        remaining = remaining.dropFirst(word.count)
+        remaining = remaining[word.endIndex...]
         return String(word)
     }
 
     /// The rest of the line, trimmed.
     var rest: String {
-        String(remaining.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+        let text = remaining.drop { $0.isWhitespace }
+        guard let last = text.lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(text[...last])
     }
 }
