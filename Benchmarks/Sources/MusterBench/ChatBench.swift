@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 import MusterCore
 import MusterJournal
@@ -25,6 +26,7 @@ enum ChatBench {
         title: Chat bench
         roles:
           incident_commander: { title: Incident commander }
+          scribe: { title: Scribe }
         start: work
         states:
           work:
@@ -51,16 +53,24 @@ enum ChatBench {
         let token = Tokens.make()
         let commandToken = Tokens.make()
         try journal.addUser(name: "Dana", tokenSHA256: Tokens.sha256(token), admin: true, at: runtime.clock.now)
-        _ = try journal.importPeople([Person(name: "Dana", mattermostUser: "dana")], at: runtime.clock.now)
+        for name in ["Lee", "Sam"] { try journal.addUser(name: name, tokenSHA256: Tokens.sha256(Tokens.make()), admin: false, at: runtime.clock.now) }
+        _ = try journal.importPeople([Person(name: "Dana", mattermostUser: "dana"), Person(name: "Lee", mattermostUser: "lee"),
+                                      Person(name: "Sam", mattermostUser: "sam")], at: runtime.clock.now)
         let runID = try runtime.declare(DeclareRequest(playbookPath: playbookPath, title: "Chat bench", actor: "Dana")).runID
         let binding = RunEvent(at: runtime.clock.now, actor: "Dana", role: nil, .chatChannelBound(ChatChannelBinding(platform: "mattermost", channel: "benchchannel")))
-        try journal.append(runID: runID, expectedSequence: try runtime.snapshot(runID: runID).sequence, events: [binding])
+        // A Slack channel bound too: its incident message is kept current (to nginx standing in for Slack's API)
+        // while the commands run, as a real server does.
+        let slack = RunEvent(at: runtime.clock.now, actor: "Dana", role: nil, .chatChannelBound(ChatChannelBinding(platform: "slack", channel: "C0BENCH")))
+        try journal.append(runID: runID, expectedSequence: try runtime.snapshot(runID: runID).sequence, events: [binding, slack])
+        let nginx = try Nginx(directory: scratch.appendingPathComponent("nginx"))
+        defer { nginx.stop() }
 
         let port = try Nginx.freePort()
         var logger = Logger(label: "muster.bench")
         logger.logLevel = .warning
         var configuration = ServerConfiguration(host: "127.0.0.1", port: port, playbooksFolder: scratch.path, exercisesFolder: scratch.path)
         configuration.chatCallbacks = ChatCallbackSettings(mattermostCommandToken: commandToken)
+        configuration.chatPosting = ChatPostingSettings(slackToken: "xoxb-bench-token", slackAPI: "http://127.0.0.1:\(nginx.port)/slack-api")
         let state = ServerState(runtime: runtime, configuration: configuration, logger: logger)
         let server = BenchServer(state: state, logger: logger)
         server.start()
@@ -80,12 +90,56 @@ enum ChatBench {
         guard notes >= api.ok + chat.ok, notes <= api.ok + chat.ok + 4 * connections else {
             throw ServeBench.Failure("the run has \(notes) notes, expected \(api.ok + chat.ok) and those in flight at the end")
         }
+        let duringWrk = IncidentMessageControl.counts(state)
+
+        // A burst of 100 commands that each change what the message shows (who is scribe), one after another
+        // as fast as the server answers; then the message's edits until it is quiet (bounded).
+        progress("burst: 100 /muster assign scribe through /hooks/mattermost/commands, then the incident message's edits")
+        let before = IncidentMessageControl.counts(state)
+        let burstStart = ContinuousClock.now
+        for index in 0..<100 {
+            let who = index % 2 == 0 ? "lee" : "sam"
+            let body = "channel_id=benchchannel&command=%2Fmuster&team_id=team1&text=assign+scribe+%40\(who)&token=\(commandToken)"
+                + "&trigger_id=burst-\(index)&user_id=u1&user_name=dana"
+            let reply = try rawPost(port: port, path: "/hooks/mattermost/commands", body: body)
+            guard reply.contains("Done") else { throw ServeBench.Failure("burst command \(index) refused: \(reply)") }
+        }
+        let burst = ContinuousClock.now - burstStart
+        var last = IncidentMessageControl.counts(state)
+        var quietSince = ContinuousClock.now
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, ContinuousClock.now - quietSince < .seconds(3) {
+            Thread.sleep(forTimeInterval: 0.1)
+            let now = IncidentMessageControl.counts(state)
+            if now != last { last = now; quietSince = ContinuousClock.now }
+        }
+        let burstEdits = last.edits - before.edits
+        guard try runtime.snapshot(runID: runID).run.holder(of: "scribe") == "Sam" else { throw ServeBench.Failure("the burst did not end with Sam as scribe") }
+
         let ratio = chat.rate / api.rate
         print("chat: /muster note through muster serve (SQLite, durability full), \(connections) connections, \(duration) s each")
         print("  POST /hooks/mattermost/commands (token, directory, bound run, decide, append, ephemeral reply): \(Int(chat.rate))/s, p50 \(ServeBench.ms(chat.p50)) ms, p99 \(ServeBench.ms(chat.p99)) ms (\(chat.ok) done)")
         print("  POST /api/runs/{id}/commands (note, Bearer), baseline:                                      \(Int(api.rate))/s, p50 \(ServeBench.ms(api.p50)) ms, p99 \(ServeBench.ms(api.p99)) ms (\(api.ok) done)")
         print("  slash commands / API: \(MusterBench.format(ratio, 2)) (target at least 0.8); p99 \(ServeBench.ms(chat.p99)) ms (target under 50 ms)")
-        print("  incident message edits: not measured (the incident message is not built yet)")
+        print("  incident message (Slack, to nginx): \(duringWrk.posts) post and \(duringWrk.edits) edits during the \(2 * duration) s of notes (notes do not change it)")
+        print("  burst of 100 commands that each change it, in \(NotifyBench.ms(burst)) ms: \(burstEdits) edits (target: a handful; one per \(state.configuration.incidentMessageInterval) at most), \(last.failures) failures")
+    }
+
+    /// One POST on a fresh connection to 127.0.0.1 (`Connection: close`); the response as text.
+    static func rawPost(port: Int, path: String, body: String) throws -> String {
+        guard let fd = Nginx.connectLoopback(port: port) else { throw ServeBench.Failure("cannot connect to 127.0.0.1:\(port)") }
+        defer { close(fd) }
+        let request = Array(("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)").utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        return String(decoding: response, as: UTF8.self)
     }
 
     static func apiScript(token: String) -> String {

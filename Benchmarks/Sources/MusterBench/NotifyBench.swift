@@ -385,6 +385,8 @@ final class Nginx {
               server {
                 listen 127.0.0.1:\(port);
                 location / { return 200 'ok'; }
+                # Slack's Web API as the incident message sees it (chat.postMessage, chat.update): always ok.
+                location /slack-api/ { default_type application/json; return 200 '{"ok":true,"channel":"C0BENCH","ts":"1700000000.000100"}'; }
                 # Counts every request nginx handled: the bench checks the outbox's messages all arrived.
                 location = /muster-bench-status { stub_status; }
               }
