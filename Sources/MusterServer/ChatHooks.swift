@@ -74,7 +74,7 @@ enum ChatHooks {
         let value = actions.first?["value"] as? String ?? ""
         if let button = ChatTaskButton(slackValue: value) {
             // A task button of the incident message: `/muster done TASK` by whoever pressed it.
-            guard let person = try state.journal.person(slackID: slackID) else {
+            guard let person = try state.chatPeople.person(slackID: slackID, state) else {
                 state.logger.notice("callback from someone not in the directory", metadata: ["route": "slack", "run": "\(button.runID)"])
                 return slackReply(ChatCommands.notInDirectory(how: "muster people add YOUR-NAME --slack \(slackID)"))
             }
@@ -145,7 +145,7 @@ enum ChatHooks {
         guard let userName = body["user_name"] as? String, !userName.isEmpty else {
             return mattermostReply("Mattermost did not say who pressed the button; nothing was recorded.")
         }
-        guard let person = try state.journal.person(mattermostUser: userName) else {
+        guard let person = try state.chatPeople.person(mattermostUser: userName, state) else {
             state.logger.notice("callback from someone not in the directory", metadata: ["route": "mattermost", "run": "\(button.runID)"])
             return mattermostReply(ChatCommands.notInDirectory(how: "muster people add YOUR-NAME --mattermost \(userName)"))
         }

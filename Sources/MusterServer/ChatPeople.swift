@@ -9,7 +9,7 @@ import MusterRuntime
 /// is still answered as before for at most `timeToLive`.
 ///
 /// Strangers (no person has the chat id) are not kept: someone told to get added is seen at once after
-/// `muster people add`, and a stranger's command costs one indexed read, no more than before (each is
+/// `muster people add`, and a stranger's command costs one read of the directory, no more than before (each is
 /// authenticated by the platform first, so nobody outside the workspace can make them).
 public final class ChatPeople: Sendable {
     public static let timeToLive = TimeSpan.seconds(5)
