@@ -231,24 +231,15 @@ enum ChatCommands {
     }
 
     /// Appends one event that changes nothing in the workflow (a binding, a posted incident message) at the run's
-    /// head, under the run's lock here and the journal's expected sequence against other processes; its time.
+    /// head, deciding under the run's lock in the journal (`Journal.appendDeciding`): it waits its turn behind
+    /// other writers, on any server, instead of retrying. Its time.
     @discardableResult
     static func appendFact(_ state: ServerState, _ body: RunEvent.Body, on runID: String, by person: String) throws -> Instant {
-        let lock = state.runLock(runID)
-        lock.lock()
-        defer { lock.unlock() }
         let event = RunEvent(at: state.now, actor: person, role: nil, body)
-        for _ in 0..<20 {
-            let sequence = try state.runtime.snapshot(runID: runID).sequence
-            do {
-                try state.journal.append(runID: runID, expectedSequence: sequence, events: [event])
-                state.wrote(runID: runID, effects: [])
-                return event.at
-            } catch JournalError.sequenceConflict {
-                continue  // another process appended meanwhile: read the head again
-            }
-        }
-        throw APIError(409, "run \(runID) kept changing; try again")
+        let known = try state.runtime.snapshot(runID: runID).sequence
+        _ = try state.journal.appendDeciding(runID: runID, after: known) { _, _ in PendingAppend(entries: [JournalEntry(event)]) }
+        state.wrote(runID: runID, effects: [])
+        return event.at
     }
 
     /// The open run this chat channel is bound to (its latest binding), from the server's index of bindings
