@@ -127,19 +127,8 @@ enum ChatBench {
 
     /// One POST on a fresh connection to 127.0.0.1 (`Connection: close`); the response as text.
     static func rawPost(port: Int, path: String, body: String) throws -> String {
-        guard let fd = Nginx.connectLoopback(port: port) else { throw ServeBench.Failure("cannot connect to 127.0.0.1:\(port)") }
-        defer { close(fd) }
-        let request = Array(("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)").utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            response += buffer[0..<n]
-        }
-        return String(decoding: response, as: UTF8.self)
+        try Nginx.exchange(port: port, "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
     }
 
     static func apiScript(token: String) -> String {

@@ -423,19 +423,8 @@ final class Nginx {
 
     /// nginx's own count of requests handled so far (stub_status "requests"), this request included.
     func requestCount() throws -> Int {
-        guard let fd = Nginx.connectLoopback(port: port) else { throw NotifyBench.Failure("cannot reach nginx's status page") }
-        defer { close(fd) }
-        let request = Array("GET /muster-bench-status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            response += buffer[0..<n]
-        }
         // "Active connections: 1 \nserver accepts handled requests\n 5 5 12 \nReading: ..."
-        let text = String(decoding: response, as: UTF8.self)
+        let text = try Nginx.exchange(port: port, "GET /muster-bench-status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         guard let range = text.range(of: "server accepts handled requests\n"),
               let line = text[range.upperBound...].split(separator: "\n").first else {
             throw NotifyBench.Failure("unexpected nginx status page: \(text)")
@@ -466,6 +455,23 @@ final class Nginx {
     }
 
     /// A TCP socket connected to 127.0.0.1:`port` (the caller closes it), or nil when nothing accepts there.
+    /// Sends `request` on a fresh connection to 127.0.0.1:`port` and reads the response until the server closes it
+    /// (HTTP/1.0, or `Connection: close`).
+    static func exchange(port: Int, _ request: String) throws -> String {
+        guard let fd = connectLoopback(port: port) else { throw NotifyBench.Failure("cannot connect to 127.0.0.1:\(port)") }
+        defer { close(fd) }
+        let bytes = Array(request.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        return String(decoding: response, as: UTF8.self)
+    }
+
     static func connectLoopback(port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
