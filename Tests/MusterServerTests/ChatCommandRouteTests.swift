@@ -144,8 +144,10 @@ struct ChatCommandRouteTests {
 
     /// The run's events in substance: type, actor, role and what they say, and when (from the first event),
     /// without the chat channels' bindings and with the run's id left out.
-    static func substance(_ f: ServerFixture, _ runID: String) throws -> [String] {
-        let events = try f.state.journal.events(runID: runID)
+    static func substance(_ f: ServerFixture, _ runID: String) throws -> [String] { try substance(f.state.journal, runID) }
+
+    static func substance(_ journal: Journal, _ runID: String) throws -> [String] {
+        let events = try journal.events(runID: runID)
         let start = events.first?.at.millisecondsSinceEpoch ?? 0
         return events.compactMap { event in
             if case .chatChannelBound = event.body { return nil }
@@ -155,10 +157,9 @@ struct ChatCommandRouteTests {
         }
     }
 
-    @Test("The bundled ransomware playbook worked from declare to close in Slack and Mattermost alone: the journal as the API's")
-    func wholeIncident() async throws {
-        let title = "Ransomware on the finance shares"
-        // Through chat.
+    /// The bundled ransomware playbook worked through chat alone (every step of `steps`, 30 s apart on the
+    /// fixture's clock, the Mattermost channel bound before its first use): the fixture and the run.
+    func workThroughChat(title: String) async throws -> (ServerFixture, String) {
         let chat = try fixture()
         let chatRun: String = try await chat.app.test(.router) { client async throws in
             let declared = try await slack(client, "U0DANA0001", "declare ransomware-file-servers \(title)")
@@ -183,6 +184,14 @@ struct ChatCommandRouteTests {
             }
             return chatRun
         }
+        return (chat, chatRun)
+    }
+
+    @Test("The bundled ransomware playbook worked from declare to close in Slack and Mattermost alone: the journal as the API's")
+    func wholeIncident() async throws {
+        let title = "Ransomware on the finance shares"
+        // Through chat.
+        let (chat, chatRun) = try await workThroughChat(title: title)
         #expect(try chat.state.journal.isClosed(runID: chatRun))
 
         // The same steps through the API.
@@ -209,6 +218,57 @@ struct ChatCommandRouteTests {
         #expect(bindings.map(\.actor) == ["Dana", "Dana"])
         #expect(bindings.map { if case .chatChannelBound(let b) = $0.body { b.platform } else { "" } } == ["slack", "mattermost"])
         #expect(!lines.all.contains { $0.contains("U0LEE") || $0.contains("example.org") || $0.contains("renames") })
+    }
+
+    /// `muster` arguments doing what a step's API command does, as the step's person.
+    static func cliArguments(_ step: (who: String, via: Via, chat: String, api: [String: String])) -> [String] {
+        let a = step.api
+        let command: [String] = switch a["type"] ?? "" {
+        case "assign": ["assign", a["role"]!, a["person"]!]
+        case "task-done": ["task", "done", a["task"]!] + (a["note"].map { ["--note", $0] } ?? [])
+        case "task-skip": ["task", "skip", a["task"]!, "--note", a["reason"]!]
+        case "event": ["event", a["name"]!]
+        case "decide": ["decide", a["decision"]!, a["option"]!, "--why", a["rationale"]!]
+        case "note": ["note", a["text"]!]
+        case "relieve": ["relieve", a["role"]!, "--handover", a["handover"]!]
+        case "lesson": ["lesson", a["text"]!]
+        case "close": ["close", "--reason", a["reason"]!]
+        default: ["unknown-step"]
+        }
+        return ["incident"] + command + ["--as", step.who]
+    }
+
+    @Test("The same incident worked through chat and through the CLI (the real binary, 30 s apart): the journals agree in substance",
+          .ownThreads)
+    func sameAsTheCLI() async throws {
+        let title = "Ransomware on the finance shares"
+        let (chat, chatRun) = try await workThroughChat(title: title)
+        let binary = try MusterBinary.checked()
+        let home = (NSTemporaryDirectory() as NSString).appendingPathComponent("muster-chat-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "MUSTER_DATABASE_URL")
+        environment.removeValue(forKey: "MUSTER_USER")
+        environment.merge(try TestDatabase.environment(home: home)) { $1 }
+        let start = ManualClock().now
+        func muster(_ arguments: [String], at instant: Instant) throws -> String {
+            var env = environment
+            env["MUSTER_NOW"] = instant.iso8601
+            let output = try SpawnedProcess.run(binary, arguments, environment: env, directory: URL(fileURLWithPath: repositoryRoot), timeout: 60)
+            #expect(output.status == 0, "muster \(arguments): \(output.stdout) \(output.stderr)")
+            return output.stdout
+        }
+        let declared = try muster(["incident", "declare", "ransomware-file-servers", "--title", title, "--as", "Dana"], at: start)
+        let cliRun = try #require(declared.split(separator: "\n").first.map(String.init), "\(declared)")
+        for (index, step) in Self.steps.enumerated() {
+            _ = try muster(Self.cliArguments(step), at: start + .seconds(30 * Int64(index + 1)))
+        }
+        let journal = try TestDatabase.open(home: home)
+        defer { try? journal.close() }
+        let throughCLI = try Self.substance(journal, cliRun)
+        let throughChat = try Self.substance(chat, chatRun)
+        #expect(throughChat.count > 40)
+        #expect(throughChat == throughCLI)
     }
 
     @Test("A refusal's reason goes to the typist only; an unbound channel and a stranger are told what to do; nothing is recorded")
