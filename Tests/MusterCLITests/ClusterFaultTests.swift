@@ -210,9 +210,11 @@ struct ClusterFaultTests {
         let beforeKill = try #require(try scenario(a).now)
         a.server.kill(SIGKILL)
         // B takes over after A's lease runs out: the clock comes back suspended at the scenario time last recorded.
+        // B journals the suspension, then holds the session: a view in between reads paused but not yet driven, so
+        // wait for both.
         var view = try scenario(b)
         let deadline = Date().addingTimeInterval(30)
-        while view.paused != true, Date() < deadline {
+        while view.paused != true || view.driven != true, Date() < deadline {
             Thread.sleep(forTimeInterval: 0.25)
             view = try scenario(b)
         }
