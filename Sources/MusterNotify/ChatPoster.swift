@@ -11,8 +11,8 @@ public struct ChatPoster: Sendable {
         case edited
         /// The message to edit no longer exists (someone deleted it): post a new one.
         case gone
-        /// Not done; why (secrets redacted), and when the platform asked to be called again, if it did.
-        case failed(String, retryAfter: TimeSpan?)
+        /// Not done; why (secrets redacted), the HTTP status if one came, and the platform's `Retry-After`.
+        case failed(String, status: Int? = nil, retryAfter: RetryAfter? = nil)
     }
 
     let transport: CurlTransport
@@ -36,21 +36,21 @@ public struct ChatPoster: Sendable {
     public func publish(_ message: IncidentMessage, in binding: ChatChannelBinding, editing messageID: String?) async -> Outcome {
         switch binding.platform {
         case "slack":
-            guard let token = settings.slackToken else { return .failed("no Slack bot token (\(ChatPostingSettings.slackTokenVariable))", retryAfter: nil) }
+            guard let token = settings.slackToken else { return .failed("no Slack bot token (\(ChatPostingSettings.slackTokenVariable))") }
             let method = messageID == nil ? "chat.postMessage" : "chat.update"
             let body = IncidentMessagePayloads.slack(message, channel: binding.channel, ts: messageID)
             let result = await send(settings.slackAPI + "/" + method, method: "POST", token: token, body: body)
             return Self.slackOutcome(result, editing: messageID != nil)
         case "mattermost":
             guard let token = settings.mattermostToken, let base = settings.mattermostURL else {
-                return .failed("no Mattermost bot token and server (\(ChatPostingSettings.mattermostTokenVariable), \(ChatPostingSettings.mattermostURLVariable))", retryAfter: nil)
+                return .failed("no Mattermost bot token and server (\(ChatPostingSettings.mattermostTokenVariable), \(ChatPostingSettings.mattermostURLVariable))")
             }
             let body = IncidentMessagePayloads.mattermost(message, channel: binding.channel, postID: messageID, actions: actions)
             let url = base + "/api/v4/posts" + (messageID.map { "/" + Self.pathSegment($0) } ?? "")
             let result = await send(url, method: messageID == nil ? "POST" : "PUT", token: token, body: body)
             return Self.mattermostOutcome(result, editing: messageID != nil)
         default:
-            return .failed("Muster posts incident messages to Slack and Mattermost only, not '\(binding.platform)'", retryAfter: nil)
+            return .failed("Muster posts incident messages to Slack and Mattermost only, not '\(binding.platform)'")
         }
     }
 
@@ -69,33 +69,27 @@ public struct ChatPoster: Sendable {
     /// Slack answers 200 with `ok` false and an `error` code for most refusals.
     static func slackOutcome(_ result: DeliveryResult, editing: Bool) -> Outcome {
         if let failure = result.failure {
-            return .failed(failure.reason, retryAfter: delay(result.retryAfter))
+            return .failed(failure.reason, status: result.status, retryAfter: result.retryAfter)
         }
-        guard let answer = json(result) else { return .failed("Slack's answer was not JSON", retryAfter: nil) }
+        guard let answer = json(result) else { return .failed("Slack's answer was not JSON") }
         guard answer["ok"] as? Bool == true else {
             let error = answer["error"] as? String ?? "unknown error"
             if editing && (error == "message_not_found" || error == "cant_update_message") { return .gone }
-            return .failed("Slack refused: \(error)", retryAfter: nil)
+            return .failed("Slack refused: \(error)")
         }
         if editing { return .edited }
-        guard let ts = answer["ts"] as? String, !ts.isEmpty else { return .failed("Slack's answer had no ts", retryAfter: nil) }
+        guard let ts = answer["ts"] as? String, !ts.isEmpty else { return .failed("Slack's answer had no ts") }
         return .posted(ts)
     }
 
     static func mattermostOutcome(_ result: DeliveryResult, editing: Bool) -> Outcome {
         if editing && result.status == 404 { return .gone }
         if let failure = result.failure {
-            return .failed(failure.reason, retryAfter: delay(result.retryAfter))
+            return .failed(failure.reason, status: result.status, retryAfter: result.retryAfter)
         }
         if editing { return .edited }
-        guard let id = json(result)?["id"] as? String, !id.isEmpty else { return .failed("Mattermost's answer had no post id", retryAfter: nil) }
+        guard let id = json(result)?["id"] as? String, !id.isEmpty else { return .failed("Mattermost's answer had no post id") }
         return .posted(id)
-    }
-
-    /// A `Retry-After` in seconds as a span (a date form is left to the caller's own back-off).
-    static func delay(_ retryAfter: RetryAfter?) -> TimeSpan? {
-        if case .seconds(let seconds)? = retryAfter { return TimeSpan(milliseconds: seconds * 1000) }
-        return nil
     }
 
     /// A message id as one URL path segment (Mattermost ids are letters and digits; anything else is escaped).

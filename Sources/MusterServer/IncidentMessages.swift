@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MusterCore
+import MusterDelivery
 import MusterNotify
 import MusterRuntime
 import ServiceLifecycle
@@ -41,6 +42,9 @@ final class IncidentMessagePublisher: @unchecked Sendable {
     }
 
     unowned let state: ServerState
+    /// The outbox's back-off, shorter: a message is a view, worth trying again soon (up to every 2 s at first,
+    /// jittered, at most 5 minutes apart), or when the platform's `Retry-After` says.
+    static let retries = RetryPolicy(base: .seconds(2), cap: .minutes(5), floor: .seconds(1))
     /// Nil when no platform has a bot token: nothing is posted, and no transport threads are started.
     let poster: ChatPoster?
     private let lock = NSLock()
@@ -114,11 +118,11 @@ final class IncidentMessagePublisher: @unchecked Sendable {
             entry.failures = 0
             let posted = if case .posted = outcome { true } else { false }
             lock.withLock { if posted { counts.posts += 1 } else { counts.edits += 1 } }
-        case .failed(let reason, let retryAfter):
+        case .failed(let reason, let status, let retryAfter):
             entry.failures += 1
-            // 2 s, 4 s, ... up to 5 minutes, or what the platform asked for.
-            let backOff = retryAfter.map { Duration.milliseconds($0.milliseconds) } ?? .seconds(min(300, 1 << min(entry.failures, 9)))
-            entry.retryAt = now + backOff
+            let wait = Self.retries.delay(afterAttempt: entry.failures, key: "\(key.runID) \(key.binding.platform) \(key.binding.channel)",
+                                          status: status, retryAfter: retryAfter, now: state.now)
+            entry.retryAt = now + .milliseconds(wait.milliseconds)
             lock.withLock { counts.failures += 1 }
             state.logger.warning("incident message not sent", metadata: [
                 "run": "\(key.runID)", "platform": "\(key.binding.platform)", "why": "\(reason)", "attempt": "\(entry.failures)"])
@@ -173,12 +177,11 @@ struct IncidentMessageService: ServiceLifecycle.Service {
     }
 }
 
-/// Test and benchmark hooks: what the incident-message publisher did, and one pass on demand.
+/// Test and benchmark hooks: what the incident-message publisher did.
 public enum IncidentMessageControl {
     public static func counts(_ state: ServerState) -> (posts: Int, edits: Int, failures: Int) {
         let c = state.incidentMessages.snapshotCounts
         return (c.posts, c.edits, c.failures)
     }
 
-    public static func passOnce(_ state: ServerState) async { await state.incidentMessages.pass() }
 }

@@ -16,9 +16,9 @@ struct IncidentMessageModelTests {
         #expect(m.openTasks.map(\.role) == ["it_ops"] && m.openTasks[0].holder == "Lee" && m.openTasks[0].tasks.map(\.id) == ["confirm", "scope"])
         #expect(m.decision == nil)
         // triage-overdue is due at +30 min: 28 minutes left at +2 min.
-        #expect(m.timers.first { $0.name == "triage-overdue" }?.text == "in 28 min")
+        #expect(m.timers.first { $0.name == "triage-overdue" }?.text == "in 28m")
         #expect(m.objectives.map(\.name) == ["RTO file-shares (4h)", "MTPD file-shares (1d)"])
-        #expect(m.objectives.map(\.text) == ["in 3 h 58 min", "in 23 h 58 min"])
+        #expect(m.objectives.map(\.text) == ["in 3h58m", "in 23h58m"])
 
         h.accept("Lee", .completeTask("confirm", note: nil), at: at(3))
         h.accept("Dana", .raise("confirmed"), at: at(4))
@@ -27,10 +27,10 @@ struct IncidentMessageModelTests {
         let decision = m.decision
         #expect(decision?.id == "declare-major" && decision?.options == ["declare", "keep-watching"] && decision?.defaultOption == "declare")
         #expect(decision?.deadline == at(19))
-        #expect(IncidentMessage.countdown(to: at(19), now: at(5)) == "in 14 min")
+        #expect(IncidentMessage.countdown(to: at(19), now: at(5)) == "in 14m")
         // Past the RTO: overdue, then met or exceeded once recovered.
         m = IncidentMessage(runID: "R1", run: h.run, now: at(4 * 60 + 5))
-        #expect(m.objectives.first?.text == "OVERDUE by 5 min")
+        #expect(m.objectives.first?.text == "OVERDUE by 5m")
 
         h.accept("Dana", .close(reason: "false alarm after all"), at: at(6))
         m = IncidentMessage(runID: "R1", run: h.run, now: at(7))
@@ -49,12 +49,12 @@ struct IncidentMessageModelTests {
         #expect(m.rollCalls.count == 1 && m.rollCalls[0].hasPrefix("staff-safety: 2/5 accounted (40%); answered safe 1, help 1, away 0"), "\(m.rollCalls)")
     }
 
-    @Test("countdowns and spans in whole minutes")
+    @Test("countdowns in whole minutes, worded as messages word spans")
     func wording() {
         #expect(IncidentMessage.countdown(to: at(10), now: at(10)) == "due now")
-        #expect(IncidentMessage.countdown(to: at(10), now: at(10) - .seconds(1)) == "in 1 min")
-        #expect(IncidentMessage.countdown(to: at(10), now: at(12)) == "OVERDUE by 2 min")
-        #expect(IncidentMessage.minutes(.minutes(65)) == "1 h 05 min")
-        #expect(IncidentMessage.minutes(.hours(50)) == "2 d 2 h")
+        #expect(IncidentMessage.countdown(to: at(10), now: at(10) - .seconds(1)) == "in 1m")
+        #expect(IncidentMessage.countdown(to: at(10), now: at(12)) == "OVERDUE by 2m")
+        #expect(IncidentMessage.countdown(to: at(65), now: at(0)) == "in 1h5m")
+        #expect(IncidentMessage.countdown(to: at(50 * 60), now: at(0)) == "in 2d2h")
     }
 }

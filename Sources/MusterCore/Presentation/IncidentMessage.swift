@@ -3,7 +3,7 @@
 /// with its options and deadline, the next timers, the RTO and MTPD countdowns and the roll calls' tallies; an
 /// exercise says EXERCISE first. Pure: built from the run and an instant, rendered by each platform's payload.
 ///
-/// Times are whole minutes ("in 42 min"), so the message changes when something happens or a minute passes, not
+/// Times are whole minutes ("in 42m", `TimeSpan.forPeople` as every message to a channel words them), so the message changes when something happens or a minute passes, not
 /// every second: the edits stay few.
 public struct IncidentMessage: Sendable, Hashable {
     public struct RoleHolder: Sendable, Hashable {
@@ -40,7 +40,7 @@ public struct IncidentMessage: Sendable, Hashable {
         /// A timer's id, or `RTO file-shares`.
         public var name: String
         public var due: Instant
-        /// "in 42 min", "OVERDUE by 3 min", or for objectives after recovery "met (recovered after 3 h 10 min)".
+        /// "in 42m", "OVERDUE by 3m", or for objectives after recovery "met (recovered after 3h10m)".
         public var text: String
     }
 
@@ -114,7 +114,7 @@ public struct IncidentMessage: Sendable, Hashable {
                     let text: String
                     if let recovered {
                         let took = recovered - disruption
-                        text = (recovered <= due ? "met" : "EXCEEDED") + " (recovered after \(Self.minutes(took)))"
+                        text = (recovered <= due ? "met" : "EXCEEDED") + " (recovered after \(took.forPeople(unit: .minutes(1))))"
                     } else if closed {
                         text = "not marked recovered"
                     } else {
@@ -130,20 +130,13 @@ public struct IncidentMessage: Sendable, Hashable {
         rollCalls = hearingBack.rollCalls.map { "\($0.id): " + HearingBackText.tally($0, now: now) }
     }
 
-    /// "in 42 min", "in 1 h 05 min", "due now", "OVERDUE by 3 min" (whole minutes, rounded up while ahead).
+    /// "in 42m", "in 1h5m", "due now", "OVERDUE by 3m": whole minutes, as messages to channels word spans
+    /// (`TimeSpan.forPeople`), rounded up while ahead so that "in 1m" lasts until it is due.
     public static func countdown(to due: Instant, now: Instant) -> String {
+        let minute = TimeSpan.minutes(1)
         let left = (due - now).milliseconds
-        if left > 0 { return "in " + minutes(TimeSpan(milliseconds: left + 59_999)) }
-        if left > -60_000 { return "due now" }
-        return "OVERDUE by " + minutes(TimeSpan(milliseconds: -left))
-    }
-
-    /// "42 min", "1 h 05 min", "3 d 2 h" (rounded down to the minute).
-    public static func minutes(_ span: TimeSpan) -> String {
-        let total = max(0, span.milliseconds / 60_000)
-        let days = total / 1440, hours = total % 1440 / 60, mins = total % 60
-        if days > 0 { return "\(days) d \(hours) h" }
-        if hours > 0 { return "\(hours) h " + (mins < 10 ? "0" : "") + "\(mins) min" }
-        return "\(mins) min"
+        if left > 0 { return "in " + TimeSpan(milliseconds: (left + minute.milliseconds - 1) / minute.milliseconds * minute.milliseconds).forPeople(unit: minute) }
+        if left > -minute.milliseconds { return "due now" }
+        return "OVERDUE by " + TimeSpan(milliseconds: -left).forPeople(unit: minute)
     }
 }
